@@ -1,0 +1,65 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Platform is the configuration every process of the suite shares: where NATS and PostgreSQL are, how
+// to log and export telemetry, and how long shutdown may take.
+type Platform struct {
+	// NATSURL is the NATS server (or cluster seed) URL.
+	NATSURL string `env:"EGOV_NATS_URL" envDefault:"nats://127.0.0.1:4222"`
+	// NATSUser and NATSPassword authenticate the process to NATS; empty for no authentication.
+	NATSUser     string `env:"EGOV_NATS_USER"`
+	NATSPassword Secret `env:"EGOV_NATS_PASSWORD"`
+	// DatabaseURL is the PostgreSQL URL; each service keeps to its own schema.
+	DatabaseURL URL `env:"DATABASE_URL"`
+	// DatabaseMaxConns bounds each service's pool.
+	DatabaseMaxConns int32 `env:"EGOV_DATABASE_MAX_CONNS" envDefault:"10"`
+
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `env:"EGOV_LOG_LEVEL" envDefault:"info"`
+
+	// TraceExporter is none, stdout or otlp (OTLP over gRPC; the endpoint comes from the standard
+	// OTEL_EXPORTER_OTLP_ENDPOINT variable).
+	TraceExporter string `env:"EGOV_TRACE_EXPORTER" envDefault:"none"`
+	// MetricsExporter is none, stdout or otlp; Prometheus is always served on each service's /metrics.
+	MetricsExporter string `env:"EGOV_METRICS_EXPORTER" envDefault:"none"`
+	// TraceSampleRatio is the share of new traces recorded, 0 to 1; child spans follow their parent.
+	TraceSampleRatio float64 `env:"EGOV_TRACE_SAMPLE_RATIO" envDefault:"1"`
+
+	// ShutdownTimeout bounds the whole ordered shutdown.
+	ShutdownTimeout time.Duration `env:"EGOV_SHUTDOWN_TIMEOUT" envDefault:"15s"`
+}
+
+// Validate checks the values that the environment parser cannot.
+func (p Platform) Validate() error {
+	var errs []error
+	if p.NATSURL == "" {
+		errs = append(errs, errors.New("EGOV_NATS_URL must not be empty"))
+	}
+	switch p.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("EGOV_LOG_LEVEL=%q: want debug, info, warn or error", p.LogLevel))
+	}
+	for name, v := range map[string]string{"EGOV_TRACE_EXPORTER": p.TraceExporter, "EGOV_METRICS_EXPORTER": p.MetricsExporter} {
+		switch v {
+		case "none", "stdout", "otlp":
+		default:
+			errs = append(errs, fmt.Errorf("%s=%q: want none, stdout or otlp", name, v))
+		}
+	}
+	if p.TraceSampleRatio < 0 || p.TraceSampleRatio > 1 {
+		errs = append(errs, fmt.Errorf("EGOV_TRACE_SAMPLE_RATIO=%v: want a number from 0 to 1", p.TraceSampleRatio))
+	}
+	if p.DatabaseMaxConns < 1 {
+		errs = append(errs, fmt.Errorf("EGOV_DATABASE_MAX_CONNS=%d: want at least 1", p.DatabaseMaxConns))
+	}
+	if p.ShutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("EGOV_SHUTDOWN_TIMEOUT=%v: want a positive duration", p.ShutdownTimeout))
+	}
+	return errors.Join(errs...)
+}
