@@ -1,0 +1,111 @@
+package natsbus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Topology is the set of streams and object store buckets the suite needs, declared as code and
+// applied idempotently at start-up.
+type Topology struct {
+	Streams []jetstream.StreamConfig
+	Buckets []jetstream.ObjectStoreConfig
+}
+
+// DefaultTopology returns the suite's streams. replicas is 1 for the dev mode and 3 for a production
+// JetStream cluster.
+func DefaultTopology(replicas int) Topology {
+	return Topology{
+		Streams: []jetstream.StreamConfig{
+			{
+				Name:        StreamIn,
+				Description: "Envelopes sent by participants to ШЭП, awaiting verification and routing",
+				Subjects:    []string{SubjectInPrefix + ">"},
+				Retention:   jetstream.WorkQueuePolicy,
+				Storage:     jetstream.FileStorage,
+				Replicas:    replicas,
+				Duplicates:  10 * time.Minute,
+				MaxMsgSize:  4 << 20,
+			},
+			{
+				Name:        StreamOut,
+				Description: "Envelopes routed by ШЭП, awaiting their recipients",
+				Subjects:    []string{SubjectOutPrefix + ">"},
+				Retention:   jetstream.WorkQueuePolicy,
+				Storage:     jetstream.FileStorage,
+				Replicas:    replicas,
+				Duplicates:  10 * time.Minute,
+				MaxMsgSize:  4 << 20,
+			},
+			{
+				Name:        StreamDLQ,
+				Description: "Envelopes given up after their last delivery attempt, kept for inspection and replay",
+				Subjects:    []string{SubjectDLQPrefix + ">"},
+				Retention:   jetstream.LimitsPolicy,
+				Storage:     jetstream.FileStorage,
+				Replicas:    replicas,
+				MaxAge:      30 * 24 * time.Hour,
+			},
+		},
+		Buckets: []jetstream.ObjectStoreConfig{
+			{
+				Bucket:      BucketAttachments,
+				Description: "Scans and result documents, referenced from envelopes by digest",
+				Storage:     jetstream.FileStorage,
+				Replicas:    replicas,
+			},
+		},
+	}
+}
+
+// Apply creates or updates every stream and bucket.
+func (t Topology) Apply(ctx context.Context, js jetstream.JetStream) error {
+	for _, cfg := range t.Streams {
+		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+			return fmt.Errorf("natsbus: stream %s: %w", cfg.Name, err)
+		}
+	}
+	for _, cfg := range t.Buckets {
+		if _, err := js.CreateOrUpdateObjectStore(ctx, cfg); err != nil {
+			return fmt.Errorf("natsbus: bucket %s: %w", cfg.Bucket, err)
+		}
+	}
+	return nil
+}
+
+// Check reports whether every stream and bucket exists: a readiness check.
+func (t Topology) Check(ctx context.Context, js jetstream.JetStream) error {
+	var errs []error
+	for _, cfg := range t.Streams {
+		if _, err := js.Stream(ctx, cfg.Name); err != nil {
+			errs = append(errs, fmt.Errorf("stream %s: %w", cfg.Name, err))
+		}
+	}
+	for _, cfg := range t.Buckets {
+		if _, err := js.ObjectStore(ctx, cfg.Bucket); err != nil {
+			errs = append(errs, fmt.Errorf("bucket %s: %w", cfg.Bucket, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// RecipientConsumer is the durable pull consumer through which recipient takes what ШЭП routed to it:
+// explicit ack after the recipient's own commit, back-off between redeliveries, and a bounded number of
+// deliveries after which ШЭП moves the message to the dead-letter stream.
+func RecipientConsumer(recipient string) jetstream.ConsumerConfig {
+	backoff := []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute}
+	return jetstream.ConsumerConfig{
+		Durable:       "recipient-" + recipient,
+		Description:   "Deliveries to " + recipient,
+		FilterSubject: OutFilter(recipient),
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       30 * time.Second,
+		BackOff:       backoff,
+		MaxDeliver:    len(backoff) + 1,
+		MaxAckPending: 1000,
+	}
+}
