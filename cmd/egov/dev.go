@@ -1,0 +1,40 @@
+package main
+
+import (
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/egov-suite/egov/internal/devmode"
+)
+
+func devCommand(stdout, stderr io.Writer) *cobra.Command {
+	var dataDir string
+	var basePort int
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run the whole suite in one process on an embedded NATS and PostgreSQL, with demo data",
+		Long: `dev is the embedded default. It starts an embedded NATS server with JetStream and a PostgreSQL
+cluster (from the machine's initdb/pg_ctl) in the data folder — or uses DATABASE_URL when set — runs every
+service in this process, seeds demo data, and prints every endpoint (also written to
+<data-dir>/endpoints.json). Ctrl-C stops everything; a second run on the same folder keeps the data.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := loadPlatform()
+			if err != nil {
+				return err
+			}
+			tel, log, err := setupTelemetry(cmd.Context(), p, "egov-dev", stderr)
+			if err != nil {
+				return err
+			}
+			return devmode.Run(cmd.Context(), devmode.Options{
+				DataDir: dataDir, BasePort: basePort, Platform: p, Services: services(),
+				Log: log, Telemetry: tel, Out: stdout,
+			})
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data-dir", ".egov", "folder for NATS, PostgreSQL, key files and endpoints.json")
+	cmd.Flags().IntVar(&basePort, "base-port", 18000, "first port of the layout (NATS, PostgreSQL, then two per service); 0 for free ports")
+	return cmd
+}

@@ -1,0 +1,276 @@
+// Package app assembles a process of the suite: it builds the platform (telemetry, NATS, PostgreSQL)
+// once, starts the chosen services on it, each with its own gRPC and HTTP listeners, its own schema
+// and its own readiness, and stops everything in order.
+//
+// Services describe themselves with a Descriptor; the one place that lists them is cmd/egov.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"google.golang.org/grpc"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/egov-suite/egov/internal/config"
+	"github.com/egov-suite/egov/internal/natsbus"
+	"github.com/egov-suite/egov/internal/pgdb"
+	"github.com/egov-suite/egov/internal/serve"
+	"github.com/egov-suite/egov/internal/telemetry"
+)
+
+// Descriptor describes a service to the process that runs it.
+type Descriptor struct {
+	// Name is the short Latin name and schema, e.g. "nca", "shep".
+	Name string
+	// Title says what it is, with its Russian name, e.g. "НУЦ, certification authority".
+	Title string
+	// Schema is the PostgreSQL schema it owns; empty for a service without a database.
+	Schema string
+	// Migrations are its embedded SQL migrations, applied to Schema at start.
+	Migrations fs.FS
+	// Ports are the default HTTP and gRPC ports of `egov run` (EGOV_<NAME>_HTTP_ADDR/_GRPC_ADDR override).
+	Ports struct{ HTTP, GRPC int }
+	// GRPCServices are the fully qualified gRPC service names it serves, for the health service.
+	GRPCServices []string
+	// Start builds the service on env. It must not block: long-running work goes in Unit.Workers.
+	Start func(ctx context.Context, env *Env) (*Unit, error)
+}
+
+// Env is what a service gets from the platform.
+type Env struct {
+	Log       *slog.Logger
+	Telemetry *telemetry.Providers
+	Bus       *natsbus.Bus
+	// DB is the service's pool, working in its own schema; nil when the descriptor has no schema.
+	DB *pgxpool.Pool
+	// Now is the clock; tests and the dev mode may replace it.
+	Now func() time.Time
+	// Addr is where the service listens, known before Start so that it can name its own URLs
+	// (e.g. the OCSP URL the certification authority writes into certificates).
+	Addr Endpoint
+}
+
+// Unit is a started service.
+type Unit struct {
+	// RegisterGRPC registers the service's gRPC services on the server the platform made for it.
+	RegisterGRPC func(*grpc.Server)
+	// HTTP serves the service's pages and endpoints; /livez, /readyz and /metrics are added beside it.
+	HTTP http.Handler
+	// Checks join the platform's readiness checks (NATS, streams, database).
+	Checks []serve.Check
+	// Workers run until their context ends (consumers, timers).
+	Workers map[string]func(ctx context.Context) error
+	// Close releases the service's own resources after its servers have stopped.
+	Close func(ctx context.Context) error
+}
+
+// Endpoint is where a service listens.
+type Endpoint struct {
+	HTTP string `json:"http"`
+	GRPC string `json:"grpc"`
+}
+
+// Listeners holds a service's two listeners.
+type Listeners struct {
+	HTTP net.Listener
+	GRPC net.Listener
+}
+
+// Options configure a process.
+type Options struct {
+	Platform config.Platform
+	Log      *slog.Logger
+	// Telemetry providers, already set up and installed.
+	Telemetry *telemetry.Providers
+	// Services to run, in start order.
+	Services []Descriptor
+	// Listeners per service name, opened by the caller (so ":0" ports are known beforehand).
+	Listeners map[string]Listeners
+	// Topology is applied to JetStream at start.
+	Topology natsbus.Topology
+	// Now is the clock given to services; time.Now when nil.
+	Now func() time.Time
+	// OnReady, when set, is called once every service's readiness checks have passed.
+	OnReady func()
+}
+
+// Start builds the platform and the services on r. Stop steps are added to r as each piece starts, so
+// when Start fails half-way, r.Stop undoes what was started.
+func Start(ctx context.Context, r *serve.Runner, o Options) error {
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	bus, err := natsbus.Connect(ctx, natsbus.ConnOptions{
+		URL: o.Platform.NATSURL, User: o.Platform.NATSUser, Password: o.Platform.NATSPassword.Value(),
+		Name: "egov-" + names(o.Services),
+	}, o.Log)
+	if err != nil {
+		return err
+	}
+	r.OnStop(serve.PhaseConsumers, "nats drain", bus.Drain)
+	if err := o.Topology.Apply(ctx, bus.JS); err != nil {
+		return err
+	}
+
+	var all []*serve.Health
+	for _, d := range o.Services {
+		h, err := startService(ctx, r, o, d, bus, now)
+		if err != nil {
+			return fmt.Errorf("%s: %w", d.Name, err)
+		}
+		all = append(all, h)
+	}
+	if o.OnReady != nil {
+		r.Go("ready", func(ctx context.Context) error {
+			for {
+				ready := true
+				for _, h := range all {
+					if ok, _ := h.Ready(ctx); !ok {
+						ready = false
+						break
+					}
+				}
+				if ready {
+					o.OnReady()
+					return nil
+				}
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		})
+	}
+	return nil
+}
+
+func startService(ctx context.Context, r *serve.Runner, o Options, d Descriptor, bus *natsbus.Bus, now func() time.Time) (*serve.Health, error) {
+	lis, ok := o.Listeners[d.Name]
+	if !ok || lis.HTTP == nil || lis.GRPC == nil {
+		return nil, errors.New("no listeners")
+	}
+	log := o.Log.With("service", d.Name)
+	health := serve.NewHealth()
+	r.OnStop(serve.PhaseNotReady, d.Name+" not ready", func(context.Context) error { health.SetStopping(); return nil })
+	health.Add(
+		serve.Check{Name: "nats", Fn: bus.Check},
+		serve.Check{Name: "jetstream", Fn: func(ctx context.Context) error { return o.Topology.Check(ctx, bus.JS) }},
+	)
+
+	env := &Env{
+		Log: log, Telemetry: o.Telemetry, Bus: bus, Now: now,
+		Addr: Endpoint{HTTP: lis.HTTP.Addr().String(), GRPC: lis.GRPC.Addr().String()},
+	}
+	if d.Schema != "" {
+		pool, err := pgdb.Open(ctx, o.Platform.DatabaseURL.Value(), d.Schema, o.Platform.DatabaseMaxConns)
+		if err != nil {
+			return nil, err
+		}
+		r.OnStop(serve.PhaseStores, d.Name+" pool", func(context.Context) error { pool.Close(); return nil })
+		if d.Migrations != nil {
+			n, err := pgdb.Migrate(ctx, pool, d.Schema, d.Migrations)
+			if err != nil {
+				return nil, err
+			}
+			log.Info("migrations applied", "schema", d.Schema, "new", n)
+		}
+		health.Add(serve.Check{Name: "postgres", Fn: pgdb.Check(pool)})
+		env.DB = pool
+	}
+
+	unit, err := d.Start(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	if unit.Close != nil {
+		r.OnStop(serve.PhaseStores, d.Name+" close", unit.Close)
+	}
+	health.Add(unit.Checks...)
+
+	gs := grpc.NewServer(grpc.StatsHandler(otelgrpc.NewServerHandler(
+		otelgrpc.WithTracerProvider(o.Telemetry.TracerProvider),
+		otelgrpc.WithMeterProvider(o.Telemetry.MeterProvider),
+		otelgrpc.WithPropagators(o.Telemetry.Propagator))))
+	healthpb.RegisterHealthServer(gs, health.GRPCServer())
+	reflection.Register(gs)
+	if unit.RegisterGRPC != nil {
+		unit.RegisterGRPC(gs)
+	}
+	serve.GRPC(r, d.Name+" grpc", lis.GRPC, gs)
+
+	mux := http.NewServeMux()
+	health.Register(mux)
+	mux.Handle("GET /metrics", o.Telemetry.MetricsHandler())
+	if unit.HTTP != nil {
+		mux.Handle("/", otelhttp.NewHandler(unit.HTTP, d.Name,
+			otelhttp.WithTracerProvider(o.Telemetry.TracerProvider),
+			otelhttp.WithMeterProvider(o.Telemetry.MeterProvider),
+			otelhttp.WithPropagators(o.Telemetry.Propagator)))
+	}
+	serve.HTTP(r, d.Name+" http", lis.HTTP, mux)
+
+	r.Go(d.Name+" health", func(ctx context.Context) error {
+		return health.Watch(ctx, time.Second, d.GRPCServices...)
+	})
+	for name, w := range unit.Workers {
+		r.Go(d.Name+" "+name, w)
+	}
+	log.Info("started", "http", env.Addr.HTTP, "grpc", env.Addr.GRPC)
+	return health, nil
+}
+
+// Select returns the descriptors named in list (comma-separated; "all" for every one), in the order
+// of all.
+func Select(all []Descriptor, list string) ([]Descriptor, error) {
+	if strings.TrimSpace(list) == "all" {
+		return all, nil
+	}
+	var want []string
+	for _, n := range strings.Split(list, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			want = append(want, n)
+		}
+	}
+	if len(want) == 0 {
+		return nil, fmt.Errorf("no services chosen; known: %s", names(all))
+	}
+	var out []Descriptor
+	for _, n := range want {
+		i := slices.IndexFunc(all, func(d Descriptor) bool { return d.Name == n })
+		if i < 0 {
+			return nil, fmt.Errorf("unknown service %q; known: %s", n, names(all))
+		}
+		out = append(out, all[i])
+	}
+	slices.SortStableFunc(out, func(a, b Descriptor) int {
+		return slices.IndexFunc(all, func(d Descriptor) bool { return d.Name == a.Name }) -
+			slices.IndexFunc(all, func(d Descriptor) bool { return d.Name == b.Name })
+	})
+	return slices.CompactFunc(out, func(a, b Descriptor) bool { return a.Name == b.Name }), nil
+}
+
+func names(ds []Descriptor) string {
+	ns := make([]string, len(ds))
+	for i, d := range ds {
+		ns[i] = d.Name
+	}
+	if len(ns) == 0 {
+		return "none"
+	}
+	return strings.Join(ns, ",")
+}

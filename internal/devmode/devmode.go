@@ -1,0 +1,204 @@
+// Package devmode is `egov dev`, the embedded default: an embedded NATS server with JetStream and a
+// PostgreSQL cluster in one data folder (or DATABASE_URL), every service in one process, demo data
+// seeded, and every endpoint printed and written to <data-dir>/endpoints.json.
+package devmode
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/egov-suite/egov/internal/app"
+	"github.com/egov-suite/egov/internal/config"
+	"github.com/egov-suite/egov/internal/natsbus"
+	"github.com/egov-suite/egov/internal/pgcluster"
+	"github.com/egov-suite/egov/internal/serve"
+	"github.com/egov-suite/egov/internal/telemetry"
+)
+
+// Options configure a dev run.
+type Options struct {
+	// DataDir holds NATS's store, the PostgreSQL cluster, demo key files and endpoints.json.
+	DataDir string
+	// BasePort lays the ports out from here (NATS, PostgreSQL, then two per service); 0 picks free ports.
+	BasePort int
+	// Platform is the process configuration; NATS and database URLs are replaced by the embedded ones
+	// (the database only when DatabaseURL is empty).
+	Platform config.Platform
+	// Services to run.
+	Services []app.Descriptor
+	Log      *slog.Logger
+	// Telemetry providers, set up and installed.
+	Telemetry *telemetry.Providers
+	// Out receives the human summary (endpoints, demo people).
+	Out io.Writer
+	// Started, when set, is called once everything is ready, with the endpoints.
+	Started func(Endpoints)
+}
+
+// Endpoints is what endpoints.json holds: one object per service, plus the NATS and PostgreSQL URLs.
+type Endpoints struct {
+	NATS     string                  `json:"nats"`
+	Postgres string                  `json:"postgres"`
+	Services map[string]app.Endpoint `json:"services"`
+}
+
+// Run starts everything and blocks until ctx ends, then stops it all in order, PostgreSQL included.
+func Run(ctx context.Context, o Options) error {
+	start := time.Now()
+	dir, err := filepath.Abs(o.DataDir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("dev: data folder: %w", err)
+	}
+	unlock, err := lock(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	port := func(offset int) int {
+		if o.BasePort == 0 {
+			return -1
+		}
+		return o.BasePort + offset
+	}
+	r := serve.NewRunner(o.Log, o.Platform.ShutdownTimeout)
+	r.OnStop(serve.PhaseTelemetry, "telemetry", o.Telemetry.Shutdown)
+
+	ns, err := natsbus.RunEmbedded(natsbus.EmbeddedOptions{Port: port(0), StoreDir: filepath.Join(dir, "nats")})
+	if err != nil {
+		return errors.Join(err, r.Stop())
+	}
+	// NATS stops last among the infrastructure: PostgreSQL's step is added after and runs before.
+	infra := []func(context.Context) error{func(context.Context) error { natsbus.StopEmbedded(ns); return nil }}
+	p := o.Platform
+	p.NATSURL = ns.ClientURL()
+	p.NATSUser, p.NATSPassword = "", ""
+
+	if p.DatabaseURL == "" {
+		pgPort := 0
+		if o.BasePort != 0 {
+			pgPort = o.BasePort + 1
+		}
+		pg, err := pgcluster.Start(ctx, pgcluster.Options{
+			Dir: filepath.Join(dir, "postgres"), Port: pgPort, Durable: true, Database: "egov",
+		})
+		if err != nil {
+			natsbus.StopEmbedded(ns)
+			return errors.Join(err, r.Stop())
+		}
+		infra = append([]func(context.Context) error{pg.Stop}, infra...)
+		p.DatabaseURL = config.URL(pg.URL())
+	} else {
+		o.Log.Info("using DATABASE_URL instead of an embedded cluster", "url", p.DatabaseURL)
+	}
+	for i, stop := range infra {
+		r.OnStop(serve.PhaseInfrastructure, "infrastructure "+strconv.Itoa(i), stop)
+	}
+
+	eps := Endpoints{NATS: p.NATSURL, Postgres: p.DatabaseURL.Value(), Services: map[string]app.Endpoint{}}
+	listeners := map[string]app.Listeners{}
+	for i, d := range o.Services {
+		h, err := listen(port(10 + 2*i))
+		if err != nil {
+			return errors.Join(err, r.Stop())
+		}
+		g, err := listen(port(11 + 2*i))
+		if err != nil {
+			h.Close()
+			return errors.Join(err, r.Stop())
+		}
+		listeners[d.Name] = app.Listeners{HTTP: h, GRPC: g}
+		eps.Services[d.Name] = app.Endpoint{HTTP: "http://" + h.Addr().String(), GRPC: g.Addr().String()}
+	}
+
+	ready := make(chan struct{})
+	err = app.Start(ctx, r, app.Options{
+		Platform: p, Log: o.Log, Telemetry: o.Telemetry, Services: o.Services, Listeners: listeners,
+		Topology: natsbus.DefaultTopology(1), OnReady: func() { close(ready) },
+	})
+	if err != nil {
+		for _, l := range listeners {
+			l.HTTP.Close()
+			l.GRPC.Close()
+		}
+		return errors.Join(err, r.Stop())
+	}
+	r.Go("announce", func(ctx context.Context) error {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ready:
+		}
+		if err := writeEndpoints(dir, eps); err != nil {
+			return err
+		}
+		printSummary(o.Out, dir, eps, o.Services, time.Since(start))
+		if o.Started != nil {
+			o.Started(eps)
+		}
+		return nil
+	})
+	return r.Run(ctx)
+}
+
+func listen(port int) (net.Listener, error) {
+	addr := "127.0.0.1:0"
+	if port > 0 {
+		addr = "127.0.0.1:" + strconv.Itoa(port)
+	}
+	l, err := serve.Listen(addr)
+	if err != nil {
+		return nil, fmt.Errorf("dev: %w (choose another --base-port, or 0 for free ports)", err)
+	}
+	return l, nil
+}
+
+func writeEndpoints(dir string, eps Endpoints) error {
+	b, err := json.MarshalIndent(eps, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, "endpoints.json.tmp")
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	return os.Rename(tmp, filepath.Join(dir, "endpoints.json"))
+}
+
+func printSummary(w io.Writer, dir string, eps Endpoints, services []app.Descriptor, took time.Duration) {
+	fmt.Fprintf(w, "\negov dev is ready (%s). Data folder: %s\n\n", took.Round(time.Millisecond), dir)
+	fmt.Fprintf(w, "  %-10s %s\n", "nats", eps.NATS)
+	fmt.Fprintf(w, "  %-10s %s\n", "postgres", config.RedactURL(eps.Postgres))
+	for _, d := range services {
+		e := eps.Services[d.Name]
+		fmt.Fprintf(w, "  %-10s http %s  grpc %s  — %s\n", d.Name, e.HTTP, e.GRPC, d.Title)
+	}
+	fmt.Fprintf(w, "\n  Endpoints written to %s\n  Press Ctrl-C to stop (the data is kept for the next run).\n\n",
+		filepath.Join(dir, "endpoints.json"))
+}
+
+// lock takes an exclusive lock on the data folder, so two dev runs never share one store.
+func lock(dir string) (func(), error) {
+	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("dev: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("dev: data folder %s is in use by another egov dev (stop it or use --data-dir)", dir)
+	}
+	return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+}
