@@ -13,7 +13,8 @@ import (
 
 // Listen opens a TCP listener; addr ":0" or "127.0.0.1:0" picks a free port (see the listener's Addr).
 func Listen(addr string) (net.Listener, error) {
-	lis, err := net.Listen("tcp", addr)
+	var lc net.ListenConfig
+	lis, err := lc.Listen(context.Background(), "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -93,7 +94,7 @@ func TestSetupServesMetrics(t *testing.T) {
 	counter.Add(t.Context(), 3)
 
 	rr := httptest.NewRecorder()
-	p.MetricsHandler().ServeHTTP(rr, httptest.NewRequest("GET", "/metrics", nil))
+	p.MetricsHandler().ServeHTTP(rr, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	require.Equal(t, 200, rr.Code)
 	require.Contains(t, rr.Body.String(), "egov_test_things_total")
 	require.Contains(t, rr.Body.String(), "go_goroutines")

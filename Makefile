@@ -1,0 +1,80 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Everything else is a step of those.
+#
+# Product code is built and tested with GOWORK=off, so it uses exactly the versions in go.mod: the
+# workspace (go.work) also holds tools/, whose dependency graph would otherwise lift shared modules
+# (protobuf, for one) to the tools' versions. go.work serves editors and `go tool`.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+export GOWORK := off
+export PATH := $(CURDIR)/bin:$(PATH)
+
+GO_TEST_FLAGS ?= -race -count=1 -timeout=20m
+TOOLS := bin/buf bin/golangci-lint bin/protoc-gen-go bin/protoc-gen-go-grpc
+
+.PHONY: demo build test deps tools generate check-generate lint vet unit integration bench fmt clean
+
+## demo: build and run the whole suite on the embedded default (egov dev)
+demo: build
+	./bin/egov dev
+
+## build: the egov binary in bin/
+build:
+	go build -o bin/egov ./cmd/egov
+
+## test: install what is missing, then lint, check-generate, vet and every test with -race
+test: deps lint check-generate vet unit integration
+
+## deps: install PostgreSQL (and later Chromium) when missing; as root on Debian with apt-get, else say what to install
+deps:
+	./scripts/install-deps.sh
+
+## tools: build the pinned generators and linters from tools/go.mod into bin/
+tools: $(TOOLS)
+$(TOOLS) &: tools/go.mod tools/go.sum
+	cd tools && go build -o ../bin/ \
+		github.com/bufbuild/buf/cmd/buf \
+		github.com/golangci/golangci-lint/v2/cmd/golangci-lint \
+		google.golang.org/protobuf/cmd/protoc-gen-go \
+		google.golang.org/grpc/cmd/protoc-gen-go-grpc
+
+## generate: regenerate the Go code of proto/
+generate: tools
+	find proto -name '*.pb.go' -delete
+	buf generate
+
+## check-generate: fail when the checked-in generated code differs from what generate makes
+check-generate: generate
+	@if [ -n "$$(git status --porcelain -- proto)" ]; then \
+		echo "generated code in proto/ is stale; run 'make generate' and commit:"; \
+		git status --porcelain -- proto; git diff --stat -- proto; exit 1; fi
+
+## lint: buf lint and golangci-lint
+lint: tools
+	buf lint
+	golangci-lint run ./...
+	cd integration && ../bin/golangci-lint run ./...
+
+## vet: go vet over every module
+vet:
+	go vet ./...
+	cd integration && go vet ./...
+
+## unit: the root module's tests
+unit:
+	go test $(GO_TEST_FLAGS) ./...
+
+## integration: black-box tests over the real binary
+integration:
+	cd integration && go test $(GO_TEST_FLAGS) ./...
+
+## bench: benchmarks, one pass each, for the figures in the README
+bench:
+	go test -run='^$$' -bench=. -benchmem ./...
+
+fmt: tools
+	golangci-lint fmt ./...
+	cd integration && ../bin/golangci-lint fmt ./...
+
+clean:
+	rm -rf bin .egov

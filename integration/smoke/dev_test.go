@@ -1,0 +1,60 @@
+// Package smoke checks the README's first command: egov dev starts, answers, stops cleanly and keeps
+// its data for the next run.
+package smoke
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/egov-suite/egov/integration/harness"
+)
+
+func TestDevStartsStopsAndKeepsData(t *testing.T) {
+	dir, err := os.MkdirTemp("", "egov-smoke-")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	require.NoError(t, os.Chmod(dir, 0o755))
+
+	dev := harness.StartDev(t, dir)
+	t.Logf("every service ready %v after start", dev.Ready)
+	require.Contains(t, dev.Stdout(), "egov dev is ready")
+	require.Contains(t, dev.Stdout(), dev.Endpoints.NATS)
+	require.NotEmpty(t, dev.Endpoints.Postgres)
+	for name, e := range dev.Endpoints.Services {
+		require.NotEmpty(t, e.HTTP, name)
+		require.NotEmpty(t, e.GRPC, name)
+		require.Contains(t, dev.Stdout(), e.HTTP)
+	}
+
+	conn, err := pgx.Connect(t.Context(), dev.Endpoints.Postgres)
+	require.NoError(t, err)
+	_, err = conn.Exec(t.Context(), `CREATE TABLE public.smoke (v text); INSERT INTO public.smoke VALUES ('kept')`)
+	require.NoError(t, err)
+	require.NoError(t, conn.Close(t.Context()))
+
+	// A second dev run on the same folder is refused while the first holds it.
+	second := harness.Start(t, nil, "dev", "--data-dir", dir, "--base-port", "0")
+	require.Error(t, second.Wait(60*time.Second))
+	require.Contains(t, second.Stderr(), "in use by another egov dev")
+
+	require.NoError(t, dev.Interrupt(60*time.Second), "Ctrl-C must stop everything cleanly")
+	_, err = os.Stat(filepath.Join(dir, "postgres", "data", "postmaster.pid"))
+	require.ErrorIs(t, err, os.ErrNotExist, "PostgreSQL must be stopped with the process")
+	for _, l := range harness.Lines(dev.Stderr()) {
+		require.NotEqual(t, "ERROR", l["level"], "clean stop logged an error: %v", l)
+	}
+
+	again := harness.StartDev(t, dir)
+	conn, err = pgx.Connect(t.Context(), again.Endpoints.Postgres)
+	require.NoError(t, err)
+	defer conn.Close(t.Context())
+	var v string
+	require.NoError(t, conn.QueryRow(t.Context(), `SELECT v FROM public.smoke`).Scan(&v))
+	require.Equal(t, "kept", v)
+	require.NoError(t, again.Interrupt(60*time.Second))
+}
