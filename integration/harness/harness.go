@@ -39,7 +39,7 @@ func Binary(t testing.TB) string {
 			return
 		}
 		binary = filepath.Join(dir, "egov")
-		cmd := exec.Command("go", "build", "-race", "-o", binary, "./cmd/egov")
+		cmd := exec.CommandContext(context.Background(), "go", "build", "-race", "-o", binary, "./cmd/egov")
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "GOWORK=off")
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -65,7 +65,7 @@ type Process struct {
 // Start runs egov with args and env (added to the test's environment).
 func Start(t testing.TB, env []string, args ...string) *Process {
 	t.Helper()
-	cmd := exec.Command(Binary(t), args...)
+	cmd := exec.CommandContext(context.Background(), Binary(t), args...) // lives until stopped, not until a context ends
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	p := &Process{t: t, cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
