@@ -396,4 +396,3 @@ func (p *parsedCMS) checkSignature(content []byte) error {
 func malformed(format string, args ...any) error {
 	return &Error{Code: CodeMalformed, Detail: fmt.Sprintf(format, args...)}
 }
-

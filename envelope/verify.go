@@ -2,9 +2,11 @@ package envelope
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
@@ -50,7 +52,15 @@ type Verifier struct {
 	status       StatusChecker
 	now          func() time.Time
 	skew         time.Duration
+
+	// chains caches built chains by the signer certificate's SHA-256: building one costs two signature
+	// checks up the chain, and a system signs thousands of envelopes with one certificate.
+	mu     sync.Mutex
+	chains map[[32]byte][]*x509.Certificate
 }
+
+// maxCachedChains bounds the chain cache; past it the cache starts afresh.
+const maxCachedChains = 10000
 
 // NewVerifier returns a verifier.
 func NewVerifier(o VerifierOptions) (*Verifier, error) {
@@ -60,7 +70,8 @@ func NewVerifier(o VerifierOptions) (*Verifier, error) {
 	if o.Status == nil && !o.SkipRevocation {
 		return nil, errors.New("envelope: a verifier needs a revocation checker (or SkipRevocation for offline use)")
 	}
-	v := &Verifier{roots: x509.NewCertPool(), inter: x509.NewCertPool(), status: o.Status, now: o.Now, skew: o.ClockSkew}
+	v := &Verifier{roots: x509.NewCertPool(), inter: x509.NewCertPool(), status: o.Status, now: o.Now, skew: o.ClockSkew,
+		chains: map[[32]byte][]*x509.Certificate{}}
 	for _, c := range o.Roots {
 		v.roots.AddCert(c)
 	}
@@ -153,6 +164,36 @@ func (v *Verifier) Verify(ctx context.Context, content, signature []byte, want E
 }
 
 func (v *Verifier) chain(c *x509.Certificate, embedded []*x509.Certificate, at time.Time) ([]*x509.Certificate, error) {
+	key := sha256.Sum256(c.Raw)
+	v.mu.Lock()
+	cached := v.chains[key]
+	v.mu.Unlock()
+	if cached != nil && validAt(cached, at) {
+		return cached, nil
+	}
+	chain, err := v.buildChain(c, embedded, at)
+	if err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	if len(v.chains) >= maxCachedChains {
+		v.chains = map[[32]byte][]*x509.Certificate{}
+	}
+	v.chains[key] = chain
+	v.mu.Unlock()
+	return chain, nil
+}
+
+func validAt(chain []*x509.Certificate, at time.Time) bool {
+	for _, c := range chain {
+		if at.Before(c.NotBefore) || at.After(c.NotAfter) {
+			return false
+		}
+	}
+	return true
+}
+
+func (v *Verifier) buildChain(c *x509.Certificate, embedded []*x509.Certificate, at time.Time) ([]*x509.Certificate, error) {
 	inter := v.inter.Clone()
 	for _, e := range embedded {
 		if e != c {
