@@ -3,6 +3,7 @@ package envelope
 import (
 	"crypto/x509"
 	"encoding/asn1"
+	"fmt"
 	"strings"
 )
 
@@ -23,11 +24,13 @@ var (
 	// OIDKeyUserEmployee is НУЦ's "key user" of an employee of a legal entity (сотрудник).
 	OIDKeyUserEmployee = asn1.ObjectIdentifier{1, 2, 398, 3, 3, 4, 1, 2, 5}
 
-	// The suite's own certificate policies tell the profiles apart. They sit under a UUID in the arc
-	// 2.25 (ITU-T X.667), which needs no registration.
-	OIDPolicyIndividual = mustOID("2.25.291862370418416932741802736211870393601.1")
-	OIDPolicyEmployee   = mustOID("2.25.291862370418416932741802736211870393601.2")
-	OIDPolicySystem     = mustOID("2.25.291862370418416932741802736211870393601.3")
+	// The suite's own certificate policies tell the profiles apart. They sit in the arc ITU-T X.660
+	// reserves for examples (2.999): the suite models НУЦ, its certificates are not НУЦ's.
+	OIDPolicyIndividual = mustOID("2.999.7.1.1")
+	OIDPolicyEmployee   = mustOID("2.999.7.1.2")
+	OIDPolicySystem     = mustOID("2.999.7.1.3")
+	// OIDPolicyTimeStamp is the policy of the suite's time-stamping authority.
+	OIDPolicyTimeStamp = asn1.ObjectIdentifier{2, 999, 7, 1, 4}
 )
 
 func mustOID(s string) x509.OID {
@@ -149,4 +152,23 @@ func checkUsage(c *x509.Certificate, purpose Purpose) string {
 		return "unknown purpose"
 	}
 	return ""
+}
+
+var attrNames = map[string]string{
+	"2.5.4.3": "CN", "2.5.4.4": "SURNAME", "2.5.4.42": "GIVENNAME", "2.5.4.5": "SERIALNUMBER", "2.5.4.6": "C",
+	"2.5.4.10": "O", "2.5.4.11": "OU", "2.5.4.7": "L", "2.5.4.8": "ST", "1.2.840.113549.1.9.1": "E",
+}
+
+// SubjectString writes a certificate subject as НУЦ's tools show it, with the names of the attributes
+// Go does not know (SURNAME, GIVENNAME) and the values in clear text: "CN=АХМЕТОВА АСЕЛЬ, SURNAME=…".
+func SubjectString(c *x509.Certificate) string {
+	var parts []string
+	for _, n := range c.Subject.Names {
+		name, ok := attrNames[n.Type.String()]
+		if !ok {
+			name = n.Type.String()
+		}
+		parts = append(parts, fmt.Sprintf("%s=%v", name, n.Value))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -24,12 +24,16 @@ service in this process, seeds demo data, and prints every endpoint (also writte
 			if err != nil {
 				return err
 			}
+			svcs, err := services()
+			if err != nil {
+				return err
+			}
 			tel, log, err := setupTelemetry(cmd.Context(), p, "egov-dev", stderr)
 			if err != nil {
 				return err
 			}
 			return devmode.Run(cmd.Context(), devmode.Options{
-				DataDir: dataDir, BasePort: basePort, Platform: p, Services: services(),
+				DataDir: dataDir, BasePort: basePort, Platform: p, Services: svcs,
 				Log: log, Telemetry: tel, Out: stdout,
 			})
 		},

@@ -31,6 +31,9 @@ Start with "egov dev": everything in one process on an embedded NATS and Postgre
 		devCommand(stdout, stderr),
 		runCommand(stderr),
 		configCommand(stdout),
+		ncaCommand(stdout),
+		signCommand(stdout),
+		verifyCommand(stdout),
 		versionCommand(stdout),
 	)
 	return root

@@ -29,7 +29,11 @@ own Deployment of the same image: egov run --services=shep.`,
 			if list == "" {
 				list = os.Getenv("EGOV_SERVICES")
 			}
-			chosen, err := app.Select(services(), list)
+			all, err := services()
+			if err != nil {
+				return err
+			}
+			chosen, err := app.Select(all, list)
 			if err != nil {
 				return err
 			}
@@ -54,7 +58,7 @@ own Deployment of the same image: egov run --services=shep.`,
 				}
 				listeners[d.Name] = l
 			}
-			if err := app.Start(cmd.Context(), r, app.Options{
+			if _, err := app.Start(cmd.Context(), r, app.Options{
 				Platform: p, Log: log, Telemetry: tel, Services: chosen, Listeners: listeners,
 				Topology: natsbus.DefaultTopology(replicas),
 			}); err != nil {

@@ -25,6 +25,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/egov-suite/egov/internal/config"
+	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/pgdb"
 	"github.com/egov-suite/egov/internal/serve"
@@ -42,7 +43,7 @@ type Descriptor struct {
 	// Migrations are its embedded SQL migrations, applied to Schema at start.
 	Migrations fs.FS
 	// Ports are the default HTTP and gRPC ports of `egov run` (EGOV_<NAME>_HTTP_ADDR/_GRPC_ADDR override).
-	Ports struct{ HTTP, GRPC int }
+	Ports Ports
 	// GRPCServices are the fully qualified gRPC service names it serves, for the health service.
 	GRPCServices []string
 	// Start builds the service on env. It must not block: long-running work goes in Unit.Workers.
@@ -75,7 +76,13 @@ type Unit struct {
 	Workers map[string]func(ctx context.Context) error
 	// Close releases the service's own resources after its servers have stopped.
 	Close func(ctx context.Context) error
+	// Seed, in the dev mode, makes the service's demo data (idempotently) with files under dir, and
+	// returns what egov dev prints about it.
+	Seed func(ctx context.Context, dir string) ([]demo.Entry, error)
 }
+
+// Ports are a service's default ports.
+type Ports struct{ HTTP, GRPC int }
 
 // Endpoint is where a service listens.
 type Endpoint struct {
@@ -105,11 +112,14 @@ type Options struct {
 	Now func() time.Time
 	// OnReady, when set, is called once every service's readiness checks have passed.
 	OnReady func()
+	// SeedDir, when set, has every service seed its demo data there once started.
+	SeedDir string
 }
 
 // Start builds the platform and the services on r. Stop steps are added to r as each piece starts, so
-// when Start fails half-way, r.Stop undoes what was started.
-func Start(ctx context.Context, r *serve.Runner, o Options) error {
+// when Start fails half-way, r.Stop undoes what was started. With SeedDir set it returns the demo data
+// the services seeded.
+func Start(ctx context.Context, r *serve.Runner, o Options) ([]demo.Entry, error) {
 	now := o.Now
 	if now == nil {
 		now = time.Now
@@ -119,20 +129,28 @@ func Start(ctx context.Context, r *serve.Runner, o Options) error {
 		Name: "egov-" + names(o.Services),
 	}, o.Log)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r.OnStop(serve.PhaseConsumers, "nats drain", bus.Drain)
 	if err := o.Topology.Apply(ctx, bus.JS); err != nil {
-		return err
+		return nil, err
 	}
 
 	var all []*serve.Health
+	var seeded []demo.Entry
 	for _, d := range o.Services {
-		h, err := startService(ctx, r, o, d, bus, now)
+		h, unit, err := startService(ctx, r, o, d, bus, now)
 		if err != nil {
-			return fmt.Errorf("%s: %w", d.Name, err)
+			return nil, fmt.Errorf("%s: %w", d.Name, err)
 		}
 		all = append(all, h)
+		if o.SeedDir != "" && unit.Seed != nil {
+			entries, err := unit.Seed(ctx, o.SeedDir)
+			if err != nil {
+				return nil, fmt.Errorf("%s: demo data: %w", d.Name, err)
+			}
+			seeded = append(seeded, entries...)
+		}
 	}
 	if o.OnReady != nil {
 		r.Go("ready", func(ctx context.Context) error {
@@ -156,13 +174,13 @@ func Start(ctx context.Context, r *serve.Runner, o Options) error {
 			}
 		})
 	}
-	return nil
+	return seeded, nil
 }
 
-func startService(ctx context.Context, r *serve.Runner, o Options, d Descriptor, bus *natsbus.Bus, now func() time.Time) (*serve.Health, error) {
+func startService(ctx context.Context, r *serve.Runner, o Options, d Descriptor, bus *natsbus.Bus, now func() time.Time) (*serve.Health, *Unit, error) {
 	lis, ok := o.Listeners[d.Name]
 	if !ok || lis.HTTP == nil || lis.GRPC == nil {
-		return nil, errors.New("no listeners")
+		return nil, nil, errors.New("no listeners")
 	}
 	log := o.Log.With("service", d.Name)
 	health := serve.NewHealth()
@@ -179,13 +197,13 @@ func startService(ctx context.Context, r *serve.Runner, o Options, d Descriptor,
 	if d.Schema != "" {
 		pool, err := pgdb.Open(ctx, o.Platform.DatabaseURL.Value(), d.Schema, o.Platform.DatabaseMaxConns)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		r.OnStop(serve.PhaseStores, d.Name+" pool", func(context.Context) error { pool.Close(); return nil })
 		if d.Migrations != nil {
 			n, err := pgdb.Migrate(ctx, pool, d.Schema, d.Migrations)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			log.Info("migrations applied", "schema", d.Schema, "new", n)
 		}
@@ -195,7 +213,7 @@ func startService(ctx context.Context, r *serve.Runner, o Options, d Descriptor,
 
 	unit, err := d.Start(ctx, env)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if unit.Close != nil {
 		r.OnStop(serve.PhaseStores, d.Name+" close", unit.Close)
@@ -231,7 +249,7 @@ func startService(ctx context.Context, r *serve.Runner, o Options, d Descriptor,
 		r.Go(d.Name+" "+name, w)
 	}
 	log.Info("started", "http", env.Addr.HTTP, "grpc", env.Addr.GRPC)
-	return health, nil
+	return health, unit, nil
 }
 
 // Select returns the descriptors named in list (comma-separated; "all" for every one), in the order

@@ -19,6 +19,7 @@ import (
 
 	"github.com/egov-suite/egov/internal/app"
 	"github.com/egov-suite/egov/internal/config"
+	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/pgcluster"
 	"github.com/egov-suite/egov/internal/serve"
@@ -125,9 +126,9 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	ready := make(chan struct{})
-	err = app.Start(ctx, r, app.Options{
+	seeded, err := app.Start(ctx, r, app.Options{
 		Platform: p, Log: o.Log, Telemetry: o.Telemetry, Services: o.Services, Listeners: listeners,
-		Topology: natsbus.DefaultTopology(1), OnReady: func() { close(ready) },
+		Topology: natsbus.DefaultTopology(1), OnReady: func() { close(ready) }, SeedDir: dir,
 	})
 	if err != nil {
 		for _, l := range listeners {
@@ -145,7 +146,7 @@ func Run(ctx context.Context, o Options) error {
 		if err := writeEndpoints(dir, eps); err != nil {
 			return err
 		}
-		printSummary(o.Out, dir, eps, o.Services, time.Since(start))
+		printSummary(o.Out, dir, eps, o.Services, seeded, time.Since(start))
 		if o.Started != nil {
 			o.Started(eps)
 		}
@@ -178,13 +179,32 @@ func writeEndpoints(dir string, eps Endpoints) error {
 	return os.Rename(tmp, filepath.Join(dir, "endpoints.json"))
 }
 
-func printSummary(w io.Writer, dir string, eps Endpoints, services []app.Descriptor, took time.Duration) {
+func printSummary(w io.Writer, dir string, eps Endpoints, services []app.Descriptor, seeded []demo.Entry, took time.Duration) {
 	fmt.Fprintf(w, "\negov dev is ready (%s). Data folder: %s\n\n", took.Round(time.Millisecond), dir)
 	fmt.Fprintf(w, "  %-10s %s\n", "nats", eps.NATS)
 	fmt.Fprintf(w, "  %-10s %s\n", "postgres", config.RedactURL(eps.Postgres))
 	for _, d := range services {
 		e := eps.Services[d.Name]
 		fmt.Fprintf(w, "  %-10s http %s  grpc %s  — %s\n", d.Name, e.HTTP, e.GRPC, d.Title)
+	}
+	if len(seeded) > 0 {
+		fmt.Fprintf(w, "\n  Demo data (key files under %s):\n", dir)
+		for _, e := range seeded {
+			line := fmt.Sprintf("    %-6s %-8s %-32s", e.Service, e.Kind, e.Name)
+			if e.IIN != "" {
+				line += " ИИН " + e.IIN
+			}
+			if e.Role != "" {
+				line += "  " + e.Role
+			}
+			if e.File != "" {
+				line += "  " + e.File
+			}
+			if e.Password != "" {
+				line += "  пароль " + e.Password
+			}
+			fmt.Fprintln(w, line)
+		}
 	}
 	fmt.Fprintf(w, "\n  Endpoints written to %s\n  Press Ctrl-C to stop (the data is kept for the next run).\n\n",
 		filepath.Join(dir, "endpoints.json"))

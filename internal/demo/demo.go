@@ -1,0 +1,62 @@
+// Package demo is the cast of the dev mode: the people and systems every service seeds with the same
+// identities, so that the citizen the portal signs in is the person ГБД ФЛ knows and НУЦ certified.
+package demo
+
+// Organisation BINs of the cast (valid check digits).
+const (
+	// BINGovCorp is НАО «Государственная корпорация «Правительство для граждан»» (ЦОН).
+	BINGovCorp = "160140000014"
+	// BINPavlodarEducation is ГУ «Отдел образования города Павлодара», the provider of the
+	// guardianship certificate in Pavlodar.
+	BINPavlodarEducation = "041240000016"
+	// BINSuite is the operator of the suite's systems (ШЭП, the registries' stubs).
+	BINSuite = "990840000012"
+)
+
+// Person is a demo person.
+type Person struct {
+	// Slug names the person's key files.
+	Slug       string
+	IIN        string
+	Surname    string
+	GivenName  string
+	Patronymic string
+	// Role in the demo, in Russian.
+	Role string
+	// Organization and BIN for an employee; empty for a citizen.
+	Organization string
+	BIN          string
+}
+
+// People of the demo.
+var People = []Person{
+	{Slug: "citizen-akhmetova", IIN: "880512400011", Surname: "Ахметова", GivenName: "Асель", Patronymic: "Маратовна",
+		Role: "заявитель (мать)"},
+	{Slug: "citizen-ivanov", IIN: "841103300017", Surname: "Иванов", GivenName: "Сергей", Patronymic: "Петрович",
+		Role: "представитель по доверенности"},
+	{Slug: "tson-operator", IIN: "790215400018", Surname: "Нурланова", GivenName: "Гульнар", Patronymic: "Ерлановна",
+		Role: "оператор ЦОН", Organization: "НАО «Государственная корпорация «Правительство для граждан»»", BIN: BINGovCorp},
+	{Slug: "clerk-pavlodar", IIN: "920306400011", Surname: "Жумабаева", GivenName: "Айгерим", Patronymic: "Канатовна",
+		Role: "канцелярия услугодателя", Organization: "ГУ «Отдел образования города Павлодара»", BIN: BINPavlodarEducation},
+	{Slug: "officer-pavlodar", IIN: "750723300016", Surname: "Касымов", GivenName: "Ерлан", Patronymic: "Болатович",
+		Role: "ответственный исполнитель", Organization: "ГУ «Отдел образования города Павлодара»", BIN: BINPavlodarEducation},
+	{Slug: "head-pavlodar", IIN: "680415300016", Surname: "Сейткалиев", GivenName: "Марат", Patronymic: "Серикович",
+		Role: "руководитель услугодателя", Organization: "ГУ «Отдел образования города Павлодара»", BIN: BINPavlodarEducation},
+}
+
+// Systems are the ШЭП participants of the demo.
+var Systems = []string{"portal", "tson", "shep", "rshep-55", "gbdfl", "enis"}
+
+// Password protects every demo key file. It is printed by egov dev: these are demo keys.
+const Password = "egov-demo"
+
+// Entry is one line of the demo summary egov dev prints.
+type Entry struct {
+	Service  string `json:"service"`
+	Kind     string `json:"kind"`
+	Name     string `json:"name"`
+	IIN      string `json:"iin,omitempty"`
+	Role     string `json:"role,omitempty"`
+	File     string `json:"file,omitempty"`
+	Password string `json:"password,omitempty"`
+}
