@@ -31,6 +31,34 @@ func TestDevStartsStopsAndKeepsData(t *testing.T) {
 		require.Contains(t, dev.Stdout(), e.HTTP)
 	}
 
+	require.Contains(t, dev.Endpoints.Services, "nca")
+	root1, err := os.ReadFile(filepath.Join(dir, "keys", "root.pem"))
+	require.NoError(t, err, "egov dev seeds the demo key files")
+	require.Contains(t, dev.Stdout(), "citizen-akhmetova-SIGN.p12")
+
+	// The CLI signs with a demo key file and verifies against the running НУЦ (OCSP included).
+	doc := filepath.Join(dir, "заявление.txt")
+	require.NoError(t, os.WriteFile(doc, []byte("Прошу выдать справку"), 0o600))
+	eps := filepath.Join(dir, "endpoints.json")
+	sig := doc + ".p7s"
+	cli := func(args ...string) (string, error) {
+		p := harness.Start(t, nil, args...)
+		err := p.Wait(60 * time.Second)
+		return p.Stdout() + p.Stderr(), err
+	}
+	out, err := cli("sign", "--p12", filepath.Join(dir, "keys", "citizen-akhmetova-SIGN.p12"), "--password", "egov-demo", "--in", doc, "--out", sig)
+	require.NoError(t, err, out)
+	out, err = cli("verify", "--in", doc, "--sig", sig, "--iin", "880512400011", "--endpoints", eps)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "good (ocsp)")
+	out, err = cli("verify", "--in", doc, "--sig", sig, "--iin", "841103300017", "--endpoints", eps)
+	require.Error(t, err, "a mismatched IIN exits non-zero")
+	require.Contains(t, out, "IIN_MISMATCH")
+	require.Contains(t, out, "не подтверждением подлинности ЭЦП")
+	out, err = cli("sign", "--p12", filepath.Join(dir, "keys", "citizen-akhmetova-SIGN.p12"), "--password", "wrong", "--in", doc, "--out", sig)
+	require.Error(t, err)
+	require.Contains(t, out, "wrong password")
+
 	conn, err := pgx.Connect(t.Context(), dev.Endpoints.Postgres)
 	require.NoError(t, err)
 	_, err = conn.Exec(t.Context(), `CREATE TABLE public.smoke (v text); INSERT INTO public.smoke VALUES ('kept')`)
@@ -56,5 +84,8 @@ func TestDevStartsStopsAndKeepsData(t *testing.T) {
 	var v string
 	require.NoError(t, conn.QueryRow(t.Context(), `SELECT v FROM public.smoke`).Scan(&v))
 	require.Equal(t, "kept", v)
+	root2, err := os.ReadFile(filepath.Join(dir, "keys", "root.pem"))
+	require.NoError(t, err)
+	require.Equal(t, root1, root2, "the second run keeps НУЦ's root and the demo keys")
 	require.NoError(t, again.Interrupt(60*time.Second))
 }

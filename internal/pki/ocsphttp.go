@@ -16,7 +16,7 @@ import (
 type StatusLookup func(ctx context.Context, issuer *CA, serial *big.Int) (state CertState, revokedAt time.Time, reason int, err error)
 
 // OCSPHandler answers OCSP over HTTP (RFC 6960 appendix A): POST with an application/ocsp-request body,
-// or GET with the base64 request as the last path segment. It finds the issuing CA among cas by the
+// or GET with the base64 request after "/ocsp/". It finds the issuing CA among cas by the
 // CertID, asks lookup, and signs with that CA. The nonce, when sent, is echoed.
 func OCSPHandler(cas []*CA, lookup StatusLookup, now func() time.Time, validity time.Duration, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -30,7 +30,14 @@ func OCSPHandler(cas []*CA, lookup StatusLookup, now func() time.Time, validity 
 			}
 			der = b
 		case http.MethodGet:
-			seg := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
+			// The request is everything after "/ocsp/", escaped or not: base64 holds '/' and '+'.
+			p := r.URL.EscapedPath()
+			i := strings.Index(p, "/ocsp/")
+			if i < 0 {
+				writeOCSP(w, OCSPError(OCSPMalformedRequest))
+				return
+			}
+			seg := p[i+len("/ocsp/"):]
 			if s, err := url.PathUnescape(seg); err == nil {
 				seg = s
 			}

@@ -175,7 +175,7 @@ func validSystemID(id string) error {
 		return fmt.Errorf("system id %q: 1 to 64 characters", id)
 	}
 	for _, r := range id {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
 			return fmt.Errorf("system id %q: lower-case Latin letters, digits and '-' only", id)
 		}
 	}

@@ -1,0 +1,405 @@
+package nca_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/app"
+	"github.com/egov-suite/egov/internal/config"
+	"github.com/egov-suite/egov/internal/natsbus"
+	"github.com/egov-suite/egov/internal/natstest"
+	"github.com/egov-suite/egov/internal/pgtest"
+	"github.com/egov-suite/egov/internal/serve"
+	"github.com/egov-suite/egov/internal/telemetry"
+	ncav1 "github.com/egov-suite/egov/proto/egov/nca/v1"
+	"github.com/egov-suite/egov/services/nca"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+type running struct {
+	client ncav1.CertificateAuthorityServiceClient
+	conn   *grpc.ClientConn
+	http   string
+	stop   func()
+}
+
+// start runs НУЦ the way egov runs it: app.Start on a real NATS, a real PostgreSQL and real sockets.
+func start(t *testing.T, dbURL string, cfg nca.Config) *running {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	tel, err := telemetry.Setup(t.Context(), telemetry.Options{ServiceName: "nca-test", SampleRatio: 1})
+	require.NoError(t, err)
+	ns := natstest.New(t)
+	h, err := serve.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	g, err := serve.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	r := serve.NewRunner(log, 10*time.Second)
+	var p config.Platform
+	require.NoError(t, config.Load(&p, map[string]string{"EGOV_NATS_URL": ns.ClientURL(), "DATABASE_URL": dbURL}))
+	ready := make(chan struct{})
+	_, err = app.Start(t.Context(), r, app.Options{
+		Platform: p, Log: log, Telemetry: tel, Services: []app.Descriptor{nca.Descriptor(cfg)},
+		Listeners: map[string]app.Listeners{"nca": {HTTP: h, GRPC: g}}, Topology: natsbus.DefaultTopology(1),
+		OnReady: func() { close(ready) },
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- r.Run(ctx) }()
+	select {
+	case <-ready:
+	case <-time.After(30 * time.Second):
+		t.Fatal("НУЦ not ready in 30s")
+	}
+	conn, err := grpc.NewClient(g.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	rn := &running{client: ncav1.NewCertificateAuthorityServiceClient(conn), conn: conn, http: "http://" + h.Addr().String()}
+	var stopped bool
+	rn.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		conn.Close()
+		cancel()
+		require.NoError(t, <-done)
+	}
+	t.Cleanup(rn.stop)
+	return rn
+}
+
+func defaultConfig(t *testing.T) nca.Config {
+	t.Helper()
+	var c nca.Config
+	require.NoError(t, config.Load(&c, map[string]string{}))
+	return c
+}
+
+const asel = "880512400011"
+
+func person(purpose ncav1.KeyPurpose) *ncav1.IssueCertificateRequest {
+	return &ncav1.IssueCertificateRequest{
+		Profile: ncav1.Profile_PROFILE_INDIVIDUAL, Purpose: purpose, Password: "secret1",
+		Subject: &ncav1.Subject{Iin: asel, Surname: "Ахметова", GivenName: "Асель", Patronymic: "Маратовна"},
+	}
+}
+
+func TestIssueProfiles(t *testing.T) {
+	t.Parallel()
+	n := start(t, pgtest.URL(t), defaultConfig(t))
+	ctx := t.Context()
+
+	hc, err := healthpb.NewHealthClient(n.conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	require.NoError(t, err)
+	require.Equal(t, healthpb.HealthCheckResponse_SERVING, hc.GetStatus())
+
+	tests := []struct {
+		name  string
+		req   *ncav1.IssueCertificateRequest
+		check func(t *testing.T, c *x509.Certificate)
+	}{
+		{name: "ok/individual sign", req: person(ncav1.KeyPurpose_KEY_PURPOSE_SIGNING), check: func(t *testing.T, c *x509.Certificate) {
+			require.Equal(t, "IIN"+asel, c.Subject.SerialNumber)
+			require.Equal(t, []string{"KZ"}, c.Subject.Country)
+			require.Equal(t, "АХМЕТОВА АСЕЛЬ", c.Subject.CommonName)
+			require.NotZero(t, c.KeyUsage&x509.KeyUsageContentCommitment)
+			require.Contains(t, envelope.SubjectString(c), "GIVENNAME=МАРАТОВНА")
+		}},
+		{name: "ok/individual auth", req: person(ncav1.KeyPurpose_KEY_PURPOSE_AUTHENTICATION), check: func(t *testing.T, c *x509.Certificate) {
+			require.Zero(t, c.KeyUsage&x509.KeyUsageContentCommitment)
+			require.Contains(t, c.ExtKeyUsage, x509.ExtKeyUsageClientAuth)
+		}},
+		{name: "ok/employee RSA", req: &ncav1.IssueCertificateRequest{
+			Profile: ncav1.Profile_PROFILE_EMPLOYEE, Purpose: ncav1.KeyPurpose_KEY_PURPOSE_SIGNING, Password: "secret1",
+			Algorithm: ncav1.KeyAlgorithm_KEY_ALGORITHM_RSA_2048,
+			Subject: &ncav1.Subject{Iin: "750723300016", Surname: "Касымов", GivenName: "Ерлан",
+				Organization: "ГУ «Отдел образования города Павлодара»", Bin: "041240000016"},
+		}, check: func(t *testing.T, c *x509.Certificate) {
+			require.Equal(t, x509.RSA, c.PublicKeyAlgorithm)
+			require.Equal(t, []string{"BIN041240000016"}, c.Subject.OrganizationalUnit)
+			require.Equal(t, "041240000016", envelope.HolderOf(c).BIN)
+		}},
+		{name: "ok/system", req: &ncav1.IssueCertificateRequest{
+			Profile: ncav1.Profile_PROFILE_SYSTEM, Password: "secret1", Subject: &ncav1.Subject{SystemId: "portal"},
+		}, check: func(t *testing.T, c *x509.Certificate) {
+			require.Equal(t, "portal", c.Subject.CommonName)
+			require.Contains(t, c.DNSNames, "portal")
+			require.True(t, envelope.HolderOf(c).System)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := n.client.IssueCertificate(ctx, tt.req)
+			require.NoError(t, err)
+			key, cert, chain, err := pkcs12.DecodeChain(resp.GetPkcs12(), "secret1")
+			require.NoError(t, err)
+			require.NotNil(t, key)
+			require.Len(t, chain, 2, "intermediate and root travel in the key file")
+			require.Equal(t, resp.GetCertificate().GetDer(), cert.Raw)
+			require.Equal(t, []string{n.http + "/ocsp"}, cert.OCSPServer)
+			require.Equal(t, []string{n.http + "/crl"}, cert.CRLDistributionPoints)
+			require.NoError(t, cert.CheckSignatureFrom(chain[0]))
+			tt.check(t, cert)
+
+			_, err = envelope.LoadPKCS12(resp.GetPkcs12(), "wrong-password")
+			require.ErrorIs(t, err, envelope.ErrPassword)
+		})
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	t.Parallel()
+	n := start(t, pgtest.URL(t), defaultConfig(t))
+	ctx := t.Context()
+	bad := func(mut func(r *ncav1.IssueCertificateRequest)) *ncav1.IssueCertificateRequest {
+		r := person(ncav1.KeyPurpose_KEY_PURPOSE_SIGNING)
+		mut(r)
+		return r
+	}
+	tests := map[string]*ncav1.IssueCertificateRequest{
+		"fail/IIN check digit": bad(func(r *ncav1.IssueCertificateRequest) { r.Subject.Iin = "880512400012" }),
+		"fail/IIN letters":     bad(func(r *ncav1.IssueCertificateRequest) { r.Subject.Iin = "88051240001A" }),
+		"fail/short password":  bad(func(r *ncav1.IssueCertificateRequest) { r.Password = "123" }),
+		"fail/no profile":      bad(func(r *ncav1.IssueCertificateRequest) { r.Profile = ncav1.Profile_PROFILE_UNSPECIFIED }),
+		"fail/no purpose":      bad(func(r *ncav1.IssueCertificateRequest) { r.Purpose = ncav1.KeyPurpose_KEY_PURPOSE_UNSPECIFIED }),
+		"fail/no name":         bad(func(r *ncav1.IssueCertificateRequest) { r.Subject.Surname = "" }),
+		"fail/negative days":   bad(func(r *ncav1.IssueCertificateRequest) { r.ValidityDays = -1 }),
+		"fail/employee no BIN": bad(func(r *ncav1.IssueCertificateRequest) { r.Profile = ncav1.Profile_PROFILE_EMPLOYEE }),
+		"fail/system bad id":   {Profile: ncav1.Profile_PROFILE_SYSTEM, Password: "secret1", Subject: &ncav1.Subject{SystemId: "shep.in.>"}},
+		"fail/nil subject":     {Profile: ncav1.Profile_PROFILE_INDIVIDUAL, Purpose: ncav1.KeyPurpose_KEY_PURPOSE_SIGNING, Password: "secret1"},
+	}
+	for name, req := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := n.client.IssueCertificate(ctx, req)
+			require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
+		})
+	}
+	_, err := n.client.RevokeCertificate(ctx, &ncav1.RevokeCertificateRequest{Serial: "abcdef"})
+	require.Equal(t, codes.NotFound, status.Code(err))
+	_, err = n.client.RevokeCertificate(ctx, &ncav1.RevokeCertificateRequest{Serial: "'; DROP TABLE certificates; --"})
+	require.Equal(t, codes.InvalidArgument, status.Code(err))
+	_, err = n.client.RevokeCertificate(ctx, &ncav1.RevokeCertificateRequest{Serial: ""})
+	require.Equal(t, codes.InvalidArgument, status.Code(err))
+	_, err = n.client.ListCertificates(ctx, &ncav1.ListCertificatesRequest{PageToken: "not-a-token"})
+	require.Equal(t, codes.InvalidArgument, status.Code(err))
+
+	for _, body := range [][]byte{nil, []byte("garbage"), {0x30, 0x03, 0x0a, 0x01}} {
+		resp, err := http.Post(n.http+"/ocsp", "application/ocsp-request", bytes.NewReader(body))
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, 200, resp.StatusCode)
+		require.Equal(t, []byte{0x30, 0x03, 0x0a, 0x01, 0x01}, b, "malformedRequest")
+	}
+	resp, err := http.Post(n.http+"/tsa", "application/timestamp-query", bytes.NewReader([]byte("garbage")))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+}
+
+func TestRevocationThroughOCSPAndCRL(t *testing.T) {
+	t.Parallel()
+	n := start(t, pgtest.URL(t), defaultConfig(t))
+	ctx := t.Context()
+	resp, err := n.client.IssueCertificate(ctx, person(ncav1.KeyPurpose_KEY_PURPOSE_SIGNING))
+	require.NoError(t, err)
+	signer, err := envelope.LoadPKCS12(resp.GetPkcs12(), "secret1")
+	require.NoError(t, err)
+	cas, err := n.client.GetCACertificates(ctx, &ncav1.GetCACertificatesRequest{})
+	require.NoError(t, err)
+	root, err := x509.ParseCertificate(cas.GetRoot())
+	require.NoError(t, err)
+
+	checker := envelope.NewRevocationChecker(envelope.RevocationOptions{Freshness: time.Nanosecond})
+	v, err := envelope.NewVerifier(envelope.VerifierOptions{Roots: []*x509.Certificate{root}, Status: checker})
+	require.NoError(t, err)
+	doc := []byte("заявление")
+	sig, err := signer.Sign(doc)
+	require.NoError(t, err)
+	res, err := v.Verify(ctx, doc, sig, envelope.Expect{Purpose: envelope.PurposeDocument, IIN: asel})
+	require.NoError(t, err)
+	require.Equal(t, "ocsp", res.Status.Source)
+
+	openssl := opensslFiles(t, n, resp.GetCertificate().GetDer(), cas)
+	require.Contains(t, openssl.ocsp(t), ": good")
+	require.Contains(t, openssl.crl(t), "verify OK")
+
+	_, err = n.client.RevokeCertificate(ctx, &ncav1.RevokeCertificateRequest{
+		Serial: resp.GetCertificate().GetSerial(), Reason: ncav1.RevocationReason_REVOCATION_REASON_KEY_COMPROMISE})
+	require.NoError(t, err)
+	_, err = n.client.RevokeCertificate(ctx, &ncav1.RevokeCertificateRequest{Serial: resp.GetCertificate().GetSerial()})
+	require.Equal(t, codes.FailedPrecondition, status.Code(err))
+
+	_, err = v.Verify(ctx, doc, sig, envelope.Expect{Purpose: envelope.PurposeDocument, IIN: asel})
+	require.Equal(t, envelope.CodeRevoked, envelope.CodeOf(err), "%v", err)
+	out := openssl.ocsp(t)
+	require.Contains(t, out, ": revoked")
+	require.Contains(t, out, "keyCompromise")
+
+	// The CRL was re-signed in the revocation's transaction: it lists the serial at once.
+	crlDER := get(t, n.http+"/crl")
+	crl, err := x509.ParseRevocationList(crlDER)
+	require.NoError(t, err)
+	require.Len(t, crl.RevokedCertificateEntries, 1)
+	require.Equal(t, signer.Cert.SerialNumber, crl.RevokedCertificateEntries[0].SerialNumber)
+	require.Contains(t, openssl.crl(t), "verify OK")
+}
+
+func TestTimeStampVerifiesWithOpenSSL(t *testing.T) {
+	t.Parallel()
+	n := start(t, pgtest.URL(t), defaultConfig(t))
+	cas, err := n.client.GetCACertificates(t.Context(), &ncav1.GetCACertificatesRequest{})
+	require.NoError(t, err)
+	files := opensslFiles(t, n, nil, cas)
+	data := files.write(t, "data.txt", []byte("результат оказания услуги"))
+	query := filepath.Join(files.dir, "q.tsq")
+	run(t, "ts", "-query", "-data", data, "-sha256", "-cert", "-out", query)
+	q, err := os.ReadFile(query)
+	require.NoError(t, err)
+	resp, err := http.Post(n.http+"/tsa", "application/timestamp-query", bytes.NewReader(q))
+	require.NoError(t, err)
+	reply, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode, "%s", reply)
+	tsr := files.write(t, "r.tsr", reply)
+	out := run(t, "ts", "-verify", "-in", tsr, "-data", data, "-CAfile", files.chain)
+	require.Contains(t, out, "Verification: OK")
+}
+
+func TestKeysPersistAndSeal(t *testing.T) {
+	t.Parallel()
+	url := pgtest.URL(t)
+	cfg := defaultConfig(t)
+	cfg.KeyPassphrase = "correct horse"
+	first := start(t, url, cfg)
+	a, err := first.client.GetCACertificates(t.Context(), &ncav1.GetCACertificatesRequest{})
+	require.NoError(t, err)
+	first.stop()
+
+	second := start(t, url, cfg)
+	b, err := second.client.GetCACertificates(t.Context(), &ncav1.GetCACertificatesRequest{})
+	require.NoError(t, err)
+	require.Equal(t, a.GetRoot(), b.GetRoot(), "the root survives a restart")
+	second.stop()
+
+	// A wrong passphrase stops start-up with a clear message.
+	cfg.KeyPassphrase = "wrong"
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	tel, err := telemetry.Setup(t.Context(), telemetry.Options{ServiceName: "nca-test", SampleRatio: 1})
+	require.NoError(t, err)
+	h, _ := serve.Listen("127.0.0.1:0")
+	g, _ := serve.Listen("127.0.0.1:0")
+	r := serve.NewRunner(log, 5*time.Second)
+	var p config.Platform
+	require.NoError(t, config.Load(&p, map[string]string{"EGOV_NATS_URL": natstest.New(t).ClientURL(), "DATABASE_URL": url}))
+	_, err = app.Start(t.Context(), r, app.Options{Platform: p, Log: log, Telemetry: tel, Services: []app.Descriptor{nca.Descriptor(cfg)},
+		Listeners: map[string]app.Listeners{"nca": {HTTP: h, GRPC: g}}, Topology: natsbus.DefaultTopology(1)})
+	require.ErrorContains(t, err, "EGOV_NCA_KEY_PASSPHRASE")
+	require.NoError(t, r.Stop())
+	h.Close()
+	g.Close()
+}
+
+func TestListPages(t *testing.T) {
+	t.Parallel()
+	n := start(t, pgtest.URL(t), defaultConfig(t))
+	for range 5 {
+		_, err := n.client.IssueCertificate(t.Context(), person(ncav1.KeyPurpose_KEY_PURPOSE_AUTHENTICATION))
+		require.NoError(t, err)
+	}
+	seen := map[string]bool{}
+	tok := ""
+	for pages := 0; ; pages++ {
+		resp, err := n.client.ListCertificates(t.Context(), &ncav1.ListCertificatesRequest{Iin: asel, PageSize: 2, PageToken: tok})
+		require.NoError(t, err)
+		for _, c := range resp.GetCertificates() {
+			require.False(t, seen[c.GetSerial()], "a certificate on two pages")
+			require.Empty(t, c.GetDer(), "lists carry no DER")
+			seen[c.GetSerial()] = true
+		}
+		if tok = resp.GetNextPageToken(); tok == "" {
+			require.Equal(t, 2, pages)
+			break
+		}
+	}
+	require.Len(t, seen, 5)
+}
+
+type files struct {
+	dir, root, chain, cert, issuer string
+	n                              *running
+}
+
+func opensslFiles(t *testing.T, n *running, certDER []byte, cas *ncav1.GetCACertificatesResponse) *files {
+	t.Helper()
+	f := &files{dir: t.TempDir(), n: n}
+	pemOf := func(der []byte) []byte { return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}) }
+	f.root = f.write(t, "root.pem", pemOf(cas.GetRoot()))
+	f.issuer = f.write(t, "inter.pem", pemOf(cas.GetIntermediate()))
+	f.chain = f.write(t, "chain.pem", append(pemOf(cas.GetIntermediate()), pemOf(cas.GetRoot())...))
+	if certDER != nil {
+		f.cert = f.write(t, "cert.pem", pemOf(certDER))
+	}
+	return f
+}
+
+func (f *files) write(t *testing.T, name string, b []byte) string {
+	t.Helper()
+	p := filepath.Join(f.dir, name)
+	require.NoError(t, os.WriteFile(p, b, 0o600))
+	return p
+}
+
+// ocsp asks with openssl ocsp (which sends a nonce and checks it comes back).
+func (f *files) ocsp(t *testing.T) string {
+	t.Helper()
+	return run(t, "ocsp", "-issuer", f.issuer, "-cert", f.cert, "-url", f.n.http+"/ocsp", "-CAfile", f.root, "-resp_text")
+}
+
+func (f *files) crl(t *testing.T) string {
+	t.Helper()
+	p := f.write(t, "crl.der", get(t, f.n.http+"/crl"))
+	return run(t, "crl", "-inform", "DER", "-in", p, "-CAfile", f.chain, "-noout")
+}
+
+func run(t *testing.T, args ...string) string {
+	t.Helper()
+	openssl, err := exec.LookPath("openssl")
+	require.NoError(t, err, "openssl is needed (apt-get install openssl)")
+	out, err := exec.CommandContext(t.Context(), openssl, args...).CombinedOutput()
+	require.NoError(t, err, "openssl %v: %s", args, out)
+	require.NotContains(t, string(out), "WARNING: no nonce in response")
+	return string(out)
+}
+
+func get(t *testing.T, url string) []byte {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return b
+}
