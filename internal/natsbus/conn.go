@@ -96,3 +96,19 @@ func (b *Bus) Drain(ctx context.Context) error {
 		return fmt.Errorf("natsbus: drain cut short: %w", ctx.Err())
 	}
 }
+
+// ConnectParticipant dials NATS as a participant's user, with its inbox prefix; the connection can
+// publish to ШЭП and pull its own deliveries, nothing else.
+func ConnectParticipant(ctx context.Context, url, participant, password string) (*Bus, error) {
+	nc, err := nats.Connect(url, nats.Name("egov-"+participant), nats.UserInfo(participant, password),
+		nats.CustomInboxPrefix(InboxPrefix(participant)), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
+	if err != nil {
+		return nil, fmt.Errorf("natsbus: connect %s as %s: %w", url, participant, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("natsbus: jetstream: %w", err)
+	}
+	return &Bus{Conn: nc, JS: js}, nil
+}

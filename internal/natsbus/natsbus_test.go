@@ -2,6 +2,8 @@ package natsbus_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -15,6 +17,8 @@ import (
 	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/natstest"
 )
+
+func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func TestMain(m *testing.M) {
 	otel.SetTextMapPropagator(propagation.TraceContext{})
@@ -59,7 +63,7 @@ func TestTraceContextCrossesNATS(t *testing.T) {
 	_, err := bus.JS.PublishMsg(ctx, natsbus.NewMsg(ctx, natsbus.OutSubject("rshep-55", "guardianship"), "m", []byte("x")))
 	require.NoError(t, err)
 
-	cons, err := bus.JS.CreateOrUpdateConsumer(t.Context(), natsbus.StreamOut, natsbus.RecipientConsumer("rshep-55"))
+	cons, err := bus.JS.CreateOrUpdateConsumer(t.Context(), natsbus.StreamOut, natsbus.RecipientConsumer("rshep-55", natsbus.DefaultRedelivery))
 	require.NoError(t, err)
 	msg, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
 	require.NoError(t, err)

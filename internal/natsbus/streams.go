@@ -50,6 +50,14 @@ func DefaultTopology(replicas int) Topology {
 				Replicas:    replicas,
 				MaxAge:      30 * 24 * time.Hour,
 			},
+			{
+				Name:        StreamAdvisories,
+				Description: "Max-deliveries advisories of SHEP_OUT, consumed by ШЭП to fill the dead-letter stream",
+				Subjects:    []string{MaxDeliveriesAdvisories},
+				Retention:   jetstream.WorkQueuePolicy,
+				Storage:     jetstream.FileStorage,
+				Replicas:    replicas,
+			},
 		},
 		Buckets: []jetstream.ObjectStoreConfig{
 			{
@@ -93,19 +101,35 @@ func (t Topology) Check(ctx context.Context, js jetstream.JetStream) error {
 	return errors.Join(errs...)
 }
 
+// Redelivery is the retry policy of a recipient's consumer.
+type Redelivery struct {
+	// BackOff are the delays before each redelivery; MaxDeliver is len(BackOff)+1.
+	BackOff []time.Duration
+	// AckWait bounds how long a recipient may hold a message before it is redelivered.
+	AckWait time.Duration
+}
+
+// DefaultRedelivery retries after 1 s, 5 s, 30 s, 2 min and 10 min, then gives up (six deliveries).
+var DefaultRedelivery = Redelivery{
+	BackOff: []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute},
+	AckWait: 30 * time.Second,
+}
+
+// ConsumerName is the durable consumer of recipient on SHEP_OUT.
+func ConsumerName(recipient string) string { return "recipient-" + recipient }
+
 // RecipientConsumer is the durable pull consumer through which recipient takes what ШЭП routed to it:
 // explicit ack after the recipient's own commit, back-off between redeliveries, and a bounded number of
 // deliveries after which ШЭП moves the message to the dead-letter stream.
-func RecipientConsumer(recipient string) jetstream.ConsumerConfig {
-	backoff := []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute}
+func RecipientConsumer(recipient string, r Redelivery) jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
-		Durable:       "recipient-" + recipient,
+		Durable:       ConsumerName(recipient),
 		Description:   "Deliveries to " + recipient,
 		FilterSubject: OutFilter(recipient),
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       30 * time.Second,
-		BackOff:       backoff,
-		MaxDeliver:    len(backoff) + 1,
+		AckWait:       r.AckWait,
+		BackOff:       r.BackOff,
+		MaxDeliver:    len(r.BackOff) + 1,
 		MaxAckPending: 1000,
 	}
 }

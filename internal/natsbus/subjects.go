@@ -23,9 +23,35 @@ const (
 	StreamIn  = "SHEP_IN"
 	StreamOut = "SHEP_OUT"
 	StreamDLQ = "SHEP_DLQ"
+	// StreamAdvisories keeps JetStream's max-deliveries advisories for SHEP_OUT, so ШЭП moves every
+	// given-up message to the dead-letter stream even if it was down when the advisory was sent.
+	StreamAdvisories = "SHEP_ADVISORIES"
 	// BucketAttachments is the object store bucket for scans and result documents.
 	BucketAttachments = "attachments"
 )
+
+// DeliveryService is the service token of delivery notifications ШЭП sends to a message's sender:
+// shep.out.<sender>.shep-delivery.
+const DeliveryService = "shep-delivery"
+
+// Message headers of the async channel.
+const (
+	// HeaderKind marks a delivery receipt published by a recipient ("delivery"); absent on envelopes.
+	HeaderKind = "Egov-Kind"
+	// HeaderSender names the participant that sent a routed envelope.
+	HeaderSender = "Egov-Sender"
+	// HeaderSession carries the session id ШЭП assigned.
+	HeaderSession = "Egov-Session-Id"
+	// HeaderDeliveries says how often a dead letter was delivered before ШЭП gave up.
+	HeaderDeliveries = "Egov-Deliveries"
+)
+
+// KindDelivery is the HeaderKind of a delivery receipt.
+const KindDelivery = "delivery"
+
+// MaxDeliveriesAdvisories is the subject of JetStream's advisories for SHEP_OUT messages that reached
+// their consumer's MaxDeliver.
+const MaxDeliveriesAdvisories = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + StreamOut + ".*"
 
 // InSubject is where participant publishes to ШЭП.
 func InSubject(participant string) string { return SubjectInPrefix + participant }

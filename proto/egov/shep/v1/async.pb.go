@@ -97,7 +97,11 @@ type DeliveryNotification struct {
 	// Why, when the state is NOT_DELIVERED: the rejection code and text.
 	Status *v1.Status `protobuf:"bytes,5,opt,name=status,proto3" json:"status,omitempty"`
 	// When the state changed.
-	Time          *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=time,proto3" json:"time,omitempty"`
+	Time *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=time,proto3" json:"time,omitempty"`
+	// The participant that sent the message.
+	Sender string `protobuf:"bytes,7,opt,name=sender,proto3" json:"sender,omitempty"`
+	// The participant it was for.
+	Recipient     string `protobuf:"bytes,8,opt,name=recipient,proto3" json:"recipient,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -174,11 +178,27 @@ func (x *DeliveryNotification) GetTime() *timestamppb.Timestamp {
 	return nil
 }
 
-// GetMessageStatusRequest names a message by its id.
+func (x *DeliveryNotification) GetSender() string {
+	if x != nil {
+		return x.Sender
+	}
+	return ""
+}
+
+func (x *DeliveryNotification) GetRecipient() string {
+	if x != nil {
+		return x.Recipient
+	}
+	return ""
+}
+
+// GetMessageStatusRequest names a message by its sender and id.
 type GetMessageStatusRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The sender's message id.
-	MessageId     string `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	MessageId string `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// The sending participant.
+	Sender        string `protobuf:"bytes,2,opt,name=sender,proto3" json:"sender,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -216,6 +236,13 @@ func (*GetMessageStatusRequest) Descriptor() ([]byte, []int) {
 func (x *GetMessageStatusRequest) GetMessageId() string {
 	if x != nil {
 		return x.MessageId
+	}
+	return ""
+}
+
+func (x *GetMessageStatusRequest) GetSender() string {
+	if x != nil {
+		return x.Sender
 	}
 	return ""
 }
@@ -270,7 +297,7 @@ var File_egov_shep_v1_async_proto protoreflect.FileDescriptor
 
 const file_egov_shep_v1_async_proto_rawDesc = "" +
 	"\n" +
-	"\x18egov/shep/v1/async.proto\x12\fegov.shep.v1\x1a\x1fegov/envelope/v1/envelope.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8f\x02\n" +
+	"\x18egov/shep/v1/async.proto\x12\fegov.shep.v1\x1a\x1fegov/envelope/v1/envelope.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc5\x02\n" +
 	"\x14DeliveryNotification\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12%\n" +
@@ -279,10 +306,13 @@ const file_egov_shep_v1_async_proto_rawDesc = "" +
 	"session_id\x18\x03 \x01(\tR\tsessionId\x120\n" +
 	"\x05state\x18\x04 \x01(\x0e2\x1a.egov.shep.v1.MessageStateR\x05state\x120\n" +
 	"\x06status\x18\x05 \x01(\v2\x18.egov.envelope.v1.StatusR\x06status\x12.\n" +
-	"\x04time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"8\n" +
+	"\x04time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x16\n" +
+	"\x06sender\x18\a \x01(\tR\x06sender\x12\x1c\n" +
+	"\trecipient\x18\b \x01(\tR\trecipient\"P\n" +
 	"\x17GetMessageStatusRequest\x12\x1d\n" +
 	"\n" +
-	"message_id\x18\x01 \x01(\tR\tmessageId\"b\n" +
+	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x16\n" +
+	"\x06sender\x18\x02 \x01(\tR\x06sender\"b\n" +
 	"\x18GetMessageStatusResponse\x12F\n" +
 	"\fnotification\x18\x01 \x01(\v2\".egov.shep.v1.DeliveryNotificationR\fnotification*\xae\x01\n" +
 	"\fMessageState\x12\x1d\n" +

@@ -1,0 +1,323 @@
+// Package store keeps ШЭП's state in its PostgreSQL schema: the registry, the ACL, the delivery state of
+// each message and the hash-chained message log.
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/egov-suite/egov/internal/pgdb"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations are the schema's migrations.
+func Migrations() fs.FS {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err) // the embedded folder exists
+	}
+	return sub
+}
+
+// Errors.
+var (
+	ErrNotFound  = errors.New("not found")
+	ErrDuplicate = errors.New("message id already used by this sender")
+)
+
+// Store is the schema's queries.
+type Store struct{ pool *pgxpool.Pool }
+
+// New returns a store on pool (working in the shep schema).
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+// Participant is a registered system.
+type Participant struct {
+	ID                string
+	Title             string
+	CertificateSHA256 []byte
+	CreatedAt         time.Time
+}
+
+// Service is a registered service.
+type Service struct {
+	ID        string
+	Provider  string
+	Channel   string
+	Version   string
+	Region    string
+	Endpoint  string
+	TimeoutMS int32
+}
+
+// PutParticipant inserts or updates a participant.
+func (s *Store) PutParticipant(ctx context.Context, p Participant) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO participants (id, title, certificate_sha256) VALUES ($1, $2, $3)
+		ON CONFLICT (id) DO UPDATE SET title = excluded.title, certificate_sha256 = excluded.certificate_sha256`,
+		p.ID, p.Title, p.CertificateSHA256)
+	if err != nil {
+		return fmt.Errorf("store: put participant: %w", err)
+	}
+	return nil
+}
+
+// Participants lists participants by id.
+func (s *Store) Participants(ctx context.Context) ([]Participant, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, title, certificate_sha256, created_at FROM participants ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: participants: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[Participant])
+}
+
+// PutService inserts or updates a service.
+func (s *Store) PutService(ctx context.Context, v Service) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO services (id, provider, channel, version, region, endpoint, timeout_ms)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (id) DO UPDATE SET provider = excluded.provider, channel = excluded.channel, version = excluded.version,
+			region = excluded.region, endpoint = excluded.endpoint, timeout_ms = excluded.timeout_ms`,
+		v.ID, v.Provider, v.Channel, v.Version, v.Region, v.Endpoint, v.TimeoutMS)
+	if err != nil {
+		return fmt.Errorf("store: put service: %w", err)
+	}
+	return nil
+}
+
+// Services lists services by id.
+func (s *Store) Services(ctx context.Context) ([]Service, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, provider, channel, version, region, endpoint, timeout_ms FROM services ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: services: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[Service])
+}
+
+// Grant allows sender to call service.
+func (s *Store) Grant(ctx context.Context, sender, service string) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO grants (sender, service_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, sender, service)
+	if err != nil {
+		return fmt.Errorf("store: grant: %w", err)
+	}
+	return nil
+}
+
+// Revoke withdraws a grant.
+func (s *Store) Revoke(ctx context.Context, sender, service string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM grants WHERE sender = $1 AND service_id = $2`, sender, service)
+	if err != nil {
+		return fmt.Errorf("store: revoke: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// Grants lists every grant as (sender, service).
+func (s *Store) Grants(ctx context.Context) ([][2]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT sender, service_id FROM grants ORDER BY service_id, sender`)
+	if err != nil {
+		return nil, fmt.Errorf("store: grants: %w", err)
+	}
+	var out [][2]string
+	defer rows.Close()
+	for rows.Next() {
+		var g [2]string
+		if err := rows.Scan(&g[0], &g[1]); err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+// Message is a sent message's delivery state.
+type Message struct {
+	Sender        string
+	MessageID     string
+	CorrelationID string
+	SessionID     string
+	ServiceID     string
+	Recipient     string
+	State         string
+	Code          string
+	Reason        string
+	UpdatedAt     time.Time
+	InSeq         int64
+}
+
+// InsertMessage records a newly accepted message in tx; ErrDuplicate when the sender used the id before.
+func InsertMessage(ctx context.Context, tx pgx.Tx, m Message) error {
+	tag, err := tx.Exec(ctx, `INSERT INTO messages (sender, message_id, correlation_id, session_id, service_id, recipient,
+			state, code, reason, updated_at, in_seq)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (sender, message_id) DO NOTHING`,
+		m.Sender, m.MessageID, m.CorrelationID, m.SessionID, m.ServiceID, m.Recipient, m.State, m.Code, m.Reason, m.UpdatedAt, m.InSeq)
+	if err != nil {
+		return fmt.Errorf("store: insert message: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrDuplicate
+	}
+	return nil
+}
+
+// SetState moves a message to a new delivery state.
+func SetState(ctx context.Context, tx pgx.Tx, sender, messageID, state, code, reason string, at time.Time) (Message, error) {
+	rows, err := tx.Query(ctx, `UPDATE messages SET state = $3, code = $4, reason = $5, updated_at = $6
+		WHERE sender = $1 AND message_id = $2
+		RETURNING sender, message_id, correlation_id, session_id, service_id, recipient, state, code, reason, updated_at, in_seq`,
+		sender, messageID, state, code, reason, at)
+	if err != nil {
+		return Message{}, fmt.Errorf("store: set state: %w", err)
+	}
+	m, err := pgx.CollectOneRow(rows, pgx.RowToStructByPos[Message])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Message{}, ErrNotFound
+	}
+	return m, err
+}
+
+// GetMessage returns a message's delivery state.
+func (s *Store) GetMessage(ctx context.Context, sender, messageID string) (Message, error) {
+	rows, err := s.pool.Query(ctx, `SELECT sender, message_id, correlation_id, session_id, service_id, recipient, state,
+		code, reason, updated_at, in_seq FROM messages WHERE sender = $1 AND message_id = $2`, sender, messageID)
+	if err != nil {
+		return Message{}, fmt.Errorf("store: message: %w", err)
+	}
+	m, err := pgx.CollectOneRow(rows, pgx.RowToStructByPos[Message])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Message{}, ErrNotFound
+	}
+	return m, err
+}
+
+// LogRecord is one entry of the message log.
+type LogRecord struct {
+	Seq            int64
+	At             time.Time
+	Channel        string
+	Event          string
+	Sender         string
+	Recipient      string
+	ServiceID      string
+	MessageID      string
+	SessionID      string
+	MessageType    string
+	Code           string
+	Reason         string
+	EnvelopeSHA256 []byte
+	PayloadSHA256  []byte
+	PrevHash       []byte
+	Hash           []byte
+}
+
+// digest is the record's hash: SHA-256 over the previous hash and every field, each length-prefixed.
+func (r *LogRecord) digest() []byte {
+	h := sha256.New()
+	var n [8]byte
+	put := func(b []byte) {
+		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
+		h.Write(n[:])
+		h.Write(b)
+	}
+	put(r.PrevHash)
+	binary.BigEndian.PutUint64(n[:], uint64(r.Seq))
+	h.Write(n[:])
+	binary.BigEndian.PutUint64(n[:], uint64(r.At.UTC().UnixMicro()))
+	h.Write(n[:])
+	for _, s := range []string{r.Channel, r.Event, r.Sender, r.Recipient, r.ServiceID, r.MessageID, r.SessionID, r.MessageType, r.Code, r.Reason} {
+		put([]byte(s))
+	}
+	put(r.EnvelopeSHA256)
+	put(r.PayloadSHA256)
+	return h.Sum(nil)
+}
+
+// genesis is the previous hash of the first record.
+var genesis = make([]byte, 32)
+
+// AppendLog appends r to the message log in tx, linking it to the last record. Appends are serialised by
+// an advisory lock held to the end of tx, so the chain has one head.
+func AppendLog(ctx context.Context, tx pgx.Tx, r LogRecord) (LogRecord, error) {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('shep.message_log'))`); err != nil {
+		return r, fmt.Errorf("store: log lock: %w", err)
+	}
+	r.PrevHash = genesis
+	r.Seq = 1
+	err := tx.QueryRow(ctx, `SELECT seq + 1, hash FROM message_log ORDER BY seq DESC LIMIT 1`).Scan(&r.Seq, &r.PrevHash)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return r, fmt.Errorf("store: log head: %w", err)
+	}
+	r.At = r.At.UTC().Truncate(time.Microsecond)
+	r.Hash = r.digest()
+	_, err = tx.Exec(ctx, `INSERT INTO message_log (seq, at, channel, event, sender, recipient, service_id, message_id,
+			session_id, message_type, code, reason, envelope_sha256, payload_sha256, prev_hash, hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		r.Seq, r.At, r.Channel, r.Event, r.Sender, r.Recipient, r.ServiceID, r.MessageID, r.SessionID, r.MessageType,
+		r.Code, r.Reason, nonNil(r.EnvelopeSHA256), nonNil(r.PayloadSHA256), r.PrevHash, r.Hash)
+	if err != nil {
+		return r, fmt.Errorf("store: log append: %w", err)
+	}
+	return r, nil
+}
+
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// Verification is the outcome of walking the chain.
+type Verification struct {
+	Records     int64
+	FirstBroken int64
+	Problem     string
+}
+
+// VerifyLog walks the whole log in order and reports the first record whose link or hash does not hold.
+func (s *Store) VerifyLog(ctx context.Context) (Verification, error) {
+	var v Verification
+	err := pgdb.InTxOptions(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT seq, at, channel, event, sender, recipient, service_id, message_id, session_id,
+			message_type, code, reason, envelope_sha256, payload_sha256, prev_hash, hash FROM message_log ORDER BY seq`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		prev, want := genesis, int64(1)
+		for rows.Next() {
+			var r LogRecord
+			if err := rows.Scan(&r.Seq, &r.At, &r.Channel, &r.Event, &r.Sender, &r.Recipient, &r.ServiceID, &r.MessageID,
+				&r.SessionID, &r.MessageType, &r.Code, &r.Reason, &r.EnvelopeSHA256, &r.PayloadSHA256, &r.PrevHash, &r.Hash); err != nil {
+				return err
+			}
+			v.Records++
+			switch {
+			case r.Seq != want:
+				v.FirstBroken, v.Problem = r.Seq, fmt.Sprintf("record %d missing (found %d next)", want, r.Seq)
+			case string(r.PrevHash) != string(prev):
+				v.FirstBroken, v.Problem = r.Seq, "its link to the previous record is broken"
+			case string(r.digest()) != string(r.Hash):
+				v.FirstBroken, v.Problem = r.Seq, "its contents do not match its hash"
+			}
+			if v.FirstBroken != 0 {
+				return nil
+			}
+			prev, want = r.Hash, r.Seq+1
+		}
+		return rows.Err()
+	})
+	return v, err
+}
