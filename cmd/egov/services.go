@@ -5,6 +5,7 @@ import (
 
 	"github.com/egov-suite/egov/internal/app"
 	"github.com/egov-suite/egov/services/nca"
+	"github.com/egov-suite/egov/services/shep"
 )
 
 // services lists every service of the suite, in start order (НУЦ first: the others need certificates).
@@ -14,7 +15,12 @@ func services() ([]app.Descriptor, error) {
 	if err != nil {
 		return nil, errors.Join(errors.New("nca"), err)
 	}
+	shepCfg, err := shep.LoadConfig()
+	if err != nil {
+		return nil, errors.Join(errors.New("shep"), err)
+	}
 	return []app.Descriptor{
 		nca.Descriptor(ncaCfg),
+		shep.Descriptor(shepCfg),
 	}, nil
 }

@@ -62,6 +62,8 @@ type Env struct {
 	// Addr is where the service listens, known before Start so that it can name its own URLs
 	// (e.g. the OCSP URL the certification authority writes into certificates).
 	Addr Endpoint
+	// DevDir is the dev mode's data folder (demo keys under DevDir/keys), "" outside the dev mode.
+	DevDir string
 }
 
 // Unit is a started service.
@@ -192,7 +194,8 @@ func startService(ctx context.Context, r *serve.Runner, o Options, d Descriptor,
 
 	env := &Env{
 		Log: log, Telemetry: o.Telemetry, Bus: bus, Now: now,
-		Addr: Endpoint{HTTP: lis.HTTP.Addr().String(), GRPC: lis.GRPC.Addr().String()},
+		Addr:   Endpoint{HTTP: lis.HTTP.Addr().String(), GRPC: lis.GRPC.Addr().String()},
+		DevDir: o.SeedDir,
 	}
 	if d.Schema != "" {
 		pool, err := pgdb.Open(ctx, o.Platform.DatabaseURL.Value(), d.Schema, o.Platform.DatabaseMaxConns)

@@ -1,0 +1,99 @@
+// Package gateway is ШЭП's core: it admits envelopes (signature, certificate status, registry, ACL,
+// replay), routes them on the sync channel (gRPC, to the provider's endpoint) and the async channel
+// (JetStream, shep.in → shep.out), keeps delivery states, moves given-up messages to the dead-letter
+// stream, and writes every decision to the hash-chained message log.
+package gateway
+
+import (
+	"github.com/egov-suite/egov/envelope"
+)
+
+// Status codes, in the style of the ШЭП contract ("SCSS001" is success). Every rejection has its own.
+const (
+	CodeSuccess             = "SCSS001"
+	CodeMalformed           = "E_MALFORMED"
+	CodeUnsigned            = "E_UNSIGNED"
+	CodeOversize            = "E_OVERSIZE"
+	CodeBadSignature        = "E_SIGNATURE_INVALID"
+	CodeCertRevoked         = "E_CERT_REVOKED"
+	CodeCertExpired         = "E_CERT_EXPIRED"
+	CodeCertNotYetValid     = "E_CERT_NOT_YET_VALID"
+	CodeCertUnknownIssuer   = "E_CERT_UNKNOWN_ISSUER"
+	CodeCertUsage           = "E_CERT_USAGE"
+	CodeCertStatus          = "E_CERT_STATUS_UNAVAILABLE"
+	CodeSenderMismatch      = "E_SENDER_MISMATCH"
+	CodeUnknownSender       = "E_UNKNOWN_SENDER"
+	CodeBadHeader           = "E_BAD_HEADER"
+	CodeUnknownService      = "E_UNKNOWN_SERVICE"
+	CodeWrongChannel        = "E_WRONG_CHANNEL"
+	CodeACLDenied           = "E_ACL_DENIED"
+	CodeUnknownRecipient    = "E_UNKNOWN_RECIPIENT"
+	CodeDuplicate           = "E_DUPLICATE"
+	CodeProviderUnavailable = "E_PROVIDER_UNAVAILABLE"
+	CodeProviderTimeout     = "E_PROVIDER_TIMEOUT"
+	CodeBadResponse         = "E_BAD_RESPONSE"
+	CodeDeadLetter          = "E_MAX_DELIVERIES"
+	CodeInternal            = "E_INTERNAL"
+)
+
+// messages are the Russian texts of the codes, as a participant's operator reads them.
+var messages = map[string]string{
+	CodeSuccess:             "Сообщение успешно обработано",
+	CodeMalformed:           "Сообщение повреждено или не является конвертом ШЭП",
+	CodeUnsigned:            "Конверт не подписан ЭЦП информационной системы",
+	CodeOversize:            "Размер конверта превышает допустимый",
+	CodeBadSignature:        "Подпись конверта недействительна",
+	CodeCertRevoked:         "Регистрационное свидетельство отправителя отозвано",
+	CodeCertExpired:         "Срок действия регистрационного свидетельства отправителя истёк",
+	CodeCertNotYetValid:     "Регистрационное свидетельство отправителя ещё не действует",
+	CodeCertUnknownIssuer:   "Регистрационное свидетельство отправителя выдано не НУЦ",
+	CodeCertUsage:           "Ключ отправителя не предназначен для подписи конвертов",
+	CodeCertStatus:          "Не удалось проверить статус регистрационного свидетельства отправителя",
+	CodeSenderMismatch:      "Отправитель не совпадает с владельцем подписи",
+	CodeUnknownSender:       "Отправитель не зарегистрирован в ШЭП",
+	CodeBadHeader:           "Заголовок конверта заполнен неверно",
+	CodeUnknownService:      "Сервис не зарегистрирован в ШЭП",
+	CodeWrongChannel:        "Сервис не доступен по этому каналу",
+	CodeACLDenied:           "Доступ к сервису не предоставлен",
+	CodeUnknownRecipient:    "Получатель не зарегистрирован в ШЭП",
+	CodeDuplicate:           "Сообщение с таким идентификатором уже отправлено",
+	CodeProviderUnavailable: "Информационная система поставщика недоступна",
+	CodeProviderTimeout:     "Поставщик не ответил в установленное время",
+	CodeBadResponse:         "Ответ поставщика не прошёл проверку",
+	CodeDeadLetter:          "Сообщение не доставлено после всех попыток",
+	CodeInternal:            "Внутренняя ошибка ШЭП",
+}
+
+// Message returns the Russian text of a code.
+func Message(code string) string {
+	if m, ok := messages[code]; ok {
+		return m
+	}
+	return code
+}
+
+// codeFor maps a signature verification failure to a gateway code.
+func codeFor(err error) string {
+	switch envelope.CodeOf(err) {
+	case envelope.CodeMalformed:
+		return CodeMalformed
+	case envelope.CodeBadSignature:
+		return CodeBadSignature
+	case envelope.CodeExpired:
+		return CodeCertExpired
+	case envelope.CodeNotYetValid:
+		return CodeCertNotYetValid
+	case envelope.CodeRevoked:
+		return CodeCertRevoked
+	case envelope.CodeUnknownIssuer:
+		return CodeCertUnknownIssuer
+	case envelope.CodeWrongKeyUsage:
+		return CodeCertUsage
+	case envelope.CodeIINMismatch:
+		return CodeSenderMismatch
+	case envelope.CodeStatusUnavailable:
+		return CodeCertStatus
+	default:
+		return CodeInternal
+	}
+}

@@ -1,0 +1,295 @@
+package gateway
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
+
+	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/natsbus"
+	"github.com/egov-suite/egov/internal/pgdb"
+	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
+	"github.com/egov-suite/egov/services/shep/internal/store"
+)
+
+// Options configure the gateway.
+type Options struct {
+	Pool     *pgxpool.Pool
+	Verifier *envelope.Verifier
+	// Signer is ШЭП's own system key: it signs the gateway's answers (rejections on the sync channel).
+	Signer *envelope.Signer
+	Bus    *natsbus.Bus
+	// Redelivery of the recipients' consumers.
+	Redelivery natsbus.Redelivery
+	Now        func() time.Time
+	Log        *slog.Logger
+	Meter      metric.Meter
+	Tracer     trace.Tracer
+	// DialProvider opens a connection to a provider's sync endpoint.
+	DialProvider func(target string) (*grpc.ClientConn, error)
+}
+
+// Gateway is a running ШЭП.
+type Gateway struct {
+	o     Options
+	store *store.Store
+	id    string
+
+	mu        sync.Mutex
+	reg       *registry
+	regAt     time.Time
+	providers map[string]*grpc.ClientConn
+
+	accepted metric.Int64Counter
+	rejected metric.Int64Counter
+	latency  metric.Float64Histogram
+}
+
+// registry is a snapshot of participants, services and grants.
+type registry struct {
+	participants map[string]store.Participant
+	services     map[string]store.Service
+	grants       map[[2]string]bool
+}
+
+// registryTTL bounds how long a replica serves a registry snapshot after another replica changed it.
+const registryTTL = 2 * time.Second
+
+// New returns a gateway.
+func New(o Options) (*Gateway, error) {
+	g := &Gateway{o: o, store: store.New(o.Pool), providers: map[string]*grpc.ClientConn{}}
+	g.id = envelope.HolderOf(o.Signer.Cert).Name
+	var err error
+	if g.accepted, err = o.Meter.Int64Counter("egov.shep.envelopes.accepted", metric.WithDescription("Envelopes ШЭП accepted, by channel and service")); err != nil {
+		return nil, err
+	}
+	if g.rejected, err = o.Meter.Int64Counter("egov.shep.envelopes.rejected", metric.WithDescription("Envelopes ШЭП rejected, by channel and code")); err != nil {
+		return nil, err
+	}
+	if g.latency, err = o.Meter.Float64Histogram("egov.shep.latency", metric.WithUnit("s"),
+		metric.WithDescription("Time from arrival to routing (async) or to the provider's answer (sync), by service")); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// Store exposes the store to the admin API.
+func (g *Gateway) Store() *store.Store { return g.store }
+
+// InvalidateRegistry drops the cached registry after a change.
+func (g *Gateway) InvalidateRegistry() {
+	g.mu.Lock()
+	g.reg = nil
+	g.mu.Unlock()
+}
+
+func (g *Gateway) registry(ctx context.Context) (*registry, error) {
+	g.mu.Lock()
+	if g.reg != nil && g.o.Now().Sub(g.regAt) < registryTTL {
+		r := g.reg
+		g.mu.Unlock()
+		return r, nil
+	}
+	g.mu.Unlock()
+	ps, err := g.store.Participants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ss, err := g.store.Services(ctx)
+	if err != nil {
+		return nil, err
+	}
+	gs, err := g.store.Grants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := &registry{participants: map[string]store.Participant{}, services: map[string]store.Service{}, grants: map[[2]string]bool{}}
+	for _, p := range ps {
+		r.participants[p.ID] = p
+	}
+	for _, s := range ss {
+		r.services[s.ID] = s
+	}
+	for _, gr := range gs {
+		r.grants[gr] = true
+	}
+	g.mu.Lock()
+	g.reg, g.regAt = r, g.o.Now()
+	g.mu.Unlock()
+	return r, nil
+}
+
+// rejection is why an envelope was not accepted.
+type rejection struct {
+	code   string
+	reason string
+}
+
+func (r *rejection) Error() string { return r.code + ": " + r.reason }
+
+func reject(code, format string, args ...any) *rejection {
+	return &rejection{code: code, reason: fmt.Sprintf(format, args...)}
+}
+
+// admitted is an envelope that passed every check, with where it goes.
+type admitted struct {
+	env       *envelopev1.Envelope
+	raw       *envelopev1.SignedEnvelope
+	sender    string
+	recipient string
+	service   store.Service
+}
+
+// admit runs every check of an incoming envelope. subjectSender is the participant whose NATS subject the
+// envelope arrived on (async), or "" (sync). The returned envelope, when any, is set even on rejection
+// as far as it could be read.
+func (g *Gateway) admit(ctx context.Context, channel string, se *envelopev1.SignedEnvelope, subjectSender string) (*admitted, *envelopev1.Envelope, *rejection) {
+	if len(se.GetEnvelope())+len(se.GetSignature()) > envelope.MaxSize {
+		return nil, nil, reject(CodeOversize, "%d bytes; at most %d", len(se.GetEnvelope())+len(se.GetSignature()), envelope.MaxSize)
+	}
+	if len(se.GetEnvelope()) == 0 {
+		return nil, nil, reject(CodeMalformed, "empty envelope")
+	}
+	if len(se.GetSignature()) == 0 {
+		e, _ := envelope.Unmarshal(se.GetEnvelope())
+		return nil, e, reject(CodeUnsigned, "no signature")
+	}
+	e, res, err := g.o.Verifier.OpenEnvelope(ctx, se)
+	if err != nil {
+		partial, _ := envelope.Unmarshal(se.GetEnvelope())
+		return nil, partial, reject(codeFor(err), "%v", err)
+	}
+	sender := res.Holder.Name
+	reg, err := g.registry(ctx)
+	if err != nil {
+		return nil, e, reject(CodeInternal, "registry: %v", err)
+	}
+	p, ok := reg.participants[sender]
+	if !ok {
+		return nil, e, reject(CodeUnknownSender, "participant %q is not registered", sender)
+	}
+	if len(p.CertificateSHA256) > 0 {
+		if sum := sha256.Sum256(res.Signer.Raw); string(sum[:]) != string(p.CertificateSHA256) {
+			return nil, e, reject(CodeSenderMismatch, "participant %q signs with a certificate other than its registered one", sender)
+		}
+	}
+	if subjectSender != "" && subjectSender != sender {
+		return nil, e, reject(CodeSenderMismatch, "published on %s's subject, signed by %s", subjectSender, sender)
+	}
+	if e.GetSender() == "" {
+		return nil, e, reject(CodeBadHeader, "sender is empty")
+	}
+	if err := checkID("message_id", e.GetMessageId()); err != nil {
+		return nil, e, reject(CodeBadHeader, "%v", err)
+	}
+	svc, ok := reg.services[e.GetServiceId()]
+	if !ok {
+		return nil, e, reject(CodeUnknownService, "service %q is not registered", e.GetServiceId())
+	}
+	if svc.Channel != channel {
+		return nil, e, reject(CodeWrongChannel, "service %q is %s, called on the %s channel", svc.ID, svc.Channel, channel)
+	}
+	a := &admitted{env: e, raw: se, sender: sender, service: svc}
+	switch e.GetType() {
+	case envelopev1.MessageType_MESSAGE_TYPE_REQUEST, envelopev1.MessageType_MESSAGE_TYPE_UPDATE:
+		if !reg.grants[[2]string{sender, svc.ID}] {
+			return nil, e, reject(CodeACLDenied, "%s may not call %s", sender, svc.ID)
+		}
+		if e.GetType() == envelopev1.MessageType_MESSAGE_TYPE_UPDATE && e.GetCorrelationId() == "" {
+			return nil, e, reject(CodeBadHeader, "an UPDATE must carry the correlation id of its REQUEST")
+		}
+		a.recipient = svc.Provider
+	case envelopev1.MessageType_MESSAGE_TYPE_RESPONSE, envelopev1.MessageType_MESSAGE_TYPE_NOTIFICATION:
+		if channel == "sync" {
+			return nil, e, reject(CodeBadHeader, "the sync channel takes REQUESTs")
+		}
+		if svc.Provider != sender {
+			return nil, e, reject(CodeACLDenied, "only the provider of %s answers on it", svc.ID)
+		}
+		if e.GetCorrelationId() == "" {
+			return nil, e, reject(CodeBadHeader, "a %s must carry the correlation id of its REQUEST", e.GetType())
+		}
+		if _, ok := reg.participants[e.GetRecipient()]; !ok {
+			return nil, e, reject(CodeUnknownRecipient, "recipient %q is not registered", e.GetRecipient())
+		}
+		if !reg.grants[[2]string{e.GetRecipient(), svc.ID}] {
+			return nil, e, reject(CodeACLDenied, "%s is not a client of %s", e.GetRecipient(), svc.ID)
+		}
+		a.recipient = e.GetRecipient()
+	default:
+		return nil, e, reject(CodeBadHeader, "message type %v", e.GetType())
+	}
+	return a, e, nil
+}
+
+func checkID(name, v string) error {
+	if v == "" || len(v) > 64 {
+		return fmt.Errorf("%s must have 1 to 64 characters", name)
+	}
+	for _, r := range v {
+		if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') && r != '-' && r != '_' {
+			return fmt.Errorf("%s %q: letters, digits, '-' and '_' only", name, v)
+		}
+	}
+	return nil
+}
+
+// logEntry builds a message-log record; personal data stays behind the digests.
+func (g *Gateway) logEntry(channel, event string, e *envelopev1.Envelope, se *envelopev1.SignedEnvelope, sender, recipient, session, code, reason string) store.LogRecord {
+	r := store.LogRecord{
+		At: g.o.Now(), Channel: channel, Event: event, Sender: sender, Recipient: recipient, SessionID: session,
+		Code: code, Reason: truncate(reason, 500),
+	}
+	if se != nil {
+		sum := sha256.Sum256(se.GetEnvelope())
+		r.EnvelopeSHA256 = sum[:]
+	}
+	if e != nil {
+		r.ServiceID, r.MessageID, r.MessageType = truncate(e.GetServiceId(), 64), truncate(e.GetMessageId(), 64), e.GetType().String()
+		sum := sha256.Sum256(e.GetPayload())
+		r.PayloadSHA256 = sum[:]
+		if r.Recipient == "" {
+			r.Recipient = e.GetRecipient()
+		}
+	}
+	return r
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// record writes a log record (and runs more in the same transaction).
+func (g *Gateway) record(ctx context.Context, r store.LogRecord, more func(pgx.Tx) error) error {
+	return pgdb.InTx(ctx, g.o.Pool, func(tx pgx.Tx) error {
+		if more != nil {
+			if err := more(tx); err != nil {
+				return err
+			}
+		}
+		_, err := store.AppendLog(ctx, tx, r)
+		return err
+	})
+}
+
+// countRejection logs and counts a rejection.
+func (g *Gateway) countRejection(ctx context.Context, channel string, rej *rejection) {
+	g.rejected.Add(ctx, 1, metric.WithAttributes(attribute.String("channel", channel), attribute.String("code", rej.code)))
+	g.o.Log.InfoContext(ctx, "envelope rejected", "channel", channel, "code", rej.code, "reason", rej.reason)
+}
+
+func newSession() string { return uuid.NewString() }

@@ -1,0 +1,222 @@
+// Package shep is ШЭП (шлюз «электронного правительства»), the e-government gateway every system talks
+// through: a registry of participants and services with a deny-by-default ACL, a sync channel (gRPC)
+// and an async channel (NATS JetStream) with delivery states, retries and dead letters, and an
+// append-only, hash-chained message log.
+package shep
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/metric"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/app"
+	"github.com/egov-suite/egov/internal/config"
+	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/natsbus"
+	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
+	"github.com/egov-suite/egov/services/shep/internal/gateway"
+	"github.com/egov-suite/egov/services/shep/internal/grpcapi"
+	"github.com/egov-suite/egov/services/shep/internal/store"
+)
+
+// Config is ШЭП's configuration.
+type Config struct {
+	// KeyFile is ШЭП's own PKCS#12 system key (participant "shep"); in the dev mode the seeded one.
+	KeyFile string `env:"EGOV_SHEP_KEY_FILE"`
+	// KeyPassword opens it.
+	KeyPassword config.Secret `env:"EGOV_SHEP_KEY_PASSWORD"`
+	// TrustAnchors is a PEM file with НУЦ's root certificate(s).
+	TrustAnchors string `env:"EGOV_SHEP_TRUST_ANCHORS"`
+	// OCSPFreshness bounds how long a certificate status answer is reused.
+	OCSPFreshness time.Duration `env:"EGOV_SHEP_OCSP_FRESHNESS" envDefault:"5m"`
+	// Redelivery is the back-off between deliveries to a recipient; the count bounds the deliveries
+	// (one more than the delays) before a message goes to the dead-letter stream.
+	Redelivery []time.Duration `env:"EGOV_SHEP_REDELIVERY" envDefault:"1s,5s,30s,2m,10m"`
+	// AckWait bounds how long a recipient may hold a message unacknowledged.
+	AckWait time.Duration `env:"EGOV_SHEP_ACK_WAIT" envDefault:"30s"`
+}
+
+// LoadConfig reads the configuration from the environment.
+func LoadConfig() (Config, error) {
+	var c Config
+	if err := config.Load(&c, nil); err != nil {
+		return c, err
+	}
+	if len(c.Redelivery) == 0 || c.AckWait <= 0 || c.OCSPFreshness <= 0 {
+		return c, errors.New("EGOV_SHEP_REDELIVERY needs at least one delay; EGOV_SHEP_ACK_WAIT and EGOV_SHEP_OCSP_FRESHNESS must be positive")
+	}
+	return c, nil
+}
+
+// Descriptor describes the service to the process that runs it.
+func Descriptor(cfg Config) app.Descriptor {
+	return app.Descriptor{
+		Name:       "shep",
+		Title:      "ШЭП, e-government gateway (sync: gRPC SyncChannelService; async: NATS shep.in/shep.out)",
+		Schema:     "shep",
+		Migrations: store.Migrations(),
+		Ports:      app.Ports{HTTP: 8020, GRPC: 9020},
+		GRPCServices: []string{shepv1.SyncChannelService_ServiceDesc.ServiceName, shepv1.AsyncChannelService_ServiceDesc.ServiceName,
+			shepv1.ShepAdminService_ServiceDesc.ServiceName},
+		Start: func(ctx context.Context, env *app.Env) (*app.Unit, error) {
+			if env.DevDir != "" {
+				cfg = devDefaults(cfg, env.DevDir)
+			}
+			signer, roots, err := load(cfg)
+			if err != nil {
+				return nil, err
+			}
+			checker := envelope.NewRevocationChecker(envelope.RevocationOptions{Freshness: cfg.OCSPFreshness, Now: env.Now})
+			verifier, err := envelope.NewVerifier(envelope.VerifierOptions{Roots: roots, Status: checker, Now: env.Now})
+			if err != nil {
+				return nil, err
+			}
+			tp, mp := env.Telemetry.TracerProvider, env.Telemetry.MeterProvider
+			g, err := gateway.New(gateway.Options{
+				Pool: env.DB, Verifier: verifier, Signer: signer, Bus: env.Bus, Now: env.Now, Log: env.Log,
+				Redelivery: natsbus.Redelivery{BackOff: cfg.Redelivery, AckWait: cfg.AckWait},
+				Meter:      env.Telemetry.Meter("egov/shep"), Tracer: env.Telemetry.Tracer("egov/shep"),
+				DialProvider: func(target string) (*grpc.ClientConn, error) {
+					return grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()),
+						grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(tp), otelgrpc.WithMeterProvider(mp),
+							otelgrpc.WithPropagators(env.Telemetry.Propagator))))
+				},
+			})
+			if err != nil {
+				return nil, err
+			}
+			if err := dlqGauge(env); err != nil {
+				return nil, err
+			}
+			admin := grpcapi.NewAdmin(g, env.Log)
+			async := grpcapi.NewAsync(g)
+			ps, err := g.Store().Participants(ctx)
+			if err != nil {
+				return nil, err
+			}
+			for _, p := range ps {
+				if err := g.EnsureRecipient(ctx, p.ID); err != nil {
+					return nil, fmt.Errorf("consumer of %s: %w", p.ID, err)
+				}
+			}
+			return &app.Unit{
+				RegisterGRPC: func(s *grpc.Server) {
+					shepv1.RegisterSyncChannelServiceServer(s, g.Sync())
+					shepv1.RegisterAsyncChannelServiceServer(s, async)
+					shepv1.RegisterShepAdminServiceServer(s, admin)
+				},
+				Workers: map[string]func(context.Context) error{
+					"router":       g.Route,
+					"dead letters": g.DeadLetters,
+				},
+				Close: func(context.Context) error { return g.Close() },
+				Seed: func(ctx context.Context, _ string) ([]demo.Entry, error) {
+					var entries []demo.Entry
+					for _, id := range demo.Systems {
+						if _, err := admin.PutParticipant(ctx, &shepv1.PutParticipantRequest{Participant: &shepv1.Participant{Id: id, Title: titles[id]}}); err != nil {
+							return nil, fmt.Errorf("participant %s: %w", id, err)
+						}
+						entries = append(entries, demo.Entry{Service: "shep", Kind: "participant", Name: id, Role: titles[id]})
+					}
+					return entries, nil
+				},
+			}, nil
+		},
+	}
+}
+
+var titles = map[string]string{
+	"portal": "ПЭП, портал электронного правительства", "tson": "ЦОН, рабочее место оператора", "shep": "ШЭП",
+	"rshep-55": "РШЭП Павлодарской области", "gbdfl": "ГБД ФЛ", "enis": "ЕНИС",
+}
+
+func devDefaults(cfg Config, dir string) Config {
+	if cfg.KeyFile == "" {
+		cfg.KeyFile = filepath.Join(dir, "keys", "system-shep.p12")
+		cfg.KeyPassword = demo.Password
+	}
+	if cfg.TrustAnchors == "" {
+		cfg.TrustAnchors = filepath.Join(dir, "keys", "root.pem")
+	}
+	return cfg
+}
+
+func load(cfg Config) (*envelope.Signer, []*x509.Certificate, error) {
+	if cfg.KeyFile == "" || cfg.TrustAnchors == "" {
+		return nil, nil, errors.New("EGOV_SHEP_KEY_FILE and EGOV_SHEP_TRUST_ANCHORS are required (egov dev sets them)")
+	}
+	b, err := os.ReadFile(cfg.KeyFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("EGOV_SHEP_KEY_FILE: %w", err)
+	}
+	signer, err := envelope.LoadPKCS12(b, cfg.KeyPassword.Value())
+	if err != nil {
+		return nil, nil, fmt.Errorf("EGOV_SHEP_KEY_FILE: %w", err)
+	}
+	if !envelope.HolderOf(signer.Cert).System {
+		return nil, nil, errors.New("EGOV_SHEP_KEY_FILE: not a system certificate")
+	}
+	roots, err := ReadCertificates(cfg.TrustAnchors)
+	if err != nil {
+		return nil, nil, fmt.Errorf("EGOV_SHEP_TRUST_ANCHORS: %w", err)
+	}
+	return signer, roots, nil
+}
+
+// ReadCertificates reads every certificate of a PEM file.
+func ReadCertificates(path string) ([]*x509.Certificate, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []*x509.Certificate
+	for {
+		var block *pem.Block
+		block, b = pem.Decode(b)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	return out, nil
+}
+
+// dlqGauge reports the depth of the dead-letter stream.
+func dlqGauge(env *app.Env) error {
+	_, err := env.Telemetry.Meter("egov/shep").Int64ObservableGauge("egov.shep.dlq.depth",
+		metric.WithDescription("Messages in the dead-letter stream"),
+		metric.WithInt64Callback(func(ctx context.Context, o metric.Int64Observer) error {
+			s, err := env.Bus.JS.Stream(ctx, natsbus.StreamDLQ)
+			if err != nil {
+				return nil //nolint:nilerr // no stream, no gauge value this time
+			}
+			info, err := s.Info(ctx)
+			if err != nil {
+				return nil //nolint:nilerr // as above
+			}
+			o.Observe(int64(info.State.Msgs))
+			return nil
+		}))
+	return err
+}

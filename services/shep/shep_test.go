@@ -1,0 +1,533 @@
+package shep_test
+
+import (
+	"context"
+	"encoding/pem"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/app"
+	"github.com/egov-suite/egov/internal/config"
+	"github.com/egov-suite/egov/internal/natsbus"
+	"github.com/egov-suite/egov/internal/natstest"
+	"github.com/egov-suite/egov/internal/ncatest"
+	"github.com/egov-suite/egov/internal/pgtest"
+	"github.com/egov-suite/egov/internal/pki"
+	"github.com/egov-suite/egov/internal/serve"
+	"github.com/egov-suite/egov/internal/telemetry"
+	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
+	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
+	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
+	"github.com/egov-suite/egov/services/shep"
+	"github.com/egov-suite/egov/services/shep/shepclient"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// suite is a running ШЭП with participants around it, all on real sockets, NATS and PostgreSQL.
+type suite struct {
+	ca     *ncatest.Authority
+	ns     *server.Server
+	admin  shepv1.ShepAdminServiceClient
+	async  shepv1.AsyncChannelServiceClient
+	syncCl shepv1.SyncChannelServiceClient
+	dbURL  string
+	grpc   string
+}
+
+func start(t *testing.T) *suite {
+	t.Helper()
+	ca := ncatest.New(t)
+	dir := t.TempDir()
+	shepKey := ca.System(t, "shep")
+	p12, err := pki.PKCS12(shepKey.Key, shepKey.Cert, shepKey.Chain, "secret1")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "shep.p12"), p12, 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "root.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Root.Cert.Raw}), 0o600))
+
+	cfg := shep.Config{KeyFile: filepath.Join(dir, "shep.p12"), KeyPassword: "secret1", TrustAnchors: filepath.Join(dir, "root.pem"),
+		OCSPFreshness: time.Millisecond, Redelivery: []time.Duration{50 * time.Millisecond, 50 * time.Millisecond}, AckWait: 2 * time.Second}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	tel, err := telemetry.Setup(t.Context(), telemetry.Options{ServiceName: "shep-test", SampleRatio: 1})
+	require.NoError(t, err)
+	ns := natstest.New(t)
+	h, err := serve.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	g, err := serve.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	r := serve.NewRunner(log, 10*time.Second)
+	url := pgtest.URL(t)
+	var p config.Platform
+	require.NoError(t, config.Load(&p, map[string]string{"EGOV_NATS_URL": ns.ClientURL(), "DATABASE_URL": url}))
+	ready := make(chan struct{})
+	_, err = app.Start(t.Context(), r, app.Options{
+		Platform: p, Log: log, Telemetry: tel, Services: []app.Descriptor{shep.Descriptor(cfg)},
+		Listeners: map[string]app.Listeners{"shep": {HTTP: h, GRPC: g}}, Topology: natsbus.DefaultTopology(1),
+		OnReady: func() { close(ready) },
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- r.Run(ctx) }()
+	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
+	<-ready
+	conn, err := grpc.NewClient(g.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	s := &suite{ca: ca, ns: ns, admin: shepv1.NewShepAdminServiceClient(conn), async: shepv1.NewAsyncChannelServiceClient(conn),
+		syncCl: shepv1.NewSyncChannelServiceClient(conn), dbURL: url, grpc: g.Addr().String()}
+	for _, id := range []string{"portal", "tson", "rshep-55", "gbdfl"} {
+		_, err := s.admin.PutParticipant(t.Context(), &shepv1.PutParticipantRequest{Participant: &shepv1.Participant{Id: id}})
+		require.NoError(t, err)
+	}
+	_, err = s.admin.PutService(t.Context(), &shepv1.PutServiceRequest{Service: &shepv1.Service{
+		Id: "GUARDIANSHIP_55", Provider: "rshep-55", Channel: shepv1.Channel_CHANNEL_ASYNC, Region: "55"}})
+	require.NoError(t, err)
+	for _, sender := range []string{"portal", "tson"} {
+		_, err = s.admin.Grant(t.Context(), &shepv1.GrantRequest{Sender: sender, ServiceId: "GUARDIANSHIP_55"})
+		require.NoError(t, err)
+	}
+	return s
+}
+
+// participant returns a client for id, signing with a fresh system key unless signer is given.
+func (s *suite) participant(t *testing.T, id string, signer *envelope.Signer) *shepclient.Client {
+	t.Helper()
+	if signer == nil {
+		signer = s.ca.System(t, id)
+	}
+	bus, err := natsbus.Connect(t.Context(), natsbus.ConnOptions{URL: s.ns.ClientURL(), Name: id}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	t.Cleanup(bus.Conn.Close)
+	return &shepclient.Client{ID: id, Signer: signer, Verifier: s.ca.Verifier(t, s.ca.Checker(time.Minute)), Sync: s.syncCl, Bus: bus}
+}
+
+// provide serves a sync service for participant id behind ШЭП and registers it.
+func (s *suite) provide(t *testing.T, id, service string, timeout time.Duration, h shepclient.ProviderHandler) *shepclient.Client {
+	t.Helper()
+	c := s.participant(t, id, nil)
+	lis, err := serve.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	gs := grpc.NewServer()
+	shepv1.RegisterSyncChannelServiceServer(gs, &shepclient.Provider{Client: c, Handler: h})
+	go func() { _ = gs.Serve(lis) }()
+	t.Cleanup(gs.Stop)
+	_, err = s.admin.PutService(t.Context(), &shepv1.PutServiceRequest{Service: &shepv1.Service{
+		Id: service, Provider: id, Channel: shepv1.Channel_CHANNEL_SYNC, Endpoint: lis.Addr().String(), TimeoutMs: int32(timeout / time.Millisecond)}})
+	require.NoError(t, err)
+	return c
+}
+
+func personLookup(ctx context.Context, req *envelopev1.Envelope) (*shepclient.Answer, error) {
+	var in gbdflv1.GetPersonRequest
+	if err := proto.Unmarshal(req.GetPayload(), &in); err != nil {
+		return nil, err
+	}
+	if in.GetIin() == "000000000000" {
+		return &shepclient.Answer{Status: &envelopev1.Status{Code: "E_NOT_FOUND", Message: "Нет данных в ГБД ФЛ"}}, nil
+	}
+	return &shepclient.Answer{Payload: &gbdflv1.GetPersonResponse{Person: &gbdflv1.Person{Iin: in.GetIin(), Surname: "Ахметова"}}}, nil
+}
+
+func TestSyncRoundTrip(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	s.provide(t, "gbdfl", "GBDFL_PERSON", 5*time.Second, personLookup)
+	_, err := s.admin.Grant(t.Context(), &shepv1.GrantRequest{Sender: "tson", ServiceId: "GBDFL_PERSON"})
+	require.NoError(t, err)
+	tson := s.participant(t, "tson", nil)
+
+	req, err := tson.Request("GBDFL_PERSON", &gbdflv1.GetPersonRequest{Iin: "880512400011"})
+	require.NoError(t, err)
+	resp, err := tson.Call(t.Context(), req)
+	require.NoError(t, err)
+	require.Equal(t, "gbdfl", resp.GetSender())
+	require.NotEmpty(t, resp.GetSessionId(), "ШЭП assigns the session")
+	require.Equal(t, req.GetMessageId(), resp.GetCorrelationId())
+	var person gbdflv1.GetPersonResponse
+	require.NoError(t, proto.Unmarshal(resp.GetPayload(), &person))
+	require.Equal(t, "Ахметова", person.GetPerson().GetSurname())
+
+	// A business "not found" is the provider's status, passed through.
+	req, err = tson.Request("GBDFL_PERSON", &gbdflv1.GetPersonRequest{Iin: "000000000000"})
+	require.NoError(t, err)
+	_, err = tson.Call(t.Context(), req)
+	var se *shepclient.StatusError
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, "E_NOT_FOUND", se.Code)
+
+	v, err := s.admin.VerifyLog(t.Context(), &shepv1.VerifyLogRequest{})
+	require.NoError(t, err)
+	require.True(t, v.GetOk())
+	require.EqualValues(t, 4, v.GetRecords(), "ACCEPTED and DELIVERED for each call")
+}
+
+func TestSyncRejections(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	s.provide(t, "gbdfl", "GBDFL_PERSON", 5*time.Second, personLookup)
+	slow := make(chan struct{})
+	t.Cleanup(func() { close(slow) })
+	s.provide(t, "rshep-55", "SLOW", 200*time.Millisecond, func(ctx context.Context, _ *envelopev1.Envelope) (*shepclient.Answer, error) {
+		select {
+		case <-slow:
+		case <-ctx.Done():
+		}
+		return &shepclient.Answer{}, nil
+	})
+	_, err := s.admin.PutService(t.Context(), &shepv1.PutServiceRequest{Service: &shepv1.Service{
+		Id: "DOWN", Provider: "gbdfl", Channel: shepv1.Channel_CHANNEL_SYNC, Endpoint: "127.0.0.1:1", TimeoutMs: 500}})
+	require.NoError(t, err)
+	liar := s.participant(t, "gbdfl", nil)
+	lis, err := serve.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	gs := grpc.NewServer()
+	shepv1.RegisterSyncChannelServiceServer(gs, liarProvider{c: liar})
+	go func() { _ = gs.Serve(lis) }()
+	t.Cleanup(gs.Stop)
+	_, err = s.admin.PutService(t.Context(), &shepv1.PutServiceRequest{Service: &shepv1.Service{
+		Id: "LIAR", Provider: "gbdfl", Channel: shepv1.Channel_CHANNEL_SYNC, Endpoint: lis.Addr().String()}})
+	require.NoError(t, err)
+	for _, svc := range []string{"GBDFL_PERSON", "SLOW", "DOWN", "LIAR"} {
+		_, err = s.admin.Grant(t.Context(), &shepv1.GrantRequest{Sender: "tson", ServiceId: svc})
+		require.NoError(t, err)
+	}
+
+	tson := s.participant(t, "tson", nil)
+	revokedKey := s.ca.System(t, "tson")
+	s.ca.Revoke(revokedKey.Cert, 1)
+	expiredKey := s.ca.IssueAt(t, pki.Request{Profile: pki.System, Validity: time.Hour, Subject: pki.Subject{SystemID: "tson"}},
+		pki.ECDSAP256, time.Now().Add(-3*time.Hour))
+	person := s.ca.Person(t, "880512400011", pki.Sign)
+	stranger := s.ca.System(t, "stranger")
+
+	envelopeFor := func(sender, service string, typ envelopev1.MessageType) *envelopev1.Envelope {
+		e, err := tson.Request(service, &gbdflv1.GetPersonRequest{Iin: "880512400011"})
+		require.NoError(t, err)
+		e.Sender, e.Type = sender, typ
+		return e
+	}
+	signed := func(signer *envelope.Signer, e *envelopev1.Envelope) *envelopev1.SignedEnvelope {
+		se, err := signer.SignEnvelope(e)
+		require.NoError(t, err)
+		return se
+	}
+	replay := signed(tson.Signer, envelopeFor("tson", "GBDFL_PERSON", envelopev1.MessageType_MESSAGE_TYPE_REQUEST))
+	_, err = s.syncCl.SendMessage(t.Context(), &shepv1.SendMessageRequest{Envelope: replay})
+	require.NoError(t, err)
+	tampered := signed(tson.Signer, envelopeFor("tson", "GBDFL_PERSON", envelopev1.MessageType_MESSAGE_TYPE_REQUEST))
+	tampered.Envelope[len(tampered.Envelope)-1] ^= 1
+	big := envelopeFor("tson", "GBDFL_PERSON", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)
+	big.Payload = make([]byte, envelope.MaxSize)
+
+	tests := []struct {
+		name string
+		se   *envelopev1.SignedEnvelope
+		code string
+	}{
+		{"fail/unsigned", &envelopev1.SignedEnvelope{Envelope: signed(tson.Signer, envelopeFor("tson", "GBDFL_PERSON", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)).GetEnvelope()}, "E_UNSIGNED"},
+		{"fail/badly signed", tampered, "E_SIGNATURE_INVALID"},
+		{"fail/malformed", &envelopev1.SignedEnvelope{Envelope: []byte{0xff, 0xff}, Signature: []byte{0x30}}, "E_MALFORMED"},
+		{"fail/revoked sender", signed(revokedKey, envelopeFor("tson", "GBDFL_PERSON", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), "E_CERT_REVOKED"},
+		{"fail/expired sender", signed(expiredKey, envelopeFor("tson", "GBDFL_PERSON", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), "E_CERT_EXPIRED"},
+		{"fail/person key", signed(person, envelopeFor("tson", "GBDFL_PERSON", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), "E_CERT_USAGE"},
+		{"fail/impersonation", signed(stranger, envelopeFor("tson", "GBDFL_PERSON", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), "E_SENDER_MISMATCH"},
+		{"fail/unregistered sender", signed(stranger, envelopeFor("stranger", "GBDFL_PERSON", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), "E_UNKNOWN_SENDER"},
+		{"fail/unknown service", signed(tson.Signer, envelopeFor("tson", "NO_SUCH", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), "E_UNKNOWN_SERVICE"},
+		{"fail/async service", signed(tson.Signer, envelopeFor("tson", "GUARDIANSHIP_55", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), "E_WRONG_CHANNEL"},
+		{"fail/ACL denial", signed(s.ca.System(t, "portal"), envelopeFor("portal", "GBDFL_PERSON", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), "E_ACL_DENIED"},
+		{"fail/not a request", signed(tson.Signer, envelopeFor("tson", "GBDFL_PERSON", envelopev1.MessageType_MESSAGE_TYPE_NOTIFICATION)), "E_BAD_HEADER"},
+		{"fail/oversize", &envelopev1.SignedEnvelope{Envelope: make([]byte, envelope.MaxSize), Signature: []byte{1}}, "E_OVERSIZE"},
+		{"fail/replayed message id", replay, "E_DUPLICATE"},
+		{"fail/provider down", signed(tson.Signer, envelopeFor("tson", "DOWN", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), "E_PROVIDER_UNAVAILABLE"},
+		{"fail/provider timeout", signed(tson.Signer, envelopeFor("tson", "SLOW", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), "E_PROVIDER_TIMEOUT"},
+		{"fail/answer not bound", signed(tson.Signer, envelopeFor("tson", "LIAR", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), "E_BAD_RESPONSE"},
+	}
+	verifier := s.ca.Verifier(t, s.ca.Checker(time.Minute))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := s.syncCl.SendMessage(t.Context(), &shepv1.SendMessageRequest{Envelope: tt.se})
+			require.NoError(t, err, "a rejection is an answer, not a transport error")
+			e, res, err := verifier.OpenEnvelope(t.Context(), out.GetEnvelope())
+			require.NoError(t, err, "ШЭП signs its answers")
+			require.Equal(t, "shep", res.Holder.Name)
+			require.Equal(t, tt.code, e.GetStatus().GetCode(), e.GetStatus().GetMessage())
+			require.NotEmpty(t, e.GetStatus().GetMessage())
+			require.Equal(t, envelope.Hash(tt.se.GetEnvelope()), e.GetRequestHash())
+		})
+	}
+	v, err := s.admin.VerifyLog(t.Context(), &shepv1.VerifyLogRequest{})
+	require.NoError(t, err)
+	require.True(t, v.GetOk())
+	db, err := pgx.Connect(t.Context(), s.dbURL)
+	require.NoError(t, err)
+	defer db.Close(t.Context())
+	var rejected int
+	require.NoError(t, db.QueryRow(t.Context(), `SELECT count(*) FROM shep.message_log WHERE event = 'REJECTED'`).Scan(&rejected))
+	require.Equal(t, 14, rejected, "every rejection before routing is logged")
+	var plain int
+	require.NoError(t, db.QueryRow(t.Context(), `SELECT count(*) FROM shep.message_log WHERE reason LIKE '%880512400011%'`).Scan(&plain))
+	require.Zero(t, plain, "no IIN in plain log columns")
+}
+
+// liarProvider answers with a valid signature but a request_hash of another request.
+type liarProvider struct {
+	shepv1.UnimplementedSyncChannelServiceServer
+	c *shepclient.Client
+}
+
+func (l liarProvider) SendMessage(_ context.Context, _ *shepv1.SendMessageRequest) (*shepv1.SendMessageResponse, error) {
+	se, err := l.c.Signer.SignEnvelope(&envelopev1.Envelope{MessageId: uuid.NewString(), Sender: "gbdfl",
+		Type: envelopev1.MessageType_MESSAGE_TYPE_RESPONSE, RequestHash: envelope.Hash([]byte("another request")),
+		MessageDate: timestamppb.Now(), Status: &envelopev1.Status{Code: shepclient.Success}})
+	return &shepv1.SendMessageResponse{Envelope: se}, err
+}
+
+// inbox collects what a participant receives.
+type inbox struct {
+	mu            sync.Mutex
+	envelopes     []*envelopev1.Envelope
+	notifications []*shepv1.DeliveryNotification
+}
+
+func (s *suite) receive(t *testing.T, c *shepclient.Client, fail func(*envelopev1.Envelope) bool) *inbox {
+	t.Helper()
+	in := &inbox{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = c.Receive(ctx, func(_ context.Context, d *shepclient.Delivery) error {
+			if d.Envelope != nil && fail != nil && fail(d.Envelope) {
+				return io.ErrUnexpectedEOF
+			}
+			in.mu.Lock()
+			defer in.mu.Unlock()
+			if d.Envelope != nil {
+				for _, e := range in.envelopes {
+					if e.GetMessageId() == d.Envelope.GetMessageId() && e.GetSender() == d.Envelope.GetSender() {
+						return nil // idempotent on message id, as a recipient must be
+					}
+				}
+				in.envelopes = append(in.envelopes, d.Envelope)
+			} else {
+				in.notifications = append(in.notifications, d.Notification)
+			}
+			return nil
+		})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return in
+}
+
+func (in *inbox) count() (int, int) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return len(in.envelopes), len(in.notifications)
+}
+
+func (in *inbox) notification(id string, state shepv1.MessageState) *shepv1.DeliveryNotification {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for _, n := range in.notifications {
+		if n.GetMessageId() == id && n.GetState() == state {
+			return n
+		}
+	}
+	return nil
+}
+
+func TestAsyncRoutingReceiptsAndAnswers(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	portal, rshep := s.participant(t, "portal", nil), s.participant(t, "rshep-55", nil)
+	portalIn, rshepIn := s.receive(t, portal, nil), s.receive(t, rshep, nil)
+
+	req, err := portal.Request("GUARDIANSHIP_55", &gbdflv1.GetPersonRequest{Iin: "880512400011"})
+	require.NoError(t, err)
+	req.UserId = "KZ880512400011"
+	for range 3 { // a re-send with the same message id is delivered once
+		require.NoError(t, portal.Send(t.Context(), req))
+	}
+	require.Eventually(t, func() bool {
+		return portalIn.notification(req.GetMessageId(), shepv1.MessageState_MESSAGE_STATE_DELIVERED) != nil
+	},
+		10*time.Second, 10*time.Millisecond, "the sender learns its message was delivered")
+	n, _ := rshepIn.count()
+	require.Equal(t, 1, n)
+
+	st, err := s.async.GetMessageStatus(t.Context(), &shepv1.GetMessageStatusRequest{Sender: "portal", MessageId: req.GetMessageId()})
+	require.NoError(t, err)
+	require.Equal(t, shepv1.MessageState_MESSAGE_STATE_DELIVERED, st.GetNotification().GetState())
+	require.Equal(t, "rshep-55", st.GetNotification().GetRecipient())
+
+	// The provider answers with a NOTIFICATION on the same conversation.
+	note := &envelopev1.Envelope{MessageId: uuid.NewString(), CorrelationId: req.GetMessageId(), ServiceId: "GUARDIANSHIP_55",
+		Sender: "rshep-55", Recipient: "portal", Type: envelopev1.MessageType_MESSAGE_TYPE_NOTIFICATION, MessageDate: timestamppb.Now()}
+	require.NoError(t, rshep.Send(t.Context(), note))
+	require.Eventually(t, func() bool { n, _ := portalIn.count(); return n == 1 }, 10*time.Second, 10*time.Millisecond)
+
+	// A participant not granted the service cannot be sent a notification for it.
+	_, err = s.admin.Revoke(t.Context(), &shepv1.RevokeRequest{Sender: "tson", ServiceId: "GUARDIANSHIP_55"})
+	require.NoError(t, err)
+	bad := proto.Clone(note).(*envelopev1.Envelope)
+	bad.MessageId, bad.Recipient = uuid.NewString(), "tson"
+	require.NoError(t, rshep.Send(t.Context(), bad))
+	require.Eventually(t, func() bool {
+		_, k := rshepIn.count()
+		return rshepIn.notification(bad.GetMessageId(), shepv1.MessageState_MESSAGE_STATE_NOT_DELIVERED) != nil && k > 0
+	}, 10*time.Second, 10*time.Millisecond)
+	require.Equal(t, "E_ACL_DENIED", rshepIn.notification(bad.GetMessageId(), shepv1.MessageState_MESSAGE_STATE_NOT_DELIVERED).GetStatus().GetCode())
+}
+
+func TestAsyncRejections(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	portal, tson, rshep := s.participant(t, "portal", nil), s.participant(t, "tson", nil), s.participant(t, "rshep-55", nil)
+	portalIn, rshepIn := s.receive(t, portal, nil), s.receive(t, rshep, nil)
+
+	// Garbage on the subject.
+	_, err := portal.Bus.JS.PublishMsg(t.Context(), natsbus.NewMsg(t.Context(), natsbus.InSubject("portal"), "garbage-1", []byte("not an envelope")))
+	require.NoError(t, err)
+	// Signed by tson, published on the portal's subject.
+	e, err := tson.Request("GUARDIANSHIP_55", &gbdflv1.GetPersonRequest{})
+	require.NoError(t, err)
+	se, err := tson.Signer.SignEnvelope(e)
+	require.NoError(t, err)
+	b, err := proto.Marshal(se)
+	require.NoError(t, err)
+	_, err = portal.Bus.JS.PublishMsg(t.Context(), natsbus.NewMsg(t.Context(), natsbus.InSubject("portal"), "spoof-1", b))
+	require.NoError(t, err)
+	// Unknown service, and a replayed id outside JetStream's duplicate window (a new Nats-Msg-Id).
+	unknown, err := portal.Request("NO_SUCH", &gbdflv1.GetPersonRequest{})
+	require.NoError(t, err)
+	require.NoError(t, portal.Send(t.Context(), unknown))
+	first, err := portal.Request("GUARDIANSHIP_55", &gbdflv1.GetPersonRequest{})
+	require.NoError(t, err)
+	require.NoError(t, portal.Send(t.Context(), first))
+	require.Eventually(t, func() bool { n, _ := rshepIn.count(); return n == 1 }, 10*time.Second, 10*time.Millisecond)
+	again, err := portal.Signer.SignEnvelope(first)
+	require.NoError(t, err)
+	b, err = proto.Marshal(again)
+	require.NoError(t, err)
+	_, err = portal.Bus.JS.PublishMsg(t.Context(), natsbus.NewMsg(t.Context(), natsbus.InSubject("portal"), "another-msg-id", b))
+	require.NoError(t, err)
+
+	codes := func() map[string]bool {
+		portalIn.mu.Lock()
+		defer portalIn.mu.Unlock()
+		out := map[string]bool{}
+		for _, n := range portalIn.notifications {
+			if n.GetState() == shepv1.MessageState_MESSAGE_STATE_NOT_DELIVERED {
+				out[n.GetStatus().GetCode()] = true
+			}
+		}
+		return out
+	}
+	require.Eventually(t, func() bool {
+		c := codes()
+		return c["E_MALFORMED"] && c["E_SENDER_MISMATCH"] && c["E_UNKNOWN_SERVICE"] && c["E_DUPLICATE"]
+	}, 10*time.Second, 10*time.Millisecond, "the sender is told why: %v", codes())
+	n, _ := rshepIn.count()
+	require.Equal(t, 1, n, "nothing rejected was routed; the replay was not delivered twice")
+	st, err := s.async.GetMessageStatus(t.Context(), &shepv1.GetMessageStatusRequest{Sender: "portal", MessageId: first.GetMessageId()})
+	require.NoError(t, err)
+	require.Equal(t, shepv1.MessageState_MESSAGE_STATE_DELIVERED, st.GetNotification().GetState(), "the replay did not disturb the first")
+}
+
+func TestPoisonDeadLetterReplayDeliveredOnce(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	portal, rshep := s.participant(t, "portal", nil), s.participant(t, "rshep-55", nil)
+	portalIn := s.receive(t, portal, nil)
+	var broken atomic.Bool
+	broken.Store(true)
+	var attempts atomic.Int32
+	rshepIn := s.receive(t, rshep, func(*envelopev1.Envelope) bool { attempts.Add(1); return broken.Load() })
+
+	req, err := portal.Request("GUARDIANSHIP_55", &gbdflv1.GetPersonRequest{Iin: "880512400011"})
+	require.NoError(t, err)
+	require.NoError(t, portal.Send(t.Context(), req))
+	require.Eventually(t, func() bool {
+		return portalIn.notification(req.GetMessageId(), shepv1.MessageState_MESSAGE_STATE_NOT_DELIVERED) != nil
+	},
+		20*time.Second, 20*time.Millisecond, "after the last attempt the sender is told")
+	require.EqualValues(t, 3, attempts.Load(), "MaxDeliver is one more than the back-off delays")
+
+	dl, err := s.admin.ListDeadLetters(t.Context(), &shepv1.ListDeadLettersRequest{Recipient: "rshep-55"})
+	require.NoError(t, err)
+	require.Len(t, dl.GetDeadLetters(), 1)
+	d := dl.GetDeadLetters()[0]
+	require.Equal(t, req.GetMessageId(), d.GetMessageId())
+	require.Equal(t, "portal", d.GetSender())
+	require.EqualValues(t, 3, d.GetDeliveries())
+
+	broken.Store(false)
+	_, err = s.admin.ReplayDeadLetter(t.Context(), &shepv1.ReplayDeadLetterRequest{Sequence: d.GetSequence()})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		return portalIn.notification(req.GetMessageId(), shepv1.MessageState_MESSAGE_STATE_DELIVERED) != nil
+	},
+		10*time.Second, 10*time.Millisecond)
+	n, _ := rshepIn.count()
+	require.Equal(t, 1, n, "delivered once")
+	dl, err = s.admin.ListDeadLetters(t.Context(), &shepv1.ListDeadLettersRequest{})
+	require.NoError(t, err)
+	require.Empty(t, dl.GetDeadLetters())
+	_, err = s.admin.ReplayDeadLetter(t.Context(), &shepv1.ReplayDeadLetterRequest{Sequence: d.GetSequence()})
+	require.Error(t, err, "a replayed dead letter is gone")
+}
+
+func TestLogTamperingIsFound(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	portal, rshep := s.participant(t, "portal", nil), s.participant(t, "rshep-55", nil)
+	portalIn := s.receive(t, portal, nil)
+	s.receive(t, rshep, nil)
+	for range 3 {
+		req, err := portal.Request("GUARDIANSHIP_55", &gbdflv1.GetPersonRequest{})
+		require.NoError(t, err)
+		require.NoError(t, portal.Send(t.Context(), req))
+	}
+	require.Eventually(t, func() bool { _, k := portalIn.count(); return k == 3 }, 10*time.Second, 10*time.Millisecond)
+	v, err := s.admin.VerifyLog(t.Context(), &shepv1.VerifyLogRequest{})
+	require.NoError(t, err)
+	require.True(t, v.GetOk())
+	require.EqualValues(t, 6, v.GetRecords())
+
+	db, err := pgx.Connect(t.Context(), s.dbURL)
+	require.NoError(t, err)
+	defer db.Close(t.Context())
+	_, err = db.Exec(t.Context(), `UPDATE shep.message_log SET code = 'forged' WHERE seq = 3`)
+	require.ErrorContains(t, err, "append-only", "the table refuses updates")
+	_, err = db.Exec(t.Context(), `ALTER TABLE shep.message_log DISABLE TRIGGER message_log_no_update;
+		UPDATE shep.message_log SET recipient = 'elsewhere' WHERE seq = 3`)
+	require.NoError(t, err, "a superuser can still tamper…")
+	v, err = s.admin.VerifyLog(t.Context(), &shepv1.VerifyLogRequest{})
+	require.NoError(t, err)
+	require.False(t, v.GetOk(), "…and the chain shows it")
+	require.EqualValues(t, 3, v.GetFirstBroken())
+	require.Contains(t, v.GetProblem(), "hash")
+
+	_, err = db.Exec(t.Context(), `UPDATE shep.message_log SET recipient = 'rshep-55' WHERE seq = 3; DELETE FROM shep.message_log WHERE seq = 4`)
+	require.NoError(t, err)
+	v, err = s.admin.VerifyLog(t.Context(), &shepv1.VerifyLogRequest{})
+	require.NoError(t, err)
+	require.EqualValues(t, 5, v.GetFirstBroken(), "a deleted record breaks the sequence")
+}

@@ -1,0 +1,267 @@
+// Package shepclient is a participant's side of ШЭП, for the suite's own systems and for an integration
+// team's adapter: call a sync service, send an async envelope, take deliveries (acknowledging after the
+// caller's own commit and sending the delivery receipt), and serve a sync service as a provider. Every
+// envelope it sends is signed with the participant's system key; every one it takes is verified.
+package shepclient
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/natsbus"
+	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
+	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
+)
+
+// Success is ШЭП's status code of success.
+const Success = "SCSS001"
+
+// Client is one participant's connection to ШЭП.
+type Client struct {
+	// ID is the participant id (the CN of Signer's certificate).
+	ID string
+	// Signer is the participant's system key.
+	Signer *envelope.Signer
+	// Verifier checks what arrives.
+	Verifier *envelope.Verifier
+	// Sync is ШЭП's sync channel.
+	Sync shepv1.SyncChannelServiceClient
+	// Bus is the participant's NATS connection.
+	Bus *natsbus.Bus
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+func (c *Client) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// StatusError is a non-success status in an answer, from ШЭП or the provider.
+type StatusError struct {
+	Code    string
+	Message string
+	// Envelope is the answer that carried it.
+	Envelope *envelopev1.Envelope
+}
+
+func (e *StatusError) Error() string { return e.Code + ": " + e.Message }
+
+// Request builds a REQUEST envelope from this participant to service with payload.
+func (c *Client) Request(service string, payload proto.Message) (*envelopev1.Envelope, error) {
+	b, err := proto.Marshal(payload)
+	if err != nil {
+		return nil, err
+	}
+	id := uuid.NewString()
+	return &envelopev1.Envelope{
+		MessageId: id, CorrelationId: id, ServiceId: service, ServiceVersion: "1", Sender: c.ID,
+		Type: envelopev1.MessageType_MESSAGE_TYPE_REQUEST, MessageDate: timestamppb.New(c.now()),
+		PayloadType: string(payload.ProtoReflect().Descriptor().FullName()), Payload: b,
+	}, nil
+}
+
+// Call sends a REQUEST on the sync channel and returns the provider's RESPONSE after checking its
+// signature and that it answers this very request. A non-success status is a *StatusError.
+func (c *Client) Call(ctx context.Context, req *envelopev1.Envelope) (*envelopev1.Envelope, error) {
+	se, err := c.Signer.SignEnvelope(req)
+	if err != nil {
+		return nil, err
+	}
+	out, err := c.Sync.SendMessage(ctx, &shepv1.SendMessageRequest{Envelope: se})
+	if err != nil {
+		return nil, fmt.Errorf("shepclient: %w", err)
+	}
+	resp, _, err := c.Verifier.OpenEnvelope(ctx, out.GetEnvelope())
+	if err != nil {
+		return nil, fmt.Errorf("shepclient: the answer: %w", err)
+	}
+	if !bytes.Equal(resp.GetRequestHash(), envelope.Hash(se.GetEnvelope())) {
+		return nil, errors.New("shepclient: the answer's request_hash does not match the request")
+	}
+	if st := resp.GetStatus(); st.GetCode() != Success {
+		return resp, &StatusError{Code: st.GetCode(), Message: st.GetMessage(), Envelope: resp}
+	}
+	return resp, nil
+}
+
+// Send signs e and publishes it to shep.in.<self>; the message id de-duplicates a re-send.
+func (c *Client) Send(ctx context.Context, e *envelopev1.Envelope) error {
+	se, err := c.Signer.SignEnvelope(e)
+	if err != nil {
+		return err
+	}
+	b, err := proto.Marshal(se)
+	if err != nil {
+		return err
+	}
+	_, err = c.Bus.JS.PublishMsg(ctx, natsbus.NewMsg(ctx, natsbus.InSubject(c.ID), e.GetMessageId(), b))
+	return err
+}
+
+// Delivery is one message taken from ШЭП.
+type Delivery struct {
+	// Envelope is set for a routed envelope, verified.
+	Envelope *envelopev1.Envelope
+	// Signed is its signed form, as the sender signed it.
+	Signed *envelopev1.SignedEnvelope
+	// Notification is set for a delivery notification about a message this participant sent.
+	Notification *shepv1.DeliveryNotification
+	// Session is the session ШЭП assigned.
+	Session string
+	// Attempt counts deliveries of this message, from 1.
+	Attempt uint64
+}
+
+// Handler processes a delivery; it returns nil once its own commit is done. An error makes ШЭП deliver
+// again after the back-off, until the last attempt, after which the message goes to the dead letters.
+type Handler func(ctx context.Context, d *Delivery) error
+
+// Receive takes deliveries until ctx ends. An envelope whose signature fails is not passed to handle:
+// it is left to be retried and, in the end, dead-lettered, where an operator sees it.
+func (c *Client) Receive(ctx context.Context, handle Handler) error {
+	cons, err := c.Bus.JS.Consumer(ctx, natsbus.StreamOut, natsbus.ConsumerName(c.ID))
+	if err != nil {
+		return fmt.Errorf("shepclient: consumer of %s: %w", c.ID, err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(128))
+	if err != nil {
+		return err
+	}
+	go func() {
+		<-ctx.Done()
+		it.Drain()
+	}()
+	for {
+		m, err := it.Next()
+		if err != nil {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		c.take(ctx, m, handle)
+	}
+}
+
+func (c *Client) take(ctx context.Context, m jetstream.Msg, handle Handler) {
+	ctx = natsbus.Extract(ctx, m.Headers())
+	meta, err := m.Metadata()
+	if err != nil {
+		_ = m.Nak()
+		return
+	}
+	d := &Delivery{Session: m.Headers().Get(natsbus.HeaderSession), Attempt: meta.NumDelivered}
+	if m.Subject() == natsbus.OutSubject(c.ID, natsbus.DeliveryService) {
+		d.Notification = new(shepv1.DeliveryNotification)
+		if err := proto.Unmarshal(m.Data(), d.Notification); err != nil {
+			_ = m.Term()
+			return
+		}
+		if err := handle(ctx, d); err != nil {
+			_ = m.NakWithDelay(time.Second)
+			return
+		}
+		_ = m.Ack()
+		return
+	}
+	d.Signed = new(envelopev1.SignedEnvelope)
+	if err := proto.Unmarshal(m.Data(), d.Signed); err != nil {
+		_ = m.Nak()
+		return
+	}
+	if d.Envelope, _, err = c.Verifier.OpenEnvelope(ctx, d.Signed); err != nil {
+		_ = m.Nak()
+		return
+	}
+	if err := handle(ctx, d); err != nil {
+		_ = m.Nak() // the consumer's back-off spaces the redeliveries
+		return
+	}
+	if err := m.DoubleAck(ctx); err != nil {
+		return // not acknowledged: it comes again, and the handler's idempotency absorbs it
+	}
+	receipt := &shepv1.DeliveryNotification{MessageId: d.Envelope.GetMessageId(), CorrelationId: d.Envelope.GetCorrelationId(),
+		SessionId: d.Session, State: shepv1.MessageState_MESSAGE_STATE_DELIVERED, Time: timestamppb.New(c.now()),
+		Sender: d.Envelope.GetSender(), Recipient: c.ID}
+	b, err := proto.Marshal(receipt)
+	if err != nil {
+		return
+	}
+	r := natsbus.NewMsg(ctx, natsbus.InSubject(c.ID), "receipt/"+d.Envelope.GetSender()+"/"+d.Envelope.GetMessageId(), b)
+	r.Header.Set(natsbus.HeaderKind, natsbus.KindDelivery)
+	_, _ = c.Bus.JS.PublishMsg(ctx, r)
+}
+
+// Answer is what a provider's handler returns: a payload, or a business status.
+type Answer struct {
+	Payload proto.Message
+	// Status, when set, is the business outcome (e.g. a registry's "not found"); Success when nil.
+	Status *envelopev1.Status
+}
+
+// ProviderHandler answers a verified REQUEST.
+type ProviderHandler func(ctx context.Context, req *envelopev1.Envelope) (*Answer, error)
+
+// Provider serves a sync service behind ШЭП: it verifies each request's signature (the calling
+// participant's), calls the handler, and signs a RESPONSE bound to the request by its hash.
+type Provider struct {
+	shepv1.UnimplementedSyncChannelServiceServer
+	Client  *Client
+	Handler ProviderHandler
+}
+
+// SendMessage implements the provider side of the sync channel.
+func (p *Provider) SendMessage(ctx context.Context, in *shepv1.SendMessageRequest) (*shepv1.SendMessageResponse, error) {
+	c := p.Client
+	se := in.GetEnvelope()
+	resp := &envelopev1.Envelope{
+		MessageId: uuid.NewString(), Sender: c.ID, Type: envelopev1.MessageType_MESSAGE_TYPE_RESPONSE,
+		MessageDate: timestamppb.New(c.now()), RequestHash: envelope.Hash(se.GetEnvelope()),
+	}
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if v := md.Get("egov-shep-session-id"); len(v) > 0 {
+			resp.SessionId = v[0]
+		}
+	}
+	req, _, err := c.Verifier.OpenEnvelope(ctx, se)
+	if err != nil {
+		resp.Status = &envelopev1.Status{Code: "E_SIGNATURE_INVALID", Message: err.Error()}
+	} else {
+		resp.CorrelationId, resp.ServiceId, resp.Recipient, resp.UserId, resp.CaseId =
+			req.GetCorrelationId(), req.GetServiceId(), req.GetSender(), req.GetUserId(), req.GetCaseId()
+		ans, err := p.Handler(ctx, req)
+		switch {
+		case err != nil:
+			resp.Status = &envelopev1.Status{Code: "E_PROVIDER", Message: err.Error()}
+		case ans.Status != nil:
+			resp.Status = ans.Status
+		default:
+			resp.Status = &envelopev1.Status{Code: Success, Message: "Сообщение успешно обработано"}
+		}
+		if err == nil && ans.Payload != nil {
+			b, merr := proto.Marshal(ans.Payload)
+			if merr != nil {
+				return nil, merr
+			}
+			resp.PayloadType, resp.Payload = string(ans.Payload.ProtoReflect().Descriptor().FullName()), b
+		}
+	}
+	signed, err := c.Signer.SignEnvelope(resp)
+	if err != nil {
+		return nil, err
+	}
+	return &shepv1.SendMessageResponse{Envelope: signed}, nil
+}
