@@ -3,6 +3,7 @@ package natsbus_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,11 +39,16 @@ func TestParticipantCannotReachAnother(t *testing.T) {
 	_, err = admin.JS.Publish(ctx, natsbus.OutSubject("portal", "X"), []byte("for portal"))
 	require.NoError(t, err)
 
+	var mu sync.Mutex
 	var violations []error
 	portal, err := natsbus.ConnectParticipant(ctx, ns.ClientURL(), "portal", "p")
 	require.NoError(t, err)
 	defer portal.Conn.Close()
-	portal.Conn.SetErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { violations = append(violations, err) })
+	portal.Conn.SetErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		violations = append(violations, err)
+	})
 
 	// Allowed: publish to its own inbound subject (acknowledged by JetStream) and pull its own deliveries.
 	_, err = portal.JS.Publish(ctx, natsbus.InSubject("portal"), []byte("to ШЭП"))
@@ -72,7 +78,9 @@ func TestParticipantCannotReachAnother(t *testing.T) {
 	require.Error(t, err)
 
 	require.Eventually(t, func() bool {
-		portal.Conn.Flush()
+		_ = portal.Conn.Flush()
+		mu.Lock()
+		defer mu.Unlock()
 		for _, v := range violations {
 			if errors.Is(v, nats.ErrPermissionViolation) {
 				return true

@@ -146,13 +146,14 @@ func (c *Client) Receive(ctx context.Context, handle Handler) error {
 	}()
 	for {
 		m, err := it.Next()
-		if err != nil {
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
-				return nil
-			}
+		switch {
+		case err == nil:
+			c.take(ctx, m, handle)
+		case errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil:
+			return nil //nolint:nilerr // the iterator closes when shutdown drains it: a clean stop
+		default:
 			return err
 		}
-		c.take(ctx, m, handle)
 	}
 }
 

@@ -66,13 +66,14 @@ func consume(ctx context.Context, cons jetstream.Consumer, handle func(jetstream
 	}()
 	for {
 		m, err := it.Next()
-		if err != nil {
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
-				return nil
-			}
+		switch {
+		case err == nil:
+			handle(m)
+		case errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil:
+			return nil //nolint:nilerr // the iterator closes when shutdown drains it: a clean stop
+		default:
 			return err
 		}
-		handle(m)
 	}
 }
 
