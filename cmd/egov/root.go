@@ -32,6 +32,7 @@ Start with "egov dev": everything in one process on an embedded NATS and Postgre
 		runCommand(stderr),
 		configCommand(stdout),
 		ncaCommand(stdout),
+		shepCommand(stdout),
 		signCommand(stdout),
 		verifyCommand(stdout),
 		versionCommand(stdout),

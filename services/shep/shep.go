@@ -45,6 +45,8 @@ type Config struct {
 	Redelivery []time.Duration `env:"EGOV_SHEP_REDELIVERY" envDefault:"1s,5s,30s,2m,10m"`
 	// AckWait bounds how long a recipient may hold a message unacknowledged.
 	AckWait time.Duration `env:"EGOV_SHEP_ACK_WAIT" envDefault:"30s"`
+	// Workers bounds the envelopes the async router handles at once.
+	Workers int `env:"EGOV_SHEP_WORKERS" envDefault:"32"`
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -85,8 +87,8 @@ func Descriptor(cfg Config) app.Descriptor {
 			tp, mp := env.Telemetry.TracerProvider, env.Telemetry.MeterProvider
 			g, err := gateway.New(gateway.Options{
 				Pool: env.DB, Verifier: verifier, Signer: signer, Bus: env.Bus, Now: env.Now, Log: env.Log,
-				Redelivery: natsbus.Redelivery{BackOff: cfg.Redelivery, AckWait: cfg.AckWait},
-				Meter:      env.Telemetry.Meter("egov/shep"), Tracer: env.Telemetry.Tracer("egov/shep"),
+				Redelivery: natsbus.Redelivery{BackOff: cfg.Redelivery, AckWait: cfg.AckWait}, Workers: cfg.Workers,
+				Meter: env.Telemetry.Meter("egov/shep"), Tracer: env.Telemetry.Tracer("egov/shep"),
 				DialProvider: func(target string) (*grpc.ClientConn, error) {
 					return grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()),
 						grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(tp), otelgrpc.WithMeterProvider(mp),
@@ -119,6 +121,7 @@ func Descriptor(cfg Config) app.Descriptor {
 				Workers: map[string]func(context.Context) error{
 					"router":       g.Route,
 					"dead letters": g.DeadLetters,
+					"message log":  g.WriteLog,
 				},
 				Close: func(context.Context) error { return g.Close() },
 				Seed: func(ctx context.Context, _ string) ([]demo.Entry, error) {

@@ -16,6 +16,12 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
@@ -38,7 +44,10 @@ import (
 	"github.com/egov-suite/egov/services/shep/shepclient"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) {
+	otel.SetTextMapPropagator(propagation.TraceContext{})
+	pgtest.Main(m)
+}
 
 // suite is a running ШЭП with participants around it, all on real sockets, NATS and PostgreSQL.
 type suite struct {
@@ -49,9 +58,11 @@ type suite struct {
 	syncCl shepv1.SyncChannelServiceClient
 	dbURL  string
 	grpc   string
+	spans  *tracetest.SpanRecorder
+	tp     *sdktrace.TracerProvider
 }
 
-func start(t *testing.T) *suite {
+func start(t testing.TB) *suite {
 	t.Helper()
 	ca := ncatest.New(t)
 	dir := t.TempDir()
@@ -62,9 +73,10 @@ func start(t *testing.T) *suite {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "root.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Root.Cert.Raw}), 0o600))
 
 	cfg := shep.Config{KeyFile: filepath.Join(dir, "shep.p12"), KeyPassword: "secret1", TrustAnchors: filepath.Join(dir, "root.pem"),
-		OCSPFreshness: time.Millisecond, Redelivery: []time.Duration{50 * time.Millisecond, 50 * time.Millisecond}, AckWait: 2 * time.Second}
+		OCSPFreshness: 5 * time.Minute, Redelivery: []time.Duration{50 * time.Millisecond, 50 * time.Millisecond}, AckWait: 2 * time.Second}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	tel, err := telemetry.Setup(t.Context(), telemetry.Options{ServiceName: "shep-test", SampleRatio: 1})
+	spans := tracetest.NewSpanRecorder()
+	tel, err := telemetry.Setup(t.Context(), telemetry.Options{ServiceName: "shep-test", SampleRatio: 1, SpanProcessor: spans})
 	require.NoError(t, err)
 	ns := natstest.New(t)
 	h, err := serve.Listen("127.0.0.1:0")
@@ -91,7 +103,7 @@ func start(t *testing.T) *suite {
 	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close() })
 	s := &suite{ca: ca, ns: ns, admin: shepv1.NewShepAdminServiceClient(conn), async: shepv1.NewAsyncChannelServiceClient(conn),
-		syncCl: shepv1.NewSyncChannelServiceClient(conn), dbURL: url, grpc: g.Addr().String()}
+		syncCl: shepv1.NewSyncChannelServiceClient(conn), dbURL: url, grpc: g.Addr().String(), spans: spans, tp: tel.TracerProvider}
 	for _, id := range []string{"portal", "tson", "rshep-55", "gbdfl"} {
 		_, err := s.admin.PutParticipant(t.Context(), &shepv1.PutParticipantRequest{Participant: &shepv1.Participant{Id: id}})
 		require.NoError(t, err)
@@ -107,7 +119,7 @@ func start(t *testing.T) *suite {
 }
 
 // participant returns a client for id, signing with a fresh system key unless signer is given.
-func (s *suite) participant(t *testing.T, id string, signer *envelope.Signer) *shepclient.Client {
+func (s *suite) participant(t testing.TB, id string, signer *envelope.Signer) *shepclient.Client {
 	t.Helper()
 	if signer == nil {
 		signer = s.ca.System(t, id)
@@ -119,12 +131,12 @@ func (s *suite) participant(t *testing.T, id string, signer *envelope.Signer) *s
 }
 
 // provide serves a sync service for participant id behind ШЭП and registers it.
-func (s *suite) provide(t *testing.T, id, service string, timeout time.Duration, h shepclient.ProviderHandler) *shepclient.Client {
+func (s *suite) provide(t testing.TB, id, service string, timeout time.Duration, h shepclient.ProviderHandler) *shepclient.Client {
 	t.Helper()
 	c := s.participant(t, id, nil)
 	lis, err := serve.Listen("127.0.0.1:0")
 	require.NoError(t, err)
-	gs := grpc.NewServer()
+	gs := grpc.NewServer(grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(s.tp))))
 	shepv1.RegisterSyncChannelServiceServer(gs, &shepclient.Provider{Client: c, Handler: h})
 	go func() { _ = gs.Serve(lis) }()
 	t.Cleanup(gs.Stop)
@@ -530,4 +542,69 @@ func TestLogTamperingIsFound(t *testing.T) {
 	v, err = s.admin.VerifyLog(t.Context(), &shepv1.VerifyLogRequest{})
 	require.NoError(t, err)
 	require.EqualValues(t, 5, v.GetFirstBroken(), "a deleted record breaks the sequence")
+}
+
+// TestOneTracePerConversation: a span per hop, and the trace carried through gRPC metadata and NATS
+// headers, so one request is one trace.
+func TestOneTracePerConversation(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	s.provide(t, "gbdfl", "GBDFL_PERSON", 5*time.Second, personLookup)
+	_, err := s.admin.Grant(t.Context(), &shepv1.GrantRequest{Sender: "tson", ServiceId: "GBDFL_PERSON"})
+	require.NoError(t, err)
+	tson := s.participant(t, "tson", nil)
+	conn, err := grpc.NewClient(s.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(s.tp))))
+	require.NoError(t, err)
+	defer conn.Close()
+	tson.Sync = shepv1.NewSyncChannelServiceClient(conn)
+
+	ctx, root := s.tp.Tracer("test").Start(t.Context(), "tson look-up")
+	req, err := tson.Request("GBDFL_PERSON", &gbdflv1.GetPersonRequest{Iin: "880512400011"})
+	require.NoError(t, err)
+	_, err = tson.Call(ctx, req)
+	require.NoError(t, err)
+	root.End()
+	tid := root.SpanContext().TraceID()
+	var rpcSpans []string
+	for _, sp := range s.spans.Ended() {
+		if sp.SpanContext().TraceID() == tid && sp.Name() == "egov.shep.v1.SyncChannelService/SendMessage" {
+			rpcSpans = append(rpcSpans, sp.SpanKind().String())
+		}
+	}
+	require.ElementsMatch(t, []string{"client", "server", "client", "server"}, rpcSpans,
+		"tson → ШЭП and ШЭП → ГБД ФЛ, each a client and a server span of one trace")
+
+	// Async: the portal's trace continues in ШЭП's router and reaches the recipient's handler.
+	portal, rshep := s.participant(t, "portal", nil), s.participant(t, "rshep-55", nil)
+	got := make(chan trace.SpanContext, 1)
+	rctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		_ = rshep.Receive(rctx, func(ctx context.Context, d *shepclient.Delivery) error {
+			if d.Envelope != nil {
+				got <- trace.SpanContextFromContext(ctx)
+			}
+			return nil
+		})
+	}()
+	actx, send := s.tp.Tracer("test").Start(t.Context(), "portal submit")
+	app1, err := portal.Request("GUARDIANSHIP_55", &gbdflv1.GetPersonRequest{})
+	require.NoError(t, err)
+	require.NoError(t, portal.Send(actx, app1))
+	send.End()
+	select {
+	case sc := <-got:
+		require.Equal(t, send.SpanContext().TraceID(), sc.TraceID())
+	case <-time.After(10 * time.Second):
+		t.Fatal("not delivered")
+	}
+	require.Eventually(t, func() bool {
+		for _, sp := range s.spans.Ended() {
+			if sp.Name() == "shep.route" && sp.Parent().SpanID() == send.SpanContext().SpanID() {
+				return true
+			}
+		}
+		return false
+	}, 5*time.Second, 10*time.Millisecond, "ШЭП's routing span is a child of the sender's")
 }

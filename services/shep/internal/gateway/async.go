@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/attribute"
@@ -51,12 +51,13 @@ func (g *Gateway) Route(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("router consumer: %w", err)
 	}
-	return consume(ctx, cons, func(m jetstream.Msg) { g.handleIn(ctx, m) })
+	return consume(ctx, cons, g.o.Workers, func(m jetstream.Msg) { g.handleIn(ctx, m) })
 }
 
-// consume runs handle for every message of cons until ctx ends.
-func consume(ctx context.Context, cons jetstream.Consumer, handle func(jetstream.Msg)) error {
-	it, err := cons.Messages(jetstream.PullMaxMessages(256))
+// consume runs handle for every message of cons, up to workers at once, until ctx ends; then it waits
+// for the handlers in flight.
+func consume(ctx context.Context, cons jetstream.Consumer, workers int, handle func(jetstream.Msg)) error {
+	it, err := cons.Messages(jetstream.PullMaxMessages(2 * workers))
 	if err != nil {
 		return err
 	}
@@ -64,11 +65,19 @@ func consume(ctx context.Context, cons jetstream.Consumer, handle func(jetstream
 		<-ctx.Done()
 		it.Drain()
 	}()
+	sem := make(chan struct{}, workers)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for {
 		m, err := it.Next()
 		switch {
 		case err == nil:
-			handle(m)
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				handle(m)
+			}()
 		case errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil:
 			return nil //nolint:nilerr // the iterator closes when shutdown drains it: a clean stop
 		default:
@@ -108,11 +117,10 @@ func (g *Gateway) handleIn(ctx context.Context, m jetstream.Msg) {
 	}
 	span.SetAttributes(attribute.String("egov.service", a.service.ID), attribute.String("egov.message_id", e.GetMessageId()))
 	session := newSession()
-	err = g.record(ctx, g.logEntry("async", "ACCEPTED", e, se, a.sender, a.recipient, session, CodeSuccess, ""), func(tx pgx.Tx) error {
-		return store.InsertMessage(ctx, tx, store.Message{Sender: a.sender, MessageID: e.GetMessageId(), CorrelationID: e.GetCorrelationId(),
+	err = g.record(ctx, g.logEntry("async", "ACCEPTED", e, se, a.sender, a.recipient, session, CodeSuccess, ""), store.Op{
+		Insert: &store.Message{Sender: a.sender, MessageID: e.GetMessageId(), CorrelationID: e.GetCorrelationId(),
 			SessionID: session, ServiceID: a.service.ID, Recipient: a.recipient, State: "ON_DELIVERY", UpdatedAt: g.o.Now(),
-			InSeq: int64(meta.Sequence.Stream)})
-	})
+			InSeq: int64(meta.Sequence.Stream)}})
 	if errors.Is(err, store.ErrDuplicate) {
 		prev, gerr := g.store.GetMessage(ctx, a.sender, e.GetMessageId())
 		if gerr != nil {
@@ -155,7 +163,7 @@ func (g *Gateway) retry(ctx context.Context, m jetstream.Msg, err error) {
 // refuse logs a rejection, tells the sender, and removes the message.
 func (g *Gateway) refuse(ctx context.Context, m jetstream.Msg, participant string, e *envelopev1.Envelope, se *envelopev1.SignedEnvelope, rej *rejection) {
 	g.countRejection(ctx, "async", rej)
-	if err := g.record(ctx, g.logEntry("async", "REJECTED", e, se, participant, "", "", rej.code, rej.reason), nil); err != nil {
+	if err := g.record(ctx, g.logEntry("async", "REJECTED", e, se, participant, "", "", rej.code, rej.reason), store.Op{}); err != nil {
 		g.retry(ctx, m, err)
 		return
 	}
@@ -215,10 +223,8 @@ func (g *Gateway) handleReceipt(ctx context.Context, participant string, m jetst
 	}
 	rec := store.LogRecord{At: g.o.Now(), Channel: "async", Event: "DELIVERED", Sender: msg.Sender, Recipient: participant,
 		ServiceID: msg.ServiceID, MessageID: msg.MessageID, SessionID: msg.SessionID, Code: CodeSuccess}
-	err = g.record(ctx, rec, func(tx pgx.Tx) error {
-		_, err := store.SetState(ctx, tx, msg.Sender, msg.MessageID, "DELIVERED", CodeSuccess, "", g.o.Now())
-		return err
-	})
+	err = g.record(ctx, rec, store.Op{Update: &store.StateChange{Sender: msg.Sender, MessageID: msg.MessageID,
+		State: "DELIVERED", Code: CodeSuccess, At: g.o.Now()}})
 	if err != nil {
 		g.retry(ctx, m, err)
 		return
@@ -251,7 +257,7 @@ func (g *Gateway) DeadLetters(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("dead-letter consumer: %w", err)
 	}
-	return consume(ctx, cons, func(m jetstream.Msg) {
+	return consume(ctx, cons, 1, func(m jetstream.Msg) {
 		var adv maxDeliveriesAdvisory
 		if err := json.Unmarshal(m.Data(), &adv); err != nil || adv.Stream != natsbus.StreamOut {
 			_ = m.Term()
@@ -293,13 +299,8 @@ func (g *Gateway) bury(ctx context.Context, adv maxDeliveriesAdvisory) error {
 		rec := store.LogRecord{At: g.o.Now(), Channel: "async", Event: "DEAD_LETTERED", Sender: sender, Recipient: recipient,
 			ServiceID: service, MessageID: messageID, SessionID: raw.Header.Get(natsbus.HeaderSession), Code: CodeDeadLetter,
 			Reason: fmt.Sprintf("%d deliveries", adv.Deliveries)}
-		err := g.record(ctx, rec, func(tx pgx.Tx) error {
-			_, err := store.SetState(ctx, tx, sender, messageID, "NOT_DELIVERED", CodeDeadLetter, rec.Reason, g.o.Now())
-			if errors.Is(err, store.ErrNotFound) {
-				return nil
-			}
-			return err
-		})
+		err := g.record(ctx, rec, store.Op{Update: &store.StateChange{Sender: sender, MessageID: messageID, State: "NOT_DELIVERED",
+			Code: CodeDeadLetter, Reason: rec.Reason, At: g.o.Now(), IgnoreMissing: true}})
 		if err != nil {
 			return err
 		}
@@ -408,13 +409,8 @@ func (g *Gateway) ReplayDeadLetter(ctx context.Context, seq uint64) error {
 	if d.Sender != "" && d.MessageID != "" {
 		rec := store.LogRecord{At: g.o.Now(), Channel: "async", Event: "REPLAYED", Sender: d.Sender, Recipient: d.Recipient,
 			ServiceID: d.Service, MessageID: d.MessageID, SessionID: raw.Header.Get(natsbus.HeaderSession), Code: CodeSuccess}
-		err := g.record(ctx, rec, func(tx pgx.Tx) error {
-			_, err := store.SetState(ctx, tx, d.Sender, d.MessageID, "ON_DELIVERY", "", "", g.o.Now())
-			if errors.Is(err, store.ErrNotFound) {
-				return nil
-			}
-			return err
-		})
+		err := g.record(ctx, rec, store.Op{Update: &store.StateChange{Sender: d.Sender, MessageID: d.MessageID, State: "ON_DELIVERY",
+			At: g.o.Now(), IgnoreMissing: true}})
 		if err != nil {
 			return err
 		}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/natsbus"
-	"github.com/egov-suite/egov/internal/pgdb"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 	"github.com/egov-suite/egov/services/shep/internal/store"
 )
@@ -36,6 +34,8 @@ type Options struct {
 	Log        *slog.Logger
 	Meter      metric.Meter
 	Tracer     trace.Tracer
+	// Workers bounds how many envelopes the router handles at once; 32 when zero.
+	Workers int
 	// DialProvider opens a connection to a provider's sync endpoint.
 	DialProvider func(target string) (*grpc.ClientConn, error)
 }
@@ -50,6 +50,10 @@ type Gateway struct {
 	reg       *registry
 	regAt     time.Time
 	providers map[string]*grpc.ClientConn
+
+	logq    chan logItem
+	quit    chan struct{}
+	stopped chan struct{}
 
 	accepted metric.Int64Counter
 	rejected metric.Int64Counter
@@ -68,7 +72,11 @@ const registryTTL = 2 * time.Second
 
 // New returns a gateway.
 func New(o Options) (*Gateway, error) {
-	g := &Gateway{o: o, store: store.New(o.Pool), providers: map[string]*grpc.ClientConn{}}
+	g := &Gateway{o: o, store: store.New(o.Pool), providers: map[string]*grpc.ClientConn{},
+		logq: make(chan logItem, maxBatch), quit: make(chan struct{}), stopped: make(chan struct{})}
+	if o.Workers <= 0 {
+		g.o.Workers = 32
+	}
 	g.id = envelope.HolderOf(o.Signer.Cert).Name
 	var err error
 	if g.accepted, err = o.Meter.Int64Counter("egov.shep.envelopes.accepted", metric.WithDescription("Envelopes ШЭП accepted, by channel and service")); err != nil {
@@ -271,19 +279,6 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
-}
-
-// record writes a log record (and runs more in the same transaction).
-func (g *Gateway) record(ctx context.Context, r store.LogRecord, more func(pgx.Tx) error) error {
-	return pgdb.InTx(ctx, g.o.Pool, func(tx pgx.Tx) error {
-		if more != nil {
-			if err := more(tx); err != nil {
-				return err
-			}
-		}
-		_, err := store.AppendLog(ctx, tx, r)
-		return err
-	})
 }
 
 // countRejection logs and counts a rejection.

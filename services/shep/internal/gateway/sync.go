@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc"
@@ -58,10 +57,9 @@ func (s *SyncServer) SendMessage(ctx context.Context, req *shepv1.SendMessageReq
 		if e.GetCorrelationId() == "" {
 			e.CorrelationId = e.GetMessageId()
 		}
-		err := g.record(ctx, g.logEntry("sync", "ACCEPTED", e, se, a.sender, a.recipient, session, CodeSuccess, ""), func(tx pgx.Tx) error {
-			return store.InsertMessage(ctx, tx, store.Message{Sender: a.sender, MessageID: e.GetMessageId(), CorrelationID: e.GetCorrelationId(),
-				SessionID: session, ServiceID: a.service.ID, Recipient: a.recipient, State: "ON_DELIVERY", UpdatedAt: g.o.Now()})
-		})
+		err := g.record(ctx, g.logEntry("sync", "ACCEPTED", e, se, a.sender, a.recipient, session, CodeSuccess, ""), store.Op{
+			Insert: &store.Message{Sender: a.sender, MessageID: e.GetMessageId(), CorrelationID: e.GetCorrelationId(),
+				SessionID: session, ServiceID: a.service.ID, Recipient: a.recipient, State: "ON_DELIVERY", UpdatedAt: g.o.Now()}})
 		switch {
 		case errors.Is(err, store.ErrDuplicate):
 			rej = reject(CodeDuplicate, "message id %s was already sent by %s", e.GetMessageId(), a.sender)
@@ -72,7 +70,7 @@ func (s *SyncServer) SendMessage(ctx context.Context, req *shepv1.SendMessageReq
 	}
 	if rej != nil {
 		g.countRejection(ctx, "sync", rej)
-		if err := g.record(ctx, g.logEntry("sync", "REJECTED", e, se, sender, "", session, rej.code, rej.reason), nil); err != nil {
+		if err := g.record(ctx, g.logEntry("sync", "REJECTED", e, se, sender, "", session, rej.code, rej.reason), store.Op{}); err != nil {
 			g.o.Log.ErrorContext(ctx, "sync: cannot log a rejection", "err", err)
 		}
 		return g.answer(e, se, session, rej)
@@ -91,10 +89,8 @@ func (s *SyncServer) SendMessage(ctx context.Context, req *shepv1.SendMessageReq
 	if resp != nil {
 		respEnv = resp.env
 	}
-	err := g.record(ctx, g.logEntry("sync", state, respEnv, se, a.sender, a.recipient, session, code, reason), func(tx pgx.Tx) error {
-		_, err := store.SetState(ctx, tx, a.sender, e.GetMessageId(), state, code, reason, g.o.Now())
-		return err
-	})
+	err := g.record(ctx, g.logEntry("sync", state, respEnv, se, a.sender, a.recipient, session, code, reason), store.Op{
+		Update: &store.StateChange{Sender: a.sender, MessageID: e.GetMessageId(), State: state, Code: code, Reason: reason, At: g.o.Now()}})
 	if err != nil {
 		g.o.Log.ErrorContext(ctx, "sync: cannot record the outcome", "err", err)
 	}
@@ -153,8 +149,11 @@ func (g *Gateway) provider(target string) (*grpc.ClientConn, error) {
 	return c, nil
 }
 
-// Close closes the provider connections.
+// Close stops the log writer (after the servers and consumers have stopped) and closes the provider
+// connections.
 func (g *Gateway) Close() error {
+	close(g.quit)
+	<-g.stopped
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	var errs []error

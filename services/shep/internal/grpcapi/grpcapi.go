@@ -165,6 +165,9 @@ func (a *Admin) Grant(ctx context.Context, r *shepv1.GrantRequest) (*shepv1.Gran
 // Revoke implements the API.
 func (a *Admin) Revoke(ctx context.Context, r *shepv1.RevokeRequest) (*shepv1.RevokeResponse, error) {
 	if err := a.g.Store().Revoke(ctx, r.GetSender(), r.GetServiceId()); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, status.Errorf(codes.NotFound, "%s has no grant for %s", r.GetSender(), r.GetServiceId())
+		}
 		return nil, a.fail(err)
 	}
 	a.g.InvalidateRegistry()

@@ -157,37 +157,6 @@ type Message struct {
 	InSeq         int64
 }
 
-// InsertMessage records a newly accepted message in tx; ErrDuplicate when the sender used the id before.
-func InsertMessage(ctx context.Context, tx pgx.Tx, m Message) error {
-	tag, err := tx.Exec(ctx, `INSERT INTO messages (sender, message_id, correlation_id, session_id, service_id, recipient,
-			state, code, reason, updated_at, in_seq)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (sender, message_id) DO NOTHING`,
-		m.Sender, m.MessageID, m.CorrelationID, m.SessionID, m.ServiceID, m.Recipient, m.State, m.Code, m.Reason, m.UpdatedAt, m.InSeq)
-	if err != nil {
-		return fmt.Errorf("store: insert message: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return ErrDuplicate
-	}
-	return nil
-}
-
-// SetState moves a message to a new delivery state.
-func SetState(ctx context.Context, tx pgx.Tx, sender, messageID, state, code, reason string, at time.Time) (Message, error) {
-	rows, err := tx.Query(ctx, `UPDATE messages SET state = $3, code = $4, reason = $5, updated_at = $6
-		WHERE sender = $1 AND message_id = $2
-		RETURNING sender, message_id, correlation_id, session_id, service_id, recipient, state, code, reason, updated_at, in_seq`,
-		sender, messageID, state, code, reason, at)
-	if err != nil {
-		return Message{}, fmt.Errorf("store: set state: %w", err)
-	}
-	m, err := pgx.CollectOneRow(rows, pgx.RowToStructByPos[Message])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Message{}, ErrNotFound
-	}
-	return m, err
-}
-
 // GetMessage returns a message's delivery state.
 func (s *Store) GetMessage(ctx context.Context, sender, messageID string) (Message, error) {
 	rows, err := s.pool.Query(ctx, `SELECT sender, message_id, correlation_id, session_id, service_id, recipient, state,
@@ -247,29 +216,24 @@ func (r *LogRecord) digest() []byte {
 // genesis is the previous hash of the first record.
 var genesis = make([]byte, 32)
 
-// AppendLog appends r to the message log in tx, linking it to the last record. Appends are serialised by
-// an advisory lock held to the end of tx, so the chain has one head.
-func AppendLog(ctx context.Context, tx pgx.Tx, r LogRecord) (LogRecord, error) {
+// Head is the last record of the log: the link the next record takes.
+type Head struct {
+	Seq  int64
+	Hash []byte
+}
+
+// LockHead takes the log's advisory lock for the rest of tx and returns its head: appends are
+// serialised, so the chain has one head.
+func LockHead(ctx context.Context, tx pgx.Tx) (Head, error) {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('shep.message_log'))`); err != nil {
-		return r, fmt.Errorf("store: log lock: %w", err)
+		return Head{}, fmt.Errorf("store: log lock: %w", err)
 	}
-	r.PrevHash = genesis
-	r.Seq = 1
-	err := tx.QueryRow(ctx, `SELECT seq + 1, hash FROM message_log ORDER BY seq DESC LIMIT 1`).Scan(&r.Seq, &r.PrevHash)
+	h := Head{Hash: genesis}
+	err := tx.QueryRow(ctx, `SELECT seq, hash FROM message_log ORDER BY seq DESC LIMIT 1`).Scan(&h.Seq, &h.Hash)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return r, fmt.Errorf("store: log head: %w", err)
+		return Head{}, fmt.Errorf("store: log head: %w", err)
 	}
-	r.At = r.At.UTC().Truncate(time.Microsecond)
-	r.Hash = r.digest()
-	_, err = tx.Exec(ctx, `INSERT INTO message_log (seq, at, channel, event, sender, recipient, service_id, message_id,
-			session_id, message_type, code, reason, envelope_sha256, payload_sha256, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-		r.Seq, r.At, r.Channel, r.Event, r.Sender, r.Recipient, r.ServiceID, r.MessageID, r.SessionID, r.MessageType,
-		r.Code, r.Reason, nonNil(r.EnvelopeSHA256), nonNil(r.PayloadSHA256), r.PrevHash, r.Hash)
-	if err != nil {
-		return r, fmt.Errorf("store: log append: %w", err)
-	}
-	return r, nil
+	return h, nil
 }
 
 func nonNil(b []byte) []byte {
@@ -320,4 +284,70 @@ func (s *Store) VerifyLog(ctx context.Context) (Verification, error) {
 		return rows.Err()
 	})
 	return v, err
+}
+
+// StateChange moves a message to a new delivery state.
+type StateChange struct {
+	Sender, MessageID, State, Code, Reason string
+	At                                     time.Time
+	// IgnoreMissing treats an unknown message as done rather than ErrNotFound.
+	IgnoreMissing bool
+}
+
+// Op is the change to the messages table that goes with a log record, in the same transaction.
+type Op struct {
+	// Insert records a new message; ErrDuplicate when the sender used its id before.
+	Insert *Message
+	// Update moves a message to a new state; ErrNotFound when there is no such message.
+	Update *StateChange
+}
+
+// Queue adds the op's statement to b; Read takes its result in the same order.
+func (o Op) Queue(b *pgx.Batch) {
+	switch {
+	case o.Insert != nil:
+		m := o.Insert
+		b.Queue(`INSERT INTO messages (sender, message_id, correlation_id, session_id, service_id, recipient,
+				state, code, reason, updated_at, in_seq)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (sender, message_id) DO NOTHING`,
+			m.Sender, m.MessageID, m.CorrelationID, m.SessionID, m.ServiceID, m.Recipient, m.State, m.Code, m.Reason, m.UpdatedAt, m.InSeq)
+	case o.Update != nil:
+		u := o.Update
+		b.Queue(`UPDATE messages SET state = $3, code = $4, reason = $5, updated_at = $6 WHERE sender = $1 AND message_id = $2`,
+			u.Sender, u.MessageID, u.State, u.Code, u.Reason, u.At)
+	}
+}
+
+// Read takes the result of the op's statement.
+func (o Op) Read(br pgx.BatchResults) error {
+	if o.Insert == nil && o.Update == nil {
+		return nil
+	}
+	tag, err := br.Exec()
+	if err != nil {
+		return fmt.Errorf("store: message: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		switch {
+		case o.Insert != nil:
+			return ErrDuplicate
+		case !o.Update.IgnoreMissing:
+			return ErrNotFound
+		}
+	}
+	return nil
+}
+
+// QueueAppend links r to head, adds its insert to b, and moves head on.
+func QueueAppend(b *pgx.Batch, head *Head, r LogRecord) LogRecord {
+	r.Seq, r.PrevHash = head.Seq+1, head.Hash
+	r.At = r.At.UTC().Truncate(time.Microsecond)
+	r.Hash = r.digest()
+	b.Queue(`INSERT INTO message_log (seq, at, channel, event, sender, recipient, service_id, message_id,
+			session_id, message_type, code, reason, envelope_sha256, payload_sha256, prev_hash, hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		r.Seq, r.At, r.Channel, r.Event, r.Sender, r.Recipient, r.ServiceID, r.MessageID, r.SessionID, r.MessageType,
+		r.Code, r.Reason, nonNil(r.EnvelopeSHA256), nonNil(r.PayloadSHA256), r.PrevHash, r.Hash)
+	head.Seq, head.Hash = r.Seq, r.Hash
+	return r
 }
