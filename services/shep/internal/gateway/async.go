@@ -79,7 +79,7 @@ func consume(ctx context.Context, cons jetstream.Consumer, workers int, handle f
 				handle(m)
 			}()
 		case errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil:
-			return nil //nolint:nilerr // the iterator closes when shutdown drains it: a clean stop
+			return nil // the iterator closes when shutdown drains it: a clean stop
 		default:
 			return err
 		}
