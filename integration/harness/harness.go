@@ -141,6 +141,8 @@ type Endpoints struct {
 		HTTP string `json:"http"`
 		GRPC string `json:"grpc"`
 	} `json:"services"`
+	// NATSUsers are NATS URLs with each participant's own restricted user.
+	NATSUsers map[string]string `json:"nats_users"`
 }
 
 // Dev is a running `egov dev`.

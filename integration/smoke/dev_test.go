@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/egov-suite/egov/integration/harness"
@@ -58,6 +59,30 @@ func TestDevStartsStopsAndKeepsData(t *testing.T) {
 	out, err = cli("sign", "--p12", filepath.Join(dir, "keys", "citizen-akhmetova-SIGN.p12"), "--password", "wrong", "--in", doc, "--out", sig)
 	require.Error(t, err)
 	require.Contains(t, out, "wrong password")
+
+	// ШЭП knows the suite's systems; its message log verifies; each participant's NATS user reaches only
+	// its own subjects.
+	out, err = cli("shep", "participant", "list", "--endpoints", eps)
+	require.NoError(t, err, out)
+	for _, id := range []string{"portal", "tson", "rshep-55", "gbdfl", "enis"} {
+		require.Contains(t, out, id)
+	}
+	out, err = cli("shep", "log", "verify", "--endpoints", eps)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "every link holds")
+	nc, err := nats.Connect(dev.Endpoints.NATSUsers["portal"], nats.CustomInboxPrefix("_INBOX_portal"))
+	require.NoError(t, err)
+	defer nc.Close()
+	denied := make(chan error, 4)
+	nc.SetErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { denied <- err })
+	require.NoError(t, nc.Publish("shep.in.rshep-55", []byte("bypass ШЭП")))
+	require.NoError(t, nc.Flush())
+	select {
+	case err := <-denied:
+		require.ErrorIs(t, err, nats.ErrPermissionViolation)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the portal's NATS user published to another participant's subject")
+	}
 
 	conn, err := pgx.Connect(t.Context(), dev.Endpoints.Postgres)
 	require.NoError(t, err)

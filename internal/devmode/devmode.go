@@ -5,6 +5,8 @@ package devmode
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,8 +16,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/egov-suite/egov/internal/app"
 	"github.com/egov-suite/egov/internal/config"
@@ -46,11 +51,50 @@ type Options struct {
 	Started func(Endpoints)
 }
 
-// Endpoints is what endpoints.json holds: one object per service, plus the NATS and PostgreSQL URLs.
+// Endpoints is what endpoints.json holds: one object per service, plus the NATS and PostgreSQL URLs,
+// and for each ШЭП participant a NATS URL with its user, whose permissions reach only its own subjects
+// (for an adapter or a test playing that participant).
 type Endpoints struct {
-	NATS     string                  `json:"nats"`
-	Postgres string                  `json:"postgres"`
-	Services map[string]app.Endpoint `json:"services"`
+	NATS      string                  `json:"nats"`
+	Postgres  string                  `json:"postgres"`
+	Services  map[string]app.Endpoint `json:"services"`
+	NATSUsers map[string]string       `json:"nats_users"`
+}
+
+// adminUser is the NATS user of the in-process services: the dev process hosts ШЭП, which routes
+// between participants, so it holds the full permissions; the participants' own users are restricted.
+const adminUser = "egov"
+
+// natsCredentials returns the dev mode's NATS passwords, made on first start and kept in the data folder.
+func natsCredentials(dir string) (map[string]string, error) {
+	path := filepath.Join(dir, "nats-credentials.json")
+	creds := map[string]string{}
+	if b, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(b, &creds); err != nil {
+			return nil, fmt.Errorf("dev: %s: %w", path, err)
+		}
+	}
+	changed := false
+	for _, id := range append([]string{adminUser}, demo.Systems...) {
+		if creds[id] == "" {
+			b := make([]byte, 12)
+			if _, err := rand.Read(b); err != nil {
+				return nil, err
+			}
+			creds[id] = hex.EncodeToString(b)
+			changed = true
+		}
+	}
+	if changed {
+		b, err := json.MarshalIndent(creds, "", "  ")
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			return nil, fmt.Errorf("dev: %w", err)
+		}
+	}
+	return creds, nil
 }
 
 // Run starts everything and blocks until ctx ends, then stops it all in order, PostgreSQL included.
@@ -78,7 +122,15 @@ func Run(ctx context.Context, o Options) error {
 	r := serve.NewRunner(o.Log, o.Platform.ShutdownTimeout)
 	r.OnStop(serve.PhaseTelemetry, "telemetry", o.Telemetry.Shutdown)
 
-	ns, err := natsbus.RunEmbedded(natsbus.EmbeddedOptions{Port: port(0), StoreDir: filepath.Join(dir, "nats")})
+	creds, err := natsCredentials(dir)
+	if err != nil {
+		return errors.Join(err, r.Stop())
+	}
+	users := []*server.User{{Username: adminUser, Password: creds[adminUser]}}
+	for _, id := range demo.Systems {
+		users = append(users, natsbus.ParticipantUser(id, creds[id]))
+	}
+	ns, err := natsbus.RunEmbedded(natsbus.EmbeddedOptions{Port: port(0), StoreDir: filepath.Join(dir, "nats"), Users: users})
 	if err != nil {
 		return errors.Join(err, r.Stop())
 	}
@@ -86,7 +138,7 @@ func Run(ctx context.Context, o Options) error {
 	infra := []func(context.Context) error{func(context.Context) error { natsbus.StopEmbedded(ns); return nil }}
 	p := o.Platform
 	p.NATSURL = ns.ClientURL()
-	p.NATSUser, p.NATSPassword = "", ""
+	p.NATSUser, p.NATSPassword = adminUser, config.Secret(creds[adminUser])
 
 	if p.DatabaseURL == "" {
 		pgPort := 0
@@ -109,7 +161,11 @@ func Run(ctx context.Context, o Options) error {
 		r.OnStop(serve.PhaseInfrastructure, "infrastructure "+strconv.Itoa(i), stop)
 	}
 
-	eps := Endpoints{NATS: p.NATSURL, Postgres: p.DatabaseURL.Value(), Services: map[string]app.Endpoint{}}
+	eps := Endpoints{NATS: p.NATSURL, Postgres: p.DatabaseURL.Value(), Services: map[string]app.Endpoint{},
+		NATSUsers: map[string]string{}}
+	for _, id := range demo.Systems {
+		eps.NATSUsers[id] = strings.Replace(p.NATSURL, "nats://", "nats://"+id+":"+creds[id]+"@", 1)
+	}
 	listeners := map[string]app.Listeners{}
 	for i, d := range o.Services {
 		h, err := listen(port(10 + 2*i))
