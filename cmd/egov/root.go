@@ -33,6 +33,8 @@ Start with "egov dev": everything in one process on an embedded NATS and Postgre
 		configCommand(stdout),
 		ncaCommand(stdout),
 		shepCommand(stdout),
+		gbdflCommand(stdout),
+		conformanceCommand(stdout),
 		signCommand(stdout),
 		verifyCommand(stdout),
 		versionCommand(stdout),

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/egov-suite/egov/internal/app"
+	"github.com/egov-suite/egov/services/gbdfl"
 	"github.com/egov-suite/egov/services/nca"
 	"github.com/egov-suite/egov/services/shep"
 )
@@ -19,8 +20,13 @@ func services() ([]app.Descriptor, error) {
 	if err != nil {
 		return nil, errors.Join(errors.New("shep"), err)
 	}
+	gbdflCfg, err := gbdfl.LoadConfig()
+	if err != nil {
+		return nil, errors.Join(errors.New("gbdfl"), err)
+	}
 	return []app.Descriptor{
 		nca.Descriptor(ncaCfg),
 		shep.Descriptor(shepCfg),
+		gbdfl.Descriptor(gbdflCfg),
 	}, nil
 }

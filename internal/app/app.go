@@ -64,6 +64,9 @@ type Env struct {
 	Addr Endpoint
 	// DevDir is the dev mode's data folder (demo keys under DevDir/keys), "" outside the dev mode.
 	DevDir string
+	// Peers are the endpoints of every service of this process, by name (the dev mode registers the
+	// registries with ШЭП at their addresses).
+	Peers map[string]Endpoint
 }
 
 // Unit is a started service.
@@ -196,6 +199,12 @@ func startService(ctx context.Context, r *serve.Runner, o Options, d Descriptor,
 		Log: log, Telemetry: o.Telemetry, Bus: bus, Now: now,
 		Addr:   Endpoint{HTTP: lis.HTTP.Addr().String(), GRPC: lis.GRPC.Addr().String()},
 		DevDir: o.SeedDir,
+		Peers:  map[string]Endpoint{},
+	}
+	for name, l := range o.Listeners {
+		if l.HTTP != nil && l.GRPC != nil {
+			env.Peers[name] = Endpoint{HTTP: l.HTTP.Addr().String(), GRPC: l.GRPC.Addr().String()}
+		}
 	}
 	if d.Schema != "" {
 		pool, err := pgdb.Open(ctx, o.Platform.DatabaseURL.Value(), d.Schema, o.Platform.DatabaseMaxConns)

@@ -44,6 +44,27 @@ var People = []Person{
 		Role: "руководитель услугодателя", Organization: "ГУ «Отдел образования города Павлодара»", BIN: BINPavlodarEducation},
 }
 
+// Relatives of the cast, known to ГБД ФЛ (no keys: children and a spouse do not sign).
+var (
+	// SpouseIIN is Ахметов Нурлан Серикович, Асель's husband.
+	SpouseIIN = "860215300017"
+	// ChildIIN is Ахметов Алихан Нурланович, born 2015-03-10, their son.
+	ChildIIN = "150310500018"
+	// WardIIN is Сапарова Дана Ержановна, born 2012-09-21, an orphan under Асель's guardianship: the
+	// guardianship certificate («справка по опеке и попечительству») is about her.
+	WardIIN = "120921600010"
+	// MissingIIN is a valid IIN that ГБД ФЛ does not know: the refusal «в связи с отсутствием данных
+	// получателя в ГБД ФЛ» is shown with it.
+	MissingIIN = "950708300016"
+)
+
+// Powers of attorney of the cast, registered in ЕНИС: Асель authorises Сергей to apply for her.
+const (
+	PowerOfAttorneyValid   = "2026-ДОВ-000101"
+	PowerOfAttorneyExpired = "2024-ДОВ-000077"
+	PowerOfAttorneyRevoked = "2026-ДОВ-000102"
+)
+
 // Systems are the ШЭП participants of the demo.
 var Systems = []string{"portal", "tson", "shep", "rshep-55", "gbdfl", "enis"}
 

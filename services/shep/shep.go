@@ -7,10 +7,8 @@ package shep
 import (
 	"context"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -24,6 +22,7 @@ import (
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/natsbus"
+	"github.com/egov-suite/egov/internal/participant"
 	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
 	"github.com/egov-suite/egov/services/shep/internal/gateway"
 	"github.com/egov-suite/egov/services/shep/internal/grpcapi"
@@ -132,11 +131,44 @@ func Descriptor(cfg Config) app.Descriptor {
 						}
 						entries = append(entries, demo.Entry{Service: "shep", Kind: "participant", Name: id, Role: titles[id]})
 					}
-					return entries, nil
+					more, err := registerRegistries(ctx, admin, env.Peers)
+					return append(entries, more...), err
 				},
 			}, nil
 		},
 	}
+}
+
+// registries are the sync services of the suite's registries, by the service that provides them.
+var registries = map[string][]string{
+	"gbdfl": {"GBDFL_PERSON", "GBDFL_CHILDREN"},
+	"enis":  {"ENIS_POWER_OF_ATTORNEY"},
+}
+
+// registerRegistries registers the registries running in this process at their addresses and grants
+// them to the systems that ask them (ЦОН, the portal, the regional node).
+func registerRegistries(ctx context.Context, admin *grpcapi.Admin, peers map[string]app.Endpoint) ([]demo.Entry, error) {
+	var entries []demo.Entry
+	for provider, ids := range registries {
+		peer, ok := peers[provider]
+		if !ok {
+			continue
+		}
+		for _, id := range ids {
+			_, err := admin.PutService(ctx, &shepv1.PutServiceRequest{Service: &shepv1.Service{
+				Id: id, Provider: provider, Channel: shepv1.Channel_CHANNEL_SYNC, Endpoint: peer.GRPC, TimeoutMs: 5000}})
+			if err != nil {
+				return nil, fmt.Errorf("service %s: %w", id, err)
+			}
+			for _, sender := range []string{"tson", "portal", "rshep-55"} {
+				if _, err := admin.Grant(ctx, &shepv1.GrantRequest{Sender: sender, ServiceId: id}); err != nil {
+					return nil, fmt.Errorf("grant %s: %w", id, err)
+				}
+			}
+			entries = append(entries, demo.Entry{Service: "shep", Kind: "service", Name: id, Role: "→ " + provider + " " + peer.GRPC})
+		}
+	}
+	return entries, nil
 }
 
 var titles = map[string]string{
@@ -159,50 +191,15 @@ func load(cfg Config) (*envelope.Signer, []*x509.Certificate, error) {
 	if cfg.KeyFile == "" || cfg.TrustAnchors == "" {
 		return nil, nil, errors.New("EGOV_SHEP_KEY_FILE and EGOV_SHEP_TRUST_ANCHORS are required (egov dev sets them)")
 	}
-	b, err := os.ReadFile(cfg.KeyFile)
+	c, err := participant.Config{KeyFile: cfg.KeyFile, KeyPassword: cfg.KeyPassword, TrustAnchors: cfg.TrustAnchors}.Load("shep", nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("EGOV_SHEP_KEY_FILE: %w", err)
+		return nil, nil, fmt.Errorf("EGOV_SHEP_*: %w", err)
 	}
-	signer, err := envelope.LoadPKCS12(b, cfg.KeyPassword.Value())
+	roots, err := participant.ReadCertificates(cfg.TrustAnchors)
 	if err != nil {
-		return nil, nil, fmt.Errorf("EGOV_SHEP_KEY_FILE: %w", err)
+		return nil, nil, err
 	}
-	if !envelope.HolderOf(signer.Cert).System {
-		return nil, nil, errors.New("EGOV_SHEP_KEY_FILE: not a system certificate")
-	}
-	roots, err := ReadCertificates(cfg.TrustAnchors)
-	if err != nil {
-		return nil, nil, fmt.Errorf("EGOV_SHEP_TRUST_ANCHORS: %w", err)
-	}
-	return signer, roots, nil
-}
-
-// ReadCertificates reads every certificate of a PEM file.
-func ReadCertificates(path string) ([]*x509.Certificate, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var out []*x509.Certificate
-	for {
-		var block *pem.Block
-		block, b = pem.Decode(b)
-		if block == nil {
-			break
-		}
-		if block.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s holds no PEM certificate", path)
-	}
-	return out, nil
+	return c.Signer, roots, nil
 }
 
 // dlqGauge reports the depth of the dead-letter stream.

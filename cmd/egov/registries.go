@@ -1,0 +1,132 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
+	"github.com/egov-suite/egov/services/gbdfl"
+	gbdflconformance "github.com/egov-suite/egov/services/gbdfl/conformance"
+)
+
+// databaseURL is DATABASE_URL, or the dev mode's PostgreSQL from endpoints.json.
+func databaseURL(t *target) (string, error) {
+	if u := os.Getenv("DATABASE_URL"); u != "" {
+		return u, nil
+	}
+	b, err := os.ReadFile(t.endpoints)
+	if err != nil {
+		return "", fmt.Errorf("no DATABASE_URL, and %w (is egov dev running?)", err)
+	}
+	var eps struct {
+		Postgres string `json:"postgres"`
+	}
+	if err := jsonUnmarshal(b, &eps); err != nil || eps.Postgres == "" {
+		return "", fmt.Errorf("%s names no postgres URL", t.endpoints)
+	}
+	return eps.Postgres, nil
+}
+
+func gbdflCommand(stdout io.Writer) *cobra.Command {
+	cmd := &cobra.Command{Use: "gbdfl", Short: "ГБД ФЛ, the population register stub"}
+	var t target
+	var persons int
+	var seed uint64
+	seedCmd := &cobra.Command{
+		Use:   "seed",
+		Short: "Replace the stub's population with a synthetic one (deterministic for --seed), loaded with COPY",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if persons < 1 {
+				return errors.New("--persons must be at least 1")
+			}
+			url, err := databaseURL(&t)
+			if err != nil {
+				return err
+			}
+			st, err := gbdfl.Seed(cmd.Context(), url, persons, seed)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "loaded %d persons and %d family links in %s (%.0f persons/s)\n", st.Persons, st.Links,
+				st.Took.Round(1e6), float64(st.Persons)/st.Took.Seconds())
+			return nil
+		},
+	}
+	t.flags(seedCmd)
+	seedCmd.Flags().IntVar(&persons, "persons", 10000, "how many persons (households are not split, so a few more)")
+	seedCmd.Flags().Uint64Var(&seed, "seed", 1, "the generator's seed")
+	cmd.AddCommand(seedCmd)
+	return cmd
+}
+
+func conformanceCommand(stdout io.Writer) *cobra.Command {
+	cmd := &cobra.Command{Use: "conformance", Short: "Check that an endpoint behaves as the suite expects of a registry"}
+	var targetAddr, known, parent, unknown string
+	g := &cobra.Command{
+		Use:   "gbdfl",
+		Short: "Run the ГБД ФЛ conformance suite against --target (the stub, an adapter, or the real register)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if targetAddr == "" {
+				return errors.New("--target host:port is required")
+			}
+			conn, err := grpc.NewClient(targetAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			o := gbdflconformance.Options{KnownIIN: known, ParentIIN: parent, UnknownIIN: unknown}
+			results := gbdflconformance.Run(cmd.Context(), gbdflv1.NewPersonRegistryServiceClient(conn), o)
+			return report(stdout, results2(results))
+		},
+	}
+	g.Flags().StringVar(&targetAddr, "target", "", "host:port speaking egov.gbdfl.v1.PersonRegistryService")
+	g.Flags().StringVar(&known, "known-iin", gbdflconformance.Defaults.KnownIIN, "a person the register holds")
+	g.Flags().StringVar(&parent, "parent-iin", gbdflconformance.Defaults.ParentIIN, "a person with children")
+	g.Flags().StringVar(&unknown, "unknown-iin", gbdflconformance.Defaults.UnknownIIN, "a valid IIN the register does not hold")
+	cmd.AddCommand(g)
+	return cmd
+}
+
+type checkResult struct {
+	name string
+	err  error
+}
+
+func results2(rs []gbdflconformance.Result) []checkResult {
+	out := make([]checkResult, len(rs))
+	for i, r := range rs {
+		out[i] = checkResult{r.Name, r.Err}
+	}
+	return out
+}
+
+// report prints a table of checks and fails when any failed.
+func report(stdout io.Writer, rs []checkResult) error {
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	failed := 0
+	for _, r := range rs {
+		verdict := "ok"
+		if r.err != nil {
+			verdict, failed = "FAIL: "+r.err.Error(), failed+1
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", r.name, verdict)
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(stdout, "%d passed, %d failed\n", len(rs)-failed, failed)
+	if failed > 0 {
+		return fmt.Errorf("%d conformance checks failed", failed)
+	}
+	return nil
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -1,0 +1,107 @@
+// Package participant sets a system of the suite up as a ШЭП participant: its system key, the trust
+// anchors it verifies with, and the shepclient.Client built from them. In the dev mode the key and the
+// root come from the demo files НУЦ seeded.
+package participant
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/config"
+	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/services/shep/shepclient"
+)
+
+// Config locates a participant's key and trust anchors. Services embed it with their own env prefix.
+type Config struct {
+	// KeyFile is the PKCS#12 system key.
+	KeyFile string `env:"KEY_FILE"`
+	// KeyPassword opens it.
+	KeyPassword config.Secret `env:"KEY_PASSWORD"`
+	// TrustAnchors is a PEM file with НУЦ's root certificate(s).
+	TrustAnchors string `env:"TRUST_ANCHORS"`
+	// OCSPFreshness bounds the reuse of certificate status answers.
+	OCSPFreshness time.Duration `env:"OCSP_FRESHNESS" envDefault:"5m"`
+}
+
+// WithDevDefaults fills what is unset from the dev mode's demo files for participant id.
+func (c Config) WithDevDefaults(devDir, id string) Config {
+	if devDir == "" {
+		return c
+	}
+	if c.KeyFile == "" {
+		c.KeyFile = filepath.Join(devDir, "keys", "system-"+id+".p12")
+		c.KeyPassword = demo.Password
+	}
+	if c.TrustAnchors == "" {
+		c.TrustAnchors = filepath.Join(devDir, "keys", "root.pem")
+	}
+	if c.OCSPFreshness == 0 {
+		c.OCSPFreshness = 5 * time.Minute
+	}
+	return c
+}
+
+// Load opens the key and the trust anchors and returns a client for participant id (its Sync and Bus
+// are the caller's to set). The key must be a system certificate whose CN is id.
+func (c Config) Load(id string, now func() time.Time) (*shepclient.Client, error) {
+	if c.KeyFile == "" || c.TrustAnchors == "" {
+		return nil, errors.New("the participant's key file and trust anchors are required (egov dev sets them)")
+	}
+	b, err := os.ReadFile(c.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("key file: %w", err)
+	}
+	signer, err := envelope.LoadPKCS12(b, c.KeyPassword.Value())
+	if err != nil {
+		return nil, fmt.Errorf("key file %s: %w", c.KeyFile, err)
+	}
+	if h := envelope.HolderOf(signer.Cert); !h.System || h.Name != id {
+		return nil, fmt.Errorf("key file %s: not the system certificate of %q", c.KeyFile, id)
+	}
+	signer.Now = now
+	roots, err := ReadCertificates(c.TrustAnchors)
+	if err != nil {
+		return nil, fmt.Errorf("trust anchors: %w", err)
+	}
+	checker := envelope.NewRevocationChecker(envelope.RevocationOptions{Freshness: c.OCSPFreshness, Now: now})
+	v, err := envelope.NewVerifier(envelope.VerifierOptions{Roots: roots, Status: checker, Now: now})
+	if err != nil {
+		return nil, err
+	}
+	return &shepclient.Client{ID: id, Signer: signer, Verifier: v, Now: now}, nil
+}
+
+// ReadCertificates reads every certificate of a PEM file.
+func ReadCertificates(path string) ([]*x509.Certificate, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []*x509.Certificate
+	for {
+		var block *pem.Block
+		block, b = pem.Decode(b)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	return out, nil
+}
