@@ -137,7 +137,7 @@ func validPerson(p *gbdflv1.Person, want string) error {
 
 func wantCode(err error, want codes.Code) error {
 	if got := status.Code(err); got != want {
-		return fmt.Errorf("got %v (%v), want %v", got, err, want)
+		return fmt.Errorf("got %v, want %v: %w", got, want, err)
 	}
 	return nil
 }

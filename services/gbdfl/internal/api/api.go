@@ -98,13 +98,13 @@ func (s *Server) Provider(ctx context.Context, req *envelopev1.Envelope) (*shepc
 	switch req.GetPayloadType() {
 	case "egov.gbdfl.v1.GetPersonRequest":
 		var in gbdflv1.GetPersonRequest
-		if err := proto.Unmarshal(req.GetPayload(), &in); err != nil {
+		if proto.Unmarshal(req.GetPayload(), &in) != nil {
 			return bad("payload is not a GetPersonRequest"), nil
 		}
 		out, err = s.GetPerson(ctx, &in)
 	case "egov.gbdfl.v1.ListChildrenRequest":
 		var in gbdflv1.ListChildrenRequest
-		if err := proto.Unmarshal(req.GetPayload(), &in); err != nil {
+		if proto.Unmarshal(req.GetPayload(), &in) != nil {
 			return bad("payload is not a ListChildrenRequest"), nil
 		}
 		out, err = s.ListChildren(ctx, &in)
