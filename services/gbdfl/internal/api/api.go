@@ -98,13 +98,13 @@ func (s *Server) Provider(ctx context.Context, req *envelopev1.Envelope) (*shepc
 	switch req.GetPayloadType() {
 	case "egov.gbdfl.v1.GetPersonRequest":
 		var in gbdflv1.GetPersonRequest
-		if proto.Unmarshal(req.GetPayload(), &in) != nil {
+		if !decode(req.GetPayload(), &in) {
 			return bad("payload is not a GetPersonRequest"), nil
 		}
 		out, err = s.GetPerson(ctx, &in)
 	case "egov.gbdfl.v1.ListChildrenRequest":
 		var in gbdflv1.ListChildrenRequest
-		if proto.Unmarshal(req.GetPayload(), &in) != nil {
+		if !decode(req.GetPayload(), &in) {
 			return bad("payload is not a ListChildrenRequest"), nil
 		}
 		out, err = s.ListChildren(ctx, &in)
@@ -122,6 +122,9 @@ func (s *Server) Provider(ctx context.Context, req *envelopev1.Envelope) (*shepc
 		return nil, err
 	}
 }
+
+// decode reads a payload; a payload that does not decode is the caller's error, answered as such.
+func decode(b []byte, m proto.Message) bool { return proto.Unmarshal(b, m) == nil }
 
 func bad(msg string) *shepclient.Answer {
 	return &shepclient.Answer{Status: &envelopev1.Status{Code: CodeBadRequest, Message: msg}}
