@@ -12,7 +12,10 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	enisv1 "github.com/egov-suite/egov/proto/egov/enis/v1"
 	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
+	"github.com/egov-suite/egov/services/enis"
+	enisconformance "github.com/egov-suite/egov/services/enis/conformance"
 	"github.com/egov-suite/egov/services/gbdfl"
 	gbdflconformance "github.com/egov-suite/egov/services/gbdfl/conformance"
 )
@@ -68,6 +71,38 @@ func gbdflCommand(stdout io.Writer) *cobra.Command {
 	return cmd
 }
 
+func enisCommand(stdout io.Writer) *cobra.Command {
+	cmd := &cobra.Command{Use: "enis", Short: "ЕНИС, the notary register stub"}
+	var t target
+	var persons int
+	var seed uint64
+	seedCmd := &cobra.Command{
+		Use:   "seed",
+		Short: "Replace the stub's powers of attorney with those matching a ГБД ФЛ population (same --persons and --seed)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if persons < 1 {
+				return errors.New("--persons must be at least 1")
+			}
+			url, err := databaseURL(&t)
+			if err != nil {
+				return err
+			}
+			n, took, err := enis.Seed(cmd.Context(), url, persons, seed)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "loaded %d powers of attorney in %s\n", n, took.Round(1e6))
+			return nil
+		},
+	}
+	t.flags(seedCmd)
+	seedCmd.Flags().IntVar(&persons, "persons", 10000, "the size of the matching ГБД ФЛ population")
+	seedCmd.Flags().Uint64Var(&seed, "seed", 1, "the generator's seed (as given to egov gbdfl seed)")
+	cmd.AddCommand(seedCmd)
+	return cmd
+}
+
 func conformanceCommand(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "conformance", Short: "Check that an endpoint behaves as the suite expects of a registry"}
 	var targetAddr, known, parent, unknown string
@@ -93,7 +128,36 @@ func conformanceCommand(stdout io.Writer) *cobra.Command {
 	g.Flags().StringVar(&known, "known-iin", gbdflconformance.Defaults.KnownIIN, "a person the register holds")
 	g.Flags().StringVar(&parent, "parent-iin", gbdflconformance.Defaults.ParentIIN, "a person with children")
 	g.Flags().StringVar(&unknown, "unknown-iin", gbdflconformance.Defaults.UnknownIIN, "a valid IIN the register does not hold")
-	cmd.AddCommand(g)
+	var ev enisconformance.Options = enisconformance.Defaults
+	var enisTarget string
+	e := &cobra.Command{
+		Use:   "enis",
+		Short: "Run the ЕНИС conformance suite against --target (the stub, an adapter, or the real register)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if enisTarget == "" {
+				return errors.New("--target host:port is required")
+			}
+			conn, err := grpc.NewClient(enisTarget, grpc.WithTransportCredentials(insecure.NewCredentials()))
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			rs := enisconformance.Run(cmd.Context(), enisv1.NewNotaryRegistryServiceClient(conn), ev)
+			out := make([]checkResult, len(rs))
+			for i, r := range rs {
+				out[i] = checkResult{r.Name, r.Err}
+			}
+			return report(stdout, out)
+		},
+	}
+	e.Flags().StringVar(&enisTarget, "target", "", "host:port speaking egov.enis.v1.NotaryRegistryService")
+	e.Flags().StringVar(&ev.Principal, "principal-iin", ev.Principal, "principal of the powers of attorney below")
+	e.Flags().StringVar(&ev.Representative, "representative-iin", ev.Representative, "their representative")
+	e.Flags().StringVar(&ev.Valid, "valid", ev.Valid, "number of a valid power of attorney between them")
+	e.Flags().StringVar(&ev.Expired, "expired", ev.Expired, "number of an expired one")
+	e.Flags().StringVar(&ev.Revoked, "revoked", ev.Revoked, "number of a revoked one")
+	cmd.AddCommand(g, e)
 	return cmd
 }
 

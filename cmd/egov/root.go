@@ -34,6 +34,7 @@ Start with "egov dev": everything in one process on an embedded NATS and Postgre
 		ncaCommand(stdout),
 		shepCommand(stdout),
 		gbdflCommand(stdout),
+		enisCommand(stdout),
 		conformanceCommand(stdout),
 		signCommand(stdout),
 		verifyCommand(stdout),

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/egov-suite/egov/internal/app"
+	"github.com/egov-suite/egov/services/enis"
 	"github.com/egov-suite/egov/services/gbdfl"
 	"github.com/egov-suite/egov/services/nca"
 	"github.com/egov-suite/egov/services/shep"
@@ -24,9 +25,14 @@ func services() ([]app.Descriptor, error) {
 	if err != nil {
 		return nil, errors.Join(errors.New("gbdfl"), err)
 	}
+	enisCfg, err := enis.LoadConfig()
+	if err != nil {
+		return nil, errors.Join(errors.New("enis"), err)
+	}
 	return []app.Descriptor{
 		nca.Descriptor(ncaCfg),
 		shep.Descriptor(shepCfg),
 		gbdfl.Descriptor(gbdflCfg),
+		enis.Descriptor(enisCfg),
 	}, nil
 }

@@ -12,12 +12,12 @@ import (
 	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/pgdb"
 	"github.com/egov-suite/egov/internal/pgtest"
+	"github.com/egov-suite/egov/internal/population"
 	"github.com/egov-suite/egov/internal/serve"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
 	"github.com/egov-suite/egov/services/gbdfl/conformance"
 	"github.com/egov-suite/egov/services/gbdfl/internal/api"
-	"github.com/egov-suite/egov/services/gbdfl/internal/population"
 	"github.com/egov-suite/egov/services/gbdfl/internal/source"
 	"github.com/egov-suite/egov/services/gbdfl/internal/store"
 )

@@ -15,8 +15,8 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/egov-suite/egov/internal/population"
 	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
-	"github.com/egov-suite/egov/services/gbdfl/internal/population"
 )
 
 //go:embed migrations/*.sql

@@ -8,8 +8,8 @@ import (
 	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/pgdb"
 	"github.com/egov-suite/egov/internal/pgtest"
+	"github.com/egov-suite/egov/internal/population"
 	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
-	"github.com/egov-suite/egov/services/gbdfl/internal/population"
 	"github.com/egov-suite/egov/services/gbdfl/internal/store"
 )
 

@@ -9,7 +9,7 @@ import (
 	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/iin"
 	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
-	"github.com/egov-suite/egov/services/gbdfl/internal/population"
+	"github.com/egov-suite/egov/internal/population"
 )
 
 func TestPopulation(t *testing.T) {

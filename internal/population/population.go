@@ -1,4 +1,4 @@
-// Package population makes the synthetic population of ГБД ФЛ: deterministic for a seed, with valid
+// Package population makes the synthetic population of the registries (ГБД ФЛ, and ЕНИС from it): deterministic for a seed, with valid
 // IINs whose digits agree with birth date and sex, Kazakh and Russian names in Cyrillic, households with
 // children of every age, adult children, deceased parents, orphans under guardianship, and persons
 // declared incapable. The dev mode's cast (internal/demo) is always part of it.

@@ -1,0 +1,126 @@
+// Package enis is ЕНИС (единая нотариальная информационная система), the notary register of powers of
+// attorney — a stub behind a seam that lets the real register take its place. It serves
+// egov.enis.v1.NotaryRegistryService directly and the ШЭП sync service ENIS_POWER_OF_ATTORNEY.
+package enis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/egov-suite/egov/internal/app"
+	"github.com/egov-suite/egov/internal/config"
+	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/participant"
+	"github.com/egov-suite/egov/internal/pgdb"
+	enisv1 "github.com/egov-suite/egov/proto/egov/enis/v1"
+	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
+	"github.com/egov-suite/egov/services/enis/internal/api"
+	"github.com/egov-suite/egov/services/enis/internal/source"
+	"github.com/egov-suite/egov/services/enis/internal/store"
+	"github.com/egov-suite/egov/services/shep/shepclient"
+)
+
+// Config is ЕНИС's configuration.
+type Config struct {
+	// Participant is its ШЭП identity (EGOV_ENIS_KEY_FILE, …).
+	Participant participant.Config `envPrefix:"EGOV_ENIS_"`
+	// Source is "postgres" (the stub) or "remote" (forward to RemoteTarget).
+	Source string `env:"EGOV_ENIS_SOURCE" envDefault:"postgres"`
+	// RemoteTarget is the host:port of an external endpoint speaking egov.enis.v1.
+	RemoteTarget string `env:"EGOV_ENIS_REMOTE_TARGET"`
+	// DevPersons sizes the population whose powers of attorney egov dev seeds (as ГБД ФЛ's).
+	DevPersons int `env:"EGOV_GBDFL_DEV_PERSONS" envDefault:"2000"`
+}
+
+// LoadConfig reads the configuration from the environment.
+func LoadConfig() (Config, error) {
+	var c Config
+	if err := config.Load(&c, nil); err != nil {
+		return c, err
+	}
+	switch c.Source {
+	case "postgres":
+	case "remote":
+		if c.RemoteTarget == "" {
+			return c, errors.New("EGOV_ENIS_SOURCE=remote needs EGOV_ENIS_REMOTE_TARGET")
+		}
+	default:
+		return c, fmt.Errorf("EGOV_ENIS_SOURCE=%q: want postgres or remote", c.Source)
+	}
+	return c, nil
+}
+
+// Descriptor describes the service to the process that runs it.
+func Descriptor(cfg Config) app.Descriptor {
+	return app.Descriptor{
+		Name:         "enis",
+		Title:        "ЕНИС, notary register (stub; ШЭП service ENIS_POWER_OF_ATTORNEY)",
+		Schema:       "enis",
+		Migrations:   store.Migrations(),
+		Ports:        app.Ports{HTTP: 8040, GRPC: 9040},
+		GRPCServices: []string{enisv1.NotaryRegistryService_ServiceDesc.ServiceName, shepv1.SyncChannelService_ServiceDesc.ServiceName},
+		Start: func(ctx context.Context, env *app.Env) (*app.Unit, error) {
+			st := store.New(env.DB)
+			var src source.Source = source.Postgres{Store: st, Now: env.Now}
+			var closeRemote func() error
+			if cfg.Source == "remote" {
+				conn, err := grpc.NewClient(cfg.RemoteTarget, grpc.WithTransportCredentials(insecure.NewCredentials()))
+				if err != nil {
+					return nil, fmt.Errorf("EGOV_ENIS_REMOTE_TARGET: %w", err)
+				}
+				src, closeRemote = source.Remote{Client: enisv1.NewNotaryRegistryServiceClient(conn)}, conn.Close
+			}
+			client, err := cfg.Participant.WithDevDefaults(env.DevDir, "enis").Load("enis", env.Now)
+			if err != nil {
+				return nil, fmt.Errorf("EGOV_ENIS_*: %w", err)
+			}
+			srv := &api.Server{Source: src}
+			provider := &shepclient.Provider{Client: client, Handler: srv.Provider}
+			unit := &app.Unit{
+				RegisterGRPC: func(s *grpc.Server) {
+					enisv1.RegisterNotaryRegistryServiceServer(s, srv)
+					shepv1.RegisterSyncChannelServiceServer(s, provider)
+				},
+				Seed: func(ctx context.Context, _ string) ([]demo.Entry, error) {
+					n, err := st.Count(ctx)
+					if err != nil {
+						return nil, err
+					}
+					if n == 0 {
+						if n, err = st.Load(ctx, store.Generate(cfg.DevPersons, 1)); err != nil {
+							return nil, err
+						}
+					}
+					return []demo.Entry{{Service: "enis", Kind: "poa", Name: fmt.Sprintf("%d доверенностей", n),
+						Role: fmt.Sprintf("Ахметова → Иванов: %s (действует), %s (истекла), %s (отменена)",
+							demo.PowerOfAttorneyValid, demo.PowerOfAttorneyExpired, demo.PowerOfAttorneyRevoked)}}, nil
+				},
+			}
+			if closeRemote != nil {
+				unit.Close = func(context.Context) error { return closeRemote() }
+			}
+			return unit, nil
+		},
+	}
+}
+
+// Seed replaces the register's records in the database at url with the powers of attorney matching a
+// ГБД ФЛ population of the same size and seed.
+func Seed(ctx context.Context, url string, persons int, seed uint64) (int64, time.Duration, error) {
+	pool, err := pgdb.Open(ctx, url, "enis", 4)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer pool.Close()
+	if _, err := pgdb.Migrate(ctx, pool, "enis", store.Migrations()); err != nil {
+		return 0, 0, err
+	}
+	start := time.Now()
+	n, err := store.New(pool).Load(ctx, store.Generate(persons, seed))
+	return n, time.Since(start), err
+}
