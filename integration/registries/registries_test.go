@@ -1,0 +1,193 @@
+// Package registries checks ГБД ФЛ and ЕНИС from the outside, as ЦОН reaches them: a signed request
+// through ШЭП's sync channel to the registry and back, on the real binary.
+package registries
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/egov-suite/egov/integration/harness"
+	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/participant"
+	enisv1 "github.com/egov-suite/egov/proto/egov/enis/v1"
+	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
+	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
+	"github.com/egov-suite/egov/services/shep/shepclient"
+)
+
+var dev struct {
+	once sync.Once
+	d    *harness.Dev
+	dir  string
+	err  error
+}
+
+// suite starts one egov dev for the package (stopped by TestMain).
+func suite(t testing.TB) *harness.Dev {
+	t.Helper()
+	dev.once.Do(func() {
+		dev.dir, dev.err = os.MkdirTemp("", "egov-registries-")
+		if dev.err == nil {
+			dev.err = os.Chmod(dev.dir, 0o755)
+		}
+		if dev.err == nil {
+			dev.d = harness.StartDev(&keepAlive{TB: t}, dev.dir)
+		}
+	})
+	require.NoError(t, dev.err)
+	return dev.d
+}
+
+// keepAlive lets the shared dev process outlive the test that started it.
+type keepAlive struct{ testing.TB }
+
+func (keepAlive) Cleanup(func()) {}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if dev.d != nil {
+		_ = dev.d.Interrupt(time.Minute)
+		os.RemoveAll(dev.dir)
+	}
+	os.Exit(code)
+}
+
+// tson is ЦОН's ШЭП client, with the demo system key.
+func tson(t testing.TB, d *harness.Dev) *shepclient.Client {
+	t.Helper()
+	c, err := participant.Config{KeyFile: filepath.Join(d.DataDir, "keys", "system-tson.p12"), KeyPassword: demo.Password,
+		TrustAnchors: filepath.Join(d.DataDir, "keys", "root.pem"), OCSPFreshness: 5 * time.Minute}.Load("tson", nil)
+	require.NoError(t, err)
+	conn, err := grpc.NewClient(d.Endpoints.Services["shep"].GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	c.Sync = shepv1.NewSyncChannelServiceClient(conn)
+	return c
+}
+
+func call(t testing.TB, c *shepclient.Client, service string, req, resp proto.Message) error {
+	t.Helper()
+	e, err := c.Request(service, req)
+	require.NoError(t, err)
+	out, err := c.Call(context.Background(), e)
+	if err != nil {
+		return err
+	}
+	require.NoError(t, proto.Unmarshal(out.GetPayload(), resp))
+	return nil
+}
+
+func TestLookUpsThroughSHEP(t *testing.T) {
+	d := suite(t)
+	c := tson(t, d)
+	asel, sergei := demo.People[0].IIN, demo.People[1].IIN
+
+	var person gbdflv1.GetPersonResponse
+	require.NoError(t, call(t, c, "GBDFL_PERSON", &gbdflv1.GetPersonRequest{Iin: asel}, &person))
+	require.Equal(t, "Ахметова", person.GetPerson().GetSurname())
+	var children gbdflv1.ListChildrenResponse
+	require.NoError(t, call(t, c, "GBDFL_CHILDREN", &gbdflv1.ListChildrenRequest{Iin: asel}, &children))
+	require.Len(t, children.GetChildren(), 2)
+
+	var poa enisv1.GetPowerOfAttorneyResponse
+	for number, state := range map[string]enisv1.PowerOfAttorneyState{
+		demo.PowerOfAttorneyValid:   enisv1.PowerOfAttorneyState_POWER_OF_ATTORNEY_STATE_VALID,
+		demo.PowerOfAttorneyExpired: enisv1.PowerOfAttorneyState_POWER_OF_ATTORNEY_STATE_EXPIRED,
+		demo.PowerOfAttorneyRevoked: enisv1.PowerOfAttorneyState_POWER_OF_ATTORNEY_STATE_REVOKED,
+	} {
+		require.NoError(t, call(t, c, "ENIS_POWER_OF_ATTORNEY", &enisv1.GetPowerOfAttorneyRequest{Number: number, PrincipalIin: asel, RepresentativeIin: sergei}, &poa))
+		require.Equal(t, state, poa.GetPowerOfAttorney().GetState(), number)
+	}
+
+	for _, tt := range []struct {
+		service string
+		req     proto.Message
+		code    string
+		text    string
+	}{
+		{"GBDFL_PERSON", &gbdflv1.GetPersonRequest{Iin: demo.MissingIIN}, "E_NOT_FOUND", "отсутствием данных получателя в ГБД ФЛ"},
+		{"GBDFL_PERSON", &gbdflv1.GetPersonRequest{Iin: "88051240001"}, "E_INVALID_IIN", "12"},
+		{"GBDFL_PERSON", &gbdflv1.GetPersonRequest{Iin: "880512400012"}, "E_INVALID_IIN", "check digit"},
+		{"ENIS_POWER_OF_ATTORNEY", &enisv1.GetPowerOfAttorneyRequest{Number: "2026-ДОВ-999999", PrincipalIin: asel, RepresentativeIin: sergei}, "E_NOT_FOUND", "данных доверенности в ЕНИС"},
+		{"ENIS_POWER_OF_ATTORNEY", &enisv1.GetPowerOfAttorneyRequest{Number: "", PrincipalIin: asel, RepresentativeIin: sergei}, "E_INVALID_REQUEST", "не указан"},
+	} {
+		err := call(t, c, tt.service, tt.req, &gbdflv1.GetPersonResponse{})
+		var se *shepclient.StatusError
+		require.True(t, errors.As(err, &se), "%s %v: %v", tt.service, tt.req, err)
+		require.Equal(t, tt.code, se.Code)
+		require.Contains(t, se.Message, tt.text)
+	}
+}
+
+// TestConformanceCommand runs `egov conformance` against the running stubs, as an integration team would
+// against the real registries.
+func TestConformanceCommand(t *testing.T) {
+	d := suite(t)
+	for _, reg := range []string{"gbdfl", "enis"} {
+		p := harness.Start(t, nil, "conformance", reg, "--target", d.Endpoints.Services[reg].GRPC)
+		require.NoError(t, p.Wait(time.Minute), p.Stdout()+p.Stderr())
+		require.Contains(t, p.Stdout(), " 0 failed")
+	}
+}
+
+// BenchmarkLookUp puts a ГБД ФЛ look-up through ШЭП beside the same look-up straight to the registry,
+// in one run: go test -run '^$' -bench . ./registries (from integration/).
+func BenchmarkLookUp(b *testing.B) {
+	d := suite(b)
+	c := tson(b, d)
+	conn, err := grpc.NewClient(d.Endpoints.Services["gbdfl"].GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(b, err)
+	defer conn.Close()
+	direct := gbdflv1.NewPersonRegistryServiceClient(conn)
+	run := func(b *testing.B, fn func() error) {
+		var mu sync.Mutex
+		var lat []time.Duration
+		b.SetParallelism(4)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				t0 := time.Now()
+				if err := fn(); err != nil {
+					b.Error(err)
+					return
+				}
+				mu.Lock()
+				lat = append(lat, time.Since(t0))
+				mu.Unlock()
+			}
+		})
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		b.ReportMetric(float64(len(lat))/b.Elapsed().Seconds(), "req/s")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	}
+	b.Run("through-shep", func(b *testing.B) {
+		run(b, func() error {
+			e, err := c.Request("GBDFL_PERSON", &gbdflv1.GetPersonRequest{Iin: demo.People[0].IIN})
+			if err != nil {
+				return err
+			}
+			_, err = c.Call(context.Background(), e)
+			return err
+		})
+	})
+	b.Run("direct", func(b *testing.B) {
+		run(b, func() error {
+			r, err := direct.GetPerson(context.Background(), &gbdflv1.GetPersonRequest{Iin: demo.People[0].IIN})
+			if err == nil && r.GetPerson().GetIin() != demo.People[0].IIN {
+				err = fmt.Errorf("wrong person")
+			}
+			return err
+		})
+	})
+}
