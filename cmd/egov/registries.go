@@ -128,7 +128,7 @@ func conformanceCommand(stdout io.Writer) *cobra.Command {
 	g.Flags().StringVar(&known, "known-iin", gbdflconformance.Defaults.KnownIIN, "a person the register holds")
 	g.Flags().StringVar(&parent, "parent-iin", gbdflconformance.Defaults.ParentIIN, "a person with children")
 	g.Flags().StringVar(&unknown, "unknown-iin", gbdflconformance.Defaults.UnknownIIN, "a valid IIN the register does not hold")
-	var ev enisconformance.Options = enisconformance.Defaults
+	ev := enisconformance.Defaults
 	var enisTarget string
 	e := &cobra.Command{
 		Use:   "enis",

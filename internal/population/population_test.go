@@ -8,8 +8,8 @@ import (
 
 	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/iin"
-	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
 	"github.com/egov-suite/egov/internal/population"
+	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
 )
 
 func TestPopulation(t *testing.T) {
