@@ -2,11 +2,9 @@ package nca_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,19 +15,15 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/egov-suite/egov/envelope"
-	"github.com/egov-suite/egov/internal/app"
+	"github.com/egov-suite/egov/internal/apptest"
 	"github.com/egov-suite/egov/internal/config"
-	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/natstest"
 	"github.com/egov-suite/egov/internal/pgtest"
-	"github.com/egov-suite/egov/internal/serve"
-	"github.com/egov-suite/egov/internal/telemetry"
 	ncav1 "github.com/egov-suite/egov/proto/egov/nca/v1"
 	"github.com/egov-suite/egov/services/nca"
 )
@@ -46,47 +40,10 @@ type running struct {
 // start runs НУЦ the way egov runs it: app.Start on a real NATS, a real PostgreSQL and real sockets.
 func start(t *testing.T, dbURL string, cfg nca.Config) *running {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	tel, err := telemetry.Setup(t.Context(), telemetry.Options{ServiceName: "nca-test", SampleRatio: 1})
-	require.NoError(t, err)
-	ns := natstest.New(t)
-	h, err := serve.Listen("127.0.0.1:0")
-	require.NoError(t, err)
-	g, err := serve.Listen("127.0.0.1:0")
-	require.NoError(t, err)
-	r := serve.NewRunner(log, 10*time.Second)
-	var p config.Platform
-	require.NoError(t, config.Load(&p, map[string]string{"EGOV_NATS_URL": ns.ClientURL(), "DATABASE_URL": dbURL}))
-	ready := make(chan struct{})
-	_, err = app.Start(t.Context(), r, app.Options{
-		Platform: p, Log: log, Telemetry: tel, Services: []app.Descriptor{nca.Descriptor(cfg)},
-		Listeners: map[string]app.Listeners{"nca": {HTTP: h, GRPC: g}}, Topology: natsbus.DefaultTopology(1),
-		OnReady: func() { close(ready) },
-	})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- r.Run(ctx) }()
-	select {
-	case <-ready:
-	case <-time.After(30 * time.Second):
-		t.Fatal("НУЦ not ready in 30s")
-	}
-	conn, err := grpc.NewClient(g.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	require.NoError(t, err)
-	rn := &running{client: ncav1.NewCertificateAuthorityServiceClient(conn), conn: conn, http: "http://" + h.Addr().String()}
-	var stopped bool
-	rn.stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		conn.Close()
-		cancel()
-		require.NoError(t, <-done)
-	}
-	t.Cleanup(rn.stop)
-	return rn
+	rn := apptest.MustStart(t, natstest.New(t).ClientURL(), dbURL, nca.Descriptor(cfg))
+	conn := rn.Dial(t, "nca")
+	return &running{client: ncav1.NewCertificateAuthorityServiceClient(conn), conn: conn, http: rn.Endpoints["nca"].HTTP,
+		stop: func() { require.NoError(t, rn.Stop()) }}
 }
 
 func defaultConfig(t *testing.T) nca.Config {
@@ -305,20 +262,8 @@ func TestKeysPersistAndSeal(t *testing.T) {
 
 	// A wrong passphrase stops start-up with a clear message.
 	cfg.KeyPassphrase = "wrong"
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	tel, err := telemetry.Setup(t.Context(), telemetry.Options{ServiceName: "nca-test", SampleRatio: 1})
-	require.NoError(t, err)
-	h, _ := serve.Listen("127.0.0.1:0")
-	g, _ := serve.Listen("127.0.0.1:0")
-	r := serve.NewRunner(log, 5*time.Second)
-	var p config.Platform
-	require.NoError(t, config.Load(&p, map[string]string{"EGOV_NATS_URL": natstest.New(t).ClientURL(), "DATABASE_URL": url}))
-	_, err = app.Start(t.Context(), r, app.Options{Platform: p, Log: log, Telemetry: tel, Services: []app.Descriptor{nca.Descriptor(cfg)},
-		Listeners: map[string]app.Listeners{"nca": {HTTP: h, GRPC: g}}, Topology: natsbus.DefaultTopology(1)})
+	_, err = apptest.Start(t, natstest.New(t).ClientURL(), url, nca.Descriptor(cfg))
 	require.ErrorContains(t, err, "EGOV_NCA_KEY_PASSPHRASE")
-	require.NoError(t, r.Stop())
-	h.Close()
-	g.Close()
 }
 
 func TestListPages(t *testing.T) {

@@ -28,15 +28,13 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/egov-suite/egov/envelope"
-	"github.com/egov-suite/egov/internal/app"
-	"github.com/egov-suite/egov/internal/config"
+	"github.com/egov-suite/egov/internal/apptest"
 	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/natstest"
 	"github.com/egov-suite/egov/internal/ncatest"
 	"github.com/egov-suite/egov/internal/pgtest"
 	"github.com/egov-suite/egov/internal/pki"
 	"github.com/egov-suite/egov/internal/serve"
-	"github.com/egov-suite/egov/internal/telemetry"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
 	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
@@ -74,36 +72,13 @@ func start(t testing.TB) *suite {
 
 	cfg := shep.Config{KeyFile: filepath.Join(dir, "shep.p12"), KeyPassword: "secret1", TrustAnchors: filepath.Join(dir, "root.pem"),
 		OCSPFreshness: 5 * time.Minute, Redelivery: []time.Duration{50 * time.Millisecond, 50 * time.Millisecond}, AckWait: 2 * time.Second}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	spans := tracetest.NewSpanRecorder()
-	tel, err := telemetry.Setup(t.Context(), telemetry.Options{ServiceName: "shep-test", SampleRatio: 1, SpanProcessor: spans})
-	require.NoError(t, err)
 	ns := natstest.New(t)
-	h, err := serve.Listen("127.0.0.1:0")
-	require.NoError(t, err)
-	g, err := serve.Listen("127.0.0.1:0")
-	require.NoError(t, err)
-	r := serve.NewRunner(log, 10*time.Second)
 	url := pgtest.URL(t)
-	var p config.Platform
-	require.NoError(t, config.Load(&p, map[string]string{"EGOV_NATS_URL": ns.ClientURL(), "DATABASE_URL": url}))
-	ready := make(chan struct{})
-	_, err = app.Start(t.Context(), r, app.Options{
-		Platform: p, Log: log, Telemetry: tel, Services: []app.Descriptor{shep.Descriptor(cfg)},
-		Listeners: map[string]app.Listeners{"shep": {HTTP: h, GRPC: g}}, Topology: natsbus.DefaultTopology(1),
-		OnReady: func() { close(ready) },
-	})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- r.Run(ctx) }()
-	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
-	<-ready
-	conn, err := grpc.NewClient(g.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	require.NoError(t, err)
-	t.Cleanup(func() { conn.Close() })
+	rn := apptest.MustStart(t, ns.ClientURL(), url, shep.Descriptor(cfg))
+	conn := rn.Dial(t, "shep")
 	s := &suite{ca: ca, ns: ns, admin: shepv1.NewShepAdminServiceClient(conn), async: shepv1.NewAsyncChannelServiceClient(conn),
-		syncCl: shepv1.NewSyncChannelServiceClient(conn), dbURL: url, grpc: g.Addr().String(), spans: spans, tp: tel.TracerProvider}
+		syncCl: shepv1.NewSyncChannelServiceClient(conn), dbURL: url, grpc: rn.Endpoints["shep"].GRPC, spans: rn.Spans,
+		tp: rn.Telemetry.TracerProvider}
 	for _, id := range []string{"portal", "tson", "rshep-55", "gbdfl"} {
 		_, err := s.admin.PutParticipant(t.Context(), &shepv1.PutParticipantRequest{Participant: &shepv1.Participant{Id: id}})
 		require.NoError(t, err)
