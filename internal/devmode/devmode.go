@@ -6,6 +6,7 @@ package devmode
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -145,9 +146,16 @@ func Run(ctx context.Context, o Options) error {
 		if o.BasePort != 0 {
 			pgPort = o.BasePort + 1
 		}
-		pg, err := pgcluster.Start(ctx, pgcluster.Options{
-			Dir: filepath.Join(dir, "postgres"), Port: pgPort, Durable: true, Database: "egov",
-		})
+		pgDir := filepath.Join(dir, "postgres")
+		if err := pgcluster.Reachable(pgDir); err != nil {
+			// As root the server runs as the postgres user, who cannot enter a folder such as /root:
+			// keep the cluster in /var/tmp instead, one per data folder, so its data still persist.
+			sum := sha256.Sum256([]byte(dir))
+			pgDir = filepath.Join("/var/tmp", "egov-postgres-"+hex.EncodeToString(sum[:6]))
+			o.Log.Info("the PostgreSQL cluster is kept outside the data folder, which the postgres user cannot reach",
+				"cluster", pgDir, "reason", err.Error())
+		}
+		pg, err := pgcluster.Start(ctx, pgcluster.Options{Dir: pgDir, Port: pgPort, Durable: true, Database: "egov"})
 		if err != nil {
 			natsbus.StopEmbedded(ns)
 			return errors.Join(err, r.Stop())

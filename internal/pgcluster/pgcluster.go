@@ -107,7 +107,7 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 		if c.cred, err = postgresUser(); err != nil {
 			return nil, err
 		}
-		if err := reachable(dir); err != nil {
+		if err := Reachable(dir); err != nil {
 			return nil, err
 		}
 		if err := os.Chown(dir, int(c.cred.Uid), int(c.cred.Gid)); err != nil {
@@ -239,9 +239,12 @@ func postgresUser() (*syscall.Credential, error) {
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
 
-// reachable checks that the postgres user can walk down to dir: every parent must be searchable by
-// others, since the server runs as that user.
-func reachable(dir string) error {
+// Reachable checks that the postgres user can walk down to dir: when the process is root the server
+// runs as that user, so every parent must be searchable by others. It is nil for other users.
+func Reachable(dir string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
 	for p := filepath.Dir(dir); ; p = filepath.Dir(p) {
 		fi, err := os.Stat(p)
 		if err != nil {

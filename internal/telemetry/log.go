@@ -46,6 +46,9 @@ func (h traceHandler) WithGroup(name string) slog.Handler {
 }
 
 func maskAttr(_ []string, a slog.Attr) slog.Attr {
+	if a.Key == "trace_id" || a.Key == "span_id" {
+		return a // hex identifiers; a run of twelve digits in them is no IIN
+	}
 	v := a.Value.Resolve()
 	switch v.Kind() {
 	case slog.KindString:

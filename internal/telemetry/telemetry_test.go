@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/egov-suite/egov/internal/telemetry"
 )
@@ -74,6 +75,19 @@ func TestLoggerAddsTraceIDs(t *testing.T) {
 	t.Parallel()
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	// Ids whose hex holds a run of twelve digits are kept whole (they once were masked as IINs).
+	tid, err := trace.TraceIDFromHex("0af7651916cd43dd8448eb211c80319c")
+	require.NoError(t, err)
+	sid, err := trace.SpanIDFromHex("869b660148273395")
+	require.NoError(t, err)
+	parent := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled}))
+	var pbuf bytes.Buffer
+	telemetry.NewLogger(&pbuf, "info").InfoContext(parent, "hello")
+	var pm map[string]string
+	require.NoError(t, json.Unmarshal(pbuf.Bytes(), &pm))
+	require.Equal(t, "869b660148273395", pm["span_id"])
+
 	ctx, span := tp.Tracer("t").Start(context.Background(), "op")
 	var buf bytes.Buffer
 	telemetry.NewLogger(&buf, "info").InfoContext(ctx, "hello")
