@@ -105,3 +105,30 @@ func ReadCertificates(path string) ([]*x509.Certificate, error) {
 	}
 	return out, nil
 }
+
+// Registry chooses where a registry's records come from: the suite's stub, or a remote endpoint (the
+// real registry or a team's adapter) speaking the same contract. Registries embed it with their prefix.
+type Registry struct {
+	// Source is "postgres" (the stub) or "remote".
+	Source string `env:"SOURCE" envDefault:"postgres"`
+	// RemoteTarget is the host:port of the remote endpoint.
+	RemoteTarget string `env:"REMOTE_TARGET"`
+}
+
+// Validate checks the choice; prefix names the variables in the message (e.g. "EGOV_GBDFL_").
+func (r Registry) Validate(prefix string) error {
+	switch r.Source {
+	case "postgres":
+		return nil
+	case "remote":
+		if r.RemoteTarget == "" {
+			return fmt.Errorf("%sSOURCE=remote needs %sREMOTE_TARGET", prefix, prefix)
+		}
+		return nil
+	default:
+		return fmt.Errorf("%sSOURCE=%q: want postgres or remote", prefix, r.Source)
+	}
+}
+
+// Remote reports whether records come from the remote endpoint.
+func (r Registry) Remote() bool { return r.Source == "remote" }

@@ -5,7 +5,6 @@ package enis
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -29,10 +28,8 @@ import (
 type Config struct {
 	// Participant is its ШЭП identity (EGOV_ENIS_KEY_FILE, …).
 	Participant participant.Config `envPrefix:"EGOV_ENIS_"`
-	// Source is "postgres" (the stub) or "remote" (forward to RemoteTarget).
-	Source string `env:"EGOV_ENIS_SOURCE" envDefault:"postgres"`
-	// RemoteTarget is the host:port of an external endpoint speaking egov.enis.v1.
-	RemoteTarget string `env:"EGOV_ENIS_REMOTE_TARGET"`
+	// Registry is the data source: the stub, or a remote endpoint (EGOV_ENIS_SOURCE, EGOV_ENIS_REMOTE_TARGET).
+	Registry participant.Registry `envPrefix:"EGOV_ENIS_"`
 	// DevPersons sizes the population whose powers of attorney egov dev seeds (as ГБД ФЛ's).
 	DevPersons int `env:"EGOV_GBDFL_DEV_PERSONS" envDefault:"2000"`
 }
@@ -43,16 +40,7 @@ func LoadConfig() (Config, error) {
 	if err := config.Load(&c, nil); err != nil {
 		return c, err
 	}
-	switch c.Source {
-	case "postgres":
-	case "remote":
-		if c.RemoteTarget == "" {
-			return c, errors.New("EGOV_ENIS_SOURCE=remote needs EGOV_ENIS_REMOTE_TARGET")
-		}
-	default:
-		return c, fmt.Errorf("EGOV_ENIS_SOURCE=%q: want postgres or remote", c.Source)
-	}
-	return c, nil
+	return c, c.Registry.Validate("EGOV_ENIS_")
 }
 
 // Descriptor describes the service to the process that runs it.
@@ -68,8 +56,8 @@ func Descriptor(cfg Config) app.Descriptor {
 			st := store.New(env.DB)
 			var src source.Source = source.Postgres{Store: st, Now: env.Now}
 			var closeRemote func() error
-			if cfg.Source == "remote" {
-				conn, err := grpc.NewClient(cfg.RemoteTarget, grpc.WithTransportCredentials(insecure.NewCredentials()))
+			if cfg.Registry.Remote() {
+				conn, err := grpc.NewClient(cfg.Registry.RemoteTarget, grpc.WithTransportCredentials(insecure.NewCredentials()))
 				if err != nil {
 					return nil, fmt.Errorf("EGOV_ENIS_REMOTE_TARGET: %w", err)
 				}

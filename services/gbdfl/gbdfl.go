@@ -6,7 +6,6 @@ package gbdfl
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -31,10 +30,8 @@ import (
 type Config struct {
 	// Participant is its ШЭП identity (EGOV_GBDFL_KEY_FILE, …).
 	Participant participant.Config `envPrefix:"EGOV_GBDFL_"`
-	// Source is "postgres" (the stub) or "remote" (forward to RemoteTarget).
-	Source string `env:"EGOV_GBDFL_SOURCE" envDefault:"postgres"`
-	// RemoteTarget is the host:port of an external endpoint speaking egov.gbdfl.v1 (Source "remote").
-	RemoteTarget string `env:"EGOV_GBDFL_REMOTE_TARGET"`
+	// Registry is the data source: the stub, or a remote endpoint (EGOV_GBDFL_SOURCE, EGOV_GBDFL_REMOTE_TARGET).
+	Registry participant.Registry `envPrefix:"EGOV_GBDFL_"`
 	// DevPersons is the size of the population egov dev seeds into an empty register.
 	DevPersons int `env:"EGOV_GBDFL_DEV_PERSONS" envDefault:"2000"`
 }
@@ -45,16 +42,7 @@ func LoadConfig() (Config, error) {
 	if err := config.Load(&c, nil); err != nil {
 		return c, err
 	}
-	switch c.Source {
-	case "postgres":
-	case "remote":
-		if c.RemoteTarget == "" {
-			return c, errors.New("EGOV_GBDFL_SOURCE=remote needs EGOV_GBDFL_REMOTE_TARGET")
-		}
-	default:
-		return c, fmt.Errorf("EGOV_GBDFL_SOURCE=%q: want postgres or remote", c.Source)
-	}
-	return c, nil
+	return c, c.Registry.Validate("EGOV_GBDFL_")
 }
 
 // Descriptor describes the service to the process that runs it.
@@ -70,8 +58,8 @@ func Descriptor(cfg Config) app.Descriptor {
 			st := store.New(env.DB)
 			var src source.Source = source.Postgres{Store: st}
 			var closeRemote func() error
-			if cfg.Source == "remote" {
-				conn, err := grpc.NewClient(cfg.RemoteTarget, grpc.WithTransportCredentials(insecure.NewCredentials()))
+			if cfg.Registry.Remote() {
+				conn, err := grpc.NewClient(cfg.Registry.RemoteTarget, grpc.WithTransportCredentials(insecure.NewCredentials()))
 				if err != nil {
 					return nil, fmt.Errorf("EGOV_GBDFL_REMOTE_TARGET: %w", err)
 				}

@@ -433,9 +433,11 @@ func TestAsyncRejections(t *testing.T) {
 	}, 10*time.Second, 10*time.Millisecond, "the sender is told why: %v", codes())
 	n, _ := rshepIn.count()
 	require.Equal(t, 1, n, "nothing rejected was routed; the replay was not delivered twice")
-	st, err := s.async.GetMessageStatus(t.Context(), &shepv1.GetMessageStatusRequest{Sender: "portal", MessageId: first.GetMessageId()})
-	require.NoError(t, err)
-	require.Equal(t, shepv1.MessageState_MESSAGE_STATE_DELIVERED, st.GetNotification().GetState(), "the replay did not disturb the first")
+	// The first copy's receipt may still be on its way: wait for DELIVERED, which the replay must not undo.
+	require.Eventually(t, func() bool {
+		st, err := s.async.GetMessageStatus(t.Context(), &shepv1.GetMessageStatusRequest{Sender: "portal", MessageId: first.GetMessageId()})
+		return err == nil && st.GetNotification().GetState() == shepv1.MessageState_MESSAGE_STATE_DELIVERED
+	}, 10*time.Second, 10*time.Millisecond, "the replay did not disturb the first")
 }
 
 func TestPoisonDeadLetterReplayDeliveredOnce(t *testing.T) {
