@@ -14,8 +14,8 @@ TOOLS := bin/buf bin/golangci-lint bin/protoc-gen-go bin/protoc-gen-go-grpc
 
 .PHONY: demo build test deps tools generate check-generate lint vet unit integration bench fmt clean
 
-## demo: build and run the whole suite on the embedded default (egov dev)
-demo: build
+## demo: install what is missing, build and run the whole suite on the embedded default (egov dev)
+demo: deps build
 	./bin/egov dev
 
 ## build: the egov binary in bin/
