@@ -36,6 +36,7 @@ Start with "egov dev": everything in one process on an embedded NATS and Postgre
 		gbdflCommand(stdout),
 		enisCommand(stdout),
 		conformanceCommand(stdout),
+		catalogCommand(stdout),
 		signCommand(stdout),
 		verifyCommand(stdout),
 		versionCommand(stdout),

@@ -1,0 +1,417 @@
+// Package catalog reads and validates service passports: one per (service, region) variant, the
+// regulation (регламент) of an electronic state service expressed as data. РШЭП's engine runs them; the
+// portal and the ЦОН desk build their forms from them. A passport that does not validate is refused with
+// the file, the field and the problem.
+package catalog
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+//go:embed passports/*.yaml
+var builtin embed.FS
+
+// Text is a text in the suite's two languages.
+type Text struct {
+	RU string `yaml:"ru"`
+	KK string `yaml:"kk"`
+}
+
+// Source cites where a passport, a step or a text comes from.
+type Source struct {
+	// Document is the seed file, e.g. "seeds/000_e904fed1dceb5ab9.txt".
+	Document string `yaml:"document"`
+	// Title of the act.
+	Title string `yaml:"title,omitempty"`
+	// Where in it: paragraph, appendix, table, action.
+	Ref string `yaml:"ref"`
+}
+
+// Passport is one service in one region.
+type Passport struct {
+	Code     string `yaml:"code"`
+	Version  int    `yaml:"version"`
+	Region   string `yaml:"region"`
+	Name     Text   `yaml:"name"`
+	Source   Source `yaml:"source"`
+	Provider struct {
+		Name Text   `yaml:"name"`
+		BIN  string `yaml:"bin"`
+		// Participant is the regional node (ШЭП participant) that receives the applications.
+		Participant string `yaml:"participant"`
+	} `yaml:"provider"`
+	// Channels are "portal" and/or "tson".
+	Channels []string `yaml:"channels"`
+	// Automation is "partial" (people decide) or "full" (the system decides).
+	Automation string     `yaml:"automation"`
+	Fields     []Field    `yaml:"fields"`
+	Documents  []Document `yaml:"documents"`
+	Checks     []Check    `yaml:"checks"`
+	Steps      []Step     `yaml:"steps"`
+	Results    []Result   `yaml:"results"`
+	Refusals   []Refusal  `yaml:"refusals"`
+	Notices    []Notice   `yaml:"notifications"`
+	Decisions  []Decision `yaml:"decisions"`
+}
+
+// Field is a field of the request form.
+type Field struct {
+	ID    string `yaml:"id"`
+	Type  string `yaml:"type"` // iin, text, date, choice, bool
+	Label Text   `yaml:"label"`
+	// Required fields must be filled.
+	Required bool `yaml:"required"`
+	// Choices for type choice.
+	Choices []string `yaml:"choices,omitempty"`
+	// MaxLength for text.
+	MaxLength int `yaml:"max_length,omitempty"`
+}
+
+// Document is a document the applicant attaches (or presents on paper at a ЦОН).
+type Document struct {
+	ID       string   `yaml:"id"`
+	Name     Text     `yaml:"name"`
+	Required bool     `yaml:"required"`
+	Channels []string `yaml:"channels,omitempty"`
+}
+
+// Check is a registry look-up through ШЭП.
+type Check struct {
+	ID string `yaml:"id"`
+	// Registry is "gbdfl" or "enis".
+	Registry string `yaml:"registry"`
+	// Field is the form field looked up (an IIN, or the power of attorney).
+	Field    string   `yaml:"field"`
+	Channels []string `yaml:"channels"`
+	// Refusal is the refusal ground when the record is missing.
+	Refusal string `yaml:"refusal"`
+	Source  Source `yaml:"source"`
+}
+
+// Duration is a step's term.
+type Duration struct {
+	Value int `yaml:"value"`
+	// Unit is minutes, hours, working_days or calendar_days.
+	Unit string `yaml:"unit"`
+}
+
+// Step is one action of the provider.
+type Step struct {
+	ID     string `yaml:"id"`
+	Action Text   `yaml:"action"`
+	// Role does the step: clerk (канцелярия), head (руководитель), officer (ответственный исполнитель),
+	// commission, or system (automatic).
+	Role     string   `yaml:"role"`
+	Duration Duration `yaml:"duration"`
+	// Decides marks the step where the result or the refusal is decided.
+	Decides bool `yaml:"decides,omitempty"`
+	// Signs marks the step where the result or the refusal is signed.
+	Signs  bool   `yaml:"signs,omitempty"`
+	Source Source `yaml:"source"`
+}
+
+// Result is a possible outcome.
+type Result struct {
+	// Kind is certificate, referral, registration_ticket or refusal.
+	Kind string `yaml:"kind"`
+	Name Text   `yaml:"name"`
+	// Signer is the role whose signing certificate signs it (system: the provider's system key).
+	Signer string `yaml:"signer"`
+}
+
+// Refusal is a ground for refusal with the regulation's text.
+type Refusal struct {
+	Code   string `yaml:"code"`
+	Text   Text   `yaml:"text"`
+	Source Source `yaml:"source"`
+}
+
+// Notice is the notification text of a status.
+type Notice struct {
+	Status string `yaml:"status"`
+	Text   Text   `yaml:"text"`
+}
+
+// Decision records what the suite decided where the regulation is silent or contradicts itself.
+type Decision struct {
+	Topic string `yaml:"topic"`
+	Note  string `yaml:"note"`
+}
+
+// Error is a passport that does not validate.
+type Error struct {
+	File, Field, Problem string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s: %s: %s", e.File, e.Field, e.Problem) }
+
+var (
+	codeRe   = regexp.MustCompile(`^[a-z][a-z0-9-]{2,63}$`)
+	idRe     = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+	regionRe = regexp.MustCompile(`^[0-9]{2}$`)
+)
+
+// Statuses a passport may give notification texts for (egov.application.v1.CaseStatus).
+var Statuses = []string{"SUBMITTED", "DELIVERED", "REGISTERED", "IN_PROGRESS", "EXTENDED", "APPROVED", "REFUSED",
+	"RESULT_ISSUED", "HANDED_OVER", "UNCLAIMED"}
+
+func in(v string, set ...string) bool {
+	for _, s := range set {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Validate checks a passport; file names it in errors.
+func (p *Passport) Validate(file string) error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &Error{File: file, Field: field, Problem: fmt.Sprintf(format, args...)})
+	}
+	text := func(field string, t Text) {
+		if strings.TrimSpace(t.RU) == "" {
+			bad(field+".ru", "empty")
+		}
+		if strings.TrimSpace(t.KK) == "" {
+			bad(field+".kk", "empty")
+		}
+	}
+	src := func(field string, s Source) {
+		if s.Document == "" || s.Ref == "" {
+			bad(field, "a source needs document and ref")
+		}
+	}
+	if !codeRe.MatchString(p.Code) {
+		bad("code", "%q: lower-case Latin letters, digits and '-', 3 to 64", p.Code)
+	}
+	if p.Version < 1 {
+		bad("version", "must be 1 or more")
+	}
+	if !regionRe.MatchString(p.Region) {
+		bad("region", "%q: a two-digit region code", p.Region)
+	}
+	text("name", p.Name)
+	src("source", p.Source)
+	text("provider.name", p.Provider.Name)
+	if p.Provider.Participant == "" {
+		bad("provider.participant", "the regional node's ШЭП participant id is required")
+	}
+	if len(p.Channels) == 0 {
+		bad("channels", "at least one of portal, tson")
+	}
+	for i, c := range p.Channels {
+		if !in(c, "portal", "tson") {
+			bad(fmt.Sprintf("channels[%d]", i), "%q: portal or tson", c)
+		}
+	}
+	if !in(p.Automation, "partial", "full") {
+		bad("automation", "%q: partial or full", p.Automation)
+	}
+	fields := map[string]bool{}
+	for i, f := range p.Fields {
+		at := fmt.Sprintf("fields[%d]", i)
+		if !idRe.MatchString(f.ID) || fields[f.ID] {
+			bad(at+".id", "%q: missing, malformed or repeated", f.ID)
+		}
+		fields[f.ID] = true
+		if !in(f.Type, "iin", "text", "date", "choice", "bool") {
+			bad(at+".type", "%q: iin, text, date, choice or bool", f.Type)
+		}
+		if f.Type == "choice" && len(f.Choices) < 2 {
+			bad(at+".choices", "a choice needs two or more")
+		}
+		text(at+".label", f.Label)
+	}
+	docs := map[string]bool{}
+	for i, d := range p.Documents {
+		at := fmt.Sprintf("documents[%d]", i)
+		if !idRe.MatchString(d.ID) || docs[d.ID] {
+			bad(at+".id", "%q: missing, malformed or repeated", d.ID)
+		}
+		docs[d.ID] = true
+		text(at+".name", d.Name)
+	}
+	refusals := map[string]bool{}
+	for i, r := range p.Refusals {
+		at := fmt.Sprintf("refusals[%d]", i)
+		if r.Code == "" || refusals[r.Code] {
+			bad(at+".code", "%q: missing or repeated", r.Code)
+		}
+		refusals[r.Code] = true
+		text(at+".text", r.Text)
+		src(at+".source", r.Source)
+	}
+	for i, c := range p.Checks {
+		at := fmt.Sprintf("checks[%d]", i)
+		if !in(c.Registry, "gbdfl", "enis") {
+			bad(at+".registry", "%q: gbdfl or enis", c.Registry)
+		}
+		if !fields[c.Field] {
+			bad(at+".field", "%q is not a form field", c.Field)
+		}
+		if !refusals[c.Refusal] {
+			bad(at+".refusal", "%q is not a refusal ground of the passport", c.Refusal)
+		}
+		src(at+".source", c.Source)
+	}
+	roles := map[string]bool{}
+	steps := map[string]bool{}
+	decides, signs := 0, 0
+	if len(p.Steps) == 0 {
+		bad("steps", "at least one step")
+	}
+	for i, s := range p.Steps {
+		at := fmt.Sprintf("steps[%d]", i)
+		if !idRe.MatchString(s.ID) || steps[s.ID] {
+			bad(at+".id", "%q: missing, malformed or repeated", s.ID)
+		}
+		steps[s.ID] = true
+		text(at+".action", s.Action)
+		if !in(s.Role, "clerk", "head", "officer", "commission", "system") {
+			bad(at+".role", "%q: clerk, head, officer, commission or system", s.Role)
+		}
+		roles[s.Role] = true
+		if s.Duration.Value < 1 || !in(s.Duration.Unit, "minutes", "hours", "working_days", "calendar_days") {
+			bad(at+".duration", "%d %q: a positive value in minutes, hours, working_days or calendar_days", s.Duration.Value, s.Duration.Unit)
+		}
+		if s.Decides {
+			decides++
+		}
+		if s.Signs {
+			signs++
+			if s.Role == "clerk" {
+				bad(at+".signs", "a clerk cannot sign a result")
+			}
+		}
+		src(at+".source", s.Source)
+	}
+	if decides != 1 {
+		bad("steps", "exactly one step decides (found %d)", decides)
+	}
+	if signs != 1 {
+		bad("steps", "exactly one step signs (found %d)", signs)
+	}
+	if p.Automation == "full" {
+		for role := range roles {
+			if role != "system" {
+				bad("automation", "a fully automated service has only system steps, not %q", role)
+			}
+		}
+	}
+	kinds := map[string]bool{}
+	for i, r := range p.Results {
+		at := fmt.Sprintf("results[%d]", i)
+		if !in(r.Kind, "certificate", "referral", "registration_ticket", "refusal") {
+			bad(at+".kind", "%q: certificate, referral, registration_ticket or refusal", r.Kind)
+		}
+		kinds[r.Kind] = true
+		text(at+".name", r.Name)
+		if !in(r.Signer, "head", "officer", "system") {
+			bad(at+".signer", "%q: head, officer or system", r.Signer)
+		}
+	}
+	if !kinds["refusal"] || len(kinds) < 2 {
+		bad("results", "a positive result and a motivated refusal are both required")
+	}
+	seen := map[string]bool{}
+	for i, n := range p.Notices {
+		at := fmt.Sprintf("notifications[%d]", i)
+		if !in(n.Status, Statuses...) || seen[n.Status] {
+			bad(at+".status", "%q: unknown or repeated", n.Status)
+		}
+		seen[n.Status] = true
+		text(at+".text", n.Text)
+	}
+	for _, must := range []string{"REGISTERED", "APPROVED", "REFUSED", "EXTENDED"} {
+		if !seen[must] {
+			bad("notifications", "no text for %s", must)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Parse decodes and validates one passport; unknown fields are errors.
+func Parse(file string, b []byte) (*Passport, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	var p Passport
+	if err := dec.Decode(&p); err != nil {
+		return nil, &Error{File: file, Field: "(yaml)", Problem: err.Error()}
+	}
+	if err := p.Validate(file); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// Catalog is a set of passports by code and region.
+type Catalog struct {
+	byKey map[string]*Passport
+}
+
+// Load reads every *.yaml of fsys; all errors are reported together.
+func Load(fsys fs.FS) (*Catalog, error) {
+	names, err := fs.Glob(fsys, "*.yaml")
+	if err != nil {
+		return nil, err
+	}
+	c := &Catalog{byKey: map[string]*Passport{}}
+	var errs []error
+	for _, n := range names {
+		b, err := fs.ReadFile(fsys, n)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		p, err := Parse(n, b)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		key := p.Code + "/" + p.Region
+		if _, dup := c.byKey[key]; dup {
+			errs = append(errs, &Error{File: n, Field: "code", Problem: fmt.Sprintf("%s for region %s is defined twice", p.Code, p.Region)})
+			continue
+		}
+		c.byKey[key] = p
+	}
+	return c, errors.Join(errs...)
+}
+
+// Builtin is the suite's own catalogue.
+func Builtin() (*Catalog, error) {
+	sub, err := fs.Sub(builtin, "passports")
+	if err != nil {
+		return nil, err
+	}
+	return Load(sub)
+}
+
+// Get returns the passport of a service in a region.
+func (c *Catalog) Get(code, region string) (*Passport, bool) {
+	p, ok := c.byKey[code+"/"+region]
+	return p, ok
+}
+
+// All returns every passport, ordered by code and region.
+func (c *Catalog) All() []*Passport {
+	out := make([]*Passport, 0, len(c.byKey))
+	for _, p := range c.byKey {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Code+"/"+out[i].Region < out[j].Code+"/"+out[j].Region
+	})
+	return out
+}

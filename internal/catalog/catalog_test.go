@@ -1,0 +1,65 @@
+package catalog_test
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/egov-suite/egov/internal/catalog"
+)
+
+func TestBuiltinPassportsValidate(t *testing.T) {
+	t.Parallel()
+	c, err := catalog.Builtin()
+	require.NoError(t, err)
+	p, ok := c.Get("guardianship-certificate", "55")
+	require.True(t, ok)
+	require.Equal(t, "rshep-55", p.Provider.Participant)
+	require.Contains(t, p.Source.Document, "000_e904fed1dceb5ab9")
+	require.NotEmpty(t, p.Decisions, "every gap of the text is decided in the passport")
+	for _, s := range p.Steps {
+		require.NotEmpty(t, s.Source.Ref, s.ID)
+	}
+	require.Len(t, c.All(), 1)
+}
+
+func TestBrokenPassportsNameFileFieldProblem(t *testing.T) {
+	t.Parallel()
+	good, err := os.ReadFile("passports/guardianship-certificate.55.yaml")
+	require.NoError(t, err)
+	tests := []struct {
+		name, from, to, field string
+	}{
+		{"fail/unknown field", "automation: partial", "automation: partial\nautomatic: yes", "(yaml)"},
+		{"fail/region", `region: "55"`, `region: "Павлодар"`, "region"},
+		{"fail/channel", "channels: [portal, tson]", "channels: [portal, mail]", "channels[1]"},
+		{"fail/duration unit", "{value: 3, unit: calendar_days}\n    source: {document: seeds/000_e904fed1dceb5ab9.txt, ref: \"приложение 1, таблица 1",
+			"{value: 3, unit: days}\n    source: {document: seeds/000_e904fed1dceb5ab9.txt, ref: \"приложение 1, таблица 1", "steps[0].duration"},
+		{"fail/clerk signs", "  - id: examine\n    role: officer", "  - id: examine\n    role: clerk", "steps[1].signs"},
+		{"fail/unknown refusal", "refusal: data_missing\n    source: {document: seeds/000_e904fed1dceb5ab9.txt, ref: \"§7 процесс 3",
+			"refusal: no_such\n    source: {document: seeds/000_e904fed1dceb5ab9.txt, ref: \"§7 процесс 3", "checks[0].refusal"},
+		{"fail/missing kk", "kk: Қорғаншылық және қамқоршылық жөнінде анықтамалар беру", "kk: \"\"", "name.kk"},
+		{"fail/no refusal result", "  - kind: refusal\n    signer: officer", "  - kind: referral\n    signer: officer", "results"},
+		{"fail/check on a missing field", "field: applicant_iin\n    channels: [tson]", "field: child\n    channels: [tson]", "checks[0].field"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			broken := strings.Replace(string(good), tt.from, tt.to, 1)
+			require.NotEqual(t, string(good), broken, "the test must change the passport")
+			_, err := catalog.Load(fstest.MapFS{"pav.yaml": {Data: []byte(broken)}})
+			require.Error(t, err)
+			var ce *catalog.Error
+			require.True(t, errors.As(err, &ce), "%v", err)
+			require.Equal(t, "pav.yaml", ce.File)
+			require.Contains(t, err.Error(), tt.field)
+		})
+	}
+
+	_, err = catalog.Load(fstest.MapFS{"a.yaml": {Data: good}, "b.yaml": {Data: good}})
+	require.ErrorContains(t, err, "defined twice")
+}
