@@ -77,13 +77,12 @@ func catalogCommand(stdout io.Writer) *cobra.Command {
 				return fmt.Errorf("no passport %q (region %q); see egov catalog list", args[0], region)
 			}
 			enc := yaml.NewEncoder(stdout)
-			defer enc.Close()
 			for _, p := range found {
 				if err := enc.Encode(p); err != nil {
 					return err
 				}
 			}
-			return nil
+			return enc.Close()
 		},
 	}
 	show.Flags().StringVar(&region, "region", "", "only this region's variant")
