@@ -24,7 +24,10 @@ func TestBuiltinPassportsValidate(t *testing.T) {
 	for _, s := range p.Steps {
 		require.NotEmpty(t, s.Source.Ref, s.ID)
 	}
-	require.Len(t, c.All(), 1)
+	require.Len(t, c.All(), 2)
+	z, ok := c.Get("guardianship-certificate", "59")
+	require.True(t, ok)
+	require.Equal(t, catalog.Duration{Value: 5, Unit: "working_days"}, z.Steps[1].Duration)
 }
 
 func TestBrokenPassportsNameFileFieldProblem(t *testing.T) {
