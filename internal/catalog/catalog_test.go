@@ -24,7 +24,16 @@ func TestBuiltinPassportsValidate(t *testing.T) {
 	for _, s := range p.Steps {
 		require.NotEmpty(t, s.Source.Ref, s.ID)
 	}
-	require.Len(t, c.All(), 2)
+	require.Len(t, c.All(), 3)
+	wko, ok := c.Get("guardianship-certificate", "27")
+	require.True(t, ok)
+	total := 0
+	for _, s := range wko.Steps {
+		require.Equal(t, "system", s.Role)
+		require.Equal(t, "minutes", s.Duration.Unit)
+		total += s.Duration.Value
+	}
+	require.Equal(t, 30, total, "fully automated, 30 minutes")
 	z, ok := c.Get("guardianship-certificate", "59")
 	require.True(t, ok)
 	require.Equal(t, catalog.Duration{Value: 5, Unit: "working_days"}, z.Steps[1].Duration)
