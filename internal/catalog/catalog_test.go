@@ -24,7 +24,7 @@ func TestBuiltinPassportsValidate(t *testing.T) {
 	for _, s := range p.Steps {
 		require.NotEmpty(t, s.Source.Ref, s.ID)
 	}
-	require.Len(t, c.All(), 3)
+	require.Len(t, c.All(), 4)
 	wko, ok := c.Get("guardianship-certificate", "27")
 	require.True(t, ok)
 	total := 0
@@ -34,6 +34,15 @@ func TestBuiltinPassportsValidate(t *testing.T) {
 		total += s.Duration.Value
 	}
 	require.Equal(t, 30, total, "fully automated, 30 minutes")
+
+	prop, ok := c.Get("minors-property-certificate", "27")
+	require.True(t, ok)
+	var roles []string
+	for _, s := range prop.Steps {
+		roles = append(roles, s.Role)
+	}
+	require.Equal(t, []string{"clerk", "head", "officer", "head", "clerk"}, roles,
+		"канцелярия → руководитель → ответственный исполнитель → руководитель → канцелярия")
 	z, ok := c.Get("guardianship-certificate", "59")
 	require.True(t, ok)
 	require.Equal(t, catalog.Duration{Value: 5, Unit: "working_days"}, z.Steps[1].Duration)
