@@ -49,7 +49,7 @@ type Passport struct {
 		// Participant is the regional node (ШЭП participant) that receives the applications.
 		Participant string `yaml:"participant"`
 	} `yaml:"provider"`
-	// Channels are "portal" and/or "tson".
+	// Channels are "portal", "tson" (a ЦОН desk) and/or "office" (in person at the provider, entered in the АРМ).
 	Channels []string `yaml:"channels"`
 	// Automation is "partial" (people decide) or "full" (the system decides).
 	Automation string     `yaml:"automation"`
@@ -208,11 +208,11 @@ func (p *Passport) Validate(file string) error {
 		bad("provider.participant", "the regional node's ШЭП participant id is required")
 	}
 	if len(p.Channels) == 0 {
-		bad("channels", "at least one of portal, tson")
+		bad("channels", "at least one of portal, tson, office")
 	}
 	for i, c := range p.Channels {
-		if !in(c, "portal", "tson") {
-			bad(fmt.Sprintf("channels[%d]", i), "%q: portal or tson", c)
+		if !in(c, "portal", "tson", "office") {
+			bad(fmt.Sprintf("channels[%d]", i), "%q: portal, tson or office", c)
 		}
 	}
 	if !in(p.Automation, "partial", "full") {

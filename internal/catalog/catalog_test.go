@@ -24,7 +24,10 @@ func TestBuiltinPassportsValidate(t *testing.T) {
 	for _, s := range p.Steps {
 		require.NotEmpty(t, s.Source.Ref, s.ID)
 	}
-	require.Len(t, c.All(), 4)
+	require.Len(t, c.All(), 5)
+	sko, ok := c.Get("disabled-children-home-education", "51")
+	require.True(t, ok)
+	require.Len(t, sko.Documents, 5, "its five required documents")
 	wko, ok := c.Get("guardianship-certificate", "27")
 	require.True(t, ok)
 	total := 0
