@@ -1,0 +1,81 @@
+// Package cases registers applications (заявки) at РШЭП: each gets a registration number (регистрационный
+// номер, assigned by АРМ РШЭП) unique per provider and year, exactly once even when ШЭП delivers the
+// application twice.
+package cases
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/egov-suite/egov/internal/calendar"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations create the tables (in the service's schema).
+func Migrations() fs.FS {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err) // the embedded folder exists
+	}
+	return sub
+}
+
+// Application identifies what is registered.
+type Application struct {
+	// Sender and MessageID are the envelope's: the key that makes registration idempotent.
+	Sender, MessageID string
+	// Provider is the provider's key (its BIN, or its name when the passport gives none).
+	Provider    string
+	ServiceCode string
+	Region      string
+}
+
+// Registration is a registered case.
+type Registration struct {
+	ID     int64
+	Number string
+	At     time.Time
+	// New is false when the application had been registered before (a redelivery).
+	New bool
+}
+
+// Register gives the application its registration number in tx, or returns the number it already has.
+// Numbers read "<region>-<year>-<sequence>", e.g. "55-2026-000042", the sequence counting per provider and
+// year (Kazakhstan time).
+func Register(ctx context.Context, tx pgx.Tx, a Application, now time.Time) (Registration, error) {
+	if a.Sender == "" || a.MessageID == "" || a.Provider == "" || a.Region == "" {
+		return Registration{}, errors.New("cases: an application needs its sender, message id, provider and region")
+	}
+	var r Registration
+	err := tx.QueryRow(ctx, `SELECT id, registration_number, registered_at FROM cases WHERE sender = $1 AND message_id = $2`,
+		a.Sender, a.MessageID).Scan(&r.ID, &r.Number, &r.At)
+	if err == nil {
+		return r, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return Registration{}, fmt.Errorf("cases: %w", err)
+	}
+	year := now.In(calendar.Zone).Year()
+	var seq int64
+	if err := tx.QueryRow(ctx, `INSERT INTO registration_counters (provider, year, last) VALUES ($1, $2, 1)
+		ON CONFLICT (provider, year) DO UPDATE SET last = registration_counters.last + 1 RETURNING last`,
+		a.Provider, year).Scan(&seq); err != nil {
+		return Registration{}, fmt.Errorf("cases: number: %w", err)
+	}
+	r = Registration{Number: fmt.Sprintf("%s-%d-%06d", a.Region, year, seq), At: now, New: true}
+	err = tx.QueryRow(ctx, `INSERT INTO cases (sender, message_id, provider, service_code, region, registration_number, registered_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+		a.Sender, a.MessageID, a.Provider, a.ServiceCode, a.Region, r.Number, now).Scan(&r.ID)
+	if err != nil {
+		return Registration{}, fmt.Errorf("cases: register: %w", err)
+	}
+	return r, nil
+}

@@ -1,0 +1,123 @@
+package cases_test
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/egov-suite/egov/internal/pgdb"
+	"github.com/egov-suite/egov/internal/pgtest"
+	"github.com/egov-suite/egov/services/rshep/internal/cases"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func setup(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgdb.Open(t.Context(), pgtest.URL(t), "rshep", 8)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	_, err = pgdb.Migrate(t.Context(), pool, "rshep", cases.Migrations())
+	require.NoError(t, err)
+	return pool
+}
+
+func register(t testing.TB, pool *pgxpool.Pool, a cases.Application, now time.Time) cases.Registration {
+	t.Helper()
+	var r cases.Registration
+	require.NoError(t, pgdb.InTx(t.Context(), pool, func(tx pgx.Tx) (err error) {
+		r, err = cases.Register(t.Context(), tx, a, now)
+		return err
+	}))
+	return r
+}
+
+func app(id string) cases.Application {
+	return cases.Application{Sender: "portal", MessageID: id, Provider: "041240000016", ServiceCode: "guardianship-certificate", Region: "55"}
+}
+
+func TestRegistrationNumberOncePerApplication(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	first := register(t, pool, app("m1"), now)
+	require.True(t, first.New)
+	require.Equal(t, "55-2026-000001", first.Number)
+	again := register(t, pool, app("m1"), now.Add(time.Minute))
+	require.False(t, again.New, "a redelivered application keeps its number")
+	require.Equal(t, first.Number, again.Number)
+	require.Equal(t, first.ID, again.ID)
+	require.Equal(t, "55-2026-000002", register(t, pool, app("m2"), now).Number)
+
+	other := app("m3")
+	other.Provider = "990840000012"
+	require.Equal(t, "55-2026-000001", register(t, pool, other, now).Number, "numbers count per provider")
+	// A new year starts a new count; the year is Kazakhstan's (UTC+5): 31 Dec 20:00 UTC is already 1 January.
+	require.Equal(t, "55-2027-000001", register(t, pool, app("m4"), time.Date(2026, 12, 31, 20, 0, 0, 0, time.UTC)).Number)
+
+	require.Error(t, pgdb.InTx(t.Context(), pool, func(tx pgx.Tx) error {
+		_, err := cases.Register(t.Context(), tx, cases.Application{Sender: "portal"}, now)
+		return err
+	}))
+}
+
+// TestConcurrentRegistrationsAndRedeliveries: many applications, each delivered twice at once, get
+// contiguous numbers, one each.
+func TestConcurrentRegistrationsAndRedeliveries(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	byApp := map[string]map[string]bool{}
+	var g errgroup.Group
+	g.SetLimit(8)
+	for i := range 200 {
+		for range 2 {
+			g.Go(func() error {
+				id := fmt.Sprintf("m%d", i)
+				var r cases.Registration
+				err := pgdb.InTx(t.Context(), pool, func(tx pgx.Tx) (err error) {
+					r, err = cases.Register(t.Context(), tx, app(id), now)
+					return err
+				})
+				if err != nil {
+					// Two deliveries racing: the loser's insert meets the unique key; ШЭП redelivers it.
+					err = pgdb.InTx(t.Context(), pool, func(tx pgx.Tx) (err error) {
+						r, err = cases.Register(t.Context(), tx, app(id), now)
+						return err
+					})
+					if err != nil {
+						return err
+					}
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if byApp[id] == nil {
+					byApp[id] = map[string]bool{}
+				}
+				byApp[id][r.Number] = true
+				return nil
+			})
+		}
+	}
+	require.NoError(t, g.Wait())
+	var numbers []string
+	for id, ns := range byApp {
+		require.Len(t, ns, 1, "application %s got one number", id)
+		for n := range ns {
+			numbers = append(numbers, n)
+		}
+	}
+	sort.Strings(numbers)
+	require.Len(t, numbers, 200)
+	for i, n := range numbers {
+		require.Equal(t, fmt.Sprintf("55-2026-%06d", i+1), n, "contiguous and unique")
+	}
+}
