@@ -3,6 +3,7 @@ package shep_test
 import (
 	"context"
 	"encoding/pem"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -29,6 +30,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/app"
 	"github.com/egov-suite/egov/internal/apptest"
 	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/natstest"
@@ -580,7 +582,7 @@ func TestOneTracePerConversation(t *testing.T) {
 	select {
 	case sc := <-got:
 		require.Equal(t, send.SpanContext().TraceID(), sc.TraceID())
-	case <-time.After(10 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatal("not delivered")
 	}
 	require.Eventually(t, func() bool {
@@ -591,4 +593,33 @@ func TestOneTracePerConversation(t *testing.T) {
 		}
 		return false
 	}, 5*time.Second, 10*time.Millisecond, "ШЭП's routing span is a child of the sender's")
+}
+
+// TestStartFailureAfterSHEPStopsCleanly: when a service after ШЭП fails to start, the process stops what
+// had started — ШЭП's log writer never ran, and stopping must not wait for it.
+func TestStartFailureAfterSHEPStopsCleanly(t *testing.T) {
+	t.Parallel()
+	ca := ncatest.New(t)
+	dir := t.TempDir()
+	shepKey := ca.System(t, "shep")
+	p12, err := pki.PKCS12(shepKey.Key, shepKey.Cert, shepKey.Chain, "secret1")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "shep.p12"), p12, 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "root.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Root.Cert.Raw}), 0o600))
+	cfg := shep.Config{KeyFile: filepath.Join(dir, "shep.p12"), KeyPassword: "secret1", TrustAnchors: filepath.Join(dir, "root.pem"),
+		OCSPFreshness: time.Minute, Redelivery: []time.Duration{time.Second}, AckWait: time.Second}
+	broken := app.Descriptor{Name: "broken", Start: func(context.Context, *app.Env) (*app.Unit, error) {
+		return nil, errors.New("cannot start")
+	}}
+	done := make(chan error, 1)
+	go func() {
+		_, err := apptest.Start(t, natstest.New(t).ClientURL(), pgtest.URL(t), shep.Descriptor(cfg), broken)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		require.ErrorContains(t, err, "cannot start")
+	case <-time.After(time.Minute):
+		t.Fatal("stopping after a failed start hung")
+	}
 }

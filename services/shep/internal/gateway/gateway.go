@@ -54,6 +54,9 @@ type Gateway struct {
 	logq    chan logItem
 	quit    chan struct{}
 	stopped chan struct{}
+	// writing and closed (under mu) let Close tell a running log writer from one that never started,
+	// as when the process fails to start and is stopped before its workers ran.
+	writing, closed bool
 
 	accepted metric.Int64Counter
 	rejected metric.Int64Counter

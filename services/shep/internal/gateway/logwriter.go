@@ -36,7 +36,7 @@ func (g *Gateway) record(ctx context.Context, r store.LogRecord, op store.Op) er
 	case g.logq <- it:
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-g.stopped:
+	case <-g.quit:
 		return errors.New("gateway: stopping")
 	}
 	select {
@@ -50,6 +50,13 @@ func (g *Gateway) record(ctx context.Context, r store.LogRecord, op store.Op) er
 // WriteLog runs the log writer until Close: it outlives the servers and consumers, whose last envelopes
 // it still records during an ordered shutdown.
 func (g *Gateway) WriteLog(ctx context.Context) error {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return nil
+	}
+	g.writing = true
+	g.mu.Unlock()
 	defer close(g.stopped)
 	for {
 		var batch []logItem

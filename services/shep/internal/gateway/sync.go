@@ -152,8 +152,14 @@ func (g *Gateway) provider(target string) (*grpc.ClientConn, error) {
 // Close stops the log writer (after the servers and consumers have stopped) and closes the provider
 // connections.
 func (g *Gateway) Close() error {
+	g.mu.Lock()
+	g.closed = true
+	writing := g.writing
+	g.mu.Unlock()
 	close(g.quit)
-	<-g.stopped
+	if writing {
+		<-g.stopped
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	var errs []error
