@@ -2,6 +2,7 @@ package pgdb
 
 import (
 	"context"
+	"embed"
 	"fmt"
 	"io/fs"
 	"path"
@@ -116,4 +117,14 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string, fsys fs.FS)
 		applied++
 	}
 	return applied, nil
+}
+
+// Embedded returns the "migrations" folder of a service's embedded files, where its NNNN_name.sql files
+// live (each service embeds migrations/*.sql and hands the result to Migrate).
+func Embedded(efs embed.FS) fs.FS {
+	sub, err := fs.Sub(efs, "migrations")
+	if err != nil {
+		panic(err) // fs.Sub fails only on an invalid path, and "migrations" is valid
+	}
+	return sub
 }

@@ -66,12 +66,7 @@ type suite struct {
 func start(t testing.TB) *suite {
 	t.Helper()
 	ca := ncatest.New(t)
-	dir := t.TempDir()
-	shepKey := ca.System(t, "shep")
-	p12, err := pki.PKCS12(shepKey.Key, shepKey.Cert, shepKey.Chain, "secret1")
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "shep.p12"), p12, 0o600))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "root.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Root.Cert.Raw}), 0o600))
+	dir := shepFiles(t, ca)
 
 	cfg := shep.Config{KeyFile: filepath.Join(dir, "shep.p12"), KeyPassword: "secret1", TrustAnchors: filepath.Join(dir, "root.pem"),
 		OCSPFreshness: 5 * time.Minute, Redelivery: []time.Duration{50 * time.Millisecond, 50 * time.Millisecond}, AckWait: 2 * time.Second}
@@ -86,7 +81,7 @@ func start(t testing.TB) *suite {
 		_, err := s.admin.PutParticipant(t.Context(), &shepv1.PutParticipantRequest{Participant: &shepv1.Participant{Id: id}})
 		require.NoError(t, err)
 	}
-	_, err = s.admin.PutService(t.Context(), &shepv1.PutServiceRequest{Service: &shepv1.Service{
+	_, err := s.admin.PutService(t.Context(), &shepv1.PutServiceRequest{Service: &shepv1.Service{
 		Id: "GUARDIANSHIP_55", Provider: "rshep-55", Channel: shepv1.Channel_CHANNEL_ASYNC, Region: "55"}})
 	require.NoError(t, err)
 	for _, sender := range []string{"portal", "tson"} {
@@ -94,6 +89,18 @@ func start(t testing.TB) *suite {
 		require.NoError(t, err)
 	}
 	return s
+}
+
+// shepFiles writes ШЭП's key file (password "secret1") and the root to a folder and returns it.
+func shepFiles(t testing.TB, ca *ncatest.Authority) string {
+	t.Helper()
+	dir := t.TempDir()
+	key := ca.System(t, "shep")
+	p12, err := pki.PKCS12(key.Key, key.Cert, key.Chain, "secret1")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "shep.p12"), p12, 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "root.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Root.Cert.Raw}), 0o600))
+	return dir
 }
 
 // participant returns a client for id, signing with a fresh system key unless signer is given.
@@ -600,12 +607,7 @@ func TestOneTracePerConversation(t *testing.T) {
 func TestStartFailureAfterSHEPStopsCleanly(t *testing.T) {
 	t.Parallel()
 	ca := ncatest.New(t)
-	dir := t.TempDir()
-	shepKey := ca.System(t, "shep")
-	p12, err := pki.PKCS12(shepKey.Key, shepKey.Cert, shepKey.Chain, "secret1")
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "shep.p12"), p12, 0o600))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "root.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Root.Cert.Raw}), 0o600))
+	dir := shepFiles(t, ca)
 	cfg := shep.Config{KeyFile: filepath.Join(dir, "shep.p12"), KeyPassword: "secret1", TrustAnchors: filepath.Join(dir, "root.pem"),
 		OCSPFreshness: time.Minute, Redelivery: []time.Duration{time.Second}, AckWait: time.Second}
 	broken := app.Descriptor{Name: "broken", Start: func(context.Context, *app.Env) (*app.Unit, error) {

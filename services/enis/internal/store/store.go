@@ -10,6 +10,8 @@ import (
 	"iter"
 	"time"
 
+	"github.com/egov-suite/egov/internal/pgdb"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -18,13 +20,7 @@ import (
 var migrations embed.FS
 
 // Migrations are the schema's migrations.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the embedded folder exists
-	}
-	return sub
-}
+func Migrations() fs.FS { return pgdb.Embedded(migrations) }
 
 // ErrNotFound means no power of attorney matches the number and both parties.
 var ErrNotFound = errors.New("no such power of attorney")

@@ -11,6 +11,8 @@ import (
 	"io/fs"
 	"time"
 
+	"github.com/egov-suite/egov/internal/pgdb"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/egov-suite/egov/internal/calendar"
@@ -20,13 +22,7 @@ import (
 var migrations embed.FS
 
 // Migrations create the tables (in the service's schema).
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the embedded folder exists
-	}
-	return sub
-}
+func Migrations() fs.FS { return pgdb.Embedded(migrations) }
 
 // Application identifies what is registered.
 type Application struct {

@@ -24,13 +24,7 @@ import (
 var migrations embed.FS
 
 // Migrations create the timers table (in the service's schema).
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the embedded folder exists
-	}
-	return sub
-}
+func Migrations() fs.FS { return pgdb.Embedded(migrations) }
 
 // Timer is one durable timer. (CaseID, Kind) is unique: rescheduling moves the existing timer.
 type Timer struct {

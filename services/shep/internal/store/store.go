@@ -22,13 +22,7 @@ import (
 var migrations embed.FS
 
 // Migrations are the schema's migrations.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the embedded folder exists
-	}
-	return sub
-}
+func Migrations() fs.FS { return pgdb.Embedded(migrations) }
 
 // Errors.
 var (
