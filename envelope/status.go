@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,9 +25,8 @@ type RevocationChecker struct {
 	freshness time.Duration
 	now       func() time.Time
 
-	mu    sync.Mutex
-	ocsp  map[string]CertStatus // by issuer key hash + serial
-	crls  map[string]*x509.RevocationList
+	ocsp  cache[string, CertStatus] // by issuer key hash + serial
+	crls  cache[string, *x509.RevocationList]
 	hits  atomic.Int64
 	total atomic.Int64
 }
@@ -45,8 +43,7 @@ type RevocationOptions struct {
 
 // NewRevocationChecker returns a checker.
 func NewRevocationChecker(o RevocationOptions) *RevocationChecker {
-	c := &RevocationChecker{client: o.Client, freshness: o.Freshness, now: o.Now,
-		ocsp: map[string]CertStatus{}, crls: map[string]*x509.RevocationList{}}
+	c := &RevocationChecker{client: o.Client, freshness: o.Freshness, now: o.Now}
 	if c.client == nil {
 		c.client = &http.Client{Timeout: 5 * time.Second}
 	}
@@ -67,9 +64,7 @@ func (c *RevocationChecker) Status(ctx context.Context, cert, issuer *x509.Certi
 	c.total.Add(1)
 	key := cacheKey(cert, issuer)
 	now := c.now()
-	c.mu.Lock()
-	st, ok := c.ocsp[key]
-	c.mu.Unlock()
+	st, ok := c.ocsp.get(key)
 	if ok && now.Sub(st.ProducedAt) < c.freshness {
 		c.hits.Add(1)
 		st.Source = "ocsp-cache"
@@ -77,9 +72,7 @@ func (c *RevocationChecker) Status(ctx context.Context, cert, issuer *x509.Certi
 	}
 	st, oerr := c.askOCSP(ctx, cert, issuer)
 	if oerr == nil {
-		c.mu.Lock()
-		c.ocsp[key] = st
-		c.mu.Unlock()
+		c.ocsp.put(key, st)
 		return st, nil
 	}
 	st, cerr := c.checkCRL(ctx, cert, issuer)
@@ -131,9 +124,7 @@ func (c *RevocationChecker) checkCRL(ctx context.Context, cert, issuer *x509.Cer
 	}
 	url := cert.CRLDistributionPoints[0]
 	now := c.now()
-	c.mu.Lock()
-	crl := c.crls[url]
-	c.mu.Unlock()
+	crl, _ := c.crls.get(url)
 	if crl == nil || now.After(crl.NextUpdate) {
 		body, err := c.get(ctx, url)
 		if err != nil {
@@ -149,9 +140,7 @@ func (c *RevocationChecker) checkCRL(ctx context.Context, cert, issuer *x509.Cer
 		if now.After(crl.NextUpdate) {
 			return CertStatus{}, fmt.Errorf("CRL %s is stale (next update %s)", url, crl.NextUpdate.Format(time.RFC3339))
 		}
-		c.mu.Lock()
-		c.crls[url] = crl
-		c.mu.Unlock()
+		c.crls.put(url, crl)
 	}
 	st := CertStatus{Source: "crl", ProducedAt: crl.ThisUpdate}
 	for _, e := range crl.RevokedCertificateEntries {

@@ -6,9 +6,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
+	"github.com/egov-suite/egov/internal/iin"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 )
 
@@ -55,12 +55,8 @@ type Verifier struct {
 
 	// chains caches built chains by the signer certificate's SHA-256: building one costs two signature
 	// checks up the chain, and a system signs thousands of envelopes with one certificate.
-	mu     sync.Mutex
-	chains map[[32]byte][]*x509.Certificate
+	chains cache[[32]byte, []*x509.Certificate]
 }
-
-// maxCachedChains bounds the chain cache; past it the cache starts afresh.
-const maxCachedChains = 10000
 
 // NewVerifier returns a verifier.
 func NewVerifier(o VerifierOptions) (*Verifier, error) {
@@ -70,8 +66,7 @@ func NewVerifier(o VerifierOptions) (*Verifier, error) {
 	if o.Status == nil && !o.SkipRevocation {
 		return nil, errors.New("envelope: a verifier needs a revocation checker (or SkipRevocation for offline use)")
 	}
-	v := &Verifier{roots: x509.NewCertPool(), inter: x509.NewCertPool(), status: o.Status, now: o.Now, skew: o.ClockSkew,
-		chains: map[[32]byte][]*x509.Certificate{}}
+	v := &Verifier{roots: x509.NewCertPool(), inter: x509.NewCertPool(), status: o.Status, now: o.Now, skew: o.ClockSkew}
 	for _, c := range o.Roots {
 		v.roots.AddCert(c)
 	}
@@ -139,10 +134,10 @@ func (v *Verifier) Verify(ctx context.Context, content, signature []byte, want E
 	}
 	holder := HolderOf(c)
 	if want.IIN != "" && holder.IIN != want.IIN {
-		return nil, &Error{Code: CodeIINMismatch, Detail: fmt.Sprintf("certificate IIN %s, request IIN %s", maskIIN(holder.IIN), maskIIN(want.IIN))}
+		return nil, &Error{Code: CodeIINMismatch, Detail: fmt.Sprintf("certificate IIN %s, request IIN %s", iin.Mask(holder.IIN), iin.Mask(want.IIN))}
 	}
 	if want.BIN != "" && holder.BIN != want.BIN {
-		return nil, &Error{Code: CodeIINMismatch, Detail: fmt.Sprintf("certificate BIN %s, expected BIN %s", maskIIN(holder.BIN), maskIIN(want.BIN))}
+		return nil, &Error{Code: CodeIINMismatch, Detail: fmt.Sprintf("certificate BIN %s, expected BIN %s", iin.Mask(holder.BIN), iin.Mask(want.BIN))}
 	}
 	res := &Result{Signer: c, Holder: holder, SigningTime: p.signingTime, Chain: chain, Status: CertStatus{Source: "none"}}
 	if v.status == nil {
@@ -165,22 +160,14 @@ func (v *Verifier) Verify(ctx context.Context, content, signature []byte, want E
 
 func (v *Verifier) chain(c *x509.Certificate, embedded []*x509.Certificate, at time.Time) ([]*x509.Certificate, error) {
 	key := sha256.Sum256(c.Raw)
-	v.mu.Lock()
-	cached := v.chains[key]
-	v.mu.Unlock()
-	if cached != nil && validAt(cached, at) {
+	if cached, ok := v.chains.get(key); ok && validAt(cached, at) {
 		return cached, nil
 	}
 	chain, err := v.buildChain(c, embedded, at)
 	if err != nil {
 		return nil, err
 	}
-	v.mu.Lock()
-	if len(v.chains) >= maxCachedChains {
-		v.chains = map[[32]byte][]*x509.Certificate{}
-	}
-	v.chains[key] = chain
-	v.mu.Unlock()
+	v.chains.put(key, chain)
 	return chain, nil
 }
 
@@ -248,17 +235,10 @@ func (v *Verifier) OpenEnvelope(ctx context.Context, se *envelopev1.SignedEnvelo
 	return e, res, nil
 }
 
-// VerifyDocument verifies a person's signature over a document; iin, when set, must be the signer's.
-func (v *Verifier) VerifyDocument(ctx context.Context, d *envelopev1.SignedDocument, iin string) (*Result, error) {
+// VerifyDocument verifies a person's signature over a document; wantIIN, when set, must be the signer's.
+func (v *Verifier) VerifyDocument(ctx context.Context, d *envelopev1.SignedDocument, wantIIN string) (*Result, error) {
 	if len(d.GetSignature()) == 0 {
 		return nil, &Error{Code: CodeMalformed, Detail: "the document is not signed"}
 	}
-	return v.Verify(ctx, d.GetContent(), d.GetSignature(), Expect{Purpose: PurposeDocument, IIN: iin})
-}
-
-func maskIIN(s string) string {
-	if len(s) != 12 {
-		return s
-	}
-	return s[:2] + "********" + s[10:]
+	return v.Verify(ctx, d.GetContent(), d.GetSignature(), Expect{Purpose: PurposeDocument, IIN: wantIIN})
 }

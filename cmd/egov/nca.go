@@ -31,19 +31,32 @@ func (t *target) flags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&t.endpoints, "endpoints", ".egov/endpoints.json", "endpoints.json written by egov dev")
 }
 
+// devEndpoints is what the CLI reads of endpoints.json.
+type devEndpoints struct {
+	Postgres string                       `json:"postgres"`
+	Services map[string]map[string]string `json:"services"`
+}
+
+// read loads endpoints.json; why names what the caller wanted instead ("no --addr").
+func (t *target) read(why string) (devEndpoints, error) {
+	var eps devEndpoints
+	b, err := os.ReadFile(t.endpoints)
+	if err != nil {
+		return eps, fmt.Errorf("%s, and %w (is egov dev running?)", why, err)
+	}
+	if err := json.Unmarshal(b, &eps); err != nil {
+		return eps, fmt.Errorf("%s: %w", t.endpoints, err)
+	}
+	return eps, nil
+}
+
 func (t *target) resolve(service, kind string) (string, error) {
 	if t.addr != "" {
 		return t.addr, nil
 	}
-	b, err := os.ReadFile(t.endpoints)
+	eps, err := t.read("no --addr")
 	if err != nil {
-		return "", fmt.Errorf("no --addr, and %w (is egov dev running?)", err)
-	}
-	var eps struct {
-		Services map[string]map[string]string `json:"services"`
-	}
-	if err := json.Unmarshal(b, &eps); err != nil {
-		return "", fmt.Errorf("%s: %w", t.endpoints, err)
+		return "", err
 	}
 	addr := eps.Services[service][kind]
 	if addr == "" {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/egov-suite/egov/internal/conformance"
 	enisv1 "github.com/egov-suite/egov/proto/egov/enis/v1"
 	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
 	"github.com/egov-suite/egov/services/enis"
@@ -25,14 +25,11 @@ func databaseURL(t *target) (string, error) {
 	if u := os.Getenv("DATABASE_URL"); u != "" {
 		return u, nil
 	}
-	b, err := os.ReadFile(t.endpoints)
+	eps, err := t.read("no DATABASE_URL")
 	if err != nil {
-		return "", fmt.Errorf("no DATABASE_URL, and %w (is egov dev running?)", err)
+		return "", err
 	}
-	var eps struct {
-		Postgres string `json:"postgres"`
-	}
-	if err := jsonUnmarshal(b, &eps); err != nil || eps.Postgres == "" {
+	if eps.Postgres == "" {
 		return "", fmt.Errorf("%s names no postgres URL", t.endpoints)
 	}
 	return eps.Postgres, nil
@@ -121,7 +118,7 @@ func conformanceCommand(stdout io.Writer) *cobra.Command {
 			defer conn.Close()
 			o := gbdflconformance.Options{KnownIIN: known, ParentIIN: parent, UnknownIIN: unknown}
 			results := gbdflconformance.Run(cmd.Context(), gbdflv1.NewPersonRegistryServiceClient(conn), o)
-			return report(stdout, results2(results))
+			return report(stdout, results)
 		},
 	}
 	g.Flags().StringVar(&targetAddr, "target", "", "host:port speaking egov.gbdfl.v1.PersonRegistryService")
@@ -143,12 +140,7 @@ func conformanceCommand(stdout io.Writer) *cobra.Command {
 				return err
 			}
 			defer conn.Close()
-			rs := enisconformance.Run(cmd.Context(), enisv1.NewNotaryRegistryServiceClient(conn), ev)
-			out := make([]checkResult, len(rs))
-			for i, r := range rs {
-				out[i] = checkResult{r.Name, r.Err}
-			}
-			return report(stdout, out)
+			return report(stdout, enisconformance.Run(cmd.Context(), enisv1.NewNotaryRegistryServiceClient(conn), ev))
 		},
 	}
 	e.Flags().StringVar(&enisTarget, "target", "", "host:port speaking egov.enis.v1.NotaryRegistryService")
@@ -161,29 +153,16 @@ func conformanceCommand(stdout io.Writer) *cobra.Command {
 	return cmd
 }
 
-type checkResult struct {
-	name string
-	err  error
-}
-
-func results2(rs []gbdflconformance.Result) []checkResult {
-	out := make([]checkResult, len(rs))
-	for i, r := range rs {
-		out[i] = checkResult{r.Name, r.Err}
-	}
-	return out
-}
-
 // report prints a table of checks and fails when any failed.
-func report(stdout io.Writer, rs []checkResult) error {
+func report(stdout io.Writer, rs []conformance.Result) error {
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	failed := 0
 	for _, r := range rs {
 		verdict := "ok"
-		if r.err != nil {
-			verdict, failed = "FAIL: "+r.err.Error(), failed+1
+		if r.Err != nil {
+			verdict, failed = "FAIL: "+r.Err.Error(), failed+1
 		}
-		fmt.Fprintf(tw, "%s\t%s\n", r.name, verdict)
+		fmt.Fprintf(tw, "%s\t%s\n", r.Name, verdict)
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(stdout, "%d passed, %d failed\n", len(rs)-failed, failed)
@@ -192,5 +171,3 @@ func report(stdout io.Writer, rs []checkResult) error {
 	}
 	return nil
 }
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

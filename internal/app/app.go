@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -270,28 +269,27 @@ func Select(all []Descriptor, list string) ([]Descriptor, error) {
 	if strings.TrimSpace(list) == "all" {
 		return all, nil
 	}
-	var want []string
+	want := map[string]bool{}
 	for _, n := range strings.Split(list, ",") {
 		if n = strings.TrimSpace(n); n != "" {
-			want = append(want, n)
+			want[n] = true
 		}
 	}
 	if len(want) == 0 {
 		return nil, fmt.Errorf("no services chosen; known: %s", names(all))
 	}
+	// Keep the start order of all; whatever is left in want is unknown.
 	var out []Descriptor
-	for _, n := range want {
-		i := slices.IndexFunc(all, func(d Descriptor) bool { return d.Name == n })
-		if i < 0 {
-			return nil, fmt.Errorf("unknown service %q; known: %s", n, names(all))
+	for _, d := range all {
+		if want[d.Name] {
+			out = append(out, d)
+			delete(want, d.Name)
 		}
-		out = append(out, all[i])
 	}
-	slices.SortStableFunc(out, func(a, b Descriptor) int {
-		return slices.IndexFunc(all, func(d Descriptor) bool { return d.Name == a.Name }) -
-			slices.IndexFunc(all, func(d Descriptor) bool { return d.Name == b.Name })
-	})
-	return slices.CompactFunc(out, func(a, b Descriptor) bool { return a.Name == b.Name }), nil
+	for n := range want {
+		return nil, fmt.Errorf("unknown service %q; known: %s", n, names(all))
+	}
+	return out, nil
 }
 
 func names(ds []Descriptor) string {

@@ -48,28 +48,38 @@ func (c Config) WithDevDefaults(devDir, id string) Config {
 	return c
 }
 
-// Load opens the key and the trust anchors and returns a client for participant id (its Sync and Bus
-// are the caller's to set). The key must be a system certificate whose CN is id.
-func (c Config) Load(id string, now func() time.Time) (*shepclient.Client, error) {
+// Identity opens the system key of participant id (it must be a system certificate whose CN is id) and
+// the trust anchors.
+func (c Config) Identity(id string) (*envelope.Signer, []*x509.Certificate, error) {
 	if c.KeyFile == "" || c.TrustAnchors == "" {
-		return nil, errors.New("the participant's key file and trust anchors are required (egov dev sets them)")
+		return nil, nil, errors.New("the participant's key file and trust anchors are required (egov dev sets them)")
 	}
 	b, err := os.ReadFile(c.KeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("key file: %w", err)
+		return nil, nil, fmt.Errorf("key file: %w", err)
 	}
 	signer, err := envelope.LoadPKCS12(b, c.KeyPassword.Value())
 	if err != nil {
-		return nil, fmt.Errorf("key file %s: %w", c.KeyFile, err)
+		return nil, nil, fmt.Errorf("key file %s: %w", c.KeyFile, err)
 	}
 	if h := envelope.HolderOf(signer.Cert); !h.System || h.Name != id {
-		return nil, fmt.Errorf("key file %s: not the system certificate of %q", c.KeyFile, id)
+		return nil, nil, fmt.Errorf("key file %s: not the system certificate of %q", c.KeyFile, id)
 	}
-	signer.Now = now
 	roots, err := ReadCertificates(c.TrustAnchors)
 	if err != nil {
-		return nil, fmt.Errorf("trust anchors: %w", err)
+		return nil, nil, fmt.Errorf("trust anchors: %w", err)
 	}
+	return signer, roots, nil
+}
+
+// Load opens the identity and returns a client for participant id (its Sync and Bus are the caller's
+// to set), verifying with the trust anchors and revocation checks.
+func (c Config) Load(id string, now func() time.Time) (*shepclient.Client, error) {
+	signer, roots, err := c.Identity(id)
+	if err != nil {
+		return nil, err
+	}
+	signer.Now = now
 	checker := envelope.NewRevocationChecker(envelope.RevocationOptions{Freshness: c.OCSPFreshness, Now: now})
 	v, err := envelope.NewVerifier(envelope.VerifierOptions{Roots: roots, Status: checker, Now: now})
 	if err != nil {

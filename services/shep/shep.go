@@ -191,15 +191,11 @@ func load(cfg Config) (*envelope.Signer, []*x509.Certificate, error) {
 	if cfg.KeyFile == "" || cfg.TrustAnchors == "" {
 		return nil, nil, errors.New("EGOV_SHEP_KEY_FILE and EGOV_SHEP_TRUST_ANCHORS are required (egov dev sets them)")
 	}
-	c, err := participant.Config{KeyFile: cfg.KeyFile, KeyPassword: cfg.KeyPassword, TrustAnchors: cfg.TrustAnchors}.Load("shep", nil)
+	signer, roots, err := participant.Config{KeyFile: cfg.KeyFile, KeyPassword: cfg.KeyPassword, TrustAnchors: cfg.TrustAnchors}.Identity("shep")
 	if err != nil {
 		return nil, nil, fmt.Errorf("EGOV_SHEP_*: %w", err)
 	}
-	roots, err := participant.ReadCertificates(cfg.TrustAnchors)
-	if err != nil {
-		return nil, nil, err
-	}
-	return c.Signer, roots, nil
+	return signer, roots, nil
 }
 
 // dlqGauge reports the depth of the dead-letter stream.

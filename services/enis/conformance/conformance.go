@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
+	"github.com/egov-suite/egov/internal/conformance"
 	"github.com/egov-suite/egov/internal/demo"
 	enisv1 "github.com/egov-suite/egov/proto/egov/enis/v1"
 )
@@ -26,23 +26,16 @@ var Defaults = Options{Principal: demo.People[0].IIN, Representative: demo.Peopl
 	Valid: demo.PowerOfAttorneyValid, Expired: demo.PowerOfAttorneyExpired, Revoked: demo.PowerOfAttorneyRevoked}
 
 // Result is the outcome of one check.
-type Result struct {
-	Name string
-	Err  error
-}
+type Result = conformance.Result
 
 // Run runs every check against client.
 func Run(ctx context.Context, client enisv1.NotaryRegistryServiceClient, o Options) []Result {
-	var out []Result
+	checks := conformance.New(ctx)
 	get := func(ctx context.Context, number, principal, representative string) (*enisv1.PowerOfAttorney, error) {
 		r, err := client.GetPowerOfAttorney(ctx, &enisv1.GetPowerOfAttorneyRequest{Number: number, PrincipalIin: principal, RepresentativeIin: representative})
 		return r.GetPowerOfAttorney(), err
 	}
-	check := func(name string, fn func(ctx context.Context) error) {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		out = append(out, Result{Name: name, Err: fn(cctx)})
-	}
+	check := checks.Check
 	for name, c := range map[string]struct {
 		number string
 		want   enisv1.PowerOfAttorneyState
@@ -82,7 +75,7 @@ func Run(ctx context.Context, client enisv1.NotaryRegistryServiceClient, o Optio
 	for name, a := range notFound {
 		check(name+": NOT_FOUND", func(ctx context.Context) error {
 			_, err := get(ctx, a[0], a[1], a[2])
-			return wantCode(err, codes.NotFound)
+			return conformance.WantCode(err, codes.NotFound)
 		})
 	}
 	invalid := map[string][3]string{
@@ -94,15 +87,8 @@ func Run(ctx context.Context, client enisv1.NotaryRegistryServiceClient, o Optio
 	for name, a := range invalid {
 		check(name+": INVALID_ARGUMENT", func(ctx context.Context) error {
 			_, err := get(ctx, a[0], a[1], a[2])
-			return wantCode(err, codes.InvalidArgument)
+			return conformance.WantCode(err, codes.InvalidArgument)
 		})
 	}
-	return out
-}
-
-func wantCode(err error, want codes.Code) error {
-	if got := status.Code(err); got != want {
-		return fmt.Errorf("got %v, want %v: %w", got, want, err)
-	}
-	return nil
+	return checks.Results
 }

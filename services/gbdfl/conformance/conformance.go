@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
+	"github.com/egov-suite/egov/internal/conformance"
 	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/iin"
 	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
@@ -30,19 +30,12 @@ type Options struct {
 var Defaults = Options{KnownIIN: demo.People[0].IIN, ParentIIN: demo.People[0].IIN, UnknownIIN: demo.MissingIIN}
 
 // Result is the outcome of one check.
-type Result struct {
-	Name string
-	Err  error
-}
+type Result = conformance.Result
 
 // Run runs every check against client.
 func Run(ctx context.Context, client gbdflv1.PersonRegistryServiceClient, o Options) []Result {
-	var out []Result
-	check := func(name string, fn func(ctx context.Context) error) {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		out = append(out, Result{Name: name, Err: fn(cctx)})
-	}
+	checks := conformance.New(ctx)
+	check := checks.Check
 	check("known person: a complete record", func(ctx context.Context) error {
 		r, err := client.GetPerson(ctx, &gbdflv1.GetPersonRequest{Iin: o.KnownIIN})
 		if err != nil {
@@ -64,7 +57,7 @@ func Run(ctx context.Context, client gbdflv1.PersonRegistryServiceClient, o Opti
 	})
 	check("unknown valid IIN: NOT_FOUND", func(ctx context.Context) error {
 		_, err := client.GetPerson(ctx, &gbdflv1.GetPersonRequest{Iin: o.UnknownIIN})
-		return wantCode(err, codes.NotFound)
+		return conformance.WantCode(err, codes.NotFound)
 	})
 	for name, bad := range map[string]string{
 		"bad check digit": badCheckDigit(o.KnownIIN), "11 digits": o.KnownIIN[:11], "13 digits": o.KnownIIN + "0",
@@ -72,11 +65,11 @@ func Run(ctx context.Context, client gbdflv1.PersonRegistryServiceClient, o Opti
 	} {
 		check("invalid IIN ("+name+"): INVALID_ARGUMENT", func(ctx context.Context) error {
 			_, err := client.GetPerson(ctx, &gbdflv1.GetPersonRequest{Iin: bad})
-			if err := wantCode(err, codes.InvalidArgument); err != nil {
+			if err := conformance.WantCode(err, codes.InvalidArgument); err != nil {
 				return err
 			}
 			_, err = client.ListChildren(ctx, &gbdflv1.ListChildrenRequest{Iin: bad})
-			return wantCode(err, codes.InvalidArgument)
+			return conformance.WantCode(err, codes.InvalidArgument)
 		})
 	}
 	check("children: each names the parent, oldest first", func(ctx context.Context) error {
@@ -108,9 +101,9 @@ func Run(ctx context.Context, client gbdflv1.PersonRegistryServiceClient, o Opti
 	})
 	check("children of an unknown person: NOT_FOUND", func(ctx context.Context) error {
 		_, err := client.ListChildren(ctx, &gbdflv1.ListChildrenRequest{Iin: o.UnknownIIN})
-		return wantCode(err, codes.NotFound)
+		return conformance.WantCode(err, codes.NotFound)
 	})
-	return out
+	return checks.Results
 }
 
 func validPerson(p *gbdflv1.Person, want string) error {
@@ -131,13 +124,6 @@ func validPerson(p *gbdflv1.Person, want string) error {
 		if _, err := time.Parse(time.DateOnly, p.GetDeathDate()); err != nil {
 			return fmt.Errorf("deceased without a death date")
 		}
-	}
-	return nil
-}
-
-func wantCode(err error, want codes.Code) error {
-	if got := status.Code(err); got != want {
-		return fmt.Errorf("got %v, want %v: %w", got, want, err)
 	}
 	return nil
 }

@@ -136,25 +136,8 @@ func (c *Client) Receive(ctx context.Context, handle Handler) error {
 	if err != nil {
 		return fmt.Errorf("shepclient: consumer of %s: %w", c.ID, err)
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(128))
-	if err != nil {
-		return err
-	}
-	go func() {
-		<-ctx.Done()
-		it.Drain()
-	}()
-	for {
-		m, err := it.Next()
-		switch {
-		case err == nil:
-			c.take(ctx, m, handle)
-		case errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil:
-			return nil //nolint:nilerr // the iterator closes when shutdown drains it: a clean stop
-		default:
-			return err
-		}
-	}
+	// One at a time: a participant's handler commits in order of delivery.
+	return natsbus.Consume(ctx, cons, 1, func(m jetstream.Msg) { c.take(ctx, m, handle) })
 }
 
 func (c *Client) take(ctx context.Context, m jetstream.Msg, handle Handler) {

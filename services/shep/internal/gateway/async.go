@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -51,39 +50,7 @@ func (g *Gateway) Route(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("router consumer: %w", err)
 	}
-	return consume(ctx, cons, g.o.Workers, func(m jetstream.Msg) { g.handleIn(ctx, m) })
-}
-
-// consume runs handle for every message of cons, up to workers at once, until ctx ends; then it waits
-// for the handlers in flight.
-func consume(ctx context.Context, cons jetstream.Consumer, workers int, handle func(jetstream.Msg)) error {
-	it, err := cons.Messages(jetstream.PullMaxMessages(2 * workers))
-	if err != nil {
-		return err
-	}
-	go func() {
-		<-ctx.Done()
-		it.Drain()
-	}()
-	sem := make(chan struct{}, workers)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for {
-		m, err := it.Next()
-		switch {
-		case err == nil:
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				handle(m)
-			}()
-		case errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil:
-			return nil // the iterator closes when shutdown drains it: a clean stop
-		default:
-			return err
-		}
-	}
+	return natsbus.Consume(ctx, cons, g.o.Workers, func(m jetstream.Msg) { g.handleIn(ctx, m) })
 }
 
 func (g *Gateway) handleIn(ctx context.Context, m jetstream.Msg) {
@@ -257,7 +224,7 @@ func (g *Gateway) DeadLetters(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("dead-letter consumer: %w", err)
 	}
-	return consume(ctx, cons, 1, func(m jetstream.Msg) {
+	return natsbus.Consume(ctx, cons, 1, func(m jetstream.Msg) {
 		var adv maxDeliveriesAdvisory
 		if err := json.Unmarshal(m.Data(), &adv); err != nil || adv.Stream != natsbus.StreamOut {
 			_ = m.Term()
