@@ -60,6 +60,8 @@ type Passport struct {
 	Results    []Result   `yaml:"results"`
 	Refusals   []Refusal  `yaml:"refusals"`
 	Notices    []Notice   `yaml:"notifications"`
+	Extension  Extension  `yaml:"extension"`
+	Deadlines  Deadlines  `yaml:"deadlines,omitempty"`
 	Decisions  []Decision `yaml:"decisions"`
 }
 
@@ -92,9 +94,30 @@ type Check struct {
 	// Field is the form field looked up (an IIN, or the power of attorney).
 	Field    string   `yaml:"field"`
 	Channels []string `yaml:"channels"`
-	// Refusal is the refusal ground when the record is missing.
+	// Relation, when set, asks more than presence: the person looked up must have, in ГБД ФЛ, a family
+	// link of this kind (parent, guardian, parent_or_guardian) to the IIN in the form field Of.
+	Relation string `yaml:"relation,omitempty"`
+	Of       string `yaml:"of,omitempty"`
+	// Refusal is the refusal ground when the record is missing (or the relation absent).
 	Refusal string `yaml:"refusal"`
 	Source  Source `yaml:"source"`
+}
+
+// Extension says who may extend the term of a case, by how much and how often (продление срока).
+type Extension struct {
+	// By is the role that extends (head, officer).
+	By string `yaml:"by"`
+	// Max is the longest single extension.
+	Max Duration `yaml:"max"`
+	// Times is how often a case may be extended.
+	Times  int    `yaml:"times"`
+	Source Source `yaml:"source"`
+}
+
+// Deadlines tune the warning before a step's deadline.
+type Deadlines struct {
+	// WarnAtPercent is when, in percent of a step's term, the warning fires (default 75).
+	WarnAtPercent int `yaml:"warn_at_percent,omitempty"`
 }
 
 // Duration is a step's term.
@@ -159,6 +182,10 @@ var (
 	idRe     = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 	regionRe = regexp.MustCompile(`^[0-9]{2}$`)
 )
+
+// IntakeRefusal is the refusal ground every passport must have: the engine refuses with it an application
+// whose form fails validation or whose document list misses a required item.
+const IntakeRefusal = "documents_irregular"
 
 // Statuses a passport may give notification texts for (egov.application.v1.CaseStatus).
 var Statuses = []string{"SUBMITTED", "DELIVERED", "REGISTERED", "IN_PROGRESS", "EXTENDED", "APPROVED", "REFUSED",
@@ -263,7 +290,23 @@ func (p *Passport) Validate(file string) error {
 		if !refusals[c.Refusal] {
 			bad(at+".refusal", "%q is not a refusal ground of the passport", c.Refusal)
 		}
+		if c.Relation != "" {
+			if c.Registry != "gbdfl" || !in(c.Relation, "parent", "guardian", "parent_or_guardian") {
+				bad(at+".relation", "%q: parent, guardian or parent_or_guardian, on a gbdfl check", c.Relation)
+			}
+			if !fields[c.Of] {
+				bad(at+".of", "%q is not a form field", c.Of)
+			}
+		}
+		for j, ch := range c.Channels {
+			if !in(ch, p.Channels...) {
+				bad(fmt.Sprintf("%s.channels[%d]", at, j), "%q is not a channel of the passport", ch)
+			}
+		}
 		src(at+".source", c.Source)
+	}
+	if !refusals[IntakeRefusal] {
+		bad("refusals", "no %s ground: the engine refuses an application whose form or document list fails with it", IntakeRefusal)
 	}
 	roles := map[string]bool{}
 	steps := map[string]bool{}
@@ -308,6 +351,19 @@ func (p *Passport) Validate(file string) error {
 				bad("automation", "a fully automated service has only system steps, not %q", role)
 			}
 		}
+	}
+	if !in(p.Extension.By, "head", "officer") {
+		bad("extension.by", "%q: head or officer", p.Extension.By)
+	}
+	if p.Extension.Max.Value < 1 || !in(p.Extension.Max.Unit, "minutes", "hours", "working_days", "calendar_days") {
+		bad("extension.max", "%d %q: a positive value in minutes, hours, working_days or calendar_days", p.Extension.Max.Value, p.Extension.Max.Unit)
+	}
+	if p.Extension.Times < 1 {
+		bad("extension.times", "must be 1 or more")
+	}
+	src("extension.source", p.Extension.Source)
+	if w := p.Deadlines.WarnAtPercent; w != 0 && (w < 1 || w > 99) {
+		bad("deadlines.warn_at_percent", "%d: 1 to 99", w)
 	}
 	kinds := map[string]bool{}
 	for i, r := range p.Results {

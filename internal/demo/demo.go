@@ -66,7 +66,8 @@ const (
 )
 
 // Systems are the ШЭП participants of the demo.
-var Systems = []string{"portal", "tson", "shep", "rshep-55", "gbdfl", "enis"}
+// The regional nodes are one per region of the built-in passports.
+var Systems = []string{"portal", "tson", "shep", "rshep-55", "rshep-59", "rshep-27", "rshep-51", "gbdfl", "enis"}
 
 // Password protects every demo key file. It is printed by egov dev: these are demo keys.
 const Password = "egov-demo"

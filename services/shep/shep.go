@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -132,6 +133,11 @@ func Descriptor(cfg Config) app.Descriptor {
 						entries = append(entries, demo.Entry{Service: "shep", Kind: "participant", Name: id, Role: titles[id]})
 					}
 					more, err := registerRegistries(ctx, admin, env.Peers)
+					if err != nil {
+						return nil, err
+					}
+					entries = append(entries, more...)
+					more, err = registerRegionalNodes(ctx, admin)
 					return append(entries, more...), err
 				},
 			}, nil
@@ -160,7 +166,7 @@ func registerRegistries(ctx context.Context, admin *grpcapi.Admin, peers map[str
 			if err != nil {
 				return nil, fmt.Errorf("service %s: %w", id, err)
 			}
-			for _, sender := range []string{"tson", "portal", "rshep-55"} {
+			for _, sender := range registrySenders {
 				if _, err := admin.Grant(ctx, &shepv1.GrantRequest{Sender: sender, ServiceId: id}); err != nil {
 					return nil, fmt.Errorf("grant %s: %w", id, err)
 				}
@@ -171,9 +177,37 @@ func registerRegistries(ctx context.Context, admin *grpcapi.Admin, peers map[str
 	return entries, nil
 }
 
+// registrySenders are the systems that ask the registries.
+var registrySenders = []string{"tson", "portal", "rshep-55", "rshep-59", "rshep-27", "rshep-51"}
+
+// registerRegionalNodes registers each demo regional node's async service APPLICATION_<region>, granted
+// to the portal and the ЦОН desk.
+func registerRegionalNodes(ctx context.Context, admin *grpcapi.Admin) ([]demo.Entry, error) {
+	var entries []demo.Entry
+	for _, id := range demo.Systems {
+		region, ok := strings.CutPrefix(id, "rshep-")
+		if !ok {
+			continue
+		}
+		service := "APPLICATION_" + region
+		if _, err := admin.PutService(ctx, &shepv1.PutServiceRequest{Service: &shepv1.Service{
+			Id: service, Provider: id, Channel: shepv1.Channel_CHANNEL_ASYNC, Region: region}}); err != nil {
+			return nil, fmt.Errorf("service %s: %w", service, err)
+		}
+		for _, sender := range []string{"portal", "tson"} {
+			if _, err := admin.Grant(ctx, &shepv1.GrantRequest{Sender: sender, ServiceId: service}); err != nil {
+				return nil, fmt.Errorf("grant %s: %w", service, err)
+			}
+		}
+		entries = append(entries, demo.Entry{Service: "shep", Kind: "service", Name: service, Role: "→ " + id + " (async)"})
+	}
+	return entries, nil
+}
+
 var titles = map[string]string{
 	"portal": "ПЭП, портал электронного правительства", "tson": "ЦОН, рабочее место оператора", "shep": "ШЭП",
-	"rshep-55": "РШЭП Павлодарской области", "gbdfl": "ГБД ФЛ", "enis": "ЕНИС",
+	"rshep-55": "РШЭП Павлодарской области", "rshep-59": "РШЭП Жамбылской области", "rshep-27": "РШЭП Западно-Казахстанской области",
+	"rshep-51": "РШЭП Южно-Казахстанской области", "gbdfl": "ГБД ФЛ", "enis": "ЕНИС",
 }
 
 func devDefaults(cfg Config, dir string) Config {

@@ -10,6 +10,7 @@
 package applicationv1
 
 import (
+	v1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -118,6 +119,8 @@ const (
 	Channel_CHANNEL_PORTAL Channel = 1
 	// ЦОН, a public service centre.
 	Channel_CHANNEL_TSON Channel = 2
+	// In person at the provider, entered in the АРМ.
+	Channel_CHANNEL_OFFICE Channel = 3
 )
 
 // Enum value maps for Channel.
@@ -126,11 +129,13 @@ var (
 		0: "CHANNEL_UNSPECIFIED",
 		1: "CHANNEL_PORTAL",
 		2: "CHANNEL_TSON",
+		3: "CHANNEL_OFFICE",
 	}
 	Channel_value = map[string]int32{
 		"CHANNEL_UNSPECIFIED": 0,
 		"CHANNEL_PORTAL":      1,
 		"CHANNEL_TSON":        2,
+		"CHANNEL_OFFICE":      3,
 	}
 )
 
@@ -238,7 +243,14 @@ type StatusNotification struct {
 	// The deadline in force after this change.
 	Deadline *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=deadline,proto3" json:"deadline,omitempty"`
 	// Monotonic per case, so a channel shows each status once and in order.
-	Sequence      int64 `protobuf:"varint,10,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	Sequence int64 `protobuf:"varint,10,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// For REFUSED: the refusal ground's text from the passport.
+	Reason *LocalizedText `protobuf:"bytes,11,opt,name=reason,proto3" json:"reason,omitempty"`
+	// For REFUSED: the employee's motivation (the commission's conclusion), or what failed at intake.
+	Comment string `protobuf:"bytes,12,opt,name=comment,proto3" json:"comment,omitempty"`
+	// For RESULT_ISSUED: the result or the refusal letter, signed by the deciding employee (or by the
+	// provider's system key for an automatic result).
+	Result        *v1.SignedDocument `protobuf:"bytes,13,opt,name=result,proto3" json:"result,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -343,14 +355,35 @@ func (x *StatusNotification) GetSequence() int64 {
 	return 0
 }
 
+func (x *StatusNotification) GetReason() *LocalizedText {
+	if x != nil {
+		return x.Reason
+	}
+	return nil
+}
+
+func (x *StatusNotification) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *StatusNotification) GetResult() *v1.SignedDocument {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
 var File_egov_application_v1_status_proto protoreflect.FileDescriptor
 
 const file_egov_application_v1_status_proto_rawDesc = "" +
 	"\n" +
-	" egov/application/v1/status.proto\x12\x13egov.application.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"/\n" +
+	" egov/application/v1/status.proto\x12\x13egov.application.v1\x1a\x1fegov/envelope/v1/envelope.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"/\n" +
 	"\rLocalizedText\x12\x0e\n" +
 	"\x02ru\x18\x01 \x01(\tR\x02ru\x12\x0e\n" +
-	"\x02kk\x18\x02 \x01(\tR\x02kk\"\xbf\x03\n" +
+	"\x02kk\x18\x02 \x01(\tR\x02kk\"\xcf\x04\n" +
 	"\x12StatusNotification\x12%\n" +
 	"\x0eapplication_id\x18\x01 \x01(\tR\rapplicationId\x12/\n" +
 	"\x13registration_number\x18\x02 \x01(\tR\x12registrationNumber\x12!\n" +
@@ -362,7 +395,10 @@ const file_egov_application_v1_status_proto_rawDesc = "" +
 	"\frefusal_code\x18\b \x01(\tR\vrefusalCode\x126\n" +
 	"\bdeadline\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\bdeadline\x12\x1a\n" +
 	"\bsequence\x18\n" +
-	" \x01(\x03R\bsequence*\xbc\x02\n" +
+	" \x01(\x03R\bsequence\x12:\n" +
+	"\x06reason\x18\v \x01(\v2\".egov.application.v1.LocalizedTextR\x06reason\x12\x18\n" +
+	"\acomment\x18\f \x01(\tR\acomment\x128\n" +
+	"\x06result\x18\r \x01(\v2 .egov.envelope.v1.SignedDocumentR\x06result*\xbc\x02\n" +
 	"\n" +
 	"CaseStatus\x12\x1b\n" +
 	"\x17CASE_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
@@ -376,11 +412,12 @@ const file_egov_application_v1_status_proto_rawDesc = "" +
 	"\x19CASE_STATUS_RESULT_ISSUED\x10\b\x12\x1b\n" +
 	"\x17CASE_STATUS_HANDED_OVER\x10\t\x12\x19\n" +
 	"\x15CASE_STATUS_UNCLAIMED\x10\n" +
-	"*H\n" +
+	"*\\\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eCHANNEL_PORTAL\x10\x01\x12\x10\n" +
-	"\fCHANNEL_TSON\x10\x02BDZBgithub.com/egov-suite/egov/proto/egov/application/v1;applicationv1b\x06proto3"
+	"\fCHANNEL_TSON\x10\x02\x12\x12\n" +
+	"\x0eCHANNEL_OFFICE\x10\x03BDZBgithub.com/egov-suite/egov/proto/egov/application/v1;applicationv1b\x06proto3"
 
 var (
 	file_egov_application_v1_status_proto_rawDescOnce sync.Once
@@ -402,17 +439,20 @@ var file_egov_application_v1_status_proto_goTypes = []any{
 	(*LocalizedText)(nil),         // 2: egov.application.v1.LocalizedText
 	(*StatusNotification)(nil),    // 3: egov.application.v1.StatusNotification
 	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
+	(*v1.SignedDocument)(nil),     // 5: egov.envelope.v1.SignedDocument
 }
 var file_egov_application_v1_status_proto_depIdxs = []int32{
 	0, // 0: egov.application.v1.StatusNotification.status:type_name -> egov.application.v1.CaseStatus
 	4, // 1: egov.application.v1.StatusNotification.time:type_name -> google.protobuf.Timestamp
 	2, // 2: egov.application.v1.StatusNotification.text:type_name -> egov.application.v1.LocalizedText
 	4, // 3: egov.application.v1.StatusNotification.deadline:type_name -> google.protobuf.Timestamp
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	2, // 4: egov.application.v1.StatusNotification.reason:type_name -> egov.application.v1.LocalizedText
+	5, // 5: egov.application.v1.StatusNotification.result:type_name -> egov.envelope.v1.SignedDocument
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_egov_application_v1_status_proto_init() }

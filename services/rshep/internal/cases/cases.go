@@ -5,24 +5,14 @@ package cases
 
 import (
 	"context"
-	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
-
-	"github.com/egov-suite/egov/internal/pgdb"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/egov-suite/egov/internal/calendar"
 )
-
-//go:embed migrations/*.sql
-var migrations embed.FS
-
-// Migrations create the tables (in the service's schema).
-func Migrations() fs.FS { return pgdb.Embedded(migrations) }
 
 // Application identifies what is registered.
 type Application struct {
@@ -49,6 +39,11 @@ type Registration struct {
 func Register(ctx context.Context, tx pgx.Tx, a Application, now time.Time) (Registration, error) {
 	if a.Sender == "" || a.MessageID == "" || a.Provider == "" || a.Region == "" {
 		return Registration{}, errors.New("cases: an application needs its sender, message id, provider and region")
+	}
+	// Concurrent deliveries of one envelope (two replicas, a redelivery racing the first) wait for each
+	// other here, so the counter moves once and no number is skipped.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, a.Sender+"/"+a.MessageID); err != nil {
+		return Registration{}, fmt.Errorf("cases: lock: %w", err)
 	}
 	var r Registration
 	err := tx.QueryRow(ctx, `SELECT id, registration_number, registered_at FROM cases WHERE sender = $1 AND message_id = $2`,

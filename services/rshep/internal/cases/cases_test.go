@@ -15,6 +15,7 @@ import (
 	"github.com/egov-suite/egov/internal/pgdb"
 	"github.com/egov-suite/egov/internal/pgtest"
 	"github.com/egov-suite/egov/services/rshep/internal/cases"
+	"github.com/egov-suite/egov/services/rshep/internal/schema"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -24,7 +25,7 @@ func setup(t testing.TB) *pgxpool.Pool {
 	pool, err := pgdb.Open(t.Context(), pgtest.URL(t), "rshep", 8)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	_, err = pgdb.Migrate(t.Context(), pool, "rshep", cases.Migrations())
+	_, err = pgdb.Migrate(t.Context(), pool, "rshep", schema.Migrations())
 	require.NoError(t, err)
 	return pool
 }

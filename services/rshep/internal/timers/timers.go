@@ -7,11 +7,9 @@ package timers
 
 import (
 	"context"
-	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -19,12 +17,6 @@ import (
 
 	"github.com/egov-suite/egov/internal/pgdb"
 )
-
-//go:embed migrations/*.sql
-var migrations embed.FS
-
-// Migrations create the timers table (in the service's schema).
-func Migrations() fs.FS { return pgdb.Embedded(migrations) }
 
 // Timer is one durable timer. (CaseID, Kind) is unique: rescheduling moves the existing timer.
 type Timer struct {

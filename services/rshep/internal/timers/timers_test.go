@@ -16,6 +16,7 @@ import (
 
 	"github.com/egov-suite/egov/internal/pgdb"
 	"github.com/egov-suite/egov/internal/pgtest"
+	"github.com/egov-suite/egov/services/rshep/internal/schema"
 	"github.com/egov-suite/egov/services/rshep/internal/timers"
 )
 
@@ -29,7 +30,7 @@ func setup(t testing.TB) (*pgxpool.Pool, string) {
 	pool, err := pgdb.Open(t.Context(), url, "rshep", 8)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	_, err = pgdb.Migrate(t.Context(), pool, "rshep", timers.Migrations())
+	_, err = pgdb.Migrate(t.Context(), pool, "rshep", schema.Migrations())
 	require.NoError(t, err)
 	_, err = pool.Exec(t.Context(), `CREATE TABLE fired (timer_id bigint PRIMARY KEY, worker text NOT NULL)`)
 	require.NoError(t, err)

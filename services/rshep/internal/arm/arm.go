@@ -1,0 +1,510 @@
+// Package arm is АРМ РШЭП, the provider's workstation: staff sign in with their authentication
+// certificate (a challenge signed through NCALayer, so the key never leaves the employee's machine), see
+// their region's open cases ordered by deadline with the time left, open a case (form, documents,
+// registry answers, history), and act on it as their role allows: pass a step on, assign, decide, write
+// the motivated refusal, sign the result, extend the term. Pages are server-rendered, in Russian (default)
+// and Kazakh.
+package arm
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/calendar"
+	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/services/rshep/internal/engine"
+)
+
+//go:embed web
+var web embed.FS
+
+// Options build the workstation.
+type Options struct {
+	Engine     *engine.Engine
+	DB         *pgxpool.Pool
+	Now        func() time.Time
+	Log        *slog.Logger
+	SessionTTL time.Duration
+}
+
+// ARM is the workstation.
+type ARM struct {
+	o    Options
+	tmpl *template.Template
+}
+
+// New builds the workstation.
+func New(o Options) *ARM {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.SessionTTL == 0 {
+		o.SessionTTL = 8 * time.Hour
+	}
+	a := &ARM{o: o}
+	a.tmpl = template.Must(template.New("").Funcs(template.FuncMap{
+		"left": a.left, "when": when, "b64": base64.StdEncoding.EncodeToString,
+		"text": func(s string) string { return s },
+	}).ParseFS(web, "web/*.html"))
+	return a
+}
+
+// Handler serves the workstation under /arm/.
+func (a *ARM) Handler() http.Handler {
+	mux := http.NewServeMux()
+	static, _ := fs.Sub(web, "web/static")
+	mux.Handle("GET /arm/static/", http.StripPrefix("/arm/static/", http.FileServerFS(static)))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/arm/", http.StatusSeeOther) })
+	mux.HandleFunc("GET /arm/lang/{lang}", a.setLang)
+	mux.HandleFunc("GET /arm/login", a.loginPage)
+	mux.HandleFunc("POST /arm/login", a.login)
+	mux.HandleFunc("POST /arm/logout", a.auth(a.logout))
+	mux.HandleFunc("GET /arm/{$}", a.auth(a.inbox))
+	mux.HandleFunc("GET /arm/cases/{id}", a.auth(a.casePage))
+	mux.HandleFunc("GET /arm/cases/{id}/result", a.auth(a.result))
+	mux.HandleFunc("POST /arm/cases/{id}/act", a.auth(a.act))
+	return secure(mux)
+}
+
+// secure adds the security headers to every answer.
+func secure(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws://127.0.0.1:13579 wss://127.0.0.1:13579; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// session is a signed-in employee.
+type session struct {
+	engine.Employee
+	Region string
+	CSRF   string
+}
+
+const cookieName = "arm_session"
+
+func tokenHash(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+func csrfOf(token string) string {
+	h := sha256.Sum256([]byte("csrf:" + token))
+	return hex.EncodeToString(h[:16])
+}
+
+func random() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+type authed func(w http.ResponseWriter, r *http.Request, s *session)
+
+// auth requires a session, and the CSRF token on every POST.
+func (a *ARM) auth(next authed) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie(cookieName)
+		if err != nil {
+			http.Redirect(w, r, "/arm/login", http.StatusSeeOther)
+			return
+		}
+		var s session
+		err = a.o.DB.QueryRow(r.Context(), `SELECT s.region, e.iin, e.name, e.roles FROM sessions s
+			JOIN employees e ON e.region = s.region AND e.iin = s.iin AND e.active
+			WHERE s.token_sha256 = $1 AND s.expires_at > $2`, tokenHash(c.Value), a.o.Now()).Scan(&s.Region, &s.IIN, &s.Name, &s.Roles)
+		if errors.Is(err, pgx.ErrNoRows) {
+			http.Redirect(w, r, "/arm/login", http.StatusSeeOther)
+			return
+		}
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		s.CSRF = csrfOf(c.Value)
+		if r.Method == http.MethodPost && r.PostFormValue("csrf") != s.CSRF {
+			http.Error(w, "CSRF token missing or wrong", http.StatusForbidden)
+			return
+		}
+		next(w, r, &s)
+	}
+}
+
+func (a *ARM) fail(w http.ResponseWriter, r *http.Request, err error) {
+	a.o.Log.ErrorContext(r.Context(), "arm", "path", r.URL.Path, "error", err)
+	http.Error(w, "internal error", http.StatusInternalServerError)
+}
+
+func lang(r *http.Request) string {
+	if c, err := r.Cookie("lang"); err == nil && c.Value == "kk" {
+		return "kk"
+	}
+	return "ru"
+}
+
+func (a *ARM) setLang(w http.ResponseWriter, r *http.Request) {
+	l := r.PathValue("lang")
+	if l != "kk" {
+		l = "ru"
+	}
+	http.SetCookie(w, &http.Cookie{Name: "lang", Value: l, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600})
+	back := "/arm/"
+	if ref := r.URL.Query().Get("back"); strings.HasPrefix(ref, "/arm/") && !strings.Contains(ref, "//") {
+		back = ref
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+// page is what every template gets.
+type page struct {
+	T       map[string]string
+	Lang    string
+	Path    string
+	Session *session
+	Error   string
+	Data    any
+}
+
+func (a *ARM) render(w http.ResponseWriter, r *http.Request, name string, status int, s *session, errText string, data any) {
+	l := lang(r)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := a.tmpl.ExecuteTemplate(w, name, page{T: texts[l], Lang: l, Path: r.URL.Path, Session: s, Error: errText, Data: data}); err != nil {
+		a.o.Log.ErrorContext(r.Context(), "arm: template", "template", name, "error", err)
+	}
+}
+
+func (a *ARM) loginPage(w http.ResponseWriter, r *http.Request) {
+	a.renderLogin(w, r, http.StatusOK, "")
+}
+
+func (a *ARM) renderLogin(w http.ResponseWriter, r *http.Request, status int, errText string) {
+	nonce := "arm-login:" + random()
+	if _, err := a.o.DB.Exec(r.Context(), `INSERT INTO challenges (nonce, expires_at) VALUES ($1, $2)`, nonce, a.o.Now().Add(5*time.Minute)); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	_, _ = a.o.DB.Exec(r.Context(), `DELETE FROM challenges WHERE expires_at < $1`, a.o.Now())
+	a.render(w, r, "login.html", status, nil, errText, map[string]any{"Challenge": nonce,
+		"Challenge64": base64.StdEncoding.EncodeToString([]byte(nonce)), "Regions": a.o.Engine.Regions()})
+}
+
+// login checks the signed challenge: an authentication certificate of an active employee of the region.
+func (a *ARM) login(w http.ResponseWriter, r *http.Request) {
+	t := texts[lang(r)]
+	nonce, region := r.PostFormValue("challenge"), r.PostFormValue("region")
+	sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(r.PostFormValue("signature")))
+	if err != nil || len(sig) == 0 {
+		a.renderLogin(w, r, http.StatusUnprocessableEntity, t["err_no_signature"])
+		return
+	}
+	tag, err := a.o.DB.Exec(r.Context(), `DELETE FROM challenges WHERE nonce = $1 AND expires_at > $2`, nonce, a.o.Now())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if tag.RowsAffected() != 1 {
+		a.renderLogin(w, r, http.StatusUnprocessableEntity, t["err_challenge"])
+		return
+	}
+	v := a.o.Engine.Verifier(region)
+	if v == nil {
+		a.renderLogin(w, r, http.StatusUnprocessableEntity, t["err_region"])
+		return
+	}
+	res, err := v.Verify(r.Context(), []byte(nonce), sig, envelope.Expect{Purpose: envelope.PurposeAuthentication})
+	if err != nil {
+		ru, kk, _ := envelope.Refusal(err)
+		msg := ru
+		if lang(r) == "kk" {
+			msg = kk
+		}
+		a.renderLogin(w, r, http.StatusUnprocessableEntity, msg)
+		return
+	}
+	var found bool
+	if err := a.o.DB.QueryRow(r.Context(), `SELECT true FROM employees WHERE region = $1 AND iin = $2 AND active`, region, res.Holder.IIN).Scan(&found); err != nil {
+		a.o.Log.InfoContext(r.Context(), "arm: sign-in refused: not an employee of the region", "region", region, "iin", res.Holder.IIN)
+		a.renderLogin(w, r, http.StatusForbidden, t["err_not_employee"])
+		return
+	}
+	token := random()
+	if _, err := a.o.DB.Exec(r.Context(), `INSERT INTO sessions (token_sha256, region, iin, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		tokenHash(token), region, res.Holder.IIN, a.o.Now(), a.o.Now().Add(a.o.SessionTTL)); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: token, Path: "/arm/", HttpOnly: true, Secure: r.TLS != nil,
+		SameSite: http.SameSiteStrictMode, MaxAge: int(a.o.SessionTTL / time.Second)})
+	a.o.Log.InfoContext(r.Context(), "arm: signed in", "region", region, "iin", res.Holder.IIN)
+	http.Redirect(w, r, "/arm/", http.StatusSeeOther)
+}
+
+func (a *ARM) logout(w http.ResponseWriter, r *http.Request, _ *session) {
+	if c, err := r.Cookie(cookieName); err == nil {
+		_, _ = a.o.DB.Exec(r.Context(), `DELETE FROM sessions WHERE token_sha256 = $1`, tokenHash(c.Value))
+	}
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/arm/", MaxAge: -1, HttpOnly: true})
+	http.Redirect(w, r, "/arm/login", http.StatusSeeOther)
+}
+
+// row is a case in the inbox.
+type row struct {
+	*engine.Case
+	Service string
+	Step    string
+	Role    string
+	Mine    bool
+}
+
+func (a *ARM) inbox(w http.ResponseWriter, r *http.Request, s *session) {
+	open, err := a.o.Engine.Open(r.Context(), s.Region, 500)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	closed, err := a.o.Engine.Closed(r.Context(), s.Region, 50)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	rejected, err := a.o.Engine.Rejections(r.Context(), s.Region, 50)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	l := lang(r)
+	rows := func(cs []*engine.Case) []row {
+		out := make([]row, 0, len(cs))
+		for _, c := range cs {
+			x := row{Case: c}
+			if p, err := a.o.Engine.Passport(c); err == nil {
+				x.Service = pick(l, p.Name.RU, p.Name.KK)
+				if st := c.CurrentStep(p); st != nil {
+					x.Step, x.Role = pick(l, st.Action.RU, st.Action.KK), st.Role
+					x.Mine = s.Has(st.Role) && (c.Assignee == "" || st.Role != "officer" || c.Assignee == s.IIN)
+				}
+			}
+			out = append(out, x)
+		}
+		return out
+	}
+	a.render(w, r, "inbox.html", http.StatusOK, s, "", map[string]any{"Open": rows(open), "Closed": rows(closed), "Rejected": rejected})
+}
+
+func pick(l, ru, kk string) string {
+	if l == "kk" {
+		return kk
+	}
+	return ru
+}
+
+// left writes the time left to a deadline, or how long ago it passed.
+func (a *ARM) left(t *time.Time) string {
+	if t == nil {
+		return "—"
+	}
+	d := t.Sub(a.o.Now()).Round(time.Minute)
+	sign := ""
+	if d < 0 {
+		sign, d = "−", -d
+	}
+	days := int(d.Hours()) / 24
+	h := int(d.Hours()) % 24
+	m := int(d.Minutes()) % 60
+	if days > 0 {
+		return fmt.Sprintf("%s%d д %d ч", sign, days, h)
+	}
+	return fmt.Sprintf("%s%d ч %02d мин", sign, h, m)
+}
+
+func when(t any) string {
+	switch v := t.(type) {
+	case time.Time:
+		return v.In(calendar.Zone).Format("02.01.2006 15:04")
+	case *time.Time:
+		if v == nil {
+			return "—"
+		}
+		return v.In(calendar.Zone).Format("02.01.2006 15:04")
+	}
+	return ""
+}
+
+func (a *ARM) load(w http.ResponseWriter, r *http.Request, s *session) (*engine.Case, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		http.NotFound(w, r)
+		return nil, false
+	}
+	c, err := a.o.Engine.Get(r.Context(), s.Region, id)
+	if errors.Is(err, engine.ErrNotFound) {
+		http.NotFound(w, r)
+		return nil, false
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return nil, false
+	}
+	return c, true
+}
+
+func (a *ARM) casePage(w http.ResponseWriter, r *http.Request, s *session) {
+	a.showCase(w, r, s, http.StatusOK, "")
+}
+
+func (a *ARM) showCase(w http.ResponseWriter, r *http.Request, s *session, status int, errText string) {
+	c, ok := a.load(w, r, s)
+	if !ok {
+		return
+	}
+	p, err := a.o.Engine.Passport(c)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	history, err := a.o.Engine.History(r.Context(), c.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	officers, err := a.officers(r.Context(), s.Region)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	step := c.CurrentStep(p)
+	can := map[string]bool{}
+	if step != nil && !c.Closed() {
+		mine := s.Has(step.Role) && (c.Assignee == "" || step.Role != "officer" || c.Assignee == s.IIN)
+		can["decide"] = mine && step.Decides && (c.Outcome == "" || !step.Signs)
+		can["sign"] = mine && step.Signs && c.Outcome != "" && len(c.ResultSignature) == 0
+		can["complete"] = mine && !step.Decides && !step.Signs
+		can["assign"] = can["complete"] && step.Role == "head" && c.Assignee == ""
+		can["extend"] = s.Has(p.Extension.By) && c.Extensions < p.Extension.Times
+	}
+	a.render(w, r, "case.html", status, s, errText, map[string]any{"Case": c, "Passport": p, "Step": step, "History": history,
+		"Can": can, "Officers": officers, "Result": string(c.ResultContent)})
+}
+
+func (a *ARM) officers(ctx context.Context, region string) ([]engine.Employee, error) {
+	rows, err := a.o.DB.Query(ctx, `SELECT iin, name, roles FROM employees WHERE region = $1 AND active AND 'officer' = ANY(roles) ORDER BY name`, region)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (engine.Employee, error) {
+		var e engine.Employee
+		err := r.Scan(&e.IIN, &e.Name, &e.Roles)
+		return e, err
+	})
+}
+
+// result downloads the result document; ?part=signature gives its detached CMS signature.
+func (a *ARM) result(w http.ResponseWriter, r *http.Request, s *session) {
+	c, ok := a.load(w, r, s)
+	if !ok {
+		return
+	}
+	if len(c.ResultContent) == 0 {
+		http.NotFound(w, r)
+		return
+	}
+	if r.URL.Query().Get("part") == "signature" {
+		if len(c.ResultSignature) == 0 {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/pkcs7-signature")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+c.Number+`.txt.p7s"`)
+		_, _ = w.Write(c.ResultSignature)
+		return
+	}
+	w.Header().Set("Content-Type", c.ResultMediaType)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+c.Number+`.txt"`)
+	_, _ = w.Write(c.ResultContent)
+}
+
+func (a *ARM) act(w http.ResponseWriter, r *http.Request, s *session) {
+	c, ok := a.load(w, r, s)
+	if !ok {
+		return
+	}
+	act := engine.Action{Kind: r.PostFormValue("kind"), Step: r.PostFormValue("step"), Outcome: r.PostFormValue("outcome"),
+		RefusalCode: r.PostFormValue("refusal_code"), Comment: r.PostFormValue("comment"), Assignee: r.PostFormValue("assignee")}
+	if act.Kind == "sign" {
+		sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(r.PostFormValue("signature")))
+		if err != nil || len(sig) == 0 {
+			a.showCase(w, r, s, http.StatusUnprocessableEntity, texts[lang(r)]["err_no_signature"])
+			return
+		}
+		act.Signature = sig
+	}
+	err := a.o.Engine.Act(r.Context(), s.Region, c.ID, s.Employee, act)
+	var ae *engine.ActionError
+	switch {
+	case errors.As(err, &ae):
+		status := http.StatusUnprocessableEntity
+		if ae.Code == "wrong_role" {
+			status = http.StatusForbidden
+		} else if ae.Code == "closed" || ae.Code == "wrong_step" {
+			status = http.StatusConflict
+		}
+		a.showCase(w, r, s, status, ae.Message)
+		return
+	case err != nil:
+		a.fail(w, r, err)
+		return
+	}
+	a.o.Log.InfoContext(r.Context(), "arm: action", "case", c.Number, "action", act.Kind, "iin", s.IIN)
+	http.Redirect(w, r, "/arm/cases/"+strconv.FormatInt(c.ID, 10), http.StatusSeeOther)
+}
+
+// SeedDemo makes the demo staff employees of every region (idempotently): the Pavlodar cast's clerk,
+// officer and head.
+func (a *ARM) SeedDemo(ctx context.Context, regions []string) ([]demo.Entry, error) {
+	roles := map[string][]string{"clerk-pavlodar": {"clerk"}, "officer-pavlodar": {"officer", "commission"}, "head-pavlodar": {"head", "commission"}}
+	var out []demo.Entry
+	for _, p := range demo.People {
+		rs, ok := roles[p.Slug]
+		if !ok {
+			continue
+		}
+		for _, region := range regions {
+			if err := PutEmployee(ctx, a.o.DB, region, engine.Employee{IIN: p.IIN, Name: p.Surname + " " + p.GivenName + " " + p.Patronymic, Roles: rs}); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, demo.Entry{Service: "rshep", Kind: "АРМ", Name: p.Surname + " " + p.GivenName, IIN: p.IIN,
+			Role: strings.Join(rs, ", ") + " (" + strings.Join(regions, ", ") + ")"})
+	}
+	return out, nil
+}
+
+// PutEmployee adds or updates a member of a region's staff.
+func PutEmployee(ctx context.Context, db *pgxpool.Pool, region string, e engine.Employee) error {
+	_, err := db.Exec(ctx, `INSERT INTO employees (region, iin, name, roles) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (region, iin) DO UPDATE SET name = excluded.name, roles = excluded.roles, active = true`, region, e.IIN, e.Name, e.Roles)
+	return err
+}

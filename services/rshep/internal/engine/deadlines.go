@@ -1,0 +1,134 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/egov-suite/egov/internal/catalog"
+	"github.com/egov-suite/egov/services/rshep/internal/timers"
+)
+
+// Timer kinds of a case.
+const (
+	timerWarn    = "warn"
+	timerStep    = "step"
+	timerService = "service"
+)
+
+type timerPayload struct {
+	Step int `json:"step"`
+}
+
+func caseKey(id int64) string { return strconv.FormatInt(id, 10) }
+
+// warnAt is when the warning of a step's term fires.
+func warnAt(p *catalog.Passport, start, due time.Time) time.Time {
+	pct := p.Deadlines.WarnAtPercent
+	if pct == 0 {
+		pct = 75
+	}
+	return start.Add(due.Sub(start) * time.Duration(pct) / 100)
+}
+
+// scheduleStep arms the warning and the deadline of the case's current step.
+func (e *Engine) scheduleStep(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport) error {
+	payload, err := json.Marshal(timerPayload{Step: c.Step})
+	if err != nil {
+		return err
+	}
+	now := e.o.Now()
+	if err := timers.Schedule(ctx, tx, timers.Timer{CaseID: caseKey(c.ID), Kind: timerStep, DueAt: *c.StepDueAt, Payload: payload}, now); err != nil {
+		return err
+	}
+	return timers.Schedule(ctx, tx, timers.Timer{CaseID: caseKey(c.ID), Kind: timerWarn, DueAt: warnAt(p, *c.StepStartedAt, *c.StepDueAt), Payload: payload}, now)
+}
+
+// scheduleService arms the whole service's deadline.
+func (e *Engine) scheduleService(ctx context.Context, tx pgx.Tx, c *Case) error {
+	return timers.Schedule(ctx, tx, timers.Timer{CaseID: caseKey(c.ID), Kind: timerService, DueAt: *c.DueAt}, e.o.Now())
+}
+
+func (e *Engine) cancelTimers(ctx context.Context, tx pgx.Tx, c *Case) error {
+	for _, k := range []string{timerWarn, timerStep, timerService} {
+		if err := timers.Cancel(ctx, tx, caseKey(c.ID), k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Fire does a timer's work in the claiming transaction: the warning before a step's deadline, the
+// escalation to the head when a step's or the service's deadline passes. A timer of a step the case has
+// left does nothing.
+func (e *Engine) Fire(ctx context.Context, tx pgx.Tx, t timers.Timer) error {
+	id, err := strconv.ParseInt(t.CaseID, 10, 64)
+	if err != nil {
+		return fmt.Errorf("timer of case %q: %w", t.CaseID, err)
+	}
+	c, err := lockCase(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if c.Closed() {
+		return nil
+	}
+	if _, ok := e.o.Nodes[c.Region]; !ok {
+		return fmt.Errorf("case %s: region %s is not served by this replica", c.Number, c.Region)
+	}
+	p, err := e.Passport(c)
+	if err != nil {
+		return err
+	}
+	var pl timerPayload
+	if len(t.Payload) > 0 {
+		if err := json.Unmarshal(t.Payload, &pl); err != nil {
+			return err
+		}
+	}
+	step := c.CurrentStep(p)
+	ev := Event{At: e.o.Now(), Actor: "system", ActorName: ParticipantID(c.Region), Role: "system", Step: step.ID}
+	switch t.Kind {
+	case timerWarn:
+		if pl.Step != c.Step || c.Warned {
+			return nil
+		}
+		c.Warned = true
+		ev.Action, ev.Note = ActWarned, "срок шага истекает "+c.StepDueAt.In(time.FixedZone("KZ", 5*3600)).Format("02.01.2006 15:04")
+		e.add(ctx, e.count.warnings)
+	case timerStep:
+		if pl.Step != c.Step {
+			return nil
+		}
+		c.Overdue = true
+		ev.Action, ev.Note = ActOverdue, fmt.Sprintf("срок шага «%s» (%d %s) истёк", step.Action.RU, step.Duration.Value, step.Duration.Unit)
+		e.add(ctx, e.count.breaches)
+	case timerService:
+		ev.Action, ev.Note = ActOverdue, "истёк срок оказания услуги "+c.DueAt.In(time.FixedZone("KZ", 5*3600)).Format("02.01.2006 15:04")
+		e.add(ctx, e.count.breaches)
+	default:
+		return fmt.Errorf("unknown timer kind %q", t.Kind)
+	}
+	if err := addEvent(ctx, tx, c.ID, ev); err != nil {
+		return err
+	}
+	if t.Kind != timerWarn && !c.Escalated {
+		c.Escalated = true
+		if err := addEvent(ctx, tx, c.ID, Event{At: ev.At, Actor: "system", ActorName: ParticipantID(c.Region), Role: "system",
+			Action: ActEscalated, Step: step.ID, Note: "передано на контроль руководителю услугодателя"}); err != nil {
+			return err
+		}
+	}
+	return saveCase(ctx, tx, c)
+}
+
+// RunTimers fires due timers every interval until ctx ends.
+func (e *Engine) RunTimers(ctx context.Context, interval time.Duration) error {
+	return timers.Run(ctx, e.o.DB, e.o.Now, interval, e.o.Worker, e.Fire, func(err error) {
+		e.o.Log.WarnContext(ctx, "timers", "error", err)
+	})
+}

@@ -1,0 +1,248 @@
+// Package engine is РШЭП's regulation engine: one engine runs every service passport. It takes
+// application envelopes from ШЭП for its regions' providers, refuses at intake what the passport does not
+// allow (recorded, with the regulation's text), registers the rest (a number per provider and year,
+// exactly once under redelivery), asks ГБД ФЛ and ЕНИС through ШЭП where the passport says so, walks the
+// passport's steps with their roles and terms, takes the employees' decisions and signatures, keeps every
+// deadline as a durable timer (warning, escalation to the head, extension), and sends each status change
+// back through ШЭП as a NOTIFICATION envelope to the channel the application came from.
+//
+// Every change of a case is one transaction: the case row, its history, its timers and the notifications
+// it owes (an outbox the forwarder publishes), so nothing is half-done and nothing is sent that did not
+// happen.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/calendar"
+	"github.com/egov-suite/egov/internal/catalog"
+	"github.com/egov-suite/egov/services/shep/shepclient"
+)
+
+// ServiceID is the ШЭП async service of a regional node: applications of every passport of the region.
+func ServiceID(region string) string { return "APPLICATION_" + region }
+
+// ParticipantID is the ШЭП participant of a region's node.
+func ParticipantID(region string) string { return "rshep-" + region }
+
+// Options build an Engine.
+type Options struct {
+	Catalog *catalog.Catalog
+	// Nodes are the regions this engine serves, each with its ШЭП client (participant rshep-<region>).
+	Nodes map[string]*shepclient.Client
+	DB    *pgxpool.Pool
+	// Registries answers the passports' checks (through ШЭП in production).
+	Registries Registries
+	// Calendar counts working days; calendar.Default() when nil.
+	Calendar *calendar.Calendar
+	Now      func() time.Time
+	Log      *slog.Logger
+	// Worker names this replica in the timers' fired_by column.
+	Worker string
+	// Meter, when set, records SLA warnings and breaches, registrations and decisions.
+	Meter metric.Meter
+}
+
+// Engine runs the passports.
+type Engine struct {
+	o     Options
+	cal   *calendar.Calendar
+	wake  chan struct{}
+	count struct {
+		registered, rejected, warnings, breaches, decisions metric.Int64Counter
+	}
+}
+
+// New builds an engine.
+func New(o Options) (*Engine, error) {
+	if o.Catalog == nil || o.DB == nil || len(o.Nodes) == 0 {
+		return nil, errors.New("engine: a catalogue, a database and at least one region are required")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Worker == "" {
+		o.Worker = "rshep"
+	}
+	e := &Engine{o: o, cal: o.Calendar, wake: make(chan struct{}, 1)}
+	if e.cal == nil {
+		e.cal = calendar.Default()
+	}
+	if o.Meter != nil {
+		var err error
+		c := func(name, desc string) metric.Int64Counter {
+			ctr, cerr := o.Meter.Int64Counter(name, metric.WithDescription(desc))
+			err = errors.Join(err, cerr)
+			return ctr
+		}
+		e.count.registered = c("egov.rshep.cases.registered", "Applications registered")
+		e.count.rejected = c("egov.rshep.cases.rejected", "Applications refused at intake")
+		e.count.warnings = c("egov.rshep.sla.warnings", "Deadline warnings raised")
+		e.count.breaches = c("egov.rshep.sla.breaches", "Deadlines missed (escalated)")
+		e.count.decisions = c("egov.rshep.cases.decided", "Cases decided")
+		if err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+func (e *Engine) add(ctx context.Context, c metric.Int64Counter) {
+	if c != nil {
+		c.Add(ctx, 1)
+	}
+}
+
+// Catalog is the engine's catalogue.
+func (e *Engine) Catalog() *catalog.Catalog { return e.o.Catalog }
+
+// Regions are the regions the engine serves.
+func (e *Engine) Regions() []string {
+	out := make([]string, 0, len(e.o.Nodes))
+	for r := range e.o.Nodes {
+		out = append(out, r)
+	}
+	return out
+}
+
+// Passport returns the passport a case runs on.
+func (e *Engine) Passport(c *Case) (*catalog.Passport, error) {
+	p, ok := e.o.Catalog.Get(c.ServiceCode, c.Region)
+	if !ok {
+		return nil, fmt.Errorf("case %s: the passport %s/%s is no longer in the catalogue", c.Number, c.ServiceCode, c.Region)
+	}
+	return p, nil
+}
+
+// Signer is the system key of a region's node, which signs automatic results.
+func (e *Engine) systemSigner(region string) (*envelope.Signer, error) {
+	n, ok := e.o.Nodes[region]
+	if !ok {
+		return nil, fmt.Errorf("engine: region %s is not served here", region)
+	}
+	return n.Signer, nil
+}
+
+// Verifier checks signatures (the node's verifier: НУЦ's roots, OCSP with CRL fall-back).
+func (e *Engine) Verifier(region string) *envelope.Verifier {
+	if n, ok := e.o.Nodes[region]; ok {
+		return n.Verifier
+	}
+	return nil
+}
+
+// Add returns the end of a term of d from t on the working-day calendar.
+func (e *Engine) Add(t time.Time, d catalog.Duration) time.Time {
+	switch d.Unit {
+	case "minutes":
+		return t.Add(time.Duration(d.Value) * time.Minute)
+	case "hours":
+		return t.Add(time.Duration(d.Value) * time.Hour)
+	case "working_days":
+		return e.cal.AddWorkingDays(t, d.Value)
+	default: // calendar_days
+		return t.In(calendar.Zone).AddDate(0, 0, d.Value)
+	}
+}
+
+// Get reads a case of region by id.
+func (e *Engine) Get(ctx context.Context, region string, id int64) (*Case, error) {
+	c, err := scanCase(e.o.DB.QueryRow(ctx, `SELECT `+caseColumns+` FROM cases WHERE id = $1 AND region = $2`, id, region))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return c, err
+}
+
+// ByApplication reads the case of an application id.
+func (e *Engine) ByApplication(ctx context.Context, applicationID string) (*Case, error) {
+	c, err := scanCase(e.o.DB.QueryRow(ctx, `SELECT `+caseColumns+` FROM cases WHERE application_id = $1 ORDER BY id LIMIT 1`, applicationID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return c, err
+}
+
+// History returns a case's events in order.
+func (e *Engine) History(ctx context.Context, id int64) ([]Event, error) {
+	rows, err := e.o.DB.Query(ctx, `SELECT seq, at, actor, actor_name, role, action, status, step, note FROM case_events
+		WHERE case_id = $1 ORDER BY seq`, id)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Event, error) {
+		var ev Event
+		err := r.Scan(&ev.Seq, &ev.At, &ev.Actor, &ev.ActorName, &ev.Role, &ev.Action, &ev.Status, &ev.Step, &ev.Note)
+		return ev, err
+	})
+}
+
+// Open lists a region's open cases, the nearest step deadline first.
+func (e *Engine) Open(ctx context.Context, region string, limit int) ([]*Case, error) {
+	rows, err := e.o.DB.Query(ctx, `SELECT `+caseColumns+` FROM cases WHERE region = $1 AND closed_at IS NULL
+		ORDER BY step_due_at NULLS LAST, id LIMIT $2`, region, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Case
+	for rows.Next() {
+		c, err := scanCase(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Closed lists a region's closed cases, the latest first.
+func (e *Engine) Closed(ctx context.Context, region string, limit int) ([]*Case, error) {
+	rows, err := e.o.DB.Query(ctx, `SELECT `+caseColumns+` FROM cases WHERE region = $1 AND closed_at IS NOT NULL
+		ORDER BY closed_at DESC, id DESC LIMIT $2`, region, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Case
+	for rows.Next() {
+		c, err := scanCase(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Rejection is an application refused before registration.
+type Rejection struct {
+	Sender, MessageID, Region, ServiceCode, ApplicationID, RefusalCode, Detail string
+	At                                                                         time.Time
+}
+
+// Rejections lists what a region refused at intake, the latest first.
+func (e *Engine) Rejections(ctx context.Context, region string, limit int) ([]Rejection, error) {
+	rows, err := e.o.DB.Query(ctx, `SELECT sender, message_id, region, service_code, application_id, refusal_code, detail, at
+		FROM rejections WHERE region = $1 ORDER BY at DESC LIMIT $2`, region, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Rejection, error) {
+		var x Rejection
+		err := r.Scan(&x.Sender, &x.MessageID, &x.Region, &x.ServiceCode, &x.ApplicationID, &x.RefusalCode, &x.Detail, &x.At)
+		return x, err
+	})
+}

@@ -1,0 +1,421 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/catalog"
+	"github.com/egov-suite/egov/internal/pgdb"
+	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
+	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
+)
+
+// Employee is a member of a provider's staff acting in the АРМ.
+type Employee struct {
+	IIN   string
+	Name  string
+	Roles []string
+}
+
+// Has reports whether the employee holds role.
+func (e Employee) Has(role string) bool { return slices.Contains(e.Roles, role) }
+
+// system is the engine acting on its own (automatic steps, timers).
+var system = Employee{IIN: "system", Name: "система", Roles: []string{"system"}}
+
+// ActionError is an action the engine refuses; Code tells the АРМ which.
+type ActionError struct {
+	// Code is wrong_role, wrong_step, closed, invalid or signature.
+	Code    string
+	Message string
+}
+
+func (e *ActionError) Error() string { return e.Message }
+
+func refuseAction(code, format string, args ...any) error {
+	return &ActionError{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Action is what an employee does to a case.
+type Action struct {
+	// Kind is complete (pass the step on), decide, sign or extend.
+	Kind string
+	// Step is the step id the employee saw; an action on a step the case has left is refused.
+	Step string
+	// Decide: Outcome is approved or refused; RefusalCode a ground of the passport; Comment the motivation.
+	Outcome     string
+	RefusalCode string
+	Comment     string
+	// Complete: Assignee is the officer (IIN) the head assigns the case to.
+	Assignee string
+	// Sign: the detached CMS signature over the result's content.
+	Signature []byte
+	// Extend: Comment is the reason.
+}
+
+// Act applies an employee's action to a case of region, in one transaction.
+func (e *Engine) Act(ctx context.Context, region string, id int64, who Employee, a Action) error {
+	now := e.o.Now()
+	var sig *envelope.Result
+	if a.Kind == "sign" {
+		c, err := e.Get(ctx, region, id)
+		if err != nil {
+			return err
+		}
+		if len(c.ResultContent) == 0 {
+			return refuseAction("wrong_step", "nothing to sign: the case has no decision yet")
+		}
+		// Verified outside the transaction: the certificate status may take an OCSP round trip.
+		sig, err = e.Verifier(region).Verify(ctx, c.ResultContent, a.Signature, envelope.Expect{Purpose: envelope.PurposeDocument, IIN: who.IIN})
+		if err != nil {
+			ru, _, _ := envelope.Refusal(err)
+			return refuseAction("signature", "подпись не принята: %s", ru)
+		}
+	}
+	err := pgdb.InTx(ctx, e.o.DB, func(tx pgx.Tx) error {
+		c, err := lockCase(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if c.Region != region {
+			return ErrNotFound
+		}
+		p, err := e.Passport(c)
+		if err != nil {
+			return err
+		}
+		if c.Closed() {
+			return refuseAction("closed", "%s", errClosed.Error())
+		}
+		step := c.CurrentStep(p)
+		if a.Step != "" && a.Step != step.ID {
+			return refuseAction("wrong_step", "the case has moved on to step %q; reload it", step.ID)
+		}
+		switch a.Kind {
+		case "extend":
+			return e.extend(ctx, tx, c, p, who, a.Comment, now)
+		case "complete", "decide", "sign":
+		default:
+			return refuseAction("invalid", "unknown action %q", a.Kind)
+		}
+		if !who.Has(step.Role) {
+			return refuseAction("wrong_role", "step %q is done by the role %q; you have %s", step.ID, step.Role, strings.Join(who.Roles, ", "))
+		}
+		if c.Assignee != "" && step.Role == "officer" && who.IIN != c.Assignee {
+			return refuseAction("wrong_role", "the case is assigned to another officer")
+		}
+		switch a.Kind {
+		case "decide":
+			if !step.Decides {
+				return refuseAction("wrong_step", "step %q does not decide", step.ID)
+			}
+			if err := e.decide(ctx, tx, c, p, who, a, now); err != nil {
+				return err
+			}
+			if step.Signs {
+				return saveCase(ctx, tx, c) // the same employee signs next
+			}
+		case "sign":
+			if !step.Signs {
+				return refuseAction("wrong_step", "step %q does not sign", step.ID)
+			}
+			if c.Outcome == "" {
+				return refuseAction("wrong_step", "nothing to sign: the case has no decision yet")
+			}
+			if p.Provider.BIN != "" && sig.Holder.BIN != p.Provider.BIN {
+				return refuseAction("signature", "the result is signed with the certificate of %q, not of the provider", sig.Holder.Organization)
+			}
+			if err := e.signed(ctx, tx, c, p, who, a.Signature, now); err != nil {
+				return err
+			}
+		case "complete":
+			if step.Decides && c.Outcome == "" {
+				return refuseAction("wrong_step", "step %q decides: approve or refuse", step.ID)
+			}
+			if step.Signs && len(c.ResultSignature) == 0 {
+				return refuseAction("wrong_step", "step %q signs the result", step.ID)
+			}
+			if a.Assignee != "" {
+				if err := e.assign(ctx, tx, c, p, who, a.Assignee, now); err != nil {
+					return err
+				}
+			}
+		}
+		if err := e.completeStep(ctx, tx, c, p, who, now); err != nil {
+			return err
+		}
+		return saveCase(ctx, tx, c)
+	})
+	if err != nil {
+		return err
+	}
+	e.poke()
+	return e.Advance(ctx, id)
+}
+
+func (e *Engine) assign(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, who Employee, assignee string, now time.Time) error {
+	var roles []string
+	err := tx.QueryRow(ctx, `SELECT roles FROM employees WHERE region = $1 AND iin = $2 AND active`, c.Region, assignee).Scan(&roles)
+	if errors.Is(err, pgx.ErrNoRows) || !slices.Contains(roles, "officer") {
+		return refuseAction("invalid", "the assignee is not an officer (ответственный исполнитель) of the provider")
+	}
+	if err != nil {
+		return err
+	}
+	c.Assignee = assignee
+	return addEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: c.CurrentStep(p).Role,
+		Action: ActAssigned, Step: c.CurrentStep(p).ID, Note: assignee})
+}
+
+// decide records the decision and drafts the result document.
+func (e *Engine) decide(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, who Employee, a Action, now time.Time) error {
+	if c.Outcome != "" && len(c.ResultSignature) > 0 {
+		return refuseAction("closed", "the case is decided and signed: a second decision is not possible")
+	}
+	switch a.Outcome {
+	case Approve:
+		a.RefusalCode, a.Comment = "", strings.TrimSpace(a.Comment)
+	case Refuse:
+		if !slices.ContainsFunc(p.Refusals, func(r catalog.Refusal) bool { return r.Code == a.RefusalCode }) {
+			return refuseAction("invalid", "%q is not a refusal ground of the passport", a.RefusalCode)
+		}
+		if strings.TrimSpace(a.Comment) == "" {
+			return refuseAction("invalid", "a refusal must be motivated: write the reasons (мотивированный отказ)")
+		}
+	default:
+		return refuseAction("invalid", "the outcome is approved or refused, not %q", a.Outcome)
+	}
+	c.Outcome, c.RefusalCode, c.Comment, c.DecidedBy = a.Outcome, a.RefusalCode, strings.TrimSpace(a.Comment), who.IIN
+	c.ResultMediaType, c.ResultContent = MediaTypeResult, e.renderResult(c, p, who, now)
+	e.add(ctx, e.count.decisions)
+	step := c.CurrentStep(p)
+	return addEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: step.Role, Action: ActDecided,
+		Step: step.ID, Note: strings.TrimSpace(c.Outcome + " " + c.RefusalCode + " " + c.Comment)})
+}
+
+// signed stores the result's signature and tells the channel the outcome.
+func (e *Engine) signed(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, who Employee, sig []byte, now time.Time) error {
+	c.ResultSignature, c.ResultSignedBy = sig, who.IIN+" "+who.Name
+	step := c.CurrentStep(p)
+	if err := addEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: step.Role, Action: ActSigned, Step: step.ID}); err != nil {
+		return err
+	}
+	if c.Outcome == Approve {
+		return e.setStatus(ctx, tx, c, p, "APPROVED", now, nil)
+	}
+	return e.setStatus(ctx, tx, c, p, "REFUSED", now, func(n *applicationv1.StatusNotification) { e.refusalOf(c, p, n) })
+}
+
+func (e *Engine) refusalOf(c *Case, p *catalog.Passport, n *applicationv1.StatusNotification) {
+	n.RefusalCode, n.Comment = c.RefusalCode, c.Comment
+	for _, r := range p.Refusals {
+		if r.Code == c.RefusalCode {
+			n.Reason = &applicationv1.LocalizedText{Ru: r.Text.RU, Kk: r.Text.KK}
+		}
+	}
+}
+
+// completeStep records the step done and enters the next one, or closes the case after the last.
+func (e *Engine) completeStep(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, who Employee, now time.Time) error {
+	step := c.CurrentStep(p)
+	if err := addEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: step.Role, Action: ActCompleted, Step: step.ID}); err != nil {
+		return err
+	}
+	next := c.Step + 1
+	if next < len(p.Steps) {
+		return e.enterStep(ctx, tx, c, p, next, now)
+	}
+	return e.close(ctx, tx, c, p, now)
+}
+
+// enterStep starts step idx: its term, its warning and its deadline.
+func (e *Engine) enterStep(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, idx int, now time.Time) error {
+	c.Step = idx
+	s := p.Steps[idx]
+	due := e.Add(now, s.Duration)
+	c.StepStartedAt, c.StepDueAt, c.Warned, c.Overdue = &now, &due, false, false
+	if err := e.scheduleStep(ctx, tx, c, p); err != nil {
+		return err
+	}
+	if idx == 1 { // the registration step is behind: the examination has begun
+
+		return e.setStatus(ctx, tx, c, p, "IN_PROGRESS", now, nil)
+	}
+	return nil
+}
+
+// close issues the signed result to the channel and ends the case.
+func (e *Engine) close(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, now time.Time) error {
+	if len(c.ResultSignature) == 0 {
+		return fmt.Errorf("case %s: the last step ended without a signed result", c.Number)
+	}
+	c.Step, c.ClosedAt, c.StepDueAt = len(p.Steps), &now, nil
+	if err := e.cancelTimers(ctx, tx, c); err != nil {
+		return err
+	}
+	if err := addEvent(ctx, tx, c.ID, Event{At: now, Actor: "system", ActorName: ParticipantID(c.Region), Role: "system",
+		Action: ActIssued, Status: "RESULT_ISSUED"}); err != nil {
+		return err
+	}
+	return e.setStatus(ctx, tx, c, p, "RESULT_ISSUED", now, func(n *applicationv1.StatusNotification) {
+		n.Result = &envelopev1.SignedDocument{MediaType: c.ResultMediaType, Content: c.ResultContent, Signature: c.ResultSignature}
+		if c.Outcome == Refuse {
+			e.refusalOf(c, p, n)
+		}
+	})
+}
+
+// extend extends the term of the case once more, as the passport allows.
+func (e *Engine) extend(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, who Employee, reason string, now time.Time) error {
+	x := p.Extension
+	if !who.Has(x.By) {
+		return refuseAction("wrong_role", "the term is extended by the role %q", x.By)
+	}
+	if c.Extensions >= x.Times {
+		return refuseAction("invalid", "the term was already extended %d time(s), the most the passport allows", c.Extensions)
+	}
+	if strings.TrimSpace(reason) == "" {
+		return refuseAction("invalid", "an extension needs its reason")
+	}
+	due := e.Add(*c.DueAt, x.Max)
+	stepDue := e.Add(*c.StepDueAt, x.Max)
+	c.DueAt, c.StepDueAt, c.Extensions, c.Overdue, c.Warned = &due, &stepDue, c.Extensions+1, false, false
+	if err := e.scheduleService(ctx, tx, c); err != nil {
+		return err
+	}
+	if err := e.scheduleStep(ctx, tx, c, p); err != nil {
+		return err
+	}
+	if err := addEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: x.By, Action: ActExtended,
+		Status: "EXTENDED", Step: c.CurrentStep(p).ID, Note: strings.TrimSpace(reason) + "; срок: " + due.Format(time.RFC3339)}); err != nil {
+		return err
+	}
+	if err := e.setStatus(ctx, tx, c, p, "EXTENDED", now, func(n *applicationv1.StatusNotification) { n.Comment = strings.TrimSpace(reason) }); err != nil {
+		return err
+	}
+	return saveCase(ctx, tx, c)
+}
+
+// Advance does a case's automatic work: the registry checks, then every system step, until the case
+// waits for a person or is closed.
+func (e *Engine) Advance(ctx context.Context, id int64) error {
+	for range 64 {
+		c, err := scanCase(e.o.DB.QueryRow(ctx, `SELECT `+caseColumns+` FROM cases WHERE id = $1`, id))
+		if err != nil {
+			return err
+		}
+		if c.Closed() {
+			return nil
+		}
+		p, err := e.Passport(c)
+		if err != nil {
+			return err
+		}
+		if !c.ChecksDone {
+			results, failed, err := e.runChecks(ctx, c, p)
+			if err != nil {
+				return fmt.Errorf("engine: case %s: registry checks: %w", c.Number, err)
+			}
+			if err := e.inCase(ctx, c, func(tx pgx.Tx, c *Case, now time.Time) error {
+				if c.ChecksDone {
+					return nil
+				}
+				c.Checks, c.ChecksDone = results, true
+				note := make([]string, 0, len(results))
+				for _, r := range results {
+					note = append(note, r.ID+": "+r.Summary)
+				}
+				if err := addEvent(ctx, tx, c.ID, Event{At: now, Actor: "system", ActorName: ParticipantID(c.Region), Role: "system",
+					Action: ActChecked, Note: strings.Join(note, "; ")}); err != nil {
+					return err
+				}
+				if failed == nil {
+					return nil
+				}
+				return e.refuseAutomatically(ctx, tx, c, p, failed.check.Refusal, failed.why, now)
+			}); err != nil {
+				return err
+			}
+			continue
+		}
+		step := c.CurrentStep(p)
+		if step == nil || step.Role != "system" {
+			return nil
+		}
+		if err := e.inCase(ctx, c, func(tx pgx.Tx, c *Case, now time.Time) error {
+			return e.systemStep(ctx, tx, c, p, now)
+		}); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("engine: case %d does not settle", id)
+}
+
+// inCase runs fn on the locked case if it is still where the caller saw it (same step, open).
+func (e *Engine) inCase(ctx context.Context, seen *Case, fn func(tx pgx.Tx, c *Case, now time.Time) error) error {
+	err := pgdb.InTx(ctx, e.o.DB, func(tx pgx.Tx) error {
+		c, err := lockCase(ctx, tx, seen.ID)
+		if err != nil {
+			return err
+		}
+		if c.Closed() || c.Step != seen.Step {
+			return nil // another replica moved it on
+		}
+		if err := fn(tx, c, e.o.Now()); err != nil {
+			return err
+		}
+		return saveCase(ctx, tx, c)
+	})
+	if err == nil {
+		e.poke()
+	}
+	return err
+}
+
+// systemStep does an automatic step: the decision (every check passed: approve), the signature with the
+// node's system key, and the hand-on.
+func (e *Engine) systemStep(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, now time.Time) error {
+	step := c.CurrentStep(p)
+	if step.Decides {
+		if err := e.decide(ctx, tx, c, p, system, Action{Outcome: Approve}, now); err != nil {
+			return err
+		}
+	}
+	if step.Signs {
+		if err := e.signAsSystem(ctx, tx, c, p, now); err != nil {
+			return err
+		}
+	}
+	return e.completeStep(ctx, tx, c, p, system, now)
+}
+
+func (e *Engine) signAsSystem(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, now time.Time) error {
+	signer, err := e.systemSigner(c.Region)
+	if err != nil {
+		return err
+	}
+	sig, err := signer.Sign(c.ResultContent)
+	if err != nil {
+		return err
+	}
+	return e.signed(ctx, tx, c, p, Employee{IIN: "system", Name: ParticipantID(c.Region), Roles: []string{"system"}}, sig, now)
+}
+
+// refuseAutomatically refuses a case on a failed registry check: the refusal is signed by the node's
+// system key and issued at once.
+func (e *Engine) refuseAutomatically(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, code, why string, now time.Time) error {
+	if err := e.decide(ctx, tx, c, p, system, Action{Outcome: Refuse, RefusalCode: code, Comment: why}, now); err != nil {
+		return err
+	}
+	if err := e.signAsSystem(ctx, tx, c, p, now); err != nil {
+		return err
+	}
+	return e.close(ctx, tx, c, p, now)
+}

@@ -1,0 +1,261 @@
+package engine
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/catalog"
+	"github.com/egov-suite/egov/internal/pgdb"
+	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
+	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
+	"github.com/egov-suite/egov/services/rshep/internal/cases"
+	"github.com/egov-suite/egov/services/shep/shepclient"
+)
+
+// PayloadType is the payload of an application envelope: the application, signed by a person.
+var PayloadType = string((&envelopev1.SignedDocument{}).ProtoReflect().Descriptor().FullName())
+
+// MediaTypeApplication is the media type of a signed application's content.
+const MediaTypeApplication = "application/vnd.egov.application+protobuf"
+
+// Handler returns the delivery handler of region's node, for shepclient.Client.Receive.
+func (e *Engine) Handler(region string) shepclient.Handler {
+	return func(ctx context.Context, d *shepclient.Delivery) error { return e.Handle(ctx, region, d) }
+}
+
+// Handle processes one delivery to region's node. It returns nil once the application is registered (or
+// refused and recorded) and its automatic work done; an error leaves the delivery to ШЭП's redelivery,
+// which registration's idempotency absorbs.
+func (e *Engine) Handle(ctx context.Context, region string, d *shepclient.Delivery) error {
+	if n := d.Notification; n != nil {
+		e.o.Log.DebugContext(ctx, "delivery state", "message_id", n.GetMessageId(), "state", n.GetState().String())
+		return nil
+	}
+	env := d.Envelope
+	in, refusal := e.open(ctx, region, env)
+	if refusal != nil {
+		return e.reject(ctx, region, env, in, refusal)
+	}
+	id, err := e.register(ctx, region, env, in)
+	if err != nil {
+		return err
+	}
+	return e.Advance(ctx, id)
+}
+
+// refusal is why an application is refused at intake.
+type refusal struct {
+	passport *catalog.Passport
+	code     string
+	text     catalog.Text
+	detail   string
+}
+
+// intake is an opened application.
+type intake struct {
+	app      *applicationv1.Application
+	signed   *envelopev1.SignedDocument
+	passport *catalog.Passport
+}
+
+var textUnknownService = catalog.Text{
+	RU: "услуга не оказывается этим услугодателем: неизвестная услуга или регион",
+	KK: "бұл қызметті осы қызмет беруші көрсетпейді: белгісіз қызмет немесе өңір",
+}
+
+var textMalformed = catalog.Text{
+	RU: "заявление не может быть прочитано: нарушена структура электронного документа",
+	KK: "өтінішті оқу мүмкін емес: электрондық құжаттың құрылымы бұзылған",
+}
+
+// open reads, checks and validates an application envelope.
+func (e *Engine) open(ctx context.Context, region string, env *envelopev1.Envelope) (*intake, *refusal) {
+	in := &intake{}
+	if env.GetType() != envelopev1.MessageType_MESSAGE_TYPE_REQUEST || env.GetPayloadType() != PayloadType {
+		return in, &refusal{code: "malformed", text: textMalformed,
+			detail: fmt.Sprintf("expected a REQUEST carrying %s, got %s carrying %q", PayloadType, env.GetType(), env.GetPayloadType())}
+	}
+	in.signed = new(envelopev1.SignedDocument)
+	in.app = new(applicationv1.Application)
+	if err := proto.Unmarshal(env.GetPayload(), in.signed); err != nil {
+		return in, &refusal{code: "malformed", text: textMalformed, detail: "payload: " + err.Error()}
+	}
+	if in.signed.GetMediaType() != MediaTypeApplication {
+		return in, &refusal{code: "malformed", text: textMalformed, detail: fmt.Sprintf("document media type %q, want %s", in.signed.GetMediaType(), MediaTypeApplication)}
+	}
+	if err := proto.Unmarshal(in.signed.GetContent(), in.app); err != nil {
+		return in, &refusal{code: "malformed", text: textMalformed, detail: "application: " + err.Error()}
+	}
+	a := in.app
+	if a.GetApplicationId() == "" {
+		return in, &refusal{code: "malformed", text: textMalformed, detail: "the application has no id"}
+	}
+	p, ok := e.o.Catalog.Get(a.GetServiceCode(), a.GetRegion())
+	if !ok || a.GetRegion() != region {
+		return in, &refusal{code: "unknown_service", text: textUnknownService,
+			detail: fmt.Sprintf("no passport %q for region %q at the node of region %s", a.GetServiceCode(), a.GetRegion(), region)}
+	}
+	in.passport = p
+	channel := channelName(a.GetChannel())
+	if !slices.Contains(p.Channels, channel) {
+		return in, e.ground(p, catalog.IntakeRefusal, fmt.Sprintf("услуга не оказывается через канал %q (паспорт: %s)", channel, strings.Join(p.Channels, ", ")))
+	}
+	// The person's signature: the applicant's own on the portal; a ЦОН operator's (an employee's
+	// certificate) at a ЦОН or an employee's at the provider's office.
+	want := ""
+	if channel == "portal" {
+		want = a.GetApplicantIin()
+	}
+	res, err := e.Verifier(region).VerifyDocument(ctx, in.signed, want)
+	if err != nil {
+		ru, _, _ := envelope.Refusal(err)
+		return in, e.ground(p, "eds_not_confirmed", ru)
+	}
+	if channel != "portal" && res.Holder.BIN == "" {
+		return in, e.ground(p, "eds_not_confirmed", "заявление через ЦОН подписывается ЭЦП работника (оператора), а не физического лица")
+	}
+	if problems := Validate(p, a); len(problems) > 0 {
+		return in, e.ground(p, catalog.IntakeRefusal, strings.Join(problems, "; "))
+	}
+	return in, nil
+}
+
+// ground is a refusal on one of the passport's grounds (the intake ground when it lacks code).
+func (e *Engine) ground(p *catalog.Passport, code, detail string) *refusal {
+	for _, r := range p.Refusals {
+		if r.Code == code {
+			return &refusal{passport: p, code: code, text: r.Text, detail: detail}
+		}
+	}
+	for _, r := range p.Refusals {
+		if r.Code == catalog.IntakeRefusal {
+			return &refusal{passport: p, code: r.Code, text: r.Text, detail: detail}
+		}
+	}
+	return &refusal{passport: p, code: code, text: textMalformed, detail: detail}
+}
+
+// reject records a refusal at intake, once per envelope, and notifies the sender.
+func (e *Engine) reject(ctx context.Context, region string, env *envelopev1.Envelope, in *intake, r *refusal) error {
+	a := in.app
+	if a == nil {
+		a = &applicationv1.Application{}
+	}
+	now := e.o.Now()
+	err := pgdb.InTx(ctx, e.o.DB, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO rejections (sender, message_id, at, region, service_code, application_id, refusal_code, detail)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+			env.GetSender(), env.GetMessageId(), now, region, a.GetServiceCode(), a.GetApplicationId(), r.code, r.detail)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		c := &Case{Region: region, ServiceCode: a.GetServiceCode(), ApplicationID: a.GetApplicationId(), ReplyTo: env.GetSender(),
+			CorrelationID: env.GetMessageId(), ApplicantIIN: a.GetApplicantIin(), Language: a.GetLanguage()}
+		n := e.notification(c, r.passport, "REFUSED", now)
+		n.RefusalCode, n.Reason, n.Comment = r.code, &applicationv1.LocalizedText{Ru: r.text.RU, Kk: r.text.KK}, r.detail
+		return e.enqueue(ctx, tx, c, n, now)
+	})
+	if err != nil {
+		return fmt.Errorf("engine: record the refusal of %s: %w", env.GetMessageId(), err)
+	}
+	e.add(ctx, e.count.rejected)
+	e.o.Log.InfoContext(ctx, "application refused at intake", "region", region, "message_id", env.GetMessageId(),
+		"service", a.GetServiceCode(), "refusal", r.code, "detail", r.detail)
+	e.poke()
+	return nil
+}
+
+// register registers the application (or finds its registration) and returns the case id.
+func (e *Engine) register(ctx context.Context, region string, env *envelopev1.Envelope, in *intake) (int64, error) {
+	a, p := in.app, in.passport
+	now := e.o.Now()
+	var id int64
+	err := pgdb.InTx(ctx, e.o.DB, func(tx pgx.Tx) error {
+		provider := p.Provider.BIN
+		if provider == "" {
+			provider = p.Code + "/" + p.Region
+		}
+		reg, err := cases.Register(ctx, tx, cases.Application{Sender: env.GetSender(), MessageID: env.GetMessageId(),
+			Provider: provider, ServiceCode: p.Code, Region: p.Region}, now)
+		if err != nil {
+			return err
+		}
+		id = reg.ID
+		if !reg.New {
+			return nil
+		}
+		signed, err := proto.Marshal(in.signed)
+		if err != nil {
+			return err
+		}
+		docs := make([]Document, 0, len(a.GetDocuments()))
+		for _, d := range a.GetDocuments() {
+			doc := Document{ID: d.GetId(), PaperReceived: d.GetPaperReceived()}
+			if att := d.GetAttachment(); att != nil {
+				doc.Name, doc.MediaType, doc.Size, doc.SHA256, doc.ObjectKey = att.GetName(), att.GetMediaType(), att.GetSize(),
+					hex.EncodeToString(att.GetSha256()), att.GetObjectKey()
+			}
+			docs = append(docs, doc)
+		}
+		form, err := json.Marshal(a.GetFields())
+		if err != nil {
+			return err
+		}
+		docsJSON, err := json.Marshal(docs)
+		if err != nil {
+			return err
+		}
+		lang := a.GetLanguage()
+		if lang != "kk" {
+			lang = "ru"
+		}
+		if _, err := tx.Exec(ctx, `UPDATE cases SET application_id = $2, channel = $3, reply_to = $4, correlation_id = $5,
+			applicant_iin = $6, language = $7, passport_version = $8, form = $9, documents = $10, application = $11 WHERE id = $1`,
+			id, a.GetApplicationId(), channelName(a.GetChannel()), env.GetSender(), env.GetMessageId(), a.GetApplicantIin(), lang,
+			p.Version, form, docsJSON, signed); err != nil {
+			return err
+		}
+		c, err := lockCase(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		// The whole term: every step's term, one after the other, from now.
+		due := now
+		for _, s := range p.Steps {
+			due = e.Add(due, s.Duration)
+		}
+		c.DueAt = &due
+		if err := addEvent(ctx, tx, id, Event{At: now, Actor: "system", ActorName: ParticipantID(region), Role: "system",
+			Action: ActRegistered, Status: "REGISTERED", Note: reg.Number}); err != nil {
+			return err
+		}
+		if err := e.setStatus(ctx, tx, c, p, "REGISTERED", now, nil); err != nil {
+			return err
+		}
+		if err := e.scheduleService(ctx, tx, c); err != nil {
+			return err
+		}
+		if err := e.enterStep(ctx, tx, c, p, 0, now); err != nil {
+			return err
+		}
+		return saveCase(ctx, tx, c)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("engine: register %s: %w", env.GetMessageId(), err)
+	}
+	e.add(ctx, e.count.registered)
+	e.poke()
+	return id, nil
+}
+
+// errClosed is an action on a case that already has its final state.
+var errClosed = errors.New("the case is closed: a second decision is not possible")

@@ -1,0 +1,163 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/egov-suite/egov/internal/catalog"
+	enisv1 "github.com/egov-suite/egov/proto/egov/enis/v1"
+	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
+	"github.com/egov-suite/egov/services/shep/shepclient"
+)
+
+// ErrNoRecord is a registry's answer that it has no such record.
+var ErrNoRecord = errors.New("no record in the register")
+
+// Registries answers the passports' checks.
+type Registries interface {
+	// Person returns a person of ГБД ФЛ, or ErrNoRecord.
+	Person(ctx context.Context, region, iin string) (*gbdflv1.Person, error)
+	// PowerOfAttorney returns a power of attorney of ЕНИС, or ErrNoRecord.
+	PowerOfAttorney(ctx context.Context, region string, req *enisv1.GetPowerOfAttorneyRequest) (*enisv1.PowerOfAttorney, error)
+}
+
+// ШЭП service ids of the registries and their "not found" status code (their contract).
+const (
+	ServicePerson          = "GBDFL_PERSON"
+	ServicePowerOfAttorney = "ENIS_POWER_OF_ATTORNEY"
+	codeNotFound           = "E_NOT_FOUND"
+)
+
+// ShepRegistries asks the registries through ШЭП's sync channel, as the region's node.
+type ShepRegistries struct {
+	Nodes map[string]*shepclient.Client
+}
+
+func (r ShepRegistries) call(ctx context.Context, region, service string, req, resp proto.Message) error {
+	c, ok := r.Nodes[region]
+	if !ok {
+		return fmt.Errorf("region %s is not served here", region)
+	}
+	env, err := c.Request(service, req)
+	if err != nil {
+		return err
+	}
+	out, err := c.Call(ctx, env)
+	var se *shepclient.StatusError
+	if errors.As(err, &se) && se.Code == codeNotFound {
+		return ErrNoRecord
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", service, err)
+	}
+	return proto.Unmarshal(out.GetPayload(), resp)
+}
+
+// Person implements Registries.
+func (r ShepRegistries) Person(ctx context.Context, region, iin string) (*gbdflv1.Person, error) {
+	var resp gbdflv1.GetPersonResponse
+	if err := r.call(ctx, region, ServicePerson, &gbdflv1.GetPersonRequest{Iin: iin}, &resp); err != nil {
+		return nil, err
+	}
+	return resp.GetPerson(), nil
+}
+
+// PowerOfAttorney implements Registries.
+func (r ShepRegistries) PowerOfAttorney(ctx context.Context, region string, req *enisv1.GetPowerOfAttorneyRequest) (*enisv1.PowerOfAttorney, error) {
+	var resp enisv1.GetPowerOfAttorneyResponse
+	if err := r.call(ctx, region, ServicePowerOfAttorney, req, &resp); err != nil {
+		return nil, err
+	}
+	return resp.GetPowerOfAttorney(), nil
+}
+
+// failedCheck is a check whose record is missing: the refusal it leads to.
+type failedCheck struct {
+	check catalog.Check
+	why   string
+}
+
+// runChecks asks the registries what the passport checks on the case's channel. A registry that cannot
+// answer is an error (the delivery is retried); a missing record is a failed check.
+func (e *Engine) runChecks(ctx context.Context, c *Case, p *catalog.Passport) ([]CheckResult, *failedCheck, error) {
+	var out []CheckResult
+	var failed *failedCheck
+	for _, ch := range p.Checks {
+		if !slices.Contains(ch.Channels, c.Channel) {
+			continue
+		}
+		value := c.Form[ch.Field]
+		if value == "" {
+			continue // an optional field left empty: nothing to check
+		}
+		r := CheckResult{ID: ch.ID, Registry: ch.Registry, Field: ch.Field, At: e.o.Now()}
+		switch ch.Registry {
+		case "gbdfl":
+			person, err := e.o.Registries.Person(ctx, c.Region, value)
+			switch {
+			case errors.Is(err, ErrNoRecord):
+				r.Summary = "нет данных в ГБД ФЛ"
+			case err != nil:
+				return nil, nil, err
+			default:
+				r.Found, r.Summary = true, fullName(person)
+				if ch.Relation != "" {
+					r.Found = related(person, ch.Relation, c.Form[ch.Of])
+					if r.Found {
+						r.Summary += "; связь с заявителем подтверждена (" + ch.Relation + ")"
+					} else {
+						r.Summary += "; в ГБД ФЛ нет связи с заявителем (" + ch.Relation + ")"
+					}
+				}
+			}
+		case "enis":
+			poa, err := e.o.Registries.PowerOfAttorney(ctx, c.Region, &enisv1.GetPowerOfAttorneyRequest{Number: value,
+				PrincipalIin: c.ApplicantIIN, RepresentativeIin: c.Form["representative_iin"]})
+			switch {
+			case errors.Is(err, ErrNoRecord):
+				r.Summary = "нет данных доверенности в ЕНИС"
+			case err != nil:
+				return nil, nil, err
+			default:
+				r.Found = poa.GetState() == enisv1.PowerOfAttorneyState_POWER_OF_ATTORNEY_STATE_VALID &&
+					(poa.GetRepresentativeIin() == c.Form["representative_iin"] || c.Form["representative_iin"] == "")
+				r.Summary = fmt.Sprintf("доверенность %s, %s, действует до %s, нотариус %s", poa.GetNumber(),
+					strings.ToLower(strings.TrimPrefix(poa.GetState().String(), "POWER_OF_ATTORNEY_STATE_")), poa.GetValidUntil(), poa.GetNotaryName())
+			}
+		}
+		out = append(out, r)
+		if !r.Found && failed == nil {
+			failed = &failedCheck{check: ch, why: r.Summary}
+		}
+	}
+	return out, failed, nil
+}
+
+func fullName(p *gbdflv1.Person) string {
+	return strings.TrimSpace(p.GetSurname() + " " + p.GetName() + " " + p.GetPatronymic())
+}
+
+// related reports whether person has a link of relation to iin.
+func related(person *gbdflv1.Person, relation, iin string) bool {
+	for _, l := range person.GetFamily() {
+		if l.GetIin() != iin {
+			continue
+		}
+		switch l.GetRelation() {
+		case gbdflv1.Relation_RELATION_PARENT:
+			if relation == "parent" || relation == "parent_or_guardian" {
+				return true
+			}
+		case gbdflv1.Relation_RELATION_GUARDIAN:
+			if relation == "guardian" || relation == "parent_or_guardian" {
+				return true
+			}
+		}
+	}
+	return false
+}

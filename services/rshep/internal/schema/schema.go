@@ -1,0 +1,16 @@
+// Package schema holds РШЭП's migrations: one ordered set for the service's schema, shared by the
+// packages that own its tables (cases, timers, engine, arm).
+package schema
+
+import (
+	"embed"
+	"io/fs"
+
+	"github.com/egov-suite/egov/internal/pgdb"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations create РШЭП's tables in the service's schema.
+func Migrations() fs.FS { return pgdb.Embedded(migrations) }

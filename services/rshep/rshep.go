@@ -1,0 +1,178 @@
+// Package rshep is РШЭП, the regional node of the e-government gateway, with АРМ РШЭП, the provider's
+// workstation. One process serves one or more regions; each region is its own ШЭП participant
+// (rshep-<region>) with its own system key, receiving the applications of every passport of the region
+// on the async service APPLICATION_<region>. The regulation engine (internal/engine) runs the passports;
+// the АРМ (internal/arm) is the civil servant's web workstation.
+package rshep
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/egov-suite/egov/internal/app"
+	"github.com/egov-suite/egov/internal/catalog"
+	"github.com/egov-suite/egov/internal/config"
+	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/natsbus"
+	"github.com/egov-suite/egov/internal/participant"
+	"github.com/egov-suite/egov/internal/serve"
+	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
+	"github.com/egov-suite/egov/services/rshep/internal/arm"
+	"github.com/egov-suite/egov/services/rshep/internal/engine"
+	"github.com/egov-suite/egov/services/rshep/internal/schema"
+	"github.com/egov-suite/egov/services/shep/shepclient"
+)
+
+// Config is РШЭП's configuration.
+type Config struct {
+	// Regions are the regions served (two-digit codes); every region of the catalogue when empty.
+	Regions []string `env:"EGOV_RSHEP_REGIONS" envSeparator:","`
+	// KeyDir holds each region's system key as system-rshep-<region>.p12 (dev: the seeded keys).
+	KeyDir string `env:"EGOV_RSHEP_KEY_DIR"`
+	// KeyPassword opens the key files.
+	KeyPassword config.Secret `env:"EGOV_RSHEP_KEY_PASSWORD"`
+	// TrustAnchors is a PEM file with НУЦ's root.
+	TrustAnchors string `env:"EGOV_RSHEP_TRUST_ANCHORS"`
+	// OCSPFreshness bounds the reuse of certificate status answers.
+	OCSPFreshness time.Duration `env:"EGOV_RSHEP_OCSP_FRESHNESS" envDefault:"5m"`
+	// ShepTarget is ШЭП's gRPC address (host:port) for the registry look-ups (dev: the embedded ШЭП).
+	ShepTarget string `env:"EGOV_RSHEP_SHEP_TARGET"`
+	// CatalogDir, when set, holds the passports (*.yaml) instead of the built-in catalogue.
+	CatalogDir string `env:"EGOV_RSHEP_CATALOG_DIR"`
+	// TimerInterval is how often due timers are claimed.
+	TimerInterval time.Duration `env:"EGOV_RSHEP_TIMER_INTERVAL" envDefault:"1s"`
+	// SessionTTL is how long an АРМ session lasts.
+	SessionTTL time.Duration `env:"EGOV_RSHEP_SESSION_TTL" envDefault:"8h"`
+}
+
+// LoadConfig reads the configuration from the environment.
+func LoadConfig() (Config, error) {
+	var c Config
+	err := config.Load(&c, nil)
+	return c, err
+}
+
+// Catalog loads the passports: CatalogDir's, or the built-in ones. A passport that does not validate
+// stops the start with its file, field and problem.
+func (c Config) Catalog() (*catalog.Catalog, error) {
+	if c.CatalogDir == "" {
+		return catalog.Builtin()
+	}
+	return catalog.Load(os.DirFS(c.CatalogDir))
+}
+
+// Descriptor describes the service to the process that runs it.
+func Descriptor(cfg Config) app.Descriptor {
+	return app.Descriptor{
+		Name:         "rshep",
+		Title:        "РШЭП + АРМ РШЭП, regional node and provider workstation (regulation engine)",
+		Schema:       "rshep",
+		Migrations:   schema.Migrations(),
+		Ports:        app.Ports{HTTP: 8050, GRPC: 9050},
+		GRPCServices: nil,
+		Start: func(ctx context.Context, env *app.Env) (*app.Unit, error) {
+			cat, err := cfg.Catalog()
+			if err != nil {
+				return nil, fmt.Errorf("EGOV_RSHEP_CATALOG_DIR: %w", err)
+			}
+			regions := cfg.Regions
+			if len(regions) == 0 {
+				for _, p := range cat.All() {
+					if !slices.Contains(regions, p.Region) {
+						regions = append(regions, p.Region)
+					}
+				}
+			}
+			target := cfg.ShepTarget
+			if target == "" {
+				target = env.Peers["shep"].GRPC
+			}
+			if target == "" {
+				return nil, fmt.Errorf("EGOV_RSHEP_SHEP_TARGET: ШЭП's gRPC address is required")
+			}
+			conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
+			if err != nil {
+				return nil, fmt.Errorf("EGOV_RSHEP_SHEP_TARGET: %w", err)
+			}
+			sync := shepv1.NewSyncChannelServiceClient(conn)
+			nodes := map[string]*shepclient.Client{}
+			for _, r := range regions {
+				id := engine.ParticipantID(r)
+				pc := participant.Config{TrustAnchors: cfg.TrustAnchors, KeyPassword: cfg.KeyPassword, OCSPFreshness: cfg.OCSPFreshness}
+				if cfg.KeyDir != "" {
+					pc.KeyFile = filepath.Join(cfg.KeyDir, "system-"+id+".p12")
+				}
+				client, err := pc.WithDevDefaults(env.DevDir, id).Load(id, env.Now)
+				if err != nil {
+					_ = conn.Close()
+					return nil, fmt.Errorf("EGOV_RSHEP_KEY_DIR (region %s): %w", r, err)
+				}
+				client.Sync, client.Bus = sync, env.Bus
+				nodes[r] = client
+			}
+			eng, err := engine.New(engine.Options{Catalog: cat, Nodes: nodes, DB: env.DB, Registries: engine.ShepRegistries{Nodes: nodes},
+				Now: env.Now, Log: env.Log, Worker: hostname(), Meter: env.Telemetry.Meter("egov/rshep")})
+			if err != nil {
+				_ = conn.Close()
+				return nil, err
+			}
+			workstation := arm.New(arm.Options{Engine: eng, DB: env.DB, Now: env.Now, Log: env.Log, SessionTTL: cfg.SessionTTL})
+			workers := map[string]func(context.Context) error{
+				"outbox": func(ctx context.Context) error { return eng.Forward(ctx, time.Second) },
+				"timers": func(ctx context.Context) error { return eng.RunTimers(ctx, cfg.TimerInterval) },
+			}
+			var checks []serve.Check
+			for r, n := range nodes {
+				workers["applications "+r] = receive(env, r, n, eng)
+				checks = append(checks, serve.Check{Name: "consumer " + n.ID, Fn: func(ctx context.Context) error {
+					_, err := env.Bus.JS.Consumer(ctx, natsbus.StreamOut, natsbus.ConsumerName(n.ID))
+					return err
+				}})
+			}
+			return &app.Unit{
+				HTTP:    workstation.Handler(),
+				Checks:  checks,
+				Workers: workers,
+				Close:   func(context.Context) error { return conn.Close() },
+				Seed: func(ctx context.Context, _ string) ([]demo.Entry, error) {
+					return workstation.SeedDemo(ctx, regions)
+				},
+			}, nil
+		},
+	}
+}
+
+// receive takes a region's applications until ctx ends; while ШЭП has not yet registered the region's
+// participant (no consumer), it retries.
+func receive(env *app.Env, region string, n *shepclient.Client, eng *engine.Engine) func(context.Context) error {
+	return func(ctx context.Context) error {
+		for {
+			err := n.Receive(ctx, eng.Handler(region))
+			if ctx.Err() != nil {
+				return nil
+			}
+			env.Log.WarnContext(ctx, "applications: waiting for ШЭП to register the participant", "participant", n.ID, "error", err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(2 * time.Second):
+			}
+		}
+	}
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "rshep"
+	}
+	return "rshep@" + strings.ToLower(h)
+}
