@@ -191,7 +191,8 @@ func (a *ARM) render(w http.ResponseWriter, r *http.Request, name string, status
 	l := lang(r)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	if err := a.tmpl.ExecuteTemplate(w, name, page{T: texts[l], Lang: l, Path: r.URL.Path, Session: s, Error: errText, Data: data}); err != nil {
+	back := strings.TrimSuffix(r.URL.Path, "/act") // a page answering a POST links back to its GET form
+	if err := a.tmpl.ExecuteTemplate(w, name, page{T: texts[l], Lang: l, Path: back, Session: s, Error: errText, Data: data}); err != nil {
 		a.o.Log.ErrorContext(r.Context(), "arm: template", "template", name, "error", err)
 	}
 }

@@ -4,9 +4,9 @@ package arm
 var texts = map[string]map[string]string{
 	"ru": {
 		"title": "АРМ РШЭП", "login": "Вход по ЭЦП", "region": "Регион", "sign_in": "Войти", "logout": "Выйти",
-		"login_help": "Подпишите вход ключом аутентификации (AUTH) через NCALayer. Без NCALayer: подпишите текст вызова командой «egov sign --detached» и вставьте подпись (Base64) в поле.",
+		"login_help": "Подпишите вход ключом аутентификации (AUTH) через NCALayer. Без NCALayer: сохраните текст вызова в файл, подпишите его командой «egov sign --in файл --p12 ключ-AUTH.p12 --out вход.p7s» и вставьте «base64 -w0 вход.p7s» в поле.",
 		"challenge":  "Текст вызова", "signature": "Подпись CMS (Base64)", "sign_with_ncalayer": "Подписать через NCALayer",
-		"ncalayer_off": "NCALayer не отвечает на 127.0.0.1:13579. Запустите «egov ncalayer» (в режиме egov dev он уже запущен) и повторите.",
+		"ncalayer_off": "NCALayer не отвечает на 127.0.0.1:13579. Запустите NCALayer и повторите, либо вставьте подпись вручную.",
 		"inbox":        "Входящие", "open_cases": "Заявки в работе (по сроку)", "closed_cases": "Завершённые", "rejected": "Отказано при приёме",
 		"number": "Рег. номер", "service": "Услуга", "step": "Шаг", "role": "Роль", "status": "Статус", "left": "Осталось",
 		"deadline": "Срок", "registered": "Зарегистрирована", "channel": "Канал", "overdue": "просрочено", "escalated": "на контроле у руководителя",
@@ -25,9 +25,9 @@ var texts = map[string]map[string]string{
 	},
 	"kk": {
 		"title": "РШЭП АЖО", "login": "ЭЦҚ арқылы кіру", "region": "Өңір", "sign_in": "Кіру", "logout": "Шығу",
-		"login_help": "Кіруді NCALayer арқылы аутентификация кілтімен (AUTH) қол қойыңыз. NCALayer болмаса: шақыру мәтініне «egov sign --detached» командасымен қол қойып, қолтаңбаны (Base64) өріске қойыңыз.",
+		"login_help": "Кіруді NCALayer арқылы аутентификация кілтімен (AUTH) қол қойыңыз. NCALayer болмаса: шақыру мәтінін файлға сақтап, оған «egov sign --in файл --p12 кілт-AUTH.p12 --out кіру.p7s» командасымен қол қойыңыз және «base64 -w0 кіру.p7s» нәтижесін өріске қойыңыз.",
 		"challenge":  "Шақыру мәтіні", "signature": "CMS қолтаңбасы (Base64)", "sign_with_ncalayer": "NCALayer арқылы қол қою",
-		"ncalayer_off": "NCALayer 127.0.0.1:13579 мекенжайында жауап бермейді. «egov ncalayer» іске қосыңыз (egov dev режимінде ол қосулы) және қайталаңыз.",
+		"ncalayer_off": "NCALayer 127.0.0.1:13579 мекенжайында жауап бермейді. NCALayer іске қосып, қайталаңыз немесе қолтаңбаны қолмен қойыңыз.",
 		"inbox":        "Кіріс", "open_cases": "Жұмыстағы өтініштер (мерзімі бойынша)", "closed_cases": "Аяқталғандар", "rejected": "Қабылдау кезінде бас тартылды",
 		"number": "Тірк. нөмірі", "service": "Қызмет", "step": "Қадам", "role": "Рөл", "status": "Мәртебе", "left": "Қалды",
 		"deadline": "Мерзімі", "registered": "Тіркелді", "channel": "Арна", "overdue": "мерзімі өтті", "escalated": "басшының бақылауында",

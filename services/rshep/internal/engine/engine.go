@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -114,6 +115,7 @@ func (e *Engine) Regions() []string {
 	for r := range e.o.Nodes {
 		out = append(out, r)
 	}
+	slices.Sort(out)
 	return out
 }
 

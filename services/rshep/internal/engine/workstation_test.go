@@ -1,0 +1,164 @@
+package engine_test
+
+import (
+	"encoding/base64"
+	"html"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/pki"
+	"github.com/egov-suite/egov/services/rshep/internal/arm"
+)
+
+type browser struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+}
+
+func (b *browser) get(path string) (int, string) {
+	b.t.Helper()
+	resp, err := b.c.Get(b.base + path)
+	require.NoError(b.t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(b.t, err)
+	return resp.StatusCode, string(body)
+}
+
+func (b *browser) post(path string, form url.Values) (int, string) {
+	b.t.Helper()
+	resp, err := b.c.PostForm(b.base+path, form)
+	require.NoError(b.t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(b.t, err)
+	return resp.StatusCode, string(body)
+}
+
+var (
+	challengeRe = regexp.MustCompile(`name="challenge" value="([^"]+)"`)
+	csrfRe      = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	toSignRe    = regexp.MustCompile(`data-sign="([^"]+)" data-key="SIGNATURE"`)
+)
+
+func find(t *testing.T, re *regexp.Regexp, body string) string {
+	t.Helper()
+	m := re.FindStringSubmatch(body)
+	require.NotNil(t, m, "%s not in page", re)
+	return html.UnescapeString(m[1])
+}
+
+// signIn signs the login challenge with key and returns the answer.
+func (b *browser) signIn(region string, key *envelope.Signer) (int, string) {
+	b.t.Helper()
+	_, page := b.get("/arm/login")
+	challenge := find(b.t, challengeRe, page)
+	sig, err := key.Sign([]byte(challenge))
+	require.NoError(b.t, err)
+	return b.post("/arm/login", url.Values{"challenge": {challenge}, "region": {region}, "signature": {base64.StdEncoding.EncodeToString(sig)}})
+}
+
+func (s *suite) employeeKey(t *testing.T, who string, purpose pki.Purpose) *envelope.Signer {
+	st := s.staff[who]
+	return s.ca.Issue(t, pki.Request{Profile: pki.Employee, Purpose: purpose, Subject: pki.Subject{IIN: st.IIN, Surname: "Сотрудник",
+		GivenName: who, Organization: "ГУ «Отдел образования города Павлодара»", BIN: demo.BINPavlodarEducation}}, pki.ECDSAP256)
+}
+
+func TestWorkstation(t *testing.T) {
+	s := start(t)
+	srv := httptest.NewServer(arm.New(arm.Options{Engine: s.eng, DB: s.db, Now: s.clock.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler())
+	t.Cleanup(srv.Close)
+	open := func() *browser {
+		jar, err := cookiejar.New(nil)
+		require.NoError(t, err)
+		return &browser{t: t, base: srv.URL, c: &http.Client{Jar: jar}}
+	}
+
+	anon := open()
+	code, page := anon.get("/arm/")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, page, "Вход по ЭЦП", "no session: the sign-in page")
+
+	// Refusals: a signing key, a citizen, a used challenge.
+	code, page = anon.signIn("55", s.employeeKey(t, "clerk", pki.Sign))
+	require.Equal(t, http.StatusUnprocessableEntity, code)
+	require.Contains(t, page, "не подтверждением подлинности ЭЦП")
+	code, page = anon.signIn("55", s.ca.Person(t, "880512400011", pki.Auth))
+	require.Equal(t, http.StatusForbidden, code)
+	require.Contains(t, page, "не принадлежит сотруднику")
+	_, loginPage := anon.get("/arm/login")
+	challenge := find(t, challengeRe, loginPage)
+	sig, err := s.employeeKey(t, "clerk", pki.Auth).Sign([]byte(challenge))
+	require.NoError(t, err)
+	form := url.Values{"challenge": {challenge}, "region": {"55"}, "signature": {base64.StdEncoding.EncodeToString(sig)}}
+	code, _ = anon.post("/arm/login", form)
+	require.Equal(t, http.StatusOK, code)
+	code, page = anon.post("/arm/login", form)
+	require.Equal(t, http.StatusUnprocessableEntity, code)
+	require.Contains(t, page, "Вызов устарел или уже использован")
+
+	id := s.send(t, guardianship(s, t, "55", portal, nil))
+	s.waitFor(t, id, "REGISTERED")
+	c := s.caseOf(t, id)
+	casePath := "/arm/cases/" + strconv.FormatInt(c.ID, 10)
+
+	clerk := open()
+	code, page = clerk.signIn("55", s.employeeKey(t, "clerk", pki.Auth))
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, page, c.Number, "the inbox lists the case")
+	require.Contains(t, page, "мой шаг")
+	_, page = clerk.get(casePath)
+	require.Contains(t, page, "Передать далее")
+	require.NotContains(t, page, "Принять решение", "a clerk does not decide")
+	csrf := find(t, csrfRe, page)
+	code, _ = clerk.post(casePath+"/act", url.Values{"kind": {"complete"}, "step": {"register"}})
+	require.Equal(t, http.StatusForbidden, code, "no CSRF token")
+	code, _ = clerk.post(casePath+"/act", url.Values{"csrf": {csrf}, "kind": {"complete"}, "step": {"register"}})
+	require.Equal(t, http.StatusOK, code)
+	s.waitFor(t, id, "REGISTERED", "IN_PROGRESS")
+	code, page = clerk.post(casePath+"/act", url.Values{"csrf": {csrf}, "kind": {"decide"}, "step": {"examine"}, "outcome": {"approved"}})
+	require.Equal(t, http.StatusForbidden, code)
+	require.Contains(t, page, `role &#34;officer&#34;`)
+
+	officer := open()
+	code, _ = officer.signIn("55", s.employeeKey(t, "officer", pki.Auth))
+	require.Equal(t, http.StatusOK, code)
+	_, page = officer.get(casePath)
+	csrf = find(t, csrfRe, page)
+	code, page = officer.post(casePath+"/act", url.Values{"csrf": {csrf}, "kind": {"decide"}, "step": {"examine"}, "outcome": {"refused"},
+		"refusal_code": {"documents_irregular"}})
+	require.Equal(t, http.StatusUnprocessableEntity, code)
+	require.Contains(t, page, "мотивированный отказ")
+	code, page = officer.post(casePath+"/act", url.Values{"csrf": {csrf}, "kind": {"decide"}, "step": {"examine"}, "outcome": {"approved"}})
+	require.Equal(t, http.StatusOK, code)
+	content, err := base64.StdEncoding.DecodeString(find(t, toSignRe, page))
+	require.NoError(t, err)
+	sig, err = s.staff["officer"].sign.Sign(content)
+	require.NoError(t, err)
+	code, page = officer.post(casePath+"/act", url.Values{"csrf": {csrf}, "kind": {"sign"}, "step": {"examine"},
+		"signature": {base64.StdEncoding.EncodeToString(sig)}})
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, page, "RESULT_ISSUED")
+	s.waitFor(t, id, "REGISTERED", "IN_PROGRESS", "APPROVED", "RESULT_ISSUED")
+	code, body := officer.get(casePath + "/result")
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, string(content), body)
+
+	// Kazakh.
+	code, page = officer.get("/arm/lang/kk?back=/arm/")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, page, "Аяқталғандар")
+	require.Contains(t, page, c.Number)
+}
