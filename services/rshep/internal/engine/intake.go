@@ -238,6 +238,13 @@ func (e *Engine) register(ctx context.Context, region string, env *envelopev1.En
 			Action: ActRegistered, Status: "REGISTERED", Note: reg.Number}); err != nil {
 			return err
 		}
+		if !hasChecks(p, c.Channel) { // nothing to ask the registries: done in this transaction
+			c.ChecksDone = true
+			if err := addEvent(ctx, tx, id, Event{At: now, Actor: "system", ActorName: ParticipantID(region), Role: "system",
+				Action: ActChecked, Note: "нет проверок по регистрам для канала " + c.Channel}); err != nil {
+				return err
+			}
+		}
 		if err := e.setStatus(ctx, tx, c, p, "REGISTERED", now, nil); err != nil {
 			return err
 		}
@@ -259,3 +266,13 @@ func (e *Engine) register(ctx context.Context, region string, env *envelopev1.En
 
 // errClosed is an action on a case that already has its final state.
 var errClosed = errors.New("the case is closed: a second decision is not possible")
+
+// hasChecks reports whether the passport asks a registry on channel.
+func hasChecks(p *catalog.Passport, channel string) bool {
+	for _, ch := range p.Checks {
+		if slices.Contains(ch.Channels, channel) {
+			return true
+		}
+	}
+	return false
+}

@@ -26,7 +26,7 @@ var (
 	tson   = applicationv1.Channel_CHANNEL_TSON
 )
 
-func guardianship(s *suite, t *testing.T, region string, channel applicationv1.Channel, extra map[string]string) application {
+func guardianship(s *suite, t testing.TB, region string, channel applicationv1.Channel, extra map[string]string) application {
 	fields := map[string]string{"applicant_iin": "880512400011", "ward_iin": demo.WardIIN}
 	for k, v := range extra {
 		fields[k] = v

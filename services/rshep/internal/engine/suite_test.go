@@ -100,7 +100,7 @@ func keyFile(t testing.TB, dir string, s *envelope.Signer, name string) string {
 	return path
 }
 
-func start(t *testing.T) *suite {
+func start(t testing.TB) *suite {
 	t.Helper()
 	ctx := t.Context()
 	ca := ncatest.New(t)
