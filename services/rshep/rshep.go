@@ -157,7 +157,7 @@ func receive(env *app.Env, region string, n *shepclient.Client, eng *engine.Engi
 		for {
 			err := n.Receive(ctx, eng.Handler(region))
 			if ctx.Err() != nil {
-				return nil
+				return nil //nolint:nilerr // stopping: the error is the cancellation
 			}
 			env.Log.WarnContext(ctx, "applications: waiting for ШЭП to register the participant", "participant", n.ID, "error", err)
 			select {

@@ -467,9 +467,10 @@ func (a *ARM) act(w http.ResponseWriter, r *http.Request, s *session) {
 	switch {
 	case errors.As(err, &ae):
 		status := http.StatusUnprocessableEntity
-		if ae.Code == "wrong_role" {
+		switch ae.Code {
+		case "wrong_role":
 			status = http.StatusForbidden
-		} else if ae.Code == "closed" || ae.Code == "wrong_step" {
+		case "closed", "wrong_step":
 			status = http.StatusConflict
 		}
 		a.showCase(w, r, s, status, ae.Message)

@@ -71,7 +71,7 @@ func Validate(p *catalog.Passport, a *applicationv1.Application) []string {
 			problems = append(problems, fmt.Sprintf("документ %q приложен дважды", d.GetId()))
 		}
 		att := d.GetAttachment()
-		if att == nil && !(d.GetPaperReceived() && channel == "tson") {
+		if att == nil && (!d.GetPaperReceived() || channel != "tson") {
 			problems = append(problems, fmt.Sprintf("документ %q: нет ни файла, ни отметки о приёме оригинала в ЦОН", d.GetId()))
 			continue
 		}
