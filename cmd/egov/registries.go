@@ -37,45 +37,45 @@ func databaseURL(t *target) (string, error) {
 
 func gbdflCommand(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "gbdfl", Short: "ГБД ФЛ, the population register stub"}
-	var t target
-	var persons int
-	var seed uint64
-	seedCmd := &cobra.Command{
-		Use:   "seed",
-		Short: "Replace the stub's population with a synthetic one (deterministic for --seed), loaded with COPY",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if persons < 1 {
-				return errors.New("--persons must be at least 1")
-			}
-			url, err := databaseURL(&t)
-			if err != nil {
-				return err
-			}
+	cmd.AddCommand(seedCommand(stdout,
+		"Replace the stub's population with a synthetic one (deterministic for --seed), loaded with COPY",
+		"how many persons (households are not split, so a few more)", "the generator's seed",
+		func(cmd *cobra.Command, url string, persons int, seed uint64) (string, error) {
 			st, err := gbdfl.Seed(cmd.Context(), url, persons, seed)
 			if err != nil {
-				return err
+				return "", err
 			}
-			fmt.Fprintf(stdout, "loaded %d persons and %d family links in %s (%.0f persons/s)\n", st.Persons, st.Links,
-				st.Took.Round(1e6), float64(st.Persons)/st.Took.Seconds())
-			return nil
-		},
-	}
-	t.flags(seedCmd)
-	seedCmd.Flags().IntVar(&persons, "persons", 10000, "how many persons (households are not split, so a few more)")
-	seedCmd.Flags().Uint64Var(&seed, "seed", 1, "the generator's seed")
-	cmd.AddCommand(seedCmd)
+			return fmt.Sprintf("loaded %d persons and %d family links in %s (%.0f persons/s)", st.Persons, st.Links,
+				st.Took.Round(1e6), float64(st.Persons)/st.Took.Seconds()), nil
+		}))
 	return cmd
 }
 
 func enisCommand(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "enis", Short: "ЕНИС, the notary register stub"}
+	cmd.AddCommand(seedCommand(stdout,
+		"Replace the stub's powers of attorney with those matching a ГБД ФЛ population (same --persons and --seed)",
+		"the size of the matching ГБД ФЛ population", "the generator's seed (as given to egov gbdfl seed)",
+		func(cmd *cobra.Command, url string, persons int, seed uint64) (string, error) {
+			n, took, err := enis.Seed(cmd.Context(), url, persons, seed)
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("loaded %d powers of attorney in %s", n, took.Round(1e6)), nil
+		}))
+	return cmd
+}
+
+// seedCommand is a registry stub's "seed" command: --persons and --seed, the database from DATABASE_URL
+// or the dev mode's endpoints, and load's one-line report.
+func seedCommand(stdout io.Writer, short, personsHelp, seedHelp string,
+	load func(cmd *cobra.Command, url string, persons int, seed uint64) (string, error)) *cobra.Command {
 	var t target
 	var persons int
 	var seed uint64
-	seedCmd := &cobra.Command{
+	c := &cobra.Command{
 		Use:   "seed",
-		Short: "Replace the stub's powers of attorney with those matching a ГБД ФЛ population (same --persons and --seed)",
+		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if persons < 1 {
@@ -85,19 +85,18 @@ func enisCommand(stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			n, took, err := enis.Seed(cmd.Context(), url, persons, seed)
+			line, err := load(cmd, url, persons, seed)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "loaded %d powers of attorney in %s\n", n, took.Round(1e6))
+			fmt.Fprintln(stdout, line)
 			return nil
 		},
 	}
-	t.flags(seedCmd)
-	seedCmd.Flags().IntVar(&persons, "persons", 10000, "the size of the matching ГБД ФЛ population")
-	seedCmd.Flags().Uint64Var(&seed, "seed", 1, "the generator's seed (as given to egov gbdfl seed)")
-	cmd.AddCommand(seedCmd)
-	return cmd
+	t.flags(c)
+	c.Flags().IntVar(&persons, "persons", 10000, personsHelp)
+	c.Flags().Uint64Var(&seed, "seed", 1, seedHelp)
+	return c
 }
 
 func conformanceCommand(stdout io.Writer) *cobra.Command {

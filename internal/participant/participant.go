@@ -12,6 +12,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/demo"
@@ -142,3 +145,12 @@ func (r Registry) Validate(prefix string) error {
 
 // Remote reports whether records come from the remote endpoint.
 func (r Registry) Remote() bool { return r.Source == "remote" }
+
+// Dial opens the connection to the remote endpoint; prefix names the variable in the error.
+func (r Registry) Dial(prefix string) (*grpc.ClientConn, error) {
+	conn, err := grpc.NewClient(r.RemoteTarget, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, fmt.Errorf("%sREMOTE_TARGET: %w", prefix, err)
+	}
+	return conn, nil
+}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/egov-suite/egov/internal/app"
 	"github.com/egov-suite/egov/internal/config"
@@ -57,9 +56,9 @@ func Descriptor(cfg Config) app.Descriptor {
 			var src source.Source = source.Postgres{Store: st, Now: env.Now}
 			var closeRemote func() error
 			if cfg.Registry.Remote() {
-				conn, err := grpc.NewClient(cfg.Registry.RemoteTarget, grpc.WithTransportCredentials(insecure.NewCredentials()))
+				conn, err := cfg.Registry.Dial("EGOV_ENIS_")
 				if err != nil {
-					return nil, fmt.Errorf("EGOV_ENIS_REMOTE_TARGET: %w", err)
+					return nil, err
 				}
 				src, closeRemote = source.Remote{Client: enisv1.NewNotaryRegistryServiceClient(conn)}, conn.Close
 			}

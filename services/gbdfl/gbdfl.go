@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/egov-suite/egov/internal/app"
 	"github.com/egov-suite/egov/internal/config"
@@ -59,9 +58,9 @@ func Descriptor(cfg Config) app.Descriptor {
 			var src source.Source = source.Postgres{Store: st}
 			var closeRemote func() error
 			if cfg.Registry.Remote() {
-				conn, err := grpc.NewClient(cfg.Registry.RemoteTarget, grpc.WithTransportCredentials(insecure.NewCredentials()))
+				conn, err := cfg.Registry.Dial("EGOV_GBDFL_")
 				if err != nil {
-					return nil, fmt.Errorf("EGOV_GBDFL_REMOTE_TARGET: %w", err)
+					return nil, err
 				}
 				src, closeRemote = source.Remote{Client: gbdflv1.NewPersonRegistryServiceClient(conn)}, conn.Close
 			}

@@ -72,12 +72,11 @@ func (c Config) Catalog() (*catalog.Catalog, error) {
 // Descriptor describes the service to the process that runs it.
 func Descriptor(cfg Config) app.Descriptor {
 	return app.Descriptor{
-		Name:         "rshep",
-		Title:        "РШЭП + АРМ РШЭП, regional node and provider workstation (regulation engine)",
-		Schema:       "rshep",
-		Migrations:   schema.Migrations(),
-		Ports:        app.Ports{HTTP: 8050, GRPC: 9050},
-		GRPCServices: nil,
+		Name:       "rshep",
+		Title:      "РШЭП + АРМ РШЭП, regional node and provider workstation (regulation engine)",
+		Schema:     "rshep",
+		Migrations: schema.Migrations(),
+		Ports:      app.Ports{HTTP: 8050, GRPC: 9050},
 		Start: func(ctx context.Context, env *app.Env) (*app.Unit, error) {
 			cat, err := cfg.Catalog()
 			if err != nil {

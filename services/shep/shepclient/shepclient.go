@@ -23,8 +23,14 @@ import (
 	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
 )
 
-// Success is ШЭП's status code of success.
-const Success = "SCSS001"
+// Status codes every participant reads the same way.
+const (
+	// Success is ШЭП's status code of success.
+	Success = "SCSS001"
+	// CodeNotFound is a provider's business answer that it holds no such record (a registry's "нет
+	// данных"), as opposed to a failure to answer.
+	CodeNotFound = "E_NOT_FOUND"
+)
 
 // Client is one participant's connection to ШЭП.
 type Client struct {

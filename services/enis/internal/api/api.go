@@ -24,7 +24,7 @@ const Service = "ENIS_POWER_OF_ATTORNEY"
 // Status codes of answers through ШЭП.
 const (
 	CodeInvalidRequest = "E_INVALID_REQUEST"
-	CodeNotFound       = "E_NOT_FOUND"
+	CodeNotFound       = shepclient.CodeNotFound
 )
 
 // NotFoundText is the regulations' wording when the register has no such power of attorney.

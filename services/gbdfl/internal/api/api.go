@@ -28,7 +28,7 @@ const (
 // Status codes of the register's answers through ШЭП.
 const (
 	CodeInvalidIIN = "E_INVALID_IIN"
-	CodeNotFound   = "E_NOT_FOUND"
+	CodeNotFound   = shepclient.CodeNotFound
 	CodeBadRequest = "E_BAD_REQUEST"
 )
 

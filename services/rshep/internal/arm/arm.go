@@ -61,7 +61,6 @@ func New(o Options) *ARM {
 	a := &ARM{o: o}
 	a.tmpl = template.Must(template.New("").Funcs(template.FuncMap{
 		"left": a.left, "when": when, "b64": base64.StdEncoding.EncodeToString,
-		"text": func(s string) string { return s },
 	}).ParseFS(web, "web/*.html"))
 	return a
 }

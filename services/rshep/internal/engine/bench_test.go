@@ -37,11 +37,9 @@ func BenchmarkIntake(b *testing.B) {
 			require.NoError(b, err)
 			return &shepclient.Delivery{Envelope: env, Signed: signed, Attempt: 1}
 		}
-		b.StopTimer()
-		for range 2000 {
+		for range 2000 { // b.Loop starts the timer afresh on its first call
 			deliveries = append(deliveries, next())
 		}
-		b.StartTimer()
 		i := 0
 		for b.Loop() {
 			if i == len(deliveries) {

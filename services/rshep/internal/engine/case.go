@@ -125,13 +125,33 @@ func scanCase(row pgx.Row) (*Case, error) {
 // ErrNotFound is a case that does not exist (in the region).
 var ErrNotFound = errors.New("no such case")
 
-// lockCase reads a case for update in tx.
-func lockCase(ctx context.Context, tx pgx.Tx, id int64) (*Case, error) {
-	c, err := scanCase(tx.QueryRow(ctx, `SELECT `+caseColumns+` FROM cases WHERE id = $1 FOR UPDATE`, id))
+// querier is a pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// queryCase reads the case the clause selects (after "FROM cases"), or ErrNotFound.
+func queryCase(ctx context.Context, q querier, clause string, args ...any) (*Case, error) {
+	c, err := scanCase(q.QueryRow(ctx, `SELECT `+caseColumns+` FROM cases `+clause, args...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
 	return c, err
+}
+
+// queryCases reads every case the clause selects.
+func queryCases(ctx context.Context, q querier, clause string, args ...any) ([]*Case, error) {
+	rows, err := q.Query(ctx, `SELECT `+caseColumns+` FROM cases `+clause, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Case, error) { return scanCase(r) })
+}
+
+// lockCase reads a case for update in tx.
+func lockCase(ctx context.Context, tx pgx.Tx, id int64) (*Case, error) {
+	return queryCase(ctx, tx, `WHERE id = $1 FOR UPDATE`, id)
 }
 
 // saveCase writes back the mutable state of c.

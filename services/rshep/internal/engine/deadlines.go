@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/egov-suite/egov/internal/calendar"
 	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/services/rshep/internal/timers"
 )
@@ -98,7 +99,7 @@ func (e *Engine) Fire(ctx context.Context, tx pgx.Tx, t timers.Timer) error {
 			return nil
 		}
 		c.Warned = true
-		ev.Action, ev.Note = ActWarned, "срок шага истекает "+c.StepDueAt.In(time.FixedZone("KZ", 5*3600)).Format("02.01.2006 15:04")
+		ev.Action, ev.Note = ActWarned, "срок шага истекает "+c.StepDueAt.In(calendar.Zone).Format("02.01.2006 15:04")
 		e.add(ctx, e.count.warnings)
 	case timerStep:
 		if pl.Step != c.Step {
@@ -108,7 +109,7 @@ func (e *Engine) Fire(ctx context.Context, tx pgx.Tx, t timers.Timer) error {
 		ev.Action, ev.Note = ActOverdue, fmt.Sprintf("срок шага «%s» (%d %s) истёк", step.Action.RU, step.Duration.Value, step.Duration.Unit)
 		e.add(ctx, e.count.breaches)
 	case timerService:
-		ev.Action, ev.Note = ActOverdue, "истёк срок оказания услуги "+c.DueAt.In(time.FixedZone("KZ", 5*3600)).Format("02.01.2006 15:04")
+		ev.Action, ev.Note = ActOverdue, "истёк срок оказания услуги "+c.DueAt.In(calendar.Zone).Format("02.01.2006 15:04")
 		e.add(ctx, e.count.breaches)
 	default:
 		return fmt.Errorf("unknown timer kind %q", t.Kind)

@@ -128,7 +128,7 @@ func (e *Engine) Passport(c *Case) (*catalog.Passport, error) {
 	return p, nil
 }
 
-// Signer is the system key of a region's node, which signs automatic results.
+// systemSigner is the system key of a region's node, which signs automatic results.
 func (e *Engine) systemSigner(region string) (*envelope.Signer, error) {
 	n, ok := e.o.Nodes[region]
 	if !ok {
@@ -161,20 +161,12 @@ func (e *Engine) Add(t time.Time, d catalog.Duration) time.Time {
 
 // Get reads a case of region by id.
 func (e *Engine) Get(ctx context.Context, region string, id int64) (*Case, error) {
-	c, err := scanCase(e.o.DB.QueryRow(ctx, `SELECT `+caseColumns+` FROM cases WHERE id = $1 AND region = $2`, id, region))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, ErrNotFound
-	}
-	return c, err
+	return queryCase(ctx, e.o.DB, `WHERE id = $1 AND region = $2`, id, region)
 }
 
 // ByApplication reads the case of an application id.
 func (e *Engine) ByApplication(ctx context.Context, applicationID string) (*Case, error) {
-	c, err := scanCase(e.o.DB.QueryRow(ctx, `SELECT `+caseColumns+` FROM cases WHERE application_id = $1 ORDER BY id LIMIT 1`, applicationID))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, ErrNotFound
-	}
-	return c, err
+	return queryCase(ctx, e.o.DB, `WHERE application_id = $1 ORDER BY id LIMIT 1`, applicationID)
 }
 
 // History returns a case's events in order.
@@ -193,40 +185,12 @@ func (e *Engine) History(ctx context.Context, id int64) ([]Event, error) {
 
 // Open lists a region's open cases, the nearest step deadline first.
 func (e *Engine) Open(ctx context.Context, region string, limit int) ([]*Case, error) {
-	rows, err := e.o.DB.Query(ctx, `SELECT `+caseColumns+` FROM cases WHERE region = $1 AND closed_at IS NULL
-		ORDER BY step_due_at NULLS LAST, id LIMIT $2`, region, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Case
-	for rows.Next() {
-		c, err := scanCase(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return queryCases(ctx, e.o.DB, `WHERE region = $1 AND closed_at IS NULL ORDER BY step_due_at NULLS LAST, id LIMIT $2`, region, limit)
 }
 
 // Closed lists a region's closed cases, the latest first.
 func (e *Engine) Closed(ctx context.Context, region string, limit int) ([]*Case, error) {
-	rows, err := e.o.DB.Query(ctx, `SELECT `+caseColumns+` FROM cases WHERE region = $1 AND closed_at IS NOT NULL
-		ORDER BY closed_at DESC, id DESC LIMIT $2`, region, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Case
-	for rows.Next() {
-		c, err := scanCase(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return queryCases(ctx, e.o.DB, `WHERE region = $1 AND closed_at IS NOT NULL ORDER BY closed_at DESC, id DESC LIMIT $2`, region, limit)
 }
 
 // Rejection is an application refused before registration.

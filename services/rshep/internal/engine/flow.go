@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -64,6 +65,7 @@ type Action struct {
 func (e *Engine) Act(ctx context.Context, region string, id int64, who Employee, a Action) error {
 	now := e.o.Now()
 	var sig *envelope.Result
+	var signedContent []byte
 	if a.Kind == "sign" {
 		c, err := e.Get(ctx, region, id)
 		if err != nil {
@@ -72,8 +74,10 @@ func (e *Engine) Act(ctx context.Context, region string, id int64, who Employee,
 		if len(c.ResultContent) == 0 {
 			return refuseAction("wrong_step", "nothing to sign: the case has no decision yet")
 		}
-		// Verified outside the transaction: the certificate status may take an OCSP round trip.
-		sig, err = e.Verifier(region).Verify(ctx, c.ResultContent, a.Signature, envelope.Expect{Purpose: envelope.PurposeDocument, IIN: who.IIN})
+		// Verified outside the transaction: the certificate status may take an OCSP round trip. The
+		// transaction then checks the draft is still the one signed.
+		signedContent = c.ResultContent
+		sig, err = e.Verifier(region).Verify(ctx, signedContent, a.Signature, envelope.Expect{Purpose: envelope.PurposeDocument, IIN: who.IIN})
 		if err != nil {
 			ru, _, _ := envelope.Refusal(err)
 			return refuseAction("signature", "подпись не принята: %s", ru)
@@ -92,7 +96,7 @@ func (e *Engine) Act(ctx context.Context, region string, id int64, who Employee,
 			return err
 		}
 		if c.Closed() {
-			return refuseAction("closed", "%s", errClosed.Error())
+			return refuseAction("closed", "the case is closed: a second decision is not possible")
 		}
 		step := c.CurrentStep(p)
 		if a.Step != "" && a.Step != step.ID {
@@ -128,6 +132,9 @@ func (e *Engine) Act(ctx context.Context, region string, id int64, who Employee,
 			}
 			if c.Outcome == "" {
 				return refuseAction("wrong_step", "nothing to sign: the case has no decision yet")
+			}
+			if !bytes.Equal(signedContent, c.ResultContent) {
+				return refuseAction("wrong_step", "the decision changed while it was being signed; sign the new draft")
 			}
 			if p.Provider.BIN != "" && sig.Holder.BIN != p.Provider.BIN {
 				return refuseAction("signature", "the result is signed with the certificate of %q, not of the provider", sig.Holder.Organization)
@@ -307,7 +314,7 @@ func (e *Engine) extend(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Pass
 // waits for a person or is closed.
 func (e *Engine) Advance(ctx context.Context, id int64) error {
 	for range 64 {
-		c, err := scanCase(e.o.DB.QueryRow(ctx, `SELECT `+caseColumns+` FROM cases WHERE id = $1`, id))
+		c, err := queryCase(ctx, e.o.DB, `WHERE id = $1`, id)
 		if err != nil {
 			return err
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -159,7 +158,7 @@ func (e *Engine) reject(ctx context.Context, region string, env *envelopev1.Enve
 			return err
 		}
 		c := &Case{Region: region, ServiceCode: a.GetServiceCode(), ApplicationID: a.GetApplicationId(), ReplyTo: env.GetSender(),
-			CorrelationID: env.GetMessageId(), ApplicantIIN: a.GetApplicantIin(), Language: a.GetLanguage()}
+			CorrelationID: env.GetMessageId(), ApplicantIIN: a.GetApplicantIin(), Language: a.GetLanguage(), NotifySeq: 1}
 		n := e.notification(c, r.passport, "REFUSED", now)
 		n.RefusalCode, n.Reason, n.Comment = r.code, &applicationv1.LocalizedText{Ru: r.text.RU, Kk: r.text.KK}, r.detail
 		return e.enqueue(ctx, tx, c, n, now)
@@ -218,13 +217,11 @@ func (e *Engine) register(ctx context.Context, region string, env *envelopev1.En
 		if lang != "kk" {
 			lang = "ru"
 		}
-		if _, err := tx.Exec(ctx, `UPDATE cases SET application_id = $2, channel = $3, reply_to = $4, correlation_id = $5,
-			applicant_iin = $6, language = $7, passport_version = $8, form = $9, documents = $10, application = $11 WHERE id = $1`,
+		c, err := scanCase(tx.QueryRow(ctx, `UPDATE cases SET application_id = $2, channel = $3, reply_to = $4, correlation_id = $5,
+			applicant_iin = $6, language = $7, passport_version = $8, form = $9, documents = $10, application = $11 WHERE id = $1
+			RETURNING `+caseColumns,
 			id, a.GetApplicationId(), channelName(a.GetChannel()), env.GetSender(), env.GetMessageId(), a.GetApplicantIin(), lang,
-			p.Version, form, docsJSON, signed); err != nil {
-			return err
-		}
-		c, err := lockCase(ctx, tx, id)
+			p.Version, form, docsJSON, signed))
 		if err != nil {
 			return err
 		}
@@ -238,7 +235,7 @@ func (e *Engine) register(ctx context.Context, region string, env *envelopev1.En
 			Action: ActRegistered, Status: "REGISTERED", Note: reg.Number}); err != nil {
 			return err
 		}
-		if !hasChecks(p, c.Channel) { // nothing to ask the registries: done in this transaction
+		if len(checksFor(p, c.Channel)) == 0 { // nothing to ask the registries: done in this transaction
 			c.ChecksDone = true
 			if err := addEvent(ctx, tx, id, Event{At: now, Actor: "system", ActorName: ParticipantID(region), Role: "system",
 				Action: ActChecked, Note: "нет проверок по регистрам для канала " + c.Channel}); err != nil {
@@ -264,15 +261,13 @@ func (e *Engine) register(ctx context.Context, region string, env *envelopev1.En
 	return id, nil
 }
 
-// errClosed is an action on a case that already has its final state.
-var errClosed = errors.New("the case is closed: a second decision is not possible")
-
-// hasChecks reports whether the passport asks a registry on channel.
-func hasChecks(p *catalog.Passport, channel string) bool {
+// checksFor returns the passport's registry checks on channel.
+func checksFor(p *catalog.Passport, channel string) []catalog.Check {
+	var out []catalog.Check
 	for _, ch := range p.Checks {
 		if slices.Contains(ch.Channels, channel) {
-			return true
+			out = append(out, ch)
 		}
 	}
-	return false
+	return out
 }

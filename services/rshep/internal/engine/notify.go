@@ -34,9 +34,6 @@ func (e *Engine) notification(c *Case, p *catalog.Passport, status string, now t
 	if c.DueAt != nil {
 		n.Deadline = timestamppb.New(*c.DueAt)
 	}
-	if n.Sequence == 0 {
-		n.Sequence = 1
-	}
 	return n
 }
 

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"crypto/sha256"
+	"strconv"
 	"testing"
 	"time"
 
@@ -275,9 +276,34 @@ func TestWestKazakhstanFullyAutomated(t *testing.T) {
 	require.Equal(t, "grounds_absent", s.last(id).GetRefusalCode())
 	s.verifyResult(t, id, "system")
 
-	// Missed deadline: the automated service has minute terms; nothing is left to escalate once issued.
+	// The automated service's terms are minutes: once issued, no timer of the case is left armed, so
+	// nothing fires and nothing escalates however late it is.
 	c := s.caseOf(t, id)
-	require.NotNil(t, c.ClosedAt)
+	var armed int
+	require.NoError(t, s.db.QueryRow(t.Context(), `SELECT count(*) FROM timers WHERE case_id = $1 AND fired_at IS NULL AND NOT cancelled`,
+		strconv.FormatInt(c.ID, 10)).Scan(&armed))
+	require.Zero(t, armed)
+}
+
+// TestSignatureOverAnOldDraftIsRefused: the officer signs a draft, then the decision changes before the
+// signature arrives; the signature covers the old text and is refused.
+func TestSignatureOverAnOldDraftIsRefused(t *testing.T) {
+	s := start(t)
+	id := s.send(t, guardianship(s, t, "55", portal, nil))
+	s.waitFor(t, id, "REGISTERED")
+	c := s.caseOf(t, id)
+	require.NoError(t, s.act(t, c, "clerk", engine.Action{Kind: "complete"}))
+	require.NoError(t, s.act(t, c, "officer", engine.Action{Kind: "decide", Outcome: engine.Approve}))
+	draft := s.get(t, c).ResultContent
+	sig, err := s.staff["officer"].sign.Sign(draft)
+	require.NoError(t, err)
+	require.NoError(t, s.act(t, c, "officer", engine.Action{Kind: "decide", Outcome: engine.Refuse, RefusalCode: "documents_irregular",
+		Comment: "передумал: нет решения органа опеки"}))
+	var ae *engine.ActionError
+	require.ErrorAs(t, s.eng.Act(t.Context(), "55", c.ID, s.staff["officer"].Employee, engine.Action{Kind: "sign", Signature: sig}), &ae)
+	require.Equal(t, "signature", ae.Code, "verified against the current draft, the old signature does not match")
+	require.NoError(t, s.act(t, c, "officer", engine.Action{Kind: "sign"}))
+	s.waitFor(t, id, "REGISTERED", "IN_PROGRESS", "REFUSED", "RESULT_ISSUED")
 }
 
 func TestMinorsPropertyFiveSteps(t *testing.T) {

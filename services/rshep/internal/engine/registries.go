@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
@@ -26,11 +25,10 @@ type Registries interface {
 	PowerOfAttorney(ctx context.Context, region string, req *enisv1.GetPowerOfAttorneyRequest) (*enisv1.PowerOfAttorney, error)
 }
 
-// ШЭП service ids of the registries and their "not found" status code (their contract).
+// ШЭП service ids of the registries (their contract).
 const (
 	ServicePerson          = "GBDFL_PERSON"
 	ServicePowerOfAttorney = "ENIS_POWER_OF_ATTORNEY"
-	codeNotFound           = "E_NOT_FOUND"
 )
 
 // ShepRegistries asks the registries through ШЭП's sync channel, as the region's node.
@@ -49,7 +47,7 @@ func (r ShepRegistries) call(ctx context.Context, region, service string, req, r
 	}
 	out, err := c.Call(ctx, env)
 	var se *shepclient.StatusError
-	if errors.As(err, &se) && se.Code == codeNotFound {
+	if errors.As(err, &se) && se.Code == shepclient.CodeNotFound {
 		return ErrNoRecord
 	}
 	if err != nil {
@@ -87,10 +85,7 @@ type failedCheck struct {
 func (e *Engine) runChecks(ctx context.Context, c *Case, p *catalog.Passport) ([]CheckResult, *failedCheck, error) {
 	var out []CheckResult
 	var failed *failedCheck
-	for _, ch := range p.Checks {
-		if !slices.Contains(ch.Channels, c.Channel) {
-			continue
-		}
+	for _, ch := range checksFor(p, c.Channel) {
 		value := c.Form[ch.Field]
 		if value == "" {
 			continue // an optional field left empty: nothing to check
