@@ -8,15 +8,11 @@ package arm
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"embed"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -27,8 +23,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/egov-suite/egov/envelope"
-	"github.com/egov-suite/egov/internal/calendar"
 	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/iin"
+	"github.com/egov-suite/egov/internal/webkit"
 	"github.com/egov-suite/egov/services/rshep/internal/engine"
 )
 
@@ -42,11 +39,14 @@ type Options struct {
 	Now        func() time.Time
 	Log        *slog.Logger
 	SessionTTL time.Duration
+	// SignerURL is NCALayer's address for the pages (webkit.DefaultSignerURL when empty).
+	SignerURL string
 }
 
 // ARM is the workstation.
 type ARM struct {
 	o    Options
+	site *webkit.Site
 	tmpl *template.Template
 }
 
@@ -55,23 +55,20 @@ func New(o Options) *ARM {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.SessionTTL == 0 {
-		o.SessionTTL = 8 * time.Hour
-	}
-	a := &ARM{o: o}
-	a.tmpl = template.Must(template.New("").Funcs(template.FuncMap{
-		"left": a.left, "when": when, "b64": base64.StdEncoding.EncodeToString,
-	}).ParseFS(web, "web/*.html"))
+	a := &ARM{o: o, site: webkit.New(webkit.Options{Prefix: "/arm/", Cookie: "arm_session", DB: o.DB, TTL: o.SessionTTL,
+		Now: o.Now, SignerURL: o.SignerURL, Log: o.Log})}
+	funcs := webkit.Funcs()
+	funcs["left"] = a.left
+	a.tmpl = template.Must(template.New("").Funcs(funcs).ParseFS(web, "web/*.html"))
 	return a
 }
 
 // Handler serves the workstation under /arm/.
 func (a *ARM) Handler() http.Handler {
 	mux := http.NewServeMux()
-	static, _ := fs.Sub(web, "web/static")
-	mux.Handle("GET /arm/static/", http.StripPrefix("/arm/static/", http.FileServerFS(static)))
+	mux.Handle("GET /arm/static/", a.site.Static())
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/arm/", http.StatusSeeOther) })
-	mux.HandleFunc("GET /arm/lang/{lang}", a.setLang)
+	mux.HandleFunc("GET /arm/lang/{lang}", a.site.SetLang)
 	mux.HandleFunc("GET /arm/login", a.loginPage)
 	mux.HandleFunc("POST /arm/login", a.login)
 	mux.HandleFunc("POST /arm/logout", a.auth(a.logout))
@@ -79,121 +76,44 @@ func (a *ARM) Handler() http.Handler {
 	mux.HandleFunc("GET /arm/cases/{id}", a.auth(a.casePage))
 	mux.HandleFunc("GET /arm/cases/{id}/result", a.auth(a.result))
 	mux.HandleFunc("POST /arm/cases/{id}/act", a.auth(a.act))
-	return secure(mux)
-}
-
-// secure adds the security headers to every answer.
-func secure(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws://127.0.0.1:13579 wss://127.0.0.1:13579; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cache-Control", "no-store")
-		next.ServeHTTP(w, r)
-	})
+	return a.site.Secure(mux)
 }
 
 // session is a signed-in employee.
 type session struct {
 	engine.Employee
 	Region string
-	CSRF   string
-}
-
-const cookieName = "arm_session"
-
-func tokenHash(token string) []byte {
-	h := sha256.Sum256([]byte(token))
-	return h[:]
-}
-
-func csrfOf(token string) string {
-	h := sha256.Sum256([]byte("csrf:" + token))
-	return hex.EncodeToString(h[:16])
-}
-
-func random() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
+	web    *webkit.Session
 }
 
 type authed func(w http.ResponseWriter, r *http.Request, s *session)
 
-// auth requires a session, and the CSRF token on every POST.
+// auth requires a session of an employee who is still active in the region, and the CSRF token on
+// every POST.
 func (a *ARM) auth(next authed) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		c, err := r.Cookie(cookieName)
-		if err != nil {
-			http.Redirect(w, r, "/arm/login", http.StatusSeeOther)
-			return
-		}
-		var s session
-		err = a.o.DB.QueryRow(r.Context(), `SELECT s.region, e.iin, e.name, e.roles FROM sessions s
-			JOIN employees e ON e.region = s.region AND e.iin = s.iin AND e.active
-			WHERE s.token_sha256 = $1 AND s.expires_at > $2`, tokenHash(c.Value), a.o.Now()).Scan(&s.Region, &s.IIN, &s.Name, &s.Roles)
+	return a.site.Auth("/arm/login", func(w http.ResponseWriter, r *http.Request, ws *webkit.Session) {
+		s := session{Region: ws.Scope, web: ws}
+		err := a.o.DB.QueryRow(r.Context(), `SELECT iin, name, roles FROM employees WHERE region = $1 AND iin = $2 AND active`,
+			ws.Scope, ws.Subject).Scan(&s.IIN, &s.Name, &s.Roles)
 		if errors.Is(err, pgx.ErrNoRows) {
+			a.site.End(w, r)
 			http.Redirect(w, r, "/arm/login", http.StatusSeeOther)
 			return
 		}
 		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		s.CSRF = csrfOf(c.Value)
-		if r.Method == http.MethodPost && r.PostFormValue("csrf") != s.CSRF {
-			http.Error(w, "CSRF token missing or wrong", http.StatusForbidden)
+			a.site.Fail(w, r, err)
 			return
 		}
 		next(w, r, &s)
-	}
-}
-
-func (a *ARM) fail(w http.ResponseWriter, r *http.Request, err error) {
-	a.o.Log.ErrorContext(r.Context(), "arm", "path", r.URL.Path, "error", err)
-	http.Error(w, "internal error", http.StatusInternalServerError)
-}
-
-func lang(r *http.Request) string {
-	if c, err := r.Cookie("lang"); err == nil && c.Value == "kk" {
-		return "kk"
-	}
-	return "ru"
-}
-
-func (a *ARM) setLang(w http.ResponseWriter, r *http.Request) {
-	l := r.PathValue("lang")
-	if l != "kk" {
-		l = "ru"
-	}
-	http.SetCookie(w, &http.Cookie{Name: "lang", Value: l, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600})
-	back := "/arm/"
-	if ref := r.URL.Query().Get("back"); strings.HasPrefix(ref, "/arm/") && !strings.Contains(ref, "//") {
-		back = ref
-	}
-	http.Redirect(w, r, back, http.StatusSeeOther)
-}
-
-// page is what every template gets.
-type page struct {
-	T       map[string]string
-	Lang    string
-	Path    string
-	Session *session
-	Error   string
-	Data    any
+	})
 }
 
 func (a *ARM) render(w http.ResponseWriter, r *http.Request, name string, status int, s *session, errText string, data any) {
-	l := lang(r)
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	back := strings.TrimSuffix(r.URL.Path, "/act") // a page answering a POST links back to its GET form
-	if err := a.tmpl.ExecuteTemplate(w, name, page{T: texts[l], Lang: l, Path: back, Session: s, Error: errText, Data: data}); err != nil {
-		a.o.Log.ErrorContext(r.Context(), "arm: template", "template", name, "error", err)
+	p := webkit.Page{T: texts[webkit.Lang(r)], Path: strings.TrimSuffix(r.URL.Path, "/act"), Error: errText, Data: data}
+	if s != nil {
+		p.Session, p.User = s.web, s
 	}
+	a.site.Render(w, r, a.tmpl, name, status, p)
 }
 
 func (a *ARM) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -201,31 +121,31 @@ func (a *ARM) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *ARM) renderLogin(w http.ResponseWriter, r *http.Request, status int, errText string) {
-	nonce := "arm-login:" + random()
-	if _, err := a.o.DB.Exec(r.Context(), `INSERT INTO challenges (nonce, expires_at) VALUES ($1, $2)`, nonce, a.o.Now().Add(5*time.Minute)); err != nil {
-		a.fail(w, r, err)
+	nonce, err := a.site.Challenge(r.Context(), "arm-login")
+	if err != nil {
+		a.site.Fail(w, r, err)
 		return
 	}
-	_, _ = a.o.DB.Exec(r.Context(), `DELETE FROM challenges WHERE expires_at < $1`, a.o.Now())
 	a.render(w, r, "login.html", status, nil, errText, map[string]any{"Challenge": nonce,
 		"Challenge64": base64.StdEncoding.EncodeToString([]byte(nonce)), "Regions": a.o.Engine.Regions()})
 }
 
 // login checks the signed challenge: an authentication certificate of an active employee of the region.
 func (a *ARM) login(w http.ResponseWriter, r *http.Request) {
-	t := texts[lang(r)]
+	l := webkit.Lang(r)
+	t := texts[l]
 	nonce, region := r.PostFormValue("challenge"), r.PostFormValue("region")
 	sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(r.PostFormValue("signature")))
 	if err != nil || len(sig) == 0 {
 		a.renderLogin(w, r, http.StatusUnprocessableEntity, t["err_no_signature"])
 		return
 	}
-	tag, err := a.o.DB.Exec(r.Context(), `DELETE FROM challenges WHERE nonce = $1 AND expires_at > $2`, nonce, a.o.Now())
+	live, err := a.site.TakeChallenge(r.Context(), nonce)
 	if err != nil {
-		a.fail(w, r, err)
+		a.site.Fail(w, r, err)
 		return
 	}
-	if tag.RowsAffected() != 1 {
+	if !live {
 		a.renderLogin(w, r, http.StatusUnprocessableEntity, t["err_challenge"])
 		return
 	}
@@ -237,36 +157,25 @@ func (a *ARM) login(w http.ResponseWriter, r *http.Request) {
 	res, err := v.Verify(r.Context(), []byte(nonce), sig, envelope.Expect{Purpose: envelope.PurposeAuthentication})
 	if err != nil {
 		ru, kk, _ := envelope.Refusal(err)
-		msg := ru
-		if lang(r) == "kk" {
-			msg = kk
-		}
-		a.renderLogin(w, r, http.StatusUnprocessableEntity, msg)
+		a.renderLogin(w, r, http.StatusUnprocessableEntity, webkit.Pick(l, ru, kk))
 		return
 	}
 	var found bool
 	if err := a.o.DB.QueryRow(r.Context(), `SELECT true FROM employees WHERE region = $1 AND iin = $2 AND active`, region, res.Holder.IIN).Scan(&found); err != nil {
-		a.o.Log.InfoContext(r.Context(), "arm: sign-in refused: not an employee of the region", "region", region, "iin", res.Holder.IIN)
+		a.o.Log.InfoContext(r.Context(), "arm: sign-in refused: not an employee of the region", "region", region, "iin", iin.Mask(res.Holder.IIN))
 		a.renderLogin(w, r, http.StatusForbidden, t["err_not_employee"])
 		return
 	}
-	token := random()
-	if _, err := a.o.DB.Exec(r.Context(), `INSERT INTO sessions (token_sha256, region, iin, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-		tokenHash(token), region, res.Holder.IIN, a.o.Now(), a.o.Now().Add(a.o.SessionTTL)); err != nil {
-		a.fail(w, r, err)
+	if err := a.site.Begin(w, r, res.Holder.IIN, region); err != nil {
+		a.site.Fail(w, r, err)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: token, Path: "/arm/", HttpOnly: true, Secure: r.TLS != nil,
-		SameSite: http.SameSiteStrictMode, MaxAge: int(a.o.SessionTTL / time.Second)})
-	a.o.Log.InfoContext(r.Context(), "arm: signed in", "region", region, "iin", res.Holder.IIN)
+	a.o.Log.InfoContext(r.Context(), "arm: signed in", "region", region, "iin", iin.Mask(res.Holder.IIN))
 	http.Redirect(w, r, "/arm/", http.StatusSeeOther)
 }
 
 func (a *ARM) logout(w http.ResponseWriter, r *http.Request, _ *session) {
-	if c, err := r.Cookie(cookieName); err == nil {
-		_, _ = a.o.DB.Exec(r.Context(), `DELETE FROM sessions WHERE token_sha256 = $1`, tokenHash(c.Value))
-	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/arm/", MaxAge: -1, HttpOnly: true})
+	a.site.End(w, r)
 	http.Redirect(w, r, "/arm/login", http.StatusSeeOther)
 }
 
@@ -282,28 +191,28 @@ type row struct {
 func (a *ARM) inbox(w http.ResponseWriter, r *http.Request, s *session) {
 	open, err := a.o.Engine.Open(r.Context(), s.Region, 500)
 	if err != nil {
-		a.fail(w, r, err)
+		a.site.Fail(w, r, err)
 		return
 	}
 	closed, err := a.o.Engine.Closed(r.Context(), s.Region, 50)
 	if err != nil {
-		a.fail(w, r, err)
+		a.site.Fail(w, r, err)
 		return
 	}
 	rejected, err := a.o.Engine.Rejections(r.Context(), s.Region, 50)
 	if err != nil {
-		a.fail(w, r, err)
+		a.site.Fail(w, r, err)
 		return
 	}
-	l := lang(r)
+	l := webkit.Lang(r)
 	rows := func(cs []*engine.Case) []row {
 		out := make([]row, 0, len(cs))
 		for _, c := range cs {
 			x := row{Case: c}
 			if p, err := a.o.Engine.Passport(c); err == nil {
-				x.Service = pick(l, p.Name.RU, p.Name.KK)
+				x.Service = webkit.Pick(l, p.Name.RU, p.Name.KK)
 				if st := c.CurrentStep(p); st != nil {
-					x.Step, x.Role = pick(l, st.Action.RU, st.Action.KK), st.Role
+					x.Step, x.Role = webkit.Pick(l, st.Action.RU, st.Action.KK), st.Role
 					x.Mine = s.Has(st.Role) && (c.Assignee == "" || st.Role != "officer" || c.Assignee == s.IIN)
 				}
 			}
@@ -314,12 +223,6 @@ func (a *ARM) inbox(w http.ResponseWriter, r *http.Request, s *session) {
 	a.render(w, r, "inbox.html", http.StatusOK, s, "", map[string]any{"Open": rows(open), "Closed": rows(closed), "Rejected": rejected})
 }
 
-func pick(l, ru, kk string) string {
-	if l == "kk" {
-		return kk
-	}
-	return ru
-}
 
 // left writes the time left to a deadline, or how long ago it passed.
 func (a *ARM) left(t *time.Time) string {
@@ -340,18 +243,6 @@ func (a *ARM) left(t *time.Time) string {
 	return fmt.Sprintf("%s%d ч %02d мин", sign, h, m)
 }
 
-func when(t any) string {
-	switch v := t.(type) {
-	case time.Time:
-		return v.In(calendar.Zone).Format("02.01.2006 15:04")
-	case *time.Time:
-		if v == nil {
-			return "—"
-		}
-		return v.In(calendar.Zone).Format("02.01.2006 15:04")
-	}
-	return ""
-}
 
 func (a *ARM) load(w http.ResponseWriter, r *http.Request, s *session) (*engine.Case, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
@@ -365,7 +256,7 @@ func (a *ARM) load(w http.ResponseWriter, r *http.Request, s *session) (*engine.
 		return nil, false
 	}
 	if err != nil {
-		a.fail(w, r, err)
+		a.site.Fail(w, r, err)
 		return nil, false
 	}
 	return c, true
@@ -382,17 +273,17 @@ func (a *ARM) showCase(w http.ResponseWriter, r *http.Request, s *session, statu
 	}
 	p, err := a.o.Engine.Passport(c)
 	if err != nil {
-		a.fail(w, r, err)
+		a.site.Fail(w, r, err)
 		return
 	}
 	history, err := a.o.Engine.History(r.Context(), c.ID)
 	if err != nil {
-		a.fail(w, r, err)
+		a.site.Fail(w, r, err)
 		return
 	}
 	officers, err := a.officers(r.Context(), s.Region)
 	if err != nil {
-		a.fail(w, r, err)
+		a.site.Fail(w, r, err)
 		return
 	}
 	step := c.CurrentStep(p)
@@ -456,7 +347,7 @@ func (a *ARM) act(w http.ResponseWriter, r *http.Request, s *session) {
 	if act.Kind == "sign" {
 		sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(r.PostFormValue("signature")))
 		if err != nil || len(sig) == 0 {
-			a.showCase(w, r, s, http.StatusUnprocessableEntity, texts[lang(r)]["err_no_signature"])
+			a.showCase(w, r, s, http.StatusUnprocessableEntity, texts[webkit.Lang(r)]["err_no_signature"])
 			return
 		}
 		act.Signature = sig
@@ -475,10 +366,10 @@ func (a *ARM) act(w http.ResponseWriter, r *http.Request, s *session) {
 		a.showCase(w, r, s, status, ae.Message)
 		return
 	case err != nil:
-		a.fail(w, r, err)
+		a.site.Fail(w, r, err)
 		return
 	}
-	a.o.Log.InfoContext(r.Context(), "arm: action", "case", c.Number, "action", act.Kind, "iin", s.IIN)
+	a.o.Log.InfoContext(r.Context(), "arm: action", "case", c.Number, "action", act.Kind, "iin", iin.Mask(s.IIN))
 	http.Redirect(w, r, "/arm/cases/"+strconv.FormatInt(c.ID, 10), http.StatusSeeOther)
 }
 

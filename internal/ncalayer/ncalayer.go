@@ -1,0 +1,447 @@
+// Package ncalayer is a local signer that speaks the part of NCALayer's WebSocket protocol that the
+// suite's pages use, over PKCS#12 key files issued by НУЦ (the national certification authority).
+//
+// NCALayer is the program a Kazakh citizen runs on their own computer: web pages connect to it on
+// ws://127.0.0.1:13579, ask it to sign, and the person picks a key file and types its password in
+// NCALayer's own window, so the private key never reaches the web server. This signer keeps that
+// contract: it listens on the citizen's machine only (127.0.0.1), it holds the key files the person
+// loaded, and a page gets a detached CMS signature back, never a key.
+//
+// What it speaks (module kz.gov.pki.knca.commonUtils):
+//
+//   - on connect it greets with {"result":{"version":"1.4"}};
+//   - getKeyInfo ["PKCS12"] → the chosen signing key's certificate (alias, subjectDn, issuerDn,
+//     serialNumber, certNotBefore/certNotAfter in Unix milliseconds, pem);
+//   - createCMSSignatureFromBase64 ["PKCS12", "AUTHENTICATION"|"SIGNATURE", <base64>, false] → the
+//     detached CMS signature (Base64, DER) made with the chosen key of that type;
+//   - anything else → {"code":"500","message":"..."}.
+//
+// Where NCALayer opens a file dialog, this signer has a page of its own on the same port (GET /): the
+// person chooses which loaded key is "inserted" for authentication and which for signing, or a person
+// (both at once). A choice made there holds until changed; a signing request with no key of its type
+// chosen is refused with a message that says where to choose one. The key files' password is given
+// when the signer starts (demo keys share one) — the one departure from NCALayer, which asks each time.
+package ncalayer
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/iin"
+)
+
+// Version is the NCALayer version the greeting announces.
+const Version = "1.4"
+
+// DefaultAddr is NCALayer's address.
+const DefaultAddr = "127.0.0.1:13579"
+
+// Key types of createCMSSignatureFromBase64.
+const (
+	KeyAuthentication = "AUTHENTICATION"
+	KeySignature      = "SIGNATURE"
+)
+
+// Key is one loaded key file.
+type Key struct {
+	// Name is the file's base name, e.g. citizen-akhmetova-SIGN.p12.
+	Name string
+	// Person is the name without the type suffix, e.g. citizen-akhmetova.
+	Person string
+	// Type is KeyAuthentication or KeySignature, from the certificate's key usage.
+	Type   string
+	Holder envelope.Holder
+	signer *envelope.Signer
+}
+
+// Cert is the key's certificate.
+func (k *Key) Cert() *x509.Certificate { return k.signer.Cert }
+
+// Signer is the local signer.
+type Signer struct {
+	log     *slog.Logger
+	origins []string
+
+	mu     sync.Mutex
+	keys   []*Key
+	chosen map[string]string // key type → key name
+}
+
+// Options configure a signer.
+type Options struct {
+	// Files are PKCS#12 key files, or folders whose *.p12 files are loaded (system-*.p12 are skipped:
+	// those are the systems' keys, not a person's).
+	Files []string
+	// Password opens the key files.
+	Password string
+	// Person, when set, is chosen at start (both its keys).
+	Person string
+	// Origins are the web origins allowed to connect (host patterns, e.g. "127.0.0.1:*"); every origin
+	// when empty, as NCALayer allows.
+	Origins []string
+	Log     *slog.Logger
+}
+
+// New loads the key files.
+func New(o Options) (*Signer, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Signer{log: o.Log, origins: o.Origins, chosen: map[string]string{}}
+	var files []string
+	for _, f := range o.Files {
+		st, err := os.Stat(f)
+		if err != nil {
+			return nil, fmt.Errorf("ncalayer: %w", err)
+		}
+		if !st.IsDir() {
+			files = append(files, f)
+			continue
+		}
+		m, err := filepath.Glob(filepath.Join(f, "*.p12"))
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range m {
+			if !strings.HasPrefix(filepath.Base(x), "system-") {
+				files = append(files, x)
+			}
+		}
+	}
+	for _, f := range files {
+		if err := s.Load(f, o.Password); err != nil {
+			return nil, err
+		}
+	}
+	if len(s.keys) == 0 {
+		return nil, errors.New("ncalayer: no key files loaded")
+	}
+	if o.Person != "" {
+		if err := s.ChoosePerson(o.Person); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Load adds one key file.
+func (s *Signer) Load(file, password string) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("ncalayer: %w", err)
+	}
+	sg, err := envelope.LoadPKCS12(b, password)
+	if err != nil {
+		return fmt.Errorf("ncalayer: %s: %w", filepath.Base(file), err)
+	}
+	k := &Key{Name: filepath.Base(file), signer: sg, Holder: envelope.HolderOf(sg.Cert), Type: KeyAuthentication}
+	if sg.Cert.KeyUsage&x509.KeyUsageContentCommitment != 0 {
+		k.Type = KeySignature
+	}
+	k.Person = strings.TrimSuffix(k.Name, ".p12")
+	for _, suffix := range []string{"-AUTH", "-SIGN", "-RSA", "-GOST"} {
+		k.Person = strings.TrimSuffix(k.Person, suffix)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keys = slices.DeleteFunc(s.keys, func(x *Key) bool { return x.Name == k.Name })
+	s.keys = append(s.keys, k)
+	sort.Slice(s.keys, func(i, j int) bool { return s.keys[i].Name < s.keys[j].Name })
+	return nil
+}
+
+// Keys lists the loaded keys.
+func (s *Signer) Keys() []*Key {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.keys)
+}
+
+// Choose makes the key named name the one used for its type.
+func (s *Signer) Choose(name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range s.keys {
+		if k.Name == name {
+			s.chosen[k.Type] = k.Name
+			return nil
+		}
+	}
+	return fmt.Errorf("ncalayer: no key file %q is loaded", name)
+}
+
+// ChoosePerson chooses the person's authentication and signing keys (those named <person>-AUTH.p12 and
+// <person>-SIGN.p12, or any of the person's keys of each type).
+func (s *Signer) ChoosePerson(person string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	found := false
+	for _, k := range s.keys {
+		if k.Person == person {
+			s.chosen[k.Type] = k.Name
+			found = true
+		}
+	}
+	if !found {
+		return fmt.Errorf("ncalayer: no key of %q is loaded", person)
+	}
+	return nil
+}
+
+// Chosen is the key used for a key type, or nil.
+func (s *Signer) Chosen(keyType string) *Key {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range s.keys {
+		if k.Name == s.chosen[keyType] {
+			return k
+		}
+	}
+	return nil
+}
+
+// request is a message from a page.
+type request struct {
+	Module string            `json:"module"`
+	Method string            `json:"method"`
+	Args   []json.RawMessage `json:"args"`
+}
+
+// answer is NCALayer's reply.
+type answer struct {
+	Code           string `json:"code"`
+	Message        string `json:"message,omitempty"`
+	ResponseObject any    `json:"responseObject,omitempty"`
+}
+
+// KeyInfo is getKeyInfo's answer.
+type KeyInfo struct {
+	Alias                  string `json:"alias"`
+	KeyID                  string `json:"keyId"`
+	Algorithm              string `json:"algorithm"`
+	SubjectCN              string `json:"subjectCn"`
+	SubjectDN              string `json:"subjectDn"`
+	IssuerCN               string `json:"issuerCn"`
+	IssuerDN               string `json:"issuerDn"`
+	SerialNumber           string `json:"serialNumber"`
+	CertNotBefore          string `json:"certNotBefore"`
+	CertNotAfter           string `json:"certNotAfter"`
+	AuthorityKeyIdentifier string `json:"authorityKeyIdentifier"`
+	PEM                    string `json:"pem"`
+}
+
+// noKey is the message of a request made before a key of its type is chosen.
+func (s *Signer) noKey(keyType, self string) string {
+	return fmt.Sprintf("не выбран ключ %s: откройте %s и выберите файл ключа / %s кілті таңдалмаған", keyType, self, keyType)
+}
+
+// Handle answers one request.
+func (s *Signer) Handle(ctx context.Context, raw []byte, self string) answer {
+	var req request
+	if err := json.Unmarshal(raw, &req); err != nil {
+		return answer{Code: "500", Message: "bad request: " + err.Error()}
+	}
+	arg := func(i int) string {
+		if i >= len(req.Args) {
+			return ""
+		}
+		var v string
+		_ = json.Unmarshal(req.Args[i], &v)
+		return v
+	}
+	if req.Module != "kz.gov.pki.knca.commonUtils" {
+		return answer{Code: "500", Message: "module not supported: " + req.Module}
+	}
+	switch req.Method {
+	case "getActiveTokens":
+		return answer{Code: "200", ResponseObject: []string{}}
+	case "getKeyInfo":
+		if st := arg(0); st != "PKCS12" {
+			return answer{Code: "500", Message: "storage not supported: " + st}
+		}
+		k := s.Chosen(KeySignature)
+		if k == nil {
+			k = s.Chosen(KeyAuthentication)
+		}
+		if k == nil {
+			return answer{Code: "500", Message: s.noKey(KeySignature, self)}
+		}
+		return answer{Code: "200", ResponseObject: info(k)}
+	case "createCMSSignatureFromBase64":
+		if st := arg(0); st != "PKCS12" {
+			return answer{Code: "500", Message: "storage not supported: " + st}
+		}
+		keyType := arg(1)
+		if keyType != KeyAuthentication && keyType != KeySignature {
+			return answer{Code: "500", Message: "key type must be AUTHENTICATION or SIGNATURE, not " + strconv.Quote(keyType)}
+		}
+		data, err := base64.StdEncoding.DecodeString(arg(2))
+		if err != nil {
+			return answer{Code: "500", Message: "the data to sign is not Base64: " + err.Error()}
+		}
+		if len(req.Args) > 3 && string(req.Args[3]) == "true" {
+			return answer{Code: "500", Message: "attached signatures are not supported: ask for a detached one (false)"}
+		}
+		k := s.Chosen(keyType)
+		if k == nil {
+			return answer{Code: "500", Message: s.noKey(keyType, self)}
+		}
+		sig, err := k.signer.Sign(data)
+		if err != nil {
+			return answer{Code: "500", Message: err.Error()}
+		}
+		s.log.InfoContext(ctx, "ncalayer: signed", "key", k.Name, "type", keyType, "holder", iin.Mask(k.Holder.IIN), "bytes", len(data))
+		return answer{Code: "200", ResponseObject: base64.StdEncoding.EncodeToString(sig)}
+	}
+	return answer{Code: "500", Message: "method not supported: " + req.Method}
+}
+
+func info(k *Key) KeyInfo {
+	c := k.Cert()
+	ms := func(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
+	return KeyInfo{Alias: k.Name, KeyID: fmt.Sprintf("%x", c.SubjectKeyId), Algorithm: c.PublicKeyAlgorithm.String(),
+		SubjectCN: c.Subject.CommonName, SubjectDN: c.Subject.String(), IssuerCN: c.Issuer.CommonName, IssuerDN: c.Issuer.String(),
+		SerialNumber: c.SerialNumber.Text(16), CertNotBefore: ms(c.NotBefore), CertNotAfter: ms(c.NotAfter),
+		AuthorityKeyIdentifier: fmt.Sprintf("%x", c.AuthorityKeyId),
+		PEM:                    string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}))}
+}
+
+// Handler serves the WebSocket protocol and, for plain HTTP, the key choice page.
+func (s *Signer) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			s.serveWS(w, r)
+			return
+		}
+		s.page(w, r, "")
+	})
+	mux.HandleFunc("POST /choose", s.choose)
+	mux.HandleFunc("GET /keys", func(w http.ResponseWriter, _ *http.Request) {
+		type row struct {
+			Name, Person, Type, Holder, IIN, BIN string
+			Chosen                               bool
+		}
+		var out []row
+		for _, k := range s.Keys() {
+			out = append(out, row{k.Name, k.Person, k.Type, k.Holder.Name, k.Holder.IIN, k.Holder.BIN, s.Chosen(k.Type) == k})
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(out)
+	})
+	return mux
+}
+
+func (s *Signer) serveWS(w http.ResponseWriter, r *http.Request) {
+	opts := &websocket.AcceptOptions{OriginPatterns: s.origins}
+	if len(s.origins) == 0 {
+		opts.InsecureSkipVerify = true // any origin, as NCALayer: the key choice and the local port are the guard
+	}
+	c, err := websocket.Accept(w, r, opts)
+	if err != nil {
+		return // Accept has answered
+	}
+	defer func() { _ = c.CloseNow() }()
+	c.SetReadLimit(32 << 20)
+	ctx := r.Context()
+	self := "http://" + r.Host + "/"
+	greet, _ := json.Marshal(map[string]any{"result": map[string]string{"version": Version}})
+	if err := c.Write(ctx, websocket.MessageText, greet); err != nil {
+		return
+	}
+	for {
+		_, raw, err := c.Read(ctx)
+		if err != nil {
+			return
+		}
+		b, _ := json.Marshal(s.Handle(ctx, raw, self))
+		if err := c.Write(ctx, websocket.MessageText, b); err != nil {
+			return
+		}
+	}
+}
+
+// choose takes the page's form: key=<file> (repeatable) or person=<name>. Only a same-origin form (or a
+// client sending no Origin, such as curl) may change the choice: another web page cannot.
+func (s *Signer) choose(w http.ResponseWriter, r *http.Request) {
+	if o := r.Header.Get("Origin"); o != "" && o != "http://"+r.Host {
+		http.Error(w, "the key choice is made on the signer's own page", http.StatusForbidden)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	var errs []error
+	if p := r.PostForm.Get("person"); p != "" {
+		errs = append(errs, s.ChoosePerson(p))
+	}
+	for _, k := range r.PostForm["key"] {
+		if k != "" {
+			errs = append(errs, s.Choose(k))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		s.page(w, r, err.Error())
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+var pageTmpl = template.Must(template.New("").Parse(`<!doctype html><html lang="ru"><head><meta charset="utf-8">
+<title>egov ncalayer</title><style>body{font-family:system-ui,sans-serif;margin:1rem}td,th{padding:.2rem .5rem;text-align:left}.error{color:#a40000}</style></head><body>
+<h1>egov ncalayer — ключи / кілттер</h1>
+<p>Страницы портала, ЦОН и АРМ подписывают через этот сервис (WebSocket {{.WS}}). Выберите ключ для входа (AUTHENTICATION) и для подписи (SIGNATURE).</p>
+{{if .Error}}<p class="error" role="alert">{{.Error}}</p>{{end}}
+<form method="post" action="/choose"><label>Человек / Адам <select name="person" id="person">{{range .People}}<option>{{.}}</option>{{end}}</select></label>
+<button type="submit" id="choose-person">Выбрать оба ключа</button></form>
+<form method="post" action="/choose"><table><thead><tr><th></th><th>Файл</th><th>Тип</th><th>Владелец</th><th>ИИН</th><th>БИН</th><th>Действует до</th></tr></thead><tbody>
+{{range .Keys}}<tr><td><input type="radio" name="key" value="{{.Name}}" id="key-{{.Name}}" {{if .Chosen}}checked{{end}}></td><td><label for="key-{{.Name}}">{{.Name}}</label></td><td>{{.Type}}</td><td>{{.Holder}}</td><td>{{.IIN}}</td><td>{{.BIN}}</td><td>{{.Until}}</td></tr>
+{{end}}</tbody></table><button type="submit" id="choose-key">Выбрать ключ</button></form>
+<p>Выбрано: AUTHENTICATION — <b id="chosen-auth">{{.Auth}}</b>; SIGNATURE — <b id="chosen-sign">{{.Sign}}</b></p>
+</body></html>`))
+
+func (s *Signer) page(w http.ResponseWriter, r *http.Request, errText string) {
+	type row struct {
+		Name, Type, Holder, IIN, BIN, Until string
+		Chosen                              bool
+	}
+	var rows []row
+	var people []string
+	for _, k := range s.Keys() {
+		rows = append(rows, row{k.Name, k.Type, k.Holder.Name, k.Holder.IIN, k.Holder.BIN, k.Cert().NotAfter.Format("2006-01-02"), s.Chosen(k.Type) == k})
+		if !slices.Contains(people, k.Person) {
+			people = append(people, k.Person)
+		}
+	}
+	name := func(t string) string {
+		if k := s.Chosen(t); k != nil {
+			return k.Name
+		}
+		return "—"
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	_ = pageTmpl.Execute(w, map[string]any{"Keys": rows, "People": people, "Error": errText, "WS": "ws://" + r.Host + "/",
+		"Auth": name(KeyAuthentication), "Sign": name(KeySignature)})
+}

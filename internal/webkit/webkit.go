@@ -1,0 +1,323 @@
+// Package webkit is what the suite's server-rendered sites share (ПЭП, the ЦОН desk, АРМ РШЭП):
+// server-side sessions in the service's own schema, CSRF tokens, the security headers, the language
+// cookie (Russian by default, Kazakh), one-time sign-in challenges, and the static script that signs
+// through NCALayer (or `egov ncalayer`) from the browser, so that a private key never reaches a server.
+//
+// A site's schema holds two tables, created by the service's own migrations:
+//
+//	sessions   (token_sha256 bytea PRIMARY KEY, subject text, scope text, created_at, expires_at timestamptz)
+//	challenges (nonce text PRIMARY KEY, expires_at timestamptz)
+//
+// The cookie holds a random token; the table holds only its SHA-256, so a read of the database does
+// not give a session away. No personal data goes into URLs or logs: IINs are masked when logged.
+package webkit
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/egov-suite/egov/internal/calendar"
+)
+
+//go:embed static
+var static embed.FS
+
+// DefaultSignerURL is where NCALayer listens on the citizen's own machine.
+const DefaultSignerURL = "ws://127.0.0.1:13579/"
+
+// Options build a site.
+type Options struct {
+	// Prefix is the path every page of the site is under, with a trailing slash ("/", "/arm/").
+	Prefix string
+	// Cookie names the session cookie.
+	Cookie string
+	// DB is the service's pool; its schema holds sessions and challenges.
+	DB *pgxpool.Pool
+	// TTL is how long a session lasts.
+	TTL time.Duration
+	// Now is the clock.
+	Now func() time.Time
+	// SignerURL is NCALayer's WebSocket address the pages sign through (DefaultSignerURL when empty).
+	SignerURL string
+	Log       *slog.Logger
+}
+
+// Site is the shared machinery of one web application.
+type Site struct {
+	o Options
+}
+
+// New builds a site.
+func New(o Options) *Site {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.TTL == 0 {
+		o.TTL = 8 * time.Hour
+	}
+	if o.SignerURL == "" {
+		o.SignerURL = DefaultSignerURL
+	}
+	if o.Prefix == "" {
+		o.Prefix = "/"
+	}
+	return &Site{o: o}
+}
+
+// SignerURL is the signer's address, for the pages' <meta name="egov-signer">.
+func (s *Site) SignerURL() string { return s.o.SignerURL }
+
+// Prefix is the site's path prefix.
+func (s *Site) Prefix() string { return s.o.Prefix }
+
+// Secure adds the security headers to every answer: a CSP that allows scripts and styles from the site
+// only and connections to the site and the signer, no framing, no referrer, no caching of personal pages.
+func (s *Site) Secure(next http.Handler) http.Handler {
+	signer := s.o.SignerURL
+	if u, err := url.Parse(signer); err == nil {
+		signer = u.Scheme + "://" + u.Host
+	}
+	csp := "default-src 'self'; img-src 'self' data:; connect-src 'self' " + signer +
+		"; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", csp)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Static serves the shared script and style sheet; mount it at Prefix+"static/".
+func (s *Site) Static() http.Handler {
+	sub, err := fs.Sub(static, "static")
+	if err != nil {
+		panic(err) // "static" is embedded above
+	}
+	return http.StripPrefix(s.o.Prefix+"static/", http.FileServerFS(sub))
+}
+
+// Session is a signed-in user.
+type Session struct {
+	// Subject is who signed in (an IIN).
+	Subject string
+	// Scope is what the site keeps beside it (АРМ: the region; the portal: how the user signed in).
+	Scope string
+	// CSRF is the token every form of the session carries.
+	CSRF string
+}
+
+func tokenHash(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+func csrfOf(token string) string {
+	h := sha256.Sum256([]byte("csrf:" + token))
+	return hex.EncodeToString(h[:16])
+}
+
+// Random is 256 bits of randomness, URL-safe.
+func Random() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Begin starts a session for subject and sets its cookie: HttpOnly, SameSite=Strict, Secure over TLS.
+func (s *Site) Begin(w http.ResponseWriter, r *http.Request, subject, scope string) error {
+	token := Random()
+	now := s.o.Now()
+	if _, err := s.o.DB.Exec(r.Context(), `INSERT INTO sessions (token_sha256, subject, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		tokenHash(token), subject, scope, now, now.Add(s.o.TTL)); err != nil {
+		return err
+	}
+	_, _ = s.o.DB.Exec(r.Context(), `DELETE FROM sessions WHERE expires_at < $1`, now)
+	http.SetCookie(w, &http.Cookie{Name: s.o.Cookie, Value: token, Path: s.o.Prefix, HttpOnly: true, Secure: r.TLS != nil,
+		SameSite: http.SameSiteStrictMode, MaxAge: int(s.o.TTL / time.Second)})
+	return nil
+}
+
+// End ends the request's session.
+func (s *Site) End(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(s.o.Cookie); err == nil {
+		_, _ = s.o.DB.Exec(r.Context(), `DELETE FROM sessions WHERE token_sha256 = $1`, tokenHash(c.Value))
+	}
+	http.SetCookie(w, &http.Cookie{Name: s.o.Cookie, Value: "", Path: s.o.Prefix, MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+}
+
+// Session returns the request's live session, or nil.
+func (s *Site) Session(r *http.Request) (*Session, error) {
+	c, err := r.Cookie(s.o.Cookie)
+	if err != nil {
+		return nil, nil //nolint:nilerr // no cookie: not signed in
+	}
+	var out Session
+	err = s.o.DB.QueryRow(r.Context(), `SELECT subject, scope FROM sessions WHERE token_sha256 = $1 AND expires_at > $2`,
+		tokenHash(c.Value), s.o.Now()).Scan(&out.Subject, &out.Scope)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out.CSRF = csrfOf(c.Value)
+	return &out, nil
+}
+
+// Authed is a handler that needs a session.
+type Authed func(w http.ResponseWriter, r *http.Request, sess *Session)
+
+// Auth requires a session (else it redirects to login) and, on every POST, the session's CSRF token.
+func (s *Site) Auth(login string, next Authed) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sess, err := s.Session(r)
+		if err != nil {
+			s.Fail(w, r, err)
+			return
+		}
+		if sess == nil {
+			http.Redirect(w, r, login, http.StatusSeeOther)
+			return
+		}
+		if r.Method == http.MethodPost && !s.ValidCSRF(r, sess) {
+			http.Error(w, "CSRF token missing or wrong", http.StatusForbidden)
+			return
+		}
+		next(w, r, sess)
+	}
+}
+
+// ValidCSRF reports whether the form carries the session's token. A multipart form must be parsed first
+// (r.ParseMultipartForm) so that the token is read from it.
+func (s *Site) ValidCSRF(r *http.Request, sess *Session) bool {
+	return r.FormValue("csrf") == sess.CSRF
+}
+
+// Fail answers 500 and logs the cause; the user sees no detail.
+func (s *Site) Fail(w http.ResponseWriter, r *http.Request, err error) {
+	s.o.Log.ErrorContext(r.Context(), "web", "path", r.URL.Path, "error", err)
+	http.Error(w, "internal error", http.StatusInternalServerError)
+}
+
+// Challenge makes a one-time text to sign for sign-in, valid five minutes.
+func (s *Site) Challenge(ctx context.Context, purpose string) (string, error) {
+	nonce := purpose + ":" + Random()
+	now := s.o.Now()
+	if _, err := s.o.DB.Exec(ctx, `INSERT INTO challenges (nonce, expires_at) VALUES ($1, $2)`, nonce, now.Add(5*time.Minute)); err != nil {
+		return "", err
+	}
+	_, _ = s.o.DB.Exec(ctx, `DELETE FROM challenges WHERE expires_at < $1`, now)
+	return nonce, nil
+}
+
+// TakeChallenge uses a challenge up: true once for a live one, false for an unknown, used or old one.
+func (s *Site) TakeChallenge(ctx context.Context, nonce string) (bool, error) {
+	tag, err := s.o.DB.Exec(ctx, `DELETE FROM challenges WHERE nonce = $1 AND expires_at > $2`, nonce, s.o.Now())
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// Lang is the request's language: "kk" when chosen, else "ru".
+func Lang(r *http.Request) string {
+	if c, err := r.Cookie("lang"); err == nil && c.Value == "kk" {
+		return "kk"
+	}
+	return "ru"
+}
+
+// SetLang serves GET Prefix+"lang/{lang}?back=<path>": it sets the language cookie and goes back to a
+// page of the site.
+func (s *Site) SetLang(w http.ResponseWriter, r *http.Request) {
+	l := r.PathValue("lang")
+	if l != "kk" {
+		l = "ru"
+	}
+	http.SetCookie(w, &http.Cookie{Name: "lang", Value: l, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600})
+	back := s.o.Prefix
+	if ref := r.URL.Query().Get("back"); strings.HasPrefix(ref, s.o.Prefix) && !strings.Contains(ref, "//") && !strings.Contains(ref, `\`) {
+		back = ref
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+// Pick is the text of the language l.
+func Pick(l, ru, kk string) string {
+	if l == "kk" && kk != "" {
+		return kk
+	}
+	return ru
+}
+
+// When writes a time in Kazakhstan's zone, "—" for none.
+func When(t any) string {
+	switch v := t.(type) {
+	case time.Time:
+		if v.IsZero() {
+			return "—"
+		}
+		return v.In(calendar.Zone).Format("02.01.2006 15:04")
+	case *time.Time:
+		if v == nil {
+			return "—"
+		}
+		return v.In(calendar.Zone).Format("02.01.2006 15:04")
+	}
+	return ""
+}
+
+// Funcs are the template functions every site has: when, b64, pick.
+func Funcs() template.FuncMap {
+	return template.FuncMap{"when": When, "b64": base64.StdEncoding.EncodeToString, "pick": Pick}
+}
+
+// Page is what every template of a site gets.
+type Page struct {
+	T       map[string]string
+	Lang    string
+	Path    string
+	Session *Session
+	// User is the site's view of the signed-in user (a name to show).
+	User   any
+	CSRF   string
+	Signer string
+	Error  string
+	Notice string
+	Data   any
+}
+
+// Render executes the template name of tmpl with the page; back is the path the language links return to.
+func (s *Site) Render(w http.ResponseWriter, r *http.Request, tmpl *template.Template, name string, status int, p Page) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	p.Lang, p.Signer = Lang(r), s.o.SignerURL
+	if p.Path == "" {
+		p.Path = r.URL.Path
+	}
+	if p.Session != nil {
+		p.CSRF = p.Session.CSRF
+	}
+	if err := tmpl.ExecuteTemplate(w, name, p); err != nil {
+		s.o.Log.ErrorContext(r.Context(), "web: template", "template", name, "error", err)
+	}
+}
