@@ -11,6 +11,7 @@ import (
 func devCommand(stdout, stderr io.Writer) *cobra.Command {
 	var dataDir string
 	var basePort int
+	var signer string
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the whole suite in one process on an embedded NATS and PostgreSQL, with demo data",
@@ -34,11 +35,12 @@ service in this process, seeds demo data, and prints every endpoint (also writte
 			}
 			return devmode.Run(cmd.Context(), devmode.Options{
 				DataDir: dataDir, BasePort: basePort, Platform: p, Services: svcs,
-				Log: log, Telemetry: tel, Out: stdout,
+				Log: log, Telemetry: tel, Out: stdout, SignerAddr: signer,
 			})
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data-dir", ".egov", "folder for NATS, PostgreSQL, key files and endpoints.json")
 	cmd.Flags().IntVar(&basePort, "base-port", 18000, "first port of the layout (NATS, PostgreSQL, then two per service); 0 for free ports")
+	cmd.Flags().StringVar(&signer, "ncalayer", "127.0.0.1:13579", "address of the local signer with the demo keys (NCALayer's); off to run none (with --base-port 0 a free port)")
 	return cmd
 }

@@ -38,6 +38,7 @@ Start with "egov dev": everything in one process on an embedded NATS and Postgre
 		conformanceCommand(stdout),
 		catalogCommand(stdout),
 		signCommand(stdout),
+		ncalayerCommand(stdout, stderr),
 		verifyCommand(stdout),
 		versionCommand(stdout),
 	)

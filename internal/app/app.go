@@ -63,6 +63,8 @@ type Env struct {
 	Addr Endpoint
 	// DevDir is the dev mode's data folder (demo keys under DevDir/keys), "" outside the dev mode.
 	DevDir string
+	// SignerURL is NCALayer's WebSocket address for the web pages.
+	SignerURL string
 	// Peers are the endpoints of every service of this process, by name (the dev mode registers the
 	// registries with ШЭП at their addresses).
 	Peers map[string]Endpoint
@@ -197,8 +199,8 @@ func startService(ctx context.Context, r *serve.Runner, o Options, d Descriptor,
 	env := &Env{
 		Log: log, Telemetry: o.Telemetry, Bus: bus, Now: now,
 		Addr:   Endpoint{HTTP: lis.HTTP.Addr().String(), GRPC: lis.GRPC.Addr().String()},
-		DevDir: o.SeedDir,
-		Peers:  map[string]Endpoint{},
+		DevDir: o.SeedDir, SignerURL: o.Platform.SignerURL,
+		Peers: map[string]Endpoint{},
 	}
 	for name, l := range o.Listeners {
 		if l.HTTP != nil && l.GRPC != nil {

@@ -32,6 +32,10 @@ type Platform struct {
 
 	// ShutdownTimeout bounds the whole ordered shutdown.
 	ShutdownTimeout time.Duration `env:"EGOV_SHUTDOWN_TIMEOUT" envDefault:"15s"`
+
+	// SignerURL is where the web pages reach NCALayer on the user's own machine (the WebSocket of
+	// NCALayer or `egov ncalayer`); it is written into the pages and their Content-Security-Policy.
+	SignerURL string `env:"EGOV_NCALAYER_URL" envDefault:"ws://127.0.0.1:13579/"`
 }
 
 // Validate checks the values that the environment parser cannot.

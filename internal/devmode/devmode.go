@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -27,6 +28,7 @@ import (
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/natsbus"
+	"github.com/egov-suite/egov/internal/ncalayer"
 	"github.com/egov-suite/egov/internal/pgcluster"
 	"github.com/egov-suite/egov/internal/serve"
 	"github.com/egov-suite/egov/internal/telemetry"
@@ -48,6 +50,9 @@ type Options struct {
 	Telemetry *telemetry.Providers
 	// Out receives the human summary (endpoints, demo people).
 	Out io.Writer
+	// SignerAddr is where the local signer (`egov ncalayer`, loaded with the demo people's keys) listens:
+	// NCALayer's own 127.0.0.1:13579 by default; "off" runs none (a real NCALayer may be running).
+	SignerAddr string
 	// Started, when set, is called once everything is ready, with the endpoints.
 	Started func(Endpoints)
 }
@@ -60,6 +65,8 @@ type Endpoints struct {
 	Postgres  string                  `json:"postgres"`
 	Services  map[string]app.Endpoint `json:"services"`
 	NATSUsers map[string]string       `json:"nats_users"`
+	// Signer is the local signer's page and WebSocket (http://…/), "" when none runs.
+	Signer string `json:"ncalayer,omitempty"`
 }
 
 // adminUser is the NATS user of the in-process services: the dev process hosts ШЭП, which routes
@@ -189,6 +196,22 @@ func Run(ctx context.Context, o Options) error {
 		eps.Services[d.Name] = app.Endpoint{HTTP: "http://" + h.Addr().String(), GRPC: g.Addr().String()}
 	}
 
+	var signerLis net.Listener
+	if o.SignerAddr != "off" {
+		addr := o.SignerAddr
+		if addr == "" {
+			addr = ncalayer.DefaultAddr
+		}
+		if o.BasePort == 0 {
+			addr = "127.0.0.1:0"
+		}
+		if signerLis, err = serve.Listen(addr); err != nil {
+			return errors.Join(fmt.Errorf("dev: the local signer: %w (is NCALayer running? use --ncalayer off to use it)", err), r.Stop())
+		}
+		p.SignerURL = "ws://" + signerLis.Addr().String() + "/"
+		eps.Signer = "http://" + signerLis.Addr().String() + "/"
+	}
+
 	ready := make(chan struct{})
 	seeded, err := app.Start(ctx, r, app.Options{
 		Platform: p, Log: o.Log, Telemetry: o.Telemetry, Services: o.Services, Listeners: listeners,
@@ -199,7 +222,26 @@ func Run(ctx context.Context, o Options) error {
 			l.HTTP.Close()
 			l.GRPC.Close()
 		}
+		if signerLis != nil {
+			signerLis.Close()
+		}
 		return errors.Join(err, r.Stop())
+	}
+	if signerLis != nil {
+		signer, err := ncalayer.New(ncalayer.Options{Files: []string{filepath.Join(dir, "keys")}, Password: demo.Password,
+			Person: "citizen-akhmetova", Log: o.Log})
+		if err != nil {
+			signerLis.Close()
+			return errors.Join(err, r.Stop())
+		}
+		srv := &http.Server{Handler: signer.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		r.Go("ncalayer", func(context.Context) error {
+			if err := srv.Serve(signerLis); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		r.OnStop(serve.PhaseHTTP, "ncalayer", srv.Shutdown)
 	}
 	r.Go("announce", func(ctx context.Context) error {
 		select {
@@ -247,6 +289,9 @@ func printSummary(w io.Writer, dir string, eps Endpoints, services []app.Descrip
 	fmt.Fprintf(w, "\negov dev is ready (%s). Data folder: %s\n\n", took.Round(time.Millisecond), dir)
 	fmt.Fprintf(w, "  %-10s %s\n", "nats", eps.NATS)
 	fmt.Fprintf(w, "  %-10s %s\n", "postgres", config.RedactURL(eps.Postgres))
+	if eps.Signer != "" {
+		fmt.Fprintf(w, "  %-10s %s  — egov ncalayer, the local signer (choose whose key signs on this page)\n", "ncalayer", eps.Signer)
+	}
 	for _, d := range services {
 		e := eps.Services[d.Name]
 		fmt.Fprintf(w, "  %-10s http %s  grpc %s  — %s\n", d.Name, e.HTTP, e.GRPC, d.Title)
