@@ -76,6 +76,9 @@ type Field struct {
 	Choices []string `yaml:"choices,omitempty"`
 	// MaxLength for text.
 	MaxLength int `yaml:"max_length,omitempty"`
+	// Channels the field is asked on; every channel when empty (a representative's fields, say, only at
+	// a ЦОН, where a citizen may send someone with a power of attorney).
+	Channels []string `yaml:"channels,omitempty"`
 }
 
 // Document is a document the applicant attaches (or presents on paper at a ЦОН).
@@ -257,6 +260,11 @@ func (p *Passport) Validate(file string) error {
 		}
 		if f.Type == "choice" && len(f.Choices) < 2 {
 			bad(at+".choices", "a choice needs two or more")
+		}
+		for j, ch := range f.Channels {
+			if !in(ch, p.Channels...) {
+				bad(fmt.Sprintf("%s.channels[%d]", at, j), "%q is not a channel of the passport", ch)
+			}
 		}
 		text(at+".label", f.Label)
 	}

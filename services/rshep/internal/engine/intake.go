@@ -104,7 +104,7 @@ func (e *Engine) open(ctx context.Context, region string, env *envelopev1.Envelo
 			detail: fmt.Sprintf("no passport %q for region %q at the node of region %s", a.GetServiceCode(), a.GetRegion(), region)}
 	}
 	in.passport = p
-	channel := channelName(a.GetChannel())
+	channel := catalog.ChannelName(a.GetChannel())
 	if !slices.Contains(p.Channels, channel) {
 		return in, e.ground(p, catalog.IntakeRefusal, fmt.Sprintf("услуга не оказывается через канал %q (паспорт: %s)", channel, strings.Join(p.Channels, ", ")))
 	}
@@ -122,7 +122,7 @@ func (e *Engine) open(ctx context.Context, region string, env *envelopev1.Envelo
 	if channel != "portal" && res.Holder.BIN == "" {
 		return in, e.ground(p, "eds_not_confirmed", "заявление через ЦОН подписывается ЭЦП работника (оператора), а не физического лица")
 	}
-	if problems := Validate(p, a); len(problems) > 0 {
+	if problems := p.CheckApplication(a); len(problems) > 0 {
 		return in, e.ground(p, catalog.IntakeRefusal, strings.Join(problems, "; "))
 	}
 	return in, nil
@@ -220,7 +220,7 @@ func (e *Engine) register(ctx context.Context, region string, env *envelopev1.En
 		c, err := scanCase(tx.QueryRow(ctx, `UPDATE cases SET application_id = $2, channel = $3, reply_to = $4, correlation_id = $5,
 			applicant_iin = $6, language = $7, passport_version = $8, form = $9, documents = $10, application = $11 WHERE id = $1
 			RETURNING `+caseColumns,
-			id, a.GetApplicationId(), channelName(a.GetChannel()), env.GetSender(), env.GetMessageId(), a.GetApplicantIin(), lang,
+			id, a.GetApplicationId(), catalog.ChannelName(a.GetChannel()), env.GetSender(), env.GetMessageId(), a.GetApplicantIin(), lang,
 			p.Version, form, docsJSON, signed))
 		if err != nil {
 			return err

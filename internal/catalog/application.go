@@ -1,4 +1,4 @@
-package engine
+package catalog
 
 import (
 	"fmt"
@@ -7,13 +7,12 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/iin"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 )
 
-// channelName maps the contract's channel to the passport's.
-func channelName(c applicationv1.Channel) string {
+// ChannelName maps the contract's channel to the passport's.
+func ChannelName(c applicationv1.Channel) string {
 	switch c {
 	case applicationv1.Channel_CHANNEL_PORTAL:
 		return "portal"
@@ -26,15 +25,39 @@ func channelName(c applicationv1.Channel) string {
 	}
 }
 
-// Validate checks an application against its passport: the applicant, every field, and the document list
-// for the channel. It returns every problem, in Russian, as the refusal's comment shows them.
-func Validate(p *catalog.Passport, a *applicationv1.Application) []string {
+// FieldsFor are the form's fields on a channel: those without channels, and those that name it.
+func (p *Passport) FieldsFor(channel string) []Field {
+	var out []Field
+	for _, f := range p.Fields {
+		if len(f.Channels) == 0 || slices.Contains(f.Channels, channel) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// DocumentsFor are the documents asked for on a channel.
+func (p *Passport) DocumentsFor(channel string) []Document {
+	var out []Document
+	for _, d := range p.Documents {
+		if len(d.Channels) == 0 || slices.Contains(d.Channels, channel) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// CheckApplication checks an application against the passport: the applicant, every field of the
+// channel, and the document list. It returns every problem, in Russian, as a refusal's comment shows
+// them; the portal and the ЦОН desk run it before signing, РШЭП again at intake.
+func (p *Passport) CheckApplication(a *applicationv1.Application) []string {
 	var problems []string
 	if _, err := iin.Parse(a.GetApplicantIin()); err != nil {
 		problems = append(problems, fmt.Sprintf("ИИН заявителя: %v", err))
 	}
+	channel := ChannelName(a.GetChannel())
 	known := map[string]bool{}
-	for _, f := range p.Fields {
+	for _, f := range p.FieldsFor(channel) {
 		known[f.ID] = true
 		v, ok := a.GetFields()[f.ID]
 		v = strings.TrimSpace(v)
@@ -50,13 +73,12 @@ func Validate(p *catalog.Passport, a *applicationv1.Application) []string {
 	}
 	for id := range a.GetFields() {
 		if !known[id] {
-			problems = append(problems, fmt.Sprintf("поле %q не предусмотрено паспортом услуги", id))
+			problems = append(problems, fmt.Sprintf("поле %q не предусмотрено паспортом услуги для канала %q", id, channel))
 		}
 	}
 	if v, ok := a.GetFields()["applicant_iin"]; ok && v != a.GetApplicantIin() {
 		problems = append(problems, "ИИН заявителя в форме не совпадает с ИИН получателя услуги")
 	}
-	channel := channelName(a.GetChannel())
 	given := map[string]bool{}
 	docs := map[string]bool{}
 	for _, d := range p.Documents {
@@ -89,7 +111,7 @@ func Validate(p *catalog.Passport, a *applicationv1.Application) []string {
 	return problems
 }
 
-func checkField(f catalog.Field, v string) string {
+func checkField(f Field, v string) string {
 	switch f.Type {
 	case "iin":
 		if _, err := iin.Parse(v); err != nil {
