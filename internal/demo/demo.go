@@ -69,6 +69,10 @@ const (
 // The regional nodes are one per region of the built-in passports.
 var Systems = []string{"portal", "tson", "shep", "rshep-55", "rshep-59", "rshep-27", "rshep-51", "gbdfl", "enis"}
 
+// RevokedKeySlug names Асель's second signing key, which НУЦ revoked: the demo of the refusal for a
+// revoked certificate.
+const RevokedKeySlug = "citizen-akhmetova-revoked"
+
 // Password protects every demo key file. It is printed by egov dev: these are demo keys.
 const Password = "egov-demo"
 

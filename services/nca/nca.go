@@ -174,6 +174,24 @@ func seed(ctx context.Context, a *authority.Authority, dir string) ([]demo.Entry
 				IIN: p.IIN, Role: p.Role, File: path, Password: demo.Password})
 		}
 	}
+	// A signing key of Асель's that НУЦ has revoked: signing with it shows the refusal of condition 2
+	// («не подтверждением подлинности ЭЦП получателя»).
+	citizen := demo.People[0]
+	revoked, p12, err := a.Issue(ctx, authority.IssueRequest{Algorithm: pki.ECDSAP256, Password: demo.Password,
+		Request: pki.Request{Profile: pki.Individual, Purpose: pki.Sign, Subject: pki.Subject{
+			IIN: citizen.IIN, Surname: citizen.Surname, GivenName: citizen.GivenName, Patronymic: citizen.Patronymic}}})
+	if err != nil {
+		return nil, fmt.Errorf("demo revoked key: %w", err)
+	}
+	if _, err := a.Revoke(ctx, revoked.Serial, 1); err != nil { // keyCompromise
+		return nil, fmt.Errorf("demo revoked key: %w", err)
+	}
+	path, err := write(demo.RevokedKeySlug+"-SIGN.p12", p12)
+	if err != nil {
+		return nil, err
+	}
+	entries = append(entries, demo.Entry{Service: "nca", Kind: "sign", Name: citizen.Surname + " " + citizen.GivenName,
+		IIN: citizen.IIN, Role: "отозванный сертификат", File: path, Password: demo.Password})
 	for _, id := range demo.Systems {
 		_, p12, err := a.Issue(ctx, authority.IssueRequest{Algorithm: pki.ECDSAP256, Password: demo.Password,
 			Request: pki.Request{Profile: pki.System, Subject: pki.Subject{SystemID: id, Organization: "egov suite", BIN: demo.BINSuite}}})
