@@ -128,3 +128,32 @@ func Embedded(efs embed.FS) fs.FS {
 	}
 	return sub
 }
+
+// Union joins migration folders: a service's own and those of shared packages whose tables it holds
+// (the web sessions, the applications of a channel). Their versions must not collide; LoadMigrations
+// says so when they do.
+func Union(fss ...fs.FS) fs.FS { return union(fss) }
+
+type union []fs.FS
+
+func (u union) Open(name string) (fs.File, error) {
+	for _, f := range u {
+		if file, err := f.Open(name); err == nil {
+			return file, nil
+		}
+	}
+	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+}
+
+func (u union) ReadDir(name string) ([]fs.DirEntry, error) {
+	var out []fs.DirEntry
+	for _, f := range u {
+		es, err := fs.ReadDir(f, name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, es...)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
+	return out, nil
+}

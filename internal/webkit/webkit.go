@@ -32,6 +32,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/egov-suite/egov/internal/calendar"
+	"github.com/egov-suite/egov/internal/pgdb"
 )
 
 //go:embed static
@@ -321,3 +322,10 @@ func (s *Site) Render(w http.ResponseWriter, r *http.Request, tmpl *template.Tem
 		s.o.Log.ErrorContext(r.Context(), "web: template", "template", name, "error", err)
 	}
 }
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations create the sessions and challenges tables (version 0900), for a service to join to its own
+// with pgdb.Union.
+func Migrations() fs.FS { return pgdb.Embedded(migrations) }

@@ -113,7 +113,13 @@ func (c *Client) Send(ctx context.Context, e *envelopev1.Envelope) error {
 	if err != nil {
 		return err
 	}
-	_, err = c.Bus.JS.PublishMsg(ctx, natsbus.NewMsg(ctx, natsbus.InSubject(c.ID), e.GetMessageId(), b))
+	return c.Publish(ctx, e.GetMessageId(), b)
+}
+
+// Publish publishes an envelope signed before (a SignedEnvelope, binary) under its message id: an
+// outbox re-sends the very bytes it stored, and ШЭП drops the repeat.
+func (c *Client) Publish(ctx context.Context, messageID string, signed []byte) error {
+	_, err := c.Bus.JS.PublishMsg(ctx, natsbus.NewMsg(ctx, natsbus.InSubject(c.ID), messageID, signed))
 	return err
 }
 

@@ -223,7 +223,6 @@ func (a *ARM) inbox(w http.ResponseWriter, r *http.Request, s *session) {
 	a.render(w, r, "inbox.html", http.StatusOK, s, "", map[string]any{"Open": rows(open), "Closed": rows(closed), "Rejected": rejected})
 }
 
-
 // left writes the time left to a deadline, or how long ago it passed.
 func (a *ARM) left(t *time.Time) string {
 	if t == nil {
@@ -242,7 +241,6 @@ func (a *ARM) left(t *time.Time) string {
 	}
 	return fmt.Sprintf("%s%d ч %02d мин", sign, h, m)
 }
-
 
 func (a *ARM) load(w http.ResponseWriter, r *http.Request, s *session) (*engine.Case, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)

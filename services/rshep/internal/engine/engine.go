@@ -26,14 +26,15 @@ import (
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/calendar"
 	"github.com/egov-suite/egov/internal/catalog"
+	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	"github.com/egov-suite/egov/services/shep/shepclient"
 )
 
 // ServiceID is the ШЭП async service of a regional node: applications of every passport of the region.
-func ServiceID(region string) string { return "APPLICATION_" + region }
+func ServiceID(region string) string { return applicationv1.ServiceID(region) }
 
 // ParticipantID is the ШЭП participant of a region's node.
-func ParticipantID(region string) string { return "rshep-" + region }
+func ParticipantID(region string) string { return applicationv1.ParticipantID(region) }
 
 // Options build an Engine.
 type Options struct {

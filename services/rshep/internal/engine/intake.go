@@ -24,7 +24,7 @@ import (
 var PayloadType = string((&envelopev1.SignedDocument{}).ProtoReflect().Descriptor().FullName())
 
 // MediaTypeApplication is the media type of a signed application's content.
-const MediaTypeApplication = "application/vnd.egov.application+protobuf"
+const MediaTypeApplication = applicationv1.MediaTypeApplication
 
 // Handler returns the delivery handler of region's node, for shepclient.Client.Receive.
 func (e *Engine) Handler(region string) shepclient.Handler {
