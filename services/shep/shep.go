@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/egov-suite/egov/internal/registries"
 	"path/filepath"
 	"strings"
 	"time"
@@ -147,8 +148,8 @@ func Descriptor(cfg Config) app.Descriptor {
 
 // registries are the sync services of the suite's registries, by the service that provides them.
 var registries = map[string][]string{
-	"gbdfl": {"GBDFL_PERSON", "GBDFL_CHILDREN"},
-	"enis":  {"ENIS_POWER_OF_ATTORNEY"},
+	"gbdfl": {registries.ServicePerson, registries.ServiceChildren},
+	"enis":  {registries.ServicePowerOfAttorney},
 }
 
 // registerRegistries registers the registries running in this process at their addresses and grants

@@ -5,6 +5,7 @@ package api
 import (
 	"context"
 	"errors"
+	"github.com/egov-suite/egov/internal/registries"
 	"unicode"
 
 	"google.golang.org/grpc/codes"
@@ -19,7 +20,7 @@ import (
 )
 
 // Service is the ШЭП service id of the register.
-const Service = "ENIS_POWER_OF_ATTORNEY"
+const Service = registries.ServicePowerOfAttorney
 
 // Status codes of answers through ШЭП.
 const (

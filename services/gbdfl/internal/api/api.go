@@ -15,14 +15,15 @@ import (
 	"github.com/egov-suite/egov/internal/iin"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
+	"github.com/egov-suite/egov/internal/registries"
 	"github.com/egov-suite/egov/services/gbdfl/internal/source"
 	"github.com/egov-suite/egov/services/shep/shepclient"
 )
 
 // ШЭП service ids of the register.
 const (
-	ServicePerson   = "GBDFL_PERSON"
-	ServiceChildren = "GBDFL_CHILDREN"
+	ServicePerson   = registries.ServicePerson
+	ServiceChildren = registries.ServiceChildren
 )
 
 // Status codes of the register's answers through ШЭП.

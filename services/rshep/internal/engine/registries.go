@@ -6,16 +6,15 @@ import (
 	"fmt"
 	"strings"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/egov-suite/egov/internal/catalog"
+	"github.com/egov-suite/egov/internal/registries"
 	enisv1 "github.com/egov-suite/egov/proto/egov/enis/v1"
 	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
 	"github.com/egov-suite/egov/services/shep/shepclient"
 )
 
 // ErrNoRecord is a registry's answer that it has no such record.
-var ErrNoRecord = errors.New("no record in the register")
+var ErrNoRecord = registries.ErrNoRecord
 
 // Registries answers the passports' checks.
 type Registries interface {
@@ -25,53 +24,35 @@ type Registries interface {
 	PowerOfAttorney(ctx context.Context, region string, req *enisv1.GetPowerOfAttorneyRequest) (*enisv1.PowerOfAttorney, error)
 }
 
-// ШЭП service ids of the registries (their contract).
-const (
-	ServicePerson          = "GBDFL_PERSON"
-	ServicePowerOfAttorney = "ENIS_POWER_OF_ATTORNEY"
-)
-
 // ShepRegistries asks the registries through ШЭП's sync channel, as the region's node.
 type ShepRegistries struct {
 	Nodes map[string]*shepclient.Client
 }
 
-func (r ShepRegistries) call(ctx context.Context, region, service string, req, resp proto.Message) error {
+func (r ShepRegistries) node(region string) (registries.Client, error) {
 	c, ok := r.Nodes[region]
 	if !ok {
-		return fmt.Errorf("region %s is not served here", region)
+		return registries.Client{}, fmt.Errorf("region %s is not served here", region)
 	}
-	env, err := c.Request(service, req)
-	if err != nil {
-		return err
-	}
-	out, err := c.Call(ctx, env)
-	var se *shepclient.StatusError
-	if errors.As(err, &se) && se.Code == shepclient.CodeNotFound {
-		return ErrNoRecord
-	}
-	if err != nil {
-		return fmt.Errorf("%s: %w", service, err)
-	}
-	return proto.Unmarshal(out.GetPayload(), resp)
+	return registries.Client{C: c}, nil
 }
 
 // Person implements Registries.
 func (r ShepRegistries) Person(ctx context.Context, region, iin string) (*gbdflv1.Person, error) {
-	var resp gbdflv1.GetPersonResponse
-	if err := r.call(ctx, region, ServicePerson, &gbdflv1.GetPersonRequest{Iin: iin}, &resp); err != nil {
+	c, err := r.node(region)
+	if err != nil {
 		return nil, err
 	}
-	return resp.GetPerson(), nil
+	return c.Person(ctx, iin)
 }
 
 // PowerOfAttorney implements Registries.
 func (r ShepRegistries) PowerOfAttorney(ctx context.Context, region string, req *enisv1.GetPowerOfAttorneyRequest) (*enisv1.PowerOfAttorney, error) {
-	var resp enisv1.GetPowerOfAttorneyResponse
-	if err := r.call(ctx, region, ServicePowerOfAttorney, req, &resp); err != nil {
+	c, err := r.node(region)
+	if err != nil {
 		return nil, err
 	}
-	return resp.GetPowerOfAttorney(), nil
+	return c.PowerOfAttorney(ctx, req)
 }
 
 // failedCheck is a check whose record is missing: the refusal it leads to.
