@@ -146,8 +146,8 @@ func Descriptor(cfg Config) app.Descriptor {
 	}
 }
 
-// registries are the sync services of the suite's registries, by the service that provides them.
-var registries = map[string][]string{
+// registryServices are the sync services of the suite's registries, by the service that provides them.
+var registryServices = map[string][]string{
 	"gbdfl": {registries.ServicePerson, registries.ServiceChildren},
 	"enis":  {registries.ServicePowerOfAttorney},
 }
@@ -156,7 +156,7 @@ var registries = map[string][]string{
 // them to the systems that ask them (ЦОН, the portal, the regional node).
 func registerRegistries(ctx context.Context, admin *grpcapi.Admin, peers map[string]app.Endpoint) ([]demo.Entry, error) {
 	var entries []demo.Entry
-	for provider, ids := range registries {
+	for provider, ids := range registryServices {
 		peer, ok := peers[provider]
 		if !ok {
 			continue
