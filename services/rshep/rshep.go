@@ -21,7 +21,6 @@ import (
 	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/demo"
-	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/participant"
 	"github.com/egov-suite/egov/internal/serve"
 	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
@@ -130,11 +129,8 @@ func Descriptor(cfg Config) app.Descriptor {
 			}
 			var checks []serve.Check
 			for r, n := range nodes {
-				workers["applications "+r] = receive(env, r, n, eng)
-				checks = append(checks, serve.Check{Name: "consumer " + n.ID, Fn: func(ctx context.Context) error {
-					_, err := env.Bus.JS.Consumer(ctx, natsbus.StreamOut, natsbus.ConsumerName(n.ID))
-					return err
-				}})
+				workers["applications "+r] = func(ctx context.Context) error { return n.ReceiveUntilDone(ctx, env.Log, eng.Handler(r)) }
+				checks = append(checks, serve.Check{Name: "consumer " + n.ID, Fn: n.Ready})
 			}
 			return &app.Unit{
 				HTTP:    workstation.Handler(),
@@ -146,25 +142,6 @@ func Descriptor(cfg Config) app.Descriptor {
 				},
 			}, nil
 		},
-	}
-}
-
-// receive takes a region's applications until ctx ends; while ШЭП has not yet registered the region's
-// participant (no consumer), it retries.
-func receive(env *app.Env, region string, n *shepclient.Client, eng *engine.Engine) func(context.Context) error {
-	return func(ctx context.Context) error {
-		for {
-			err := n.Receive(ctx, eng.Handler(region))
-			if ctx.Err() != nil {
-				return nil //nolint:nilerr // stopping: the error is the cancellation
-			}
-			env.Log.WarnContext(ctx, "applications: waiting for ШЭП to register the participant", "participant", n.ID, "error", err)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(2 * time.Second):
-			}
-		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
@@ -150,6 +151,29 @@ func (c *Client) Receive(ctx context.Context, handle Handler) error {
 	}
 	// One at a time: a participant's handler commits in order of delivery.
 	return natsbus.Consume(ctx, cons, 1, func(m jetstream.Msg) { c.take(ctx, m, handle) })
+}
+
+// ReceiveUntilDone is Receive for a service's lifetime: while ШЭП has not yet registered the participant
+// (no consumer yet), or after the connection failed, it waits and tries again, until ctx ends.
+func (c *Client) ReceiveUntilDone(ctx context.Context, log *slog.Logger, handle Handler) error {
+	for {
+		err := c.Receive(ctx, handle)
+		if ctx.Err() != nil {
+			return nil //nolint:nilerr // stopping: the error is the cancellation
+		}
+		log.WarnContext(ctx, "shepclient: waiting for ШЭП to register the participant", "participant", c.ID, "error", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// Ready checks that ШЭП has made the participant's consumer, for a service's readiness.
+func (c *Client) Ready(ctx context.Context) error {
+	_, err := c.Bus.JS.Consumer(ctx, natsbus.StreamOut, natsbus.ConsumerName(c.ID))
+	return err
 }
 
 func (c *Client) take(ctx context.Context, m jetstream.Msg, handle Handler) {
