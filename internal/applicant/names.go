@@ -1,0 +1,22 @@
+package applicant
+
+// StatusName is a status as the citizen reads it, in Russian or Kazakh.
+func StatusName(lang, status string) string {
+	if n, ok := statusNames[lang][status]; ok {
+		return n
+	}
+	if n, ok := statusNames["ru"][status]; ok {
+		return n
+	}
+	return status
+}
+
+// statusNames are the statuses as the citizen reads them.
+var statusNames = map[string]map[string]string{
+	"ru": {"DRAFT": "Черновик", "SUBMITTED": "Отправлено", "DELIVERED": "Доставлено", "NOT_DELIVERED": "Не доставлено",
+		"REGISTERED": "Зарегистрировано", "IN_PROGRESS": "В работе", "EXTENDED": "Срок продлён", "APPROVED": "Одобрено",
+		"REFUSED": "Отказано", "RESULT_ISSUED": "Результат готов", "HANDED_OVER": "Выдано", "UNCLAIMED": "Не востребовано"},
+	"kk": {"DRAFT": "Жоба", "SUBMITTED": "Жіберілді", "DELIVERED": "Жеткізілді", "NOT_DELIVERED": "Жеткізілмеді",
+		"REGISTERED": "Тіркелді", "IN_PROGRESS": "Жұмыста", "EXTENDED": "Мерзімі ұзартылды", "APPROVED": "Мақұлданды",
+		"REFUSED": "Бас тартылды", "RESULT_ISSUED": "Нәтиже дайын", "HANDED_OVER": "Берілді", "UNCLAIMED": "Талап етілмеді"},
+}
