@@ -7,6 +7,7 @@ import (
 	"github.com/egov-suite/egov/services/enis"
 	"github.com/egov-suite/egov/services/gbdfl"
 	"github.com/egov-suite/egov/services/nca"
+	"github.com/egov-suite/egov/services/portal"
 	"github.com/egov-suite/egov/services/rshep"
 	"github.com/egov-suite/egov/services/shep"
 )
@@ -34,11 +35,16 @@ func services() ([]app.Descriptor, error) {
 	if err != nil {
 		return nil, errors.Join(errors.New("rshep"), err)
 	}
+	portalCfg, err := portal.LoadConfig()
+	if err != nil {
+		return nil, errors.Join(errors.New("portal"), err)
+	}
 	return []app.Descriptor{
 		nca.Descriptor(ncaCfg),
 		shep.Descriptor(shepCfg),
 		gbdfl.Descriptor(gbdflCfg),
 		enis.Descriptor(enisCfg),
 		rshep.Descriptor(rshepCfg),
+		portal.Descriptor(portalCfg),
 	}, nil
 }

@@ -224,5 +224,11 @@ func ServeResult(w http.ResponseWriter, r *http.Request, a *Application) {
 func Funcs() map[string]any {
 	f := webkit.Funcs()
 	f["statusName"] = StatusName
+	f["list"] = func(xs ...string) []string { return xs }
+	// docs passes a form page's documents to "documents_input": {{template "documents_input" (docs .)}}.
+	f["docs"] = func(p webkit.Page) map[string]any {
+		d, _ := p.Data.(map[string]any)
+		return map[string]any{"Docs": d["Docs"], "Paper": d["Paper"], "T": p.T}
+	}
 	return f
 }

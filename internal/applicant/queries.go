@@ -142,3 +142,6 @@ func (d *Desk) HandOver(ctx context.Context, owner, id, operator string, unclaim
 		return addStatus(ctx, tx, id, "tson:"+status, s)
 	})
 }
+
+// Verifier checks signatures with the channel's trust anchors and revocation checks.
+func (d *Desk) Verifier() *envelope.Verifier { return d.o.Client.Verifier }

@@ -1,0 +1,683 @@
+// Package site is ПЭП's web application: registration and sign-in (IIN and password, or the
+// authentication certificate), the service catalogue, request forms drawn from the passports, signing
+// through NCALayer, «История получения услуг», «Уведомления», the result with its signature checked,
+// and the quality survey. Pages are server-rendered, in Russian (default) and Kazakh.
+package site
+
+import (
+	"context"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/applicant"
+	"github.com/egov-suite/egov/internal/catalog"
+	"github.com/egov-suite/egov/internal/iin"
+	"github.com/egov-suite/egov/internal/registries"
+	"github.com/egov-suite/egov/internal/webkit"
+	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
+	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
+)
+
+//go:embed web/*.html
+var web embed.FS
+
+// Persons looks a person up in ГБД ФЛ (through ШЭП).
+type Persons interface {
+	Person(ctx context.Context, iin string) (*gbdflv1.Person, error)
+}
+
+// Options build the portal's site.
+type Options struct {
+	Desk        *applicant.Desk
+	Persons     Persons
+	Attachments applicant.Attachments
+	DB          *pgxpool.Pool
+	Now         func() time.Time
+	Log         *slog.Logger
+	SessionTTL  time.Duration
+	SignerURL   string
+	// MaxFailures failed sign-ins within Window lock the IIN for Lockout (the client's address gets
+	// four times as many).
+	MaxFailures int
+	Window      time.Duration
+	Lockout     time.Duration
+}
+
+// Site is the portal.
+type Site struct {
+	o    Options
+	web  *webkit.Site
+	tmpl *template.Template
+}
+
+// New builds the site.
+func New(o Options) *Site {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.MaxFailures == 0 {
+		o.MaxFailures = 5
+	}
+	if o.Window == 0 {
+		o.Window = 15 * time.Minute
+	}
+	if o.Lockout == 0 {
+		o.Lockout = 15 * time.Minute
+	}
+	s := &Site{o: o, web: webkit.New(webkit.Options{Prefix: "/", Cookie: "portal_session", DB: o.DB, TTL: o.SessionTTL,
+		Now: o.Now, SignerURL: o.SignerURL, Log: o.Log})}
+	s.tmpl = template.Must(template.Must(template.New("").Funcs(applicant.Funcs()).ParseFS(applicant.Partials, "web/*.html")).ParseFS(web, "web/*.html"))
+	return s
+}
+
+// Handler serves the portal.
+func (s *Site) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /static/", s.web.Static())
+	mux.HandleFunc("GET /lang/{lang}", s.web.SetLang)
+	mux.HandleFunc("GET /{$}", s.home)
+	mux.HandleFunc("GET /services", s.services)
+	mux.HandleFunc("GET /register", s.registerPage)
+	mux.HandleFunc("POST /register", s.register)
+	mux.HandleFunc("GET /login", s.loginPage)
+	mux.HandleFunc("POST /login", s.login)
+	mux.HandleFunc("POST /login/cert", s.loginCert)
+	mux.HandleFunc("POST /logout", s.auth(s.logout))
+	mux.HandleFunc("GET /cabinet", s.auth(s.cabinet))
+	mux.HandleFunc("GET /services/{code}/{region}", s.auth(s.formPage))
+	mux.HandleFunc("POST /services/{code}/{region}", s.draft)
+	mux.HandleFunc("GET /applications/{id}/sign", s.auth(s.signPage))
+	mux.HandleFunc("POST /applications/{id}/sign", s.auth(s.sign))
+	mux.HandleFunc("GET /applications/{id}", s.auth(s.application))
+	mux.HandleFunc("GET /applications/{id}/result", s.auth(s.result))
+	mux.HandleFunc("POST /applications/{id}/survey", s.auth(s.survey))
+	mux.HandleFunc("GET /history", s.auth(s.history))
+	mux.HandleFunc("GET /notifications", s.auth(s.notifications))
+	return s.web.Secure(mux)
+}
+
+// user is the signed-in citizen.
+type user struct {
+	IIN  string
+	Name string
+	web  *webkit.Session
+}
+
+type authed func(w http.ResponseWriter, r *http.Request, u *user)
+
+func (s *Site) auth(next authed) http.HandlerFunc {
+	return s.web.Auth("/login", func(w http.ResponseWriter, r *http.Request, ws *webkit.Session) {
+		u, err := s.user(r.Context(), ws)
+		if err != nil {
+			s.web.Fail(w, r, err)
+			return
+		}
+		if u == nil {
+			s.web.End(w, r)
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		next(w, r, u)
+	})
+}
+
+func (s *Site) user(ctx context.Context, ws *webkit.Session) (*user, error) {
+	u := &user{IIN: ws.Subject, web: ws}
+	err := s.o.DB.QueryRow(ctx, `SELECT name FROM accounts WHERE iin = $1`, ws.Subject).Scan(&u.Name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	return u, err
+}
+
+func (s *Site) render(w http.ResponseWriter, r *http.Request, name string, status int, u *user, errText string, data any) {
+	p := webkit.Page{T: texts[webkit.Lang(r)], Error: errText, Data: data}
+	if u != nil {
+		p.Session, p.User = u.web, u
+	} else if ws, err := s.web.Session(r); err == nil && ws != nil {
+		if u, err := s.user(r.Context(), ws); err == nil && u != nil {
+			p.Session, p.User = ws, u
+		}
+	}
+	if r.Method == http.MethodPost {
+		p.Path = "/"
+	}
+	s.web.Render(w, r, s.tmpl, name, status, p)
+}
+
+func (s *Site) home(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "/services", http.StatusSeeOther)
+}
+
+// serviceRow is a passport in the catalogue.
+type serviceRow struct {
+	Code, Region, Name, Provider string
+}
+
+func (s *Site) services(w http.ResponseWriter, r *http.Request) {
+	l := webkit.Lang(r)
+	var rows []serviceRow
+	for _, p := range s.o.Desk.Passports() {
+		rows = append(rows, serviceRow{Code: p.Code, Region: p.Region, Name: webkit.Pick(l, p.Name.RU, p.Name.KK),
+			Provider: webkit.Pick(l, p.Provider.Name.RU, p.Provider.Name.KK)})
+	}
+	s.render(w, r, "services.html", http.StatusOK, nil, "", map[string]any{"Services": rows})
+}
+
+// refusalText finds a refusal text of the catalogue by code (the passports share the regulations' texts).
+func (s *Site) refusalText(code, lang string) string {
+	for _, p := range s.o.Desk.Catalog().All() {
+		for _, rf := range p.Refusals {
+			if rf.Code == code {
+				return webkit.Pick(lang, rf.Text.RU, rf.Text.KK)
+			}
+		}
+	}
+	return code
+}
+
+func (s *Site) registerPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, "register.html", http.StatusOK, nil, "", map[string]any{"IIN": ""})
+}
+
+// register opens an account: a valid IIN that ГБД ФЛ knows, a password hashed with argon2id.
+func (s *Site) register(w http.ResponseWriter, r *http.Request) {
+	l := webkit.Lang(r)
+	t := texts[l]
+	value := strings.TrimSpace(r.PostFormValue("iin"))
+	again := func(status int, msg string) {
+		s.render(w, r, "register.html", status, nil, msg, map[string]any{"IIN": value})
+	}
+	if _, err := iin.Parse(value); err != nil {
+		again(http.StatusUnprocessableEntity, t["err_iin"]+" ("+err.Error()+")")
+		return
+	}
+	pw := r.PostFormValue("password")
+	if msg := passwordProblem(pw, r.PostFormValue("confirm"), value, t); msg != "" {
+		again(http.StatusUnprocessableEntity, msg)
+		return
+	}
+	person, err := s.o.Persons.Person(r.Context(), value)
+	if errors.Is(err, registries.ErrNoRecord) {
+		s.o.Log.InfoContext(r.Context(), "portal: registration refused: not in ГБД ФЛ", "iin", iin.Mask(value))
+		again(http.StatusUnprocessableEntity, s.refusalText("auth_refused", l)+": "+webkit.Pick(l,
+			"ИИН отсутствует в Государственной базе данных «Физические лица»", "ЖСН «Жеке тұлғалар» мемлекеттік деректер қорында жоқ"))
+		return
+	}
+	if err != nil {
+		s.o.Log.WarnContext(r.Context(), "portal: ГБД ФЛ look-up failed", "error", err)
+		again(http.StatusServiceUnavailable, t["err_registry"])
+		return
+	}
+	tag, err := s.o.DB.Exec(r.Context(), `INSERT INTO accounts (iin, password_hash, name, created_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (iin) DO UPDATE SET password_hash = excluded.password_hash WHERE accounts.password_hash = ''`,
+		value, hashPassword(pw), personName(person), s.o.Now())
+	if err != nil {
+		s.web.Fail(w, r, err)
+		return
+	}
+	if tag.RowsAffected() == 0 {
+		again(http.StatusConflict, t["err_exists"])
+		return
+	}
+	s.o.Log.InfoContext(r.Context(), "portal: account opened", "iin", iin.Mask(value))
+	s.begin(w, r, value, "password")
+}
+
+func personName(p *gbdflv1.Person) string {
+	return strings.TrimSpace(p.GetSurname() + " " + p.GetName() + " " + p.GetPatronymic())
+}
+
+func (s *Site) begin(w http.ResponseWriter, r *http.Request, subject, how string) {
+	if err := s.web.Begin(w, r, subject, how); err != nil {
+		s.web.Fail(w, r, err)
+		return
+	}
+	_, _ = s.o.DB.Exec(r.Context(), `UPDATE accounts SET last_sign_in_at = $2 WHERE iin = $1`, subject, s.o.Now())
+	http.Redirect(w, r, "/cabinet", http.StatusSeeOther)
+}
+
+func (s *Site) loginPage(w http.ResponseWriter, r *http.Request) {
+	s.renderLogin(w, r, http.StatusOK, "", "")
+}
+
+func (s *Site) renderLogin(w http.ResponseWriter, r *http.Request, status int, errText, value string) {
+	nonce, err := s.web.Challenge(r.Context(), "portal-login")
+	if err != nil {
+		s.web.Fail(w, r, err)
+		return
+	}
+	s.render(w, r, "login.html", status, nil, errText, map[string]any{"IIN": value, "Challenge": nonce,
+		"Challenge64": base64.StdEncoding.EncodeToString([]byte(nonce))})
+}
+
+// login signs in by IIN and password, throttled per IIN and per client address.
+func (s *Site) login(w http.ResponseWriter, r *http.Request) {
+	t := texts[webkit.Lang(r)]
+	value := strings.TrimSpace(r.PostFormValue("iin"))
+	if _, err := iin.Parse(value); err != nil {
+		s.renderLogin(w, r, http.StatusUnprocessableEntity, t["err_iin"], value)
+		return
+	}
+	keys := []string{"iin:" + value, "ip:" + clientAddr(r)}
+	locked, err := s.locked(r.Context(), keys)
+	if err != nil {
+		s.web.Fail(w, r, err)
+		return
+	}
+	if locked {
+		s.o.Log.InfoContext(r.Context(), "portal: sign-in throttled", "iin", iin.Mask(value))
+		s.renderLogin(w, r, http.StatusTooManyRequests, t["err_locked"], value)
+		return
+	}
+	var hash string
+	err = s.o.DB.QueryRow(r.Context(), `SELECT password_hash FROM accounts WHERE iin = $1`, value).Scan(&hash)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		s.web.Fail(w, r, err)
+		return
+	}
+	ok := false
+	if hash != "" {
+		if ok, err = checkPassword(hash, r.PostFormValue("password")); err != nil {
+			s.web.Fail(w, r, err)
+			return
+		}
+	} else {
+		// No such account (or certificate-only): spend the same time, so the answer does not tell.
+		_, _ = checkPassword(dummyHash, r.PostFormValue("password"))
+	}
+	if !ok {
+		if err := s.fail(r.Context(), keys); err != nil {
+			s.web.Fail(w, r, err)
+			return
+		}
+		s.renderLogin(w, r, http.StatusUnauthorized, t["err_credentials"], value)
+		return
+	}
+	_, _ = s.o.DB.Exec(r.Context(), `DELETE FROM throttle WHERE key = $1`, keys[0])
+	s.begin(w, r, value, "password")
+}
+
+var dummyHash = hashPassword("not a password of anyone")
+
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// locked reports whether any key is locked out now.
+func (s *Site) locked(ctx context.Context, keys []string) (bool, error) {
+	var n int
+	err := s.o.DB.QueryRow(ctx, `SELECT count(*) FROM throttle WHERE key = ANY($1) AND locked_until > $2`, keys, s.o.Now()).Scan(&n)
+	return n > 0, err
+}
+
+// fail counts a failed sign-in against every key; past the limit within the window, the key is locked.
+func (s *Site) fail(ctx context.Context, keys []string) error {
+	now := s.o.Now()
+	for _, k := range keys {
+		limit := s.o.MaxFailures
+		if strings.HasPrefix(k, "ip:") {
+			limit *= 4
+		}
+		_, err := s.o.DB.Exec(ctx, `INSERT INTO throttle (key, failures, window_start) VALUES ($1, 1, $2)
+			ON CONFLICT (key) DO UPDATE SET
+				failures = CASE WHEN throttle.window_start < $2 - $3::interval THEN 1 ELSE throttle.failures + 1 END,
+				window_start = CASE WHEN throttle.window_start < $2 - $3::interval THEN $2 ELSE throttle.window_start END,
+				locked_until = CASE WHEN throttle.window_start >= $2 - $3::interval AND throttle.failures + 1 >= $4 THEN $2 + $5::interval
+					ELSE throttle.locked_until END`,
+			k, now, s.o.Window, limit, s.o.Lockout)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loginCert signs in with the authentication certificate: a one-time challenge signed through NCALayer.
+// A person ГБД ФЛ knows gets an account on first sign-in.
+func (s *Site) loginCert(w http.ResponseWriter, r *http.Request) {
+	l := webkit.Lang(r)
+	t := texts[l]
+	sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(r.PostFormValue("signature")))
+	if err != nil || len(sig) == 0 {
+		s.renderLogin(w, r, http.StatusUnprocessableEntity, t["err_no_signature"], "")
+		return
+	}
+	nonce := r.PostFormValue("challenge")
+	live, err := s.web.TakeChallenge(r.Context(), nonce)
+	if err != nil {
+		s.web.Fail(w, r, err)
+		return
+	}
+	if !live {
+		s.renderLogin(w, r, http.StatusUnprocessableEntity, t["err_challenge"], "")
+		return
+	}
+	res, err := s.o.Desk.Verifier().Verify(r.Context(), []byte(nonce), sig, envelope.Expect{Purpose: envelope.PurposeAuthentication})
+	if err != nil {
+		ru, kk, _ := envelope.Refusal(err)
+		s.renderLogin(w, r, http.StatusUnprocessableEntity, s.refusalText("eds_not_confirmed", l)+": "+webkit.Pick(l, ru, kk), "")
+		return
+	}
+	if res.Holder.BIN != "" || res.Holder.IIN == "" {
+		s.renderLogin(w, r, http.StatusUnprocessableEntity, t["err_personal_cert"], "")
+		return
+	}
+	var exists bool
+	if err := s.o.DB.QueryRow(r.Context(), `SELECT EXISTS (SELECT 1 FROM accounts WHERE iin = $1)`, res.Holder.IIN).Scan(&exists); err != nil {
+		s.web.Fail(w, r, err)
+		return
+	}
+	if !exists {
+		person, err := s.o.Persons.Person(r.Context(), res.Holder.IIN)
+		if errors.Is(err, registries.ErrNoRecord) {
+			s.renderLogin(w, r, http.StatusUnprocessableEntity, s.refusalText("auth_refused", l), "")
+			return
+		}
+		if err != nil {
+			s.o.Log.WarnContext(r.Context(), "portal: ГБД ФЛ look-up failed", "error", err)
+			s.renderLogin(w, r, http.StatusServiceUnavailable, t["err_registry"], "")
+			return
+		}
+		if _, err := s.o.DB.Exec(r.Context(), `INSERT INTO accounts (iin, name, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+			res.Holder.IIN, personName(person), s.o.Now()); err != nil {
+			s.web.Fail(w, r, err)
+			return
+		}
+	}
+	s.o.Log.InfoContext(r.Context(), "portal: signed in by certificate", "iin", iin.Mask(res.Holder.IIN))
+	s.begin(w, r, res.Holder.IIN, "certificate")
+}
+
+func (s *Site) logout(w http.ResponseWriter, r *http.Request, _ *user) {
+	s.web.End(w, r)
+	http.Redirect(w, r, "/services", http.StatusSeeOther)
+}
+
+func (s *Site) cabinet(w http.ResponseWriter, r *http.Request, u *user) {
+	apps, err := s.o.Desk.List(r.Context(), u.IIN, 5)
+	if err != nil {
+		s.web.Fail(w, r, err)
+		return
+	}
+	notices, err := s.o.Desk.Notices(r.Context(), u.IIN, 5)
+	if err != nil {
+		s.web.Fail(w, r, err)
+		return
+	}
+	s.render(w, r, "cabinet.html", http.StatusOK, u, "", map[string]any{"Applications": s.rows(r, apps), "Notices": s.notices(r, notices),
+		"MaskedIIN": iin.Mask(u.IIN)})
+}
+
+// row is an application in a list.
+type row struct {
+	*applicant.Application
+	Service string
+}
+
+func (s *Site) rows(r *http.Request, apps []*applicant.Application) []row {
+	l := webkit.Lang(r)
+	out := make([]row, 0, len(apps))
+	for _, a := range apps {
+		x := row{Application: a, Service: a.ServiceCode}
+		if p, ok := s.o.Desk.Catalog().Get(a.ServiceCode, a.Region); ok {
+			x.Service = webkit.Pick(l, p.Name.RU, p.Name.KK)
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+type noticeRow struct {
+	applicant.Notice
+	Service string
+}
+
+func (s *Site) notices(r *http.Request, ns []applicant.Notice) []noticeRow {
+	l := webkit.Lang(r)
+	out := make([]noticeRow, 0, len(ns))
+	for _, n := range ns {
+		x := noticeRow{Notice: n, Service: n.ServiceCode}
+		if p, ok := s.o.Desk.Catalog().Get(n.ServiceCode, n.Region); ok {
+			x.Service = webkit.Pick(l, p.Name.RU, p.Name.KK)
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+func (s *Site) history(w http.ResponseWriter, r *http.Request, u *user) {
+	apps, err := s.o.Desk.List(r.Context(), u.IIN, 200)
+	if err != nil {
+		s.web.Fail(w, r, err)
+		return
+	}
+	s.render(w, r, "history.html", http.StatusOK, u, "", map[string]any{"Applications": s.rows(r, apps)})
+}
+
+func (s *Site) notifications(w http.ResponseWriter, r *http.Request, u *user) {
+	ns, err := s.o.Desk.Notices(r.Context(), u.IIN, 200)
+	if err != nil {
+		s.web.Fail(w, r, err)
+		return
+	}
+	s.render(w, r, "notifications.html", http.StatusOK, u, "", map[string]any{"Notices": s.notices(r, ns)})
+}
+
+func (s *Site) passport(w http.ResponseWriter, r *http.Request) (*catalog.Passport, bool) {
+	p, ok := s.o.Desk.Catalog().Get(r.PathValue("code"), r.PathValue("region"))
+	if !ok || !s.offered(p) {
+		http.NotFound(w, r)
+		return nil, false
+	}
+	return p, true
+}
+
+func (s *Site) offered(p *catalog.Passport) bool {
+	for _, x := range s.o.Desk.Passports() {
+		if x == p {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Site) formPage(w http.ResponseWriter, r *http.Request, u *user) {
+	p, ok := s.passport(w, r)
+	if !ok {
+		return
+	}
+	s.renderForm(w, r, u, p, http.StatusOK, nil, nil)
+}
+
+func (s *Site) renderForm(w http.ResponseWriter, r *http.Request, u *user, p *catalog.Passport, status int, values map[string]string, problems []string) {
+	l := webkit.Lang(r)
+	fields, docs := applicant.Form(p, "portal", l, values, map[string]string{"applicant_iin": u.IIN})
+	s.render(w, r, "form.html", status, u, "", map[string]any{"Passport": p, "Name": webkit.Pick(l, p.Name.RU, p.Name.KK),
+		"Provider": webkit.Pick(l, p.Provider.Name.RU, p.Provider.Name.KK), "Fields": fields, "Docs": docs,
+		"Problems": problems, "MaxMB": s.o.Attachments.MaxSize >> 20})
+}
+
+// draft takes the form (multipart, with the attachments), checks it against the passport and records a
+// draft for signing.
+func (s *Site) draft(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8*s.o.Attachments.MaxSize+1<<20)
+	if err := r.ParseMultipartForm(1 << 20); err != nil {
+		http.Error(w, "the form is too large or malformed", http.StatusRequestEntityTooLarge)
+		return
+	}
+	s.auth(func(w http.ResponseWriter, r *http.Request, u *user) {
+		p, ok := s.passport(w, r)
+		if !ok {
+			return
+		}
+		l := webkit.Lang(r)
+		fixed := map[string]string{"applicant_iin": u.IIN}
+		values := applicant.ReadFields(p, "portal", r, fixed)
+		docs, problems, err := s.o.Attachments.ReadDocuments(r.Context(), p, "portal", l, r, false)
+		if err != nil {
+			s.web.Fail(w, r, err)
+			return
+		}
+		if len(problems) > 0 {
+			s.renderForm(w, r, u, p, http.StatusUnprocessableEntity, values, problems)
+			return
+		}
+		a := &applicationv1.Application{ServiceCode: p.Code, Region: p.Region, ApplicantIin: u.IIN, Fields: values, Documents: docs, Language: l}
+		id, err := s.o.Desk.Draft(r.Context(), u.IIN, a)
+		var pr applicant.Problems
+		if errors.As(err, &pr) {
+			s.renderForm(w, r, u, p, http.StatusUnprocessableEntity, values, pr)
+			return
+		}
+		if err != nil {
+			s.web.Fail(w, r, err)
+			return
+		}
+		http.Redirect(w, r, "/applications/"+id+"/sign", http.StatusSeeOther)
+	})(w, r)
+}
+
+func (s *Site) load(w http.ResponseWriter, r *http.Request, u *user) (*applicant.Application, bool) {
+	a, err := s.o.Desk.Get(r.Context(), u.IIN, r.PathValue("id"))
+	if errors.Is(err, applicant.ErrNotFound) {
+		http.NotFound(w, r)
+		return nil, false
+	}
+	if err != nil {
+		s.web.Fail(w, r, err)
+		return nil, false
+	}
+	return a, true
+}
+
+func (s *Site) signPage(w http.ResponseWriter, r *http.Request, u *user) {
+	a, ok := s.load(w, r, u)
+	if !ok {
+		return
+	}
+	if a.Status != applicant.StatusDraft {
+		http.Redirect(w, r, "/applications/"+a.ID, http.StatusSeeOther)
+		return
+	}
+	s.renderSign(w, r, u, a, http.StatusOK, "")
+}
+
+func (s *Site) renderSign(w http.ResponseWriter, r *http.Request, u *user, a *applicant.Application, status int, errText string) {
+	l := webkit.Lang(r)
+	p, _ := s.o.Desk.Catalog().Get(a.ServiceCode, a.Region)
+	fields, docs := applicant.Form(p, "portal", l, a.Doc.GetFields(), nil)
+	s.render(w, r, "sign.html", status, u, errText, map[string]any{"App": a, "Name": webkit.Pick(l, p.Name.RU, p.Name.KK),
+		"Fields": fields, "Docs": docs, "Submitted": a.Doc.GetDocuments(), "Content64": base64.StdEncoding.EncodeToString(a.Content)})
+}
+
+// sign takes the citizen's signature over the draft: condition 2 is checked, and the application goes
+// to ШЭП or is refused with the regulation's text.
+func (s *Site) sign(w http.ResponseWriter, r *http.Request, u *user) {
+	a, ok := s.load(w, r, u)
+	if !ok {
+		return
+	}
+	l := webkit.Lang(r)
+	sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(r.PostFormValue("signature")))
+	if err != nil || len(sig) == 0 {
+		s.renderSign(w, r, u, a, http.StatusUnprocessableEntity, texts[l]["err_no_signature"])
+		return
+	}
+	err = s.o.Desk.Submit(r.Context(), u.IIN, a.ID, sig, envelope.Expect{IIN: u.IIN})
+	var refused *applicant.Refused
+	switch {
+	case errors.As(err, &refused):
+		// Condition 2 failed: the application is refused (process 4); its page shows the text.
+		http.Redirect(w, r, "/applications/"+a.ID, http.StatusSeeOther)
+		return
+	case err != nil:
+		s.web.Fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/applications/"+a.ID+"?sent=1", http.StatusSeeOther)
+}
+
+func (s *Site) application(w http.ResponseWriter, r *http.Request, u *user) {
+	s.showApplication(w, r, u, http.StatusOK, "")
+}
+
+func (s *Site) showApplication(w http.ResponseWriter, r *http.Request, u *user, status int, errText string) {
+	a, ok := s.load(w, r, u)
+	if !ok {
+		return
+	}
+	l := webkit.Lang(r)
+	statuses, err := s.o.Desk.Statuses(r.Context(), a.ID)
+	if err != nil {
+		s.web.Fail(w, r, err)
+		return
+	}
+	var survey struct{ Quality, Accessibility string }
+	err = s.o.DB.QueryRow(r.Context(), `SELECT quality, accessibility FROM surveys WHERE application_id = $1`, a.ID).Scan(&survey.Quality, &survey.Accessibility)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		s.web.Fail(w, r, err)
+		return
+	}
+	p, _ := s.o.Desk.Catalog().Get(a.ServiceCode, a.Region)
+	name := a.ServiceCode
+	if p != nil {
+		name = webkit.Pick(l, p.Name.RU, p.Name.KK)
+	}
+	page := map[string]any{"App": a, "Name": name, "Statuses": statuses, "Result": s.o.Desk.Result(r.Context(), a, "/applications/"+a.ID+"/result"),
+		"Survey": survey, "Sent": r.URL.Query().Get("sent") != ""}
+	s.render(w, r, "application.html", status, u, errText, page)
+}
+
+func (s *Site) result(w http.ResponseWriter, r *http.Request, u *user) {
+	a, ok := s.load(w, r, u)
+	if !ok {
+		return
+	}
+	applicant.ServeResult(w, r, a)
+}
+
+// survey records the two answers of приложение 5, once, after a result.
+func (s *Site) survey(w http.ResponseWriter, r *http.Request, u *user) {
+	a, ok := s.load(w, r, u)
+	if !ok {
+		return
+	}
+	t := texts[webkit.Lang(r)]
+	q, acc := r.PostFormValue("quality"), r.PostFormValue("accessibility")
+	valid := func(v string) bool { return v == "1" || v == "2" || v == "3" }
+	if !a.Closed() || len(a.ResultContent) == 0 && a.Status != applicant.StatusRefused {
+		s.showApplication(w, r, u, http.StatusConflict, t["err_survey"])
+		return
+	}
+	if !valid(q) || !valid(acc) {
+		s.showApplication(w, r, u, http.StatusUnprocessableEntity, t["err_survey"])
+		return
+	}
+	tag, err := s.o.DB.Exec(r.Context(), `INSERT INTO surveys (application_id, quality, accessibility, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+		a.ID, q, acc, s.o.Now())
+	if err != nil {
+		s.web.Fail(w, r, err)
+		return
+	}
+	if tag.RowsAffected() == 0 {
+		s.showApplication(w, r, u, http.StatusConflict, t["err_survey_twice"])
+		return
+	}
+	http.Redirect(w, r, "/applications/"+a.ID, http.StatusSeeOther)
+}
