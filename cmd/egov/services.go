@@ -10,6 +10,7 @@ import (
 	"github.com/egov-suite/egov/services/portal"
 	"github.com/egov-suite/egov/services/rshep"
 	"github.com/egov-suite/egov/services/shep"
+	"github.com/egov-suite/egov/services/tson"
 )
 
 // services lists every service of the suite, in start order (НУЦ first: the others need certificates).
@@ -39,6 +40,10 @@ func services() ([]app.Descriptor, error) {
 	if err != nil {
 		return nil, errors.Join(errors.New("portal"), err)
 	}
+	tsonCfg, err := tson.LoadConfig()
+	if err != nil {
+		return nil, errors.Join(errors.New("tson"), err)
+	}
 	return []app.Descriptor{
 		nca.Descriptor(ncaCfg),
 		shep.Descriptor(shepCfg),
@@ -46,5 +51,6 @@ func services() ([]app.Descriptor, error) {
 		enis.Descriptor(enisCfg),
 		rshep.Descriptor(rshepCfg),
 		portal.Descriptor(portalCfg),
+		tson.Descriptor(tsonCfg),
 	}, nil
 }

@@ -1,4 +1,4 @@
--- ПЭП: citizens' accounts, sign-in throttling, and attachments.
+-- ПЭП: citizens' accounts and sign-in throttling.
 CREATE TABLE accounts (
     iin             text PRIMARY KEY,
     -- password_hash is an argon2id PHC string; '' for an account that signs in by certificate only.
@@ -15,16 +15,4 @@ CREATE TABLE throttle (
     failures     integer NOT NULL,
     window_start timestamptz NOT NULL,
     locked_until timestamptz
-);
-
--- attachments uploaded for a draft: the blob is in the JetStream object store under object_key.
-CREATE TABLE attachments (
-    object_key  text NOT NULL,
-    owner       text NOT NULL,
-    name        text NOT NULL,
-    media_type  text NOT NULL,
-    size        bigint NOT NULL,
-    sha256      bytea NOT NULL,
-    uploaded_at timestamptz NOT NULL,
-    PRIMARY KEY (owner, object_key)
 );

@@ -1,0 +1,637 @@
+// Package desk is the ЦОН operator's workstation (ЦОН, Госкорпорация «Правительство для граждан»):
+// the operator signs in with their certificate, takes a citizen's application at the counter —
+// possibly from a representative with a notarised power of attorney — looks the citizen (and the
+// representative and the power of attorney) up in ГБД ФЛ and ЕНИС through ШЭП, marks the paper
+// originals received and attaches scans, signs the application with the operator's key, prints the
+// receipt (расписка), follows the statuses, and hands the result over or marks it unclaimed.
+package desk
+
+import (
+	"context"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/applicant"
+	"github.com/egov-suite/egov/internal/catalog"
+	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/iin"
+	"github.com/egov-suite/egov/internal/registries"
+	"github.com/egov-suite/egov/internal/webkit"
+	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
+	enisv1 "github.com/egov-suite/egov/proto/egov/enis/v1"
+	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
+)
+
+//go:embed web/*.html
+var web embed.FS
+
+// Registries are the look-ups the counter makes (through ШЭП).
+type Registries interface {
+	Person(ctx context.Context, iin string) (*gbdflv1.Person, error)
+	PowerOfAttorney(ctx context.Context, req *enisv1.GetPowerOfAttorneyRequest) (*enisv1.PowerOfAttorney, error)
+}
+
+// Options build the desk.
+type Options struct {
+	Desk        *applicant.Desk
+	Registries  Registries
+	Attachments applicant.Attachments
+	DB          *pgxpool.Pool
+	Now         func() time.Time
+	Log         *slog.Logger
+	SessionTTL  time.Duration
+	SignerURL   string
+	// BIN is the organisation every operator's certificate must name (Госкорпорация).
+	BIN string
+	// Office is whose list the applications are on (one ЦОН).
+	Office string
+}
+
+// Desk is the operator's workstation.
+type Desk struct {
+	o    Options
+	web  *webkit.Site
+	tmpl *template.Template
+}
+
+// New builds the desk.
+func New(o Options) *Desk {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	d := &Desk{o: o, web: webkit.New(webkit.Options{Prefix: "/", Cookie: "tson_session", DB: o.DB, TTL: o.SessionTTL,
+		Now: o.Now, SignerURL: o.SignerURL, Log: o.Log})}
+	d.tmpl = template.Must(template.Must(template.New("").Funcs(applicant.Funcs()).ParseFS(applicant.Partials, "web/*.html")).ParseFS(web, "web/*.html"))
+	return d
+}
+
+// Handler serves the desk.
+func (d *Desk) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /static/", d.web.Static())
+	mux.HandleFunc("GET /lang/{lang}", d.web.SetLang)
+	mux.HandleFunc("GET /login", d.loginPage)
+	mux.HandleFunc("POST /login", d.login)
+	mux.HandleFunc("POST /logout", d.auth(d.logout))
+	mux.HandleFunc("GET /{$}", d.auth(d.list))
+	mux.HandleFunc("GET /new", d.auth(d.services))
+	mux.HandleFunc("GET /new/{code}/{region}", d.auth(d.lookupPage))
+	mux.HandleFunc("POST /new/{code}/{region}/lookup", d.auth(d.lookup))
+	mux.HandleFunc("POST /new/{code}/{region}", d.draft)
+	mux.HandleFunc("GET /applications/{id}/sign", d.auth(d.signPage))
+	mux.HandleFunc("POST /applications/{id}/sign", d.auth(d.sign))
+	mux.HandleFunc("GET /applications/{id}", d.auth(d.application))
+	mux.HandleFunc("GET /applications/{id}/receipt", d.auth(d.receipt))
+	mux.HandleFunc("GET /applications/{id}/result", d.auth(d.result))
+	mux.HandleFunc("POST /applications/{id}/hand-over", d.auth(d.handOver))
+	return d.web.Secure(mux)
+}
+
+// operator is the signed-in operator.
+type operator struct {
+	IIN, Name string
+	web       *webkit.Session
+}
+
+type authed func(w http.ResponseWriter, r *http.Request, op *operator)
+
+func (d *Desk) auth(next authed) http.HandlerFunc {
+	return d.web.Auth("/login", func(w http.ResponseWriter, r *http.Request, ws *webkit.Session) {
+		op := &operator{IIN: ws.Subject, web: ws}
+		err := d.o.DB.QueryRow(r.Context(), `SELECT name FROM operators WHERE iin = $1 AND active`, ws.Subject).Scan(&op.Name)
+		if errors.Is(err, pgx.ErrNoRows) {
+			d.web.End(w, r)
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		if err != nil {
+			d.web.Fail(w, r, err)
+			return
+		}
+		next(w, r, op)
+	})
+}
+
+func (d *Desk) render(w http.ResponseWriter, r *http.Request, name string, status int, op *operator, errText string, data any) {
+	p := webkit.Page{T: texts[webkit.Lang(r)], Error: errText, Data: data}
+	if op != nil {
+		p.Session, p.User = op.web, op
+	}
+	if r.Method == http.MethodPost {
+		p.Path = "/"
+	}
+	d.web.Render(w, r, d.tmpl, name, status, p)
+}
+
+func (d *Desk) loginPage(w http.ResponseWriter, r *http.Request) {
+	d.renderLogin(w, r, http.StatusOK, "")
+}
+
+func (d *Desk) renderLogin(w http.ResponseWriter, r *http.Request, status int, errText string) {
+	nonce, err := d.web.Challenge(r.Context(), "tson-login")
+	if err != nil {
+		d.web.Fail(w, r, err)
+		return
+	}
+	d.render(w, r, "login.html", status, nil, errText, map[string]any{"Challenge": nonce,
+		"Challenge64": base64.StdEncoding.EncodeToString([]byte(nonce))})
+}
+
+// login checks the signed challenge: an employee's authentication certificate of the organisation, held
+// by an active operator. (The regulation's operator signs in «по логину и паролю»; the desk asks for the
+// certificate instead, which the operator holds anyway to sign the applications.)
+func (d *Desk) login(w http.ResponseWriter, r *http.Request) {
+	l := webkit.Lang(r)
+	t := texts[l]
+	sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(r.PostFormValue("signature")))
+	if err != nil || len(sig) == 0 {
+		d.renderLogin(w, r, http.StatusUnprocessableEntity, t["err_no_signature"])
+		return
+	}
+	nonce := r.PostFormValue("challenge")
+	live, err := d.web.TakeChallenge(r.Context(), nonce)
+	if err != nil {
+		d.web.Fail(w, r, err)
+		return
+	}
+	if !live {
+		d.renderLogin(w, r, http.StatusUnprocessableEntity, t["err_challenge"])
+		return
+	}
+	res, err := d.o.Desk.Verifier().Verify(r.Context(), []byte(nonce), sig, envelope.Expect{Purpose: envelope.PurposeAuthentication, BIN: d.o.BIN})
+	if err != nil {
+		ru, kk, _ := envelope.Refusal(err)
+		d.renderLogin(w, r, http.StatusUnprocessableEntity, webkit.Pick(l, ru, kk))
+		return
+	}
+	var active bool
+	if err := d.o.DB.QueryRow(r.Context(), `SELECT active FROM operators WHERE iin = $1`, res.Holder.IIN).Scan(&active); err != nil || !active {
+		d.o.Log.InfoContext(r.Context(), "tson: sign-in refused: not an operator", "iin", iin.Mask(res.Holder.IIN))
+		d.renderLogin(w, r, http.StatusForbidden, t["err_not_operator"])
+		return
+	}
+	if err := d.web.Begin(w, r, res.Holder.IIN, d.o.Office); err != nil {
+		d.web.Fail(w, r, err)
+		return
+	}
+	d.o.Log.InfoContext(r.Context(), "tson: operator signed in", "iin", iin.Mask(res.Holder.IIN))
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (d *Desk) logout(w http.ResponseWriter, r *http.Request, _ *operator) {
+	d.web.End(w, r)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// row is an application in the list.
+type row struct {
+	*applicant.Application
+	Service     string
+	MaskedIIN   string
+	CitizenName string
+}
+
+func (d *Desk) list(w http.ResponseWriter, r *http.Request, op *operator) {
+	apps, err := d.o.Desk.List(r.Context(), d.o.Office, 300)
+	if err != nil {
+		d.web.Fail(w, r, err)
+		return
+	}
+	l := webkit.Lang(r)
+	rows := make([]row, 0, len(apps))
+	for _, a := range apps {
+		x := row{Application: a, Service: a.ServiceCode, MaskedIIN: iin.Mask(a.ApplicantIIN)}
+		if p, ok := d.o.Desk.Catalog().Get(a.ServiceCode, a.Region); ok {
+			x.Service = webkit.Pick(l, p.Name.RU, p.Name.KK)
+		}
+		rows = append(rows, x)
+	}
+	d.render(w, r, "list.html", http.StatusOK, op, "", map[string]any{"Applications": rows})
+}
+
+func (d *Desk) services(w http.ResponseWriter, r *http.Request, op *operator) {
+	l := webkit.Lang(r)
+	type svc struct{ Code, Region, Name, Provider string }
+	var out []svc
+	for _, p := range d.o.Desk.Passports() {
+		out = append(out, svc{p.Code, p.Region, webkit.Pick(l, p.Name.RU, p.Name.KK), webkit.Pick(l, p.Provider.Name.RU, p.Provider.Name.KK)})
+	}
+	d.render(w, r, "services.html", http.StatusOK, op, "", map[string]any{"Services": out})
+}
+
+func (d *Desk) passport(w http.ResponseWriter, r *http.Request) (*catalog.Passport, bool) {
+	p, ok := d.o.Desk.Catalog().Get(r.PathValue("code"), r.PathValue("region"))
+	if ok {
+		for _, x := range d.o.Desk.Passports() {
+			if x == p {
+				return p, true
+			}
+		}
+	}
+	http.NotFound(w, r)
+	return nil, false
+}
+
+// counterCheck is what the look-ups found.
+type counterCheck struct {
+	CitizenIIN, RepresentativeIIN, POANumber string
+	Citizen, Representative                  *gbdflv1.Person
+	POA                                      *enisv1.PowerOfAttorney
+	// Missing lists what the registries do not have; Refusal is the regulation's text then.
+	Missing []string
+	Refusal string
+}
+
+// OK reports whether the application can be taken.
+func (c *counterCheck) OK() bool { return len(c.Missing) == 0 }
+
+// Name is a person's full name.
+func Name(p *gbdflv1.Person) string {
+	if p == nil {
+		return ""
+	}
+	return strings.TrimSpace(p.GetSurname() + " " + p.GetName() + " " + p.GetPatronymic())
+}
+
+// check looks the citizen, the representative and the power of attorney up through ШЭП. A registry that
+// does not answer is an error; a missing record is in Missing with the passport's refusal text
+// («невозможности получения данных …»).
+func (d *Desk) check(ctx context.Context, p *catalog.Passport, lang, citizen, rep, poa string) (*counterCheck, error) {
+	c := &counterCheck{CitizenIIN: citizen, RepresentativeIIN: rep, POANumber: poa}
+	var err error
+	if c.Citizen, err = d.o.Registries.Person(ctx, citizen); errors.Is(err, registries.ErrNoRecord) {
+		c.Missing = append(c.Missing, webkit.Pick(lang, "нет данных услугополучателя в ГБД ФЛ", "ЖТ МДҚ-да қызмет алушының деректері жоқ"))
+	} else if err != nil {
+		return nil, err
+	}
+	if rep != "" {
+		if c.Representative, err = d.o.Registries.Person(ctx, rep); errors.Is(err, registries.ErrNoRecord) {
+			c.Missing = append(c.Missing, webkit.Pick(lang, "нет данных представителя в ГБД ФЛ", "ЖТ МДҚ-да өкілдің деректері жоқ"))
+		} else if err != nil {
+			return nil, err
+		}
+		c.POA, err = d.o.Registries.PowerOfAttorney(ctx, &enisv1.GetPowerOfAttorneyRequest{Number: poa, PrincipalIin: citizen, RepresentativeIin: rep})
+		switch {
+		case errors.Is(err, registries.ErrNoRecord):
+			c.Missing = append(c.Missing, webkit.Pick(lang, "нет данных доверенности в ЕНИС", "БНАЖ-да сенімхат деректері жоқ"))
+		case err != nil:
+			return nil, err
+		case c.POA.GetState() != enisv1.PowerOfAttorneyState_POWER_OF_ATTORNEY_STATE_VALID:
+			state := strings.ToLower(strings.TrimPrefix(c.POA.GetState().String(), "POWER_OF_ATTORNEY_STATE_"))
+			c.Missing = append(c.Missing, webkit.Pick(lang, "доверенность в ЕНИС недействительна: ", "БНАЖ-дағы сенімхат жарамсыз: ")+state)
+		case c.POA.GetPrincipalIin() != citizen || c.POA.GetRepresentativeIin() != rep:
+			c.Missing = append(c.Missing, webkit.Pick(lang, "доверенность в ЕНИС выдана другим лицом или другому лицу", "БНАЖ-дағы сенімхат басқа тұлғаға берілген"))
+		}
+	}
+	if !c.OK() {
+		for _, rf := range p.Refusals {
+			if rf.Code == "data_missing" {
+				c.Refusal = webkit.Pick(lang, rf.Text.RU, rf.Text.KK)
+			}
+		}
+	}
+	return c, nil
+}
+
+func (d *Desk) lookupPage(w http.ResponseWriter, r *http.Request, op *operator) {
+	p, ok := d.passport(w, r)
+	if !ok {
+		return
+	}
+	d.renderLookup(w, r, op, p, http.StatusOK, "", &counterCheck{}, nil)
+}
+
+func (d *Desk) renderLookup(w http.ResponseWriter, r *http.Request, op *operator, p *catalog.Passport, status int, errText string, c *counterCheck, problems []string) {
+	l := webkit.Lang(r)
+	data := map[string]any{"Passport": p, "Name": webkit.Pick(l, p.Name.RU, p.Name.KK), "Check": c, "Problems": problems,
+		"MaxMB": d.o.Attachments.MaxSize >> 20, "Paper": true, "Asked": c.CitizenIIN != ""}
+	if c.CitizenIIN != "" && c.OK() {
+		fixed := map[string]string{"applicant_iin": c.CitizenIIN, "representative_iin": c.RepresentativeIIN, "poa_number": c.POANumber}
+		fields, docs := applicant.Form(p, "tson", l, formValues(r), fixed)
+		data["Fields"], data["Docs"] = fields, docs
+	}
+	d.render(w, r, "new.html", status, op, errText, data)
+}
+
+// formValues are the values of the form fields already typed (on a redraw).
+func formValues(r *http.Request) map[string]string {
+	out := map[string]string{}
+	if r.Form == nil {
+		return out
+	}
+	for k, v := range r.Form {
+		if id, ok := strings.CutPrefix(k, "f_"); ok && len(v) > 0 {
+			out[id] = v[0]
+		}
+	}
+	return out
+}
+
+// readCounter takes the citizen's, the representative's IIN and the power of attorney from the form.
+func readCounter(r *http.Request, t map[string]string) (citizen, rep, poa, problem string) {
+	citizen, rep, poa = strings.TrimSpace(r.FormValue("citizen_iin")), strings.TrimSpace(r.FormValue("representative_iin")), strings.TrimSpace(r.FormValue("poa_number"))
+	if _, err := iin.Parse(citizen); err != nil {
+		return citizen, rep, poa, t["err_iin"] + " (" + err.Error() + ")"
+	}
+	if rep != "" {
+		if _, err := iin.Parse(rep); err != nil {
+			return citizen, rep, poa, t["err_iin"] + " (" + err.Error() + ")"
+		}
+	}
+	if (rep == "") != (poa == "") {
+		return citizen, rep, poa, t["err_poa_pair"]
+	}
+	return citizen, rep, poa, ""
+}
+
+func (d *Desk) lookup(w http.ResponseWriter, r *http.Request, op *operator) {
+	p, ok := d.passport(w, r)
+	if !ok {
+		return
+	}
+	l := webkit.Lang(r)
+	t := texts[l]
+	citizen, rep, poa, problem := readCounter(r, t)
+	if problem != "" {
+		d.renderLookup(w, r, op, p, http.StatusUnprocessableEntity, problem, &counterCheck{}, nil)
+		return
+	}
+	c, err := d.check(r.Context(), p, l, citizen, rep, poa)
+	if err != nil {
+		d.o.Log.WarnContext(r.Context(), "tson: look-up failed", "error", err)
+		d.renderLookup(w, r, op, p, http.StatusServiceUnavailable, t["err_registry"], &counterCheck{}, nil)
+		return
+	}
+	status := http.StatusOK
+	if !c.OK() {
+		status = http.StatusUnprocessableEntity
+		d.o.Log.InfoContext(r.Context(), "tson: registries have no data; the application cannot be taken", "service", p.Code, "region", p.Region)
+	}
+	d.renderLookup(w, r, op, p, status, "", c, nil)
+}
+
+// draft takes the application at the counter: the look-ups again (the form's hidden values are not
+// trusted), the fields, the documents (paper received, scans), then a draft for the operator to sign.
+func (d *Desk) draft(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8*d.o.Attachments.MaxSize+1<<20)
+	if err := r.ParseMultipartForm(1 << 20); err != nil {
+		http.Error(w, "the form is too large or malformed", http.StatusRequestEntityTooLarge)
+		return
+	}
+	d.auth(func(w http.ResponseWriter, r *http.Request, op *operator) {
+		p, ok := d.passport(w, r)
+		if !ok {
+			return
+		}
+		l := webkit.Lang(r)
+		t := texts[l]
+		citizen, rep, poa, problem := readCounter(r, t)
+		if problem != "" {
+			d.renderLookup(w, r, op, p, http.StatusUnprocessableEntity, problem, &counterCheck{}, nil)
+			return
+		}
+		c, err := d.check(r.Context(), p, l, citizen, rep, poa)
+		if err != nil {
+			d.renderLookup(w, r, op, p, http.StatusServiceUnavailable, t["err_registry"], &counterCheck{}, nil)
+			return
+		}
+		if !c.OK() {
+			d.renderLookup(w, r, op, p, http.StatusUnprocessableEntity, "", c, nil)
+			return
+		}
+		fixed := map[string]string{"applicant_iin": citizen, "representative_iin": rep, "poa_number": poa}
+		values := applicant.ReadFields(p, "tson", r, fixed)
+		docs, problems, err := d.o.Attachments.ReadDocuments(r.Context(), p, "tson", l, r, true)
+		if err != nil {
+			d.web.Fail(w, r, err)
+			return
+		}
+		if len(problems) > 0 {
+			d.renderLookup(w, r, op, p, http.StatusUnprocessableEntity, "", c, problems)
+			return
+		}
+		a := &applicationv1.Application{ServiceCode: p.Code, Region: p.Region, ApplicantIin: citizen, Fields: values, Documents: docs, Language: l}
+		id, err := d.o.Desk.Draft(r.Context(), d.o.Office, a)
+		var pr applicant.Problems
+		if errors.As(err, &pr) {
+			d.renderLookup(w, r, op, p, http.StatusUnprocessableEntity, "", c, pr)
+			return
+		}
+		if err != nil {
+			d.web.Fail(w, r, err)
+			return
+		}
+		poaText := ""
+		if c.POA != nil {
+			poaText = fmt.Sprintf("%s, %s, до %s, нотариус %s", c.POA.GetNumber(), c.POA.GetIssuedOn(), c.POA.GetValidUntil(), c.POA.GetNotaryName())
+		}
+		if _, err := d.o.DB.Exec(r.Context(), `INSERT INTO counter (application_id, citizen_name, representative_name, power_of_attorney,
+			operator_iin, operator_name, at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			id, Name(c.Citizen), Name(c.Representative), poaText, op.IIN, op.Name, d.o.Now()); err != nil {
+			d.web.Fail(w, r, err)
+			return
+		}
+		http.Redirect(w, r, "/applications/"+id+"/sign", http.StatusSeeOther)
+	})(w, r)
+}
+
+func (d *Desk) load(w http.ResponseWriter, r *http.Request) (*applicant.Application, bool) {
+	a, err := d.o.Desk.Get(r.Context(), d.o.Office, r.PathValue("id"))
+	if errors.Is(err, applicant.ErrNotFound) {
+		http.NotFound(w, r)
+		return nil, false
+	}
+	if err != nil {
+		d.web.Fail(w, r, err)
+		return nil, false
+	}
+	return a, true
+}
+
+// counterRow is what the counter recorded of an application.
+type counterRow struct {
+	CitizenName, RepresentativeName, PowerOfAttorney, OperatorName string
+	At                                                             time.Time
+}
+
+func (d *Desk) counter(ctx context.Context, id string) (counterRow, error) {
+	var c counterRow
+	err := d.o.DB.QueryRow(ctx, `SELECT citizen_name, representative_name, power_of_attorney, operator_name, at FROM counter WHERE application_id = $1`, id).
+		Scan(&c.CitizenName, &c.RepresentativeName, &c.PowerOfAttorney, &c.OperatorName, &c.At)
+	return c, err
+}
+
+func (d *Desk) view(r *http.Request, a *applicant.Application) (map[string]any, error) {
+	l := webkit.Lang(r)
+	c, err := d.counter(r.Context(), a.ID)
+	if err != nil {
+		return nil, err
+	}
+	p, _ := d.o.Desk.Catalog().Get(a.ServiceCode, a.Region)
+	name := a.ServiceCode
+	if p != nil {
+		name = webkit.Pick(l, p.Name.RU, p.Name.KK)
+	}
+	fields, docs := applicant.Form(p, "tson", l, a.Doc.GetFields(), nil)
+	names := map[string]string{}
+	for _, x := range docs {
+		names[x.ID] = x.Name
+	}
+	type docRow struct {
+		Name  string
+		Paper bool
+		Scan  string
+	}
+	var got []docRow
+	for _, sd := range a.Doc.GetDocuments() {
+		x := docRow{Name: names[sd.GetId()], Paper: sd.GetPaperReceived()}
+		if at := sd.GetAttachment(); at != nil {
+			x.Scan = at.GetName()
+		}
+		got = append(got, x)
+	}
+	return map[string]any{"App": a, "Name": name, "Counter": c, "Fields": fields, "Received": got,
+		"Content64": base64.StdEncoding.EncodeToString(a.Content), "MaskedIIN": iin.Mask(a.ApplicantIIN)}, nil
+}
+
+func (d *Desk) signPage(w http.ResponseWriter, r *http.Request, op *operator) {
+	a, ok := d.load(w, r)
+	if !ok {
+		return
+	}
+	if a.Status != applicant.StatusDraft {
+		http.Redirect(w, r, "/applications/"+a.ID, http.StatusSeeOther)
+		return
+	}
+	d.renderSign(w, r, op, a, http.StatusOK, "")
+}
+
+func (d *Desk) renderSign(w http.ResponseWriter, r *http.Request, op *operator, a *applicant.Application, status int, errText string) {
+	v, err := d.view(r, a)
+	if err != nil {
+		d.web.Fail(w, r, err)
+		return
+	}
+	d.render(w, r, "sign.html", status, op, errText, v)
+}
+
+// sign takes the operator's signature over the application: an employee's signing certificate of the
+// organisation (condition 2 at a ЦОН), then the application goes to ШЭП.
+func (d *Desk) sign(w http.ResponseWriter, r *http.Request, op *operator) {
+	a, ok := d.load(w, r)
+	if !ok {
+		return
+	}
+	sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(r.PostFormValue("signature")))
+	if err != nil || len(sig) == 0 {
+		d.renderSign(w, r, op, a, http.StatusUnprocessableEntity, texts[webkit.Lang(r)]["err_no_signature"])
+		return
+	}
+	err = d.o.Desk.Submit(r.Context(), d.o.Office, a.ID, sig, envelope.Expect{IIN: op.IIN, BIN: d.o.BIN})
+	var refused *applicant.Refused
+	switch {
+	case errors.As(err, &refused):
+		http.Redirect(w, r, "/applications/"+a.ID, http.StatusSeeOther)
+		return
+	case err != nil:
+		d.web.Fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/applications/"+a.ID+"/receipt", http.StatusSeeOther)
+}
+
+func (d *Desk) application(w http.ResponseWriter, r *http.Request, op *operator) {
+	d.showApplication(w, r, op, http.StatusOK, "")
+}
+
+func (d *Desk) showApplication(w http.ResponseWriter, r *http.Request, op *operator, status int, errText string) {
+	a, ok := d.load(w, r)
+	if !ok {
+		return
+	}
+	v, err := d.view(r, a)
+	if err != nil {
+		d.web.Fail(w, r, err)
+		return
+	}
+	if v["Statuses"], err = d.o.Desk.Statuses(r.Context(), a.ID); err != nil {
+		d.web.Fail(w, r, err)
+		return
+	}
+	v["Result"] = d.o.Desk.Result(r.Context(), a, "/applications/"+a.ID+"/result")
+	v["CanHandOver"] = a.Closed() && len(a.ResultContent) > 0 && a.HandedOverAt == nil && a.UnclaimedAt == nil
+	d.render(w, r, "application.html", status, op, errText, v)
+}
+
+// receipt is the расписка for the citizen, printable.
+func (d *Desk) receipt(w http.ResponseWriter, r *http.Request, op *operator) {
+	a, ok := d.load(w, r)
+	if !ok {
+		return
+	}
+	v, err := d.view(r, a)
+	if err != nil {
+		d.web.Fail(w, r, err)
+		return
+	}
+	d.render(w, r, "receipt.html", http.StatusOK, op, "", v)
+}
+
+func (d *Desk) result(w http.ResponseWriter, r *http.Request, _ *operator) {
+	a, ok := d.load(w, r)
+	if !ok {
+		return
+	}
+	applicant.ServeResult(w, r, a)
+}
+
+// handOver records the hand-over of the result to the citizen, or that it was not claimed.
+func (d *Desk) handOver(w http.ResponseWriter, r *http.Request, op *operator) {
+	a, ok := d.load(w, r)
+	if !ok {
+		return
+	}
+	err := d.o.Desk.HandOver(r.Context(), d.o.Office, a.ID, op.Name+" ("+iin.Mask(op.IIN)+")", r.PostFormValue("unclaimed") != "")
+	if errors.Is(err, applicant.ErrNotIssued) {
+		d.showApplication(w, r, op, http.StatusConflict, texts[webkit.Lang(r)]["err_hand_over"])
+		return
+	}
+	if err != nil {
+		d.web.Fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/applications/"+a.ID, http.StatusSeeOther)
+}
+
+// SeedDemo makes the demo ЦОН operator an operator of the desk (idempotently).
+func (d *Desk) SeedDemo(ctx context.Context) ([]demo.Entry, error) {
+	var out []demo.Entry
+	for _, p := range demo.People {
+		if p.Slug != "tson-operator" {
+			continue
+		}
+		name := p.Surname + " " + p.GivenName + " " + p.Patronymic
+		if err := PutOperator(ctx, d.o.DB, p.IIN, name); err != nil {
+			return nil, err
+		}
+		out = append(out, demo.Entry{Service: "tson", Kind: "оператор", Name: p.Surname + " " + p.GivenName, IIN: p.IIN, Role: "оператор ЦОН"})
+	}
+	return out, nil
+}
+
+// PutOperator adds or updates an operator.
+func PutOperator(ctx context.Context, db *pgxpool.Pool, iinValue, name string) error {
+	_, err := db.Exec(ctx, `INSERT INTO operators (iin, name) VALUES ($1, $2) ON CONFLICT (iin) DO UPDATE SET name = excluded.name, active = true`, iinValue, name)
+	return err
+}
