@@ -148,6 +148,8 @@ type Endpoints struct {
 	} `json:"services"`
 	// NATSUsers are NATS URLs with each participant's own restricted user.
 	NATSUsers map[string]string `json:"nats_users"`
+	// Signer is the local signer's page (egov ncalayer), http://…/; its WebSocket is the same address.
+	Signer string `json:"ncalayer"`
 }
 
 // Dev is a running `egov dev`.

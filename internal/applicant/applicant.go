@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -27,6 +28,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/calendar"
 	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/iin"
 	"github.com/egov-suite/egov/internal/pgdb"
@@ -53,6 +55,16 @@ const (
 	StatusResultIssued = "RESULT_ISSUED"
 	StatusHandedOver   = "HANDED_OVER"
 	StatusUnclaimed    = "UNCLAIMED"
+)
+
+// The order of the statuses a channel adds around РШЭП's (whose sequence counts from 1): the draft,
+// the signature (or its refusal), ШЭП's delivery receipt, and last the ЦОН's hand-over. The receipt may
+// be stamped a moment after РШЭП registered the application; it is still shown before.
+const (
+	seqDraft     = -3
+	seqSubmitted = -2
+	seqDelivered = -1
+	seqHandOver  = 1 << 20
 )
 
 // Options build a desk.
@@ -176,7 +188,7 @@ func (d *Desk) Draft(ctx context.Context, owner string, a *applicationv1.Applica
 			a.GetFields()["representative_iin"], a.GetLanguage(), content, StatusDraft, now); err != nil {
 			return err
 		}
-		return addStatus(ctx, tx, a.GetApplicationId(), "local:"+StatusDraft, Status{Status: StatusDraft, At: now,
+		return addStatus(ctx, tx, a.GetApplicationId(), "local:"+StatusDraft, Status{Status: StatusDraft, At: now, Seq: seqDraft,
 			TextRU: "Заявление сформировано и ожидает подписи ЭЦП", TextKK: "Өтініш қалыптастырылды және ЭЦҚ қолын күтуде"})
 	})
 	return a.GetApplicationId(), err
@@ -223,7 +235,7 @@ func (d *Desk) Submit(ctx context.Context, owner, id string, signature []byte, w
 			if err != nil || tag.RowsAffected() == 0 {
 				return err
 			}
-			return addStatus(ctx, tx, id, "local:"+StatusRefused, Status{Status: StatusRefused, At: now, TextRU: r.Text.RU, TextKK: r.Text.KK,
+			return addStatus(ctx, tx, id, "local:"+StatusRefused, Status{Status: StatusRefused, At: now, Seq: seqSubmitted, TextRU: r.Text.RU, TextKK: r.Text.KK,
 				ReasonRU: r.Text.RU, ReasonKK: r.Text.KK, Comment: ru})
 		})
 		if err != nil {
@@ -260,7 +272,7 @@ func (d *Desk) Submit(ctx context.Context, owner, id string, signature []byte, w
 		if tag.RowsAffected() == 0 {
 			return fmt.Errorf("applicant: the application %s was signed meanwhile", id)
 		}
-		return addStatus(ctx, tx, id, "local:"+StatusSubmitted, Status{Status: StatusSubmitted, At: now,
+		return addStatus(ctx, tx, id, "local:"+StatusSubmitted, Status{Status: StatusSubmitted, At: now, Seq: seqSubmitted,
 			TextRU: "Заявление подписано ЭЦП и отправлено через ШЭП", TextKK: "Өтінішке ЭЦҚ қойылып, ЭҮШ арқылы жіберілді"})
 	})
 	if err != nil {
@@ -380,7 +392,7 @@ func (d *Desk) Handle(ctx context.Context, dv *shepclient.Delivery) error {
 			if err != nil {
 				return err
 			}
-			s := Status{Status: status, At: n.GetTime().AsTime(),
+			s := Status{Status: status, At: n.GetTime().AsTime(), Seq: seqDelivered,
 				TextRU: "Заявление доставлено услугодателю через ШЭП", TextKK: "Өтініш ЭҮШ арқылы қызмет берушіге жеткізілді"}
 			if status == StatusNotDelivered {
 				s.TextRU, s.TextKK, s.Comment = "Заявление не доставлено услугодателю", "Өтініш қызмет берушіге жеткізілмеді", n.GetStatus().GetCode()+": "+n.GetStatus().GetMessage()
@@ -401,6 +413,16 @@ func (d *Desk) Handle(ctx context.Context, dv *shepclient.Delivery) error {
 	return d.record(ctx, n)
 }
 
+// fill puts the registration number and the deadline into a notification's text, where the passport's
+// text has {number} and {deadline}.
+func fill(text string, n *applicationv1.StatusNotification) string {
+	deadline := "—"
+	if n.GetDeadline() != nil {
+		deadline = n.GetDeadline().AsTime().In(calendar.Zone).Format("02.01.2006 15:04")
+	}
+	return strings.NewReplacer("{number}", n.GetRegistrationNumber(), "{deadline}", deadline).Replace(text)
+}
+
 func (d *Desk) record(ctx context.Context, n *applicationv1.StatusNotification) error {
 	status := n.GetStatus().String()[len("CASE_STATUS_"):]
 	return pgdb.InTx(ctx, d.o.DB, func(tx pgx.Tx) error {
@@ -413,8 +435,8 @@ func (d *Desk) record(ctx context.Context, n *applicationv1.StatusNotification) 
 		if err != nil {
 			return err
 		}
-		s := Status{Status: status, At: n.GetTime().AsTime(), Seq: int(n.GetSequence()), TextRU: n.GetText().GetRu(), TextKK: n.GetText().GetKk(),
-			ReasonRU: n.GetReason().GetRu(), ReasonKK: n.GetReason().GetKk(), Comment: n.GetComment()}
+		s := Status{Status: status, At: n.GetTime().AsTime(), Seq: int(n.GetSequence()), TextRU: fill(n.GetText().GetRu(), n),
+			TextKK: fill(n.GetText().GetKk(), n), ReasonRU: n.GetReason().GetRu(), ReasonKK: n.GetReason().GetKk(), Comment: n.GetComment()}
 		tag, err := tx.Exec(ctx, `INSERT INTO statuses (application_id, key, seq, status, at, text_ru, text_kk, reason_ru, reason_kk, comment)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
 			n.GetApplicationId(), fmt.Sprintf("rshep:%d", n.GetSequence()), s.Seq, s.Status, s.At, s.TextRU, s.TextKK, s.ReasonRU, s.ReasonKK, s.Comment)

@@ -58,7 +58,7 @@ func (d *Desk) List(ctx context.Context, owner string, limit int) ([]*Applicatio
 // Statuses are an application's statuses in the order they happened.
 func (d *Desk) Statuses(ctx context.Context, id string) ([]Status, error) {
 	rows, err := d.o.DB.Query(ctx, `SELECT status, at, seq, text_ru, text_kk, reason_ru, reason_kk, comment FROM statuses
-		WHERE application_id = $1 ORDER BY at, (key LIKE 'rshep:%'), seq`, id)
+		WHERE application_id = $1 ORDER BY seq, at`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -96,12 +96,21 @@ func (d *Desk) Notices(ctx context.Context, owner string, limit int) ([]Notice, 
 }
 
 // VerifyResult checks the result document's signature now: who signed, when, the certificate's status.
+// A result decided by a person carries that person's signature (a signing certificate); a result of a
+// fully automated regulation carries the regional node's system signature, which is checked as such.
 func (d *Desk) VerifyResult(ctx context.Context, a *Application) (*envelope.Result, error) {
 	if len(a.ResultContent) == 0 {
 		return nil, errors.New("applicant: no result yet")
 	}
-	return d.o.Client.Verifier.VerifyDocument(ctx, &envelopev1.SignedDocument{MediaType: a.ResultMediaType,
+	res, err := d.o.Client.Verifier.VerifyDocument(ctx, &envelopev1.SignedDocument{MediaType: a.ResultMediaType,
 		Content: a.ResultContent, Signature: a.ResultSignature}, "")
+	if envelope.CodeOf(err) == envelope.CodeWrongKeyUsage {
+		res, err = d.o.Client.Verifier.Verify(ctx, a.ResultContent, a.ResultSignature, envelope.Expect{Purpose: envelope.PurposeEnvelope})
+		if err == nil && res.Holder.Name != applicationv1.ParticipantID(a.Region) {
+			return nil, fmt.Errorf("applicant: the result is signed by the system %s, not by the region's node", res.Holder.Name)
+		}
+	}
+	return res, err
 }
 
 // ErrNotIssued is a hand-over of an application whose result is not ready or was already handed over.
@@ -123,7 +132,7 @@ func (d *Desk) HandOver(ctx context.Context, owner, id, operator string, unclaim
 		status, set = StatusUnclaimed, `unclaimed_at = $3, handed_over_by = $4`
 	}
 	now := d.o.Now()
-	s := Status{Status: status, At: now, Seq: 1 << 20}
+	s := Status{Status: status, At: now, Seq: seqHandOver}
 	for _, n := range p.Notices {
 		if n.Status == status {
 			s.TextRU, s.TextKK = n.Text.RU, n.Text.KK

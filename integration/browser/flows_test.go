@@ -1,0 +1,230 @@
+package browser
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+)
+
+// TestChannels runs both channels end to end in one suite and one browser: the portal (register, sign
+// in by password and by certificate, apply, sign, watch the statuses, read and check the result, the
+// survey), the ЦОН desk with АРМ РШЭП (look-ups, power of attorney, scans, operator signature, receipt,
+// the officer's decision and signature, hand-over), and the refusals (revoked certificate, IIN
+// mismatch, a person missing from ГБД ФЛ, an expired power of attorney).
+func TestChannels(t *testing.T) {
+	d := suite(t)
+	b := newBrowser(t)
+	signer := d.Endpoints.Signer
+	portal := d.Endpoints.Services["portal"].HTTP
+	tson := d.Endpoints.Services["tson"].HTTP
+	arm := d.Endpoints.Services["rshep"].HTTP + "/arm"
+
+	t.Run("portal", func(t *testing.T) {
+		b.t = t
+		b.choosePerson(signer, "citizen-akhmetova")
+
+		// Registration: the IIN must be in ГБД ФЛ; the password is hashed.
+		b.run("register", chromedp.Navigate(portal+"/register"),
+			chromedp.SendKeys("#iin", asel, chromedp.ByQuery), chromedp.SendKeys("#password", "Парол-2026", chromedp.ByQuery),
+			chromedp.SendKeys("#confirm", "Парол-2026", chromedp.ByQuery), submit("#register-submit"),
+			chromedp.WaitVisible("#welcome", chromedp.ByQuery))
+		require.Contains(t, b.text("#welcome"), "Ахметова Асель")
+		b.shot("portal-01-cabinet")
+
+		// Sign out, sign in with the password, sign out, sign in with the certificate.
+		b.run("password sign-in", submit("#logout"), chromedp.Navigate(portal+"/login"),
+			chromedp.SendKeys("#iin", asel, chromedp.ByQuery), chromedp.SendKeys("#password", "Парол-2026", chromedp.ByQuery),
+			submit("#login-submit"), chromedp.WaitVisible("#welcome", chromedp.ByQuery))
+		b.run("certificate sign-in", submit("#logout"), chromedp.Navigate(portal+"/login"),
+			submit("#login-cert-sign"), chromedp.WaitVisible("#welcome", chromedp.ByQuery))
+		b.shot("portal-02-login-by-certificate")
+
+		// The catalogue and the form come from the passports.
+		b.run("catalogue", chromedp.Navigate(portal+"/services"), chromedp.WaitVisible("#services", chromedp.ByQuery))
+		require.Contains(t, b.text("#services"), "Выдача справок по опеке и попечительству")
+		b.shot("portal-03-catalogue")
+		b.run("form", submit("#order-guardianship-certificate-27"), chromedp.WaitVisible("#application-form", chromedp.ByQuery))
+		var applicantIIN string
+		b.run("applicant", chromedp.Value("#f_applicant_iin", &applicantIIN, chromedp.ByQuery))
+		require.Equal(t, asel, applicantIIN, "the applicant is the signed-in citizen")
+		var reps int
+		b.run("no representative on the portal", chromedp.Evaluate(`document.querySelectorAll("#f_representative_iin").length`, &reps))
+		require.Zero(t, reps)
+		b.run("fill", chromedp.SendKeys("#f_ward_iin", ward, chromedp.ByQuery))
+		b.shot("portal-04-form")
+		b.run("draft", submit("#form-submit"), chromedp.WaitVisible("#sign-ncalayer", chromedp.ByQuery))
+		require.Contains(t, b.text("#summary"), ward)
+		b.shot("portal-05-sign")
+		b.run("sign", submit("#sign-ncalayer"), chromedp.WaitVisible("#sent", chromedp.ByQuery))
+		var page string
+		b.run("where", chromedp.Location(&page))
+		page = strings.Split(page, "?")[0]
+
+		// West Kazakhstan's regulation is fully automated: the result comes back without staff.
+		b.until(page, "#status", "Результат готов", 90*time.Second)
+		// ШЭП's delivery receipt may come after РШЭП's first notifications; it is shown in its place.
+		b.until(page, "#statuses", "Доставлено", 30*time.Second)
+		st := b.statuses()
+		t.Logf("statuses: %v", st)
+		require.Equal(t, []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED"}, st[:4])
+		require.Equal(t, "RESULT_ISSUED", st[len(st)-1])
+		require.Contains(t, st, "APPROVED")
+		requireOnce(t, st)
+		require.Contains(t, b.text("#result-signer"), "rshep-27", "the automated result is signed by the regional node")
+		require.Contains(t, b.text("#result-cert"), "действителен")
+		require.Contains(t, b.text("#result-text"), "СПРАВКА ОБ ОПЕКЕ И ПОПЕЧИТЕЛЬСТВЕ")
+		b.shot("portal-06-result")
+
+		// Download links and the survey of приложение 5.
+		var href string
+		var ok bool
+		b.run("download link", chromedp.AttributeValue("#result-signature", "href", &href, &ok, chromedp.ByQuery))
+		require.True(t, ok)
+		require.Contains(t, href, "part=signature")
+		b.run("survey", chromedp.Click("#quality-3", chromedp.ByQuery), chromedp.Click("#accessibility-2", chromedp.ByQuery),
+			submit("#survey-submit"), chromedp.WaitVisible("#survey-done", chromedp.ByQuery))
+
+		// «История получения услуг» and «Уведомления».
+		b.run("history", chromedp.Navigate(portal+"/history"), chromedp.WaitVisible("#history", chromedp.ByQuery))
+		require.Contains(t, b.text("#history"), "Результат готов")
+		b.shot("portal-07-history")
+		b.run("notifications", chromedp.Navigate(portal+"/notifications"), chromedp.WaitVisible("#notifications", chromedp.ByQuery))
+		notes := b.text("#notifications")
+		require.Contains(t, notes, "зарегистрировано под номером 27-2026-", "the number is filled into the passport's text")
+		require.NotContains(t, notes, "{number}")
+		require.NotContains(t, notes, "{deadline}")
+		b.shot("portal-08-notifications")
+
+		// Kazakh.
+		b.run("kazakh", submit(`a[lang="kk"]`), chromedp.WaitVisible("#notifications", chromedp.ByQuery))
+		require.Contains(t, b.text("#nav-history"), "Қызметтерді алу тарихы")
+		b.shot("portal-09-kazakh")
+		b.run("russian", submit(`a[lang="ru"]`), chromedp.WaitVisible("#notifications", chromedp.ByQuery))
+	})
+
+	t.Run("portal refusals", func(t *testing.T) {
+		b.t = t
+		eds := "отказ в запрашиваемой электронной государственной услуге в связи с не подтверждением подлинности ЭЦП получателя"
+		apply := func(file string) []string {
+			b.chooseKey(signer, file)
+			b.run("apply", chromedp.Navigate(portal+"/services/guardianship-certificate/27"), chromedp.SendKeys("#f_ward_iin", ward, chromedp.ByQuery),
+				submit("#form-submit"), chromedp.WaitVisible("#sign-ncalayer", chromedp.ByQuery),
+				submit("#sign-ncalayer"), chromedp.WaitVisible("#statuses", chromedp.ByQuery))
+			return b.statuses()
+		}
+		// Another person's key: the IIN in the certificate is not the applicant's.
+		require.Equal(t, []string{"DRAFT", "REFUSED"}, apply("citizen-ivanov-SIGN.p12"))
+		require.Contains(t, b.text("#statuses"), eds)
+		require.Contains(t, b.text("#status"), "Отказано")
+		b.shot("portal-10-refused-iin-mismatch")
+		// Асель's revoked key.
+		require.Equal(t, []string{"DRAFT", "REFUSED"}, apply("citizen-akhmetova-revoked-SIGN.p12"))
+		require.Contains(t, b.text("#statuses"), eds)
+		require.Contains(t, strings.ToLower(b.text("#statuses")), "отозван")
+		b.shot("portal-11-refused-revoked")
+		b.chooseKey(signer, "citizen-akhmetova-SIGN.p12")
+
+		// A person ГБД ФЛ does not know cannot register.
+		b.run("logout", chromedp.Navigate(portal+"/cabinet"), submit("#logout"))
+		b.run("register missing", chromedp.Navigate(portal+"/register"),
+			chromedp.SendKeys("#iin", missing, chromedp.ByQuery), chromedp.SendKeys("#password", "Парол-2026", chromedp.ByQuery),
+			chromedp.SendKeys("#confirm", "Парол-2026", chromedp.ByQuery), submit("#register-submit"),
+			chromedp.WaitVisible("#error", chromedp.ByQuery))
+		require.Contains(t, b.text("#error"), "отказ в авторизации")
+		require.Contains(t, b.text("#error"), "Государственной базе данных «Физические лица»")
+		b.shot("portal-12-refused-missing-in-gbdfl")
+	})
+
+	t.Run("tson", func(t *testing.T) {
+		b.t = t
+		b.choosePerson(signer, "tson-operator")
+		b.run("operator sign-in", chromedp.Navigate(tson+"/login"), submit("#login-sign"),
+			chromedp.WaitVisible("#new", chromedp.ByQuery))
+
+		// A person missing from ГБД ФЛ, and an expired power of attorney: the application cannot be taken.
+		lookup := func(citizen, rep, poa string) {
+			b.run("look-up", chromedp.Navigate(tson+"/new/guardianship-certificate/55"), chromedp.SendKeys("#citizen_iin", citizen, chromedp.ByQuery))
+			if rep != "" {
+				b.run("representative", chromedp.SendKeys("#representative_iin", rep, chromedp.ByQuery), chromedp.SendKeys("#poa_number", poa, chromedp.ByQuery))
+			}
+			b.run("ask", submit("#lookup"), chromedp.WaitVisible("#lookups", chromedp.ByQuery))
+		}
+		lookup(missing, "", "")
+		require.Contains(t, b.text("#refusal"), "невозможности получения данных в связи с отсутствием данных получателя в ГБД ФЛ")
+		b.shot("tson-01-missing-in-gbdfl")
+		lookup(asel, ivanov, poaExpired)
+		require.Contains(t, b.text("#refusal"), "доверенность в ЕНИС недействительна")
+		b.shot("tson-02-poa-expired")
+
+		// The representative with a valid power of attorney.
+		lookup(asel, ivanov, poaValid)
+		require.Contains(t, b.text("#lookup-citizen"), "Ахметова")
+		require.Contains(t, b.text("#lookup-representative"), "Иванов")
+		require.Contains(t, b.text("#lookup-poa"), poaValid)
+		b.run("form", chromedp.SendKeys("#f_ward_iin", ward, chromedp.ByQuery),
+			chromedp.SetUploadFiles("#d_standard_documents", []string{scan(t)}, chromedp.ByQuery),
+			chromedp.Click("#p_power_of_attorney", chromedp.ByQuery))
+		b.shot("tson-03-counter")
+		b.run("draft", submit("#form-submit"), chromedp.WaitVisible("#sign-ncalayer", chromedp.ByQuery))
+		require.Contains(t, b.text("#summary"), "Иванов")
+		require.Contains(t, b.text("#summary"), "скан-документов.png")
+		b.run("operator signs", submit("#sign-ncalayer"), chromedp.WaitVisible("#receipt", chromedp.ByQuery))
+		require.Contains(t, b.text("#receipt-citizen"), "Ахметова Асель")
+		var receipt string
+		b.run("where", chromedp.Location(&receipt))
+		page := strings.TrimSuffix(receipt, "/receipt")
+		b.until(receipt, "#receipt-number", "55-", 60*time.Second)
+		b.shot("tson-04-receipt")
+
+		// АРМ РШЭП of Pavlodar: the clerk registers, the officer decides and signs.
+		actAs := func(person string) {
+			b.choosePerson(signer, person)
+			b.run("arm sign-in", chromedp.Navigate(arm+"/login"), chromedp.SetValue("#region", "55", chromedp.ByQuery),
+				submit("#login-sign"), chromedp.WaitVisible("#open", chromedp.ByQuery))
+			b.run("open the case", submit(`#open a[href^="/arm/cases/"]`), chromedp.WaitVisible("#history", chromedp.ByQuery))
+		}
+		actAs("clerk-pavlodar")
+		b.shot("arm-01-case")
+		b.run("register", submit("#complete-submit"), chromedp.WaitVisible("#history", chromedp.ByQuery))
+		actAs("officer-pavlodar")
+		b.run("decide", submit("#decide-submit"), chromedp.WaitVisible("#sign-ncalayer", chromedp.ByQuery))
+		b.run("sign the result", submit("#sign-ncalayer"), chromedp.WaitVisible("#result", chromedp.ByQuery))
+		b.until(arm+"/", "body", "RESULT_ISSUED", 30*time.Second)
+		b.shot("arm-02-closed")
+
+		// Back at the ЦОН: the result, checked, handed over.
+		b.choosePerson(signer, "tson-operator")
+		b.run("operator again", chromedp.Navigate(tson+"/login"), submit("#login-sign"), chromedp.WaitVisible("#new", chromedp.ByQuery))
+		b.until(page, "#status", "Результат готов", 60*time.Second)
+		require.Contains(t, b.text("#result-signer"), "КАСЫМОВ")
+		require.Contains(t, b.text("#result-cert"), "действителен")
+		b.shot("tson-05-result")
+		b.run("hand over", submit("#hand-over"), chromedp.WaitVisible("#handed-over", chromedp.ByQuery))
+		st := b.statuses()
+		t.Logf("statuses: %v", st)
+		require.Equal(t, []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED"}, st[:4])
+		require.Equal(t, []string{"RESULT_ISSUED", "HANDED_OVER"}, st[len(st)-2:])
+		require.Contains(t, st, "APPROVED")
+		requireOnce(t, st)
+		b.shot("tson-06-handed-over")
+		b.run("list", chromedp.Navigate(tson+"/"), chromedp.WaitVisible("#applications", chromedp.ByQuery))
+		require.Contains(t, b.text("#applications"), "Выдано")
+	})
+
+	b.noPersonalDataInURLs(asel, ivanov, ward, missing)
+}
+
+// requireOnce fails when a status appears twice.
+func requireOnce(t *testing.T, st []string) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, s := range st {
+		require.False(t, seen[s], "status %s twice in %v", s, st)
+		seen[s] = true
+	}
+	require.True(t, slices.Contains(st, "REGISTERED"))
+}
