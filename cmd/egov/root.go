@@ -39,6 +39,7 @@ Start with "egov dev": everything in one process on an embedded NATS and Postgre
 		catalogCommand(stdout),
 		signCommand(stdout),
 		ncalayerCommand(stdout, stderr),
+		loadgenCommand(stdout),
 		verifyCommand(stdout),
 		versionCommand(stdout),
 	)

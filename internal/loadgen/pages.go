@@ -1,0 +1,241 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/population"
+)
+
+// PagesOptions configure the page-load run.
+type PagesOptions struct {
+	// Portal is the portal's base URL.
+	Portal string
+	// Users are the citizens signed in at once (accounts are opened for them, persons of ГБД ФЛ's dev
+	// population); each has Drafts applications in its history.
+	Users  int
+	Drafts int
+	// Concurrency is the number of clients asking at once.
+	Concurrency int
+	// Duration is how long each page is asked for.
+	Duration time.Duration
+	// Population is the size of ГБД ФЛ's dev population (EGOV_GBDFL_DEV_PERSONS).
+	Population int
+}
+
+// PageStats are the figures of one page.
+type PageStats struct {
+	Page     string
+	Requests int
+	Errors   int
+	PerSec   float64
+	P50, P99 time.Duration
+}
+
+// PagesReport is the result: the cabinet and history pages, and /livez as the baseline (the same
+// server's cheapest answer, through the same middleware stack).
+type PagesReport struct {
+	Users, Concurrency int
+	Pages              []PageStats
+}
+
+func (r *PagesReport) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "portal pages: %d signed-in users, %d concurrent clients\n", r.Users, r.Concurrency)
+	fmt.Fprintf(&b, "  %-12s %9s %7s %10s %10s %10s\n", "page", "requests", "errors", "req/s", "p50", "p99")
+	for _, p := range r.Pages {
+		fmt.Fprintf(&b, "  %-12s %9d %7d %10.0f %10s %10s\n", p.Page, p.Requests, p.Errors, p.PerSec, ms(p.P50), ms(p.P99))
+	}
+	if len(r.Pages) > 0 && r.Pages[0].PerSec > 0 {
+		base := r.Pages[0]
+		for _, p := range r.Pages[1:] {
+			fmt.Fprintf(&b, "  %s: %.1f%% of the baseline's throughput, p50 %.1f× the baseline's\n", p.Page, 100*p.PerSec/base.PerSec,
+				float64(p.P50)/float64(max(base.P50, time.Microsecond)))
+		}
+	}
+	return b.String()
+}
+
+var csrfRe = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
+
+// citizen is one signed-in user.
+type citizen struct {
+	iin    string
+	client *http.Client
+}
+
+// Pages opens the accounts, fills their histories, then measures the pages.
+func Pages(ctx context.Context, o PagesOptions) (*PagesReport, error) {
+	if o.Population == 0 {
+		o.Population = 2000
+	}
+	var iins []string
+	for p := range population.Generate(o.Population, 1) {
+		if p.GetLegalCapacity() && !p.GetDeceased() && p.GetIin() != demo.People[0].IIN {
+			iins = append(iins, p.GetIin())
+		}
+		if len(iins) == o.Users+1 {
+			break
+		}
+	}
+	if len(iins) < o.Users+1 {
+		return nil, fmt.Errorf("loadgen: the dev population has %d adults, not %d", len(iins), o.Users+1)
+	}
+	ward := iins[o.Users]
+	users := make([]*citizen, o.Users)
+	errs := make([]error, o.Users)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			users[i], errs[i] = signIn(ctx, o.Portal, iins[i], o.Drafts, ward)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	r := &PagesReport{Users: o.Users, Concurrency: o.Concurrency}
+	for _, page := range []string{"/livez", "/cabinet", "/history"} {
+		r.Pages = append(r.Pages, measure(ctx, o, users, page))
+	}
+	return r, nil
+}
+
+const loadPassword = "Load-test-2026"
+
+// signIn opens (or reuses) the account of iin and leaves drafts applications in its history.
+func signIn(ctx context.Context, portal, iinValue string, drafts int, ward string) (*citizen, error) {
+	jar, _ := cookiejar.New(nil)
+	c := &citizen{iin: iinValue, client: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+	form := url.Values{"iin": {iinValue}, "password": {loadPassword}, "confirm": {loadPassword}}
+	resp, err := c.post(ctx, portal+"/register", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	if resp == http.StatusConflict { // opened by an earlier run: sign in
+		if resp, err = c.post(ctx, portal+"/login", "application/x-www-form-urlencoded", strings.NewReader(form.Encode())); err != nil {
+			return nil, err
+		}
+	}
+	if resp != http.StatusOK {
+		return nil, fmt.Errorf("loadgen: sign-in of a load user: HTTP %d", resp)
+	}
+	for range drafts {
+		page, err := c.get(ctx, portal+"/services/guardianship-certificate/27")
+		if err != nil {
+			return nil, err
+		}
+		m := csrfRe.FindSubmatch(page)
+		if m == nil {
+			return nil, errors.New("loadgen: no CSRF token on the form page")
+		}
+		var body bytes.Buffer
+		w := multipart.NewWriter(&body)
+		_ = w.WriteField("csrf", string(m[1]))
+		_ = w.WriteField("f_ward_iin", ward)
+		_ = w.Close()
+		code, err := c.post(ctx, portal+"/services/guardianship-certificate/27", w.FormDataContentType(), &body)
+		if err != nil {
+			return nil, err
+		}
+		if code != http.StatusOK {
+			return nil, fmt.Errorf("loadgen: a draft: HTTP %d", code)
+		}
+	}
+	return c, nil
+}
+
+func (c *citizen) get(ctx context.Context, u string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("loadgen: GET %s: HTTP %d", u, resp.StatusCode)
+	}
+	return io.ReadAll(resp.Body)
+}
+
+// post sends a form and follows the redirect; it returns the final status.
+func (c *citizen) post(ctx context.Context, u, ctype string, body io.Reader) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, body)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", ctype)
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// measure asks for page with every user's session, round robin, from o.Concurrency clients.
+func measure(ctx context.Context, o PagesOptions, users []*citizen, page string) PageStats {
+	ctx, cancel := context.WithTimeout(ctx, o.Duration)
+	defer cancel()
+	var mu sync.Mutex
+	var all Latencies
+	errs := 0
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range o.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine Latencies
+			bad := 0
+			for i := w; ctx.Err() == nil; i += o.Concurrency {
+				u := users[i%len(users)]
+				t0 := time.Now()
+				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, o.Portal+page, nil)
+				resp, err := u.client.Do(req)
+				if err != nil {
+					if ctx.Err() == nil {
+						bad++
+					}
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					bad++
+					continue
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			all = append(all, mine...)
+			errs += bad
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	took := time.Since(start)
+	return PageStats{Page: page, Requests: len(all), Errors: errs, PerSec: float64(len(all)) / took.Seconds(),
+		P50: all.Quantile(0.5), P99: all.Quantile(0.99)}
+}
