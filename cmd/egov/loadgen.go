@@ -40,8 +40,8 @@ requests, errors, throughput and p50/p99 per page.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprint(stdout, r)
-			return nil
+			_, err = fmt.Fprint(stdout, r)
+			return err
 		},
 	}
 	pages.Flags().StringVar(&endpoints, "endpoints", ".egov/endpoints.json", "endpoints.json of the running suite")

@@ -33,7 +33,7 @@ The key files' password is read from EGOV_NCALAYER_PASSWORD (or asked for on the
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pw, ok := os.LookupEnv("EGOV_NCALAYER_PASSWORD")
 			if !ok {
-				fmt.Fprint(stderr, "key files' password: ")
+				_, _ = fmt.Fprint(stderr, "key files' password: ")
 				if _, err := fmt.Fscanln(cmd.InOrStdin(), &pw); err != nil {
 					return fmt.Errorf("password: %w", err)
 				}

@@ -57,9 +57,12 @@ func (f *fixture) call(t *testing.T, req map[string]any) map[string]any {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(f.srv.URL, "http")+"/", &websocket.DialOptions{
+	c, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(f.srv.URL, "http")+"/", &websocket.DialOptions{
 		HTTPHeader: http.Header{"Origin": {"http://127.0.0.1:8080"}}})
 	require.NoError(t, err)
+	if resp.Body != nil {
+		require.NoError(t, resp.Body.Close())
+	}
 	defer func() { _ = c.CloseNow() }()
 	_, greet, err := c.Read(ctx)
 	require.NoError(t, err)

@@ -9,10 +9,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/egov-suite/egov/internal/registries"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/egov-suite/egov/internal/registries"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/metric"

@@ -5,8 +5,9 @@ package api
 import (
 	"context"
 	"errors"
-	"github.com/egov-suite/egov/internal/registries"
 	"unicode"
+
+	"github.com/egov-suite/egov/internal/registries"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"

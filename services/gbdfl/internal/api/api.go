@@ -13,9 +13,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/egov-suite/egov/internal/iin"
+	"github.com/egov-suite/egov/internal/registries"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
-	"github.com/egov-suite/egov/internal/registries"
 	"github.com/egov-suite/egov/services/gbdfl/internal/source"
 	"github.com/egov-suite/egov/services/shep/shepclient"
 )
