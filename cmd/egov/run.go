@@ -15,7 +15,7 @@ import (
 )
 
 func runCommand(stderr io.Writer) *cobra.Command {
-	var list string
+	var list, devDir string
 	var replicas int
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -60,7 +60,7 @@ own Deployment of the same image: egov run --services=shep.`,
 			}
 			if _, err := app.Start(cmd.Context(), r, app.Options{
 				Platform: p, Log: log, Telemetry: tel, Services: chosen, Listeners: listeners,
-				Topology: natsbus.DefaultTopology(replicas),
+				Topology: natsbus.DefaultTopology(replicas), SeedDir: devDir, Peers: peers(all),
 			}); err != nil {
 				return errors.Join(err, r.Stop())
 			}
@@ -69,7 +69,29 @@ own Deployment of the same image: egov run --services=shep.`,
 	}
 	cmd.Flags().StringVar(&list, "services", "", `comma-separated services to run, or "all" (default $EGOV_SERVICES)`)
 	cmd.Flags().IntVar(&replicas, "stream-replicas", 1, "JetStream replicas for the suite's streams (3 on a production cluster)")
+	cmd.Flags().StringVar(&devDir, "dev-dir", os.Getenv("EGOV_DEV_DIR"), "demo data and demo keys in this folder, as egov dev seeds them (QA and demos only; $EGOV_DEV_DIR)")
 	return cmd
+}
+
+// peers are where the services of other processes listen, from their EGOV_<NAME>_HTTP_ADDR and
+// _GRPC_ADDR (a bare ":port" is this host's loopback): ШЭП registers the registries there in a demo,
+// РШЭП and the channels reach ШЭП's gRPC there unless told otherwise.
+func peers(all []app.Descriptor) map[string]app.Endpoint {
+	out := map[string]app.Endpoint{}
+	addr := func(name, kind string) string {
+		v := os.Getenv("EGOV_" + strings.ToUpper(name) + "_" + kind + "_ADDR")
+		if strings.HasPrefix(v, ":") {
+			v = "127.0.0.1" + v
+		}
+		return v
+	}
+	for _, d := range all {
+		h, g := addr(d.Name, "HTTP"), addr(d.Name, "GRPC")
+		if h != "" || g != "" {
+			out[d.Name] = app.Endpoint{HTTP: h, GRPC: g}
+		}
+	}
+	return out
 }
 
 // listenService opens a service's listeners at EGOV_<NAME>_HTTP_ADDR / _GRPC_ADDR, or its default ports.

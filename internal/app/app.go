@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
@@ -120,6 +121,9 @@ type Options struct {
 	OnReady func()
 	// SeedDir, when set, has every service seed its demo data there once started.
 	SeedDir string
+	// Peers are the endpoints of services running in other processes, by name (egov run reads them from
+	// their EGOV_<NAME>_HTTP_ADDR / _GRPC_ADDR); the services of this process are added to them.
+	Peers map[string]Endpoint
 }
 
 // Start builds the platform and the services on r. Stop steps are added to r as each piece starts, so
@@ -202,6 +206,7 @@ func startService(ctx context.Context, r *serve.Runner, o Options, d Descriptor,
 		DevDir: o.SeedDir, SignerURL: o.Platform.SignerURL,
 		Peers: map[string]Endpoint{},
 	}
+	maps.Copy(env.Peers, o.Peers)
 	for name, l := range o.Listeners {
 		if l.HTTP != nil && l.GRPC != nil {
 			env.Peers[name] = Endpoint{HTTP: l.HTTP.Addr().String(), GRPC: l.GRPC.Addr().String()}

@@ -1,0 +1,81 @@
+package driver
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"regexp"
+)
+
+// Staff is a civil servant in АРМ РШЭП (base is the rshep HTTP address).
+type Staff struct {
+	*Person
+	Region string
+}
+
+// NewStaff signs a member of the provider's staff in to АРМ for region.
+func NewStaff(ctx context.Context, base, keys, slug, region string) (*Staff, error) {
+	p, err := New(base, keys, slug)
+	if err != nil {
+		return nil, err
+	}
+	pg, err := p.SignIn(ctx, "/arm/login", "/arm/login", url.Values{"region": {region}})
+	if err != nil {
+		return nil, err
+	}
+	if pg.Status != 200 || !regexp.MustCompile(`id="open"`).MatchString(pg.Body) {
+		return nil, fmt.Errorf("driver: АРМ sign-in of %s: HTTP %d", slug, pg.Status)
+	}
+	return &Staff{Person: p, Region: region}, nil
+}
+
+var stepRe = regexp.MustCompile(`name="step" value="([^"]+)"`)
+
+// Case opens the case with a registration number from the inbox or the closed list.
+func (s *Staff) Case(ctx context.Context, number string) (string, Page, error) {
+	pg, err := s.Get(ctx, "/arm/")
+	if err != nil {
+		return "", pg, err
+	}
+	re := regexp.MustCompile(`href="(/arm/cases/[0-9]+)">` + regexp.QuoteMeta(number) + `<`)
+	path, err := find(re, pg.Body, "case "+number)
+	if err != nil {
+		return "", pg, err
+	}
+	pg, err = s.Get(ctx, path)
+	return path, pg, err
+}
+
+// Act does an action on the case at path (kind complete, decide, extend; fields beside).
+func (s *Staff) Act(ctx context.Context, path, kind string, fields url.Values) (Page, error) {
+	pg, err := s.Get(ctx, path)
+	if err != nil {
+		return pg, err
+	}
+	token, err := find(csrfRe, pg.Body, "CSRF token")
+	if err != nil {
+		return pg, err
+	}
+	step, err := find(stepRe, pg.Body, "step")
+	if err != nil {
+		return pg, err
+	}
+	v := url.Values{"csrf": {token}, "kind": {kind}, "step": {step}}
+	for k, x := range fields {
+		v[k] = x
+	}
+	return s.Post(ctx, path+"/act", v)
+}
+
+// SignResult signs the case's result with the staff member's signing key.
+func (s *Staff) SignResult(ctx context.Context, path string) (Page, error) {
+	pg, err := s.Get(ctx, path)
+	if err != nil {
+		return pg, err
+	}
+	step, err := find(stepRe, pg.Body, "step")
+	if err != nil {
+		return pg, err
+	}
+	return s.SignPage(ctx, pg, path+"/act", s.Sign, url.Values{"kind": {"sign"}, "step": {step}})
+}

@@ -1,0 +1,257 @@
+// Package driver plays the people of the suite over plain HTTP, the way a browser without JavaScript
+// would: a citizen on the portal, an operator at the ЦОН desk, the staff in АРМ РШЭП. It signs with the
+// demo key files the way NCALayer would (a detached CMS made on the person's side, pasted into the
+// form's signature field), so the servers see exactly what a browser sends.
+package driver
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"html"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/demo"
+)
+
+// Person is someone with a browser and key files.
+type Person struct {
+	base string
+	http *http.Client
+	// Auth and Sign are the person's keys; Sign may be swapped for another file (a revoked one, say).
+	Auth, Sign *envelope.Signer
+}
+
+// Key opens a demo key file of the folder keys (e.g. "citizen-akhmetova-SIGN.p12").
+func Key(keys, file string) (*envelope.Signer, error) {
+	b, err := os.ReadFile(filepath.Join(keys, file))
+	if err != nil {
+		return nil, err
+	}
+	return envelope.LoadPKCS12(b, demo.Password)
+}
+
+// New is a person at base (the portal, the desk, АРМ) with the key files <slug>-AUTH.p12 and -SIGN.p12.
+func New(base, keys, slug string) (*Person, error) {
+	jar, _ := cookiejar.New(nil)
+	p := &Person{base: strings.TrimSuffix(base, "/"), http: &http.Client{Jar: jar, Timeout: 60 * time.Second}}
+	var err error
+	if p.Auth, err = Key(keys, slug+"-AUTH.p12"); err != nil {
+		return nil, err
+	}
+	if p.Sign, err = Key(keys, slug+"-SIGN.p12"); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Page is an answer, read.
+type Page struct {
+	Status int
+	URL    string
+	Body   string
+}
+
+// Get asks for a page.
+func (p *Person) Get(ctx context.Context, path string) (Page, error) {
+	return p.do(ctx, http.MethodGet, path, "", nil)
+}
+
+// Post sends a form.
+func (p *Person) Post(ctx context.Context, path string, v url.Values) (Page, error) {
+	return p.do(ctx, http.MethodPost, path, "application/x-www-form-urlencoded", strings.NewReader(v.Encode()))
+}
+
+func (p *Person) do(ctx context.Context, method, path, ctype string, body io.Reader) (Page, error) {
+	req, err := http.NewRequestWithContext(ctx, method, p.base+path, body)
+	if err != nil {
+		return Page{}, err
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := p.http.Do(req)
+	if err != nil {
+		return Page{}, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return Page{}, err
+	}
+	return Page{Status: resp.StatusCode, URL: resp.Request.URL.String(), Body: string(b)}, nil
+}
+
+var (
+	csrfRe      = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
+	challengeRe = regexp.MustCompile(`name="challenge" value="([^"]+)"`)
+	signRe      = regexp.MustCompile(`id="sign-ncalayer" data-sign="([^"]+)"`)
+	appRe       = regexp.MustCompile(`/applications/([0-9a-f-]{36})`)
+	statusRe    = regexp.MustCompile(`<tr data-status="([A-Z_]+)"`)
+	numberRe    = regexp.MustCompile(`id="number">([^<]+)<`)
+)
+
+// find returns the first group of re in s, unescaped.
+func find(re *regexp.Regexp, s, what string) (string, error) {
+	m := re.FindStringSubmatch(s)
+	if m == nil {
+		return "", fmt.Errorf("driver: no %s on the page", what)
+	}
+	return html.UnescapeString(m[1]), nil
+}
+
+// SignIn signs in with the authentication certificate: the page's one-time challenge, signed.
+// form is the login form's path and extra its other fields (АРМ's region).
+func (p *Person) SignIn(ctx context.Context, loginPage, action string, extra url.Values) (Page, error) {
+	pg, err := p.Get(ctx, loginPage)
+	if err != nil {
+		return pg, err
+	}
+	ch, err := find(challengeRe, pg.Body, "sign-in challenge")
+	if err != nil {
+		return pg, err
+	}
+	sig, err := p.Auth.Sign([]byte(ch))
+	if err != nil {
+		return pg, err
+	}
+	v := url.Values{"challenge": {ch}, "signature": {base64.StdEncoding.EncodeToString(sig)}}
+	for k, x := range extra {
+		v[k] = x
+	}
+	return p.Post(ctx, action, v)
+}
+
+// Form is a form to fill: field values (without the f_ prefix), files by document id, paper marks.
+type Form struct {
+	Path   string
+	Fields map[string]string
+	Files  map[string][]byte
+	Paper  []string
+	Extra  map[string]string
+}
+
+// Submit fills and sends a multipart form (with the page's CSRF token, read from page).
+func (p *Person) Submit(ctx context.Context, page string, f Form) (Page, error) {
+	pg, err := p.Get(ctx, page)
+	if err != nil {
+		return pg, err
+	}
+	token, err := find(csrfRe, pg.Body, "CSRF token")
+	if err != nil {
+		return pg, err
+	}
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	_ = w.WriteField("csrf", token)
+	for k, v := range f.Extra {
+		_ = w.WriteField(k, v)
+	}
+	for k, v := range f.Fields {
+		_ = w.WriteField("f_"+k, v)
+	}
+	for _, id := range f.Paper {
+		_ = w.WriteField("p_"+id, "1")
+	}
+	for id, data := range f.Files {
+		fw, err := w.CreateFormFile("d_"+id, id+".png")
+		if err != nil {
+			return Page{}, err
+		}
+		_, _ = fw.Write(data)
+	}
+	if err := w.Close(); err != nil {
+		return Page{}, err
+	}
+	return p.do(ctx, http.MethodPost, f.Path, w.FormDataContentType(), &b)
+}
+
+// SignPage signs what the page's signing button would give NCALayer, with key, and posts it to action.
+func (p *Person) SignPage(ctx context.Context, pg Page, action string, key *envelope.Signer, extra url.Values) (Page, error) {
+	data, err := find(signRe, pg.Body, "signing button")
+	if err != nil {
+		return pg, err
+	}
+	raw, err := base64.StdEncoding.DecodeString(data)
+	if err != nil {
+		return pg, err
+	}
+	token, err := find(csrfRe, pg.Body, "CSRF token")
+	if err != nil {
+		return pg, err
+	}
+	sig, err := key.Sign(raw)
+	if err != nil {
+		return pg, err
+	}
+	v := url.Values{"csrf": {token}, "signature": {base64.StdEncoding.EncodeToString(sig)}}
+	for k, x := range extra {
+		v[k] = x
+	}
+	return p.Post(ctx, action, v)
+}
+
+// Application is the id of the application a page is about.
+func Application(pg Page) (string, error) {
+	return find(appRe, pg.URL, "application id in "+pg.URL)
+}
+
+// Statuses are the statuses an application page lists, in order.
+func Statuses(pg Page) []string {
+	var out []string
+	for _, m := range statusRe.FindAllStringSubmatch(pg.Body, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+// Number is the registration number an application page shows, "" before registration.
+func Number(pg Page) string {
+	n, err := find(numberRe, pg.Body, "number")
+	if err != nil || n == "—" {
+		return ""
+	}
+	return strings.TrimSpace(n)
+}
+
+// Until asks for path until ok says the page is what was awaited, or the time is up.
+func (p *Person) Until(ctx context.Context, path string, within time.Duration, ok func(Page) bool) (Page, error) {
+	deadline := time.Now().Add(within)
+	for {
+		pg, err := p.Get(ctx, path)
+		if err == nil && ok(pg) {
+			return pg, nil
+		}
+		if time.Now().After(deadline) {
+			return pg, fmt.Errorf("driver: %s not as awaited after %v (statuses %v): %w", path, within, Statuses(pg), err)
+		}
+		select {
+		case <-ctx.Done():
+			return pg, ctx.Err()
+		case <-time.After(150 * time.Millisecond):
+		}
+	}
+}
+
+// Has is an Until condition: the statuses include want.
+func Has(want string) func(Page) bool {
+	return func(pg Page) bool {
+		for _, s := range Statuses(pg) {
+			if s == want {
+				return true
+			}
+		}
+		return false
+	}
+}

@@ -1,0 +1,279 @@
+package e2e
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/integration/driver"
+)
+
+// catalog is the built-in catalogue with one change, for the missed-deadline scenario: Zhambyl's (59)
+// examination takes one minute instead of five working days. РШЭП reads it; the channels' forms are the
+// same.
+func catalog(t *testing.T) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	builtin := filepath.Join(filepath.Dir(file), "..", "..", "internal", "catalog", "passports")
+	dir := t.TempDir()
+	names, err := filepath.Glob(filepath.Join(builtin, "*.yaml"))
+	require.NoError(t, err)
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		require.NoError(t, err)
+		if filepath.Base(n) == "guardianship-certificate.59.yaml" {
+			before := string(b)
+			b = []byte(strings.Replace(before, "duration: {value: 5, unit: working_days}", "duration: {value: 1, unit: minutes}", 1))
+			require.NotEqual(t, before, string(b), "the 59 passport's examination term")
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, filepath.Base(n)), b, 0o644))
+	}
+	return dir
+}
+
+// apply has the citizen fill and sign a passport's form with key; it returns the application's path.
+func apply(t *testing.T, c *driver.Person, code, region string, fields map[string]string, key *envelope.Signer) string {
+	t.Helper()
+	ctx := t.Context()
+	pg, err := c.Submit(ctx, "/services/"+code+"/"+region, driver.Form{Path: "/services/" + code + "/" + region, Fields: fields})
+	require.NoError(t, err)
+	require.Contains(t, pg.URL, "/sign", "the draft is recorded: %s", pg.Body)
+	id, err := driver.Application(pg)
+	require.NoError(t, err)
+	_, err = c.SignPage(ctx, pg, "/applications/"+id+"/sign", key, nil)
+	require.NoError(t, err)
+	return "/applications/" + id
+}
+
+// verifier checks results independently of the suite's services: НУЦ's root and its OCSP responder.
+func (w *world) verifier(t *testing.T) *envelope.Verifier {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(w.keys, "root.pem"))
+	require.NoError(t, err)
+	block, _ := pem.Decode(b)
+	require.NotNil(t, block)
+	root, err := x509.ParseCertificate(block.Bytes)
+	require.NoError(t, err)
+	v, err := envelope.NewVerifier(envelope.VerifierOptions{Roots: []*x509.Certificate{root}, Status: envelope.NewRevocationChecker(envelope.RevocationOptions{})})
+	require.NoError(t, err)
+	return v
+}
+
+// result downloads an application's result and its CMS signature and verifies them with want.
+func (w *world) result(t *testing.T, c *driver.Person, path string, want envelope.Expect) *envelope.Result {
+	t.Helper()
+	doc, err := c.Get(t.Context(), path+"/result")
+	require.NoError(t, err)
+	require.Equal(t, 200, doc.Status)
+	sig, err := c.Get(t.Context(), path+"/result?part=signature")
+	require.NoError(t, err)
+	require.Equal(t, 200, sig.Status)
+	res, err := w.verifier(t).Verify(t.Context(), []byte(doc.Body), []byte(sig.Body), want)
+	require.NoError(t, err, "the result's signature verifies")
+	return res
+}
+
+// caseCount is how many cases (registration numbers) РШЭП holds for an application.
+func (w *world) caseCount(t *testing.T, id string) int {
+	t.Helper()
+	var n int
+	require.NoError(t, w.db.QueryRow(t.Context(), `SELECT count(*) FROM rshep.cases WHERE application_id = $1`, id).Scan(&n))
+	return n
+}
+
+func TestGuardianshipPaths(t *testing.T) {
+	w := start(t, "EGOV_RSHEP_CATALOG_DIR="+catalog(t))
+	ctx := t.Context()
+	aselP := w.citizen(t, "citizen-akhmetova")
+	const within = 60 * time.Second
+
+	// Left alone from the start: the examination's one-minute term runs out (checked last).
+	overdue := apply(t, aselP, "guardianship-certificate", "59", map[string]string{"ward_iin": ward}, aselP.Sign)
+
+	t.Run("portal approve, Pavlodar", func(t *testing.T) {
+		app := apply(t, aselP, "guardianship-certificate", "55", map[string]string{"ward_iin": ward}, aselP.Sign)
+		pg, err := aselP.Until(ctx, app, within, driver.Has("REGISTERED"))
+		require.NoError(t, err)
+		number := driver.Number(pg)
+		require.True(t, strings.HasPrefix(number, "55-"), number)
+		clerk := w.staff(t, "clerk-pavlodar", "55")
+		path, _, err := clerk.Case(ctx, number)
+		require.NoError(t, err)
+		_, err = clerk.Act(ctx, path, "complete", nil)
+		require.NoError(t, err)
+		officer := w.staff(t, "officer-pavlodar", "55")
+		_, err = officer.Act(ctx, path, "decide", url.Values{"outcome": {"approved"}})
+		require.NoError(t, err)
+		_, err = officer.SignResult(ctx, path)
+		require.NoError(t, err)
+		pg, err = aselP.Until(ctx, app, within, driver.Has("RESULT_ISSUED"))
+		require.NoError(t, err)
+		require.Equal(t, []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED", "IN_PROGRESS", "APPROVED", "RESULT_ISSUED"}, driver.Statuses(pg))
+		res := w.result(t, aselP, app, envelope.Expect{Purpose: envelope.PurposeDocument, IIN: "750723300016"})
+		require.Equal(t, "041240000016", res.Holder.BIN, "signed by the provider's officer")
+		require.False(t, res.Status.Revoked)
+		require.Equal(t, 1, w.caseCount(t, strings.TrimPrefix(app, "/applications/")))
+	})
+
+	t.Run("portal refuse for irregular documents, Pavlodar", func(t *testing.T) {
+		app := apply(t, aselP, "guardianship-certificate", "55", map[string]string{"ward_iin": ward}, aselP.Sign)
+		pg, err := aselP.Until(ctx, app, within, driver.Has("REGISTERED"))
+		require.NoError(t, err)
+		clerk := w.staff(t, "clerk-pavlodar", "55")
+		path, _, err := clerk.Case(ctx, driver.Number(pg))
+		require.NoError(t, err)
+		_, err = clerk.Act(ctx, path, "complete", nil)
+		require.NoError(t, err)
+		officer := w.staff(t, "officer-pavlodar", "55")
+		_, err = officer.Act(ctx, path, "decide", url.Values{"outcome": {"refused"}, "refusal_code": {"documents_irregular"},
+			"comment": {"Копия свидетельства неразборчива"}})
+		require.NoError(t, err)
+		_, err = officer.SignResult(ctx, path)
+		require.NoError(t, err)
+		pg, err = aselP.Until(ctx, app, within, driver.Has("RESULT_ISSUED"))
+		require.NoError(t, err)
+		require.Equal(t, []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED", "IN_PROGRESS", "REFUSED", "RESULT_ISSUED"}, driver.Statuses(pg))
+		require.Contains(t, pg.Body, "в связи с имеющимися нарушениями в документах")
+		require.Contains(t, pg.Body, "Копия свидетельства неразборчива")
+		w.result(t, aselP, app, envelope.Expect{Purpose: envelope.PurposeDocument, IIN: "750723300016"})
+	})
+
+	t.Run("term extension, Pavlodar", func(t *testing.T) {
+		app := apply(t, aselP, "guardianship-certificate", "55", map[string]string{"ward_iin": ward}, aselP.Sign)
+		pg, err := aselP.Until(ctx, app, within, driver.Has("REGISTERED"))
+		require.NoError(t, err)
+		head := w.staff(t, "head-pavlodar", "55")
+		path, _, err := head.Case(ctx, driver.Number(pg))
+		require.NoError(t, err)
+		_, err = head.Act(ctx, path, "extend", url.Values{"comment": {"запрос дополнительных сведений"}})
+		require.NoError(t, err)
+		pg, err = aselP.Until(ctx, app, within, driver.Has("EXTENDED"))
+		require.NoError(t, err)
+		require.Equal(t, []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED", "EXTENDED"}, driver.Statuses(pg))
+		require.Contains(t, pg.Body, "Срок оказания услуги продлён")
+		require.Contains(t, pg.Body, "запрос дополнительных сведений", "the head's reason reaches the citizen")
+	})
+
+	t.Run("ЦОН approve with a power of attorney, Zhambyl", func(t *testing.T) {
+		op := w.operator(t)
+		form := driver.Form{Path: "/new/guardianship-certificate/59", Fields: map[string]string{"ward_iin": ward},
+			Extra: map[string]string{"citizen_iin": asel, "representative_iin": ivanov, "poa_number": poaValid},
+			Files: map[string][]byte{"standard_documents": png()}, Paper: []string{"power_of_attorney"}}
+		pg, err := op.Submit(ctx, "/new/guardianship-certificate/59", form)
+		require.NoError(t, err)
+		require.Contains(t, pg.URL, "/sign", pg.Body)
+		id, err := driver.Application(pg)
+		require.NoError(t, err)
+		app := "/applications/" + id
+		pg, err = op.SignPage(ctx, pg, app+"/sign", op.Sign, nil)
+		require.NoError(t, err)
+		require.Contains(t, pg.Body, `id="receipt"`)
+		pg, err = op.Until(ctx, app, within, driver.Has("REGISTERED"))
+		require.NoError(t, err)
+		officer := w.staff(t, "officer-pavlodar", "59")
+		path, _, err := officer.Case(ctx, driver.Number(pg))
+		require.NoError(t, err)
+		_, err = officer.Act(ctx, path, "decide", url.Values{"outcome": {"approved"}})
+		require.NoError(t, err)
+		_, err = officer.SignResult(ctx, path)
+		require.NoError(t, err)
+		pg, err = op.Until(ctx, app, within, driver.Has("RESULT_ISSUED"))
+		require.NoError(t, err)
+		w.result(t, op, app, envelope.Expect{Purpose: envelope.PurposeDocument, IIN: "750723300016"})
+		token := csrf(t, pg.Body)
+		_, err = op.Post(ctx, app+"/hand-over", url.Values{"csrf": {token}})
+		require.NoError(t, err)
+		pg, err = op.Get(ctx, app)
+		require.NoError(t, err)
+		require.Equal(t, []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED", "IN_PROGRESS", "APPROVED", "RESULT_ISSUED", "HANDED_OVER"}, driver.Statuses(pg))
+		// Once only.
+		pg, err = op.Post(ctx, app+"/hand-over", url.Values{"csrf": {token}, "unclaimed": {"1"}})
+		require.NoError(t, err)
+		require.Equal(t, 409, pg.Status)
+	})
+
+	t.Run("ЦОН: missing in ГБД ФЛ, expired power of attorney", func(t *testing.T) {
+		op := w.operator(t)
+		for _, c := range []struct{ citizen, rep, poa, want string }{
+			{missing, "", "", "невозможности получения данных в связи с отсутствием данных получателя в ГБД ФЛ"},
+			{asel, ivanov, poaExpired, "доверенность в ЕНИС недействительна"},
+		} {
+			pg, err := op.Submit(ctx, "/new/guardianship-certificate/59", driver.Form{Path: "/new/guardianship-certificate/59/lookup",
+				Extra: map[string]string{"citizen_iin": c.citizen, "representative_iin": c.rep, "poa_number": c.poa}})
+			require.NoError(t, err)
+			require.Equal(t, 422, pg.Status)
+			require.Contains(t, pg.Body, c.want)
+		}
+	})
+
+	t.Run("refusals: revoked and another's certificate, ward missing in ГБД ФЛ", func(t *testing.T) {
+		eds := "не подтверждением подлинности ЭЦП получателя"
+		revoked, err := driver.Key(w.keys, "citizen-akhmetova-revoked-SIGN.p12")
+		require.NoError(t, err)
+		ivanovKey, err := driver.Key(w.keys, "citizen-ivanov-SIGN.p12")
+		require.NoError(t, err)
+		for _, key := range []*envelope.Signer{revoked, ivanovKey} {
+			app := apply(t, aselP, "guardianship-certificate", "55", map[string]string{"ward_iin": ward}, key)
+			pg, err := aselP.Get(ctx, app)
+			require.NoError(t, err)
+			require.Equal(t, []string{"DRAFT", "REFUSED"}, driver.Statuses(pg))
+			require.Contains(t, pg.Body, eds)
+			require.Zero(t, w.caseCount(t, strings.TrimPrefix(app, "/applications/")), "nothing reaches РШЭП")
+		}
+		// West Kazakhstan checks the ward in ГБД ФЛ: no record, an automatic refusal signed by the node.
+		app := apply(t, aselP, "guardianship-certificate", "27", map[string]string{"ward_iin": missing}, aselP.Sign)
+		pg, err := aselP.Until(ctx, app, within, driver.Has("RESULT_ISSUED"))
+		require.NoError(t, err)
+		st := driver.Statuses(pg)
+		require.Equal(t, []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED"}, st[:4])
+		require.Equal(t, []string{"REFUSED", "RESULT_ISSUED"}, st[len(st)-2:])
+		require.Contains(t, pg.Body, "нет данных в ГБД ФЛ")
+		res := w.result(t, aselP, app, envelope.Expect{Purpose: envelope.PurposeEnvelope})
+		require.Equal(t, "rshep-27", res.Holder.Name)
+	})
+
+	t.Run("missed deadline and escalation, Zhambyl", func(t *testing.T) {
+		pg, err := aselP.Until(ctx, overdue, within, driver.Has("REGISTERED"))
+		require.NoError(t, err)
+		head := w.staff(t, "head-pavlodar", "59")
+		path, _, err := head.Case(ctx, driver.Number(pg))
+		require.NoError(t, err)
+		deadline := time.Now().Add(3 * time.Minute)
+		for {
+			cp, err := head.Get(ctx, path)
+			require.NoError(t, err)
+			if strings.Contains(cp.Body, "на контроле у руководителя") {
+				require.Contains(t, cp.Body, "передано на контроль руководителю услугодателя")
+				break
+			}
+			require.True(t, time.Now().Before(deadline), "no escalation after the one-minute term")
+			time.Sleep(time.Second)
+		}
+		pg, err = aselP.Get(ctx, overdue)
+		require.NoError(t, err)
+		require.Equal(t, []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED", "IN_PROGRESS"}, driver.Statuses(pg),
+			"an escalation is the provider's own business: the citizen sees no new status")
+	})
+}
+
+func csrf(t *testing.T, body string) string {
+	t.Helper()
+	i := strings.Index(body, `name="csrf" value="`)
+	require.GreaterOrEqual(t, i, 0)
+	rest := body[i+len(`name="csrf" value="`):]
+	return rest[:strings.IndexByte(rest, '"')]
+}
+
+// png is a tiny scan.
+func png() []byte {
+	return []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+}

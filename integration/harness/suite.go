@@ -1,0 +1,212 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/egov-suite/egov/internal/natsbus"
+	"github.com/egov-suite/egov/internal/pgcluster"
+)
+
+// Order is the start order of the suite's services, one OS process each: НУЦ first (it issues every
+// key), then ШЭП, the registries, РШЭП and the channels.
+var Order = []string{"nca", "shep", "gbdfl", "enis", "rshep", "portal", "tson"}
+
+// SuiteOptions configure a process-per-service suite.
+type SuiteOptions struct {
+	// Env is added to every process's environment (EGOV_TRACE_EXPORTER=stdout, a catalogue folder …).
+	Env []string
+}
+
+// Suite is the suite as production runs it: every service its own `egov run` process, against a real
+// NATS server (with JetStream, on disk) and an ephemeral PostgreSQL cluster, with the demo data of
+// `egov run --dev-dir`. Processes can be killed (-9) and started again; so can NATS and PostgreSQL.
+type Suite struct {
+	t   testing.TB
+	Dir string
+	// Endpoints are the same as egov dev writes.
+	Endpoints Endpoints
+	env       []string
+
+	mu        sync.Mutex
+	procs     map[string]*Process
+	nats      *server.Server
+	natsPort  int
+	natsStore string
+	pg        *pgcluster.Cluster
+	pgOpts    pgcluster.Options
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("harness: free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// StartSuite starts NATS, PostgreSQL and every service in Order, each waited on at /readyz.
+func StartSuite(t testing.TB, o SuiteOptions) *Suite {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "egov-suite-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := &Suite{t: t, Dir: dir, procs: map[string]*Process{}, natsStore: filepath.Join(dir, "nats"), natsPort: freePort(t)}
+	t.Cleanup(func() {
+		s.mu.Lock()
+		procs := s.procs
+		s.mu.Unlock()
+		for _, p := range procs {
+			if !p.Exited() {
+				_ = p.Interrupt(20 * time.Second)
+			}
+		}
+		if s.nats != nil {
+			natsbus.StopEmbedded(s.nats)
+		}
+		if s.pg != nil {
+			_ = s.pg.Stop(context.Background())
+		}
+		os.RemoveAll(dir)
+	})
+	s.StartNATS()
+	s.pgOpts = pgcluster.Options{Dir: filepath.Join(dir, "postgres"), Port: freePort(t), Durable: true, Database: "egov"}
+	s.StartPostgres()
+
+	s.Endpoints = Endpoints{NATS: s.nats.ClientURL(), Postgres: s.pg.URL(), Services: map[string]struct {
+		HTTP string `json:"http"`
+		GRPC string `json:"grpc"`
+	}{}}
+	s.env = append([]string{"EGOV_NATS_URL=" + s.Endpoints.NATS, "DATABASE_URL=" + s.Endpoints.Postgres,
+		"EGOV_DEV_DIR=" + dir, "EGOV_SHUTDOWN_TIMEOUT=10s"}, o.Env...)
+	for _, name := range Order {
+		h, g := freePort(t), freePort(t)
+		s.Endpoints.Services[name] = struct {
+			HTTP string `json:"http"`
+			GRPC string `json:"grpc"`
+		}{HTTP: "http://127.0.0.1:" + strconv.Itoa(h), GRPC: "127.0.0.1:" + strconv.Itoa(g)}
+		up := strings.ToUpper(name)
+		s.env = append(s.env, fmt.Sprintf("EGOV_%s_HTTP_ADDR=127.0.0.1:%d", up, h), fmt.Sprintf("EGOV_%s_GRPC_ADDR=127.0.0.1:%d", up, g))
+	}
+	for _, name := range Order {
+		s.Start(name)
+		if name == "nca" {
+			s.waitFile(filepath.Join(dir, "keys", "manifest.json"))
+		}
+	}
+	return s
+}
+
+func (s *Suite) waitFile(path string) {
+	s.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("harness: %s did not appear", path)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Start runs a service's process (again) and waits until it is ready.
+func (s *Suite) Start(name string) *Process {
+	s.t.Helper()
+	p := Start(s.t, s.env, "run", "--services", name)
+	s.mu.Lock()
+	s.procs[name] = p
+	s.mu.Unlock()
+	if err := WaitReady(context.Background(), s.Endpoints.Services[name].HTTP, 90*time.Second); err != nil {
+		s.t.Fatalf("harness: %s: %v\n%s", name, err, p.Stderr())
+	}
+	return p
+}
+
+// Process is a service's current process.
+func (s *Suite) Process(name string) *Process {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.procs[name]
+}
+
+// Kill sends SIGKILL to a service's process, as a crash would.
+func (s *Suite) Kill(name string) {
+	s.Process(name).Kill()
+}
+
+// Restart kills a service with SIGKILL and starts it again.
+func (s *Suite) Restart(name string) {
+	s.t.Helper()
+	s.Kill(name)
+	s.Start(name)
+}
+
+// StartNATS starts the NATS server on its port and store.
+func (s *Suite) StartNATS() {
+	s.t.Helper()
+	ns, err := natsbus.RunEmbedded(natsbus.EmbeddedOptions{Port: s.natsPort, StoreDir: s.natsStore})
+	if err != nil {
+		s.t.Fatalf("harness: NATS: %v", err)
+	}
+	s.nats = ns
+}
+
+// RestartNATS stops the NATS server and starts it again on the same port and store: the streams,
+// consumers and messages on disk survive; the clients reconnect.
+func (s *Suite) RestartNATS(down time.Duration) {
+	s.t.Helper()
+	natsbus.StopEmbedded(s.nats)
+	time.Sleep(down)
+	s.StartNATS()
+}
+
+// StartPostgres starts the PostgreSQL cluster.
+func (s *Suite) StartPostgres() {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	pg, err := pgcluster.Start(ctx, s.pgOpts)
+	if err != nil {
+		s.t.Fatalf("harness: PostgreSQL: %v", err)
+	}
+	s.pg = pg
+}
+
+// RestartPostgres stops PostgreSQL (fast shutdown: connections are cut) and starts it again.
+func (s *Suite) RestartPostgres(down time.Duration) {
+	s.t.Helper()
+	if err := s.pg.Stop(context.Background()); err != nil {
+		s.t.Fatalf("harness: stop PostgreSQL: %v", err)
+	}
+	time.Sleep(down)
+	s.StartPostgres()
+}
+
+// Logs are every process's standard error so far, by service, for a failure's report.
+func (s *Suite) Logs() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]string{}
+	for name, p := range s.procs {
+		out[name] = p.Stderr()
+	}
+	return out
+}
