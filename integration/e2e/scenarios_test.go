@@ -91,13 +91,24 @@ func (w *world) caseCount(t *testing.T, id string) int {
 }
 
 func TestGuardianshipPaths(t *testing.T) {
-	w := start(t, "EGOV_RSHEP_CATALOG_DIR="+catalog(t))
+	w := start(t, "EGOV_RSHEP_CATALOG_DIR="+catalog(t), "EGOV_TRACE_EXPORTER=stdout")
 	ctx := t.Context()
 	aselP := w.citizen(t, "citizen-akhmetova")
 	const within = 60 * time.Second
 
 	// Left alone from the start: the examination's one-minute term runs out (checked last).
 	overdue := apply(t, aselP, "guardianship-certificate", "59", map[string]string{"ward_iin": ward}, aselP.Sign)
+
+	t.Run("one trace per application", func(t *testing.T) {
+		app := apply(t, aselP, "guardianship-certificate", "27", map[string]string{"ward_iin": ward}, aselP.Sign)
+		_, err := aselP.Until(ctx, app, within, driver.Has("RESULT_ISSUED"))
+		require.NoError(t, err)
+		got := w.traceOf(t, strings.TrimPrefix(app, "/applications/"), "portal")
+		t.Logf("one trace: %v", got)
+		// Request and every notification cross ШЭП: REGISTERED, IN_PROGRESS, APPROVED, RESULT_ISSUED.
+		require.GreaterOrEqual(t, count(got["shep"], "shep.route"), 5)
+		require.GreaterOrEqual(t, count(got["portal"], "applicant.status"), 4)
+	})
 
 	t.Run("portal approve, Pavlodar", func(t *testing.T) {
 		app := apply(t, aselP, "guardianship-certificate", "55", map[string]string{"ward_iin": ward}, aselP.Sign)

@@ -24,6 +24,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -31,6 +34,7 @@ import (
 	"github.com/egov-suite/egov/internal/calendar"
 	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/iin"
+	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/pgdb"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
@@ -264,8 +268,9 @@ func (d *Desk) Submit(ctx context.Context, owner, id string, signature []byte, w
 		return err
 	}
 	err = pgdb.InTx(ctx, d.o.DB, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE applications SET status = $3, signature = $4, signer = $5, envelope = $6, message_id = $7, submitted_at = $8
-			WHERE id = $1 AND owner = $2 AND status = 'DRAFT'`, id, owner, StatusSubmitted, signature, res.Holder.Name, signed, msgID, now)
+		tag, err := tx.Exec(ctx, `UPDATE applications SET status = $3, signature = $4, signer = $5, envelope = $6, message_id = $7, submitted_at = $8,
+			trace_context = $9 WHERE id = $1 AND owner = $2 AND status = 'DRAFT'`,
+			id, owner, StatusSubmitted, signature, res.Holder.Name, signed, msgID, now, natsbus.TraceParent(ctx))
 		if err != nil {
 			return err
 		}
@@ -339,25 +344,30 @@ func (d *Desk) ForwardOnce(ctx context.Context, limit int) (int, error) {
 	sent := 0
 	err := pgdb.InTx(ctx, d.o.DB, func(tx pgx.Tx) error {
 		sent = 0
-		rows, err := tx.Query(ctx, `SELECT id, message_id, envelope FROM applications WHERE envelope IS NOT NULL AND sent_at IS NULL
+		rows, err := tx.Query(ctx, `SELECT id, message_id, envelope, trace_context FROM applications WHERE envelope IS NOT NULL AND sent_at IS NULL
 			ORDER BY submitted_at LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
 		if err != nil {
 			return err
 		}
 		type row struct {
-			id, msgID string
-			b         []byte
+			id, msgID, trace string
+			b                []byte
 		}
 		rs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
 			var x row
-			err := r.Scan(&x.id, &x.msgID, &x.b)
+			err := r.Scan(&x.id, &x.msgID, &x.b, &x.trace)
 			return x, err
 		})
 		if err != nil {
 			return err
 		}
 		for _, x := range rs {
-			if err := d.o.Client.Publish(ctx, x.msgID, x.b); err != nil {
+			// The publication continues the trace the application was signed in.
+			pctx, span := d.tracer().Start(natsbus.WithTraceParent(ctx, x.trace), "applicant.send", trace.WithSpanKind(trace.SpanKindProducer),
+				trace.WithAttributes(attribute.String("egov.application_id", x.id), attribute.String("egov.message_id", x.msgID)))
+			err := d.o.Client.Publish(pctx, x.msgID, x.b)
+			span.End()
+			if err != nil {
 				return err
 			}
 			if _, err := tx.Exec(ctx, `UPDATE applications SET sent_at = $2 WHERE id = $1`, x.id, d.o.Now()); err != nil {
@@ -423,8 +433,13 @@ func fill(text string, n *applicationv1.StatusNotification) string {
 	return strings.NewReplacer("{number}", n.GetRegistrationNumber(), "{deadline}", deadline).Replace(text)
 }
 
+func (d *Desk) tracer() trace.Tracer { return otel.Tracer("egov/" + d.ChannelName()) }
+
 func (d *Desk) record(ctx context.Context, n *applicationv1.StatusNotification) error {
 	status := n.GetStatus().String()[len("CASE_STATUS_"):]
+	ctx, span := d.tracer().Start(ctx, "applicant.status", trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.String("egov.application_id", n.GetApplicationId()), attribute.String("egov.status", status)))
+	defer span.End()
 	return pgdb.InTx(ctx, d.o.DB, func(tx pgx.Tx) error {
 		var cur string
 		err := tx.QueryRow(ctx, `SELECT status FROM applications WHERE id = $1 FOR UPDATE`, n.GetApplicationId()).Scan(&cur)

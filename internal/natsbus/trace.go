@@ -47,3 +47,19 @@ func NewMsg(ctx context.Context, subject, msgID string, data []byte) *nats.Msg {
 	Inject(ctx, m.Header)
 	return m
 }
+
+// TraceParent is ctx's trace context as a W3C traceparent value, for a row that a later publication
+// (an outbox's) continues from; "" when ctx has none.
+func TraceParent(ctx context.Context) string {
+	c := propagation.MapCarrier{}
+	otel.GetTextMapPropagator().Inject(ctx, c)
+	return c.Get("traceparent")
+}
+
+// WithTraceParent returns ctx continuing the trace of a stored traceparent value.
+func WithTraceParent(ctx context.Context, traceparent string) context.Context {
+	if traceparent == "" {
+		return ctx
+	}
+	return otel.GetTextMapPropagator().Extract(ctx, propagation.MapCarrier{"traceparent": traceparent})
+}

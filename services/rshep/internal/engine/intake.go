@@ -8,11 +8,16 @@ import (
 	"slices"
 	"strings"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/catalog"
+	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/pgdb"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
@@ -40,7 +45,13 @@ func (e *Engine) Handle(ctx context.Context, region string, d *shepclient.Delive
 		return nil
 	}
 	env := d.Envelope
+	ctx, span := otel.Tracer("egov/rshep").Start(ctx, "rshep.intake", trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.String("egov.region", region), attribute.String("egov.message_id", env.GetMessageId())))
+	defer span.End()
 	in, refusal := e.open(ctx, region, env)
+	if in.app != nil {
+		span.SetAttributes(attribute.String("egov.application_id", in.app.GetApplicationId()))
+	}
 	if refusal != nil {
 		return e.reject(ctx, region, env, in, refusal)
 	}
@@ -218,10 +229,10 @@ func (e *Engine) register(ctx context.Context, region string, env *envelopev1.En
 			lang = "ru"
 		}
 		c, err := scanCase(tx.QueryRow(ctx, `UPDATE cases SET application_id = $2, channel = $3, reply_to = $4, correlation_id = $5,
-			applicant_iin = $6, language = $7, passport_version = $8, form = $9, documents = $10, application = $11 WHERE id = $1
-			RETURNING `+caseColumns,
+			applicant_iin = $6, language = $7, passport_version = $8, form = $9, documents = $10, application = $11, trace_context = $12
+			WHERE id = $1 RETURNING `+caseColumns,
 			id, a.GetApplicationId(), catalog.ChannelName(a.GetChannel()), env.GetSender(), env.GetMessageId(), a.GetApplicantIin(), lang,
-			p.Version, form, docsJSON, signed))
+			p.Version, form, docsJSON, signed, natsbus.TraceParent(ctx)))
 		if err != nil {
 			return err
 		}

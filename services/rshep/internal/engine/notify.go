@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
@@ -12,6 +16,7 @@ import (
 
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/catalog"
+	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/pgdb"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
@@ -65,8 +70,10 @@ func (e *Engine) enqueue(ctx context.Context, tx pgx.Tx, c *Case, n *application
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO outbox (message_id, region, envelope, created_at) VALUES ($1, $2, $3, $4)`,
-		env.GetMessageId(), c.Region, b, now)
+	// The notification continues the application's trace (the case's), whoever caused it.
+	_, err = tx.Exec(ctx, `INSERT INTO outbox (message_id, region, envelope, created_at, trace_context)
+		VALUES ($1, $2, $3, $4, coalesce((SELECT nullif(trace_context, '') FROM cases WHERE id = $5), $6))`,
+		env.GetMessageId(), c.Region, b, now, c.ID, natsbus.TraceParent(ctx))
 	return err
 }
 
@@ -109,7 +116,7 @@ func (e *Engine) ForwardOnce(ctx context.Context, limit int) (int, error) {
 	sent := 0
 	err := pgdb.InTx(ctx, e.o.DB, func(tx pgx.Tx) error {
 		sent = 0
-		rows, err := tx.Query(ctx, `SELECT id, region, envelope FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+		rows, err := tx.Query(ctx, `SELECT id, region, envelope, trace_context FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
 		if err != nil {
 			return err
 		}
@@ -117,11 +124,12 @@ func (e *Engine) ForwardOnce(ctx context.Context, limit int) (int, error) {
 			id     int64
 			region string
 			b      []byte
+			trace  string
 		}
 		var todo []row
 		for rows.Next() {
 			var r row
-			if err := rows.Scan(&r.id, &r.region, &r.b); err != nil {
+			if err := rows.Scan(&r.id, &r.region, &r.b, &r.trace); err != nil {
 				return err
 			}
 			todo = append(todo, r)
@@ -139,7 +147,11 @@ func (e *Engine) ForwardOnce(ctx context.Context, limit int) (int, error) {
 			if err != nil {
 				return fmt.Errorf("outbox %d: %w", r.id, err)
 			}
-			if err := node.Send(ctx, env); err != nil {
+			sctx, span := otel.Tracer("egov/rshep").Start(natsbus.WithTraceParent(ctx, r.trace), "rshep.notify",
+				trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(attribute.String("egov.message_id", env.GetMessageId())))
+			err = node.Send(sctx, env)
+			span.End()
+			if err != nil {
 				if len(done) == 0 {
 					return err
 				}
