@@ -115,6 +115,17 @@ var DefaultRedelivery = Redelivery{
 	AckWait: 30 * time.Second,
 }
 
+// Delay is how long to wait before the next delivery after attempt (counted from 1) failed: a recipient
+// that cannot take a message now (its database restarting, say) asks for it again after the back-off,
+// not at once, so that a short outage does not spend every delivery.
+func (r Redelivery) Delay(attempt uint64) time.Duration {
+	if len(r.BackOff) == 0 {
+		return time.Second
+	}
+	i := int(min(attempt, uint64(len(r.BackOff)))) - 1 //nolint:gosec // bounded by len(BackOff)
+	return r.BackOff[max(i, 0)]
+}
+
 // ConsumerName is the durable consumer of recipient on SHEP_OUT.
 func ConsumerName(recipient string) string { return "recipient-" + recipient }
 

@@ -191,38 +191,46 @@ func (c *Client) take(ctx context.Context, m jetstream.Msg, handle Handler) {
 			return
 		}
 		if err := handle(ctx, d); err != nil {
-			_ = m.NakWithDelay(time.Second)
+			_ = m.NakWithDelay(natsbus.DefaultRedelivery.Delay(d.Attempt))
 			return
 		}
 		_ = m.Ack()
 		return
 	}
+	// A message that cannot be read or verified is asked for again after the back-off (a certificate
+	// status that could not be had is transient) and, in the end, dead-lettered, where an operator sees it.
+	retry := func() { _ = m.NakWithDelay(natsbus.DefaultRedelivery.Delay(d.Attempt)) }
 	d.Signed = new(envelopev1.SignedEnvelope)
 	if err := proto.Unmarshal(m.Data(), d.Signed); err != nil {
-		_ = m.Nak()
+		retry()
 		return
 	}
 	if d.Envelope, _, err = c.Verifier.OpenEnvelope(ctx, d.Signed); err != nil {
-		_ = m.Nak()
+		retry()
 		return
 	}
 	if err := handle(ctx, d); err != nil {
-		_ = m.Nak() // the consumer's back-off spaces the redeliveries
+		retry() // a short outage (the recipient's database restarting) must not spend every delivery
 		return
 	}
-	if err := m.DoubleAck(ctx); err != nil {
-		return // not acknowledged: it comes again, and the handler's idempotency absorbs it
-	}
+	// The delivery receipt goes out before the acknowledgement: a crash between the two delivers the
+	// message again, the handler's idempotency absorbs it, and the receipt's message id makes the second
+	// receipt a duplicate JetStream drops. The other order could lose the receipt for good.
 	receipt := &shepv1.DeliveryNotification{MessageId: d.Envelope.GetMessageId(), CorrelationId: d.Envelope.GetCorrelationId(),
 		SessionId: d.Session, State: shepv1.MessageState_MESSAGE_STATE_DELIVERED, Time: timestamppb.New(c.now()),
 		Sender: d.Envelope.GetSender(), Recipient: c.ID}
 	b, err := proto.Marshal(receipt)
 	if err != nil {
+		retry()
 		return
 	}
 	r := natsbus.NewMsg(ctx, natsbus.InSubject(c.ID), "receipt/"+d.Envelope.GetSender()+"/"+d.Envelope.GetMessageId(), b)
 	r.Header.Set(natsbus.HeaderKind, natsbus.KindDelivery)
-	_, _ = c.Bus.JS.PublishMsg(ctx, r)
+	if _, err := c.Bus.JS.PublishMsg(ctx, r); err != nil {
+		retry()
+		return
+	}
+	_ = m.DoubleAck(ctx) // not acknowledged: it comes again, and the handler's idempotency absorbs it
 }
 
 // Answer is what a provider's handler returns: a payload, or a business status.
