@@ -11,10 +11,36 @@ import (
 )
 
 func loadgenCommand(stdout io.Writer) *cobra.Command {
+	var ao loadgen.AppOptions
 	cmd := &cobra.Command{
 		Use:   "loadgen",
 		Short: "Load a running suite from a second process on loopback, with same-run baselines",
+		Long: `loadgen submits --applications guardianship-certificate applications through the portal, from
+--concurrency signed-in sessions of the demo citizen, each drafted, signed with her key (CMS, as NCALayer
+makes it) and sent; it follows each one on ШЭП's deliveries to the portal and prints the end-to-end
+throughput, p50/p95/p99 of submit→registered and submit→result, ШЭП's accepted envelopes per second, the
+same run's raw JetStream and gRPC baselines on the same servers, and each process's memory. It fails when
+an application reaches no final state. Region 27 is fully automated; for another, --bot plays the clerk
+and the officer in АРМ.`,
+		Example: `  egov loadgen --endpoints .egov/endpoints.json --applications 2000 --concurrency 16
+  egov loadgen --endpoints .egov/endpoints.json --applications 200 --concurrency 8 --region 55 --bot`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, err := loadgen.Applications(cmd.Context(), ao)
+			if r != nil {
+				if _, werr := fmt.Fprint(stdout, r); werr != nil {
+					return werr
+				}
+			}
+			return err
+		},
 	}
+	cmd.Flags().StringVar(&ao.Endpoints, "endpoints", ".egov/endpoints.json", "endpoints.json of the running suite (its folder holds keys/)")
+	cmd.Flags().IntVar(&ao.Applications, "applications", 1000, "applications to submit")
+	cmd.Flags().IntVar(&ao.Concurrency, "concurrency", 8, "sessions submitting at once")
+	cmd.Flags().StringVar(&ao.Region, "region", "27", "region of the guardianship certificate (27 is fully automated)")
+	cmd.Flags().BoolVar(&ao.Bot, "bot", false, "decide in АРМ as a bot clerk and officer (regions whose regulation has staff steps)")
+	cmd.Flags().DurationVar(&ao.Wait, "wait", 5*time.Minute, "how long the last results may take")
 	var endpoints string
 	var o loadgen.PagesOptions
 	pages := &cobra.Command{

@@ -23,6 +23,9 @@ func main() {
 
 // run is the whole program; tests call it with their own arguments and writers.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if err := startProfiler(ctx); err != nil {
+		return err
+	}
 	cmd := rootCommand(stdout, stderr)
 	cmd.SetArgs(args)
 	return cmd.ExecuteContext(ctx)

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -109,6 +110,14 @@ func StartSuite(t testing.TB, o SuiteOptions) *Suite {
 		if name == "nca" {
 			s.waitFile(filepath.Join(dir, "keys", "manifest.json"))
 		}
+	}
+	// endpoints.json as egov dev writes it, so that egov loadgen and scripts find the suite.
+	b, err := json.MarshalIndent(s.Endpoints, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "endpoints.json"), b, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	return s
 }

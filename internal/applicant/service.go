@@ -32,6 +32,9 @@ type Participant struct {
 	OCSPFreshness time.Duration `env:"OCSP_FRESHNESS" envDefault:"5m"`
 	// ShepTarget is ШЭП's gRPC address for the registry look-ups (dev: the embedded ШЭП).
 	ShepTarget string `env:"SHEP_TARGET"`
+	// Workers record deliveries at once: each status is keyed by its source and the application's status
+	// follows the highest sequence, so the order of deliveries does not matter.
+	Workers int `env:"WORKERS" envDefault:"4"`
 	// CatalogDir, when set, holds the passports (*.yaml) instead of the built-in catalogue: a new
 	// passport's form appears without a code change.
 	CatalogDir string `env:"CATALOG_DIR"`
@@ -74,7 +77,7 @@ func (p Participant) Open(env *app.Env, id, prefix string, channel applicationv1
 	if err != nil {
 		return nil, fmt.Errorf("%sSHEP_TARGET: %w", prefix, err)
 	}
-	client.Sync, client.Bus = shepv1.NewSyncChannelServiceClient(conn), env.Bus
+	client.Sync, client.Bus, client.Workers = shepv1.NewSyncChannelServiceClient(conn), env.Bus, p.Workers
 	desk := New(Options{Client: client, DB: env.DB, Catalog: cat, Channel: channel, Now: env.Now, Log: env.Log})
 	return &Channel{Desk: desk, Registries: registries.Client{C: client}, conn: conn}, nil
 }

@@ -48,6 +48,9 @@ type Config struct {
 	CatalogDir string `env:"EGOV_RSHEP_CATALOG_DIR"`
 	// TimerInterval is how often due timers are claimed.
 	TimerInterval time.Duration `env:"EGOV_RSHEP_TIMER_INTERVAL" envDefault:"1s"`
+	// Workers handle each region's deliveries at once: registration is idempotent under an advisory
+	// lock and every change is one transaction, so the order of deliveries does not matter.
+	Workers int `env:"EGOV_RSHEP_WORKERS" envDefault:"8"`
 	// SessionTTL is how long an АРМ session lasts.
 	SessionTTL time.Duration `env:"EGOV_RSHEP_SESSION_TTL" envDefault:"8h"`
 }
@@ -113,7 +116,7 @@ func Descriptor(cfg Config) app.Descriptor {
 					_ = conn.Close()
 					return nil, fmt.Errorf("EGOV_RSHEP_KEY_DIR (region %s): %w", r, err)
 				}
-				client.Sync, client.Bus = sync, env.Bus
+				client.Sync, client.Bus, client.Workers = sync, env.Bus, cfg.Workers
 				nodes[r] = client
 			}
 			eng, err := engine.New(engine.Options{Catalog: cat, Nodes: nodes, DB: env.DB, Registries: engine.ShepRegistries{Nodes: nodes},

@@ -47,6 +47,9 @@ type Client struct {
 	Bus *natsbus.Bus
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Workers handle deliveries at once (1 when zero). More than one is for a handler that is idempotent
+	// and safe under concurrency, and does not need the deliveries in order.
+	Workers int
 }
 
 func (c *Client) now() time.Time {
@@ -149,8 +152,7 @@ func (c *Client) Receive(ctx context.Context, handle Handler) error {
 	if err != nil {
 		return fmt.Errorf("shepclient: consumer of %s: %w", c.ID, err)
 	}
-	// One at a time: a participant's handler commits in order of delivery.
-	return natsbus.Consume(ctx, cons, 1, func(m jetstream.Msg) { c.take(ctx, m, handle) })
+	return natsbus.Consume(ctx, cons, max(c.Workers, 1), func(m jetstream.Msg) { c.take(ctx, m, handle) })
 }
 
 // ReceiveUntilDone is Receive for a service's lifetime: while ШЭП has not yet registered the participant

@@ -74,6 +74,7 @@ func (a *ARM) Handler() http.Handler {
 	mux.HandleFunc("POST /arm/logout", a.auth(a.logout))
 	mux.HandleFunc("GET /arm/{$}", a.auth(a.inbox))
 	mux.HandleFunc("GET /arm/cases/{id}", a.auth(a.casePage))
+	mux.HandleFunc("GET /arm/find", a.auth(a.find))
 	mux.HandleFunc("GET /arm/cases/{id}/result", a.auth(a.result))
 	mux.HandleFunc("POST /arm/cases/{id}/act", a.auth(a.act))
 	return a.site.Secure(mux)
@@ -258,6 +259,22 @@ func (a *ARM) load(w http.ResponseWriter, r *http.Request, s *session) (*engine.
 		return nil, false
 	}
 	return c, true
+}
+
+// find opens the region's case with a registration number (?number=), as the staff type it.
+func (a *ARM) find(w http.ResponseWriter, r *http.Request, s *session) {
+	var id int64
+	err := a.o.DB.QueryRow(r.Context(), `SELECT id FROM cases WHERE region = $1 AND registration_number = $2`,
+		s.Region, strings.TrimSpace(r.URL.Query().Get("number"))).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		a.site.Fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/arm/cases/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
 }
 
 func (a *ARM) casePage(w http.ResponseWriter, r *http.Request, s *session) {
