@@ -7,13 +7,11 @@ package portal
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/egov-suite/egov/internal/app"
 	"github.com/egov-suite/egov/internal/applicant"
 	"github.com/egov-suite/egov/internal/config"
-	"github.com/egov-suite/egov/internal/natsbus"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	"github.com/egov-suite/egov/services/portal/internal/schema"
 	"github.com/egov-suite/egov/services/portal/internal/site"
@@ -58,15 +56,15 @@ func Descriptor(cfg Config) app.Descriptor {
 			if err != nil {
 				return nil, err
 			}
-			store, err := env.Bus.JS.ObjectStore(ctx, natsbus.BucketAttachments)
+			att, err := ch.Attachments(ctx, env.Bus, cfg.MaxAttachment, AttachmentTypes)
 			if err != nil {
 				_ = ch.Close(ctx)
-				return nil, fmt.Errorf("attachments bucket: %w", err)
+				return nil, err
 			}
 			s := site.New(site.Options{Desk: ch.Desk, Persons: ch.Registries, DB: env.DB, Now: env.Now, Log: env.Log,
 				SessionTTL: cfg.SessionTTL, SignerURL: env.SignerURL, MaxFailures: cfg.LoginFailures, Window: cfg.LoginWindow,
 				Lockout:     cfg.LoginLockout,
-				Attachments: applicant.Attachments{Store: store, MaxSize: cfg.MaxAttachment, Types: AttachmentTypes}})
+				Attachments: att})
 			return &app.Unit{
 				HTTP:    s.Handler(),
 				Checks:  ch.Checks(),

@@ -8,14 +8,12 @@ package tson
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/egov-suite/egov/internal/app"
 	"github.com/egov-suite/egov/internal/applicant"
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/demo"
-	"github.com/egov-suite/egov/internal/natsbus"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	"github.com/egov-suite/egov/services/tson/internal/desk"
 	"github.com/egov-suite/egov/services/tson/internal/schema"
@@ -60,14 +58,14 @@ func Descriptor(cfg Config) app.Descriptor {
 			if err != nil {
 				return nil, err
 			}
-			store, err := env.Bus.JS.ObjectStore(ctx, natsbus.BucketAttachments)
+			att, err := ch.Attachments(ctx, env.Bus, cfg.MaxAttachment, ScanTypes)
 			if err != nil {
 				_ = ch.Close(ctx)
-				return nil, fmt.Errorf("attachments bucket: %w", err)
+				return nil, err
 			}
 			d := desk.New(desk.Options{Desk: ch.Desk, Registries: ch.Registries, DB: env.DB, Now: env.Now, Log: env.Log,
 				SessionTTL: cfg.SessionTTL, SignerURL: env.SignerURL, BIN: cfg.BIN, Office: cfg.Office,
-				Attachments: applicant.Attachments{Store: store, MaxSize: cfg.MaxAttachment, Types: ScanTypes}})
+				Attachments: att})
 			return &app.Unit{
 				HTTP:    d.Handler(),
 				Checks:  ch.Checks(),

@@ -152,7 +152,9 @@ func (c *Client) Receive(ctx context.Context, handle Handler) error {
 	if err != nil {
 		return fmt.Errorf("shepclient: consumer of %s: %w", c.ID, err)
 	}
-	return natsbus.Consume(ctx, cons, max(c.Workers, 1), func(m jetstream.Msg) { c.take(ctx, m, handle) })
+	// A failed delivery is asked for again after the consumer's own back-off.
+	backoff := natsbus.Redelivery{BackOff: cons.CachedInfo().Config.BackOff}
+	return natsbus.Consume(ctx, cons, max(c.Workers, 1), func(m jetstream.Msg) { c.take(ctx, m, handle, backoff) })
 }
 
 // ReceiveUntilDone is Receive for a service's lifetime: while ШЭП has not yet registered the participant
@@ -178,7 +180,7 @@ func (c *Client) Ready(ctx context.Context) error {
 	return err
 }
 
-func (c *Client) take(ctx context.Context, m jetstream.Msg, handle Handler) {
+func (c *Client) take(ctx context.Context, m jetstream.Msg, handle Handler, backoff natsbus.Redelivery) {
 	ctx = natsbus.Extract(ctx, m.Headers())
 	meta, err := m.Metadata()
 	if err != nil {
@@ -193,7 +195,7 @@ func (c *Client) take(ctx context.Context, m jetstream.Msg, handle Handler) {
 			return
 		}
 		if err := handle(ctx, d); err != nil {
-			_ = m.NakWithDelay(natsbus.DefaultRedelivery.Delay(d.Attempt))
+			_ = m.NakWithDelay(backoff.Delay(d.Attempt))
 			return
 		}
 		_ = m.Ack()
@@ -201,7 +203,7 @@ func (c *Client) take(ctx context.Context, m jetstream.Msg, handle Handler) {
 	}
 	// A message that cannot be read or verified is asked for again after the back-off (a certificate
 	// status that could not be had is transient) and, in the end, dead-lettered, where an operator sees it.
-	retry := func() { _ = m.NakWithDelay(natsbus.DefaultRedelivery.Delay(d.Attempt)) }
+	retry := func() { _ = m.NakWithDelay(backoff.Delay(d.Attempt)) }
 	d.Signed = new(envelopev1.SignedEnvelope)
 	if err := proto.Unmarshal(m.Data(), d.Signed); err != nil {
 		retry()
