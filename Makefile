@@ -64,9 +64,10 @@ vet:
 unit:
 	go test $(GO_TEST_FLAGS) ./...
 
-## integration: black-box tests over the real binary
+## integration: black-box tests over the real binary, one package at a time (each runs the whole suite,
+## some as a process per service: side by side on two cores they would only slow each other down)
 integration:
-	cd integration && go test $(GO_TEST_FLAGS) ./...
+	cd integration && go test $(GO_TEST_FLAGS) -p 1 ./...
 
 ## bench: benchmarks, each beside its baseline measured in the same run (binary built without -race)
 bench:

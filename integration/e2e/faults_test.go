@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/egov-suite/egov/integration/driver"
@@ -98,20 +99,24 @@ func TestFaultsLoseNothing(t *testing.T) {
 	require.Zero(t, orphans)
 
 	// Each status once, in the order of the process.
-	rows, err := w.db.Query(t.Context(), `SELECT a.id, array_agg(s.status ORDER BY s.seq, s.at) FROM portal.applications a
+	rows, err := w.db.Query(t.Context(), `SELECT a.id::text, array_agg(s.status ORDER BY s.seq, s.at) FROM portal.applications a
 		JOIN portal.statuses s ON s.application_id = a.id WHERE a.status <> 'DRAFT' GROUP BY a.id`)
 	require.NoError(t, err)
-	want := []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED", "IN_PROGRESS", "APPROVED", "RESULT_ISSUED"}
-	n := 0
-	for rows.Next() {
-		var id string
-		var got []string
-		require.NoError(t, rows.Scan(&id, &got))
-		require.Equal(t, want, got, "application %s", id)
-		n++
+	type seen struct {
+		id       string
+		statuses []string
 	}
-	require.NoError(t, rows.Err())
-	require.Equal(t, signed, n)
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (seen, error) {
+		var x seen
+		err := r.Scan(&x.id, &x.statuses)
+		return x, err
+	})
+	require.NoError(t, err)
+	require.Len(t, all, signed)
+	want := []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED", "IN_PROGRESS", "APPROVED", "RESULT_ISSUED"}
+	for _, x := range all {
+		require.Equal(t, want, x.statuses, "application %s", x.id)
+	}
 }
 
 // diagnose logs where the open applications stand, in each system.

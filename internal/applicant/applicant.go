@@ -198,6 +198,10 @@ func (d *Desk) Draft(ctx context.Context, owner string, a *applicationv1.Applica
 	return a.GetApplicationId(), err
 }
 
+// ErrStatusUnavailable is a signature whose certificate status could not be had (НУЦ's OCSP responder
+// and CRL unreachable): the draft stays a draft, to be signed again.
+var ErrStatusUnavailable = errors.New("applicant: the certificate's status cannot be checked now")
+
 // Refused is a signature that fails condition 2: the application is refused with the passport's text.
 type Refused struct {
 	// Text is the passport's refusal text (eds_not_confirmed).
@@ -230,6 +234,10 @@ func (d *Desk) Submit(ctx context.Context, owner, id string, signature []byte, w
 	want.Purpose = envelope.PurposeDocument
 	res, verr := d.o.Client.Verifier.Verify(ctx, a.Content, signature, want)
 	now := d.o.Now()
+	if envelope.CodeOf(verr) == envelope.CodeStatusUnavailable {
+		// Nobody could say whether the certificate is revoked: not a refusal, the person tries again.
+		return fmt.Errorf("%w: %w", ErrStatusUnavailable, verr)
+	}
 	if verr != nil {
 		ru, kk, _ := envelope.Refusal(verr)
 		r := &Refused{Text: refusalText(p, "eds_not_confirmed"), DetailRU: ru, DetailKK: kk, Err: verr}

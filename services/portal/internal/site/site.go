@@ -602,6 +602,9 @@ func (s *Site) sign(w http.ResponseWriter, r *http.Request, u *user) {
 	err = s.o.Desk.Submit(r.Context(), u.IIN, a.ID, sig, envelope.Expect{IIN: u.IIN})
 	var refused *applicant.Refused
 	switch {
+	case errors.Is(err, applicant.ErrStatusUnavailable):
+		s.renderSign(w, r, u, a, http.StatusServiceUnavailable, texts[l]["err_status"])
+		return
 	case errors.As(err, &refused):
 		// Condition 2 failed: the application is refused (process 4); its page shows the text.
 		http.Redirect(w, r, "/applications/"+a.ID, http.StatusSeeOther)

@@ -48,7 +48,10 @@ func (e *Engine) Handle(ctx context.Context, region string, d *shepclient.Delive
 	ctx, span := otel.Tracer("egov/rshep").Start(ctx, "rshep.intake", trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(attribute.String("egov.region", region), attribute.String("egov.message_id", env.GetMessageId())))
 	defer span.End()
-	in, refusal := e.open(ctx, region, env)
+	in, refusal, err := e.open(ctx, region, env)
+	if err != nil {
+		return err // could not decide now (a certificate status nobody could give): the delivery comes again
+	}
 	if in.app != nil {
 		span.SetAttributes(attribute.String("egov.application_id", in.app.GetApplicationId()))
 	}
@@ -88,36 +91,36 @@ var textMalformed = catalog.Text{
 }
 
 // open reads, checks and validates an application envelope.
-func (e *Engine) open(ctx context.Context, region string, env *envelopev1.Envelope) (*intake, *refusal) {
+func (e *Engine) open(ctx context.Context, region string, env *envelopev1.Envelope) (*intake, *refusal, error) {
 	in := &intake{}
 	if env.GetType() != envelopev1.MessageType_MESSAGE_TYPE_REQUEST || env.GetPayloadType() != PayloadType {
 		return in, &refusal{code: "malformed", text: textMalformed,
-			detail: fmt.Sprintf("expected a REQUEST carrying %s, got %s carrying %q", PayloadType, env.GetType(), env.GetPayloadType())}
+			detail: fmt.Sprintf("expected a REQUEST carrying %s, got %s carrying %q", PayloadType, env.GetType(), env.GetPayloadType())}, nil
 	}
 	in.signed = new(envelopev1.SignedDocument)
 	in.app = new(applicationv1.Application)
 	if err := proto.Unmarshal(env.GetPayload(), in.signed); err != nil {
-		return in, &refusal{code: "malformed", text: textMalformed, detail: "payload: " + err.Error()}
+		return in, &refusal{code: "malformed", text: textMalformed, detail: "payload: " + err.Error()}, nil //nolint:nilerr // a malformed payload is refused, not retried
 	}
 	if in.signed.GetMediaType() != MediaTypeApplication {
-		return in, &refusal{code: "malformed", text: textMalformed, detail: fmt.Sprintf("document media type %q, want %s", in.signed.GetMediaType(), MediaTypeApplication)}
+		return in, &refusal{code: "malformed", text: textMalformed, detail: fmt.Sprintf("document media type %q, want %s", in.signed.GetMediaType(), MediaTypeApplication)}, nil
 	}
 	if err := proto.Unmarshal(in.signed.GetContent(), in.app); err != nil {
-		return in, &refusal{code: "malformed", text: textMalformed, detail: "application: " + err.Error()}
+		return in, &refusal{code: "malformed", text: textMalformed, detail: "application: " + err.Error()}, nil //nolint:nilerr // a malformed application is refused, not retried
 	}
 	a := in.app
 	if a.GetApplicationId() == "" {
-		return in, &refusal{code: "malformed", text: textMalformed, detail: "the application has no id"}
+		return in, &refusal{code: "malformed", text: textMalformed, detail: "the application has no id"}, nil
 	}
 	p, ok := e.o.Catalog.Get(a.GetServiceCode(), a.GetRegion())
 	if !ok || a.GetRegion() != region {
 		return in, &refusal{code: "unknown_service", text: textUnknownService,
-			detail: fmt.Sprintf("no passport %q for region %q at the node of region %s", a.GetServiceCode(), a.GetRegion(), region)}
+			detail: fmt.Sprintf("no passport %q for region %q at the node of region %s", a.GetServiceCode(), a.GetRegion(), region)}, nil
 	}
 	in.passport = p
 	channel := catalog.ChannelName(a.GetChannel())
 	if !slices.Contains(p.Channels, channel) {
-		return in, e.ground(p, catalog.IntakeRefusal, fmt.Sprintf("услуга не оказывается через канал %q (паспорт: %s)", channel, strings.Join(p.Channels, ", ")))
+		return in, e.ground(p, catalog.IntakeRefusal, fmt.Sprintf("услуга не оказывается через канал %q (паспорт: %s)", channel, strings.Join(p.Channels, ", "))), nil
 	}
 	// The person's signature: the applicant's own on the portal; a ЦОН operator's (an employee's
 	// certificate) at a ЦОН or an employee's at the provider's office.
@@ -126,17 +129,20 @@ func (e *Engine) open(ctx context.Context, region string, env *envelopev1.Envelo
 		want = a.GetApplicantIin()
 	}
 	res, err := e.Verifier(region).VerifyDocument(ctx, in.signed, want)
+	if envelope.CodeOf(err) == envelope.CodeStatusUnavailable {
+		return in, nil, fmt.Errorf("engine: the signer's certificate status: %w", err)
+	}
 	if err != nil {
 		ru, _, _ := envelope.Refusal(err)
-		return in, e.ground(p, "eds_not_confirmed", ru)
+		return in, e.ground(p, "eds_not_confirmed", ru), nil
 	}
 	if channel != "portal" && res.Holder.BIN == "" {
-		return in, e.ground(p, "eds_not_confirmed", "заявление через ЦОН подписывается ЭЦП работника (оператора), а не физического лица")
+		return in, e.ground(p, "eds_not_confirmed", "заявление через ЦОН подписывается ЭЦП работника (оператора), а не физического лица"), nil
 	}
 	if problems := p.CheckApplication(a); len(problems) > 0 {
-		return in, e.ground(p, catalog.IntakeRefusal, strings.Join(problems, "; "))
+		return in, e.ground(p, catalog.IntakeRefusal, strings.Join(problems, "; ")), nil
 	}
-	return in, nil
+	return in, nil, nil
 }
 
 // ground is a refusal on one of the passport's grounds (the intake ground when it lacks code).

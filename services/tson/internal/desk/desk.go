@@ -541,6 +541,9 @@ func (d *Desk) sign(w http.ResponseWriter, r *http.Request, op *operator) {
 	err = d.o.Desk.Submit(r.Context(), d.o.Office, a.ID, sig, envelope.Expect{IIN: op.IIN, BIN: d.o.BIN})
 	var refused *applicant.Refused
 	switch {
+	case errors.Is(err, applicant.ErrStatusUnavailable):
+		d.renderSign(w, r, op, a, http.StatusServiceUnavailable, texts[webkit.Lang(r)]["err_status"])
+		return
 	case errors.As(err, &refused):
 		http.Redirect(w, r, "/applications/"+a.ID, http.StatusSeeOther)
 		return
