@@ -255,3 +255,7 @@ func Has(want string) func(Page) bool {
 		return false
 	}
 }
+
+// Closed is an Until condition: the application has reached its final state, with every status before
+// it in (notifications may arrive out of order).
+func Closed(pg Page) bool { return strings.Contains(pg.Body, `id="closed"`) }

@@ -101,7 +101,7 @@ func TestGuardianshipPaths(t *testing.T) {
 
 	t.Run("one trace per application", func(t *testing.T) {
 		app := apply(t, aselP, "guardianship-certificate", "27", map[string]string{"ward_iin": ward}, aselP.Sign)
-		_, err := aselP.Until(ctx, app, within, driver.Has("RESULT_ISSUED"))
+		_, err := aselP.Until(ctx, app, within, driver.Closed)
 		require.NoError(t, err)
 		got := w.traceOf(t, strings.TrimPrefix(app, "/applications/"), "portal")
 		t.Logf("one trace: %v", got)
@@ -126,7 +126,7 @@ func TestGuardianshipPaths(t *testing.T) {
 		require.NoError(t, err)
 		_, err = officer.SignResult(ctx, path)
 		require.NoError(t, err)
-		pg, err = aselP.Until(ctx, app, within, driver.Has("RESULT_ISSUED"))
+		pg, err = aselP.Until(ctx, app, within, driver.Closed)
 		require.NoError(t, err)
 		require.Equal(t, []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED", "IN_PROGRESS", "APPROVED", "RESULT_ISSUED"}, driver.Statuses(pg))
 		res := w.result(t, aselP, app, envelope.Expect{Purpose: envelope.PurposeDocument, IIN: "750723300016"})
@@ -150,7 +150,7 @@ func TestGuardianshipPaths(t *testing.T) {
 		require.NoError(t, err)
 		_, err = officer.SignResult(ctx, path)
 		require.NoError(t, err)
-		pg, err = aselP.Until(ctx, app, within, driver.Has("RESULT_ISSUED"))
+		pg, err = aselP.Until(ctx, app, within, driver.Closed)
 		require.NoError(t, err)
 		require.Equal(t, []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED", "IN_PROGRESS", "REFUSED", "RESULT_ISSUED"}, driver.Statuses(pg))
 		require.Contains(t, pg.Body, "в связи с имеющимися нарушениями в документах")
@@ -197,7 +197,7 @@ func TestGuardianshipPaths(t *testing.T) {
 		require.NoError(t, err)
 		_, err = officer.SignResult(ctx, path)
 		require.NoError(t, err)
-		pg, err = op.Until(ctx, app, within, driver.Has("RESULT_ISSUED"))
+		pg, err = op.Until(ctx, app, within, driver.Closed)
 		require.NoError(t, err)
 		w.result(t, op, app, envelope.Expect{Purpose: envelope.PurposeDocument, IIN: "750723300016"})
 		token := csrf(t, pg.Body)
@@ -242,7 +242,7 @@ func TestGuardianshipPaths(t *testing.T) {
 		}
 		// West Kazakhstan checks the ward in ГБД ФЛ: no record, an automatic refusal signed by the node.
 		app := apply(t, aselP, "guardianship-certificate", "27", map[string]string{"ward_iin": missing}, aselP.Sign)
-		pg, err := aselP.Until(ctx, app, within, driver.Has("RESULT_ISSUED"))
+		pg, err := aselP.Until(ctx, app, within, driver.Closed)
 		require.NoError(t, err)
 		st := driver.Statuses(pg)
 		require.Equal(t, []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED"}, st[:4])

@@ -486,9 +486,15 @@ func (d *Desk) record(ctx context.Context, n *applicationv1.StatusNotification) 
 				return err
 			}
 		}
-		if status == StatusResultIssued || (status == StatusRefused && n.GetRegistrationNumber() == "") {
-			_, err = tx.Exec(ctx, `UPDATE applications SET closed_at = coalesce(closed_at, $2) WHERE id = $1`, n.GetApplicationId(), s.At)
-		}
+		// Closed once the final notification is in and none before it is missing: notifications may
+		// arrive out of order (a redelivery after a failure, concurrent workers), and the citizen's list
+		// is complete only then.
+		_, err = tx.Exec(ctx, `UPDATE applications a SET closed_at = coalesce(a.closed_at, $2)
+			FROM (SELECT count(*) AS n, max(seq) AS last,
+					-- a refusal at intake is РШЭП's first and only notification
+					bool_or(status = 'RESULT_ISSUED' OR (status = 'REFUSED' AND seq = 1)) AS final
+				FROM statuses WHERE application_id = $1 AND key LIKE 'rshep:%') r
+			WHERE a.id = $1 AND r.final AND r.n = r.last`, n.GetApplicationId(), s.At)
 		return err
 	})
 }
