@@ -171,6 +171,26 @@ func (b *browser) until(url, sel, want string, within time.Duration) string {
 	}
 }
 
+// untilClosed reloads an application's page until it is closed: its final status and every one before
+// it are in.
+func (b *browser) untilClosed(url string, within time.Duration) {
+	b.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		var closed bool
+		ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+		err := chromedp.Run(ctx, chromedp.Navigate(url), chromedp.Evaluate(`document.getElementById("closed") !== null`, &closed))
+		cancel()
+		if err == nil && closed {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("%s: not closed after %v (%v)", url, within, err)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
 // statuses are the data-status attributes of the page's status table, in order.
 func (b *browser) statuses() []string {
 	b.t.Helper()
