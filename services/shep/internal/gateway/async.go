@@ -184,17 +184,18 @@ func (g *Gateway) handleReceipt(ctx context.Context, participant string, m jetst
 		g.retry(ctx, m, err)
 		return
 	}
-	if msg.State == "DELIVERED" {
-		_ = m.Ack()
-		return
-	}
-	rec := store.LogRecord{At: g.o.Now(), Channel: "async", Event: "DELIVERED", Sender: msg.Sender, Recipient: participant,
-		ServiceID: msg.ServiceID, MessageID: msg.MessageID, SessionID: msg.SessionID, Code: CodeSuccess}
-	err = g.record(ctx, rec, store.Op{Update: &store.StateChange{Sender: msg.Sender, MessageID: msg.MessageID,
-		State: "DELIVERED", Code: CodeSuccess, At: g.o.Now()}})
-	if err != nil {
-		g.retry(ctx, m, err)
-		return
+	// A receipt seen before (a repeat, or a retry after the notification below failed) is not logged
+	// again, but the sender is still told: the notification's message id makes a second one harmless,
+	// while skipping it could leave the sender never knowing.
+	if msg.State != "DELIVERED" {
+		rec := store.LogRecord{At: g.o.Now(), Channel: "async", Event: "DELIVERED", Sender: msg.Sender, Recipient: participant,
+			ServiceID: msg.ServiceID, MessageID: msg.MessageID, SessionID: msg.SessionID, Code: CodeSuccess}
+		err = g.record(ctx, rec, store.Op{Update: &store.StateChange{Sender: msg.Sender, MessageID: msg.MessageID,
+			State: "DELIVERED", Code: CodeSuccess, At: g.o.Now()}})
+		if err != nil {
+			g.retry(ctx, m, err)
+			return
+		}
 	}
 	out := &shepv1.DeliveryNotification{MessageId: msg.MessageID, CorrelationId: msg.CorrelationID, SessionId: msg.SessionID,
 		State: shepv1.MessageState_MESSAGE_STATE_DELIVERED, Status: &envelopev1.Status{Code: CodeSuccess, Message: Message(CodeSuccess)},
