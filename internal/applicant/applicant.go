@@ -36,6 +36,7 @@ import (
 	"github.com/egov-suite/egov/internal/iin"
 	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/pgdb"
+	"github.com/egov-suite/egov/internal/serve"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
@@ -323,28 +324,8 @@ func (d *Desk) poke() {
 // Forward publishes submitted applications to ШЭП until ctx ends: at once after a submission, and every
 // interval for those a failure or another replica left behind.
 func (d *Desk) Forward(ctx context.Context, interval time.Duration) error {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		for {
-			n, err := d.ForwardOnce(ctx, 64)
-			if err != nil {
-				if ctx.Err() == nil {
-					d.o.Log.WarnContext(ctx, "applications: publish failed; retrying", "error", err)
-				}
-				break
-			}
-			if n == 0 {
-				break
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-d.wake:
-		case <-t.C:
-		}
-	}
+	return serve.Repeat(ctx, interval, d.wake, d.o.Log, "applications: publish",
+		func(ctx context.Context) (int, error) { return d.ForwardOnce(ctx, 64) })
 }
 
 // ForwardOnce publishes up to limit unsent applications and returns how many it sent.

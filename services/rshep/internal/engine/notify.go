@@ -18,6 +18,7 @@ import (
 	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/pgdb"
+	"github.com/egov-suite/egov/internal/serve"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 )
@@ -89,26 +90,8 @@ func (e *Engine) poke() {
 // interval in case another replica wrote it. A publication that fails is retried at the next round; the
 // message id makes a repeat harmless.
 func (e *Engine) Forward(ctx context.Context, interval time.Duration) error {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		for {
-			n, err := e.ForwardOnce(ctx, 256)
-			if err != nil && ctx.Err() == nil {
-				e.o.Log.WarnContext(ctx, "outbox: publish failed; retrying", "error", err)
-				break
-			}
-			if n == 0 {
-				break
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-e.wake:
-		case <-t.C:
-		}
-	}
+	return serve.Repeat(ctx, interval, e.wake, e.o.Log, "outbox: publish",
+		func(ctx context.Context) (int, error) { return e.ForwardOnce(ctx, 256) })
 }
 
 // ForwardOnce publishes up to limit pending notifications and returns how many it sent.

@@ -360,25 +360,35 @@ func (d *Desk) lookup(w http.ResponseWriter, r *http.Request, op *operator) {
 	if !ok {
 		return
 	}
+	if c := d.atCounter(w, r, op, p); c != nil {
+		d.renderLookup(w, r, op, p, http.StatusOK, "", c, nil)
+	}
+}
+
+// atCounter reads who is at the counter (the citizen, a representative and the power of attorney) and
+// looks them up through ШЭП. When the application cannot be taken — a malformed IIN, a registry that
+// does not answer, a missing record or an invalid power of attorney — it answers the page itself and
+// returns nil.
+func (d *Desk) atCounter(w http.ResponseWriter, r *http.Request, op *operator, p *catalog.Passport) *counterCheck {
 	l := webkit.Lang(r)
 	t := texts[l]
 	citizen, rep, poa, problem := readCounter(r, t)
 	if problem != "" {
 		d.renderLookup(w, r, op, p, http.StatusUnprocessableEntity, problem, &counterCheck{}, nil)
-		return
+		return nil
 	}
 	c, err := d.check(r.Context(), p, l, citizen, rep, poa)
 	if err != nil {
 		d.o.Log.WarnContext(r.Context(), "tson: look-up failed", "error", err)
 		d.renderLookup(w, r, op, p, http.StatusServiceUnavailable, t["err_registry"], &counterCheck{}, nil)
-		return
+		return nil
 	}
-	status := http.StatusOK
 	if !c.OK() {
-		status = http.StatusUnprocessableEntity
 		d.o.Log.InfoContext(r.Context(), "tson: registries have no data; the application cannot be taken", "service", p.Code, "region", p.Region)
+		d.renderLookup(w, r, op, p, http.StatusUnprocessableEntity, "", c, nil)
+		return nil
 	}
-	d.renderLookup(w, r, op, p, status, "", c, nil)
+	return c
 }
 
 // draft takes the application at the counter: the look-ups again (the form's hidden values are not
@@ -394,23 +404,13 @@ func (d *Desk) draft(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			return
 		}
+		c := d.atCounter(w, r, op, p)
+		if c == nil {
+			return
+		}
 		l := webkit.Lang(r)
-		t := texts[l]
-		citizen, rep, poa, problem := readCounter(r, t)
-		if problem != "" {
-			d.renderLookup(w, r, op, p, http.StatusUnprocessableEntity, problem, &counterCheck{}, nil)
-			return
-		}
-		c, err := d.check(r.Context(), p, l, citizen, rep, poa)
-		if err != nil {
-			d.renderLookup(w, r, op, p, http.StatusServiceUnavailable, t["err_registry"], &counterCheck{}, nil)
-			return
-		}
-		if !c.OK() {
-			d.renderLookup(w, r, op, p, http.StatusUnprocessableEntity, "", c, nil)
-			return
-		}
-		fixed := map[string]string{"applicant_iin": citizen, "representative_iin": rep, "poa_number": poa}
+		citizen := c.CitizenIIN
+		fixed := map[string]string{"applicant_iin": citizen, "representative_iin": c.RepresentativeIIN, "poa_number": c.POANumber}
 		values := applicant.ReadFields(p, "tson", r, fixed)
 		docs, problems, err := d.o.Attachments.ReadDocuments(r.Context(), p, "tson", l, r, true)
 		if err != nil {
