@@ -19,7 +19,11 @@ import (
 // restarts. Afterwards every application that was signed reaches exactly one final state, has exactly
 // one registration number, and its citizen sees each status exactly once, in order.
 func TestFaultsLoseNothing(t *testing.T) {
-	w := start(t)
+	// A compact redelivery schedule, so that what the faults held back arrives within the test's wait:
+	// messages stranded in a killed process's pull buffer wait out the ack wait, and a delivery that met
+	// several faults in a row would otherwise sit in the default schedule's 2- and 10-minute steps. It
+	// moves the time things arrive, not whether they do.
+	w := start(t, "EGOV_SHEP_REDELIVERY=1s,2s,5s,10s,20s,30s,30s,30s", "EGOV_SHEP_ACK_WAIT=10s")
 	citizen := w.citizen(t, "citizen-akhmetova")
 
 	ctx, stop := context.WithCancel(t.Context())
