@@ -9,27 +9,17 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"github.com/egov-suite/egov/internal/devmode"
 )
 
-// Endpoints is what egov dev writes to <data-dir>/endpoints.json.
-type Endpoints struct {
-	NATS     string `json:"nats"`
-	Postgres string `json:"postgres"`
-	Services map[string]struct {
-		HTTP string `json:"http"`
-		GRPC string `json:"grpc"`
-	} `json:"services"`
-	NATSUsers map[string]string `json:"nats_users"`
-	Signer    string            `json:"ncalayer"`
-}
-
-// ReadEndpoints reads an endpoints.json.
-func ReadEndpoints(path string) (*Endpoints, error) {
+// ReadEndpoints reads an endpoints.json, as egov dev (or the e2e harness) writes it.
+func ReadEndpoints(path string) (*devmode.Endpoints, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("loadgen: %w", err)
 	}
-	var e Endpoints
+	var e devmode.Endpoints
 	if err := json.Unmarshal(b, &e); err != nil {
 		return nil, fmt.Errorf("loadgen: %s: %w", path, err)
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/calendar"
 	"github.com/egov-suite/egov/internal/pgdb"
 )
@@ -329,3 +330,50 @@ var migrations embed.FS
 // Migrations create the sessions and challenges tables (version 0900), for a service to join to its own
 // with pgdb.Union.
 func Migrations() fs.FS { return pgdb.Embedded(migrations) }
+
+// Signature is the detached CMS signature a form carries in its "signature" field (Base64, as NCALayer
+// gives it or as pasted); false when there is none.
+func Signature(r *http.Request) ([]byte, bool) {
+	sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(r.PostFormValue("signature")))
+	return sig, err == nil && len(sig) > 0
+}
+
+// Sign-in failures before the certificate is looked at.
+var (
+	ErrNoSignature = errors.New("webkit: the form carries no signature")
+	ErrChallenge   = errors.New("webkit: the challenge is unknown, used or old")
+)
+
+// SignIn checks a sign-in form: its signature over the one-time challenge it names, made with an
+// authentication certificate that verifies for want. The challenge is used up either way.
+func (s *Site) SignIn(r *http.Request, v *envelope.Verifier, want envelope.Expect) (*envelope.Result, error) {
+	sig, ok := Signature(r)
+	if !ok {
+		return nil, ErrNoSignature
+	}
+	nonce := r.PostFormValue("challenge")
+	live, err := s.TakeChallenge(r.Context(), nonce)
+	if err != nil {
+		return nil, err
+	}
+	if !live {
+		return nil, ErrChallenge
+	}
+	want.Purpose = envelope.PurposeAuthentication
+	return v.Verify(r.Context(), []byte(nonce), sig, want)
+}
+
+// SignInRefusal is what a sign-in page says for a SignIn error, in lang, using the site's texts
+// err_no_signature and err_challenge; "" for an error that is the server's own (answer 500).
+func SignInRefusal(err error, lang string, t map[string]string) string {
+	switch {
+	case errors.Is(err, ErrNoSignature):
+		return t["err_no_signature"]
+	case errors.Is(err, ErrChallenge):
+		return t["err_challenge"]
+	}
+	if ru, kk, ok := envelope.Refusal(err); ok {
+		return Pick(lang, ru, kk)
+	}
+	return ""
+}

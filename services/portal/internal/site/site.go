@@ -353,25 +353,17 @@ func (s *Site) fail(ctx context.Context, keys []string) error {
 func (s *Site) loginCert(w http.ResponseWriter, r *http.Request) {
 	l := webkit.Lang(r)
 	t := texts[l]
-	sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(r.PostFormValue("signature")))
-	if err != nil || len(sig) == 0 {
-		s.renderLogin(w, r, http.StatusUnprocessableEntity, t["err_no_signature"], "")
-		return
-	}
-	nonce := r.PostFormValue("challenge")
-	live, err := s.web.TakeChallenge(r.Context(), nonce)
+	res, err := s.web.SignIn(r, s.o.Desk.Verifier(), envelope.Expect{})
 	if err != nil {
-		s.web.Fail(w, r, err)
-		return
-	}
-	if !live {
-		s.renderLogin(w, r, http.StatusUnprocessableEntity, t["err_challenge"], "")
-		return
-	}
-	res, err := s.o.Desk.Verifier().Verify(r.Context(), []byte(nonce), sig, envelope.Expect{Purpose: envelope.PurposeAuthentication})
-	if err != nil {
-		ru, kk, _ := envelope.Refusal(err)
-		s.renderLogin(w, r, http.StatusUnprocessableEntity, s.refusalText("eds_not_confirmed", l)+": "+webkit.Pick(l, ru, kk), "")
+		msg := webkit.SignInRefusal(err, l, t)
+		switch {
+		case msg == "":
+			s.web.Fail(w, r, err)
+		case errors.Is(err, webkit.ErrNoSignature), errors.Is(err, webkit.ErrChallenge):
+			s.renderLogin(w, r, http.StatusUnprocessableEntity, msg, "")
+		default: // the certificate: the regulation's condition-2 text first
+			s.renderLogin(w, r, http.StatusUnprocessableEntity, s.refusalText("eds_not_confirmed", l)+": "+msg, "")
+		}
 		return
 	}
 	if res.Holder.BIN != "" || res.Holder.IIN == "" {
@@ -594,12 +586,12 @@ func (s *Site) sign(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	l := webkit.Lang(r)
-	sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(r.PostFormValue("signature")))
-	if err != nil || len(sig) == 0 {
+	sig, ok := webkit.Signature(r)
+	if !ok {
 		s.renderSign(w, r, u, a, http.StatusUnprocessableEntity, texts[l]["err_no_signature"])
 		return
 	}
-	err = s.o.Desk.Submit(r.Context(), u.IIN, a.ID, sig, envelope.Expect{IIN: u.IIN})
+	err := s.o.Desk.Submit(r.Context(), u.IIN, a.ID, sig, envelope.Expect{IIN: u.IIN})
 	var refused *applicant.Refused
 	switch {
 	case errors.Is(err, applicant.ErrStatusUnavailable):

@@ -135,30 +135,20 @@ func (a *ARM) renderLogin(w http.ResponseWriter, r *http.Request, status int, er
 func (a *ARM) login(w http.ResponseWriter, r *http.Request) {
 	l := webkit.Lang(r)
 	t := texts[l]
-	nonce, region := r.PostFormValue("challenge"), r.PostFormValue("region")
-	sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(r.PostFormValue("signature")))
-	if err != nil || len(sig) == 0 {
-		a.renderLogin(w, r, http.StatusUnprocessableEntity, t["err_no_signature"])
-		return
-	}
-	live, err := a.site.TakeChallenge(r.Context(), nonce)
-	if err != nil {
-		a.site.Fail(w, r, err)
-		return
-	}
-	if !live {
-		a.renderLogin(w, r, http.StatusUnprocessableEntity, t["err_challenge"])
-		return
-	}
+	region := r.PostFormValue("region")
 	v := a.o.Engine.Verifier(region)
 	if v == nil {
 		a.renderLogin(w, r, http.StatusUnprocessableEntity, t["err_region"])
 		return
 	}
-	res, err := v.Verify(r.Context(), []byte(nonce), sig, envelope.Expect{Purpose: envelope.PurposeAuthentication})
+	res, err := a.site.SignIn(r, v, envelope.Expect{})
 	if err != nil {
-		ru, kk, _ := envelope.Refusal(err)
-		a.renderLogin(w, r, http.StatusUnprocessableEntity, webkit.Pick(l, ru, kk))
+		msg := webkit.SignInRefusal(err, l, t)
+		if msg == "" {
+			a.site.Fail(w, r, err)
+			return
+		}
+		a.renderLogin(w, r, http.StatusUnprocessableEntity, msg)
 		return
 	}
 	var found bool
@@ -360,8 +350,8 @@ func (a *ARM) act(w http.ResponseWriter, r *http.Request, s *session) {
 	act := engine.Action{Kind: r.PostFormValue("kind"), Step: r.PostFormValue("step"), Outcome: r.PostFormValue("outcome"),
 		RefusalCode: r.PostFormValue("refusal_code"), Comment: r.PostFormValue("comment"), Assignee: r.PostFormValue("assignee")}
 	if act.Kind == "sign" {
-		sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(r.PostFormValue("signature")))
-		if err != nil || len(sig) == 0 {
+		sig, ok := webkit.Signature(r)
+		if !ok {
 			a.showCase(w, r, s, http.StatusUnprocessableEntity, texts[webkit.Lang(r)]["err_no_signature"])
 			return
 		}

@@ -154,25 +154,14 @@ func (d *Desk) renderLogin(w http.ResponseWriter, r *http.Request, status int, e
 func (d *Desk) login(w http.ResponseWriter, r *http.Request) {
 	l := webkit.Lang(r)
 	t := texts[l]
-	sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(r.PostFormValue("signature")))
-	if err != nil || len(sig) == 0 {
-		d.renderLogin(w, r, http.StatusUnprocessableEntity, t["err_no_signature"])
-		return
-	}
-	nonce := r.PostFormValue("challenge")
-	live, err := d.web.TakeChallenge(r.Context(), nonce)
+	res, err := d.web.SignIn(r, d.o.Desk.Verifier(), envelope.Expect{BIN: d.o.BIN})
 	if err != nil {
-		d.web.Fail(w, r, err)
-		return
-	}
-	if !live {
-		d.renderLogin(w, r, http.StatusUnprocessableEntity, t["err_challenge"])
-		return
-	}
-	res, err := d.o.Desk.Verifier().Verify(r.Context(), []byte(nonce), sig, envelope.Expect{Purpose: envelope.PurposeAuthentication, BIN: d.o.BIN})
-	if err != nil {
-		ru, kk, _ := envelope.Refusal(err)
-		d.renderLogin(w, r, http.StatusUnprocessableEntity, webkit.Pick(l, ru, kk))
+		msg := webkit.SignInRefusal(err, l, t)
+		if msg == "" {
+			d.web.Fail(w, r, err)
+			return
+		}
+		d.renderLogin(w, r, http.StatusUnprocessableEntity, msg)
 		return
 	}
 	var active bool
@@ -533,12 +522,12 @@ func (d *Desk) sign(w http.ResponseWriter, r *http.Request, op *operator) {
 	if !ok {
 		return
 	}
-	sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(r.PostFormValue("signature")))
-	if err != nil || len(sig) == 0 {
+	sig, ok := webkit.Signature(r)
+	if !ok {
 		d.renderSign(w, r, op, a, http.StatusUnprocessableEntity, texts[webkit.Lang(r)]["err_no_signature"])
 		return
 	}
-	err = d.o.Desk.Submit(r.Context(), d.o.Office, a.ID, sig, envelope.Expect{IIN: op.IIN, BIN: d.o.BIN})
+	err := d.o.Desk.Submit(r.Context(), d.o.Office, a.ID, sig, envelope.Expect{IIN: op.IIN, BIN: d.o.BIN})
 	var refused *applicant.Refused
 	switch {
 	case errors.Is(err, applicant.ErrStatusUnavailable):
