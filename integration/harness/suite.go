@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 
+	"github.com/egov-suite/egov/internal/freeport"
 	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/pgcluster"
 )
@@ -48,14 +48,16 @@ type Suite struct {
 	pgOpts    pgcluster.Options
 }
 
-func freePort(t testing.TB) int {
+// ports reserves n distinct ports outside the kernel's ephemeral range (see internal/freeport): the
+// processes bind them later, and a port merely closed after `listen :0` can meanwhile become the local
+// port of any outgoing connection, or come back from the kernel a second time.
+func ports(t testing.TB, n int) []int {
 	t.Helper()
-	l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
+	p, err := freeport.Reserve(n)
 	if err != nil {
-		t.Fatalf("harness: free port: %v", err)
+		t.Fatalf("harness: %v", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // StartSuite starts NATS, PostgreSQL and every service in Order, each waited on at /readyz.
@@ -68,7 +70,8 @@ func StartSuite(t testing.TB, o SuiteOptions) *Suite {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	s := &Suite{t: t, Dir: dir, procs: map[string]*Process{}, natsStore: filepath.Join(dir, "nats"), natsPort: freePort(t)}
+	free := ports(t, 2+2*len(Order))
+	s := &Suite{t: t, Dir: dir, procs: map[string]*Process{}, natsStore: filepath.Join(dir, "nats"), natsPort: free[0]}
 	t.Cleanup(func() {
 		s.mu.Lock()
 		procs := s.procs
@@ -87,7 +90,7 @@ func StartSuite(t testing.TB, o SuiteOptions) *Suite {
 		os.RemoveAll(dir)
 	})
 	s.StartNATS()
-	s.pgOpts = pgcluster.Options{Dir: filepath.Join(dir, "postgres"), Port: freePort(t), Durable: true, Database: "egov"}
+	s.pgOpts = pgcluster.Options{Dir: filepath.Join(dir, "postgres"), Port: free[1], Durable: true, Database: "egov"}
 	s.StartPostgres()
 
 	s.Endpoints = Endpoints{NATS: s.nats.ClientURL(), Postgres: s.pg.URL(), Services: map[string]struct {
@@ -96,17 +99,24 @@ func StartSuite(t testing.TB, o SuiteOptions) *Suite {
 	}{}}
 	s.env = append([]string{"EGOV_NATS_URL=" + s.Endpoints.NATS, "DATABASE_URL=" + s.Endpoints.Postgres,
 		"EGOV_DEV_DIR=" + dir, "EGOV_SHUTDOWN_TIMEOUT=10s"}, o.Env...)
-	for _, name := range Order {
-		h, g := freePort(t), freePort(t)
-		s.Endpoints.Services[name] = struct {
-			HTTP string `json:"http"`
-			GRPC string `json:"grpc"`
-		}{HTTP: "http://127.0.0.1:" + strconv.Itoa(h), GRPC: "127.0.0.1:" + strconv.Itoa(g)}
-		up := strings.ToUpper(name)
-		s.env = append(s.env, fmt.Sprintf("EGOV_%s_HTTP_ADDR=127.0.0.1:%d", up, h), fmt.Sprintf("EGOV_%s_GRPC_ADDR=127.0.0.1:%d", up, g))
+	for i, name := range Order {
+		s.assign(name, free[2+2*i], free[3+2*i])
 	}
 	for _, name := range Order {
-		s.Start(name)
+		// A port can still be taken by another process between the reservation and the bind; on the
+		// first start, before the later services learn the address, the service moves to new ports.
+		for attempt := 0; ; attempt++ {
+			p, err := s.start(name)
+			if err == nil {
+				break
+			}
+			if attempt < 2 && p.Exited() && freeport.InUse(p.Stderr()) {
+				np := ports(t, 2)
+				s.assign(name, np[0], np[1])
+				continue
+			}
+			t.Fatalf("harness: %s: %v\n%s", name, err, p.Stderr())
+		}
 		if name == "nca" {
 			s.waitFile(filepath.Join(dir, "keys", "manifest.json"))
 		}
@@ -136,17 +146,49 @@ func (s *Suite) waitFile(path string) {
 	}
 }
 
+// assign gives a service its HTTP and gRPC ports, in the endpoints and in every later process's
+// environment (a later entry of the same variable wins).
+func (s *Suite) assign(name string, h, g int) {
+	s.Endpoints.Services[name] = struct {
+		HTTP string `json:"http"`
+		GRPC string `json:"grpc"`
+	}{HTTP: "http://127.0.0.1:" + strconv.Itoa(h), GRPC: "127.0.0.1:" + strconv.Itoa(g)}
+	up := strings.ToUpper(name)
+	s.env = append(s.env, fmt.Sprintf("EGOV_%s_HTTP_ADDR=127.0.0.1:%d", up, h), fmt.Sprintf("EGOV_%s_GRPC_ADDR=127.0.0.1:%d", up, g))
+}
+
 // Start runs a service's process (again) and waits until it is ready.
 func (s *Suite) Start(name string) *Process {
 	s.t.Helper()
+	p, err := s.start(name)
+	if err != nil {
+		s.t.Fatalf("harness: %s: %v\n%s", name, err, p.Stderr())
+	}
+	return p
+}
+
+// start runs a service's process and waits until it is ready or has exited.
+func (s *Suite) start(name string) (*Process, error) {
 	p := Start(s.t, s.env, "run", "--services", name)
 	s.mu.Lock()
 	s.procs[name] = p
 	s.mu.Unlock()
-	if err := WaitReady(context.Background(), s.Endpoints.Services[name].HTTP, 90*time.Second); err != nil {
-		s.t.Fatalf("harness: %s: %v\n%s", name, err, p.Stderr())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-p.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	if err := WaitReady(ctx, s.Endpoints.Services[name].HTTP, 90*time.Second); err != nil {
+		if p.Exited() {
+			return p, fmt.Errorf("exited before it was ready: %w", err)
+		}
+		return p, err
 	}
-	return p
+	return p, nil
 }
 
 // Process is a service's current process.

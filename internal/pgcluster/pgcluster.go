@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -19,6 +18,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/egov-suite/egov/internal/freeport"
 )
 
 // ErrNoBinaries means the PostgreSQL server binaries are not installed.
@@ -121,13 +122,7 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 			return nil, err
 		}
 	}
-	if c.port == 0 {
-		if c.port, err = freePort(); err != nil {
-			return nil, err
-		}
-	}
 	settings := []string{
-		"-p " + strconv.Itoa(c.port),
 		"-c listen_addresses=127.0.0.1",
 		"-c unix_socket_directories=''",
 		"-c max_connections=200",
@@ -139,9 +134,22 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	if _, err := os.Stat(filepath.Join(data, "postmaster.pid")); err == nil {
 		_ = c.run(ctx, "pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
 	}
-	if err := c.run(ctx, "pg_ctl", "-D", data, "-l", filepath.Join(dir, "postgres.log"), "-w", "-t", "60",
-		"-o", strings.Join(settings, " "), "start"); err != nil {
-		return nil, err
+	// A port picked here may still be taken by another process before the server binds it: then pick
+	// another, a few times.
+	for attempt := 0; ; attempt++ {
+		if o.Port == 0 {
+			if c.port, err = freeport.One(); err != nil {
+				return nil, fmt.Errorf("pgcluster: %w", err)
+			}
+		}
+		err = c.run(ctx, "pg_ctl", "-D", data, "-l", filepath.Join(dir, "postgres.log"), "-w", "-t", "60",
+			"-o", strings.Join(append([]string{"-p " + strconv.Itoa(c.port)}, settings...), " "), "start")
+		if err == nil {
+			break
+		}
+		if o.Port != 0 || attempt == 2 || !freeport.InUse(err.Error()) {
+			return nil, err
+		}
 	}
 	if err := c.waitReady(ctx); err != nil {
 		_ = c.Stop(context.Background())
@@ -258,16 +266,6 @@ func Reachable(dir string) error {
 			return nil
 		}
 	}
-}
-
-func freePort() (int, error) {
-	var lc net.ListenConfig
-	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("pgcluster: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func tail(b []byte, n int) string {
