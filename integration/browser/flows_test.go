@@ -8,6 +8,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+
+	"github.com/egov-suite/egov/integration/harness"
 )
 
 // TestChannels runs both channels end to end in one suite and one browser: the portal (register, sign
@@ -218,6 +220,18 @@ func TestChannels(t *testing.T) {
 	})
 
 	b.noPersonalDataInURLs(asel, ivanov, ward, missing)
+	noPersonalDataInLogs(t, d.Process.Stderr(), asel, ivanov, ward, missing)
+}
+
+// noPersonalDataInLogs checks the suite's log (every service's JSON lines) after the flows: the IINs
+// of the cast appear in none, only masked (88********11).
+func noPersonalDataInLogs(t *testing.T, log string, iins ...string) {
+	t.Helper()
+	lines := harness.Lines(log)
+	require.NotEmpty(t, lines, "the suite logged nothing")
+	for _, x := range iins {
+		require.NotContains(t, log, x, "an IIN in the log")
+	}
 }
 
 // requireOnce fails when a status appears twice.

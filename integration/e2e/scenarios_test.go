@@ -15,6 +15,7 @@ import (
 
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/integration/driver"
+	"github.com/egov-suite/egov/integration/harness"
 )
 
 // catalog is the built-in catalogue with one change, for the missed-deadline scenario: Zhambyl's (59)
@@ -273,6 +274,16 @@ func TestGuardianshipPaths(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED", "IN_PROGRESS"}, driver.Statuses(pg),
 			"an escalation is the provider's own business: the citizen sees no new status")
+	})
+
+	// After every path: no service logged an IIN of the cast in the clear (only masked, 88********11).
+	t.Run("no personal data in the logs", func(t *testing.T) {
+		for name, log := range w.s.Logs() {
+			require.NotEmpty(t, harness.Lines(log), "%s logged nothing", name)
+			for _, x := range []string{asel, ivanov, ward, child, missing} {
+				require.NotContains(t, log, x, "an IIN in %s's log", name)
+			}
+		}
 	})
 }
 
