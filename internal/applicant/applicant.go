@@ -186,7 +186,7 @@ func (d *Desk) Draft(ctx context.Context, owner string, a *applicationv1.Applica
 	if err != nil {
 		return "", err
 	}
-	err = pgdb.InTx(ctx, d.o.DB, func(tx pgx.Tx) error {
+	err = pgdb.InTxPipelined(ctx, d.o.DB, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO applications (id, owner, channel, service_code, region, applicant_iin, representative_iin,
 			language, content, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 			a.GetApplicationId(), owner, d.ChannelName(), a.GetServiceCode(), a.GetRegion(), a.GetApplicantIin(),
@@ -429,7 +429,8 @@ func (d *Desk) record(ctx context.Context, n *applicationv1.StatusNotification) 
 	ctx, span := d.tracer().Start(ctx, "applicant.status", trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(attribute.String("egov.application_id", n.GetApplicationId()), attribute.String("egov.status", status)))
 	defer span.End()
-	return pgdb.InTx(ctx, d.o.DB, func(tx pgx.Tx) error {
+	// Pipelined: the updates after the status row go to the server together with the commit.
+	return pgdb.InTxPipelined(ctx, d.o.DB, func(tx pgx.Tx) error {
 		var cur string
 		err := tx.QueryRow(ctx, `SELECT status FROM applications WHERE id = $1 FOR UPDATE`, n.GetApplicationId()).Scan(&cur)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -441,11 +442,15 @@ func (d *Desk) record(ctx context.Context, n *applicationv1.StatusNotification) 
 		}
 		s := Status{Status: status, At: n.GetTime().AsTime(), Seq: int(n.GetSequence()), TextRU: fill(n.GetText().GetRu(), n),
 			TextKK: fill(n.GetText().GetKk(), n), ReasonRU: n.GetReason().GetRu(), ReasonKK: n.GetReason().GetKk(), Comment: n.GetComment()}
-		tag, err := tx.Exec(ctx, `INSERT INTO statuses (application_id, key, seq, status, at, text_ru, text_kk, reason_ru, reason_kk, comment)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
-			n.GetApplicationId(), fmt.Sprintf("rshep:%d", n.GetSequence()), s.Seq, s.Status, s.At, s.TextRU, s.TextKK, s.ReasonRU, s.ReasonKK, s.Comment)
-		if err != nil || tag.RowsAffected() == 0 {
-			return err // a repeat: recorded before
+		var one int
+		err = tx.QueryRow(ctx, `INSERT INTO statuses (application_id, key, seq, status, at, text_ru, text_kk, reason_ru, reason_kk, comment)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING 1`,
+			n.GetApplicationId(), fmt.Sprintf("rshep:%d", n.GetSequence()), s.Seq, s.Status, s.At, s.TextRU, s.TextKK, s.ReasonRU, s.ReasonKK, s.Comment).Scan(&one)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // a repeat: recorded before
+		}
+		if err != nil {
+			return err
 		}
 		var deadline *time.Time
 		if n.GetDeadline() != nil {

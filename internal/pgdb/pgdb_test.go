@@ -147,3 +147,83 @@ func TestInTx(t *testing.T) {
 	require.Equal(t, []string{"A"}, numbers)
 	require.NoError(t, pgdb.Check(pool)(t.Context()))
 }
+
+func TestInTxPipelined(t *testing.T) {
+	t.Parallel()
+	pool, err := pgdb.Open(t.Context(), pgtest.URL(t), "pipelined", 2)
+	require.NoError(t, err)
+	defer pool.Close()
+	_, err = pgdb.Migrate(t.Context(), pool, "pipelined", migrations)
+	require.NoError(t, err)
+	count := func() (n int) {
+		require.NoError(t, pool.QueryRow(t.Context(), `SELECT count(*) FROM cases`).Scan(&n))
+		return n
+	}
+
+	// Queued writes are visible to the transaction's next read and committed together.
+	require.NoError(t, pgdb.InTxPipelined(t.Context(), pool, func(tx pgx.Tx) error {
+		for _, n := range []string{"A", "B", "C"} {
+			if _, err := tx.Exec(t.Context(), `INSERT INTO cases (number) VALUES ($1)`, n); err != nil {
+				return err
+			}
+		}
+		var n int
+		if err := tx.QueryRow(t.Context(), `SELECT count(*) FROM cases`).Scan(&n); err != nil {
+			return err
+		}
+		require.Equal(t, 3, n)
+		_, err := tx.Exec(t.Context(), `INSERT INTO cases (number) VALUES ('D')`)
+		return err // sent with the commit
+	}))
+	require.Equal(t, 4, count())
+
+	// A queued statement that fails surfaces at the next read, and nothing of the transaction stays.
+	err = pgdb.InTxPipelined(t.Context(), pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(t.Context(), `INSERT INTO cases (number) VALUES ('E')`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(t.Context(), `INSERT INTO cases (number) VALUES ('A')`); err != nil {
+			return err
+		}
+		var n int
+		return tx.QueryRow(t.Context(), `SELECT count(*) FROM cases`).Scan(&n)
+	})
+	require.True(t, pgdb.IsUniqueViolation(err), "%v", err)
+	require.Equal(t, 4, count())
+
+	// … and at the commit when no read follows it.
+	err = pgdb.InTxPipelined(t.Context(), pool, func(tx pgx.Tx) error {
+		_, _ = tx.Exec(t.Context(), `INSERT INTO cases (number) VALUES ('F')`)
+		_, _ = tx.Exec(t.Context(), `INSERT INTO cases (number) VALUES ('B')`)
+		return nil
+	})
+	require.True(t, pgdb.IsUniqueViolation(err), "%v", err)
+	require.Equal(t, 4, count())
+
+	// fn's own error rolls back what was queued without sending it.
+	boom := errors.New("boom")
+	err = pgdb.InTxPipelined(t.Context(), pool, func(tx pgx.Tx) error {
+		_, _ = tx.Exec(t.Context(), `INSERT INTO cases (number) VALUES ('G')`)
+		return boom
+	})
+	require.ErrorIs(t, err, boom)
+	require.Equal(t, 4, count())
+
+	// A batch and a query after queued writes see them.
+	require.NoError(t, pgdb.InTxPipelined(t.Context(), pool, func(tx pgx.Tx) error {
+		_, _ = tx.Exec(t.Context(), `INSERT INTO cases (number) VALUES ('H')`)
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO cases (number) VALUES ('I')`)
+		if err := tx.SendBatch(t.Context(), b).Close(); err != nil {
+			return err
+		}
+		rows, err := tx.Query(t.Context(), `SELECT number FROM cases WHERE number IN ('H', 'I') ORDER BY number`)
+		if err != nil {
+			return err
+		}
+		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.Equal(t, []string{"H", "I"}, got)
+		return err
+	}))
+	require.Equal(t, 6, count())
+}

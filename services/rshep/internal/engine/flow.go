@@ -83,7 +83,7 @@ func (e *Engine) Act(ctx context.Context, region string, id int64, who Employee,
 			return refuseAction("signature", "подпись не принята: %s", ru)
 		}
 	}
-	err := pgdb.InTx(ctx, e.o.DB, func(tx pgx.Tx) error {
+	err := pgdb.InTxPipelined(ctx, e.o.DB, func(tx pgx.Tx) error {
 		c, err := lockCase(ctx, tx, id)
 		if err != nil {
 			return err
@@ -367,7 +367,7 @@ func (e *Engine) Advance(ctx context.Context, id int64) error {
 
 // inCase runs fn on the locked case if it is still where the caller saw it (same step, open).
 func (e *Engine) inCase(ctx context.Context, seen *Case, fn func(tx pgx.Tx, c *Case, now time.Time) error) error {
-	err := pgdb.InTx(ctx, e.o.DB, func(tx pgx.Tx) error {
+	err := pgdb.InTxPipelined(ctx, e.o.DB, func(tx pgx.Tx) error {
 		c, err := lockCase(ctx, tx, seen.ID)
 		if err != nil {
 			return err

@@ -195,7 +195,7 @@ func (e *Engine) register(ctx context.Context, region string, env *envelopev1.En
 	a, p := in.app, in.passport
 	now := e.o.Now()
 	var id int64
-	err := pgdb.InTx(ctx, e.o.DB, func(tx pgx.Tx) error {
+	err := pgdb.InTxPipelined(ctx, e.o.DB, func(tx pgx.Tx) error {
 		provider := p.Provider.BIN
 		if provider == "" {
 			provider = p.Code + "/" + p.Region

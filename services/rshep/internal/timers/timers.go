@@ -66,7 +66,7 @@ func Claim(ctx context.Context, pool *pgxpool.Pool, now time.Time, limit int, wo
 	fired := 0
 	for fired < limit {
 		var got bool
-		err := pgdb.InTx(ctx, pool, func(tx pgx.Tx) error {
+		err := pgdb.InTxPipelined(ctx, pool, func(tx pgx.Tx) error {
 			got = false
 			var t Timer
 			err := tx.QueryRow(ctx, `SELECT id, case_id, kind, due_at, payload FROM timers
