@@ -311,7 +311,7 @@ func parseCertSet(b []byte) ([]*x509.Certificate, error) {
 		if b, err = asn1.Unmarshal(b, &raw); err != nil {
 			return nil, malformed("embedded certificate: %v", err)
 		}
-		c, err := x509.ParseCertificate(raw.FullBytes)
+		c, err := parsedCerts.parse(raw.FullBytes)
 		if err != nil {
 			return nil, malformed("embedded certificate: %v", err)
 		}
