@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/attribute"
 )
 
 var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
@@ -33,7 +34,18 @@ func Open(ctx context.Context, url, schema string, maxConns int32) (*pgxpool.Poo
 	}
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
 	cfg.ConnConfig.RuntimeParams["application_name"] = "egov-" + schema
-	cfg.ConnConfig.Tracer = otelpgx.NewTracer()
+	// A span per query, not per pool acquisition (a wait, rarely of interest, and otelpgx copies the
+	// pool's whole configuration for each); the server's address is the same for every query, so it is
+	// computed once here instead of from that copy.
+	cfg.ConnConfig.Tracer = otelpgx.NewTracer(
+		otelpgx.WithDisableAcquireTracer(),
+		otelpgx.WithDisableConnectionDetailsInAttributes(),
+		otelpgx.WithTracerAttributes(
+			attribute.String("server.address", cfg.ConnConfig.Host),
+			attribute.Int("server.port", int(cfg.ConnConfig.Port)),
+			attribute.String("db.namespace", cfg.ConnConfig.Database+"."+schema),
+		),
+	)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("pgdb: %w", err)
