@@ -220,7 +220,7 @@ func TestChannels(t *testing.T) {
 	})
 
 	b.noPersonalDataInURLs(asel, ivanov, ward, missing)
-	noPersonalDataInLogs(t, d.Process.Stderr(), asel, ivanov, ward, missing)
+	noPersonalDataInLogs(t, d.Stderr(), asel, ivanov, ward, missing)
 }
 
 // noPersonalDataInLogs checks the suite's log (every service's JSON lines) after the flows: the IINs
