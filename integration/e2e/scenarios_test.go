@@ -1,16 +1,21 @@
 package e2e
 
 import (
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	"github.com/egov-suite/egov/envelope"
@@ -192,8 +197,9 @@ func TestGuardianshipPaths(t *testing.T) {
 		pg, err = op.Until(ctx, app, within, driver.Has("REGISTERED"))
 		require.NoError(t, err)
 		officer := w.staff(t, "officer-pavlodar", "59")
-		path, _, err := officer.Case(ctx, driver.Number(pg))
+		path, cp, err := officer.Case(ctx, driver.Number(pg))
 		require.NoError(t, err)
+		w.scanInARM(t, officer, cp, png())
 		_, err = officer.Act(ctx, path, "decide", url.Values{"outcome": {"approved"}})
 		require.NoError(t, err)
 		_, err = officer.SignResult(ctx, path)
@@ -293,6 +299,41 @@ func csrf(t *testing.T, body string) string {
 	require.GreaterOrEqual(t, i, 0)
 	rest := body[i+len(`name="csrf" value="`):]
 	return rest[:strings.IndexByte(rest, '"')]
+}
+
+// scanInARM opens the scan the operator attached from the officer's case page: the very bytes; then,
+// with the file replaced in the object store behind the suite's back, a refusal (409) instead of the
+// file; then the original again.
+func (w *world) scanInARM(t *testing.T, officer *driver.Staff, cp driver.Page, want []byte) {
+	t.Helper()
+	ctx := t.Context()
+	m := regexp.MustCompile(`href="(/arm/cases/[0-9]+/documents/[0-9]+)" class="document"`).FindStringSubmatch(cp.Body)
+	require.NotNil(t, m, "no document link on the case page")
+	doc, err := officer.Get(ctx, m[1])
+	require.NoError(t, err)
+	require.Equal(t, 200, doc.Status)
+	require.Equal(t, string(want), doc.Body, "the scan as attached at the ЦОН")
+
+	nc, err := nats.Connect(w.s.Endpoints.NATS)
+	require.NoError(t, err)
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	store, err := js.ObjectStore(ctx, "attachments")
+	require.NoError(t, err)
+	sum := sha256.Sum256(want)
+	key := "sha256/" + hex.EncodeToString(sum[:])
+	_, err = store.PutBytes(ctx, key, append([]byte("altered "), want...))
+	require.NoError(t, err)
+	doc, err = officer.Get(ctx, m[1])
+	require.NoError(t, err)
+	require.Equal(t, 409, doc.Status)
+	require.Contains(t, doc.Body, "не совпадает с подписанным заявлением")
+	_, err = store.PutBytes(ctx, key, want)
+	require.NoError(t, err)
+	doc, err = officer.Get(ctx, m[1])
+	require.NoError(t, err)
+	require.Equal(t, string(want), doc.Body)
 }
 
 // png is a tiny scan.

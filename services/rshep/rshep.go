@@ -21,6 +21,7 @@ import (
 	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/participant"
 	"github.com/egov-suite/egov/internal/serve"
 	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
@@ -125,7 +126,14 @@ func Descriptor(cfg Config) app.Descriptor {
 				_ = conn.Close()
 				return nil, err
 			}
-			workstation := arm.New(arm.Options{Engine: eng, DB: env.DB, Now: env.Now, Log: env.Log, SessionTTL: cfg.SessionTTL, SignerURL: env.SignerURL})
+			// The scans the channels attached, served in АРМ once checked against the signed digests.
+			files, err := env.Bus.JS.ObjectStore(ctx, natsbus.BucketAttachments)
+			if err != nil {
+				_ = conn.Close()
+				return nil, fmt.Errorf("attachments bucket: %w", err)
+			}
+			workstation := arm.New(arm.Options{Engine: eng, DB: env.DB, Now: env.Now, Log: env.Log, SessionTTL: cfg.SessionTTL,
+				SignerURL: env.SignerURL, Attachments: files})
 			workers := map[string]func(context.Context) error{
 				"outbox": func(ctx context.Context) error { return eng.Forward(ctx, time.Second) },
 				"timers": func(ctx context.Context) error { return eng.RunTimers(ctx, cfg.TimerInterval) },

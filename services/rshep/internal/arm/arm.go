@@ -8,12 +8,15 @@ package arm
 
 import (
 	"context"
+	"crypto/sha256"
 	"embed"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -21,6 +24,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/demo"
@@ -41,6 +45,9 @@ type Options struct {
 	SessionTTL time.Duration
 	// SignerURL is NCALayer's address for the pages (webkit.DefaultSignerURL when empty).
 	SignerURL string
+	// Attachments is the object store holding the scans the channels attached to applications; nil
+	// lists the documents without serving them.
+	Attachments jetstream.ObjectStore
 }
 
 // ARM is the workstation.
@@ -76,6 +83,7 @@ func (a *ARM) Handler() http.Handler {
 	mux.HandleFunc("GET /arm/cases/{id}", a.auth(a.casePage))
 	mux.HandleFunc("GET /arm/find", a.auth(a.find))
 	mux.HandleFunc("GET /arm/cases/{id}/result", a.auth(a.result))
+	mux.HandleFunc("GET /arm/cases/{id}/documents/{n}", a.auth(a.document))
 	mux.HandleFunc("POST /arm/cases/{id}/act", a.auth(a.act))
 	return a.site.Secure(mux)
 }
@@ -302,7 +310,7 @@ func (a *ARM) showCase(w http.ResponseWriter, r *http.Request, s *session, statu
 		can["extend"] = s.Has(p.Extension.By) && c.Extensions < p.Extension.Times
 	}
 	a.render(w, r, "case.html", status, s, errText, map[string]any{"Case": c, "Passport": p, "Step": step, "History": history,
-		"Can": can, "Officers": officers, "Result": string(c.ResultContent)})
+		"Can": can, "Officers": officers, "Result": string(c.ResultContent), "Files": a.o.Attachments != nil})
 }
 
 func (a *ARM) officers(ctx context.Context, region string) ([]engine.Employee, error) {
@@ -340,6 +348,45 @@ func (a *ARM) result(w http.ResponseWriter, r *http.Request, s *session) {
 	w.Header().Set("Content-Type", c.ResultMediaType)
 	w.Header().Set("Content-Disposition", `attachment; filename="`+c.Number+`.txt"`)
 	_, _ = w.Write(c.ResultContent)
+}
+
+// document serves the scan attached as the case's n-th document, once its bytes are the ones the
+// application's signature covers: the application carries each file's size and SHA-256, and the object
+// store is shared by every channel, so a file replaced or damaged there is refused, not shown.
+func (a *ARM) document(w http.ResponseWriter, r *http.Request, s *session) {
+	c, ok := a.load(w, r, s)
+	if !ok {
+		return
+	}
+	n, err := strconv.Atoi(r.PathValue("n"))
+	if err != nil || n < 0 || n >= len(c.Documents) || c.Documents[n].ObjectKey == "" || a.o.Attachments == nil {
+		http.NotFound(w, r)
+		return
+	}
+	d := c.Documents[n]
+	t := texts[webkit.Lang(r)]
+	b, err := a.o.Attachments.GetBytes(r.Context(), d.ObjectKey)
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		a.showCase(w, r, s, http.StatusNotFound, t["err_doc_missing"])
+		return
+	}
+	if err != nil {
+		a.site.Fail(w, r, err)
+		return
+	}
+	if sum := sha256.Sum256(b); int64(len(b)) != d.Size || hex.EncodeToString(sum[:]) != d.SHA256 {
+		a.o.Log.WarnContext(r.Context(), "arm: an attachment does not match the signed application", "case", c.Number,
+			"document", d.ID, "object", d.ObjectKey, "size", len(b), "signed_size", d.Size)
+		a.showCase(w, r, s, http.StatusConflict, t["err_doc_altered"])
+		return
+	}
+	name := d.Name
+	if name == "" {
+		name = d.ID
+	}
+	w.Header().Set("Content-Type", d.MediaType)
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	_, _ = w.Write(b)
 }
 
 func (a *ARM) act(w http.ResponseWriter, r *http.Request, s *session) {
