@@ -84,6 +84,16 @@ func Refusal(err error) (ru, kk string, ok bool) {
 	return fmt.Sprintf("%s (%s)", RefusalText, e.Code.reason()), fmt.Sprintf("%s (%s)", RefusalTextKK, e.Code.reason()), true
 }
 
+// Reason is the short Russian explanation of a verification error's code («регистрационное
+// свидетельство отозвано» …), for a page that shows its own refusal text before it.
+func Reason(err error) (string, bool) {
+	var e *Error
+	if !errors.As(err, &e) {
+		return "", false
+	}
+	return e.Code.reason(), true
+}
+
 // reason is a short Russian explanation of the code, shown after the regulation's text.
 func (c Code) reason() string {
 	switch c {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sync/atomic"
 	"time"
 
@@ -24,6 +25,7 @@ type RevocationChecker struct {
 	client    *http.Client
 	freshness time.Duration
 	now       func() time.Time
+	origin    *url.URL
 
 	ocsp  cache[string, CertStatus] // by issuer key hash + serial
 	crls  cache[string, *x509.RevocationList]
@@ -39,11 +41,22 @@ type RevocationOptions struct {
 	Freshness time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Origin (scheme://host:port), when set, replaces the origin of the OCSP and CRL URLs written in
+	// the certificates; their paths are kept. It reaches НУЦ where the certificates' host name does
+	// not resolve or has moved: a cluster's own service name, a mirror, a dev run on new ports.
+	Origin string
 }
 
-// NewRevocationChecker returns a checker.
-func NewRevocationChecker(o RevocationOptions) *RevocationChecker {
+// NewRevocationChecker returns a checker. An Origin that is not an absolute http(s) URL is an error.
+func NewRevocationChecker(o RevocationOptions) (*RevocationChecker, error) {
 	c := &RevocationChecker{client: o.Client, freshness: o.Freshness, now: o.Now}
+	if o.Origin != "" {
+		u, err := url.Parse(o.Origin)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return nil, fmt.Errorf("certificate status origin %q: want http(s)://host:port", o.Origin)
+		}
+		c.origin = u
+	}
 	if c.client == nil {
 		c.client = &http.Client{Timeout: 5 * time.Second}
 	}
@@ -53,7 +66,20 @@ func NewRevocationChecker(o RevocationOptions) *RevocationChecker {
 	if c.now == nil {
 		c.now = time.Now
 	}
-	return c
+	return c, nil
+}
+
+// at is where to ask for a URL written in a certificate: the URL itself, or its path at the origin.
+func (c *RevocationChecker) at(raw string) string {
+	if c.origin == nil {
+		return raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	u.Scheme, u.Host, u.User = c.origin.Scheme, c.origin.Host, nil
+	return u.String()
 }
 
 // CacheStats returns how many status look-ups were answered from the cache, of how many.
@@ -95,9 +121,10 @@ func (c *RevocationChecker) askOCSP(ctx context.Context, cert, issuer *x509.Cert
 	if err != nil {
 		return CertStatus{}, fmt.Errorf("OCSP request: %w", err)
 	}
-	body, err := c.post(ctx, cert.OCSPServer[0], "application/ocsp-request", req)
+	responder := c.at(cert.OCSPServer[0])
+	body, err := c.post(ctx, responder, "application/ocsp-request", req)
 	if err != nil {
-		return CertStatus{}, fmt.Errorf("OCSP %s: %w", cert.OCSPServer[0], err)
+		return CertStatus{}, fmt.Errorf("OCSP %s: %w", responder, err)
 	}
 	resp, err := ocsp.ParseResponseForCert(body, cert, issuer)
 	if err != nil {
@@ -122,7 +149,7 @@ func (c *RevocationChecker) checkCRL(ctx context.Context, cert, issuer *x509.Cer
 	if len(cert.CRLDistributionPoints) == 0 {
 		return CertStatus{}, errors.New("no CRL distribution point in the certificate")
 	}
-	url := cert.CRLDistributionPoints[0]
+	url := c.at(cert.CRLDistributionPoints[0])
 	now := c.now()
 	crl, _ := c.crls.get(url)
 	if crl == nil || now.After(crl.NextUpdate) {

@@ -2,6 +2,11 @@ package envelope_test
 
 import (
 	"crypto/x509"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"sync"
 	"testing"
 	"time"
 
@@ -215,4 +220,56 @@ func TestVerifierNeedsAnchorsAndRevocation(t *testing.T) {
 	ca := ncatest.New(t)
 	_, err = envelope.NewVerifier(envelope.VerifierOptions{Roots: []*x509.Certificate{ca.Root.Cert}})
 	require.ErrorContains(t, err, "revocation")
+}
+
+// TestStatusOrigin: with an Origin, OCSP and CRL requests go there with the certificate's paths, not
+// to the host the certificate names (НУЦ moved, a cluster's service name, a dev run on new ports).
+func TestStatusOrigin(t *testing.T) {
+	t.Parallel()
+	ca := ncatest.New(t)
+	doc := []byte("document")
+	person := ca.Person(t, applicantIIN, pki.Sign)
+	sig, err := person.Sign(doc)
+	require.NoError(t, err)
+
+	target, err := url.Parse(ca.URLs.OCSP)
+	require.NoError(t, err)
+	var mu sync.Mutex
+	var paths []string
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host})
+	moved := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(moved.Close)
+	verify := func(origin string) (*envelope.Result, error) {
+		checker, err := envelope.NewRevocationChecker(envelope.RevocationOptions{Freshness: time.Nanosecond, Origin: origin})
+		require.NoError(t, err)
+		return ca.Verifier(t, checker).Verify(t.Context(), doc, sig, envelope.Expect{Purpose: envelope.PurposeDocument})
+	}
+
+	res, err := verify(moved.URL)
+	require.NoError(t, err)
+	require.Equal(t, "ocsp", res.Status.Source)
+	ca.OCSPDown.Store(true)
+	res, err = verify(moved.URL)
+	require.NoError(t, err)
+	require.Equal(t, "crl", res.Status.Source)
+	mu.Lock()
+	require.Equal(t, []string{"/ocsp", "/ocsp", "/crl"}, paths, "both asked at the origin, with the certificate's paths")
+	mu.Unlock()
+
+	// An origin where nobody answers: the status is unavailable, though the certificate's own URLs work.
+	ca.OCSPDown.Store(false)
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	_, err = verify(dead.URL)
+	require.Equal(t, envelope.CodeStatusUnavailable, envelope.CodeOf(err), "%v", err)
+
+	for _, bad := range []string{"ocsp.pki.gov.kz", "ftp://ocsp.pki.gov.kz", "http://nca:8020/ocsp", "http://"} {
+		_, err := envelope.NewRevocationChecker(envelope.RevocationOptions{Origin: bad})
+		require.Error(t, err, bad)
+	}
 }

@@ -57,7 +57,7 @@ func signCommand(stdout io.Writer) *cobra.Command {
 }
 
 func verifyCommand(stdout io.Writer) *cobra.Command {
-	var in, sig, caFile, purpose, iin string
+	var in, sig, caFile, purpose, iin, pkiURL string
 	var t target
 	var offline bool
 	cmd := &cobra.Command{
@@ -82,7 +82,11 @@ A failure prints the code and the citizen's refusal text and exits 1.`,
 			}
 			opts := envelope.VerifierOptions{Roots: roots, SkipRevocation: offline}
 			if !offline {
-				opts.Status = envelope.NewRevocationChecker(envelope.RevocationOptions{})
+				checker, err := envelope.NewRevocationChecker(envelope.RevocationOptions{Origin: pkiURL})
+				if err != nil {
+					return fmt.Errorf("--pki-url: %w", err)
+				}
+				opts.Status = checker
 			}
 			v, err := envelope.NewVerifier(opts)
 			if err != nil {
@@ -123,6 +127,7 @@ A failure prints the code and the citizen's refusal text and exits 1.`,
 	}
 	cmd.Flags().StringVar(&in, "in", "", "the signed file")
 	cmd.Flags().StringVar(&sig, "sig", "", "its detached signature (.p7s, DER)")
+	cmd.Flags().StringVar(&pkiURL, "pki-url", os.Getenv("EGOV_PKI_URL"), "ask НУЦ here (http://host:port) instead of the host in the certificate's OCSP and CRL URLs")
 	cmd.Flags().StringVar(&caFile, "ca", "", "PEM file with НУЦ's root (default: ask the running НУЦ)")
 	cmd.Flags().StringVar(&purpose, "purpose", "document", "document, envelope or auth")
 	cmd.Flags().StringVar(&iin, "iin", "", "the IIN the signer's certificate must carry")

@@ -69,7 +69,9 @@ func (w *world) verifier(t *testing.T) *envelope.Verifier {
 	require.NotNil(t, block)
 	root, err := x509.ParseCertificate(block.Bytes)
 	require.NoError(t, err)
-	v, err := envelope.NewVerifier(envelope.VerifierOptions{Roots: []*x509.Certificate{root}, Status: envelope.NewRevocationChecker(envelope.RevocationOptions{})})
+	checker, err := envelope.NewRevocationChecker(envelope.RevocationOptions{})
+	require.NoError(t, err)
+	v, err := envelope.NewVerifier(envelope.VerifierOptions{Roots: []*x509.Certificate{root}, Status: checker})
 	require.NoError(t, err)
 	return v
 }

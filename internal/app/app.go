@@ -66,6 +66,9 @@ type Env struct {
 	DevDir string
 	// SignerURL is NCALayer's WebSocket address for the web pages.
 	SignerURL string
+	// PKIURL is where certificate status is asked (config.Platform.PKIURL); in the dev mode НУЦ's
+	// current address when unset.
+	PKIURL string
 	// Peers are the endpoints of every service of this process, by name (the dev mode registers the
 	// registries with ШЭП at their addresses).
 	Peers map[string]Endpoint
@@ -211,6 +214,10 @@ func startService(ctx context.Context, r *serve.Runner, o Options, d Descriptor,
 		if l.HTTP != nil && l.GRPC != nil {
 			env.Peers[name] = Endpoint{HTTP: l.HTTP.Addr().String(), GRPC: l.GRPC.Addr().String()}
 		}
+	}
+	env.PKIURL = o.Platform.PKIURL
+	if nca := env.Peers["nca"].HTTP; env.PKIURL == "" && o.SeedDir != "" && nca != "" {
+		env.PKIURL = "http://" + nca
 	}
 	if d.Schema != "" {
 		pool, err := pgdb.Open(ctx, o.Platform.DatabaseURL.Value(), d.Schema, o.Platform.DatabaseMaxConns)

@@ -70,7 +70,7 @@ func (p Participant) Open(env *app.Env, id, prefix string, channel applicationv1
 		return nil, fmt.Errorf("%sSHEP_TARGET: ШЭП's gRPC address is required", prefix)
 	}
 	pc := participant.Config{KeyFile: p.KeyFile, KeyPassword: p.KeyPassword, TrustAnchors: p.TrustAnchors, OCSPFreshness: p.OCSPFreshness}
-	client, err := pc.WithDevDefaults(env.DevDir, id).Load(id, env.Now)
+	client, err := pc.For(env, id).Load(id, env.Now)
 	if err != nil {
 		return nil, fmt.Errorf("%sKEY_FILE: %w", prefix, err)
 	}

@@ -36,6 +36,13 @@ type Platform struct {
 	// SignerURL is where the web pages reach NCALayer on the user's own machine (the WebSocket of
 	// NCALayer or `egov ncalayer`); it is written into the pages and their Content-Security-Policy.
 	SignerURL string `env:"EGOV_NCALAYER_URL" envDefault:"ws://127.0.0.1:13579/"`
+
+	// PKIURL is НУЦ's HTTP origin (http://host:port) for certificate status: when set, every OCSP
+	// request and CRL download goes there, keeping the path of the URL written in the certificate, as
+	// when a cluster reaches НУЦ by its own service name or through a mirror. Empty: the certificates'
+	// own URLs; the dev mode (and `egov run --dev-dir`) use their НУЦ's current address, so that keys
+	// issued in an earlier run on other ports stay checkable.
+	PKIURL string `env:"EGOV_PKI_URL"`
 }
 
 // Validate checks the values that the environment parser cannot.

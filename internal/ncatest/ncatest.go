@@ -154,7 +154,11 @@ func (a *Authority) Revoke(cert *x509.Certificate, reason int) {
 
 // Checker returns a revocation checker on the authority's clock.
 func (a *Authority) Checker(freshness time.Duration) *envelope.RevocationChecker {
-	return envelope.NewRevocationChecker(envelope.RevocationOptions{Freshness: freshness, Now: a.clock})
+	c, err := envelope.NewRevocationChecker(envelope.RevocationOptions{Freshness: freshness, Now: a.clock})
+	if err != nil {
+		panic(err) // no origin given: cannot fail
+	}
+	return c
 }
 
 // Verifier returns a verifier trusting the authority's root, checking revocation with checker.

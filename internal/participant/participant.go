@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/app"
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/services/shep/shepclient"
@@ -31,6 +32,19 @@ type Config struct {
 	TrustAnchors string `env:"TRUST_ANCHORS"`
 	// OCSPFreshness bounds the reuse of certificate status answers.
 	OCSPFreshness time.Duration `env:"OCSP_FRESHNESS" envDefault:"5m"`
+	// StatusOrigin replaces the origin of the certificates' OCSP and CRL URLs (EGOV_PKI_URL, the
+	// platform's; see envelope.RevocationOptions.Origin).
+	StatusOrigin string
+}
+
+// For fills what is unset from the platform: the dev mode's demo files for participant id and the
+// certificate status origin.
+func (c Config) For(env *app.Env, id string) Config {
+	c = c.WithDevDefaults(env.DevDir, id)
+	if c.StatusOrigin == "" {
+		c.StatusOrigin = env.PKIURL
+	}
+	return c
 }
 
 // WithDevDefaults fills what is unset from the dev mode's demo files for participant id.
@@ -83,7 +97,10 @@ func (c Config) Load(id string, now func() time.Time) (*shepclient.Client, error
 		return nil, err
 	}
 	signer.Now = now
-	checker := envelope.NewRevocationChecker(envelope.RevocationOptions{Freshness: c.OCSPFreshness, Now: now})
+	checker, err := envelope.NewRevocationChecker(envelope.RevocationOptions{Freshness: c.OCSPFreshness, Now: now, Origin: c.StatusOrigin})
+	if err != nil {
+		return nil, err
+	}
 	v, err := envelope.NewVerifier(envelope.VerifierOptions{Roots: roots, Status: checker, Now: now})
 	if err != nil {
 		return nil, err

@@ -364,16 +364,22 @@ func (s *Site) SignIn(r *http.Request, v *envelope.Verifier, want envelope.Expec
 }
 
 // SignInRefusal is what a sign-in page says for a SignIn error, in lang, using the site's texts
-// err_no_signature and err_challenge; "" for an error that is the server's own (answer 500).
-func SignInRefusal(err error, lang string, t map[string]string) string {
+// err_no_signature and err_challenge, and the HTTP status to answer with: 422 for the person's side
+// (no signature, a stale challenge, a certificate that fails), 503 when НУЦ could not say whether the
+// certificate is revoked (not a refusal: the person tries again), and "" with 500 for an error that
+// is the server's own.
+func SignInRefusal(err error, lang string, t map[string]string) (string, int) {
 	switch {
 	case errors.Is(err, ErrNoSignature):
-		return t["err_no_signature"]
+		return t["err_no_signature"], http.StatusUnprocessableEntity
 	case errors.Is(err, ErrChallenge):
-		return t["err_challenge"]
+		return t["err_challenge"], http.StatusUnprocessableEntity
+	case envelope.CodeOf(err) == envelope.CodeStatusUnavailable:
+		return Pick(lang, "НУЦ не ответил на запрос статуса сертификата, поэтому вход не выполнен. Повторите через минуту.",
+			"ҰКО сертификат мәртебесі туралы сұрауға жауап бермеді, сондықтан кіру орындалмады. Бір минуттан кейін қайталаңыз."), http.StatusServiceUnavailable
 	}
 	if ru, kk, ok := envelope.Refusal(err); ok {
-		return Pick(lang, ru, kk)
+		return Pick(lang, ru, kk), http.StatusUnprocessableEntity
 	}
-	return ""
+	return "", http.StatusInternalServerError
 }

@@ -62,7 +62,7 @@ func Descriptor(cfg Config) app.Descriptor {
 				}
 				src, closeRemote = source.Remote{Client: enisv1.NewNotaryRegistryServiceClient(conn)}, conn.Close
 			}
-			client, err := cfg.Participant.WithDevDefaults(env.DevDir, "enis").Load("enis", env.Now)
+			client, err := cfg.Participant.For(env, "enis").Load("enis", env.Now)
 			if err != nil {
 				return nil, fmt.Errorf("EGOV_ENIS_*: %w", err)
 			}

@@ -64,7 +64,7 @@ func Descriptor(cfg Config) app.Descriptor {
 				}
 				src, closeRemote = source.Remote{Client: gbdflv1.NewPersonRegistryServiceClient(conn)}, conn.Close
 			}
-			client, err := cfg.Participant.WithDevDefaults(env.DevDir, "gbdfl").Load("gbdfl", env.Now)
+			client, err := cfg.Participant.For(env, "gbdfl").Load("gbdfl", env.Now)
 			if err != nil {
 				return nil, fmt.Errorf("EGOV_GBDFL_*: %w", err)
 			}

@@ -188,7 +188,8 @@ func TestRevocationThroughOCSPAndCRL(t *testing.T) {
 	root, err := x509.ParseCertificate(cas.GetRoot())
 	require.NoError(t, err)
 
-	checker := envelope.NewRevocationChecker(envelope.RevocationOptions{Freshness: time.Nanosecond})
+	checker, err := envelope.NewRevocationChecker(envelope.RevocationOptions{Freshness: time.Nanosecond})
+	require.NoError(t, err)
 	v, err := envelope.NewVerifier(envelope.VerifierOptions{Roots: []*x509.Certificate{root}, Status: checker})
 	require.NoError(t, err)
 	doc := []byte("заявление")

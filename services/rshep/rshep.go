@@ -112,7 +112,7 @@ func Descriptor(cfg Config) app.Descriptor {
 				if cfg.KeyDir != "" {
 					pc.KeyFile = filepath.Join(cfg.KeyDir, "system-"+id+".p12")
 				}
-				client, err := pc.WithDevDefaults(env.DevDir, id).Load(id, env.Now)
+				client, err := pc.For(env, id).Load(id, env.Now)
 				if err != nil {
 					_ = conn.Close()
 					return nil, fmt.Errorf("EGOV_RSHEP_KEY_DIR (region %s): %w", r, err)

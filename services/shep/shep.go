@@ -81,7 +81,10 @@ func Descriptor(cfg Config) app.Descriptor {
 			if err != nil {
 				return nil, err
 			}
-			checker := envelope.NewRevocationChecker(envelope.RevocationOptions{Freshness: cfg.OCSPFreshness, Now: env.Now})
+			checker, err := envelope.NewRevocationChecker(envelope.RevocationOptions{Freshness: cfg.OCSPFreshness, Now: env.Now, Origin: env.PKIURL})
+			if err != nil {
+				return nil, fmt.Errorf("EGOV_PKI_URL: %w", err)
+			}
 			verifier, err := envelope.NewVerifier(envelope.VerifierOptions{Roots: roots, Status: checker, Now: env.Now})
 			if err != nil {
 				return nil, err

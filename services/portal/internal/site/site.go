@@ -355,14 +355,15 @@ func (s *Site) loginCert(w http.ResponseWriter, r *http.Request) {
 	t := texts[l]
 	res, err := s.web.SignIn(r, s.o.Desk.Verifier(), envelope.Expect{})
 	if err != nil {
-		msg := webkit.SignInRefusal(err, l, t)
+		msg, status := webkit.SignInRefusal(err, l, t)
+		reason, cert := envelope.Reason(err)
 		switch {
 		case msg == "":
 			s.web.Fail(w, r, err)
-		case errors.Is(err, webkit.ErrNoSignature), errors.Is(err, webkit.ErrChallenge):
-			s.renderLogin(w, r, http.StatusUnprocessableEntity, msg, "")
-		default: // the certificate: the regulation's condition-2 text first
-			s.renderLogin(w, r, http.StatusUnprocessableEntity, s.refusalText("eds_not_confirmed", l)+": "+msg, "")
+		case cert && status == http.StatusUnprocessableEntity: // the certificate fails: the regulation's condition-2 text
+			s.renderLogin(w, r, status, s.refusalText("eds_not_confirmed", l)+" ("+reason+")", "")
+		default:
+			s.renderLogin(w, r, status, msg, "")
 		}
 		return
 	}

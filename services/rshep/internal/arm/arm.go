@@ -151,12 +151,12 @@ func (a *ARM) login(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := a.site.SignIn(r, v, envelope.Expect{})
 	if err != nil {
-		msg := webkit.SignInRefusal(err, l, t)
+		msg, status := webkit.SignInRefusal(err, l, t)
 		if msg == "" {
 			a.site.Fail(w, r, err)
 			return
 		}
-		a.renderLogin(w, r, http.StatusUnprocessableEntity, msg)
+		a.renderLogin(w, r, status, msg)
 		return
 	}
 	var found bool

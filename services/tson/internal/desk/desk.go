@@ -156,12 +156,12 @@ func (d *Desk) login(w http.ResponseWriter, r *http.Request) {
 	t := texts[l]
 	res, err := d.web.SignIn(r, d.o.Desk.Verifier(), envelope.Expect{BIN: d.o.BIN})
 	if err != nil {
-		msg := webkit.SignInRefusal(err, l, t)
+		msg, status := webkit.SignInRefusal(err, l, t)
 		if msg == "" {
 			d.web.Fail(w, r, err)
 			return
 		}
-		d.renderLogin(w, r, http.StatusUnprocessableEntity, msg)
+		d.renderLogin(w, r, status, msg)
 		return
 	}
 	var active bool
