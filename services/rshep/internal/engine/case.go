@@ -52,6 +52,11 @@ type Case struct {
 	ResultSignedBy  string
 	ClosedAt        *time.Time
 	NotifySeq       int64
+
+	// arm is set when the case entered a step in this transaction: the step's warning and deadline
+	// are owed, and armed (armTimers) for the step the case rests in when the transaction ends, not
+	// for each automatic step it passes through on the way.
+	arm bool
 }
 
 // Document is an item of the case's document list.

@@ -158,6 +158,9 @@ func (e *Engine) Act(ctx context.Context, region string, id int64, who Employee,
 		if err := e.completeStep(ctx, tx, c, p, who, now); err != nil {
 			return err
 		}
+		if err := e.armTimers(ctx, tx, c, p); err != nil {
+			return err
+		}
 		return saveCase(ctx, tx, c)
 	})
 	if err != nil {
@@ -165,6 +168,16 @@ func (e *Engine) Act(ctx context.Context, region string, id int64, who Employee,
 	}
 	e.poke()
 	return e.Advance(ctx, id)
+}
+
+// armTimers schedules the warning and the deadline of the step the case entered in this transaction
+// and now rests in (none once it is closed).
+func (e *Engine) armTimers(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport) error {
+	if !c.arm || c.Closed() {
+		return nil
+	}
+	c.arm = false
+	return e.scheduleStep(ctx, tx, c, p)
 }
 
 func (e *Engine) assign(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, who Employee, assignee string, now time.Time) error {
@@ -242,15 +255,12 @@ func (e *Engine) completeStep(ctx context.Context, tx pgx.Tx, c *Case, p *catalo
 	return e.close(ctx, tx, c, p, now)
 }
 
-// enterStep starts step idx: its term, its warning and its deadline.
+// enterStep starts step idx: its term, and its warning and deadline owed (armTimers).
 func (e *Engine) enterStep(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, idx int, now time.Time) error {
 	c.Step = idx
 	s := p.Steps[idx]
 	due := e.Add(now, s.Duration)
-	c.StepStartedAt, c.StepDueAt, c.Warned, c.Overdue = &now, &due, false, false
-	if err := e.scheduleStep(ctx, tx, c, p); err != nil {
-		return err
-	}
+	c.StepStartedAt, c.StepDueAt, c.Warned, c.Overdue, c.arm = &now, &due, false, false, true
 	if idx == 1 { // the registration step is behind: the examination has begun
 
 		return e.setStatus(ctx, tx, c, p, "IN_PROGRESS", now, nil)
@@ -310,59 +320,61 @@ func (e *Engine) extend(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Pass
 	return saveCase(ctx, tx, c)
 }
 
-// Advance does a case's automatic work: the registry checks, then every system step, until the case
-// waits for a person or is closed.
+// Advance does a case's automatic work: the registry checks (asked before the transaction: they cross
+// ШЭП), then, in one transaction, their answers and every automatic step after them, until the case
+// waits for a person or is closed. A failure rolls the whole back; the delivery or the action that
+// called Advance is retried.
 func (e *Engine) Advance(ctx context.Context, id int64) error {
-	for range 64 {
-		c, err := queryCase(ctx, e.o.DB, `WHERE id = $1`, id)
-		if err != nil {
-			return err
+	c, err := queryCase(ctx, e.o.DB, `WHERE id = $1`, id)
+	if err != nil {
+		return err
+	}
+	if c.Closed() {
+		return nil
+	}
+	p, err := e.Passport(c)
+	if err != nil {
+		return err
+	}
+	var results []CheckResult
+	var failed *failedCheck
+	checked := false
+	if !c.ChecksDone {
+		if results, failed, err = e.runChecks(ctx, c, p); err != nil {
+			return fmt.Errorf("engine: case %s: registry checks: %w", c.Number, err)
 		}
-		if c.Closed() {
-			return nil
-		}
-		p, err := e.Passport(c)
-		if err != nil {
-			return err
-		}
+		checked = true
+	} else if step := c.CurrentStep(p); step == nil || step.Role != "system" {
+		return nil // waits for a person: nothing to lock
+	}
+	return e.inCase(ctx, c, func(tx pgx.Tx, c *Case, now time.Time) error {
 		if !c.ChecksDone {
-			results, failed, err := e.runChecks(ctx, c, p)
-			if err != nil {
-				return fmt.Errorf("engine: case %s: registry checks: %w", c.Number, err)
+			if !checked {
+				return nil // cannot be: the checks were done when the case was read
 			}
-			if err := e.inCase(ctx, c, func(tx pgx.Tx, c *Case, now time.Time) error {
-				if c.ChecksDone {
-					return nil
-				}
-				c.Checks, c.ChecksDone = results, true
-				note := make([]string, 0, len(results))
-				for _, r := range results {
-					note = append(note, r.ID+": "+r.Summary)
-				}
-				if err := addEvent(ctx, tx, c.ID, Event{At: now, Actor: "system", ActorName: ParticipantID(c.Region), Role: "system",
-					Action: ActChecked, Note: strings.Join(note, "; ")}); err != nil {
-					return err
-				}
-				if failed == nil {
-					return nil
-				}
-				return e.refuseAutomatically(ctx, tx, c, p, failed.check.Refusal, failed.why, now)
-			}); err != nil {
+			c.Checks, c.ChecksDone = results, true
+			note := make([]string, 0, len(results))
+			for _, r := range results {
+				note = append(note, r.ID+": "+r.Summary)
+			}
+			if err := addEvent(ctx, tx, c.ID, Event{At: now, Actor: "system", ActorName: ParticipantID(c.Region), Role: "system",
+				Action: ActChecked, Note: strings.Join(note, "; ")}); err != nil {
 				return err
 			}
-			continue
+			if failed != nil {
+				return e.refuseAutomatically(ctx, tx, c, p, failed.check.Refusal, failed.why, now)
+			}
 		}
-		step := c.CurrentStep(p)
-		if step == nil || step.Role != "system" {
-			return nil
+		for range len(p.Steps) + 1 {
+			if step := c.CurrentStep(p); c.Closed() || step == nil || step.Role != "system" {
+				return e.armTimers(ctx, tx, c, p)
+			}
+			if err := e.systemStep(ctx, tx, c, p, now); err != nil {
+				return err
+			}
 		}
-		if err := e.inCase(ctx, c, func(tx pgx.Tx, c *Case, now time.Time) error {
-			return e.systemStep(ctx, tx, c, p, now)
-		}); err != nil {
-			return err
-		}
-	}
-	return fmt.Errorf("engine: case %d does not settle", id)
+		return fmt.Errorf("engine: case %s does not settle", c.Number)
+	})
 }
 
 // inCase runs fn on the locked case if it is still where the caller saw it (same step, open).

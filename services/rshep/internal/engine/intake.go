@@ -268,6 +268,9 @@ func (e *Engine) register(ctx context.Context, region string, env *envelopev1.En
 		if err := e.enterStep(ctx, tx, c, p, 0, now); err != nil {
 			return err
 		}
+		if err := e.armTimers(ctx, tx, c, p); err != nil {
+			return err
+		}
 		return saveCase(ctx, tx, c)
 	})
 	if err != nil {

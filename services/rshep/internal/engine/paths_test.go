@@ -63,6 +63,8 @@ func TestPavlodarPortalApproved(t *testing.T) {
 	c := s.caseOf(t, id)
 	require.Regexp(t, `^55-\d{4}-000001$`, c.Number)
 	require.Equal(t, "register", s.stepOf(t, c))
+	// Waiting for the clerk: the service's deadline and the register step's warning and deadline armed.
+	require.Equal(t, map[string]int{"service": 1, "step": 1, "warn": 1}, s.timerKinds(t, c, "armed"))
 
 	require.NoError(t, s.act(t, c, "clerk", engine.Action{Kind: "complete"}))
 	s.waitFor(t, id, "REGISTERED", "IN_PROGRESS")
@@ -269,6 +271,9 @@ func TestWestKazakhstanFullyAutomated(t *testing.T) {
 	s.waitFor(t, id, "REGISTERED", "IN_PROGRESS", "APPROVED", "RESULT_ISSUED")
 	res := s.verifyResult(t, id, "system")
 	require.Equal(t, "rshep-27", res.Holder.Name)
+	// The five automatic steps ran in one transaction: timers were armed for the step the case rested
+	// in after registration and for the whole service, not for each step it passed through.
+	require.Equal(t, map[string]int{"service": 1, "step": 1, "warn": 1}, s.timerKinds(t, s.caseOf(t, id), ""))
 
 	// Алихан is her son, not her ward: refused automatically on the ground the passport gives.
 	id = s.send(t, guardianship(s, t, "27", portal, map[string]string{"ward_iin": demo.ChildIIN}))
@@ -412,6 +417,26 @@ func TestTimersFireOnceWithTwoReplicas(t *testing.T) {
 	require.Equal(t, 20, warned)
 	require.Equal(t, 20, overdue)
 	require.Equal(t, 20, escalated)
+}
+
+// timerKinds counts a case's timers by kind; armed counts only those neither fired nor cancelled.
+func (s *suite) timerKinds(t testing.TB, c *engine.Case, only string) map[string]int {
+	t.Helper()
+	q := `SELECT kind, count(*) FROM timers WHERE case_id = $1`
+	if only == "armed" {
+		q += ` AND fired_at IS NULL AND NOT cancelled`
+	}
+	rows, err := s.db.Query(t.Context(), q+` GROUP BY kind`, strconv.FormatInt(c.ID, 10))
+	require.NoError(t, err)
+	out := map[string]int{}
+	for rows.Next() {
+		var k string
+		var n int
+		require.NoError(t, rows.Scan(&k, &n))
+		out[k] = n
+	}
+	require.NoError(t, rows.Err())
+	return out
 }
 
 func (s *suite) get(t testing.TB, c *engine.Case) *engine.Case {
