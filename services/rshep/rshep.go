@@ -51,7 +51,7 @@ type Config struct {
 	TimerInterval time.Duration `env:"EGOV_RSHEP_TIMER_INTERVAL" envDefault:"1s"`
 	// Workers handle each region's deliveries at once: registration is idempotent under an advisory
 	// lock and every change is one transaction, so the order of deliveries does not matter.
-	Workers int `env:"EGOV_RSHEP_WORKERS" envDefault:"32"`
+	Workers int `env:"EGOV_RSHEP_WORKERS" envDefault:"8"`
 	// SessionTTL is how long an АРМ session lasts.
 	SessionTTL time.Duration `env:"EGOV_RSHEP_SESSION_TTL" envDefault:"8h"`
 }
