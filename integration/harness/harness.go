@@ -83,11 +83,18 @@ func Start(t testing.TB, env []string, args ...string) *Process {
 		close(p.done)
 	}()
 	t.Cleanup(func() {
+		// Ctrl-C first: egov dev stops the PostgreSQL server it started, which runs in a session of its
+		// own and would outlive a SIGKILL of the process group; SIGKILL only if that hangs.
 		select {
 		case <-p.done:
 		default:
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-p.done
+			_ = cmd.Process.Signal(os.Interrupt)
+			select {
+			case <-p.done:
+			case <-time.After(30 * time.Second):
+				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				<-p.done
+			}
 		}
 		if t.Failed() {
 			t.Logf("egov %v stdout:\n%s\nstderr:\n%s", args, p.stdout.String(), p.stderr.String())
