@@ -3,7 +3,6 @@ package browser
 import (
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -17,17 +16,8 @@ import (
 // passport than the built-in ones: its service is offered and its form drawn, field by field, with no
 // change to the code.
 func TestNewPassportAppearsWithoutCode(t *testing.T) {
-	_, file, _, _ := runtime.Caller(0)
-	builtin := filepath.Join(filepath.Dir(file), "..", "..", "internal", "catalog", "passports")
-	dir := t.TempDir()
-	names, err := filepath.Glob(filepath.Join(builtin, "*.yaml"))
-	require.NoError(t, err)
-	for _, n := range names {
-		b, err := os.ReadFile(n)
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, filepath.Base(n)), b, 0o644))
-	}
-	base, err := os.ReadFile(filepath.Join(builtin, "guardianship-certificate.55.yaml"))
+	dir := harness.Catalog(t, nil)
+	base, err := os.ReadFile(filepath.Join(harness.Builtin(), "guardianship-certificate.55.yaml"))
 	require.NoError(t, err)
 	p := strings.Replace(string(base), "code: guardianship-certificate", "code: pilot-certificate", 1)
 	p = strings.Replace(p, "  ru: Выдача справок по опеке и попечительству", "  ru: Пилотная справка нового паспорта", 1)

@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
-	"github.com/egov-suite/egov/integration/driver"
+	"github.com/egov-suite/egov/internal/driver"
 )
 
 // TestFaultsLoseNothing submits applications without pause while, one after the other, ШЭП, РШЭП and

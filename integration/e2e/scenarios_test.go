@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -19,8 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/egov-suite/egov/envelope"
-	"github.com/egov-suite/egov/integration/driver"
 	"github.com/egov-suite/egov/integration/harness"
+	"github.com/egov-suite/egov/internal/driver"
 )
 
 // catalog is the built-in catalogue with one change, for the missed-deadline scenario: Zhambyl's (59)
@@ -28,22 +27,14 @@ import (
 // same.
 func catalog(t *testing.T) string {
 	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	builtin := filepath.Join(filepath.Dir(file), "..", "..", "internal", "catalog", "passports")
-	dir := t.TempDir()
-	names, err := filepath.Glob(filepath.Join(builtin, "*.yaml"))
-	require.NoError(t, err)
-	for _, n := range names {
-		b, err := os.ReadFile(n)
-		require.NoError(t, err)
-		if filepath.Base(n) == "guardianship-certificate.59.yaml" {
-			before := string(b)
-			b = []byte(strings.Replace(before, "duration: {value: 5, unit: working_days}", "duration: {value: 1, unit: minutes}", 1))
-			require.NotEqual(t, before, string(b), "the 59 passport's examination term")
+	return harness.Catalog(t, func(name string, b []byte) []byte {
+		if name != "guardianship-certificate.59.yaml" {
+			return b
 		}
-		require.NoError(t, os.WriteFile(filepath.Join(dir, filepath.Base(n)), b, 0o644))
-	}
-	return dir
+		after := strings.Replace(string(b), "duration: {value: 5, unit: working_days}", "duration: {value: 1, unit: minutes}", 1)
+		require.NotEqual(t, string(b), after, "the 59 passport's examination term")
+		return []byte(after)
+	})
 }
 
 // apply has the citizen fill and sign a passport's form with key; it returns the application's path.

@@ -13,8 +13,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
-	"github.com/egov-suite/egov/integration/driver"
 	"github.com/egov-suite/egov/integration/harness"
+	"github.com/egov-suite/egov/internal/driver"
 )
 
 // The cast (internal/demo).

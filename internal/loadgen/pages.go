@@ -1,21 +1,18 @@
 package loadgen
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/driver"
 	"github.com/egov-suite/egov/internal/population"
 )
 
@@ -68,11 +65,8 @@ func (r *PagesReport) String() string {
 	return b.String()
 }
 
-var csrfRe = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
-
-// citizen is one signed-in user.
+// citizen is one signed-in user's HTTP client (its cookie jar holds the session).
 type citizen struct {
-	iin    string
 	client *http.Client
 }
 
@@ -104,7 +98,7 @@ func Pages(ctx context.Context, o PagesOptions) (*PagesReport, error) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			users[i], errs[i] = signIn(ctx, o.Portal, iins[i], o.Drafts, ward)
+			users[i], errs[i] = openAccount(ctx, o.Portal, iins[i], o.Drafts, ward)
 		}()
 	}
 	wg.Wait()
@@ -120,78 +114,32 @@ func Pages(ctx context.Context, o PagesOptions) (*PagesReport, error) {
 
 const loadPassword = "Load-test-2026"
 
-// signIn opens (or reuses) the account of iin and leaves drafts applications in its history.
-func signIn(ctx context.Context, portal, iinValue string, drafts int, ward string) (*citizen, error) {
-	jar, _ := cookiejar.New(nil)
-	c := &citizen{iin: iinValue, client: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+// openAccount opens (or reuses) the account of iin, signs in by password and leaves drafts
+// applications in its history.
+func openAccount(ctx context.Context, portal, iinValue string, drafts int, ward string) (*citizen, error) {
+	p := driver.Browser(portal)
 	form := url.Values{"iin": {iinValue}, "password": {loadPassword}, "confirm": {loadPassword}}
-	resp, err := c.post(ctx, portal+"/register", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+	pg, err := p.Post(ctx, "/register", form)
+	if err == nil && pg.Status == http.StatusConflict { // opened by an earlier run: sign in
+		pg, err = p.Post(ctx, "/login", form)
+	}
+	if err == nil {
+		err = pg.Err()
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("loadgen: sign-in of a load user: %w", err)
 	}
-	if resp == http.StatusConflict { // opened by an earlier run: sign in
-		if resp, err = c.post(ctx, portal+"/login", "application/x-www-form-urlencoded", strings.NewReader(form.Encode())); err != nil {
-			return nil, err
-		}
-	}
-	if resp != http.StatusOK {
-		return nil, fmt.Errorf("loadgen: sign-in of a load user: HTTP %d", resp)
-	}
+	const path = "/services/guardianship-certificate/27"
 	for range drafts {
-		page, err := c.get(ctx, portal+"/services/guardianship-certificate/27")
+		pg, err := p.Submit(ctx, path, driver.Form{Path: path, Fields: map[string]string{"ward_iin": ward}})
+		if err == nil {
+			err = pg.Err()
+		}
 		if err != nil {
-			return nil, err
-		}
-		m := csrfRe.FindSubmatch(page)
-		if m == nil {
-			return nil, errors.New("loadgen: no CSRF token on the form page")
-		}
-		var body bytes.Buffer
-		w := multipart.NewWriter(&body)
-		_ = w.WriteField("csrf", string(m[1]))
-		_ = w.WriteField("f_ward_iin", ward)
-		_ = w.Close()
-		code, err := c.post(ctx, portal+"/services/guardianship-certificate/27", w.FormDataContentType(), &body)
-		if err != nil {
-			return nil, err
-		}
-		if code != http.StatusOK {
-			return nil, fmt.Errorf("loadgen: a draft: HTTP %d", code)
+			return nil, fmt.Errorf("loadgen: a draft: %w", err)
 		}
 	}
-	return c, nil
-}
-
-func (c *citizen) get(ctx context.Context, u string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := c.client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("loadgen: GET %s: HTTP %d", u, resp.StatusCode)
-	}
-	return io.ReadAll(resp.Body)
-}
-
-// post sends a form and follows the redirect; it returns the final status.
-func (c *citizen) post(ctx context.Context, u, ctype string, body io.Reader) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, body)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", ctype)
-	resp, err := c.client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	return &citizen{client: p.Client()}, nil
 }
 
 // measure asks for page with every user's session, round robin, from o.Concurrency clients.

@@ -1,7 +1,8 @@
 // Package driver plays the people of the suite over plain HTTP, the way a browser without JavaScript
 // would: a citizen on the portal, an operator at the ЦОН desk, the staff in АРМ РШЭП. It signs with the
 // demo key files the way NCALayer would (a detached CMS made on the person's side, pasted into the
-// form's signature field), so the servers see exactly what a browser sends.
+// form's signature field), so the servers see exactly what a browser sends. The integration tests and
+// `egov loadgen` both drive the suite through it.
 package driver
 
 import (
@@ -42,10 +43,15 @@ func Key(keys, file string) (*envelope.Signer, error) {
 	return envelope.LoadPKCS12(b, demo.Password)
 }
 
+// Browser is a person at base with cookies and no keys (one who signs in by password).
+func Browser(base string) *Person {
+	jar, _ := cookiejar.New(nil)
+	return &Person{base: strings.TrimSuffix(base, "/"), http: &http.Client{Jar: jar, Timeout: 60 * time.Second}}
+}
+
 // New is a person at base (the portal, the desk, АРМ) with the key files <slug>-AUTH.p12 and -SIGN.p12.
 func New(base, keys, slug string) (*Person, error) {
-	jar, _ := cookiejar.New(nil)
-	p := &Person{base: strings.TrimSuffix(base, "/"), http: &http.Client{Jar: jar, Timeout: 60 * time.Second}}
+	p := Browser(base)
 	var err error
 	if p.Auth, err = Key(keys, slug+"-AUTH.p12"); err != nil {
 		return nil, err
@@ -62,6 +68,32 @@ type Page struct {
 	URL    string
 	Body   string
 }
+
+var alertRe = regexp.MustCompile(`role="alert"[^>]*>([^<]+)<`)
+
+// Err is nil for a page answered 200, else an error with the status and the page's alert text.
+func (pg Page) Err() error {
+	if pg.Status == http.StatusOK {
+		return nil
+	}
+	why := ""
+	if m := alertRe.FindStringSubmatch(pg.Body); m != nil {
+		why = ": " + strings.TrimSpace(html.UnescapeString(m[1]))
+	}
+	return fmt.Errorf("%s: HTTP %d%s", pg.URL, pg.Status, why)
+}
+
+// Path is the path of the page's URL (after redirects).
+func (pg Page) Path() string {
+	u, err := url.Parse(pg.URL)
+	if err != nil {
+		return ""
+	}
+	return u.Path
+}
+
+// Client is the person's HTTP client, with their session cookies (for a load tool's own requests).
+func (p *Person) Client() *http.Client { return p.http }
 
 // Get asks for a page.
 func (p *Person) Get(ctx context.Context, path string) (Page, error) {

@@ -31,19 +31,17 @@ func NewStaff(ctx context.Context, base, keys, slug, region string) (*Staff, err
 
 var stepRe = regexp.MustCompile(`name="step" value="([^"]+)"`)
 
-// Case opens the case with a registration number from the inbox or the closed list.
+// Case opens the region's case with a registration number, as АРМ's search field does; it returns the
+// case page's path and the page.
 func (s *Staff) Case(ctx context.Context, number string) (string, Page, error) {
-	pg, err := s.Get(ctx, "/arm/")
-	if err != nil {
-		return "", pg, err
+	pg, err := s.Get(ctx, "/arm/find?number="+url.QueryEscape(number))
+	if err == nil {
+		err = pg.Err()
 	}
-	re := regexp.MustCompile(`href="(/arm/cases/[0-9]+)">` + regexp.QuoteMeta(number) + `<`)
-	path, err := find(re, pg.Body, "case "+number)
 	if err != nil {
-		return "", pg, err
+		return "", pg, fmt.Errorf("driver: case %s: %w", number, err)
 	}
-	pg, err = s.Get(ctx, path)
-	return path, pg, err
+	return pg.Path(), pg, nil
 }
 
 // Act does an action on the case at path (kind complete, decide, extend; fields beside).
@@ -52,6 +50,11 @@ func (s *Staff) Act(ctx context.Context, path, kind string, fields url.Values) (
 	if err != nil {
 		return pg, err
 	}
+	return s.ActOn(ctx, pg, kind, fields)
+}
+
+// ActOn does an action on the case page pg as it was read, with its CSRF token and step.
+func (s *Staff) ActOn(ctx context.Context, pg Page, kind string, fields url.Values) (Page, error) {
 	token, err := find(csrfRe, pg.Body, "CSRF token")
 	if err != nil {
 		return pg, err
@@ -64,7 +67,7 @@ func (s *Staff) Act(ctx context.Context, path, kind string, fields url.Values) (
 	for k, x := range fields {
 		v[k] = x
 	}
-	return s.Post(ctx, path+"/act", v)
+	return s.Post(ctx, pg.Path()+"/act", v)
 }
 
 // SignResult signs the case's result with the staff member's signing key.
@@ -73,9 +76,14 @@ func (s *Staff) SignResult(ctx context.Context, path string) (Page, error) {
 	if err != nil {
 		return pg, err
 	}
+	return s.SignResultOn(ctx, pg)
+}
+
+// SignResultOn signs the result the case page pg offers for signature.
+func (s *Staff) SignResultOn(ctx context.Context, pg Page) (Page, error) {
 	step, err := find(stepRe, pg.Body, "step")
 	if err != nil {
 		return pg, err
 	}
-	return s.SignPage(ctx, pg, path+"/act", s.Sign, url.Values{"kind": {"sign"}, "step": {step}})
+	return s.SignPage(ctx, pg, pg.Path()+"/act", s.Sign, url.Values{"kind": {"sign"}, "step": {step}})
 }
