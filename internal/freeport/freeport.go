@@ -42,8 +42,10 @@ func ephemeralLow() int {
 
 // Reserve returns n distinct ports on 127.0.0.1 that were free a moment ago and lie outside the
 // kernel's ephemeral range.
-func Reserve(n int) ([]int, error) {
-	high := ephemeralLow()
+func Reserve(n int) ([]int, error) { return reserve(n, low, ephemeralLow()) }
+
+// reserve draws n distinct free ports from [from, to).
+func reserve(n, from, to int) ([]int, error) {
 	held := make([]net.Listener, 0, n)
 	defer func() {
 		for _, l := range held {
@@ -56,7 +58,7 @@ func Reserve(n int) ([]int, error) {
 		if tries > 200*n {
 			return nil, errors.New("freeport: no free port below the ephemeral range")
 		}
-		p := low + rand.IntN(high-low)
+		p := from + rand.IntN(to-from)
 		l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:"+strconv.Itoa(p))
 		if err != nil {
 			continue // taken

@@ -35,28 +35,38 @@ func TestReserveDistinctBindableOutsideEphemeral(t *testing.T) {
 }
 
 func TestReserveSkipsPortsInUse(t *testing.T) {
-	// Bind one port and ask many times: about a fifth of the runs would hand it out if Reserve did
-	// not try each port before returning it.
+	// A window of two ports, one held by a listener: the other is the only answer, every time.
 	var lc net.ListenConfig
-	p, err := One()
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:"+strconv.Itoa(p))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	for range 200 {
-		q, err := Reserve(16)
+	var p int
+	var l net.Listener
+	for l == nil { // p held, p+1 free
+		pp, err := Reserve(1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, x := range q {
-			if x == p {
-				t.Fatalf("port %d is held by a listener but was reserved", p)
-			}
+		p = pp[0]
+		next, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:"+strconv.Itoa(p+1))
+		if err != nil {
+			continue
 		}
+		next.Close()
+		if l, err = lc.Listen(context.Background(), "tcp", "127.0.0.1:"+strconv.Itoa(p)); err != nil {
+			l = nil
+		}
+	}
+	defer l.Close()
+	for range 20 {
+		q, err := reserve(1, p, p+2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q[0] != p+1 {
+			t.Fatalf("reserved %d from [%d, %d) while %d is held", q[0], p, p+2, p)
+		}
+	}
+	// A window with every port held has no answer.
+	if _, err := reserve(1, p, p+1); err == nil {
+		t.Fatal("a held port was reserved")
 	}
 }
 
