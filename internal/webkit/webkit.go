@@ -363,8 +363,8 @@ type Page struct {
 	Path    string
 	Session *Session
 	// User is the site's view of the signed-in user (a name to show).
-	User   any
-	CSRF   string
+	User any
+	CSRF string
 	// Guest asks Render for a pre-session CSRF token (GuestCSRF) for the page's sign-in or
 	// registration form.
 	Guest     bool
