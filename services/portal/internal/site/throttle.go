@@ -17,7 +17,7 @@ import (
 // citizen, or everyone behind one address, out:
 //
 //   - per account and client address ("acct:<iin>|<address>"): MaxFailures failures within Window, then
-//     every further failure makes that pair wait longer (2 s, 4 s, 8 s … up to Lockout). A guesser at
+//     that pair waits, longer after every further failure (30 s, 1 min, 2 min … up to Lockout). A guesser at
 //     another address does not slow the citizen down: there is no lock of the account as such.
 //   - per client address ("ip:<address>", four times MaxFailures): one address trying many accounts
 //     slows down the same way. A browser that has signed in to an account before carries a cookie
@@ -86,9 +86,9 @@ func (s *Site) waiting(ctx context.Context, keys []throttleKey) (time.Duration, 
 	return max(until.Sub(s.o.Now()), 0), nil
 }
 
-// delay is the wait after the n-th failure past the limit (n ≥ 1): 2 s doubling, at most Lockout.
+// delay is the wait after the n-th failure from the limit on (n ≥ 1): 30 s doubling, at most Lockout.
 func (s *Site) delay(n int) time.Duration {
-	d := 2 * time.Second
+	d := 30 * time.Second
 	for range min(n-1, 30) {
 		d *= 2
 		if d >= s.o.Lockout {
