@@ -16,9 +16,9 @@ import (
 // Password sign-in is throttled so that guessing is slow, without handing anyone a way to keep a
 // citizen, or everyone behind one address, out:
 //
-//   - per account and client address ("acct:<iin>|<address>"): MaxFailures failures within Window, then
-//     that pair waits, longer after every further failure (30 s, 1 min, 2 min … up to Lockout). A guesser at
-//     another address does not slow the citizen down: there is no lock of the account as such.
+//   - per account and client address ("acct:<iin>|<address>"): MaxFailures failures within Window,
+//     then that pair waits, longer after every further failure (30 s, 1 min, 2 min … up to Lockout). A
+//     guesser at another address does not slow the citizen down: there is no lock of the account as such.
 //   - per client address ("ip:<address>", four times MaxFailures): one address trying many accounts
 //     slows down the same way. A browser that has signed in to an account before carries a cookie
 //     (known-device) that exempts it from its address's counter for that account, so a guesser behind
