@@ -142,7 +142,7 @@ func TestGuest(t *testing.T) {
 	cookie := cookies[0]
 	require.Equal(t, "portal_session_pre", cookie.Name)
 	require.True(t, cookie.HttpOnly)
-	require.Equal(t, http.SameSiteStrictMode, cookie.SameSite)
+	require.Equal(t, http.SameSiteLaxMode, cookie.SameSite)
 	require.NotEqual(t, token, cookie.Value, "the form's token is not the cookie")
 
 	other := httptest.NewRecorder()

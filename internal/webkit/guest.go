@@ -29,8 +29,10 @@ func (s *Site) GuestCSRF(w http.ResponseWriter, r *http.Request) string {
 		return guestToken(c.Value)
 	}
 	v := Random()
+	// Lax, not Strict: a sign-in page reached by a link from elsewhere still sees the browser's cookie,
+	// so it does not replace it under another tab's form. The token and the origin check are the guard.
 	http.SetCookie(w, &http.Cookie{Name: s.guestCookie(), Value: v, Path: s.o.Prefix, HttpOnly: true, Secure: s.HTTPS(r),
-		SameSite: http.SameSiteStrictMode})
+		SameSite: http.SameSiteLaxMode})
 	// The request goes on as if the browser had sent it: a page rendered after this call finds it.
 	r.AddCookie(&http.Cookie{Name: s.guestCookie(), Value: v})
 	return guestToken(v)
