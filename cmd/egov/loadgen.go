@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -46,10 +47,11 @@ and the officer in АРМ.`,
 	pages := &cobra.Command{
 		Use:   "pages",
 		Short: "Page-load figures of the portal's cabinet and history pages under concurrent signed-in users",
-		Long: `pages opens accounts for --users persons of ГБД ФЛ's dev population (or signs them in again), leaves
---drafts applications in each history, then asks for /cabinet and /history with their sessions from
---concurrency clients for --duration each, and /livez of the same server as the baseline. It prints
-requests, errors, throughput and p50/p99 per page.`,
+		Long: `pages signs --users sessions of the demo citizen Асель in with her AUTH key (keys/ beside
+endpoints.json; a portal account opens only with its owner's certificate), leaves --drafts applications in
+her history, then asks for /cabinet and /history with those sessions from --concurrency clients for
+--duration each, and /livez of the same server as the baseline. It prints requests, errors, throughput
+and p50/p99 per page.`,
 		Example: `  egov loadgen pages --endpoints .egov/endpoints.json --users 50 --concurrency 16 --duration 15s`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -62,6 +64,7 @@ requests, errors, throughput and p50/p99 per page.`,
 				return fmt.Errorf("%s names no portal", endpoints)
 			}
 			o.Portal = portal.HTTP
+			o.Keys = filepath.Join(filepath.Dir(endpoints), "keys")
 			r, err := loadgen.Pages(cmd.Context(), o)
 			if err != nil {
 				return err
@@ -71,11 +74,10 @@ requests, errors, throughput and p50/p99 per page.`,
 		},
 	}
 	pages.Flags().StringVar(&endpoints, "endpoints", ".egov/endpoints.json", "endpoints.json of the running suite")
-	pages.Flags().IntVar(&o.Users, "users", 50, "signed-in citizens")
-	pages.Flags().IntVar(&o.Drafts, "drafts", 5, "applications in each history")
+	pages.Flags().IntVar(&o.Users, "users", 50, "signed-in sessions")
+	pages.Flags().IntVar(&o.Drafts, "drafts", 5, "applications left in the history")
 	pages.Flags().IntVar(&o.Concurrency, "concurrency", 16, "clients asking at once")
 	pages.Flags().DurationVar(&o.Duration, "duration", 15*time.Second, "how long each page is asked for")
-	pages.Flags().IntVar(&o.Population, "population", 2000, "size of ГБД ФЛ's dev population (EGOV_GBDFL_DEV_PERSONS)")
 	cmd.AddCommand(pages)
 	return cmd
 }

@@ -16,7 +16,7 @@ import (
 // in by password and by certificate, apply, sign, watch the statuses, read and check the result, the
 // survey), the ЦОН desk with АРМ РШЭП (look-ups, power of attorney, scans, operator signature, receipt,
 // the officer's decision and signature, hand-over), and the refusals (revoked certificate, IIN
-// mismatch, a person missing from ГБД ФЛ, an expired power of attorney).
+// mismatch, registering another person's IIN, an expired power of attorney).
 func TestChannels(t *testing.T) {
 	d := suite(t)
 	b := newBrowser(t)
@@ -29,7 +29,8 @@ func TestChannels(t *testing.T) {
 		b.t = t
 		b.choosePerson(signer, "citizen-akhmetova")
 
-		// Registration: the IIN must be in ГБД ФЛ; the password is hashed.
+		// Registration as on egov.kz: the IIN and a password, proven by signing the page's one-time
+		// challenge with Асель's AUTH key through the signer; the IIN must be in ГБД ФЛ.
 		b.run("register", chromedp.Navigate(portal+"/register"),
 			chromedp.SendKeys("#iin", asel, chromedp.ByQuery), chromedp.SendKeys("#password", "Парол-2026", chromedp.ByQuery),
 			chromedp.SendKeys("#confirm", "Парол-2026", chromedp.ByQuery), submit("#register-submit"),
@@ -131,15 +132,14 @@ func TestChannels(t *testing.T) {
 		b.shot("portal-11-refused-revoked")
 		b.chooseKey(signer, "citizen-akhmetova-SIGN.p12")
 
-		// A person ГБД ФЛ does not know cannot register.
+		// Nobody opens an account for another person's IIN: Асель's AUTH key does not prove Иванов's.
 		b.run("logout", chromedp.Navigate(portal+"/cabinet"), submit("#logout"))
-		b.run("register missing", chromedp.Navigate(portal+"/register"),
-			chromedp.SendKeys("#iin", missing, chromedp.ByQuery), chromedp.SendKeys("#password", "Парол-2026", chromedp.ByQuery),
+		b.run("register another IIN", chromedp.Navigate(portal+"/register"),
+			chromedp.SendKeys("#iin", ivanov, chromedp.ByQuery), chromedp.SendKeys("#password", "Парол-2026", chromedp.ByQuery),
 			chromedp.SendKeys("#confirm", "Парол-2026", chromedp.ByQuery), submit("#register-submit"),
 			chromedp.WaitVisible("#error", chromedp.ByQuery))
-		require.Contains(t, b.text("#error"), "отказ в авторизации")
-		require.Contains(t, b.text("#error"), "Государственной базе данных «Физические лица»")
-		b.shot("portal-12-refused-missing-in-gbdfl")
+		require.Contains(t, b.text("#error"), "Ключ AUTH выдан на другой ИИН")
+		b.shot("portal-12-refused-another-iin")
 	})
 
 	t.Run("tson", func(t *testing.T) {

@@ -128,10 +128,14 @@ func (p *Person) do(ctx context.Context, method, path, ctype string, body io.Rea
 var (
 	csrfRe      = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
 	challengeRe = regexp.MustCompile(`name="challenge" value="([^"]+)"`)
-	signRe      = regexp.MustCompile(`id="sign-ncalayer" data-sign="([^"]+)"`)
-	appRe       = regexp.MustCompile(`/applications/([0-9a-f-]{36})`)
-	statusRe    = regexp.MustCompile(`<tr data-status="([A-Z_]+)"`)
-	numberRe    = regexp.MustCompile(`id="number">([^<]+)<`)
+	// A sign-in form's pre-session token comes right before its challenge (certificate sign-in,
+	// registration) or opens the password form (id="login" posting to a login path).
+	guestRe    = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"><input type="hidden" name="challenge"`)
+	passwordRe = regexp.MustCompile(`action="[^"]*login" id="login"><input type="hidden" name="csrf" value="([0-9a-f]+)"`)
+	signRe     = regexp.MustCompile(`id="sign-ncalayer" data-sign="([^"]+)"`)
+	appRe      = regexp.MustCompile(`/applications/([0-9a-f-]{36})`)
+	statusRe   = regexp.MustCompile(`<tr data-status="([A-Z_]+)"`)
+	numberRe   = regexp.MustCompile(`id="number">([^<]+)<`)
 )
 
 // find returns the first group of re in s, unescaped.
@@ -143,8 +147,9 @@ func find(re *regexp.Regexp, s, what string) (string, error) {
 	return html.UnescapeString(m[1]), nil
 }
 
-// SignIn signs in with the authentication certificate: the page's one-time challenge, signed.
-// form is the login form's path and extra its other fields (АРМ's region).
+// SignIn signs in with the authentication certificate: the page's one-time challenge, signed, with
+// the form's pre-session CSRF token. loginPage is the page with the form, action where it posts, and
+// extra its other fields (АРМ's region).
 func (p *Person) SignIn(ctx context.Context, loginPage, action string, extra url.Values) (Page, error) {
 	pg, err := p.Get(ctx, loginPage)
 	if err != nil {
@@ -154,15 +159,44 @@ func (p *Person) SignIn(ctx context.Context, loginPage, action string, extra url
 	if err != nil {
 		return pg, err
 	}
+	token, err := find(guestRe, pg.Body, "sign-in form's CSRF token")
+	if err != nil {
+		return pg, err
+	}
+	if p.Auth == nil {
+		return pg, fmt.Errorf("driver: a certificate sign-in needs the person's AUTH key")
+	}
 	sig, err := p.Auth.Sign([]byte(ch))
 	if err != nil {
 		return pg, err
 	}
-	v := url.Values{"challenge": {ch}, "signature": {base64.StdEncoding.EncodeToString(sig)}}
+	v := url.Values{"csrf": {token}, "challenge": {ch}, "signature": {base64.StdEncoding.EncodeToString(sig)}}
 	for k, x := range extra {
 		v[k] = x
 	}
 	return p.Post(ctx, action, v)
+}
+
+// Register opens the person's portal account as egov.kz does: the IIN and a password, proven by the
+// registration page's challenge signed with the AUTH key.
+func (p *Person) Register(ctx context.Context, iin, password string) (Page, error) {
+	if p.Auth == nil {
+		return Page{}, fmt.Errorf("driver: registration needs the person's AUTH key")
+	}
+	return p.SignIn(ctx, "/register", "/register", url.Values{"iin": {iin}, "password": {password}, "confirm": {password}})
+}
+
+// PasswordSignIn signs in to the portal by IIN and password, with the login form's pre-session token.
+func (p *Person) PasswordSignIn(ctx context.Context, iin, password string) (Page, error) {
+	pg, err := p.Get(ctx, "/login")
+	if err != nil {
+		return pg, err
+	}
+	token, err := find(passwordRe, pg.Body, "password form's CSRF token")
+	if err != nil {
+		return pg, err
+	}
+	return p.Post(ctx, "/login", url.Values{"csrf": {token}, "iin": {iin}, "password": {password}})
 }
 
 // Form is a form to fill: field values (without the f_ prefix), files by document id, paper marks.

@@ -6,30 +6,29 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/driver"
-	"github.com/egov-suite/egov/internal/population"
 )
 
 // PagesOptions configure the page-load run.
 type PagesOptions struct {
 	// Portal is the portal's base URL.
 	Portal string
-	// Users are the citizens signed in at once (accounts are opened for them, persons of ГБД ФЛ's dev
-	// population); each has Drafts applications in its history.
+	// Keys is the folder of the demo key files (keys/ beside endpoints.json).
+	Keys string
+	// Users are the sessions signed in at once: each is a sign-in of Асель with her AUTH key (an account
+	// opens only with its owner's certificate, and the demo citizens are the people with key files).
+	// Her history holds Drafts applications.
 	Users  int
 	Drafts int
 	// Concurrency is the number of clients asking at once.
 	Concurrency int
 	// Duration is how long each page is asked for.
 	Duration time.Duration
-	// Population is the size of ГБД ФЛ's dev population (EGOV_GBDFL_DEV_PERSONS).
-	Population int
 }
 
 // PageStats are the figures of one page.
@@ -70,24 +69,8 @@ type citizen struct {
 	client *http.Client
 }
 
-// Pages opens the accounts, fills their histories, then measures the pages.
+// Pages signs the sessions in, fills the history, then measures the pages.
 func Pages(ctx context.Context, o PagesOptions) (*PagesReport, error) {
-	if o.Population == 0 {
-		o.Population = 2000
-	}
-	var iins []string
-	for p := range population.Generate(o.Population, 1) {
-		if p.GetLegalCapacity() && !p.GetDeceased() && p.GetIin() != demo.People[0].IIN {
-			iins = append(iins, p.GetIin())
-		}
-		if len(iins) == o.Users+1 {
-			break
-		}
-	}
-	if len(iins) < o.Users+1 {
-		return nil, fmt.Errorf("loadgen: the dev population has %d adults, not %d", len(iins), o.Users+1)
-	}
-	ward := iins[o.Users]
 	users := make([]*citizen, o.Users)
 	errs := make([]error, o.Users)
 	var wg sync.WaitGroup
@@ -98,11 +81,14 @@ func Pages(ctx context.Context, o PagesOptions) (*PagesReport, error) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			users[i], errs[i] = openAccount(ctx, o.Portal, iins[i], o.Drafts, ward)
+			users[i], errs[i] = session(ctx, o.Portal, o.Keys)
 		}()
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if err := fillHistory(ctx, o.Portal, o.Keys, o.Drafts); err != nil {
 		return nil, err
 	}
 	r := &PagesReport{Users: o.Users, Concurrency: o.Concurrency}
@@ -112,34 +98,32 @@ func Pages(ctx context.Context, o PagesOptions) (*PagesReport, error) {
 	return r, nil
 }
 
-const loadPassword = "Load-test-2026"
-
-// openAccount opens (or reuses) the account of iin, signs in by password and leaves drafts
-// applications in its history.
-func openAccount(ctx context.Context, portal, iinValue string, drafts int, ward string) (*citizen, error) {
-	p := driver.Browser(portal)
-	form := url.Values{"iin": {iinValue}, "password": {loadPassword}, "confirm": {loadPassword}}
-	pg, err := p.Post(ctx, "/register", form)
-	if err == nil && pg.Status == http.StatusConflict { // opened by an earlier run: sign in
-		pg, err = p.Post(ctx, "/login", form)
-	}
-	if err == nil {
-		err = pg.Err()
-	}
+// session is one signed-in session of Асель.
+func session(ctx context.Context, portal, keys string) (*citizen, error) {
+	p, err := asel(ctx, portal, keys)
 	if err != nil {
-		return nil, fmt.Errorf("loadgen: sign-in of a load user: %w", err)
+		return nil, err
+	}
+	return &citizen{client: p.Client()}, nil
+}
+
+// fillHistory leaves drafts applications in Асель's history (her ward's guardianship certificate).
+func fillHistory(ctx context.Context, portal, keys string, drafts int) error {
+	p, err := asel(ctx, portal, keys)
+	if err != nil {
+		return err
 	}
 	const path = "/services/guardianship-certificate/27"
 	for range drafts {
-		pg, err := p.Submit(ctx, path, driver.Form{Path: path, Fields: map[string]string{"ward_iin": ward}})
+		pg, err := p.Submit(ctx, path, driver.Form{Path: path, Fields: map[string]string{"ward_iin": demo.WardIIN}})
 		if err == nil {
 			err = pg.Err()
 		}
 		if err != nil {
-			return nil, fmt.Errorf("loadgen: a draft: %w", err)
+			return fmt.Errorf("loadgen: a draft: %w", err)
 		}
 	}
-	return &citizen{client: p.Client()}, nil
+	return nil
 }
 
 // measure asks for page with every user's session, round robin, from o.Concurrency clients.

@@ -16,6 +16,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"embed"
 	"encoding/base64"
 	"encoding/hex"
@@ -56,12 +57,16 @@ type Options struct {
 	Now func() time.Time
 	// SignerURL is NCALayer's WebSocket address the pages sign through (DefaultSignerURL when empty).
 	SignerURL string
-	Log       *slog.Logger
+	// Proxies are the reverse proxies (an ingress, a load balancer) whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed; from any other peer those headers are ignored.
+	Proxies Proxies
+	Log     *slog.Logger
 }
 
 // Site is the shared machinery of one web application.
 type Site struct {
-	o Options
+	o      Options
+	origin *http.CrossOriginProtection
 }
 
 // New builds a site.
@@ -78,7 +83,7 @@ func New(o Options) *Site {
 	if o.Prefix == "" {
 		o.Prefix = "/"
 	}
-	return &Site{o: o}
+	return &Site{o: o, origin: http.NewCrossOriginProtection()}
 }
 
 // SignerURL is the signer's address, for the pages' <meta name="egov-signer">.
@@ -152,8 +157,13 @@ func (s *Site) Begin(w http.ResponseWriter, r *http.Request, subject, scope stri
 		tokenHash(token), subject, scope, now, now.Add(s.o.TTL)); err != nil {
 		return err
 	}
+	// The browser's previous session, whoever's it was, ends here: a sign-in never continues a session
+	// that someone else began (a planted or left-over cookie).
+	if c, err := r.Cookie(s.o.Cookie); err == nil && c.Value != "" {
+		_, _ = s.o.DB.Exec(r.Context(), `DELETE FROM sessions WHERE token_sha256 = $1`, tokenHash(c.Value))
+	}
 	_, _ = s.o.DB.Exec(r.Context(), `DELETE FROM sessions WHERE expires_at < $1`, now)
-	http.SetCookie(w, &http.Cookie{Name: s.o.Cookie, Value: token, Path: s.o.Prefix, HttpOnly: true, Secure: r.TLS != nil,
+	http.SetCookie(w, &http.Cookie{Name: s.o.Cookie, Value: token, Path: s.o.Prefix, HttpOnly: true, Secure: s.HTTPS(r),
 		SameSite: http.SameSiteStrictMode, MaxAge: int(s.o.TTL / time.Second)})
 	return nil
 }
@@ -163,7 +173,8 @@ func (s *Site) End(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(s.o.Cookie); err == nil {
 		_, _ = s.o.DB.Exec(r.Context(), `DELETE FROM sessions WHERE token_sha256 = $1`, tokenHash(c.Value))
 	}
-	http.SetCookie(w, &http.Cookie{Name: s.o.Cookie, Value: "", Path: s.o.Prefix, MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: s.o.Cookie, Value: "", Path: s.o.Prefix, MaxAge: -1, HttpOnly: true, Secure: s.HTTPS(r),
+		SameSite: http.SameSiteStrictMode})
 }
 
 // Session returns the request's live session, or nil.
@@ -188,8 +199,16 @@ func (s *Site) Session(r *http.Request) (*Session, error) {
 // Authed is a handler that needs a session.
 type Authed func(w http.ResponseWriter, r *http.Request, sess *Session)
 
-// Auth requires a session (else it redirects to login) and, on every POST, the session's CSRF token.
+// Auth requires a session (else it redirects to login) and, on every POST, a same-origin request
+// (Sec-Fetch-Site, else Origin) carrying the session's CSRF token.
 func (s *Site) Auth(login string, next Authed) http.HandlerFunc {
+	return s.AuthBody(login, 0, next)
+}
+
+// AuthBody is Auth for a POST whose body is multipart (attachments) and may be up to limit bytes: the
+// session and the request's origin are checked before a byte of the body is read, the body is bounded
+// by http.MaxBytesReader, and only then parsed for the CSRF token. limit 0 is a url-encoded form.
+func (s *Site) AuthBody(login string, limit int64, next Authed) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		sess, err := s.Session(r)
 		if err != nil {
@@ -200,9 +219,23 @@ func (s *Site) Auth(login string, next Authed) http.HandlerFunc {
 			http.Redirect(w, r, login, http.StatusSeeOther)
 			return
 		}
-		if r.Method == http.MethodPost && !s.ValidCSRF(r, sess) {
-			http.Error(w, "CSRF token missing or wrong", http.StatusForbidden)
-			return
+		if r.Method == http.MethodPost {
+			if err := s.origin.Check(r); err != nil {
+				s.Forbidden(w, r)
+				return
+			}
+			if limit > 0 {
+				r.Body = http.MaxBytesReader(w, r.Body, limit)
+				if err := r.ParseMultipartForm(1 << 20); err != nil {
+					http.Error(w, Pick(Lang(r), "Форма слишком велика или повреждена.", "Пішін тым үлкен немесе бүлінген."),
+						http.StatusRequestEntityTooLarge)
+					return
+				}
+			}
+			if !s.ValidCSRF(r, sess) {
+				s.Forbidden(w, r)
+				return
+			}
 		}
 		next(w, r, sess)
 	}
@@ -211,7 +244,14 @@ func (s *Site) Auth(login string, next Authed) http.HandlerFunc {
 // ValidCSRF reports whether the form carries the session's token. A multipart form must be parsed first
 // (r.ParseMultipartForm) so that the token is read from it.
 func (s *Site) ValidCSRF(r *http.Request, sess *Session) bool {
-	return r.FormValue("csrf") == sess.CSRF
+	return subtle.ConstantTimeCompare([]byte(r.FormValue("csrf")), []byte(sess.CSRF)) == 1
+}
+
+// Forbidden answers 403 to a form that came from another site or carries no valid token, in the
+// user's language.
+func (s *Site) Forbidden(w http.ResponseWriter, r *http.Request) {
+	http.Error(w, Pick(Lang(r), "Форма устарела или отправлена не с этого сайта: обновите страницу и повторите.",
+		"Пішін ескірген немесе басқа сайттан жіберілген: бетті жаңартып, қайталаңыз."), http.StatusForbidden)
 }
 
 // Fail answers 500 and logs the cause; the user sees no detail.
@@ -256,11 +296,34 @@ func (s *Site) SetLang(w http.ResponseWriter, r *http.Request) {
 		l = "ru"
 	}
 	http.SetCookie(w, &http.Cookie{Name: "lang", Value: l, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600})
-	back := s.o.Prefix
-	if ref := r.URL.Query().Get("back"); strings.HasPrefix(ref, s.o.Prefix) && !strings.Contains(ref, "//") && !strings.Contains(ref, `\`) {
-		back = ref
+	http.Redirect(w, r, s.Back(r.URL.Query().Get("back")), http.StatusSeeOther)
+}
+
+// Back is where a "back" parameter may send the browser: ref itself when it is a plain path of this site
+// (under Prefix, printable ASCII with no backslash, no "//", no scheme or host however spelled,
+// even once percent-decoded), else
+// the site's first page. Browsers strip tabs and newlines from a URL and read "\" as "/", so
+// "/\t/evil" or "/\\evil" would leave the site if they were let through.
+func (s *Site) Back(ref string) string {
+	if ref == "" || !strings.HasPrefix(ref, s.o.Prefix) || strings.Contains(ref, "//") {
+		return s.o.Prefix
 	}
-	http.Redirect(w, r, back, http.StatusSeeOther)
+	// Checked as given and once decoded: a proxy or a browser that decodes again must not find a
+	// way out either.
+	dec, err := url.PathUnescape(ref)
+	if err != nil || strings.Contains(dec, "//") {
+		return s.o.Prefix
+	}
+	for _, c := range ref + dec {
+		if c < 0x21 || c > 0x7e || c == '\\' {
+			return s.o.Prefix
+		}
+	}
+	u, err := url.Parse(ref)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, s.o.Prefix) || strings.Contains(u.Path, "//") {
+		return s.o.Prefix
+	}
+	return ref
 }
 
 // Pick is the text of the language l.
@@ -300,18 +363,20 @@ type Page struct {
 	Path    string
 	Session *Session
 	// User is the site's view of the signed-in user (a name to show).
-	User   any
-	CSRF   string
-	Signer string
-	Error  string
-	Notice string
-	Data   any
+	User any
+	CSRF string
+	// Guest asks Render for a pre-session CSRF token (GuestCSRF) for the page's sign-in or
+	// registration form.
+	Guest     bool
+	GuestCSRF string
+	Signer    string
+	Error     string
+	Notice    string
+	Data      any
 }
 
 // Render executes the template name of tmpl with the page; back is the path the language links return to.
 func (s *Site) Render(w http.ResponseWriter, r *http.Request, tmpl *template.Template, name string, status int, p Page) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
 	p.Lang, p.Signer = Lang(r), s.o.SignerURL
 	if p.Path == "" {
 		p.Path = r.URL.Path
@@ -319,6 +384,11 @@ func (s *Site) Render(w http.ResponseWriter, r *http.Request, tmpl *template.Tem
 	if p.Session != nil {
 		p.CSRF = p.Session.CSRF
 	}
+	if p.Guest {
+		p.GuestCSRF = s.GuestCSRF(w, r)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
 	if err := tmpl.ExecuteTemplate(w, name, p); err != nil {
 		s.o.Log.ErrorContext(r.Context(), "web: template", "template", name, "error", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/egov-suite/egov/internal/app"
 	"github.com/egov-suite/egov/internal/applicant"
 	"github.com/egov-suite/egov/internal/config"
+	"github.com/egov-suite/egov/internal/webkit"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	"github.com/egov-suite/egov/services/portal/internal/schema"
 	"github.com/egov-suite/egov/services/portal/internal/site"
@@ -27,10 +28,15 @@ type Config struct {
 	SessionTTL time.Duration `env:"EGOV_PORTAL_SESSION_TTL" envDefault:"30m"`
 	// MaxAttachment bounds one attached file, in bytes.
 	MaxAttachment int64 `env:"EGOV_PORTAL_MAX_ATTACHMENT" envDefault:"10485760"`
-	// LoginFailures failed sign-ins within LoginWindow lock an IIN for LoginLockout.
+	// LoginFailures failed password sign-ins to one account from one address within LoginWindow start
+	// growing delays for that pair, at most LoginLockout (the address alone gets four times as many).
 	LoginFailures int           `env:"EGOV_PORTAL_LOGIN_FAILURES" envDefault:"5"`
 	LoginWindow   time.Duration `env:"EGOV_PORTAL_LOGIN_WINDOW" envDefault:"15m"`
 	LoginLockout  time.Duration `env:"EGOV_PORTAL_LOGIN_LOCKOUT" envDefault:"15m"`
+	// TrustedProxies are the reverse proxies (CIDRs or addresses, comma-separated) whose
+	// X-Forwarded-For and X-Forwarded-Proto are believed: the client's address for throttling, https
+	// for Secure cookies. Empty: the peer is the client.
+	TrustedProxies webkit.Proxies `env:"EGOV_TRUSTED_PROXIES"`
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -63,7 +69,7 @@ func Descriptor(cfg Config) app.Descriptor {
 			}
 			s := site.New(site.Options{Desk: ch.Desk, Persons: ch.Registries, DB: env.DB, Now: env.Now, Log: env.Log,
 				SessionTTL: cfg.SessionTTL, SignerURL: env.SignerURL, MaxFailures: cfg.LoginFailures, Window: cfg.LoginWindow,
-				Lockout:     cfg.LoginLockout,
+				Lockout: cfg.LoginLockout, Proxies: cfg.TrustedProxies,
 				Attachments: att})
 			return &app.Unit{
 				HTTP:    s.Handler(),

@@ -24,6 +24,7 @@ import (
 	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/participant"
 	"github.com/egov-suite/egov/internal/serve"
+	"github.com/egov-suite/egov/internal/webkit"
 	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
 	"github.com/egov-suite/egov/services/rshep/internal/arm"
 	"github.com/egov-suite/egov/services/rshep/internal/engine"
@@ -54,6 +55,9 @@ type Config struct {
 	Workers int `env:"EGOV_RSHEP_WORKERS" envDefault:"8"`
 	// SessionTTL is how long an АРМ session lasts.
 	SessionTTL time.Duration `env:"EGOV_RSHEP_SESSION_TTL" envDefault:"8h"`
+	// TrustedProxies are the reverse proxies whose X-Forwarded-* headers АРМ believes (Secure cookies
+	// when TLS ends at them).
+	TrustedProxies webkit.Proxies `env:"EGOV_TRUSTED_PROXIES"`
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -133,7 +137,7 @@ func Descriptor(cfg Config) app.Descriptor {
 				return nil, fmt.Errorf("attachments bucket: %w", err)
 			}
 			workstation := arm.New(arm.Options{Engine: eng, DB: env.DB, Now: env.Now, Log: env.Log, SessionTTL: cfg.SessionTTL,
-				SignerURL: env.SignerURL, Attachments: files})
+				SignerURL: env.SignerURL, Attachments: files, Proxies: cfg.TrustedProxies})
 			workers := map[string]func(context.Context) error{
 				"outbox": func(ctx context.Context) error { return eng.Forward(ctx, time.Second) },
 				"timers": func(ctx context.Context) error { return eng.RunTimers(ctx, cfg.TimerInterval) },

@@ -14,6 +14,7 @@ import (
 	"github.com/egov-suite/egov/internal/applicant"
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/webkit"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	"github.com/egov-suite/egov/services/tson/internal/desk"
 	"github.com/egov-suite/egov/services/tson/internal/schema"
@@ -33,6 +34,9 @@ type Config struct {
 	SessionTTL time.Duration `env:"EGOV_TSON_SESSION_TTL" envDefault:"8h"`
 	// MaxAttachment bounds one scan, in bytes.
 	MaxAttachment int64 `env:"EGOV_TSON_MAX_ATTACHMENT" envDefault:"20971520"`
+	// TrustedProxies are the reverse proxies whose X-Forwarded-* headers are believed (Secure cookies
+	// when TLS ends at them).
+	TrustedProxies webkit.Proxies `env:"EGOV_TRUSTED_PROXIES"`
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -65,7 +69,7 @@ func Descriptor(cfg Config) app.Descriptor {
 			}
 			d := desk.New(desk.Options{Desk: ch.Desk, Registries: ch.Registries, DB: env.DB, Now: env.Now, Log: env.Log,
 				SessionTTL: cfg.SessionTTL, SignerURL: env.SignerURL, BIN: cfg.BIN, Office: cfg.Office,
-				Attachments: att})
+				Attachments: att, Proxies: cfg.TrustedProxies})
 			return &app.Unit{
 				HTTP:    d.Handler(),
 				Checks:  ch.Checks(),

@@ -11,8 +11,8 @@ import (
 	"errors"
 	"html/template"
 	"log/slog"
-	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,11 +47,14 @@ type Options struct {
 	Log         *slog.Logger
 	SessionTTL  time.Duration
 	SignerURL   string
-	// MaxFailures failed sign-ins within Window lock the IIN for Lockout (the client's address gets
-	// four times as many).
+	// MaxFailures failed password sign-ins to one account from one client address within Window start
+	// growing delays there (the client's address alone gets four times as many, over all accounts);
+	// no delay grows beyond Lockout. See throttle.go.
 	MaxFailures int
 	Window      time.Duration
 	Lockout     time.Duration
+	// Proxies are the trusted reverse proxies (EGOV_TRUSTED_PROXIES).
+	Proxies webkit.Proxies
 }
 
 // Site is the portal.
@@ -76,7 +79,7 @@ func New(o Options) *Site {
 		o.Lockout = 15 * time.Minute
 	}
 	s := &Site{o: o, web: webkit.New(webkit.Options{Prefix: "/", Cookie: "portal_session", DB: o.DB, TTL: o.SessionTTL,
-		Now: o.Now, SignerURL: o.SignerURL, Log: o.Log})}
+		Now: o.Now, SignerURL: o.SignerURL, Proxies: o.Proxies, Log: o.Log})}
 	s.tmpl = template.Must(template.Must(template.New("").Funcs(applicant.Funcs()).ParseFS(applicant.Partials, "web/*.html")).ParseFS(web, "web/*.html"))
 	return s
 }
@@ -89,10 +92,12 @@ func (s *Site) Handler() http.Handler {
 	mux.HandleFunc("GET /{$}", s.home)
 	mux.HandleFunc("GET /services", s.services)
 	mux.HandleFunc("GET /register", s.registerPage)
-	mux.HandleFunc("POST /register", s.register)
+	// The forms posted before a session carry a pre-session token and must come from the portal itself
+	// (login CSRF).
+	mux.HandleFunc("POST /register", s.web.Guest(s.register))
 	mux.HandleFunc("GET /login", s.loginPage)
-	mux.HandleFunc("POST /login", s.login)
-	mux.HandleFunc("POST /login/cert", s.loginCert)
+	mux.HandleFunc("POST /login", s.web.Guest(s.login))
+	mux.HandleFunc("POST /login/cert", s.web.Guest(s.loginCert))
 	mux.HandleFunc("POST /logout", s.auth(s.logout))
 	mux.HandleFunc("GET /cabinet", s.auth(s.cabinet))
 	mux.HandleFunc("GET /services/{code}/{region}", s.auth(s.formPage))
@@ -116,8 +121,11 @@ type user struct {
 
 type authed func(w http.ResponseWriter, r *http.Request, u *user)
 
-func (s *Site) auth(next authed) http.HandlerFunc {
-	return s.web.Auth("/login", func(w http.ResponseWriter, r *http.Request, ws *webkit.Session) {
+func (s *Site) auth(next authed) http.HandlerFunc { return s.authBody(0, next) }
+
+// authBody is auth for a multipart POST of up to limit bytes (webkit.AuthBody).
+func (s *Site) authBody(limit int64, next authed) http.HandlerFunc {
+	return s.web.AuthBody("/login", limit, func(w http.ResponseWriter, r *http.Request, ws *webkit.Session) {
 		u, err := s.user(r.Context(), ws)
 		if err != nil {
 			s.web.Fail(w, r, err)
@@ -142,7 +150,7 @@ func (s *Site) user(ctx context.Context, ws *webkit.Session) (*user, error) {
 }
 
 func (s *Site) render(w http.ResponseWriter, r *http.Request, name string, status int, u *user, errText string, data any) {
-	p := webkit.Page{T: texts[webkit.Lang(r)], Error: errText, Data: data}
+	p := webkit.Page{T: texts[webkit.Lang(r)], Error: errText, Data: data, Guest: name == "login.html" || name == "register.html"}
 	if u != nil {
 		p.Session, p.User = u.web, u
 	} else if ws, err := s.web.Session(r); err == nil && ws != nil {
@@ -188,17 +196,29 @@ func (s *Site) refusalText(code, lang string) string {
 }
 
 func (s *Site) registerPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, "register.html", http.StatusOK, nil, "", map[string]any{"IIN": ""})
+	s.renderRegister(w, r, http.StatusOK, "", "")
 }
 
-// register opens an account: a valid IIN that ГБД ФЛ knows, a password hashed with argon2id.
+func (s *Site) renderRegister(w http.ResponseWriter, r *http.Request, status int, errText, value string) {
+	nonce, err := s.web.Challenge(r.Context(), "portal-register")
+	if err != nil {
+		s.web.Fail(w, r, err)
+		return
+	}
+	s.render(w, r, "register.html", status, nil, errText, map[string]any{"IIN": value, "Challenge": nonce,
+		"Challenge64": base64.StdEncoding.EncodeToString([]byte(nonce))})
+}
+
+// register opens an account as egov.kz does: the person proves the IIN with their authentication
+// certificate (a one-time challenge signed through NCALayer, the certificate valid, not revoked, a
+// person's and naming this very IIN), ГБД ФЛ knows the IIN, and the password (argon2id) is the way to
+// sign in afterwards. Typing an IIN proves nothing: without the certificate, anyone could open the
+// account of another person and read what that person later does on the portal.
 func (s *Site) register(w http.ResponseWriter, r *http.Request) {
 	l := webkit.Lang(r)
 	t := texts[l]
 	value := strings.TrimSpace(r.PostFormValue("iin"))
-	again := func(status int, msg string) {
-		s.render(w, r, "register.html", status, nil, msg, map[string]any{"IIN": value})
-	}
+	again := func(status int, msg string) { s.renderRegister(w, r, status, msg, value) }
 	if _, err := iin.Parse(value); err != nil {
 		again(http.StatusUnprocessableEntity, t["err_iin"]+" ("+err.Error()+")")
 		return
@@ -206,6 +226,32 @@ func (s *Site) register(w http.ResponseWriter, r *http.Request) {
 	pw := r.PostFormValue("password")
 	if msg := passwordProblem(pw, r.PostFormValue("confirm"), value, t); msg != "" {
 		again(http.StatusUnprocessableEntity, msg)
+		return
+	}
+	res, err := s.web.SignIn(r, s.o.Desk.Verifier(), envelope.Expect{})
+	if err != nil {
+		msg, status := webkit.SignInRefusal(err, l, t)
+		reason, cert := envelope.Reason(err)
+		switch {
+		case msg == "":
+			s.web.Fail(w, r, err)
+		case errors.Is(err, webkit.ErrNoSignature):
+			again(status, t["err_register_signature"])
+		case cert && status == http.StatusUnprocessableEntity:
+			again(status, s.refusalText("eds_not_confirmed", l)+" ("+reason+")")
+		default:
+			again(status, msg)
+		}
+		return
+	}
+	if res.Holder.BIN != "" || res.Holder.IIN == "" {
+		again(http.StatusUnprocessableEntity, t["err_personal_cert"])
+		return
+	}
+	if res.Holder.IIN != value {
+		s.o.Log.InfoContext(r.Context(), "portal: registration refused: the certificate names another IIN",
+			"iin", iin.Mask(value), "certificate_iin", iin.Mask(res.Holder.IIN))
+		again(http.StatusUnprocessableEntity, t["err_register_iin"])
 		return
 	}
 	person, err := s.o.Persons.Person(r.Context(), value)
@@ -220,8 +266,12 @@ func (s *Site) register(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusServiceUnavailable, t["err_registry"])
 		return
 	}
-	tag, err := s.o.DB.Exec(r.Context(), `INSERT INTO accounts (iin, password_hash, name, created_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (iin) DO UPDATE SET password_hash = excluded.password_hash WHERE accounts.password_hash = ''`,
+	// An account the owner already proved and gave a password stays as it is; one opened by a
+	// certificate sign-in gets its password; one opened before registration asked for proof is taken
+	// over by the proven owner (whoever set its password could not prove the IIN).
+	tag, err := s.o.DB.Exec(r.Context(), `INSERT INTO accounts (iin, password_hash, name, created_at, identity_proven) VALUES ($1, $2, $3, $4, true)
+		ON CONFLICT (iin) DO UPDATE SET password_hash = excluded.password_hash, identity_proven = true
+		WHERE accounts.password_hash = '' OR NOT accounts.identity_proven`,
 		value, hashPassword(pw), personName(person), s.o.Now())
 	if err != nil {
 		s.web.Fail(w, r, err)
@@ -231,7 +281,12 @@ func (s *Site) register(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusConflict, t["err_exists"])
 		return
 	}
-	s.o.Log.InfoContext(r.Context(), "portal: account opened", "iin", iin.Mask(value))
+	// Sessions begun with a password the owner did not set end now.
+	if _, err := s.o.DB.Exec(r.Context(), `DELETE FROM sessions WHERE subject = $1 AND scope = 'password'`, value); err != nil {
+		s.web.Fail(w, r, err)
+		return
+	}
+	s.o.Log.InfoContext(r.Context(), "portal: account opened, the IIN proven by the authentication certificate", "iin", iin.Mask(value))
 	s.begin(w, r, value, "password")
 }
 
@@ -262,27 +317,37 @@ func (s *Site) renderLogin(w http.ResponseWriter, r *http.Request, status int, e
 		"Challenge64": base64.StdEncoding.EncodeToString([]byte(nonce))})
 }
 
-// login signs in by IIN and password, throttled per IIN and per client address.
+// login signs in by IIN and password, throttled per account and client address and per client address
+// (throttle.go); an account whose IIN was never proven by its owner's certificate does not open by a
+// password.
 func (s *Site) login(w http.ResponseWriter, r *http.Request) {
-	t := texts[webkit.Lang(r)]
+	l := webkit.Lang(r)
+	t := texts[l]
 	value := strings.TrimSpace(r.PostFormValue("iin"))
 	if _, err := iin.Parse(value); err != nil {
 		s.renderLogin(w, r, http.StatusUnprocessableEntity, t["err_iin"], value)
 		return
 	}
-	keys := []string{"iin:" + value, "ip:" + clientAddr(r)}
-	locked, err := s.locked(r.Context(), keys)
+	keys, err := s.throttleKeys(r, value)
 	if err != nil {
 		s.web.Fail(w, r, err)
 		return
 	}
-	if locked {
-		s.o.Log.InfoContext(r.Context(), "portal: sign-in throttled", "iin", iin.Mask(value))
-		s.renderLogin(w, r, http.StatusTooManyRequests, t["err_locked"], value)
+	wait, err := s.waiting(r.Context(), keys)
+	if err != nil {
+		s.web.Fail(w, r, err)
+		return
+	}
+	if wait > 0 {
+		s.o.Log.InfoContext(r.Context(), "portal: sign-in throttled", "iin", iin.Mask(value), "wait", wait)
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second)/time.Second)))
+		s.renderLogin(w, r, http.StatusTooManyRequests, t["err_locked"]+" "+webkit.Pick(l, "Подождите ", "Күтіңіз: ")+
+			waitText(wait, l)+".", value)
 		return
 	}
 	var hash string
-	err = s.o.DB.QueryRow(r.Context(), `SELECT password_hash FROM accounts WHERE iin = $1`, value).Scan(&hash)
+	var proven bool
+	err = s.o.DB.QueryRow(r.Context(), `SELECT password_hash, identity_proven FROM accounts WHERE iin = $1`, value).Scan(&hash, &proven)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		s.web.Fail(w, r, err)
 		return
@@ -305,48 +370,21 @@ func (s *Site) login(w http.ResponseWriter, r *http.Request) {
 		s.renderLogin(w, r, http.StatusUnauthorized, t["err_credentials"], value)
 		return
 	}
-	_, _ = s.o.DB.Exec(r.Context(), `DELETE FROM throttle WHERE key = $1`, keys[0])
+	if err := s.succeed(w, r, keys); err != nil {
+		s.web.Fail(w, r, err)
+		return
+	}
+	if !proven {
+		// The password is right, but whoever set it never proved the IIN: only the owner's certificate
+		// opens this account now (and voids that password).
+		s.o.Log.InfoContext(r.Context(), "portal: password sign-in to an unproven account refused", "iin", iin.Mask(value))
+		s.renderLogin(w, r, http.StatusForbidden, t["err_unproven"], value)
+		return
+	}
 	s.begin(w, r, value, "password")
 }
 
 var dummyHash = hashPassword("not a password of anyone")
-
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-// locked reports whether any key is locked out now.
-func (s *Site) locked(ctx context.Context, keys []string) (bool, error) {
-	var n int
-	err := s.o.DB.QueryRow(ctx, `SELECT count(*) FROM throttle WHERE key = ANY($1) AND locked_until > $2`, keys, s.o.Now()).Scan(&n)
-	return n > 0, err
-}
-
-// fail counts a failed sign-in against every key; past the limit within the window, the key is locked.
-func (s *Site) fail(ctx context.Context, keys []string) error {
-	now := s.o.Now()
-	for _, k := range keys {
-		limit := s.o.MaxFailures
-		if strings.HasPrefix(k, "ip:") {
-			limit *= 4
-		}
-		_, err := s.o.DB.Exec(ctx, `INSERT INTO throttle (key, failures, window_start) VALUES ($1, 1, $2)
-			ON CONFLICT (key) DO UPDATE SET
-				failures = CASE WHEN throttle.window_start < $2 - $3::interval THEN 1 ELSE throttle.failures + 1 END,
-				window_start = CASE WHEN throttle.window_start < $2 - $3::interval THEN $2 ELSE throttle.window_start END,
-				locked_until = CASE WHEN throttle.window_start >= $2 - $3::interval AND throttle.failures + 1 >= $4 THEN $2 + $5::interval
-					ELSE throttle.locked_until END`,
-			k, now, s.o.Window, limit, s.o.Lockout)
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // loginCert signs in with the authentication certificate: a one-time challenge signed through NCALayer.
 // A person ГБД ФЛ knows gets an account on first sign-in.
@@ -371,10 +409,21 @@ func (s *Site) loginCert(w http.ResponseWriter, r *http.Request) {
 		s.renderLogin(w, r, http.StatusUnprocessableEntity, t["err_personal_cert"], "")
 		return
 	}
-	var exists bool
-	if err := s.o.DB.QueryRow(r.Context(), `SELECT EXISTS (SELECT 1 FROM accounts WHERE iin = $1)`, res.Holder.IIN).Scan(&exists); err != nil {
+	var exists, proven bool
+	err = s.o.DB.QueryRow(r.Context(), `SELECT true, identity_proven FROM accounts WHERE iin = $1`, res.Holder.IIN).Scan(&exists, &proven)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		s.web.Fail(w, r, err)
 		return
+	}
+	if exists && !proven {
+		// Opened before registration asked for the certificate, by whoever typed this IIN: the owner is
+		// here now, so the password someone set and the sessions it began are void, and the account is
+		// the owner's alone.
+		if err := s.takeOver(r.Context(), res.Holder.IIN); err != nil {
+			s.web.Fail(w, r, err)
+			return
+		}
+		s.o.Log.InfoContext(r.Context(), "portal: an unproven account taken over by its certificate holder", "iin", iin.Mask(res.Holder.IIN))
 	}
 	if !exists {
 		person, err := s.o.Persons.Person(r.Context(), res.Holder.IIN)
@@ -387,7 +436,7 @@ func (s *Site) loginCert(w http.ResponseWriter, r *http.Request) {
 			s.renderLogin(w, r, http.StatusServiceUnavailable, t["err_registry"], "")
 			return
 		}
-		if _, err := s.o.DB.Exec(r.Context(), `INSERT INTO accounts (iin, name, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+		if _, err := s.o.DB.Exec(r.Context(), `INSERT INTO accounts (iin, name, created_at, identity_proven) VALUES ($1, $2, $3, true) ON CONFLICT DO NOTHING`,
 			res.Holder.IIN, personName(person), s.o.Now()); err != nil {
 			s.web.Fail(w, r, err)
 			return
@@ -395,6 +444,17 @@ func (s *Site) loginCert(w http.ResponseWriter, r *http.Request) {
 	}
 	s.o.Log.InfoContext(r.Context(), "portal: signed in by certificate", "iin", iin.Mask(res.Holder.IIN))
 	s.begin(w, r, res.Holder.IIN, "certificate")
+}
+
+// takeOver voids the password of an unproven account and the sessions begun with it.
+func (s *Site) takeOver(ctx context.Context, iinValue string) error {
+	return pgx.BeginFunc(ctx, s.o.DB, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE accounts SET password_hash = '', identity_proven = true WHERE iin = $1 AND NOT identity_proven`, iinValue); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM sessions WHERE subject = $1 AND scope = 'password'`, iinValue)
+		return err
+	})
 }
 
 func (s *Site) logout(w http.ResponseWriter, r *http.Request, _ *user) {
@@ -507,14 +567,10 @@ func (s *Site) renderForm(w http.ResponseWriter, r *http.Request, u *user, p *ca
 }
 
 // draft takes the form (multipart, with the attachments), checks it against the passport and records a
-// draft for signing.
+// draft for signing. The session and the request's origin are checked before the body is read, and the
+// body is bounded (webkit.AuthBody).
 func (s *Site) draft(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 8*s.o.Attachments.MaxSize+1<<20)
-	if err := r.ParseMultipartForm(1 << 20); err != nil {
-		http.Error(w, "the form is too large or malformed", http.StatusRequestEntityTooLarge)
-		return
-	}
-	s.auth(func(w http.ResponseWriter, r *http.Request, u *user) {
+	s.authBody(8*s.o.Attachments.MaxSize+1<<20, func(w http.ResponseWriter, r *http.Request, u *user) {
 		p, ok := s.passport(w, r)
 		if !ok {
 			return

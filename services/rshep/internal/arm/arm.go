@@ -48,6 +48,8 @@ type Options struct {
 	// Attachments is the object store holding the scans the channels attached to applications; nil
 	// lists the documents without serving them.
 	Attachments jetstream.ObjectStore
+	// Proxies are the trusted reverse proxies (EGOV_TRUSTED_PROXIES).
+	Proxies webkit.Proxies
 }
 
 // ARM is the workstation.
@@ -63,7 +65,7 @@ func New(o Options) *ARM {
 		o.Now = time.Now
 	}
 	a := &ARM{o: o, site: webkit.New(webkit.Options{Prefix: "/arm/", Cookie: "arm_session", DB: o.DB, TTL: o.SessionTTL,
-		Now: o.Now, SignerURL: o.SignerURL, Log: o.Log})}
+		Now: o.Now, SignerURL: o.SignerURL, Proxies: o.Proxies, Log: o.Log})}
 	funcs := webkit.Funcs()
 	funcs["left"] = a.left
 	a.tmpl = template.Must(template.New("").Funcs(funcs).ParseFS(web, "web/*.html"))
@@ -77,7 +79,7 @@ func (a *ARM) Handler() http.Handler {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/arm/", http.StatusSeeOther) })
 	mux.HandleFunc("GET /arm/lang/{lang}", a.site.SetLang)
 	mux.HandleFunc("GET /arm/login", a.loginPage)
-	mux.HandleFunc("POST /arm/login", a.login)
+	mux.HandleFunc("POST /arm/login", a.site.Guest(a.login))
 	mux.HandleFunc("POST /arm/logout", a.auth(a.logout))
 	mux.HandleFunc("GET /arm/{$}", a.auth(a.inbox))
 	mux.HandleFunc("GET /arm/cases/{id}", a.auth(a.casePage))
@@ -118,7 +120,8 @@ func (a *ARM) auth(next authed) http.HandlerFunc {
 }
 
 func (a *ARM) render(w http.ResponseWriter, r *http.Request, name string, status int, s *session, errText string, data any) {
-	p := webkit.Page{T: texts[webkit.Lang(r)], Path: strings.TrimSuffix(r.URL.Path, "/act"), Error: errText, Data: data}
+	p := webkit.Page{T: texts[webkit.Lang(r)], Path: strings.TrimSuffix(r.URL.Path, "/act"), Error: errText, Data: data,
+		Guest: name == "login.html"}
 	if s != nil {
 		p.Session, p.User = s.web, s
 	}

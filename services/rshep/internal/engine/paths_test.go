@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -280,6 +281,19 @@ func TestWestKazakhstanFullyAutomated(t *testing.T) {
 	s.waitFor(t, id, "REGISTERED", "REFUSED", "RESULT_ISSUED")
 	require.Equal(t, "grounds_absent", s.last(id).GetRefusalCode())
 	s.verifyResult(t, id, "system")
+	// The refusal says that ГБД ФЛ links the ward to no one, never whose IIN was typed: the name stays
+	// in the case for АРМ's staff, who are entitled to it.
+	refusal := s.last(id)
+	require.Contains(t, refusal.GetComment(), "нет связи с заявителем")
+	for what, text := range map[string]string{"comment": refusal.GetComment(), "reason": refusal.GetReason().GetRu() + refusal.GetReason().GetKk(),
+		"result document": string(refusal.GetResult().GetContent())} {
+		require.NotContains(t, text, "Алихан", "the %s names the third person", what)
+	}
+	var summaries []string
+	for _, r := range s.checked(t, s.caseOf(t, id)).Checks {
+		summaries = append(summaries, r.Summary)
+	}
+	require.Contains(t, strings.Join(summaries, "; "), "Алихан", "АРМ's case view keeps the name")
 
 	// The automated service's terms are minutes: once issued, no timer of the case is left armed, so
 	// nothing fires and nothing escalates however late it is.

@@ -58,7 +58,10 @@ func (r ShepRegistries) PowerOfAttorney(ctx context.Context, region string, req 
 // failedCheck is a check whose record is missing: the refusal it leads to.
 type failedCheck struct {
 	check catalog.Check
-	why   string
+	// why goes to the applicant (the refusal's motivation, the notification, the result document): it
+	// names no one. A check's Summary, with the person's full name, stays in the case for АРМ's staff,
+	// who are entitled to it; the applicant typed an IIN, and a refusal must not tell them whose it is.
+	why string
 }
 
 // runChecks asks the registries what the passport checks on the case's channel. A registry that cannot
@@ -72,12 +75,14 @@ func (e *Engine) runChecks(ctx context.Context, c *Case, p *catalog.Passport) ([
 			continue // an optional field left empty: nothing to check
 		}
 		r := CheckResult{ID: ch.ID, Registry: ch.Registry, Field: ch.Field, At: e.o.Now()}
+		why := "" // the applicant's text when the check fails
 		switch ch.Registry {
 		case "gbdfl":
 			person, err := e.o.Registries.Person(ctx, c.Region, value)
 			switch {
 			case errors.Is(err, ErrNoRecord):
 				r.Summary = "нет данных в ГБД ФЛ"
+				why = r.Summary
 			case err != nil:
 				return nil, nil, err
 			default:
@@ -87,7 +92,8 @@ func (e *Engine) runChecks(ctx context.Context, c *Case, p *catalog.Passport) ([
 					if r.Found {
 						r.Summary += "; связь с заявителем подтверждена (" + ch.Relation + ")"
 					} else {
-						r.Summary += "; в ГБД ФЛ нет связи с заявителем (" + ch.Relation + ")"
+						why = "в ГБД ФЛ нет связи с заявителем (" + ch.Relation + ")"
+						r.Summary += "; " + why
 					}
 				}
 			}
@@ -97,18 +103,23 @@ func (e *Engine) runChecks(ctx context.Context, c *Case, p *catalog.Passport) ([
 			switch {
 			case errors.Is(err, ErrNoRecord):
 				r.Summary = "нет данных доверенности в ЕНИС"
+				why = r.Summary
 			case err != nil:
 				return nil, nil, err
 			default:
 				r.Found = poa.GetState() == enisv1.PowerOfAttorneyState_POWER_OF_ATTORNEY_STATE_VALID &&
 					(poa.GetRepresentativeIin() == c.Form["representative_iin"] || c.Form["representative_iin"] == "")
-				r.Summary = fmt.Sprintf("доверенность %s, %s, действует до %s, нотариус %s", poa.GetNumber(),
-					strings.ToLower(strings.TrimPrefix(poa.GetState().String(), "POWER_OF_ATTORNEY_STATE_")), poa.GetValidUntil(), poa.GetNotaryName())
+				state := strings.ToLower(strings.TrimPrefix(poa.GetState().String(), "POWER_OF_ATTORNEY_STATE_"))
+				r.Summary = fmt.Sprintf("доверенность %s, %s, действует до %s, нотариус %s", poa.GetNumber(), state, poa.GetValidUntil(), poa.GetNotaryName())
+				why = fmt.Sprintf("доверенность %s выдана другому представителю", poa.GetNumber())
+				if poa.GetState() != enisv1.PowerOfAttorneyState_POWER_OF_ATTORNEY_STATE_VALID {
+					why = fmt.Sprintf("доверенность %s недействительна (%s)", poa.GetNumber(), state)
+				}
 			}
 		}
 		out = append(out, r)
 		if !r.Found && failed == nil {
-			failed = &failedCheck{check: ch, why: r.Summary}
+			failed = &failedCheck{check: ch, why: why}
 		}
 	}
 	return out, failed, nil

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -60,14 +61,21 @@ func find(t *testing.T, re *regexp.Regexp, body string) string {
 	return html.UnescapeString(m[1])
 }
 
-// signIn signs the login challenge with key and returns the answer.
-func (b *browser) signIn(region string, key *envelope.Signer) (int, string) {
+// signInForm is the login form filled with the page's pre-session token and the challenge signed with key.
+func (b *browser) signInForm(region string, key *envelope.Signer) url.Values {
 	b.t.Helper()
 	_, page := b.get("/arm/login")
 	challenge := find(b.t, challengeRe, page)
 	sig, err := key.Sign([]byte(challenge))
 	require.NoError(b.t, err)
-	return b.post("/arm/login", url.Values{"challenge": {challenge}, "region": {region}, "signature": {base64.StdEncoding.EncodeToString(sig)}})
+	return url.Values{"csrf": {find(b.t, csrfRe, page)}, "challenge": {challenge}, "region": {region},
+		"signature": {base64.StdEncoding.EncodeToString(sig)}}
+}
+
+// signIn signs the login challenge with key and returns the answer.
+func (b *browser) signIn(region string, key *envelope.Signer) (int, string) {
+	b.t.Helper()
+	return b.post("/arm/login", b.signInForm(region, key))
 }
 
 func (s *suite) employeeKey(t *testing.T, who string, purpose pki.Purpose) *envelope.Signer {
@@ -98,11 +106,33 @@ func TestWorkstation(t *testing.T) {
 	code, page = anon.signIn("55", s.ca.Person(t, "880512400011", pki.Auth))
 	require.Equal(t, http.StatusForbidden, code)
 	require.Contains(t, page, "не принадлежит сотруднику")
-	_, loginPage := anon.get("/arm/login")
-	challenge := find(t, challengeRe, loginPage)
-	sig, err := s.employeeKey(t, "clerk", pki.Auth).Sign([]byte(challenge))
-	require.NoError(t, err)
-	form := url.Values{"challenge": {challenge}, "region": {"55"}, "signature": {base64.StdEncoding.EncodeToString(sig)}}
+	// Login CSRF: a form without the browser's pre-session token, with another browser's, or posted from
+	// another site signs no one in, however good its signature (a foreign page must not sign a civil
+	// servant's browser in as someone else).
+	form := anon.signInForm("55", s.employeeKey(t, "clerk", pki.Auth))
+	for name, change := range map[string]func(*http.Request){
+		"fail/no token":     func(r *http.Request) { r.Form.Del("csrf") },
+		"fail/other token":  func(r *http.Request) { r.Form.Set("csrf", "00000000000000000000000000000000") },
+		"fail/cross-site":   func(r *http.Request) { r.Header.Set("Sec-Fetch-Site", "cross-site") },
+		"fail/foreign site": func(r *http.Request) { r.Header.Set("Origin", "https://evil.example") },
+	} {
+		r, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL+"/arm/login", nil)
+		require.NoError(t, err)
+		r.Form = url.Values{}
+		for k, v := range form {
+			r.Form[k] = v
+		}
+		change(r)
+		r.Body = io.NopCloser(strings.NewReader(r.Form.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := anon.c.Do(r)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.NoError(t, resp.Body.Close())
+		require.Equal(t, http.StatusForbidden, resp.StatusCode, name)
+		require.Contains(t, string(body), "обновите страницу", name)
+	}
 	code, _ = anon.post("/arm/login", form)
 	require.Equal(t, http.StatusOK, code)
 	code, page = anon.post("/arm/login", form)
@@ -145,7 +175,7 @@ func TestWorkstation(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	content, err := base64.StdEncoding.DecodeString(find(t, toSignRe, page))
 	require.NoError(t, err)
-	sig, err = s.staff["officer"].sign.Sign(content)
+	sig, err := s.staff["officer"].sign.Sign(content)
 	require.NoError(t, err)
 	code, page = officer.post(casePath+"/act", url.Values{"csrf": {csrf}, "kind": {"sign"}, "step": {"examine"},
 		"signature": {base64.StdEncoding.EncodeToString(sig)}})

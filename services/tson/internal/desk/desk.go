@@ -56,6 +56,8 @@ type Options struct {
 	BIN string
 	// Office is whose list the applications are on (one ЦОН).
 	Office string
+	// Proxies are the trusted reverse proxies (EGOV_TRUSTED_PROXIES).
+	Proxies webkit.Proxies
 }
 
 // Desk is the operator's workstation.
@@ -71,7 +73,7 @@ func New(o Options) *Desk {
 		o.Now = time.Now
 	}
 	d := &Desk{o: o, web: webkit.New(webkit.Options{Prefix: "/", Cookie: "tson_session", DB: o.DB, TTL: o.SessionTTL,
-		Now: o.Now, SignerURL: o.SignerURL, Log: o.Log})}
+		Now: o.Now, SignerURL: o.SignerURL, Proxies: o.Proxies, Log: o.Log})}
 	d.tmpl = template.Must(template.Must(template.New("").Funcs(applicant.Funcs()).ParseFS(applicant.Partials, "web/*.html")).ParseFS(web, "web/*.html"))
 	return d
 }
@@ -82,7 +84,7 @@ func (d *Desk) Handler() http.Handler {
 	mux.Handle("GET /static/", d.web.Static())
 	mux.HandleFunc("GET /lang/{lang}", d.web.SetLang)
 	mux.HandleFunc("GET /login", d.loginPage)
-	mux.HandleFunc("POST /login", d.login)
+	mux.HandleFunc("POST /login", d.web.Guest(d.login))
 	mux.HandleFunc("POST /logout", d.auth(d.logout))
 	mux.HandleFunc("GET /{$}", d.auth(d.list))
 	mux.HandleFunc("GET /new", d.auth(d.services))
@@ -106,8 +108,11 @@ type operator struct {
 
 type authed func(w http.ResponseWriter, r *http.Request, op *operator)
 
-func (d *Desk) auth(next authed) http.HandlerFunc {
-	return d.web.Auth("/login", func(w http.ResponseWriter, r *http.Request, ws *webkit.Session) {
+func (d *Desk) auth(next authed) http.HandlerFunc { return d.authBody(0, next) }
+
+// authBody is auth for a multipart POST of up to limit bytes (webkit.AuthBody).
+func (d *Desk) authBody(limit int64, next authed) http.HandlerFunc {
+	return d.web.AuthBody("/login", limit, func(w http.ResponseWriter, r *http.Request, ws *webkit.Session) {
 		op := &operator{IIN: ws.Subject, web: ws}
 		err := d.o.DB.QueryRow(r.Context(), `SELECT name FROM operators WHERE iin = $1 AND active`, ws.Subject).Scan(&op.Name)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -124,7 +129,7 @@ func (d *Desk) auth(next authed) http.HandlerFunc {
 }
 
 func (d *Desk) render(w http.ResponseWriter, r *http.Request, name string, status int, op *operator, errText string, data any) {
-	p := webkit.Page{T: texts[webkit.Lang(r)], Error: errText, Data: data}
+	p := webkit.Page{T: texts[webkit.Lang(r)], Error: errText, Data: data, Guest: name == "login.html"}
 	if op != nil {
 		p.Session, p.User = op.web, op
 	}
@@ -382,13 +387,9 @@ func (d *Desk) atCounter(w http.ResponseWriter, r *http.Request, op *operator, p
 
 // draft takes the application at the counter: the look-ups again (the form's hidden values are not
 // trusted), the fields, the documents (paper received, scans), then a draft for the operator to sign.
+// The session and the request's origin are checked before the body is read (webkit.AuthBody).
 func (d *Desk) draft(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 8*d.o.Attachments.MaxSize+1<<20)
-	if err := r.ParseMultipartForm(1 << 20); err != nil {
-		http.Error(w, "the form is too large or malformed", http.StatusRequestEntityTooLarge)
-		return
-	}
-	d.auth(func(w http.ResponseWriter, r *http.Request, op *operator) {
+	d.authBody(8*d.o.Attachments.MaxSize+1<<20, func(w http.ResponseWriter, r *http.Request, op *operator) {
 		p, ok := d.passport(w, r)
 		if !ok {
 			return
