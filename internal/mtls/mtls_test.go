@@ -174,4 +174,3 @@ func TestServerNeedsIdentity(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, opts)
 }
-
