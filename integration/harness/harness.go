@@ -149,14 +149,19 @@ func (p *Process) Exited() bool {
 type Endpoints struct {
 	NATS     string `json:"nats"`
 	Postgres string `json:"postgres"`
-	Services map[string]struct {
-		HTTP string `json:"http"`
-		GRPC string `json:"grpc"`
-	} `json:"services"`
+	Services map[string]Endpoint `json:"services"`
 	// NATSUsers are NATS URLs with each participant's own restricted user.
 	NATSUsers map[string]string `json:"nats_users"`
 	// Signer is the local signer's page (egov ncalayer), http://…/; its WebSocket is the same address.
 	Signer string `json:"ncalayer"`
+}
+
+// Endpoint is where a service listens; Admin is its admin API (ШЭП, НУЦ), over mutual TLS with the
+// administrator's key (keys/admin.p12).
+type Endpoint struct {
+	HTTP  string `json:"http"`
+	GRPC  string `json:"grpc"`
+	Admin string `json:"admin,omitempty"`
 }
 
 // Dev is a running `egov dev`.
