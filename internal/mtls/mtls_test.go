@@ -3,6 +3,9 @@ package mtls_test
 import (
 	"context"
 	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -173,4 +176,47 @@ func TestServerNeedsIdentity(t *testing.T) {
 	opts, err := mtls.Transport{Off: true}.ServerOptions(nil, mtls.Guard{})
 	require.NoError(t, err)
 	require.Empty(t, opts)
+}
+
+// TestRemote: a remote registry is reached over TLS with its own CA file and server name, presenting
+// the client certificate given; a bad CA file is a clear error.
+func TestRemote(t *testing.T) {
+	t.Parallel()
+	ca := ncatest.New(t)
+	addr := serveAs(t, ca, "gbdfl", mtls.Only("shep"))
+	dir := t.TempDir()
+	rootFile := filepath.Join(dir, "root.pem")
+	require.NoError(t, os.WriteFile(rootFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Root.Cert.Raw}), 0o600))
+	notPEM := filepath.Join(dir, "not.pem")
+	require.NoError(t, os.WriteFile(notPEM, []byte("nothing"), 0o600))
+	shep := ca.TLS(ca.System(t, "shep")).Cert
+
+	tests := []struct {
+		name   string
+		remote mtls.Remote
+		err    string
+		code   codes.Code
+	}{
+		{name: "ok/CA file, server name and client certificate", remote: mtls.Remote{CAFile: rootFile, ServerName: "gbdfl", Client: &shep}},
+		{name: "fail/no client certificate", remote: mtls.Remote{CAFile: rootFile, ServerName: "gbdfl"}, code: codes.Unauthenticated},
+		{name: "fail/another server name", remote: mtls.Remote{CAFile: rootFile, ServerName: "enis", Client: &shep}, code: codes.Unavailable},
+		{name: "fail/missing CA file", remote: mtls.Remote{CAFile: filepath.Join(dir, "none.pem")}, err: "CA file"},
+		{name: "fail/CA file without a certificate", remote: mtls.Remote{CAFile: notPEM}, err: "holds no PEM certificate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			opt, err := tt.remote.Dial()
+			if tt.err != "" {
+				require.ErrorContains(t, err, tt.err)
+				return
+			}
+			require.NoError(t, err)
+			conn, err := grpc.NewClient(addr, opt)
+			require.NoError(t, err)
+			defer conn.Close()
+			_, err = healthpb.NewHealthClient(conn).Check(t.Context(), &healthpb.HealthCheckRequest{})
+			require.Equal(t, tt.code, status.Code(err), "%v", err)
+		})
+	}
 }

@@ -423,3 +423,30 @@ func TestAdminListener(t *testing.T) {
 		})
 	}
 }
+
+// TestInternalTLSOff: EGOV_INTERNAL_TLS=off (kept to measure what TLS costs) serves the admin API in
+// plaintext; with TLS on, the same plaintext call is refused.
+func TestInternalTLSOff(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		tls  string
+		code codes.Code
+	}{
+		{name: "ok/plaintext with TLS off", tls: "off"},
+		{name: "fail/plaintext with TLS on", tls: "on", code: codes.Unavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rn, err := apptest.StartWith(t, apptest.Options{NATSURL: natstest.New(t).ClientURL(), DBURL: pgtest.URL(t),
+				Env: map[string]string{"EGOV_INTERNAL_TLS": tt.tls}}, nca.Descriptor(defaultConfig(t)))
+			require.NoError(t, err)
+			conn, err := grpc.NewClient(rn.Endpoints["nca"].Admin, mtls.Transport{Off: true}.Dial(nil, "nca"))
+			require.NoError(t, err)
+			defer conn.Close()
+			_, err = ncav1.NewCertificateAuthorityServiceClient(conn).GetCACertificates(t.Context(), &ncav1.GetCACertificatesRequest{})
+			require.Equal(t, tt.code, status.Code(err), "%v", err)
+		})
+	}
+}
