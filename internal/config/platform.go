@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/egov-suite/egov/internal/iin"
 )
 
 // Platform is the configuration every process of the suite shares: where NATS and PostgreSQL are, how
@@ -78,6 +80,14 @@ func (p Platform) Validate() error {
 	}
 	if p.DatabaseMaxConns < 1 {
 		errs = append(errs, fmt.Errorf("EGOV_DATABASE_MAX_CONNS=%d: want at least 1", p.DatabaseMaxConns))
+	}
+	for _, v := range p.AdminIINs {
+		if !iin.Valid(v) {
+			errs = append(errs, fmt.Errorf("EGOV_ADMIN_IINS: %q is not a valid IIN (12 digits with its check digit, comma-separated, no spaces)", v))
+		}
+	}
+	if p.AdminBIN != "" && !iin.Valid(p.AdminBIN) {
+		errs = append(errs, fmt.Errorf("EGOV_ADMIN_BIN=%q is not a valid BIN", p.AdminBIN))
 	}
 	if p.InternalTLS != "on" && p.InternalTLS != "off" {
 		errs = append(errs, fmt.Errorf("EGOV_INTERNAL_TLS=%q: want on or off", p.InternalTLS))
