@@ -147,8 +147,8 @@ func (p *Process) Exited() bool {
 
 // Endpoints mirrors <data-dir>/endpoints.json.
 type Endpoints struct {
-	NATS     string `json:"nats"`
-	Postgres string `json:"postgres"`
+	NATS     string              `json:"nats"`
+	Postgres string              `json:"postgres"`
 	Services map[string]Endpoint `json:"services"`
 	// NATSUsers are NATS URLs with each participant's own restricted user.
 	NATSUsers map[string]string `json:"nats_users"`
