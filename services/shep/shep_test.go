@@ -2,6 +2,7 @@ package shep_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/pem"
 	"errors"
 	"io"
@@ -673,6 +674,10 @@ func TestTransportAuth(t *testing.T) {
 	revoked := s.ca.System(t, "tson")
 	s.ca.Revoke(revoked.Cert, 1)
 	admin := s.ca.TLS(s.ca.Employee(t, adminIIN, operatorBIN))
+	pinned := s.ca.System(t, "pinned")
+	sum := sha256.Sum256(pinned.Cert.Raw)
+	_, err := s.admin.PutParticipant(t.Context(), &shepv1.PutParticipantRequest{Participant: &shepv1.Participant{Id: "pinned", CertificateSha256: sum[:]}})
+	require.NoError(t, err)
 	send := func(conn *grpc.ClientConn) error {
 		_, err := shepv1.NewSyncChannelServiceClient(conn).SendMessage(t.Context(), &shepv1.SendMessageRequest{})
 		return err
@@ -692,6 +697,9 @@ func TestTransportAuth(t *testing.T) {
 			code: codes.Unauthenticated, msg: "no client certificate"},
 		{name: "fail/an unregistered system", call: func() error { return send(s.conn(t, "stranger")) },
 			code: codes.PermissionDenied, msg: "stranger is not a registered ШЭП participant"},
+		{name: "ok/a participant with its pinned certificate", call: func() error { return send(s.rn.Dial(t, "shep", s.ca.TLS(pinned))) }},
+		{name: "fail/a participant with another certificate than its pinned one", call: func() error { return send(s.conn(t, "pinned")) },
+			code: codes.PermissionDenied, msg: "pinned presents a certificate other than its registered one"},
 		{name: "fail/a revoked system certificate", call: func() error { return send(s.rn.Dial(t, "shep", s.ca.TLS(revoked))) },
 			code: codes.Unauthenticated, msg: "was revoked"},
 		{name: "fail/another participant's message status", call: func() error {

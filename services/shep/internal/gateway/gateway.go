@@ -309,8 +309,16 @@ func (g *Gateway) AllowPeer(ctx context.Context, p mtls.Peer) error {
 	if err != nil {
 		return status.Error(codes.Unavailable, "ШЭП's registry is unavailable")
 	}
-	if _, ok := reg.participants[p.Holder.Name]; !ok {
+	reg0, ok := reg.participants[p.Holder.Name]
+	if !ok {
 		return status.Errorf(codes.PermissionDenied, "%s is not a registered ШЭП participant", p.Name())
+	}
+	// A participant that pinned its certificate connects with that certificate only, as it signs.
+	if len(reg0.CertificateSHA256) > 0 {
+		if sum := sha256.Sum256(p.Cert.Raw); string(sum[:]) != string(reg0.CertificateSHA256) {
+			return status.Errorf(codes.PermissionDenied, "%s presents a certificate other than its registered one (serial %s)",
+				p.Name(), p.Cert.SerialNumber.Text(16))
+		}
 	}
 	return nil
 }
