@@ -154,6 +154,9 @@ type Endpoints struct {
 	NATSUsers map[string]string `json:"nats_users"`
 	// Signer is the local signer's page (egov ncalayer), http://…/; its WebSocket is the same address.
 	Signer string `json:"ncalayer"`
+	// InternalTLS is "off" when the suite runs with EGOV_INTERNAL_TLS=off (egov loadgen then dials in
+	// plaintext too).
+	InternalTLS string `json:"internal_tls,omitempty"`
 }
 
 // Endpoint is where a service listens; Admin is its admin API (ШЭП, НУЦ), over mutual TLS with the

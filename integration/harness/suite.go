@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -96,6 +97,9 @@ func StartSuite(t testing.TB, o SuiteOptions) *Suite {
 	s.Endpoints = Endpoints{NATS: s.nats.ClientURL(), Postgres: s.pg.URL(), Services: map[string]Endpoint{}}
 	s.env = append([]string{"EGOV_NATS_URL=" + s.Endpoints.NATS, "DATABASE_URL=" + s.Endpoints.Postgres,
 		"EGOV_DEV_DIR=" + dir, "EGOV_SHUTDOWN_TIMEOUT=10s"}, o.Env...)
+	if slices.Contains(o.Env, "EGOV_INTERNAL_TLS=off") {
+		s.Endpoints.InternalTLS = "off"
+	}
 	for i, name := range Order {
 		s.assign(name, free[2+3*i], free[3+3*i], free[4+3*i])
 	}
