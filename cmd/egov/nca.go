@@ -8,27 +8,43 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/mtls"
 	ncav1 "github.com/egov-suite/egov/proto/egov/nca/v1"
 )
 
-// target is how a CLI command finds a service: --addr, or the dev mode's endpoints.json.
+// target is how a CLI command finds a service: --addr, or the dev mode's endpoints.json. The admin
+// commands present an administrator's key (--p12) over mutual TLS.
 type target struct {
 	addr      string
 	endpoints string
+	p12       string
+	password  string
+	roots     string
+	plaintext bool
 }
 
 func (t *target) flags(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&t.addr, "addr", "", "the service's gRPC address (default: from --endpoints)")
+	cmd.Flags().StringVar(&t.addr, "addr", "", "the service's address (default: from --endpoints)")
 	cmd.Flags().StringVar(&t.endpoints, "endpoints", ".egov/endpoints.json", "endpoints.json written by egov dev")
+}
+
+// adminFlags are the flags of a command of an admin API.
+func (t *target) adminFlags(cmd *cobra.Command) {
+	t.flags(cmd)
+	cmd.Flags().StringVar(&t.p12, "p12", "", "the administrator's PKCS#12 key file (default: keys/admin.p12 beside --endpoints)")
+	cmd.Flags().StringVar(&t.password, "p12-password", "", "its password (default: the demo password, with the dev folder's key)")
+	cmd.Flags().StringVar(&t.roots, "trust-anchors", "", "PEM file of НУЦ's root (default: keys/root.pem beside --endpoints)")
+	cmd.Flags().BoolVar(&t.plaintext, "plaintext", false, "dial without TLS (a suite run with EGOV_INTERNAL_TLS=off)")
 }
 
 // devEndpoints is what the CLI reads of endpoints.json.
@@ -65,12 +81,31 @@ func (t *target) resolve(service, kind string) (string, error) {
 	return addr, nil
 }
 
+// dial connects to service's admin listener as the administrator.
 func (t *target) dial(service string) (*grpc.ClientConn, error) {
-	addr, err := t.resolve(service, "grpc")
+	addr, err := t.resolve(service, "admin")
 	if err != nil {
 		return nil, err
 	}
-	return grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if t.plaintext {
+		return grpc.NewClient(addr, mtls.Transport{Off: true}.Dial(nil, service))
+	}
+	keys := filepath.Join(filepath.Dir(t.endpoints), "keys")
+	p12, password, roots := t.p12, t.password, t.roots
+	if p12 == "" {
+		p12 = filepath.Join(keys, demo.Admin.Slug+".p12")
+		if password == "" {
+			password = demo.Password
+		}
+	}
+	if roots == "" {
+		roots = filepath.Join(keys, "root.pem")
+	}
+	id, err := mtls.Admin(p12, password, roots)
+	if err != nil {
+		return nil, fmt.Errorf("%w (--p12, --p12-password, --trust-anchors)", err)
+	}
+	return grpc.NewClient(addr, mtls.Transport{}.Dial(id, service))
 }
 
 // grpcError turns a gRPC status into a plain message.
@@ -149,7 +184,7 @@ func ncaIssue(stdout io.Writer) *cobra.Command {
 			return nil
 		},
 	}
-	t.flags(cmd)
+	t.adminFlags(cmd)
 	f := cmd.Flags()
 	f.StringVar(&profile, "profile", "individual", "individual, employee or system")
 	f.StringVar(&purpose, "purpose", "", "auth or sign (a person's certificate)")
@@ -204,7 +239,7 @@ func ncaRevoke(stdout io.Writer) *cobra.Command {
 			return nil
 		},
 	}
-	t.flags(cmd)
+	t.adminFlags(cmd)
 	cmd.Flags().StringVar(&serial, "serial", "", "serial number, hex")
 	cmd.Flags().StringVar(&reason, "reason", "unspecified", "RFC 5280 reason, e.g. key-compromise")
 	return cmd
@@ -243,7 +278,7 @@ func ncaList(stdout io.Writer) *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	t.flags(cmd)
+	t.adminFlags(cmd)
 	cmd.Flags().StringVar(&iin, "iin", "", "only this person's certificates")
 	cmd.Flags().Int32Var(&size, "limit", 100, "at most this many")
 	return cmd
@@ -276,7 +311,7 @@ func ncaRoot(stdout io.Writer) *cobra.Command {
 			return pem.Encode(w, &pem.Block{Type: "CERTIFICATE", Bytes: resp.GetIntermediate()})
 		},
 	}
-	t.flags(cmd)
+	t.adminFlags(cmd)
 	cmd.Flags().StringVar(&out, "out", "", "write to this file instead of standard output")
 	return cmd
 }

@@ -9,9 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/egov-suite/egov/internal/conformance"
+	"github.com/egov-suite/egov/internal/mtls"
 	enisv1 "github.com/egov-suite/egov/proto/egov/enis/v1"
 	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
 	"github.com/egov-suite/egov/services/enis"
@@ -102,6 +102,7 @@ func seedCommand(stdout io.Writer, short, personsHelp, seedHelp string,
 func conformanceCommand(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "conformance", Short: "Check that an endpoint behaves as the suite expects of a registry"}
 	var targetAddr, known, parent, unknown string
+	var remote remoteTLS
 	g := &cobra.Command{
 		Use:   "gbdfl",
 		Short: "Run the ГБД ФЛ conformance suite against --target (the stub, an adapter, or the real register)",
@@ -110,7 +111,11 @@ func conformanceCommand(stdout io.Writer) *cobra.Command {
 			if targetAddr == "" {
 				return errors.New("--target host:port is required")
 			}
-			conn, err := grpc.NewClient(targetAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+			creds, err := remote.dial()
+			if err != nil {
+				return err
+			}
+			conn, err := grpc.NewClient(targetAddr, creds)
 			if err != nil {
 				return err
 			}
@@ -121,6 +126,7 @@ func conformanceCommand(stdout io.Writer) *cobra.Command {
 		},
 	}
 	g.Flags().StringVar(&targetAddr, "target", "", "host:port speaking egov.gbdfl.v1.PersonRegistryService")
+	remote.flags(g)
 	g.Flags().StringVar(&known, "known-iin", gbdflconformance.Defaults.KnownIIN, "a person the register holds")
 	g.Flags().StringVar(&parent, "parent-iin", gbdflconformance.Defaults.ParentIIN, "a person with children")
 	g.Flags().StringVar(&unknown, "unknown-iin", gbdflconformance.Defaults.UnknownIIN, "a valid IIN the register does not hold")
@@ -134,7 +140,11 @@ func conformanceCommand(stdout io.Writer) *cobra.Command {
 			if enisTarget == "" {
 				return errors.New("--target host:port is required")
 			}
-			conn, err := grpc.NewClient(enisTarget, grpc.WithTransportCredentials(insecure.NewCredentials()))
+			creds, err := remote.dial()
+			if err != nil {
+				return err
+			}
+			conn, err := grpc.NewClient(enisTarget, creds)
 			if err != nil {
 				return err
 			}
@@ -143,6 +153,7 @@ func conformanceCommand(stdout io.Writer) *cobra.Command {
 		},
 	}
 	e.Flags().StringVar(&enisTarget, "target", "", "host:port speaking egov.enis.v1.NotaryRegistryService")
+	remote.flags(e)
 	e.Flags().StringVar(&ev.Principal, "principal-iin", ev.Principal, "principal of the powers of attorney below")
 	e.Flags().StringVar(&ev.Representative, "representative-iin", ev.Representative, "their representative")
 	e.Flags().StringVar(&ev.Valid, "valid", ev.Valid, "number of a valid power of attorney between them")
@@ -169,4 +180,33 @@ func report(stdout io.Writer, rs []conformance.Result) error {
 		return fmt.Errorf("%d conformance checks failed", failed)
 	}
 	return nil
+}
+
+// remoteTLS are the TLS flags of a command reaching a registry: its CA, its server name, and the
+// client key to present (a registry of the suite takes ШЭП's system key only).
+type remoteTLS struct {
+	caFile, serverName, p12, password string
+}
+
+func (r *remoteTLS) flags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&r.caFile, "ca-file", "", "PEM file of the CA of the endpoint's TLS certificate (НУЦ's root for the suite's registries); empty dials in plaintext")
+	cmd.Flags().StringVar(&r.serverName, "server-name", "", "the name the endpoint's certificate must carry (e.g. gbdfl; default: the target's host)")
+	cmd.Flags().StringVar(&r.p12, "p12", "", "PKCS#12 key file presented as the client certificate (e.g. keys/system-shep.p12)")
+	cmd.Flags().StringVar(&r.password, "p12-password", "", "its password")
+}
+
+func (r *remoteTLS) dial() (grpc.DialOption, error) {
+	m := mtls.Remote{CAFile: r.caFile, ServerName: r.serverName}
+	if r.p12 != "" {
+		cert, err := mtls.LoadP12(r.p12, r.password)
+		if err != nil {
+			return nil, fmt.Errorf("--p12: %w", err)
+		}
+		m.Client = cert
+	}
+	opt, err := m.Dial()
+	if err != nil {
+		return nil, fmt.Errorf("--ca-file: %w", err)
+	}
+	return opt, nil
 }

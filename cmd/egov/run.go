@@ -22,7 +22,8 @@ func runCommand(stderr io.Writer) *cobra.Command {
 		Short: "Run chosen services against external NATS and PostgreSQL: the production shape",
 		Long: `run starts the chosen services in this process against the NATS and PostgreSQL named by the
 environment (EGOV_NATS_URL, DATABASE_URL; see "egov config"). Each service listens on
-EGOV_<NAME>_HTTP_ADDR and EGOV_<NAME>_GRPC_ADDR (defaults in its README). In production every service is its
+EGOV_<NAME>_HTTP_ADDR and EGOV_<NAME>_GRPC_ADDR, and ШЭП and НУЦ their admin API on EGOV_<NAME>_ADMIN_ADDR
+(defaults in its README). In production every service is its
 own Deployment of the same image: egov run --services=shep.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -94,7 +95,8 @@ func peers(all []app.Descriptor) map[string]app.Endpoint {
 	return out
 }
 
-// listenService opens a service's listeners at EGOV_<NAME>_HTTP_ADDR / _GRPC_ADDR, or its default ports.
+// listenService opens a service's listeners at EGOV_<NAME>_HTTP_ADDR / _GRPC_ADDR (/ _ADMIN_ADDR for a
+// service with an admin API), or its default ports.
 func listenService(d app.Descriptor) (app.Listeners, error) {
 	env := func(kind string, port int) string {
 		if v := os.Getenv("EGOV_" + strings.ToUpper(d.Name) + "_" + kind + "_ADDR"); v != "" {
@@ -111,5 +113,13 @@ func listenService(d app.Descriptor) (app.Listeners, error) {
 		h.Close()
 		return app.Listeners{}, fmt.Errorf("%s: %w", d.Name, err)
 	}
-	return app.Listeners{HTTP: h, GRPC: g}, nil
+	l := app.Listeners{HTTP: h, GRPC: g}
+	if d.Ports.Admin != 0 {
+		if l.Admin, err = serve.Listen(env("ADMIN", d.Ports.Admin)); err != nil {
+			h.Close()
+			g.Close()
+			return app.Listeners{}, fmt.Errorf("%s: %w", d.Name, err)
+		}
+	}
+	return l, nil
 }

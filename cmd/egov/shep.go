@@ -18,7 +18,7 @@ import (
 func shepCommand(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "shep", Short: "Manage ШЭП, the e-government gateway: participants, services, grants, dead letters, the message log"}
 	var t target
-	t.flags(cmd)
+	t.adminFlags(cmd)
 	for _, c := range []*cobra.Command{shepParticipant(stdout, &t), shepService(stdout, &t), shepGrant(stdout, &t, true),
 		shepGrant(stdout, &t, false), shepDLQ(stdout, &t), shepLog(stdout, &t)} {
 		cmd.AddCommand(c)

@@ -147,16 +147,24 @@ func (p *Process) Exited() bool {
 
 // Endpoints mirrors <data-dir>/endpoints.json.
 type Endpoints struct {
-	NATS     string `json:"nats"`
-	Postgres string `json:"postgres"`
-	Services map[string]struct {
-		HTTP string `json:"http"`
-		GRPC string `json:"grpc"`
-	} `json:"services"`
+	NATS     string              `json:"nats"`
+	Postgres string              `json:"postgres"`
+	Services map[string]Endpoint `json:"services"`
 	// NATSUsers are NATS URLs with each participant's own restricted user.
 	NATSUsers map[string]string `json:"nats_users"`
 	// Signer is the local signer's page (egov ncalayer), http://…/; its WebSocket is the same address.
 	Signer string `json:"ncalayer"`
+	// InternalTLS is "off" when the suite runs with EGOV_INTERNAL_TLS=off (egov loadgen then dials in
+	// plaintext too).
+	InternalTLS string `json:"internal_tls,omitempty"`
+}
+
+// Endpoint is where a service listens; Admin is its admin API (ШЭП, НУЦ), over mutual TLS with the
+// administrator's key (keys/admin.p12).
+type Endpoint struct {
+	HTTP  string `json:"http"`
+	GRPC  string `json:"grpc"`
+	Admin string `json:"admin,omitempty"`
 }
 
 // Dev is a running `egov dev`.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,7 +71,7 @@ func StartSuite(t testing.TB, o SuiteOptions) *Suite {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	free := ports(t, 2+2*len(Order))
+	free := ports(t, 2+3*len(Order))
 	s := &Suite{t: t, Dir: dir, procs: map[string]*Process{}, natsStore: filepath.Join(dir, "nats"), natsPort: free[0]}
 	t.Cleanup(func() {
 		s.mu.Lock()
@@ -93,14 +94,14 @@ func StartSuite(t testing.TB, o SuiteOptions) *Suite {
 	s.pgOpts = pgcluster.Options{Dir: filepath.Join(dir, "postgres"), Port: free[1], Durable: true, Database: "egov"}
 	s.StartPostgres()
 
-	s.Endpoints = Endpoints{NATS: s.nats.ClientURL(), Postgres: s.pg.URL(), Services: map[string]struct {
-		HTTP string `json:"http"`
-		GRPC string `json:"grpc"`
-	}{}}
+	s.Endpoints = Endpoints{NATS: s.nats.ClientURL(), Postgres: s.pg.URL(), Services: map[string]Endpoint{}}
 	s.env = append([]string{"EGOV_NATS_URL=" + s.Endpoints.NATS, "DATABASE_URL=" + s.Endpoints.Postgres,
 		"EGOV_DEV_DIR=" + dir, "EGOV_SHUTDOWN_TIMEOUT=10s"}, o.Env...)
+	if slices.Contains(o.Env, "EGOV_INTERNAL_TLS=off") {
+		s.Endpoints.InternalTLS = "off"
+	}
 	for i, name := range Order {
-		s.assign(name, free[2+2*i], free[3+2*i])
+		s.assign(name, free[2+3*i], free[3+3*i], free[4+3*i])
 	}
 	for _, name := range Order {
 		// A port can still be taken by another process between the reservation and the bind; on the
@@ -111,8 +112,8 @@ func StartSuite(t testing.TB, o SuiteOptions) *Suite {
 				break
 			}
 			if attempt < 2 && p.Exited() && freeport.InUse(p.Stderr()) {
-				np := ports(t, 2)
-				s.assign(name, np[0], np[1])
+				np := ports(t, 3)
+				s.assign(name, np[0], np[1], np[2])
 				continue
 			}
 			t.Fatalf("harness: %s: %v\n%s", name, err, p.Stderr())
@@ -146,15 +147,17 @@ func (s *Suite) waitFile(path string) {
 	}
 }
 
-// assign gives a service its HTTP and gRPC ports, in the endpoints and in every later process's
-// environment (a later entry of the same variable wins).
-func (s *Suite) assign(name string, h, g int) {
-	s.Endpoints.Services[name] = struct {
-		HTTP string `json:"http"`
-		GRPC string `json:"grpc"`
-	}{HTTP: "http://127.0.0.1:" + strconv.Itoa(h), GRPC: "127.0.0.1:" + strconv.Itoa(g)}
+// assign gives a service its HTTP, gRPC and admin ports, in the endpoints and in every later process's
+// environment (a later entry of the same variable wins). Only ШЭП and НУЦ open the admin port.
+func (s *Suite) assign(name string, h, g, a int) {
+	e := Endpoint{HTTP: "http://127.0.0.1:" + strconv.Itoa(h), GRPC: "127.0.0.1:" + strconv.Itoa(g)}
+	if name == "shep" || name == "nca" {
+		e.Admin = "127.0.0.1:" + strconv.Itoa(a)
+	}
+	s.Endpoints.Services[name] = e
 	up := strings.ToUpper(name)
-	s.env = append(s.env, fmt.Sprintf("EGOV_%s_HTTP_ADDR=127.0.0.1:%d", up, h), fmt.Sprintf("EGOV_%s_GRPC_ADDR=127.0.0.1:%d", up, g))
+	s.env = append(s.env, fmt.Sprintf("EGOV_%s_HTTP_ADDR=127.0.0.1:%d", up, h), fmt.Sprintf("EGOV_%s_GRPC_ADDR=127.0.0.1:%d", up, g),
+		fmt.Sprintf("EGOV_%s_ADMIN_ADDR=127.0.0.1:%d", up, a))
 }
 
 // Start runs a service's process (again) and waits until it is ready.

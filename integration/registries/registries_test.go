@@ -4,6 +4,7 @@ package registries
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"os"
@@ -15,11 +16,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/egov-suite/egov/integration/harness"
 	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/mtls"
 	"github.com/egov-suite/egov/internal/participant"
 	enisv1 "github.com/egov-suite/egov/proto/egov/enis/v1"
 	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
@@ -67,10 +70,10 @@ func TestMain(m *testing.M) {
 // tson is ЦОН's ШЭП client, with the demo system key.
 func tson(t testing.TB, d *harness.Dev) *shepclient.Client {
 	t.Helper()
-	c, err := participant.Config{KeyFile: filepath.Join(d.DataDir, "keys", "system-tson.p12"), KeyPassword: demo.Password,
-		TrustAnchors: filepath.Join(d.DataDir, "keys", "root.pem"), OCSPFreshness: 5 * time.Minute}.Load("tson", nil)
+	c, ident, err := participant.Config{KeyFile: filepath.Join(d.DataDir, "keys", "system-tson.p12"), KeyPassword: demo.Password,
+		TrustAnchors: filepath.Join(d.DataDir, "keys", "root.pem"), OCSPFreshness: 5 * time.Minute}.LoadTLS("tson", nil)
 	require.NoError(t, err)
-	conn, err := grpc.NewClient(d.Endpoints.Services["shep"].GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(d.Endpoints.Services["shep"].GRPC, mtls.Transport{}.Dial(ident, "shep"))
 	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close() })
 	c.Sync = shepv1.NewSyncChannelServiceClient(conn)
@@ -136,9 +139,99 @@ func TestLookUpsThroughSHEP(t *testing.T) {
 func TestConformanceCommand(t *testing.T) {
 	d := suite(t)
 	for _, reg := range []string{"gbdfl", "enis"} {
-		p := harness.Start(t, nil, "conformance", reg, "--target", d.Endpoints.Services[reg].GRPC)
+		keys := filepath.Join(d.DataDir, "keys")
+		// A registry answers ШЭП only: the suite is run with ШЭП's key, as an integration team would
+		// with the client certificate the registry's operator accepts.
+		p := harness.Start(t, nil, "conformance", reg, "--target", d.Endpoints.Services[reg].GRPC, "--ca-file", filepath.Join(keys, "root.pem"),
+			"--server-name", reg, "--p12", filepath.Join(keys, "system-shep.p12"), "--p12-password", demo.Password)
 		require.NoError(t, p.Wait(time.Minute), p.Stdout()+p.Stderr())
 		require.Contains(t, p.Stdout(), " 0 failed")
+	}
+}
+
+// key is the TLS identity of a demo key file (keys/<name>.p12).
+func key(t testing.TB, d *harness.Dev, name string) *mtls.Identity {
+	t.Helper()
+	keys := filepath.Join(d.DataDir, "keys")
+	cert, err := mtls.LoadP12(filepath.Join(keys, name+".p12"), demo.Password)
+	require.NoError(t, err)
+	roots, err := mtls.ReadRoots(filepath.Join(keys, "root.pem"))
+	require.NoError(t, err)
+	return &mtls.Identity{Cert: *cert, Roots: roots}
+}
+
+// TestRegistriesRefuseAllButShep: a person's record does not come back to whoever asks ГБД ФЛ or ЕНИС
+// directly — the portal's certificate is refused, so is a call without one — while ШЭП's is answered.
+func TestRegistriesRefuseAllButShep(t *testing.T) {
+	d := suite(t)
+	anonymous := key(t, d, "system-shep")
+	anonymous.Cert = tls.Certificate{}
+	tests := []struct {
+		name     string
+		registry string
+		id       *mtls.Identity
+		code     codes.Code
+		msg      string
+	}{
+		{name: "ok/ШЭП asks ГБД ФЛ", registry: "gbdfl", id: key(t, d, "system-shep")},
+		{name: "fail/the portal asks ГБД ФЛ directly", registry: "gbdfl", id: key(t, d, "system-portal"), code: codes.PermissionDenied,
+			msg: "portal may not call this service: only shep may"},
+		{name: "fail/ГБД ФЛ without a client certificate", registry: "gbdfl", id: anonymous, code: codes.Unauthenticated, msg: "no client certificate"},
+		{name: "fail/the ЦОН desk asks ЕНИС directly", registry: "enis", id: key(t, d, "system-tson"), code: codes.PermissionDenied,
+			msg: "tson may not call this service: only shep may"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conn, err := grpc.NewClient(d.Endpoints.Services[tt.registry].GRPC, mtls.Transport{}.Dial(tt.id, tt.registry))
+			require.NoError(t, err)
+			defer conn.Close()
+			if tt.registry == "gbdfl" {
+				_, err = gbdflv1.NewPersonRegistryServiceClient(conn).GetPerson(t.Context(), &gbdflv1.GetPersonRequest{Iin: demo.People[0].IIN})
+			} else {
+				_, err = enisv1.NewNotaryRegistryServiceClient(conn).GetPowerOfAttorney(t.Context(), &enisv1.GetPowerOfAttorneyRequest{
+					Number: demo.PowerOfAttorneyValid, PrincipalIin: demo.People[0].IIN, RepresentativeIin: demo.People[1].IIN})
+			}
+			if tt.code == codes.OK {
+				require.NoError(t, err)
+				return
+			}
+			require.Equal(t, tt.code, status.Code(err), "%v", err)
+			require.Contains(t, status.Convert(err).Message(), tt.msg)
+		})
+	}
+}
+
+// TestAdminCLI: the CLI reaches ШЭП's and НУЦ's admin listeners with the dev folder's administrator
+// key by default; with a participant's key it is refused.
+func TestAdminCLI(t *testing.T) {
+	d := suite(t)
+	eps := filepath.Join(d.DataDir, "endpoints.json")
+	portal := []string{"--p12", filepath.Join(d.DataDir, "keys", "system-portal.p12"), "--p12-password", demo.Password}
+	tests := []struct {
+		name string
+		args []string
+		out  string
+		err  string
+	}{
+		{name: "ok/shep participant list as the administrator", args: []string{"shep", "participant", "list", "--endpoints", eps}, out: "gbdfl"},
+		{name: "ok/nca list as the administrator", args: []string{"nca", "list", "--endpoints", eps}, out: "SERIAL"},
+		{name: "fail/shep participant list with the portal's key", args: append([]string{"shep", "participant", "list", "--endpoints", eps}, portal...),
+			err: "portal presents a system certificate"},
+		{name: "fail/nca list with the portal's key", args: append([]string{"nca", "list", "--endpoints", eps}, portal...),
+			err: "portal presents a system certificate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := harness.Start(t, nil, tt.args...)
+			err := p.Wait(time.Minute)
+			if tt.err == "" {
+				require.NoError(t, err, p.Stdout()+p.Stderr())
+				require.Contains(t, p.Stdout(), tt.out)
+				return
+			}
+			require.Error(t, err, p.Stdout())
+			require.Contains(t, p.Stderr(), tt.err)
+		})
 	}
 }
 
@@ -147,7 +240,7 @@ func TestConformanceCommand(t *testing.T) {
 func BenchmarkLookUp(b *testing.B) {
 	d := suite(b)
 	c := tson(b, d)
-	conn, err := grpc.NewClient(d.Endpoints.Services["gbdfl"].GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(d.Endpoints.Services["gbdfl"].GRPC, mtls.Transport{}.Dial(key(b, d, "system-shep"), "gbdfl"))
 	require.NoError(b, err)
 	defer conn.Close()
 	direct := gbdflv1.NewPersonRegistryServiceClient(conn)

@@ -33,6 +33,9 @@ func TestDevStartsStopsAndKeepsData(t *testing.T) {
 	}
 
 	require.Contains(t, dev.Endpoints.Services, "nca")
+	for _, name := range []string{"nca", "shep"} {
+		require.NotEmpty(t, dev.Endpoints.Services[name].Admin, "%s's admin listener is in endpoints.json", name)
+	}
 	root1, err := os.ReadFile(filepath.Join(dir, "keys", "root.pem"))
 	require.NoError(t, err, "egov dev seeds the demo key files")
 	require.Contains(t, dev.Stdout(), "citizen-akhmetova-SIGN.p12")

@@ -24,8 +24,10 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
+	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/mtls"
 	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/pgdb"
 	"github.com/egov-suite/egov/internal/serve"
@@ -42,7 +44,8 @@ type Descriptor struct {
 	Schema string
 	// Migrations are its embedded SQL migrations, applied to Schema at start.
 	Migrations fs.FS
-	// Ports are the default HTTP and gRPC ports of `egov run` (EGOV_<NAME>_HTTP_ADDR/_GRPC_ADDR override).
+	// Ports are the default HTTP, gRPC and admin ports of `egov run` (EGOV_<NAME>_HTTP_ADDR/_GRPC_ADDR/
+	// _ADMIN_ADDR override).
 	Ports Ports
 	// GRPCServices are the fully qualified gRPC service names it serves, for the health service.
 	GRPCServices []string
@@ -72,12 +75,24 @@ type Env struct {
 	// Peers are the endpoints of every service of this process, by name (the dev mode registers the
 	// registries with ШЭП at their addresses).
 	Peers map[string]Endpoint
+	// Transport is how the service dials other systems: mutual TLS with its system key, or plaintext
+	// under EGOV_INTERNAL_TLS=off.
+	Transport mtls.Transport
 }
 
 // Unit is a started service.
 type Unit struct {
 	// RegisterGRPC registers the service's gRPC services on the server the platform made for it.
 	RegisterGRPC func(*grpc.Server)
+	// RegisterAdminGRPC registers the admin API on the admin listener's server, which admits an
+	// administrator's certificate only (Platform.AdminIINs).
+	RegisterAdminGRPC func(*grpc.Server)
+	// Identity is the service's system key and trust anchors: its gRPC servers present it and verify
+	// their callers with it. Required unless EGOV_INTERNAL_TLS=off.
+	Identity *mtls.Identity
+	// AllowPeer says which participants may call the gRPC services (health and reflection stay open to
+	// any verified peer); nil allows any system participant.
+	AllowPeer mtls.Policy
 	// HTTP serves the service's pages and endpoints; /livez, /readyz and /metrics are added beside it.
 	HTTP http.Handler
 	// Checks join the platform's readiness checks (NATS, streams, database).
@@ -91,19 +106,21 @@ type Unit struct {
 	Seed func(ctx context.Context, dir string) ([]demo.Entry, error)
 }
 
-// Ports are a service's default ports.
-type Ports struct{ HTTP, GRPC int }
+// Ports are a service's default ports; Admin is zero for a service without an admin API.
+type Ports struct{ HTTP, GRPC, Admin int }
 
 // Endpoint is where a service listens.
 type Endpoint struct {
-	HTTP string `json:"http"`
-	GRPC string `json:"grpc"`
+	HTTP  string `json:"http"`
+	GRPC  string `json:"grpc"`
+	Admin string `json:"admin,omitempty"`
 }
 
-// Listeners holds a service's two listeners.
+// Listeners holds a service's listeners; Admin is needed by a service with an admin API only.
 type Listeners struct {
-	HTTP net.Listener
-	GRPC net.Listener
+	HTTP  net.Listener
+	GRPC  net.Listener
+	Admin net.Listener
 }
 
 // Options configure a process.
@@ -147,6 +164,13 @@ func Start(ctx context.Context, r *serve.Runner, o Options) ([]demo.Entry, error
 	r.OnStop(serve.PhaseConsumers, "nats drain", bus.Drain)
 	if err := o.Topology.Apply(ctx, bus.JS); err != nil {
 		return nil, err
+	}
+	if o.Platform.InternalTLS == "off" {
+		o.Log.Warn("EGOV_INTERNAL_TLS=off: the gRPC hops between systems and the admin APIs run in plaintext, without authentication; only to measure what TLS costs")
+	}
+	if o.SeedDir != "" && len(o.Platform.AdminIINs) == 0 {
+		// The dev mode's administrator is the demo one, whose key НУЦ seeds as keys/admin.p12.
+		o.Platform.AdminIINs, o.Platform.AdminBIN = []string{demo.Admin.IIN}, demo.Admin.BIN
 	}
 
 	var all []*serve.Health
@@ -207,13 +231,20 @@ func startService(ctx context.Context, r *serve.Runner, o Options, d Descriptor,
 		Log: log, Telemetry: o.Telemetry, Bus: bus, Now: now,
 		Addr:   Endpoint{HTTP: lis.HTTP.Addr().String(), GRPC: lis.GRPC.Addr().String()},
 		DevDir: o.SeedDir, SignerURL: o.Platform.SignerURL,
-		Peers: map[string]Endpoint{},
+		Peers:     map[string]Endpoint{},
+		Transport: mtls.Transport{Off: o.Platform.InternalTLS == "off"},
 	}
 	maps.Copy(env.Peers, o.Peers)
 	for name, l := range o.Listeners {
 		if l.HTTP != nil && l.GRPC != nil {
 			env.Peers[name] = Endpoint{HTTP: l.HTTP.Addr().String(), GRPC: l.GRPC.Addr().String()}
+			if l.Admin != nil {
+				env.Peers[name] = Endpoint{HTTP: l.HTTP.Addr().String(), GRPC: l.GRPC.Addr().String(), Admin: l.Admin.Addr().String()}
+			}
 		}
+	}
+	if lis.Admin != nil {
+		env.Addr.Admin = lis.Admin.Addr().String()
 	}
 	env.PKIURL = o.Platform.PKIURL
 	if nca := env.Peers["nca"].HTTP; env.PKIURL == "" && o.SeedDir != "" && nca != "" {
@@ -245,16 +276,43 @@ func startService(ctx context.Context, r *serve.Runner, o Options, d Descriptor,
 	}
 	health.Add(unit.Checks...)
 
-	gs := grpc.NewServer(grpc.StatsHandler(otelgrpc.NewServerHandler(
+	var status envelope.StatusChecker
+	if unit.Identity != nil {
+		status = unit.Identity.Status
+	}
+	allow := unit.AllowPeer
+	if allow == nil {
+		allow = mtls.AnySystem
+	}
+	tlsOpts, err := env.Transport.ServerOptions(unit.Identity, mtls.Guard{Policy: allow, Status: status, Open: mtls.OpenToAnyPeer})
+	if err != nil {
+		return nil, nil, err
+	}
+	stats := grpc.StatsHandler(otelgrpc.NewServerHandler(
 		otelgrpc.WithTracerProvider(o.Telemetry.TracerProvider),
 		otelgrpc.WithMeterProvider(o.Telemetry.MeterProvider),
-		otelgrpc.WithPropagators(o.Telemetry.Propagator))))
+		otelgrpc.WithPropagators(o.Telemetry.Propagator)))
+	gs := grpc.NewServer(append(tlsOpts, stats)...)
 	healthpb.RegisterHealthServer(gs, health.GRPCServer())
 	reflection.Register(gs)
 	if unit.RegisterGRPC != nil {
 		unit.RegisterGRPC(gs)
 	}
 	serve.GRPC(r, d.Name+" grpc", lis.GRPC, gs)
+	if unit.RegisterAdminGRPC != nil {
+		if lis.Admin == nil {
+			return nil, nil, errors.New("no admin listener (EGOV_" + strings.ToUpper(d.Name) + "_ADMIN_ADDR)")
+		}
+		admins := mtls.Admins{BIN: o.Platform.AdminBIN, IINs: o.Platform.AdminIINs}
+		adminOpts, err := env.Transport.ServerOptions(unit.Identity, mtls.Guard{Policy: admins.Policy, Status: status})
+		if err != nil {
+			return nil, nil, err
+		}
+		as := grpc.NewServer(append(adminOpts, stats)...)
+		reflection.Register(as)
+		unit.RegisterAdminGRPC(as)
+		serve.GRPC(r, d.Name+" admin grpc", lis.Admin, as)
+	}
 
 	mux := http.NewServeMux()
 	health.Register(mux)
@@ -273,7 +331,7 @@ func startService(ctx context.Context, r *serve.Runner, o Options, d Descriptor,
 	for name, w := range unit.Workers {
 		r.Go(d.Name+" "+name, w)
 	}
-	log.Info("started", "http", env.Addr.HTTP, "grpc", env.Addr.GRPC)
+	log.Info("started", "http", env.Addr.HTTP, "grpc", env.Addr.GRPC, "admin", env.Addr.Admin)
 	return health, unit, nil
 }
 

@@ -7,11 +7,11 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/egov-suite/egov/internal/app"
 	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/config"
+	"github.com/egov-suite/egov/internal/mtls"
 	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/participant"
 	"github.com/egov-suite/egov/internal/registries"
@@ -53,7 +53,9 @@ func (p Participant) Catalog() (*catalog.Catalog, error) {
 type Channel struct {
 	Desk       *Desk
 	Registries registries.Client
-	conn       *grpc.ClientConn
+	// Identity is the channel's system key for mutual TLS, which its own gRPC server presents too.
+	Identity *mtls.Identity
+	conn     *grpc.ClientConn
 }
 
 // Open connects the channel as participant id. prefix names the service's variables in errors.
@@ -70,17 +72,17 @@ func (p Participant) Open(env *app.Env, id, prefix string, channel applicationv1
 		return nil, fmt.Errorf("%sSHEP_TARGET: ШЭП's gRPC address is required", prefix)
 	}
 	pc := participant.Config{KeyFile: p.KeyFile, KeyPassword: p.KeyPassword, TrustAnchors: p.TrustAnchors, OCSPFreshness: p.OCSPFreshness}
-	client, err := pc.For(env, id).Load(id, env.Now)
+	client, ident, err := pc.For(env, id).LoadTLS(id, env.Now)
 	if err != nil {
 		return nil, fmt.Errorf("%sKEY_FILE: %w", prefix, err)
 	}
-	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(target, env.Transport.Dial(ident, "shep"))
 	if err != nil {
 		return nil, fmt.Errorf("%sSHEP_TARGET: %w", prefix, err)
 	}
 	client.Sync, client.Bus, client.Workers = shepv1.NewSyncChannelServiceClient(conn), env.Bus, p.Workers
 	desk := New(Options{Client: client, DB: env.DB, Catalog: cat, Channel: channel, Now: env.Now, Log: env.Log})
-	return &Channel{Desk: desk, Registries: registries.Client{C: client}, conn: conn}, nil
+	return &Channel{Desk: desk, Registries: registries.Client{C: client}, Identity: ident, conn: conn}, nil
 }
 
 // Attachments keeps the channel's uploads in the suite's object store, up to maxSize bytes each, of the

@@ -6,16 +6,17 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"sync"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/egov-suite/egov/internal/app"
 	"github.com/egov-suite/egov/internal/config"
+	"github.com/egov-suite/egov/internal/mtls"
 	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/serve"
 	"github.com/egov-suite/egov/internal/telemetry"
@@ -34,11 +35,27 @@ type Running struct {
 	stop     func() error
 }
 
+// Options are what StartWith takes beside the services.
+type Options struct {
+	NATSURL, DBURL string
+	// Env are platform variables, e.g. EGOV_ADMIN_IINS or EGOV_INTERNAL_TLS.
+	Env map[string]string
+	// SeedDir, when set, has the services seed their demo data there (НУЦ its demo keys), as egov dev.
+	SeedDir string
+}
+
 // Start runs the services against the NATS server at natsURL and the database at dbURL, and waits
 // until every one is ready. Start-up errors are returned (for tests of them); the process stops when t
 // ends, or at Stop.
 func Start(t testing.TB, natsURL, dbURL string, services ...app.Descriptor) (*Running, error) {
 	t.Helper()
+	return StartWith(t, Options{NATSURL: natsURL, DBURL: dbURL}, services...)
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, o Options, services ...app.Descriptor) (*Running, error) {
+	t.Helper()
+	natsURL, dbURL := o.NATSURL, o.DBURL
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	spans := tracetest.NewSpanRecorder()
 	tel, err := telemetry.Setup(t.Context(), telemetry.Options{ServiceName: "egov-test", SampleRatio: 1, SpanProcessor: spans})
@@ -46,7 +63,9 @@ func Start(t testing.TB, natsURL, dbURL string, services ...app.Descriptor) (*Ru
 		return nil, err
 	}
 	var p config.Platform
-	if err := config.Load(&p, map[string]string{"EGOV_NATS_URL": natsURL, "DATABASE_URL": dbURL}); err != nil {
+	vars := map[string]string{"EGOV_NATS_URL": natsURL, "DATABASE_URL": dbURL}
+	maps.Copy(vars, o.Env)
+	if err := config.Load(&p, vars); err != nil {
 		return nil, err
 	}
 	listeners := map[string]app.Listeners{}
@@ -62,16 +81,28 @@ func Start(t testing.TB, natsURL, dbURL string, services ...app.Descriptor) (*Ru
 			h.Close()
 			return nil, err
 		}
-		listeners[d.Name] = app.Listeners{HTTP: h, GRPC: g}
-		eps[d.Name] = app.Endpoint{HTTP: "http://" + h.Addr().String(), GRPC: g.Addr().String()}
+		l := app.Listeners{HTTP: h, GRPC: g}
+		e := app.Endpoint{HTTP: "http://" + h.Addr().String(), GRPC: g.Addr().String()}
+		if d.Ports.Admin != 0 {
+			if l.Admin, err = serve.Listen("127.0.0.1:0"); err != nil {
+				h.Close()
+				g.Close()
+				return nil, err
+			}
+			e.Admin = l.Admin.Addr().String()
+		}
+		listeners[d.Name], eps[d.Name] = l, e
 	}
 	ready := make(chan struct{})
 	if _, err := app.Start(t.Context(), r, app.Options{Platform: p, Log: log, Telemetry: tel, Services: services,
-		Listeners: listeners, Topology: natsbus.DefaultTopology(1), OnReady: func() { close(ready) }}); err != nil {
+		Listeners: listeners, Topology: natsbus.DefaultTopology(1), OnReady: func() { close(ready) }, SeedDir: o.SeedDir}); err != nil {
 		_ = r.Stop()
 		for _, l := range listeners {
 			l.HTTP.Close()
 			l.GRPC.Close()
+			if l.Admin != nil {
+				l.Admin.Close()
+			}
 		}
 		return nil, err
 	}
@@ -109,10 +140,22 @@ func (r *Running) Stop() error {
 	return err
 }
 
-// Dial returns a gRPC client connection to a service, closed when t ends.
-func (r *Running) Dial(t testing.TB, service string) *grpc.ClientConn {
+// Dial returns a gRPC client connection to a service's participant listener, over mutual TLS as id (an
+// Identity without a certificate dials without a client certificate), closed when t ends.
+func (r *Running) Dial(t testing.TB, service string, id *mtls.Identity) *grpc.ClientConn {
 	t.Helper()
-	conn, err := grpc.NewClient(r.Endpoints[service].GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	return dial(t, r.Endpoints[service].GRPC, service, id)
+}
+
+// DialAdmin is Dial to the service's admin listener.
+func (r *Running) DialAdmin(t testing.TB, service string, id *mtls.Identity) *grpc.ClientConn {
+	t.Helper()
+	return dial(t, r.Endpoints[service].Admin, service, id)
+}
+
+func dial(t testing.TB, target, service string, id *mtls.Identity) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpc.NewClient(target, mtls.Transport{}.Dial(id, service))
 	if err != nil {
 		t.Fatalf("apptest: %v", err)
 	}

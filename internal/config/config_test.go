@@ -22,6 +22,8 @@ func TestPlatformDefaults(t *testing.T) {
 	require.Equal(t, "none", p.TraceExporter)
 	require.Equal(t, 15*time.Second, p.ShutdownTimeout)
 	require.EqualValues(t, 10, p.DatabaseMaxConns)
+	require.Equal(t, "on", p.InternalTLS, "mutual TLS between the systems unless switched off")
+	require.Empty(t, p.AdminIINs, "no administrator unless configured")
 	require.NoError(t, p.Validate())
 }
 
@@ -70,6 +72,10 @@ func TestValidate(t *testing.T) {
 		want   string
 	}{
 		{name: "fail/log level", mutate: func(p *config.Platform) { p.LogLevel = "loud" }, want: "EGOV_LOG_LEVEL"},
+		{name: "fail/internal TLS neither on nor off", mutate: func(p *config.Platform) { p.InternalTLS = "maybe" }, want: "EGOV_INTERNAL_TLS"},
+		{name: "fail/an administrator's IIN with a space", mutate: func(p *config.Platform) { p.AdminIINs = []string{"810109300001", " 880512400011"} },
+			want: `EGOV_ADMIN_IINS: " 880512400011" is not a valid IIN`},
+		{name: "fail/administrators' BIN", mutate: func(p *config.Platform) { p.AdminBIN = "99084000001" }, want: "EGOV_ADMIN_BIN"},
 		{name: "fail/exporter", mutate: func(p *config.Platform) { p.TraceExporter = "jaeger" }, want: "EGOV_TRACE_EXPORTER"},
 		{name: "fail/ratio", mutate: func(p *config.Platform) { p.TraceSampleRatio = 2 }, want: "EGOV_TRACE_SAMPLE_RATIO"},
 		{name: "fail/nats", mutate: func(p *config.Platform) { p.NATSURL = "" }, want: "EGOV_NATS_URL"},

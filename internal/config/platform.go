@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/egov-suite/egov/internal/iin"
 )
 
 // Platform is the configuration every process of the suite shares: where NATS and PostgreSQL are, how
@@ -43,6 +45,16 @@ type Platform struct {
 	// own URLs; the dev mode (and `egov run --dev-dir`) use their НУЦ's current address, so that keys
 	// issued in an earlier run on other ports stay checkable.
 	PKIURL string `env:"EGOV_PKI_URL"`
+
+	// InternalTLS is "on" (mutual TLS on every gRPC hop between systems, certificates from НУЦ) or
+	// "off", only to measure what TLS costs: it is logged as a warning.
+	InternalTLS string `env:"EGOV_INTERNAL_TLS" envDefault:"on"`
+	// AdminIINs are the administrators allowed on the admin listeners (ШЭП's registry, НУЦ's
+	// issue/revoke), by the IIN of their employee certificate; empty refuses everyone. The dev mode
+	// (and egov run --dev-dir) uses the demo administrator.
+	AdminIINs []string `env:"EGOV_ADMIN_IINS"`
+	// AdminBIN is the operator's organisation, which the administrators' certificates must name.
+	AdminBIN string `env:"EGOV_ADMIN_BIN"`
 }
 
 // Validate checks the values that the environment parser cannot.
@@ -68,6 +80,17 @@ func (p Platform) Validate() error {
 	}
 	if p.DatabaseMaxConns < 1 {
 		errs = append(errs, fmt.Errorf("EGOV_DATABASE_MAX_CONNS=%d: want at least 1", p.DatabaseMaxConns))
+	}
+	for _, v := range p.AdminIINs {
+		if !iin.Valid(v) {
+			errs = append(errs, fmt.Errorf("EGOV_ADMIN_IINS: %q is not a valid IIN (12 digits with its check digit, comma-separated, no spaces)", v))
+		}
+	}
+	if p.AdminBIN != "" && !iin.Valid(p.AdminBIN) {
+		errs = append(errs, fmt.Errorf("EGOV_ADMIN_BIN=%q is not a valid BIN", p.AdminBIN))
+	}
+	if p.InternalTLS != "on" && p.InternalTLS != "off" {
+		errs = append(errs, fmt.Errorf("EGOV_INTERNAL_TLS=%q: want on or off", p.InternalTLS))
 	}
 	if p.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("EGOV_SHUTDOWN_TIMEOUT=%v: want a positive duration", p.ShutdownTimeout))

@@ -69,6 +69,12 @@ const (
 // The regional nodes are one per region of the built-in passports.
 var Systems = []string{"portal", "tson", "shep", "rshep-55", "rshep-59", "rshep-27", "rshep-51", "gbdfl", "enis"}
 
+// Admin is the suite operator's administrator: an employee of the operator (BINSuite) whose
+// authentication key (keys/admin.p12) opens the admin APIs of ШЭП and НУЦ; the dev mode lists her IIN
+// as the only administrator.
+var Admin = Person{Slug: "admin", IIN: "810109300001", Surname: "Омарова", GivenName: "Жанар", Patronymic: "Бекболатовна",
+	Role: "администратор", Organization: "egov suite", BIN: BINSuite}
+
 // RevokedKeySlug names Асель's second signing key, which НУЦ revoked: the demo of the refusal for a
 // revoked certificate.
 const RevokedKeySlug = "citizen-akhmetova-revoked"

@@ -67,6 +67,8 @@ type Endpoints struct {
 	NATSUsers map[string]string       `json:"nats_users"`
 	// Signer is the local signer's page and WebSocket (http://…/), "" when none runs.
 	Signer string `json:"ncalayer,omitempty"`
+	// InternalTLS is "off" when the gRPC hops run in plaintext (EGOV_INTERNAL_TLS=off), "" when on.
+	InternalTLS string `json:"internal_tls,omitempty"`
 }
 
 // adminUser is the NATS user of the in-process services: the dev process hosts ШЭП, which routes
@@ -178,6 +180,9 @@ func Run(ctx context.Context, o Options) error {
 
 	eps := Endpoints{NATS: p.NATSURL, Postgres: p.DatabaseURL.Value(), Services: map[string]app.Endpoint{},
 		NATSUsers: map[string]string{}}
+	if p.InternalTLS == "off" {
+		eps.InternalTLS = "off"
+	}
 	for _, id := range demo.Systems {
 		eps.NATSUsers[id] = strings.Replace(p.NATSURL, "nats://", "nats://"+id+":"+creds[id]+"@", 1)
 	}
@@ -192,8 +197,18 @@ func Run(ctx context.Context, o Options) error {
 			h.Close()
 			return errors.Join(err, r.Stop())
 		}
-		listeners[d.Name] = app.Listeners{HTTP: h, GRPC: g}
-		eps.Services[d.Name] = app.Endpoint{HTTP: "http://" + h.Addr().String(), GRPC: g.Addr().String()}
+		l := app.Listeners{HTTP: h, GRPC: g}
+		e := app.Endpoint{HTTP: "http://" + h.Addr().String(), GRPC: g.Addr().String()}
+		if d.Ports.Admin != 0 {
+			// The admin listeners follow the services' pairs of ports.
+			if l.Admin, err = listen(port(40 + i)); err != nil {
+				h.Close()
+				g.Close()
+				return errors.Join(err, r.Stop())
+			}
+			e.Admin = l.Admin.Addr().String()
+		}
+		listeners[d.Name], eps.Services[d.Name] = l, e
 	}
 
 	var signerLis net.Listener
@@ -221,6 +236,9 @@ func Run(ctx context.Context, o Options) error {
 		for _, l := range listeners {
 			l.HTTP.Close()
 			l.GRPC.Close()
+			if l.Admin != nil {
+				l.Admin.Close()
+			}
 		}
 		if signerLis != nil {
 			signerLis.Close()
@@ -294,7 +312,11 @@ func printSummary(w io.Writer, dir string, eps Endpoints, services []app.Descrip
 	}
 	for _, d := range services {
 		e := eps.Services[d.Name]
-		fmt.Fprintf(w, "  %-10s http %s  grpc %s  — %s\n", d.Name, e.HTTP, e.GRPC, d.Title)
+		admin := ""
+		if e.Admin != "" {
+			admin = "  admin " + e.Admin
+		}
+		fmt.Fprintf(w, "  %-10s http %s  grpc %s%s  — %s\n", d.Name, e.HTTP, e.GRPC, admin, d.Title)
 	}
 	if len(seeded) > 0 {
 		fmt.Fprintf(w, "\n  Demo data (key files under %s):\n", dir)

@@ -174,7 +174,7 @@ func Applications(ctx context.Context, o AppOptions) (*AppReport, error) {
 	if r.JetStreamPerSec, err = jetStreamBaseline(ctx, nc, 20000); err != nil {
 		return nil, err
 	}
-	if r.GRPCPerSec, err = grpcBaseline(ctx, eps.Services["shep"].GRPC, o.Concurrency, 3*time.Second); err != nil {
+	if r.GRPCPerSec, err = grpcBaseline(ctx, eps.Services["shep"].GRPC, filepath.Join(dir, "keys"), eps.InternalTLS == "off", o.Concurrency, 3*time.Second); err != nil {
 		return nil, err
 	}
 	r.Memory = map[string]float64{}

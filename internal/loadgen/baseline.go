@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,8 +15,10 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/mtls"
 )
 
 // scrape sums a Prometheus metric's samples on base's /metrics.
@@ -98,9 +101,22 @@ func jetStreamBaseline(ctx context.Context, nc *nats.Conn, n int) (float64, erro
 }
 
 // grpcBaseline asks ШЭП's gRPC health service from c clients for d: the raw gRPC round trip on the same
-// server.
-func grpcBaseline(ctx context.Context, target string, c int, d time.Duration) (float64, error) {
-	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
+// server, over the same transport as the suite's hops (mutual TLS as the portal, whose key is in keys,
+// unless the run has it off).
+func grpcBaseline(ctx context.Context, target, keys string, tlsOff bool, c int, d time.Duration) (float64, error) {
+	var id *mtls.Identity
+	if !tlsOff {
+		cert, err := mtls.LoadP12(filepath.Join(keys, "system-portal.p12"), demo.Password)
+		if err != nil {
+			return 0, fmt.Errorf("loadgen: the portal's key for the gRPC baseline: %w", err)
+		}
+		roots, err := mtls.ReadRoots(filepath.Join(keys, "root.pem"))
+		if err != nil {
+			return 0, fmt.Errorf("loadgen: НУЦ's root: %w", err)
+		}
+		id = &mtls.Identity{ID: "portal", Cert: *cert, Roots: roots}
+	}
+	conn, err := grpc.NewClient(target, mtls.Transport{Off: tlsOff}.Dial(id, "shep"))
 	if err != nil {
 		return 0, err
 	}

@@ -89,7 +89,8 @@ type Signer struct {
 // Options configure a signer.
 type Options struct {
 	// Files are PKCS#12 key files, or folders whose *.p12 files are loaded (system-*.p12 are skipped:
-	// those are the systems' keys, not a person's).
+	// those are the systems' keys, not a person's; so is admin.p12, the administrator's key for the
+	// admin APIs, not for the web pages).
 	Files []string
 	// Password opens the key files.
 	Password string
@@ -122,7 +123,7 @@ func New(o Options) (*Signer, error) {
 			return nil, err
 		}
 		for _, x := range m {
-			if !strings.HasPrefix(filepath.Base(x), "system-") {
+			if base := filepath.Base(x); !strings.HasPrefix(base, "system-") && base != "admin.p12" {
 				files = append(files, x)
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/mtls"
 	"github.com/egov-suite/egov/internal/pki"
 )
 
@@ -169,4 +170,24 @@ func (a *Authority) Verifier(t testing.TB, checker envelope.StatusChecker) *enve
 		t.Fatalf("ncatest: %v", err)
 	}
 	return v
+}
+
+// TLS returns the mutual-TLS identity of a key the authority issued: its certificate, the authority's
+// root, and a revocation checker on the authority's clock.
+func (a *Authority) TLS(s *envelope.Signer) *mtls.Identity {
+	return mtls.FromSigner(s, []*x509.Certificate{a.Root.Cert}, a.Checker(time.Minute))
+}
+
+// Anonymous is a TLS identity trusting the authority's root that presents no client certificate.
+func (a *Authority) Anonymous() *mtls.Identity {
+	pool := x509.NewCertPool()
+	pool.AddCert(a.Root.Cert)
+	return &mtls.Identity{Roots: pool}
+}
+
+// Employee issues an employee's authentication key (TLS client authentication) of organisation bin.
+func (a *Authority) Employee(t testing.TB, iin, bin string) *envelope.Signer {
+	t.Helper()
+	return a.Issue(t, pki.Request{Profile: pki.Employee, Purpose: pki.Auth, Subject: pki.Subject{IIN: iin, Surname: "Омарова",
+		GivenName: "Жанар", Organization: "egov suite", BIN: bin}}, pki.ECDSAP256)
 }

@@ -13,12 +13,12 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/app"
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/mtls"
 	"github.com/egov-suite/egov/services/shep/shepclient"
 )
 
@@ -92,20 +92,27 @@ func (c Config) Identity(id string) (*envelope.Signer, []*x509.Certificate, erro
 // Load opens the identity and returns a client for participant id (its Sync and Bus are the caller's
 // to set), verifying with the trust anchors and revocation checks.
 func (c Config) Load(id string, now func() time.Time) (*shepclient.Client, error) {
+	client, _, err := c.LoadTLS(id, now)
+	return client, err
+}
+
+// LoadTLS is Load that also returns the participant's side of mutual TLS: the same key and anchors,
+// and the same revocation checker (one cache for envelopes and TLS peers).
+func (c Config) LoadTLS(id string, now func() time.Time) (*shepclient.Client, *mtls.Identity, error) {
 	signer, roots, err := c.Identity(id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	signer.Now = now
 	checker, err := envelope.NewRevocationChecker(envelope.RevocationOptions{Freshness: c.OCSPFreshness, Now: now, Origin: c.StatusOrigin})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	v, err := envelope.NewVerifier(envelope.VerifierOptions{Roots: roots, Status: checker, Now: now})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return &shepclient.Client{ID: id, Signer: signer, Verifier: v, Now: now}, nil
+	return &shepclient.Client{ID: id, Signer: signer, Verifier: v, Now: now}, mtls.FromSigner(signer, roots, checker), nil
 }
 
 // ReadCertificates reads every certificate of a PEM file.
@@ -143,6 +150,12 @@ type Registry struct {
 	Source string `env:"SOURCE" envDefault:"postgres"`
 	// RemoteTarget is the host:port of the remote endpoint.
 	RemoteTarget string `env:"REMOTE_TARGET"`
+	// RemoteCAFile is a PEM file of the CA(s) of the remote endpoint's TLS certificate; set, the
+	// connection is TLS and presents the registry's own system key as its client certificate. Empty:
+	// plaintext, for an adapter on the same host only.
+	RemoteCAFile string `env:"REMOTE_CA_FILE"`
+	// RemoteServerName is the name the remote endpoint's certificate must carry (default: its host).
+	RemoteServerName string `env:"REMOTE_SERVER_NAME"`
 }
 
 // Validate checks the choice; prefix names the variables in the message (e.g. "EGOV_GBDFL_").
@@ -163,9 +176,18 @@ func (r Registry) Validate(prefix string) error {
 // Remote reports whether records come from the remote endpoint.
 func (r Registry) Remote() bool { return r.Source == "remote" }
 
-// Dial opens the connection to the remote endpoint; prefix names the variable in the error.
-func (r Registry) Dial(prefix string) (*grpc.ClientConn, error) {
-	conn, err := grpc.NewClient(r.RemoteTarget, grpc.WithTransportCredentials(insecure.NewCredentials()))
+// Dial opens the connection to the remote endpoint, presenting own's certificate over TLS when
+// RemoteCAFile is set; prefix names the variables in the error.
+func (r Registry) Dial(prefix string, own *mtls.Identity) (*grpc.ClientConn, error) {
+	remote := mtls.Remote{CAFile: r.RemoteCAFile, ServerName: r.RemoteServerName}
+	if own != nil && len(own.Cert.Certificate) > 0 {
+		remote.Client = &own.Cert
+	}
+	creds, err := remote.Dial()
+	if err != nil {
+		return nil, fmt.Errorf("%sREMOTE_CA_FILE: %w", prefix, err)
+	}
+	conn, err := grpc.NewClient(r.RemoteTarget, creds)
 	if err != nil {
 		return nil, fmt.Errorf("%sREMOTE_TARGET: %w", prefix, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/egov-suite/egov/internal/app"
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/mtls"
 	"github.com/egov-suite/egov/internal/participant"
 	"github.com/egov-suite/egov/internal/pgdb"
 	enisv1 "github.com/egov-suite/egov/proto/egov/enis/v1"
@@ -54,21 +55,23 @@ func Descriptor(cfg Config) app.Descriptor {
 		Start: func(ctx context.Context, env *app.Env) (*app.Unit, error) {
 			st := store.New(env.DB)
 			var src source.Source = source.Postgres{Store: st, Now: env.Now}
+			client, ident, err := cfg.Participant.For(env, "enis").LoadTLS("enis", env.Now)
+			if err != nil {
+				return nil, fmt.Errorf("EGOV_ENIS_*: %w", err)
+			}
 			var closeRemote func() error
 			if cfg.Registry.Remote() {
-				conn, err := cfg.Registry.Dial("EGOV_ENIS_")
+				conn, err := cfg.Registry.Dial("EGOV_ENIS_", ident)
 				if err != nil {
 					return nil, err
 				}
 				src, closeRemote = source.Remote{Client: enisv1.NewNotaryRegistryServiceClient(conn)}, conn.Close
 			}
-			client, err := cfg.Participant.For(env, "enis").Load("enis", env.Now)
-			if err != nil {
-				return nil, fmt.Errorf("EGOV_ENIS_*: %w", err)
-			}
 			srv := &api.Server{Source: src}
 			provider := &shepclient.Provider{Client: client, Handler: srv.Provider}
 			unit := &app.Unit{
+				// A registry answers ШЭП only: everyone else asks through ШЭП, which checks the grants.
+				Identity: ident, AllowPeer: mtls.Only("shep"),
 				RegisterGRPC: func(s *grpc.Server) {
 					enisv1.RegisterNotaryRegistryServiceServer(s, srv)
 					shepv1.RegisterSyncChannelServiceServer(s, provider)

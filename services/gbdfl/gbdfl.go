@@ -14,6 +14,7 @@ import (
 	"github.com/egov-suite/egov/internal/app"
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/mtls"
 	"github.com/egov-suite/egov/internal/participant"
 	"github.com/egov-suite/egov/internal/pgdb"
 	"github.com/egov-suite/egov/internal/population"
@@ -56,21 +57,23 @@ func Descriptor(cfg Config) app.Descriptor {
 		Start: func(ctx context.Context, env *app.Env) (*app.Unit, error) {
 			st := store.New(env.DB)
 			var src source.Source = source.Postgres{Store: st}
+			client, ident, err := cfg.Participant.For(env, "gbdfl").LoadTLS("gbdfl", env.Now)
+			if err != nil {
+				return nil, fmt.Errorf("EGOV_GBDFL_*: %w", err)
+			}
 			var closeRemote func() error
 			if cfg.Registry.Remote() {
-				conn, err := cfg.Registry.Dial("EGOV_GBDFL_")
+				conn, err := cfg.Registry.Dial("EGOV_GBDFL_", ident)
 				if err != nil {
 					return nil, err
 				}
 				src, closeRemote = source.Remote{Client: gbdflv1.NewPersonRegistryServiceClient(conn)}, conn.Close
 			}
-			client, err := cfg.Participant.For(env, "gbdfl").Load("gbdfl", env.Now)
-			if err != nil {
-				return nil, fmt.Errorf("EGOV_GBDFL_*: %w", err)
-			}
 			srv := &api.Server{Source: src}
 			provider := &shepclient.Provider{Client: client, Handler: srv.Provider}
 			unit := &app.Unit{
+				// A registry answers ШЭП only: everyone else asks through ШЭП, which checks the grants.
+				Identity: ident, AllowPeer: mtls.Only("shep"),
 				RegisterGRPC: func(s *grpc.Server) {
 					gbdflv1.RegisterPersonRegistryServiceServer(s, srv)
 					shepv1.RegisterSyncChannelServiceServer(s, provider)

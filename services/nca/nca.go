@@ -5,7 +5,9 @@ package nca
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -17,9 +19,12 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/egov-suite/egov/envelope"
+
 	"github.com/egov-suite/egov/internal/app"
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/mtls"
 	"github.com/egov-suite/egov/internal/pki"
 	ncav1 "github.com/egov-suite/egov/proto/egov/nca/v1"
 	"github.com/egov-suite/egov/services/nca/internal/authority"
@@ -80,7 +85,7 @@ func Descriptor(cfg Config) app.Descriptor {
 		Title:        "НУЦ, certification authority (OCSP /ocsp, CRL /crl, TSA /tsa)",
 		Schema:       "nca",
 		Migrations:   store.Migrations(),
-		Ports:        app.Ports{HTTP: 8010, GRPC: 9010},
+		Ports:        app.Ports{HTTP: 8010, GRPC: 9010, Admin: 9011},
 		GRPCServices: []string{ncav1.CertificateAuthorityService_ServiceDesc.ServiceName},
 		Start: func(ctx context.Context, env *app.Env) (*app.Unit, error) {
 			alg, err := algorithm(cfg.Algorithm)
@@ -101,11 +106,19 @@ func Descriptor(cfg Config) app.Descriptor {
 			if cfg.KeyPassphrase == "" {
 				env.Log.Warn("CA keys are stored unsealed; set EGOV_NCA_KEY_PASSPHRASE outside the dev mode")
 			}
+			ident, err := selfIdentity(ctx, a, env)
+			if err != nil {
+				return nil, err
+			}
 			st := store.New(env.DB)
 			api := grpcapi.New(a, st)
 			return &app.Unit{
-				RegisterGRPC: func(s *grpc.Server) { ncav1.RegisterCertificateAuthorityServiceServer(s, api) },
-				HTTP:         httpapi.Handler(a, env.Log),
+				// Issuing and revoking is for administrators, on the admin listener; the participants'
+				// listener keeps the health service only. OCSP, CRLs, the TSA and the CA certificates
+				// stay on public HTTP, as in any PKI.
+				RegisterAdminGRPC: func(s *grpc.Server) { ncav1.RegisterCertificateAuthorityServiceServer(s, api) },
+				Identity:          ident,
+				HTTP:              httpapi.Handler(a, env.Log),
 				Workers: map[string]func(context.Context) error{
 					"crl refresh": func(ctx context.Context) error { return refreshCRLs(ctx, a, cfg.CRLValidity/8, env) },
 				},
@@ -113,6 +126,30 @@ func Descriptor(cfg Config) app.Descriptor {
 			}, nil
 		},
 	}
+}
+
+// selfIdentity issues НУЦ's own system certificate "nca" for its gRPC servers. НУЦ is the CA: it
+// needs no key file, and issues a fresh certificate at every start, whose key never leaves memory.
+func selfIdentity(ctx context.Context, a *authority.Authority, env *app.Env) (*mtls.Identity, error) {
+	var pw [16]byte
+	if _, err := rand.Read(pw[:]); err != nil {
+		return nil, err
+	}
+	password := hex.EncodeToString(pw[:])
+	_, p12, err := a.Issue(ctx, authority.IssueRequest{Algorithm: pki.ECDSAP256, Password: password,
+		Request: pki.Request{Profile: pki.System, Subject: pki.Subject{SystemID: "nca", Organization: "НУЦ РК (egov suite)"}}})
+	if err != nil {
+		return nil, fmt.Errorf("НУЦ's own TLS certificate: %w", err)
+	}
+	signer, err := envelope.LoadPKCS12(p12, password)
+	if err != nil {
+		return nil, err
+	}
+	checker, err := envelope.NewRevocationChecker(envelope.RevocationOptions{Now: env.Now, Origin: env.PKIURL})
+	if err != nil {
+		return nil, fmt.Errorf("EGOV_PKI_URL: %w", err)
+	}
+	return mtls.FromSigner(signer, []*x509.Certificate{a.Root()}, checker), nil
 }
 
 func refreshCRLs(ctx context.Context, a *authority.Authority, every time.Duration, env *app.Env) error {
@@ -139,7 +176,9 @@ func seed(ctx context.Context, a *authority.Authority, dir string) ([]demo.Entry
 	}
 	rootPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.Root().Raw})
 	manifest := filepath.Join(keys, "manifest.json")
-	if old, err := os.ReadFile(filepath.Join(keys, "root.pem")); err == nil && string(old) == string(rootPEM) {
+	// A folder seeded before the administrator's key existed is seeded again.
+	_, adminErr := os.Stat(filepath.Join(keys, demo.Admin.Slug+".p12"))
+	if old, err := os.ReadFile(filepath.Join(keys, "root.pem")); err == nil && string(old) == string(rootPEM) && adminErr == nil {
 		if b, err := os.ReadFile(manifest); err == nil {
 			var entries []demo.Entry
 			if json.Unmarshal(b, &entries) == nil {
@@ -204,6 +243,21 @@ func seed(ctx context.Context, a *authority.Authority, dir string) ([]demo.Entry
 		}
 		entries = append(entries, demo.Entry{Service: "nca", Kind: "system", Name: id, File: path, Password: demo.Password})
 	}
+	// The demo administrator's authentication key: the CLI presents it on the admin listeners.
+	adm := demo.Admin
+	_, p12, err = a.Issue(ctx, authority.IssueRequest{Algorithm: pki.ECDSAP256, Password: demo.Password,
+		Request: pki.Request{Profile: pki.Employee, Purpose: pki.Auth, Subject: pki.Subject{
+			IIN: adm.IIN, Surname: adm.Surname, GivenName: adm.GivenName, Patronymic: adm.Patronymic,
+			Organization: adm.Organization, BIN: adm.BIN}}})
+	if err != nil {
+		return nil, fmt.Errorf("demo administrator: %w", err)
+	}
+	path, err = write(adm.Slug+".p12", p12)
+	if err != nil {
+		return nil, err
+	}
+	entries = append(entries, demo.Entry{Service: "nca", Kind: "admin", Name: adm.Surname + " " + adm.GivenName,
+		IIN: adm.IIN, Role: adm.Role, File: path, Password: demo.Password})
 	if _, err := write("root.pem", rootPEM); err != nil {
 		return nil, err
 	}

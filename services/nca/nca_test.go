@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,10 +23,14 @@ import (
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/apptest"
 	"github.com/egov-suite/egov/internal/config"
+	"github.com/egov-suite/egov/internal/mtls"
 	"github.com/egov-suite/egov/internal/natstest"
+	"github.com/egov-suite/egov/internal/pgdb"
 	"github.com/egov-suite/egov/internal/pgtest"
+	"github.com/egov-suite/egov/internal/pki"
 	ncav1 "github.com/egov-suite/egov/proto/egov/nca/v1"
 	"github.com/egov-suite/egov/services/nca"
+	"github.com/egov-suite/egov/services/nca/internal/authority"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -33,17 +38,49 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 type running struct {
 	client ncav1.CertificateAuthorityServiceClient
 	conn   *grpc.ClientConn
+	rn     *apptest.Running
+	admin  *mtls.Identity
 	http   string
+	dbURL  string
+	cfg    nca.Config
 	stop   func()
 }
 
 // start runs НУЦ the way egov runs it: app.Start on a real NATS, a real PostgreSQL and real sockets.
+// Its client calls the admin listener as the operator's administrator.
 func start(t *testing.T, dbURL string, cfg nca.Config) *running {
 	t.Helper()
-	rn := apptest.MustStart(t, natstest.New(t).ClientURL(), dbURL, nca.Descriptor(cfg))
-	conn := rn.Dial(t, "nca")
-	return &running{client: ncav1.NewCertificateAuthorityServiceClient(conn), conn: conn, http: rn.Endpoints["nca"].HTTP,
-		stop: func() { require.NoError(t, rn.Stop()) }}
+	rn, err := apptest.StartWith(t, apptest.Options{NATSURL: natstest.New(t).ClientURL(), DBURL: dbURL,
+		Env: map[string]string{"EGOV_ADMIN_IINS": adminIIN, "EGOV_ADMIN_BIN": operatorBIN}}, nca.Descriptor(cfg))
+	require.NoError(t, err)
+	admin := issueBeside(t, dbURL, cfg, rn.Endpoints["nca"].HTTP, pki.Request{Profile: pki.Employee, Purpose: pki.Auth,
+		Subject: pki.Subject{IIN: adminIIN, Surname: "Омарова", GivenName: "Жанар", Organization: "egov suite", BIN: operatorBIN}})
+	conn := rn.DialAdmin(t, "nca", admin)
+	return &running{client: ncav1.NewCertificateAuthorityServiceClient(conn), conn: rn.Dial(t, "nca", admin), rn: rn, admin: admin,
+		http: rn.Endpoints["nca"].HTTP, dbURL: dbURL, cfg: cfg, stop: func() { require.NoError(t, rn.Stop()) }}
+}
+
+// The operator's administrator (the demo one's IIN) and the operator's BIN.
+const (
+	adminIIN    = "810109300001"
+	operatorBIN = "990840000012"
+)
+
+// issueBeside issues a key from the running authority's store directly (as an operator would bootstrap
+// the first administrator) and returns its TLS identity; httpBase is where its OCSP is asked.
+func issueBeside(t *testing.T, dbURL string, cfg nca.Config, httpBase string, req pki.Request) *mtls.Identity {
+	t.Helper()
+	pool, err := pgdb.Open(t.Context(), dbURL, "nca", 2)
+	require.NoError(t, err)
+	defer pool.Close()
+	a, err := authority.Open(t.Context(), authority.Options{Pool: pool, Passphrase: cfg.KeyPassphrase.Value(), BaseURL: httpBase,
+		OCSPValidity: time.Hour, CRLValidity: 24 * time.Hour, Now: time.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	_, p12, err := a.Issue(t.Context(), authority.IssueRequest{Request: req, Algorithm: pki.ECDSAP256, Password: "secret1"})
+	require.NoError(t, err)
+	signer, err := envelope.LoadPKCS12(p12, "secret1")
+	require.NoError(t, err)
+	return mtls.FromSigner(signer, []*x509.Certificate{a.Root()}, nil)
 }
 
 func defaultConfig(t *testing.T) nca.Config {
@@ -348,4 +385,68 @@ func get(t *testing.T, url string) []byte {
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	return b
+}
+
+// TestAdminListener: issuing and revoking answer an administrator only, on the admin listener; the
+// participants' listener has nothing but health.
+func TestAdminListener(t *testing.T) {
+	t.Parallel()
+	n := start(t, pgtest.URL(t), defaultConfig(t))
+	portal := issueBeside(t, n.dbURL, n.cfg, n.http, pki.Request{Profile: pki.System, Subject: pki.Subject{SystemID: "portal"}})
+	anonymous := &mtls.Identity{Roots: n.admin.Roots}
+	issue := func(conn *grpc.ClientConn) error {
+		_, err := ncav1.NewCertificateAuthorityServiceClient(conn).IssueCertificate(t.Context(), person(ncav1.KeyPurpose_KEY_PURPOSE_SIGNING))
+		return err
+	}
+	tests := []struct {
+		name string
+		conn *grpc.ClientConn
+		code codes.Code
+		msg  string
+	}{
+		{name: "ok/the administrator issues", conn: n.rn.DialAdmin(t, "nca", n.admin)},
+		{name: "fail/issue without a client certificate", conn: n.rn.DialAdmin(t, "nca", anonymous), code: codes.Unauthenticated,
+			msg: "no client certificate"},
+		{name: "fail/issue with a participant's certificate", conn: n.rn.DialAdmin(t, "nca", portal), code: codes.PermissionDenied,
+			msg: "portal presents a system certificate"},
+		{name: "fail/issue on the participants' listener", conn: n.rn.Dial(t, "nca", portal), code: codes.Unimplemented},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := issue(tt.conn)
+			if tt.code == codes.OK {
+				require.NoError(t, err)
+				return
+			}
+			require.Equal(t, tt.code, status.Code(err), "%v", err)
+			require.Contains(t, status.Convert(err).Message(), tt.msg)
+		})
+	}
+}
+
+// TestInternalTLSOff: EGOV_INTERNAL_TLS=off (kept to measure what TLS costs) serves the admin API in
+// plaintext; with TLS on, the same plaintext call is refused.
+func TestInternalTLSOff(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		tls  string
+		code codes.Code
+	}{
+		{name: "ok/plaintext with TLS off", tls: "off"},
+		{name: "fail/plaintext with TLS on", tls: "on", code: codes.Unavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rn, err := apptest.StartWith(t, apptest.Options{NATSURL: natstest.New(t).ClientURL(), DBURL: pgtest.URL(t),
+				Env: map[string]string{"EGOV_INTERNAL_TLS": tt.tls}}, nca.Descriptor(defaultConfig(t)))
+			require.NoError(t, err)
+			conn, err := grpc.NewClient(rn.Endpoints["nca"].Admin, mtls.Transport{Off: true}.Dial(nil, "nca"))
+			require.NoError(t, err)
+			defer conn.Close()
+			_, err = ncav1.NewCertificateAuthorityServiceClient(conn).GetCACertificates(t.Context(), &ncav1.GetCACertificatesRequest{})
+			require.Equal(t, tt.code, status.Code(err), "%v", err)
+		})
+	}
 }

@@ -76,6 +76,8 @@ func Descriptor(cfg Config) app.Descriptor {
 				Checks:  ch.Checks(),
 				Workers: ch.Workers(env),
 				Close:   ch.Close,
+				// Its gRPC server has the health service only, open to any participant.
+				Identity: ch.Identity,
 			}, nil
 		},
 	}

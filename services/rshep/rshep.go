@@ -7,6 +7,7 @@ package rshep
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,12 +16,12 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/egov-suite/egov/internal/app"
 	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/mtls"
 	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/participant"
 	"github.com/egov-suite/egov/internal/serve"
@@ -104,36 +105,52 @@ func Descriptor(cfg Config) app.Descriptor {
 			if target == "" {
 				return nil, fmt.Errorf("EGOV_RSHEP_SHEP_TARGET: ШЭП's gRPC address is required")
 			}
-			conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
-			if err != nil {
-				return nil, fmt.Errorf("EGOV_RSHEP_SHEP_TARGET: %w", err)
+			// Each regional node is its own participant: it reaches ШЭП on its own connection, presenting
+			// its own certificate, since ШЭП takes an envelope only from the participant it names.
+			var conns []*grpc.ClientConn
+			closeAll := func() error {
+				var errs []error
+				for _, c := range conns {
+					errs = append(errs, c.Close())
+				}
+				return errors.Join(errs...)
 			}
-			sync := shepv1.NewSyncChannelServiceClient(conn)
 			nodes := map[string]*shepclient.Client{}
+			var ident *mtls.Identity
 			for _, r := range regions {
 				id := engine.ParticipantID(r)
 				pc := participant.Config{TrustAnchors: cfg.TrustAnchors, KeyPassword: cfg.KeyPassword, OCSPFreshness: cfg.OCSPFreshness}
 				if cfg.KeyDir != "" {
 					pc.KeyFile = filepath.Join(cfg.KeyDir, "system-"+id+".p12")
 				}
-				client, err := pc.For(env, id).Load(id, env.Now)
+				client, nodeIdent, err := pc.For(env, id).LoadTLS(id, env.Now)
 				if err != nil {
-					_ = conn.Close()
+					_ = closeAll()
 					return nil, fmt.Errorf("EGOV_RSHEP_KEY_DIR (region %s): %w", r, err)
 				}
-				client.Sync, client.Bus, client.Workers = sync, env.Bus, cfg.Workers
+				conn, err := grpc.NewClient(target, env.Transport.Dial(nodeIdent, "shep"))
+				if err != nil {
+					_ = closeAll()
+					return nil, fmt.Errorf("EGOV_RSHEP_SHEP_TARGET: %w", err)
+				}
+				conns = append(conns, conn)
+				if ident == nil {
+					// The process's own gRPC server (health only) presents the first node's key.
+					ident = nodeIdent
+				}
+				client.Sync, client.Bus, client.Workers = shepv1.NewSyncChannelServiceClient(conn), env.Bus, cfg.Workers
 				nodes[r] = client
 			}
 			eng, err := engine.New(engine.Options{Catalog: cat, Nodes: nodes, DB: env.DB, Registries: engine.ShepRegistries{Nodes: nodes},
 				Now: env.Now, Log: env.Log, Worker: hostname(), Meter: env.Telemetry.Meter("egov/rshep")})
 			if err != nil {
-				_ = conn.Close()
+				_ = closeAll()
 				return nil, err
 			}
 			// The scans the channels attached, served in АРМ once checked against the signed digests.
 			files, err := env.Bus.JS.ObjectStore(ctx, natsbus.BucketAttachments)
 			if err != nil {
-				_ = conn.Close()
+				_ = closeAll()
 				return nil, fmt.Errorf("attachments bucket: %w", err)
 			}
 			workstation := arm.New(arm.Options{Engine: eng, DB: env.DB, Now: env.Now, Log: env.Log, SessionTTL: cfg.SessionTTL,
@@ -148,10 +165,11 @@ func Descriptor(cfg Config) app.Descriptor {
 				checks = append(checks, serve.Check{Name: "consumer " + n.ID, Fn: n.Ready})
 			}
 			return &app.Unit{
-				HTTP:    workstation.Handler(),
-				Checks:  checks,
-				Workers: workers,
-				Close:   func(context.Context) error { return conn.Close() },
+				HTTP:     workstation.Handler(),
+				Checks:   checks,
+				Workers:  workers,
+				Close:    func(context.Context) error { return closeAll() },
+				Identity: ident,
 				Seed: func(ctx context.Context, _ string) ([]demo.Entry, error) {
 					return workstation.SeedDemo(ctx, regions)
 				},

@@ -18,12 +18,12 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/app"
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/mtls"
 	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/participant"
 	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
@@ -70,7 +70,7 @@ func Descriptor(cfg Config) app.Descriptor {
 		Title:      "ШЭП, e-government gateway (sync: gRPC SyncChannelService; async: NATS shep.in/shep.out)",
 		Schema:     "shep",
 		Migrations: store.Migrations(),
-		Ports:      app.Ports{HTTP: 8020, GRPC: 9020},
+		Ports:      app.Ports{HTTP: 8020, GRPC: 9020, Admin: 9021},
 		GRPCServices: []string{shepv1.SyncChannelService_ServiceDesc.ServiceName, shepv1.AsyncChannelService_ServiceDesc.ServiceName,
 			shepv1.ShepAdminService_ServiceDesc.ServiceName},
 		Start: func(ctx context.Context, env *app.Env) (*app.Unit, error) {
@@ -89,13 +89,14 @@ func Descriptor(cfg Config) app.Descriptor {
 			if err != nil {
 				return nil, err
 			}
+			ident := mtls.FromSigner(signer, roots, checker)
 			tp, mp := env.Telemetry.TracerProvider, env.Telemetry.MeterProvider
 			g, err := gateway.New(gateway.Options{
 				Pool: env.DB, Verifier: verifier, Signer: signer, Bus: env.Bus, Now: env.Now, Log: env.Log,
 				Redelivery: natsbus.Redelivery{BackOff: cfg.Redelivery, AckWait: cfg.AckWait}, Workers: cfg.Workers,
 				Meter: env.Telemetry.Meter("egov/shep"), Tracer: env.Telemetry.Tracer("egov/shep"),
-				DialProvider: func(target string) (*grpc.ClientConn, error) {
-					return grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()),
+				DialProvider: func(target, provider string) (*grpc.ClientConn, error) {
+					return grpc.NewClient(target, env.Transport.Dial(ident, provider),
 						grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(tp), otelgrpc.WithMeterProvider(mp),
 							otelgrpc.WithPropagators(env.Telemetry.Propagator))))
 				},
@@ -121,8 +122,11 @@ func Descriptor(cfg Config) app.Descriptor {
 				RegisterGRPC: func(s *grpc.Server) {
 					shepv1.RegisterSyncChannelServiceServer(s, g.Sync())
 					shepv1.RegisterAsyncChannelServiceServer(s, async)
-					shepv1.RegisterShepAdminServiceServer(s, admin)
 				},
+				// The registry is managed on its own listener, by administrators only.
+				RegisterAdminGRPC: func(s *grpc.Server) { shepv1.RegisterShepAdminServiceServer(s, admin) },
+				Identity:          ident,
+				AllowPeer:         g.AllowPeer,
 				Workers: map[string]func(context.Context) error{
 					"router":       g.Route,
 					"dead letters": g.DeadLetters,

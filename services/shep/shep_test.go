@@ -2,6 +2,7 @@ package shep_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/pem"
 	"errors"
 	"io"
@@ -25,13 +26,15 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/app"
 	"github.com/egov-suite/egov/internal/apptest"
+	"github.com/egov-suite/egov/internal/mtls"
 	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/natstest"
 	"github.com/egov-suite/egov/internal/ncatest"
@@ -52,15 +55,14 @@ func TestMain(m *testing.M) {
 
 // suite is a running ШЭП with participants around it, all on real sockets, NATS and PostgreSQL.
 type suite struct {
-	ca     *ncatest.Authority
-	ns     *server.Server
-	admin  shepv1.ShepAdminServiceClient
-	async  shepv1.AsyncChannelServiceClient
-	syncCl shepv1.SyncChannelServiceClient
-	dbURL  string
-	grpc   string
-	spans  *tracetest.SpanRecorder
-	tp     *sdktrace.TracerProvider
+	ca    *ncatest.Authority
+	ns    *server.Server
+	rn    *apptest.Running
+	admin shepv1.ShepAdminServiceClient
+	dbURL string
+	grpc  string
+	spans *tracetest.SpanRecorder
+	tp    *sdktrace.TracerProvider
 }
 
 func start(t testing.TB) *suite {
@@ -72,16 +74,17 @@ func start(t testing.TB) *suite {
 		OCSPFreshness: 5 * time.Minute, Redelivery: []time.Duration{50 * time.Millisecond, 50 * time.Millisecond}, AckWait: 2 * time.Second}
 	ns := natstest.New(t)
 	url := pgtest.URL(t)
-	rn := apptest.MustStart(t, ns.ClientURL(), url, shep.Descriptor(cfg))
-	conn := rn.Dial(t, "shep")
-	s := &suite{ca: ca, ns: ns, admin: shepv1.NewShepAdminServiceClient(conn), async: shepv1.NewAsyncChannelServiceClient(conn),
-		syncCl: shepv1.NewSyncChannelServiceClient(conn), dbURL: url, grpc: rn.Endpoints["shep"].GRPC, spans: rn.Spans,
-		tp: rn.Telemetry.TracerProvider}
+	rn, err := apptest.StartWith(t, apptest.Options{NATSURL: ns.ClientURL(), DBURL: url,
+		Env: map[string]string{"EGOV_ADMIN_IINS": adminIIN, "EGOV_ADMIN_BIN": operatorBIN}}, shep.Descriptor(cfg))
+	require.NoError(t, err)
+	conn := rn.DialAdmin(t, "shep", ca.TLS(ca.Employee(t, adminIIN, operatorBIN)))
+	s := &suite{ca: ca, ns: ns, rn: rn, admin: shepv1.NewShepAdminServiceClient(conn), dbURL: url, grpc: rn.Endpoints["shep"].GRPC,
+		spans: rn.Spans, tp: rn.Telemetry.TracerProvider}
 	for _, id := range []string{"portal", "tson", "rshep-55", "gbdfl"} {
 		_, err := s.admin.PutParticipant(t.Context(), &shepv1.PutParticipantRequest{Participant: &shepv1.Participant{Id: id}})
 		require.NoError(t, err)
 	}
-	_, err := s.admin.PutService(t.Context(), &shepv1.PutServiceRequest{Service: &shepv1.Service{
+	_, err = s.admin.PutService(t.Context(), &shepv1.PutServiceRequest{Service: &shepv1.Service{
 		Id: "GUARDIANSHIP_55", Provider: "rshep-55", Channel: shepv1.Channel_CHANNEL_ASYNC, Region: "55"}})
 	require.NoError(t, err)
 	for _, sender := range []string{"portal", "tson"} {
@@ -89,6 +92,24 @@ func start(t testing.TB) *suite {
 		require.NoError(t, err)
 	}
 	return s
+}
+
+// The operator's administrator (the demo one's IIN) and the operator's BIN.
+const (
+	adminIIN    = "810109300001"
+	operatorBIN = "990840000012"
+)
+
+// conn connects to ШЭП's participant listener as id, with a fresh system certificate of id.
+func (s *suite) conn(t testing.TB, id string) *grpc.ClientConn {
+	t.Helper()
+	return s.rn.Dial(t, "shep", s.ca.TLS(s.ca.System(t, id)))
+}
+
+// syncAs is the sync channel as participant id.
+func (s *suite) syncAs(t testing.TB, id string) shepv1.SyncChannelServiceClient {
+	t.Helper()
+	return shepv1.NewSyncChannelServiceClient(s.conn(t, id))
 }
 
 // shepFiles writes ШЭП's key file (password "secret1") and the root to a folder and returns it.
@@ -103,7 +124,8 @@ func shepFiles(t testing.TB, ca *ncatest.Authority) string {
 	return dir
 }
 
-// participant returns a client for id, signing with a fresh system key unless signer is given.
+// participant returns a client for id, signing with a fresh system key unless signer is given; it
+// reaches ШЭП over mutual TLS with a fresh certificate of id.
 func (s *suite) participant(t testing.TB, id string, signer *envelope.Signer) *shepclient.Client {
 	t.Helper()
 	if signer == nil {
@@ -112,7 +134,7 @@ func (s *suite) participant(t testing.TB, id string, signer *envelope.Signer) *s
 	bus, err := natsbus.Connect(t.Context(), natsbus.ConnOptions{URL: s.ns.ClientURL(), Name: id}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	t.Cleanup(bus.Conn.Close)
-	return &shepclient.Client{ID: id, Signer: signer, Verifier: s.ca.Verifier(t, s.ca.Checker(time.Minute)), Sync: s.syncCl, Bus: bus}
+	return &shepclient.Client{ID: id, Signer: signer, Verifier: s.ca.Verifier(t, s.ca.Checker(time.Minute)), Sync: s.syncAs(t, id), Bus: bus}
 }
 
 // provide serves a sync service for participant id behind ШЭП and registers it.
@@ -121,7 +143,7 @@ func (s *suite) provide(t testing.TB, id, service string, timeout time.Duration,
 	c := s.participant(t, id, nil)
 	lis, err := serve.Listen("127.0.0.1:0")
 	require.NoError(t, err)
-	gs := grpc.NewServer(grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(s.tp))))
+	gs := grpc.NewServer(append(s.providerTLS(t, c.Signer), grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(s.tp))))...)
 	shepv1.RegisterSyncChannelServiceServer(gs, &shepclient.Provider{Client: c, Handler: h})
 	go func() { _ = gs.Serve(lis) }()
 	t.Cleanup(gs.Stop)
@@ -129,6 +151,15 @@ func (s *suite) provide(t testing.TB, id, service string, timeout time.Duration,
 		Id: service, Provider: id, Channel: shepv1.Channel_CHANNEL_SYNC, Endpoint: lis.Addr().String(), TimeoutMs: int32(timeout / time.Millisecond)}})
 	require.NoError(t, err)
 	return c
+}
+
+// providerTLS are the server options of a provider behind ШЭП: mutual TLS as signer, ШЭП only.
+func (s *suite) providerTLS(t testing.TB, signer *envelope.Signer) []grpc.ServerOption {
+	t.Helper()
+	ident := s.ca.TLS(signer)
+	opts, err := mtls.Transport{}.ServerOptions(ident, mtls.Guard{Policy: mtls.Only("shep"), Status: ident.Status})
+	require.NoError(t, err)
+	return opts
 }
 
 func personLookup(ctx context.Context, req *envelopev1.Envelope) (*shepclient.Answer, error) {
@@ -196,7 +227,7 @@ func TestSyncRejections(t *testing.T) {
 	liar := s.participant(t, "gbdfl", nil)
 	lis, err := serve.Listen("127.0.0.1:0")
 	require.NoError(t, err)
-	gs := grpc.NewServer()
+	gs := grpc.NewServer(s.providerTLS(t, liar.Signer)...)
 	shepv1.RegisterSyncChannelServiceServer(gs, liarProvider{c: liar})
 	go func() { _ = gs.Serve(lis) }()
 	t.Cleanup(gs.Stop)
@@ -228,7 +259,7 @@ func TestSyncRejections(t *testing.T) {
 		return se
 	}
 	replay := signed(tson.Signer, envelopeFor("tson", "GBDFL_PERSON", envelopev1.MessageType_MESSAGE_TYPE_REQUEST))
-	_, err = s.syncCl.SendMessage(t.Context(), &shepv1.SendMessageRequest{Envelope: replay})
+	_, err = tson.Sync.SendMessage(t.Context(), &shepv1.SendMessageRequest{Envelope: replay})
 	require.NoError(t, err)
 	tampered := signed(tson.Signer, envelopeFor("tson", "GBDFL_PERSON", envelopev1.MessageType_MESSAGE_TYPE_REQUEST))
 	tampered.Envelope[len(tampered.Envelope)-1] ^= 1
@@ -251,6 +282,7 @@ func TestSyncRejections(t *testing.T) {
 		{"fail/unknown service", signed(tson.Signer, envelopeFor("tson", "NO_SUCH", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), "E_UNKNOWN_SERVICE"},
 		{"fail/async service", signed(tson.Signer, envelopeFor("tson", "GUARDIANSHIP_55", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), "E_WRONG_CHANNEL"},
 		{"fail/ACL denial", signed(s.ca.System(t, "portal"), envelopeFor("portal", "GBDFL_PERSON", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), "E_ACL_DENIED"},
+		{"fail/sent in another participant's name", signed(s.ca.System(t, "portal"), envelopeFor("portal", "GBDFL_PERSON", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), "E_SENDER_MISMATCH"},
 		{"fail/not a request", signed(tson.Signer, envelopeFor("tson", "GBDFL_PERSON", envelopev1.MessageType_MESSAGE_TYPE_NOTIFICATION)), "E_BAD_HEADER"},
 		{"fail/oversize", &envelopev1.SignedEnvelope{Envelope: make([]byte, envelope.MaxSize), Signature: []byte{1}}, "E_OVERSIZE"},
 		{"fail/replayed message id", replay, "E_DUPLICATE"},
@@ -261,7 +293,13 @@ func TestSyncRejections(t *testing.T) {
 	verifier := s.ca.Verifier(t, s.ca.Checker(time.Minute))
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := s.syncCl.SendMessage(t.Context(), &shepv1.SendMessageRequest{Envelope: tt.se})
+			// The TLS connection presents tson's certificate, the portal's for the ACL case: an envelope
+			// signed by the portal but sent on tson's connection is refused.
+			from := "tson"
+			if tt.name == "fail/ACL denial" {
+				from = "portal"
+			}
+			out, err := s.syncAs(t, from).SendMessage(t.Context(), &shepv1.SendMessageRequest{Envelope: tt.se})
 			require.NoError(t, err, "a rejection is an answer, not a transport error")
 			e, res, err := verifier.OpenEnvelope(t.Context(), out.GetEnvelope())
 			require.NoError(t, err, "ШЭП signs its answers")
@@ -279,7 +317,7 @@ func TestSyncRejections(t *testing.T) {
 	defer db.Close(t.Context())
 	var rejected int
 	require.NoError(t, db.QueryRow(t.Context(), `SELECT count(*) FROM shep.message_log WHERE event = 'REJECTED'`).Scan(&rejected))
-	require.Equal(t, 14, rejected, "every rejection before routing is logged")
+	require.Equal(t, 15, rejected, "every rejection before routing is logged")
 	var plain int
 	require.NoError(t, db.QueryRow(t.Context(), `SELECT count(*) FROM shep.message_log WHERE reason LIKE '%880512400011%'`).Scan(&plain))
 	require.Zero(t, plain, "no IIN in plain log columns")
@@ -371,7 +409,7 @@ func TestAsyncRoutingReceiptsAndAnswers(t *testing.T) {
 	n, _ := rshepIn.count()
 	require.Equal(t, 1, n)
 
-	st, err := s.async.GetMessageStatus(t.Context(), &shepv1.GetMessageStatusRequest{Sender: "portal", MessageId: req.GetMessageId()})
+	st, err := shepv1.NewAsyncChannelServiceClient(s.conn(t, "portal")).GetMessageStatus(t.Context(), &shepv1.GetMessageStatusRequest{Sender: "portal", MessageId: req.GetMessageId()})
 	require.NoError(t, err)
 	require.Equal(t, shepv1.MessageState_MESSAGE_STATE_DELIVERED, st.GetNotification().GetState())
 	require.Equal(t, "rshep-55", st.GetNotification().GetRecipient())
@@ -447,7 +485,7 @@ func TestAsyncRejections(t *testing.T) {
 	require.Equal(t, 1, n, "nothing rejected was routed; the replay was not delivered twice")
 	// The first copy's receipt may still be on its way: wait for DELIVERED, which the replay must not undo.
 	require.Eventually(t, func() bool {
-		st, err := s.async.GetMessageStatus(t.Context(), &shepv1.GetMessageStatusRequest{Sender: "portal", MessageId: first.GetMessageId()})
+		st, err := shepv1.NewAsyncChannelServiceClient(s.conn(t, "portal")).GetMessageStatus(t.Context(), &shepv1.GetMessageStatusRequest{Sender: "portal", MessageId: first.GetMessageId()})
 		return err == nil && st.GetNotification().GetState() == shepv1.MessageState_MESSAGE_STATE_DELIVERED
 	}, 10*time.Second, 10*time.Millisecond, "the replay did not disturb the first")
 }
@@ -542,7 +580,7 @@ func TestOneTracePerConversation(t *testing.T) {
 	_, err := s.admin.Grant(t.Context(), &shepv1.GrantRequest{Sender: "tson", ServiceId: "GBDFL_PERSON"})
 	require.NoError(t, err)
 	tson := s.participant(t, "tson", nil)
-	conn, err := grpc.NewClient(s.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()),
+	conn, err := grpc.NewClient(s.grpc, mtls.Transport{}.Dial(s.ca.TLS(s.ca.System(t, "tson")), "shep"),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(s.tp))))
 	require.NoError(t, err)
 	defer conn.Close()
@@ -625,5 +663,68 @@ func TestStartFailureAfterSHEPStopsCleanly(t *testing.T) {
 		require.ErrorContains(t, err, "cannot start")
 	case <-time.After(time.Minute):
 		t.Fatal("stopping after a failed start hung")
+	}
+}
+
+// TestTransportAuth: ШЭП's participant API takes registered participants only, each identified by its
+// TLS certificate, and its admin API, on its own listener, administrators only.
+func TestTransportAuth(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	revoked := s.ca.System(t, "tson")
+	s.ca.Revoke(revoked.Cert, 1)
+	admin := s.ca.TLS(s.ca.Employee(t, adminIIN, operatorBIN))
+	pinned := s.ca.System(t, "pinned")
+	sum := sha256.Sum256(pinned.Cert.Raw)
+	_, err := s.admin.PutParticipant(t.Context(), &shepv1.PutParticipantRequest{Participant: &shepv1.Participant{Id: "pinned", CertificateSha256: sum[:]}})
+	require.NoError(t, err)
+	send := func(conn *grpc.ClientConn) error {
+		_, err := shepv1.NewSyncChannelServiceClient(conn).SendMessage(t.Context(), &shepv1.SendMessageRequest{})
+		return err
+	}
+	grant := func(conn *grpc.ClientConn) error {
+		_, err := shepv1.NewShepAdminServiceClient(conn).Grant(t.Context(), &shepv1.GrantRequest{Sender: "portal", ServiceId: "GUARDIANSHIP_55"})
+		return err
+	}
+	tests := []struct {
+		name string
+		call func() error
+		code codes.Code
+		msg  string
+	}{
+		{name: "ok/a registered participant calls ШЭП", call: func() error { return send(s.conn(t, "tson")) }},
+		{name: "fail/no client certificate", call: func() error { return send(s.rn.Dial(t, "shep", s.ca.Anonymous())) },
+			code: codes.Unauthenticated, msg: "no client certificate"},
+		{name: "fail/an unregistered system", call: func() error { return send(s.conn(t, "stranger")) },
+			code: codes.PermissionDenied, msg: "stranger is not a registered ШЭП participant"},
+		{name: "ok/a participant with its pinned certificate", call: func() error { return send(s.rn.Dial(t, "shep", s.ca.TLS(pinned))) }},
+		{name: "fail/a participant with another certificate than its pinned one", call: func() error { return send(s.conn(t, "pinned")) },
+			code: codes.PermissionDenied, msg: "pinned presents a certificate other than its registered one"},
+		{name: "fail/a revoked system certificate", call: func() error { return send(s.rn.Dial(t, "shep", s.ca.TLS(revoked))) },
+			code: codes.Unauthenticated, msg: "was revoked"},
+		{name: "fail/another participant's message status", call: func() error {
+			_, err := shepv1.NewAsyncChannelServiceClient(s.conn(t, "tson")).GetMessageStatus(t.Context(),
+				&shepv1.GetMessageStatusRequest{Sender: "portal", MessageId: "m-1"})
+			return err
+		}, code: codes.PermissionDenied, msg: "tson may not read the messages of portal"},
+		{name: "fail/the admin API is not on the participants' listener", call: func() error { return grant(s.conn(t, "tson")) },
+			code: codes.Unimplemented},
+		{name: "fail/admin without a client certificate", call: func() error { return grant(s.rn.DialAdmin(t, "shep", s.ca.Anonymous())) },
+			code: codes.Unauthenticated, msg: "no client certificate"},
+		{name: "fail/admin with a participant's certificate", call: func() error {
+			return grant(s.rn.DialAdmin(t, "shep", s.ca.TLS(s.ca.System(t, "portal"))))
+		}, code: codes.PermissionDenied, msg: "portal presents a system certificate"},
+		{name: "ok/admin with the administrator's certificate", call: func() error { return grant(s.rn.DialAdmin(t, "shep", admin)) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.call()
+			if tt.code == codes.OK {
+				require.NoError(t, err)
+				return
+			}
+			require.Equal(t, tt.code, status.Code(err), "%v", err)
+			require.Contains(t, status.Convert(err).Message(), tt.msg)
+		})
 	}
 }

@@ -75,7 +75,9 @@ func Descriptor(cfg Config) app.Descriptor {
 				Checks:  ch.Checks(),
 				Workers: ch.Workers(env),
 				Close:   ch.Close,
-				Seed:    func(ctx context.Context, _ string) ([]demo.Entry, error) { return d.SeedDemo(ctx) },
+				// Its gRPC server has the health service only, open to any participant.
+				Identity: ch.Identity,
+				Seed:     func(ctx context.Context, _ string) ([]demo.Entry, error) { return d.SeedDemo(ctx) },
 			}, nil
 		},
 	}

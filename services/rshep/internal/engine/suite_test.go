@@ -15,6 +15,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -22,6 +24,7 @@ import (
 	"github.com/egov-suite/egov/internal/apptest"
 	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/mtls"
 	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/natstest"
 	"github.com/egov-suite/egov/internal/ncatest"
@@ -30,7 +33,9 @@ import (
 	"github.com/egov-suite/egov/internal/pgtest"
 	"github.com/egov-suite/egov/internal/pki"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
+	enisv1 "github.com/egov-suite/egov/proto/egov/enis/v1"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
+	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
 	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
 	"github.com/egov-suite/egov/services/enis"
 	"github.com/egov-suite/egov/services/gbdfl"
@@ -64,6 +69,9 @@ func (c *clock) Advance(d time.Duration) {
 
 var regions = []string{"55", "59", "27", "51"}
 
+// adminIIN is the operator's administrator (the demo one's).
+const adminIIN = "810109300001"
+
 // suite is ШЭП, ГБД ФЛ and ЕНИС running as services on real sockets, NATS and PostgreSQL, with the
 // regional nodes' engine on its own clock, and the portal and the ЦОН desk as participants that collect
 // the notifications they receive.
@@ -77,7 +85,7 @@ type suite struct {
 	portal  *shepclient.Client
 	tson    *shepclient.Client
 	admin   shepv1.ShepAdminServiceClient
-	sync    shepv1.SyncChannelServiceClient
+	rn      *apptest.Running
 	natsURL string
 
 	mu   sync.Mutex
@@ -117,13 +125,15 @@ func start(t testing.TB) *suite {
 	_, _, err = enis.Seed(ctx, url, 300, 1)
 	require.NoError(t, err)
 	shepPC := pc("shep")
-	rn := apptest.MustStart(t, ns.ClientURL(), url,
+	rn, err := apptest.StartWith(t, apptest.Options{NATSURL: ns.ClientURL(), DBURL: url,
+		Env: map[string]string{"EGOV_ADMIN_IINS": adminIIN, "EGOV_ADMIN_BIN": demo.BINSuite}},
 		shep.Descriptor(shep.Config{KeyFile: shepPC.KeyFile, KeyPassword: "secret", TrustAnchors: root, OCSPFreshness: time.Minute,
 			Redelivery: []time.Duration{100 * time.Millisecond, 200 * time.Millisecond}, AckWait: 5 * time.Second}),
 		gbdfl.Descriptor(gbdfl.Config{Participant: pc("gbdfl"), Registry: participant.Registry{Source: "postgres"}}),
 		enis.Descriptor(enis.Config{Participant: pc("enis"), Registry: participant.Registry{Source: "postgres"}}))
-	conn := rn.Dial(t, "shep")
-	s := &suite{ca: ca, clock: &clock{}, dbURL: url, admin: shepv1.NewShepAdminServiceClient(conn), sync: shepv1.NewSyncChannelServiceClient(conn),
+	require.NoError(t, err)
+	conn := rn.DialAdmin(t, "shep", ca.TLS(ca.Employee(t, adminIIN, demo.BINSuite)))
+	s := &suite{ca: ca, clock: &clock{}, dbURL: url, admin: shepv1.NewShepAdminServiceClient(conn), rn: rn,
 		natsURL: ns.ClientURL(), seen: map[string][]*applicationv1.StatusNotification{}, nodes: map[string]*shepclient.Client{}}
 
 	ids := []string{"portal", "tson", "gbdfl", "enis"}
@@ -191,7 +201,9 @@ func (s *suite) client(t testing.TB, id string) *shepclient.Client {
 	bus, err := natsbus.Connect(t.Context(), natsbus.ConnOptions{URL: s.natsURL, Name: id}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	t.Cleanup(bus.Conn.Close)
-	return &shepclient.Client{ID: id, Signer: s.ca.System(t, id), Verifier: s.ca.Verifier(t, s.ca.Checker(time.Minute)), Sync: s.sync, Bus: bus}
+	// Each participant reaches ШЭП on its own connection, presenting its own certificate.
+	sync := shepv1.NewSyncChannelServiceClient(s.rn.Dial(t, "shep", s.ca.TLS(s.ca.System(t, id))))
+	return &shepclient.Client{ID: id, Signer: s.ca.System(t, id), Verifier: s.ca.Verifier(t, s.ca.Checker(time.Minute)), Sync: sync, Bus: bus}
 }
 
 // hire makes the provider staff of every region: the demo clerk, officer and head, and a second officer.
@@ -328,4 +340,45 @@ func (s *suite) citizen(t testing.TB, iinV string) *envelope.Signer {
 func (s *suite) operator(t testing.TB) *envelope.Signer {
 	return s.ca.Issue(t, pki.Request{Profile: pki.Employee, Purpose: pki.Sign, Subject: pki.Subject{IIN: "790215400018", Surname: "Нурланова",
 		GivenName: "Гульнар", Organization: "НАО «Государственная корпорация «Правительство для граждан»»", BIN: demo.BINGovCorp}}, pki.ECDSAP256)
+}
+
+// TestRegistriesAnswerShepOnly: ГБД ФЛ and ЕНИС, run as egov runs them, refuse a participant calling
+// them directly (the record of a person came back to anyone before), and a caller without a
+// certificate; ШЭП reaches them (the paths' look-ups go through it).
+func TestRegistriesAnswerShepOnly(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	tests := []struct {
+		name    string
+		service string
+		id      *mtls.Identity
+		code    codes.Code
+		msg     string
+	}{
+		{name: "ok/shep asks ГБД ФЛ", service: "gbdfl", id: s.ca.TLS(s.ca.System(t, "shep"))},
+		{name: "fail/the portal asks ГБД ФЛ directly", service: "gbdfl", id: s.ca.TLS(s.ca.System(t, "portal")),
+			code: codes.PermissionDenied, msg: "portal may not call this service: only shep may"},
+		{name: "fail/ГБД ФЛ without a client certificate", service: "gbdfl", id: s.ca.Anonymous(),
+			code: codes.Unauthenticated, msg: "no client certificate"},
+		{name: "fail/the ЦОН desk asks ЕНИС directly", service: "enis", id: s.ca.TLS(s.ca.System(t, "tson")),
+			code: codes.PermissionDenied, msg: "tson may not call this service: only shep may"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conn := s.rn.Dial(t, tt.service, tt.id)
+			var err error
+			if tt.service == "gbdfl" {
+				_, err = gbdflv1.NewPersonRegistryServiceClient(conn).GetPerson(t.Context(), &gbdflv1.GetPersonRequest{Iin: demo.People[0].IIN})
+			} else {
+				_, err = enisv1.NewNotaryRegistryServiceClient(conn).GetPowerOfAttorney(t.Context(),
+					&enisv1.GetPowerOfAttorneyRequest{Number: demo.PowerOfAttorneyValid})
+			}
+			if tt.code == codes.OK {
+				require.NoError(t, err)
+				return
+			}
+			require.Equal(t, tt.code, status.Code(err), "%v", err)
+			require.Contains(t, status.Convert(err).Message(), tt.msg)
+		})
+	}
 }

@@ -14,8 +14,11 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/mtls"
 	"github.com/egov-suite/egov/internal/natsbus"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 	"github.com/egov-suite/egov/services/shep/internal/store"
@@ -36,8 +39,9 @@ type Options struct {
 	Tracer     trace.Tracer
 	// Workers bounds how many envelopes the router handles at once; 32 when zero.
 	Workers int
-	// DialProvider opens a connection to a provider's sync endpoint.
-	DialProvider func(target string) (*grpc.ClientConn, error)
+	// DialProvider opens a connection to provider's sync endpoint at target (over mutual TLS, checking
+	// that the server is provider).
+	DialProvider func(target, provider string) (*grpc.ClientConn, error)
 }
 
 // Gateway is a running ШЭП.
@@ -162,8 +166,9 @@ type admitted struct {
 	service   store.Service
 }
 
-// admit runs every check of an incoming envelope. subjectSender is the participant whose NATS subject the
-// envelope arrived on (async), or "" (sync). The returned envelope, when any, is set even on rejection
+// admit runs every check of an incoming envelope. subjectSender is the participant the envelope came
+// from as the transport knows it: whose NATS subject it arrived on (async), or whose certificate the
+// sync call's TLS connection presented; "" when the transport does not say (EGOV_INTERNAL_TLS=off). The returned envelope, when any, is set even on rejection
 // as far as it could be read.
 func (g *Gateway) admit(ctx context.Context, channel string, se *envelopev1.SignedEnvelope, subjectSender string) (*admitted, *envelopev1.Envelope, *rejection) {
 	if len(se.GetEnvelope())+len(se.GetSignature()) > envelope.MaxSize {
@@ -196,6 +201,9 @@ func (g *Gateway) admit(ctx context.Context, channel string, se *envelopev1.Sign
 		}
 	}
 	if subjectSender != "" && subjectSender != sender {
+		if channel == "sync" {
+			return nil, e, reject(CodeSenderMismatch, "sent by %s (its TLS certificate), signed by %s: a participant sends in its own name only", subjectSender, sender)
+		}
 		return nil, e, reject(CodeSenderMismatch, "published on %s's subject, signed by %s", subjectSender, sender)
 	}
 	if e.GetSender() == "" {
@@ -291,3 +299,26 @@ func (g *Gateway) countRejection(ctx context.Context, channel string, rej *rejec
 }
 
 func newSession() string { return uuid.NewString() }
+
+// AllowPeer is the policy of ШЭП's participant API: any system registered as a participant may call.
+func (g *Gateway) AllowPeer(ctx context.Context, p mtls.Peer) error {
+	if !p.Holder.System {
+		return status.Errorf(codes.PermissionDenied, "%s holds no system certificate: only ШЭП participants may call", p.Name())
+	}
+	reg, err := g.registry(ctx)
+	if err != nil {
+		return status.Error(codes.Unavailable, "ШЭП's registry is unavailable")
+	}
+	reg0, ok := reg.participants[p.Holder.Name]
+	if !ok {
+		return status.Errorf(codes.PermissionDenied, "%s is not a registered ШЭП participant", p.Name())
+	}
+	// A participant that pinned its certificate connects with that certificate only, as it signs.
+	if len(reg0.CertificateSHA256) > 0 {
+		if sum := sha256.Sum256(p.Cert.Raw); string(sum[:]) != string(reg0.CertificateSHA256) {
+			return status.Errorf(codes.PermissionDenied, "%s presents a certificate other than its registered one (serial %s)",
+				p.Name(), p.Cert.SerialNumber.Text(16))
+		}
+	}
+	return nil
+}

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/mtls"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
 	"github.com/egov-suite/egov/services/shep/internal/store"
@@ -45,7 +46,12 @@ func (s *SyncServer) SendMessage(ctx context.Context, req *shepv1.SendMessageReq
 	start := g.o.Now()
 	se := req.GetEnvelope()
 	session := newSession()
-	a, e, rej := g.admit(ctx, "sync", se, "")
+	// The TLS peer is the sender: a participant cannot send in another's name.
+	peerID := ""
+	if p, ok := mtls.PeerFrom(ctx); ok {
+		peerID = p.Holder.Name
+	}
+	a, e, rej := g.admit(ctx, "sync", se, peerID)
 	if rej == nil && e.GetType() != envelopev1.MessageType_MESSAGE_TYPE_REQUEST {
 		rej = reject(CodeBadHeader, "the sync channel takes REQUESTs, not %v", e.GetType())
 	}
@@ -106,7 +112,7 @@ type providerAnswer struct {
 }
 
 func (g *Gateway) forward(ctx context.Context, a *admitted, session string) (*providerAnswer, *rejection) {
-	conn, err := g.provider(a.service.Endpoint)
+	conn, err := g.provider(a.service.Endpoint, a.service.Provider)
 	if err != nil {
 		return nil, reject(CodeProviderUnavailable, "%s: %v", a.service.Endpoint, err)
 	}
@@ -135,17 +141,18 @@ func (g *Gateway) forward(ctx context.Context, a *admitted, session string) (*pr
 	return &providerAnswer{env: re, raw: out.GetEnvelope()}, nil
 }
 
-func (g *Gateway) provider(target string) (*grpc.ClientConn, error) {
+func (g *Gateway) provider(target, provider string) (*grpc.ClientConn, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if c, ok := g.providers[target]; ok {
+	key := provider + "@" + target
+	if c, ok := g.providers[key]; ok {
 		return c, nil
 	}
-	c, err := g.o.DialProvider(target)
+	c, err := g.o.DialProvider(target, provider)
 	if err != nil {
 		return nil, err
 	}
-	g.providers[target] = c
+	g.providers[key] = c
 	return c, nil
 }
 

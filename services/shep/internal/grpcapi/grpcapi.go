@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/egov-suite/egov/internal/mtls"
 	"github.com/egov-suite/egov/internal/natsbus"
 	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
 	"github.com/egov-suite/egov/services/shep/internal/gateway"
@@ -218,6 +219,10 @@ func NewAsync(g *gateway.Gateway) *Async { return &Async{g: g} }
 func (s *Async) GetMessageStatus(ctx context.Context, r *shepv1.GetMessageStatusRequest) (*shepv1.GetMessageStatusResponse, error) {
 	if r.GetSender() == "" || r.GetMessageId() == "" {
 		return nil, status.Error(codes.InvalidArgument, "sender and message_id are required")
+	}
+	// A participant reads the status of its own messages only.
+	if p, ok := mtls.PeerFrom(ctx); ok && p.Holder.Name != r.GetSender() {
+		return nil, status.Errorf(codes.PermissionDenied, "%s may not read the messages of %s", p.Name(), r.GetSender())
 	}
 	n, err := s.g.MessageStatus(ctx, r.GetSender(), r.GetMessageId())
 	if errors.Is(err, store.ErrNotFound) {
