@@ -307,7 +307,7 @@ func (w *world) scanInARM(t *testing.T, officer *driver.Staff, cp driver.Page, w
 	require.Equal(t, 200, doc.Status)
 	require.Equal(t, string(want), doc.Body, "the scan as attached at the ЦОН")
 
-	nc, err := nats.Connect(w.s.Endpoints.NATS)
+	nc, err := nats.Connect(w.s.AdminNATS())
 	require.NoError(t, err)
 	defer nc.Close()
 	js, err := jetstream.New(nc)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/egov-suite/egov/internal/app"
+	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/applicant"
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/demo"
@@ -53,6 +54,7 @@ func Descriptor(cfg Config) app.Descriptor {
 		Schema:     "tson",
 		Migrations: schema.Migrations(),
 		Ports:      app.Ports{HTTP: 8070, GRPC: 9070},
+		NATS:       func() (natsbus.Access, error) { return natsbus.ChannelAccess(Participant), nil },
 		Start: func(ctx context.Context, env *app.Env) (*app.Unit, error) {
 			ch, err := cfg.Open(env, Participant, "EGOV_TSON_", applicationv1.Channel_CHANNEL_TSON)
 			if err != nil {
