@@ -280,7 +280,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if signerLis != nil {
 		signer, err := ncalayer.New(ncalayer.Options{Files: []string{filepath.Join(dir, "keys")}, Password: demo.Password,
-			Person: "citizen-akhmetova", Log: o.Log})
+			Person: "citizen-akhmetova", Origins: suiteOrigins(eps), Log: o.Log})
 		if err != nil {
 			signerLis.Close()
 			return errors.Join(err, r.Stop())
@@ -331,6 +331,23 @@ func privateDir(dir string) error {
 		}
 	}
 	return nil
+}
+
+// suiteOrigins are the suite's own sites, which the local signer serves without asking: the portal, the
+// ЦОН desk and АРМ (under РШЭП's address), by IP and by the name localhost. Any other site's page waits
+// for the person's Allow on the signer's page, as with NCALayer.
+func suiteOrigins(eps Endpoints) []string {
+	var out []string
+	for _, name := range []string{"portal", "tson", "rshep"} {
+		host := strings.TrimPrefix(eps.Services[name].HTTP, "http://")
+		_, port, err := net.SplitHostPort(host)
+		if err != nil {
+			continue
+		}
+		out = append(out, host, "localhost:"+port)
+	}
+	slices.Sort(out)
+	return out
 }
 
 func listen(port int) (net.Listener, error) {
