@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/egov-suite/egov/internal/app"
-	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/applicant"
 	"github.com/egov-suite/egov/internal/config"
+	"github.com/egov-suite/egov/internal/natsbus"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	"github.com/egov-suite/egov/services/portal/internal/schema"
 	"github.com/egov-suite/egov/services/portal/internal/site"

@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/egov-suite/egov/internal/app"
-	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/applicant"
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/natsbus"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	"github.com/egov-suite/egov/services/tson/internal/desk"
 	"github.com/egov-suite/egov/services/tson/internal/schema"
