@@ -67,7 +67,7 @@ func Start(t testing.TB, natsURL, dbURL string, services ...app.Descriptor) (*Ru
 	}
 	ready := make(chan struct{})
 	if _, err := app.Start(t.Context(), r, app.Options{Platform: p, Log: log, Telemetry: tel, Services: services,
-		Listeners: listeners, Topology: natsbus.DefaultTopology(1), OnReady: func() { close(ready) }}); err != nil {
+		Listeners: listeners, Topology: natsbus.DefaultTopology(1), ApplyTopology: true, OnReady: func() { close(ready) }}); err != nil {
 		_ = r.Stop()
 		for _, l := range listeners {
 			l.HTTP.Close()
