@@ -207,6 +207,24 @@ func (s *Suite) natsURL(user string) string {
 // (tampering with the object store behind the suite's back).
 func (s *Suite) AdminNATS() string { return s.natsURL(adminUser) }
 
+// NATSConnections are the NATS server's client connections, by connection name, each with the user it
+// authenticated as.
+func (s *Suite) NATSConnections(t testing.TB) map[string]string {
+	t.Helper()
+	s.mu.Lock()
+	ns := s.nats
+	s.mu.Unlock()
+	conns, err := ns.Connz(&server.ConnzOptions{Username: true})
+	if err != nil {
+		t.Fatalf("harness: NATS connections: %v", err)
+	}
+	out := map[string]string{}
+	for _, c := range conns.Conns {
+		out[c.Name] = c.AuthorizedUser
+	}
+	return out
+}
+
 // applyTopology creates the suite's streams and buckets as the administrator, as a provisioning step
 // does in production: the services' own users may not.
 func (s *Suite) applyTopology() {
