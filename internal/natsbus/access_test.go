@@ -89,6 +89,30 @@ func TestServiceUsersDoOnlyTheirPart(t *testing.T) {
 			return err
 		}},
 		{user: "shep", name: "ok/route to a recipient", do: publish(natsbus.OutSubject("portal", "X"))},
+		{user: "shep", name: "ok/move a given-up message to the dead letters", do: func(ctx context.Context, js jetstream.JetStream) error {
+			if _, err := js.CreateOrUpdateConsumer(ctx, natsbus.StreamAdvisories, jetstream.ConsumerConfig{Durable: "dead", AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
+				return err
+			}
+			out, err := js.Stream(ctx, natsbus.StreamOut)
+			if err != nil {
+				return err
+			}
+			raw, err := out.GetMsg(ctx, 1)
+			if err != nil {
+				return err
+			}
+			if _, err := js.Publish(ctx, natsbus.DLQSubject("rshep-55", "X"), raw.Data); err != nil {
+				return err
+			}
+			dlq, err := js.Stream(ctx, natsbus.StreamDLQ)
+			if err != nil {
+				return err
+			}
+			if _, err := dlq.GetMsg(ctx, 1); err != nil {
+				return err
+			}
+			return dlq.DeleteMsg(ctx, 1)
+		}},
 		{user: "shep", name: "fail/create a stream", do: createStream, denied: "STREAM.CREATE.EVIL"},
 		{user: "shep", name: "fail/delete a stream", do: func(ctx context.Context, js jetstream.JetStream) error {
 			return js.DeleteStream(ctx, natsbus.StreamOut)
