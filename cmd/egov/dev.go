@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -35,7 +36,7 @@ service in this process, seeds demo data, and prints every endpoint (also writte
 			}
 			return devmode.Run(cmd.Context(), devmode.Options{
 				DataDir: dataDir, BasePort: basePort, Platform: p, Services: svcs,
-				Log: log, Telemetry: tel, Out: stdout, SignerAddr: signer,
+				Log: log, Telemetry: tel, Out: stdout, ShowIINs: isTerminal(stdout), SignerAddr: signer,
 			})
 		},
 	}
@@ -43,4 +44,15 @@ service in this process, seeds demo data, and prints every endpoint (also writte
 	cmd.Flags().IntVar(&basePort, "base-port", 18000, "first port of the layout (NATS, PostgreSQL, then two per service); 0 for free ports")
 	cmd.Flags().StringVar(&signer, "ncalayer", "127.0.0.1:13579", "address of the local signer with the demo keys (NCALayer's); off to run none (with --base-port 0 a free port)")
 	return cmd
+}
+
+// isTerminal reports whether w is a terminal, where a person reads what is printed; anything else (a
+// pipe, a file, a container's log) is kept as a log.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

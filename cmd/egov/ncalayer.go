@@ -27,6 +27,8 @@ func ncalayerCommand(stdout, stderr io.Writer) *cobra.Command {
 		Long: `ncalayer is a local stand-in for NCALayer: web pages (the portal, the ЦОН desk, АРМ РШЭП) connect to
 ws://127.0.0.1:13579 and ask it for a detached CMS signature with the chosen AUTHENTICATION or SIGNATURE
 key, so the private key stays on this machine. Open http://127.0.0.1:13579/ to choose whose key signs.
+As NCALayer does, it asks before it uses a key for a site not allowed yet (--allow-origin): the request
+waits on that page for «Разрешить» or «Запретить», and is refused when denied or left unanswered.
 The key files' password is read from EGOV_NCALAYER_PASSWORD (or asked for on the terminal's standard input).`,
 		Example: `  EGOV_NCALAYER_PASSWORD=egov-demo egov ncalayer .egov/keys --person citizen-akhmetova`,
 		Args:    cobra.MinimumNArgs(1),
@@ -65,6 +67,6 @@ The key files' password is read from EGOV_NCALAYER_PASSWORD (or asked for on the
 	}
 	cmd.Flags().StringVar(&addr, "addr", ncalayer.DefaultAddr, "listen address (keep it on the loopback)")
 	cmd.Flags().StringVar(&person, "person", "", "choose this person's keys at start (the file name without -AUTH.p12/-SIGN.p12)")
-	cmd.Flags().StringSliceVar(&origins, "allow-origin", nil, "web origins (host patterns) allowed to connect; any when empty, as NCALayer")
+	cmd.Flags().StringSliceVar(&origins, "allow-origin", nil, "web origins (host patterns, e.g. 127.0.0.1:8060) whose pages may use the keys without asking; any other site waits for Allow on the signer's page")
 	return cmd
 }

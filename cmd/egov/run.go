@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/egov-suite/egov/internal/app"
+	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/serve"
 )
@@ -23,7 +24,10 @@ func runCommand(stderr io.Writer) *cobra.Command {
 		Long: `run starts the chosen services in this process against the NATS and PostgreSQL named by the
 environment (EGOV_NATS_URL, DATABASE_URL; see "egov config"). Each service listens on
 EGOV_<NAME>_HTTP_ADDR and EGOV_<NAME>_GRPC_ADDR, and ШЭП and НУЦ their admin API on EGOV_<NAME>_ADMIN_ADDR
-(defaults in its README). In production every service is its
+(defaults in its README), and connects to NATS as its own restricted user: EGOV_<NAME>_NATS_USER and
+EGOV_<NAME>_NATS_PASSWORD, or EGOV_<NAME>_NATS_CREDS (TLS: EGOV_NATS_CA, EGOV_NATS_CERT, EGOV_NATS_KEY). Only a
+process given the administrator's EGOV_NATS_USER and EGOV_NATS_PASSWORD (or EGOV_NATS_CREDS) creates the
+streams; the others check that theirs exist. In production every service is its
 own Deployment of the same image: egov run --services=shep.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -59,9 +63,11 @@ own Deployment of the same image: egov run --services=shep.`,
 				}
 				listeners[d.Name] = l
 			}
+			users := natsUsers(chosen)
 			if _, err := app.Start(cmd.Context(), r, app.Options{
 				Platform: p, Log: log, Telemetry: tel, Services: chosen, Listeners: listeners,
-				Topology: natsbus.DefaultTopology(replicas), SeedDir: devDir, Peers: peers(all),
+				Topology: natsbus.DefaultTopology(replicas), ApplyTopology: applyTopology(p, chosen, users), NATSUsers: users,
+				SeedDir: devDir, Peers: peers(all),
 			}); err != nil {
 				return errors.Join(err, r.Stop())
 			}
@@ -72,6 +78,38 @@ own Deployment of the same image: egov run --services=shep.`,
 	cmd.Flags().IntVar(&replicas, "stream-replicas", 1, "JetStream replicas for the suite's streams (3 on a production cluster)")
 	cmd.Flags().StringVar(&devDir, "dev-dir", os.Getenv("EGOV_DEV_DIR"), "demo data and demo keys in this folder, as egov dev seeds them (QA and demos only; $EGOV_DEV_DIR)")
 	return cmd
+}
+
+// natsUsers are the chosen services' own NATS credentials: EGOV_<NAME>_NATS_USER and _PASSWORD, or
+// EGOV_<NAME>_NATS_CREDS (a NATS credentials file).
+func natsUsers(chosen []app.Descriptor) map[string]natsbus.ConnOptions {
+	out := map[string]natsbus.ConnOptions{}
+	for _, d := range chosen {
+		pre := "EGOV_" + strings.ToUpper(d.Name) + "_NATS_"
+		co := natsbus.ConnOptions{User: os.Getenv(pre + "USER"), Password: os.Getenv(pre + "PASSWORD"), CredsFile: os.Getenv(pre + "CREDS")}
+		if co.User != "" || co.CredsFile != "" {
+			out[d.Name] = co
+		}
+	}
+	return out
+}
+
+// applyTopology says whether this process creates the streams and buckets: when one of its services
+// uses NATS and it is given the NATS administrator's credentials (EGOV_NATS_USER or EGOV_NATS_CREDS),
+// or none of them has a user of its own (a NATS server without authentication). A process of
+// restricted services only checks that what they need exists, and refuses to start with a clear
+// message when it does not; a process whose services do not use NATS does not connect at all.
+func applyTopology(p config.Platform, chosen []app.Descriptor, users map[string]natsbus.ConnOptions) bool {
+	uses, own := false, false
+	for _, d := range chosen {
+		if d.NATS != nil {
+			uses = true
+			if _, ok := users[d.Name]; ok {
+				own = true
+			}
+		}
+	}
+	return uses && (p.NATSUser != "" || p.NATSCreds != "" || !own)
 }
 
 // peers are where the services of other processes listen, from their EGOV_<NAME>_HTTP_ADDR and

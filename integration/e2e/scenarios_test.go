@@ -98,6 +98,13 @@ func TestGuardianshipPaths(t *testing.T) {
 	// Left alone from the start: the examination's one-minute term runs out (checked last).
 	overdue := apply(t, aselP, "guardianship-certificate", "59", map[string]string{"ward_iin": ward}, aselP.Sign)
 
+	t.Run("every service on its own restricted NATS user", func(t *testing.T) {
+		// Each process runs as egov run --services=<name> with only its own user; the paths below prove
+		// they work under it. НУЦ and the registries do not use NATS and do not connect.
+		require.Equal(t, map[string]string{"egov-shep": "shep", "egov-rshep": "rshep", "egov-portal": "portal", "egov-tson": "tson"},
+			w.s.NATSConnections(t))
+	})
+
 	t.Run("one trace per application", func(t *testing.T) {
 		app := apply(t, aselP, "guardianship-certificate", "27", map[string]string{"ward_iin": ward}, aselP.Sign)
 		_, err := aselP.Until(ctx, app, within, driver.Closed)
@@ -307,7 +314,7 @@ func (w *world) scanInARM(t *testing.T, officer *driver.Staff, cp driver.Page, w
 	require.Equal(t, 200, doc.Status)
 	require.Equal(t, string(want), doc.Body, "the scan as attached at the ЦОН")
 
-	nc, err := nats.Connect(w.s.Endpoints.NATS)
+	nc, err := nats.Connect(w.s.AdminNATS())
 	require.NoError(t, err)
 	defer nc.Close()
 	js, err := jetstream.New(nc)

@@ -2,8 +2,11 @@ package harness
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +18,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 
+	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/freeport"
 	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/pgcluster"
@@ -39,6 +43,11 @@ type Suite struct {
 	// Endpoints are the same as egov dev writes.
 	Endpoints Endpoints
 	env       []string
+
+	// natsPasswords are the NATS users' passwords: the administrator's (adminUser, used only by the
+	// harness to create the streams, and by tests that play the outside world) and each service's.
+	natsPasswords map[string]string
+	natsUsers     []*server.User
 
 	mu        sync.Mutex
 	procs     map[string]*Process
@@ -90,11 +99,19 @@ func StartSuite(t testing.TB, o SuiteOptions) *Suite {
 		}
 		os.RemoveAll(dir)
 	})
+	s.natsUsers, s.natsPasswords = suiteUsers(t)
 	s.StartNATS()
+	s.applyTopology()
 	s.pgOpts = pgcluster.Options{Dir: filepath.Join(dir, "postgres"), Port: free[1], Durable: true, Database: "egov"}
 	s.StartPostgres()
 
-	s.Endpoints = Endpoints{NATS: s.nats.ClientURL(), Postgres: s.pg.URL(), Services: map[string]Endpoint{}}
+	s.Endpoints = Endpoints{NATS: s.nats.ClientURL(), Postgres: s.pg.URL(), Services: map[string]Endpoint{},
+		NATSUsers: map[string]string{}}
+	for _, u := range s.natsUsers {
+		if u.Username != adminUser {
+			s.Endpoints.NATSUsers[u.Username] = s.natsURL(u.Username)
+		}
+	}
 	s.env = append([]string{"EGOV_NATS_URL=" + s.Endpoints.NATS, "DATABASE_URL=" + s.Endpoints.Postgres,
 		"EGOV_DEV_DIR=" + dir, "EGOV_SHUTDOWN_TIMEOUT=10s"}, o.Env...)
 	if slices.Contains(o.Env, "EGOV_INTERNAL_TLS=off") {
@@ -123,14 +140,107 @@ func StartSuite(t testing.TB, o SuiteOptions) *Suite {
 		}
 	}
 	// endpoints.json as egov dev writes it, so that egov loadgen and scripts find the suite.
+	// nats-credentials.json beside it, as egov dev keeps it, so that egov loadgen reaches NATS.
 	b, err := json.MarshalIndent(s.Endpoints, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "endpoints.json"), b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "endpoints.json"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, err = json.MarshalIndent(s.natsPasswords, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "nats-credentials.json"), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// natsServices are the services that use NATS, each as its own user.
+var natsServices = []string{"shep", "rshep", "portal", "tson"}
+
+// adminUser is the NATS administrator of the suite's server, as in egov dev.
+const adminUser = "egov"
+
+// suiteUsers are the NATS users of the suite: the administrator, every service that uses NATS with its
+// own restricted permissions (natsbus.Access, as the services declare it), and the demo's other ШЭП
+// participants; each with a random password.
+func suiteUsers(t testing.TB) ([]*server.User, map[string]string) {
+	t.Helper()
+	var nodes []string
+	for _, id := range demo.Systems {
+		if strings.HasPrefix(id, "rshep-") {
+			nodes = append(nodes, id)
+		}
+	}
+	byName := map[string]*server.User{adminUser: {Username: adminUser}}
+	for _, id := range demo.Systems {
+		byName[id] = natsbus.ParticipantUser(id, "")
+	}
+	for _, a := range []natsbus.Access{
+		natsbus.RouterAccess("shep"), natsbus.NodeAccess("rshep", nodes),
+		natsbus.ChannelAccess("portal"), natsbus.ChannelAccess("tson"),
+	} {
+		byName[a.User] = a.NATSUser("")
+	}
+	passwords := map[string]string{}
+	var users []*server.User
+	for name, u := range byName {
+		b := make([]byte, 12)
+		if _, err := rand.Read(b); err != nil {
+			t.Fatal(err)
+		}
+		u.Password = hex.EncodeToString(b)
+		passwords[name] = u.Password
+		users = append(users, u)
+	}
+	return users, passwords
+}
+
+// natsURL is the NATS URL with user's name and password.
+func (s *Suite) natsURL(user string) string {
+	return strings.Replace(s.nats.ClientURL(), "nats://", "nats://"+user+":"+s.natsPasswords[user]+"@", 1)
+}
+
+// AdminNATS is the NATS URL with the administrator's credentials, for a test playing the outside world
+// (tampering with the object store behind the suite's back).
+func (s *Suite) AdminNATS() string { return s.natsURL(adminUser) }
+
+// NATSConnections are the NATS server's client connections, by connection name, each with the user it
+// authenticated as.
+func (s *Suite) NATSConnections(t testing.TB) map[string]string {
+	t.Helper()
+	s.mu.Lock()
+	ns := s.nats
+	s.mu.Unlock()
+	conns, err := ns.Connz(&server.ConnzOptions{Username: true})
+	if err != nil {
+		t.Fatalf("harness: NATS connections: %v", err)
+	}
+	out := map[string]string{}
+	for _, c := range conns.Conns {
+		out[c.Name] = c.AuthorizedUser
+	}
+	return out
+}
+
+// applyTopology creates the suite's streams and buckets as the administrator, as a provisioning step
+// does in production: the services' own users may not.
+func (s *Suite) applyTopology() {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	admin, err := natsbus.Connect(ctx, natsbus.ConnOptions{URL: s.nats.ClientURL(), User: adminUser,
+		Password: s.natsPasswords[adminUser], Name: "harness"}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		s.t.Fatalf("harness: NATS: %v", err)
+	}
+	defer admin.Conn.Close()
+	if err := natsbus.DefaultTopology(1).Apply(ctx, admin.JS); err != nil {
+		s.t.Fatalf("harness: NATS topology: %v", err)
+	}
 }
 
 func (s *Suite) waitFile(path string) {
@@ -172,7 +282,13 @@ func (s *Suite) Start(name string) *Process {
 
 // start runs a service's process and waits until it is ready or has exited.
 func (s *Suite) start(name string) (*Process, error) {
-	p := Start(s.t, s.env, "run", "--services", name)
+	env := s.env
+	if pw, ok := s.natsPasswords[name]; ok && slices.Contains(natsServices, name) {
+		// Its own restricted user; the registries and НУЦ do not use NATS and get none.
+		up := strings.ToUpper(name)
+		env = append(slices.Clone(env), "EGOV_"+up+"_NATS_USER="+name, "EGOV_"+up+"_NATS_PASSWORD="+pw)
+	}
+	p := Start(s.t, env, "run", "--services", name)
 	s.mu.Lock()
 	s.procs[name] = p
 	s.mu.Unlock()
@@ -216,7 +332,7 @@ func (s *Suite) Restart(name string) {
 // StartNATS starts the NATS server on its port and store.
 func (s *Suite) StartNATS() {
 	s.t.Helper()
-	ns, err := natsbus.RunEmbedded(natsbus.EmbeddedOptions{Port: s.natsPort, StoreDir: s.natsStore})
+	ns, err := natsbus.RunEmbedded(natsbus.EmbeddedOptions{Port: s.natsPort, StoreDir: s.natsStore, Users: s.natsUsers})
 	if err != nil {
 		s.t.Fatalf("harness: NATS: %v", err)
 	}

@@ -5,6 +5,7 @@ package smoke
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -30,6 +31,19 @@ func TestDevStartsStopsAndKeepsData(t *testing.T) {
 		require.NotEmpty(t, e.HTTP, name)
 		require.NotEmpty(t, e.GRPC, name)
 		require.Contains(t, dev.Stdout(), e.HTTP)
+	}
+
+	// What egov dev prints is kept as a log here (a pipe, not a terminal): no full IIN in it; the data
+	// folder and the files with NATS passwords are the owner's only.
+	require.Contains(t, dev.Stdout(), "88********11")
+	require.False(t, regexp.MustCompile(`(^|[^0-9])[0-9]{12}([^0-9]|$)`).MatchString(dev.Stdout()), "a full IIN in the output:\n%s", dev.Stdout())
+	fi, err := os.Stat(dir)
+	require.NoError(t, err)
+	require.Zero(t, fi.Mode().Perm()&0o066, "the data folder is not readable by others: %v", fi.Mode().Perm())
+	for _, name := range []string{"endpoints.json", "nats-credentials.json"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), name)
 	}
 
 	require.Contains(t, dev.Endpoints.Services, "nca")

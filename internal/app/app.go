@@ -49,6 +49,9 @@ type Descriptor struct {
 	Ports Ports
 	// GRPCServices are the fully qualified gRPC service names it serves, for the health service.
 	GRPCServices []string
+	// NATS says what the service does on NATS, hence the permissions of its own NATS user
+	// (natsbus.Access); nil for a service that does not use NATS, which gets no connection.
+	NATS func() (natsbus.Access, error)
 	// Start builds the service on env. It must not block: long-running work goes in Unit.Workers.
 	Start func(ctx context.Context, env *Env) (*Unit, error)
 }
@@ -57,7 +60,8 @@ type Descriptor struct {
 type Env struct {
 	Log       *slog.Logger
 	Telemetry *telemetry.Providers
-	Bus       *natsbus.Bus
+	// Bus is the service's own NATS connection, as its own user; nil when the descriptor has no NATS.
+	Bus *natsbus.Bus
 	// DB is the service's pool, working in its own schema; nil when the descriptor has no schema.
 	DB *pgxpool.Pool
 	// Now is the clock; tests and the dev mode may replace it.
@@ -133,8 +137,13 @@ type Options struct {
 	Services []Descriptor
 	// Listeners per service name, opened by the caller (so ":0" ports are known beforehand).
 	Listeners map[string]Listeners
-	// Topology is applied to JetStream at start.
-	Topology natsbus.Topology
+	// Topology is the suite's streams and buckets: applied at start with the platform's (administrator's)
+	// NATS credentials when ApplyTopology is set; each service checks that its part exists.
+	Topology      natsbus.Topology
+	ApplyTopology bool
+	// NATSUsers are the services' own NATS credentials, by service name (User and Password, or
+	// CredsFile); a service without an entry connects with the platform's.
+	NATSUsers map[string]natsbus.ConnOptions
 	// Now is the clock given to services; time.Now when nil.
 	Now func() time.Time
 	// OnReady, when set, is called once every service's readiness checks have passed.
@@ -154,16 +163,10 @@ func Start(ctx context.Context, r *serve.Runner, o Options) ([]demo.Entry, error
 	if now == nil {
 		now = time.Now
 	}
-	bus, err := natsbus.Connect(ctx, natsbus.ConnOptions{
-		URL: o.Platform.NATSURL, User: o.Platform.NATSUser, Password: o.Platform.NATSPassword.Value(),
-		Name: "egov-" + names(o.Services),
-	}, o.Log)
-	if err != nil {
-		return nil, err
-	}
-	r.OnStop(serve.PhaseConsumers, "nats drain", bus.Drain)
-	if err := o.Topology.Apply(ctx, bus.JS); err != nil {
-		return nil, err
+	if o.ApplyTopology {
+		if err := applyTopology(ctx, o); err != nil {
+			return nil, err
+		}
 	}
 	if o.Platform.InternalTLS == "off" {
 		o.Log.Warn("EGOV_INTERNAL_TLS=off: the gRPC hops between systems and the admin APIs run in plaintext, without authentication; only to measure what TLS costs")
@@ -176,7 +179,11 @@ func Start(ctx context.Context, r *serve.Runner, o Options) ([]demo.Entry, error
 	var all []*serve.Health
 	var seeded []demo.Entry
 	for _, d := range o.Services {
-		h, unit, err := startService(ctx, r, o, d, bus, now)
+		bus, needs, err := connectService(ctx, r, o, d)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", d.Name, err)
+		}
+		h, unit, err := startService(ctx, r, o, d, bus, needs, now)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", d.Name, err)
 		}
@@ -214,7 +221,54 @@ func Start(ctx context.Context, r *serve.Runner, o Options) ([]demo.Entry, error
 	return seeded, nil
 }
 
-func startService(ctx context.Context, r *serve.Runner, o Options, d Descriptor, bus *natsbus.Bus, now func() time.Time) (*serve.Health, *Unit, error) {
+// platformNATS is how the platform's configuration reaches NATS: its URL and TLS, and the
+// administrator's credentials.
+func platformNATS(p config.Platform, name string) natsbus.ConnOptions {
+	return natsbus.ConnOptions{
+		URL: p.NATSURL, User: p.NATSUser, Password: p.NATSPassword.Value(), CredsFile: p.NATSCreds,
+		CAFile: p.NATSCA, CertFile: p.NATSCert, KeyFile: p.NATSKey, Name: name,
+	}
+}
+
+// applyTopology creates or updates the suite's streams and buckets as the administrator, on a
+// connection of its own that is closed at once: no service keeps the administrator's rights.
+func applyTopology(ctx context.Context, o Options) error {
+	admin, err := natsbus.Connect(ctx, platformNATS(o.Platform, "egov-topology"), o.Log)
+	if err != nil {
+		return err
+	}
+	defer admin.Conn.Close()
+	return o.Topology.Apply(ctx, admin.JS)
+}
+
+// connectService opens the service's own NATS connection as its own user, and checks that the streams
+// and buckets it needs exist (a restricted user may not create them). A service without NATS gets none.
+func connectService(ctx context.Context, r *serve.Runner, o Options, d Descriptor) (*natsbus.Bus, natsbus.Topology, error) {
+	if d.NATS == nil {
+		return nil, natsbus.Topology{}, nil
+	}
+	access, err := d.NATS()
+	if err != nil {
+		return nil, natsbus.Topology{}, err
+	}
+	co := platformNATS(o.Platform, "egov-"+d.Name)
+	if own, ok := o.NATSUsers[d.Name]; ok {
+		co.User, co.Password, co.CredsFile = own.User, own.Password, own.CredsFile
+	}
+	co.InboxPrefix = natsbus.InboxPrefix(access.User)
+	bus, err := natsbus.Connect(ctx, co, o.Log.With("service", d.Name))
+	if err != nil {
+		return nil, natsbus.Topology{}, err
+	}
+	r.OnStop(serve.PhaseConsumers, d.Name+" nats drain", bus.Drain)
+	needs := access.Needs(o.Topology)
+	if err := needs.Require(ctx, bus.JS); err != nil {
+		return nil, natsbus.Topology{}, err
+	}
+	return bus, needs, nil
+}
+
+func startService(ctx context.Context, r *serve.Runner, o Options, d Descriptor, bus *natsbus.Bus, needs natsbus.Topology, now func() time.Time) (*serve.Health, *Unit, error) {
 	lis, ok := o.Listeners[d.Name]
 	if !ok || lis.HTTP == nil || lis.GRPC == nil {
 		return nil, nil, errors.New("no listeners")
@@ -222,10 +276,12 @@ func startService(ctx context.Context, r *serve.Runner, o Options, d Descriptor,
 	log := o.Log.With("service", d.Name)
 	health := serve.NewHealth()
 	r.OnStop(serve.PhaseNotReady, d.Name+" not ready", func(context.Context) error { health.SetStopping(); return nil })
-	health.Add(
-		serve.Check{Name: "nats", Fn: bus.Check},
-		serve.Check{Name: "jetstream", Fn: func(ctx context.Context) error { return o.Topology.Check(ctx, bus.JS) }},
-	)
+	if bus != nil {
+		health.Add(
+			serve.Check{Name: "nats", Fn: bus.Check},
+			serve.Check{Name: "jetstream", Fn: func(ctx context.Context) error { return needs.Check(ctx, bus.JS) }},
+		)
+	}
 
 	env := &Env{
 		Log: log, Telemetry: o.Telemetry, Bus: bus, Now: now,

@@ -95,7 +95,7 @@ func StartWith(t testing.TB, o Options, services ...app.Descriptor) (*Running, e
 	}
 	ready := make(chan struct{})
 	if _, err := app.Start(t.Context(), r, app.Options{Platform: p, Log: log, Telemetry: tel, Services: services,
-		Listeners: listeners, Topology: natsbus.DefaultTopology(1), OnReady: func() { close(ready) }, SeedDir: o.SeedDir}); err != nil {
+		Listeners: listeners, Topology: natsbus.DefaultTopology(1), ApplyTopology: true, OnReady: func() { close(ready) }, SeedDir: o.SeedDir}); err != nil {
 		_ = r.Stop()
 		for _, l := range listeners {
 			l.HTTP.Close()

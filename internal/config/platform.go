@@ -13,9 +13,17 @@ import (
 type Platform struct {
 	// NATSURL is the NATS server (or cluster seed) URL.
 	NATSURL string `env:"EGOV_NATS_URL" envDefault:"nats://127.0.0.1:4222"`
-	// NATSUser and NATSPassword authenticate the process to NATS; empty for no authentication.
+	// NATSUser and NATSPassword, or NATSCreds (a NATS credentials file), are the NATS administrator's:
+	// a process given them creates the streams and buckets at start. Each service connects with its own
+	// restricted user (EGOV_<SERVICE>_NATS_USER and _PASSWORD, or _CREDS); one without falls back to these.
 	NATSUser     string `env:"EGOV_NATS_USER"`
 	NATSPassword Secret `env:"EGOV_NATS_PASSWORD"`
+	NATSCreds    string `env:"EGOV_NATS_CREDS"`
+	// NATSCA verifies the NATS server's TLS certificate; NATSCert and NATSKey are the client certificate
+	// when the server asks for one.
+	NATSCA   string `env:"EGOV_NATS_CA"`
+	NATSCert string `env:"EGOV_NATS_CERT"`
+	NATSKey  string `env:"EGOV_NATS_KEY"`
 	// DatabaseURL is the PostgreSQL URL; each service keeps to its own schema.
 	DatabaseURL URL `env:"DATABASE_URL"`
 	// DatabaseMaxConns bounds each service's pool.
@@ -62,6 +70,9 @@ func (p Platform) Validate() error {
 	var errs []error
 	if p.NATSURL == "" {
 		errs = append(errs, errors.New("EGOV_NATS_URL must not be empty"))
+	}
+	if (p.NATSCert == "") != (p.NATSKey == "") {
+		errs = append(errs, errors.New("EGOV_NATS_CERT and EGOV_NATS_KEY go together: set both or neither"))
 	}
 	switch p.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -13,10 +13,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -50,6 +52,10 @@ type Options struct {
 	Telemetry *telemetry.Providers
 	// Out receives the human summary (endpoints, demo people).
 	Out io.Writer
+	// ShowIINs prints the demo people's IINs whole in the summary: only when Out is a terminal, read
+	// by a person. Otherwise Out ends in a log (a container's, a CI job's, `make demo > file`), and a
+	// log carries no full IIN: the summary masks them as the JSON log does.
+	ShowIINs bool
 	// SignerAddr is where the local signer (`egov ncalayer`, loaded with the demo people's keys) listens:
 	// NCALayer's own 127.0.0.1:13579 by default; "off" runs none (a real NCALayer may be running).
 	SignerAddr string
@@ -71,12 +77,38 @@ type Endpoints struct {
 	InternalTLS string `json:"internal_tls,omitempty"`
 }
 
-// adminUser is the NATS user of the in-process services: the dev process hosts ШЭП, which routes
-// between participants, so it holds the full permissions; the participants' own users are restricted.
+// adminUser is the NATS administrator: it only applies the topology (streams and buckets) at start.
+// Every in-process service connects as its own restricted user (natsbus.Access), and each ШЭП
+// participant of the demo has a user of its own for an adapter or a test playing it.
 const adminUser = "egov"
 
-// natsCredentials returns the dev mode's NATS passwords, made on first start and kept in the data folder.
-func natsCredentials(dir string) (map[string]string, error) {
+// natsUsers are the NATS users of the dev mode: the administrator, every demo participant, and every
+// service that uses NATS (a service named like a participant — portal, tson, shep — is that user, with
+// the service's permissions, a superset of the participant's).
+func natsUsers(services []app.Descriptor) (map[string]*server.User, error) {
+	users := map[string]*server.User{adminUser: {Username: adminUser}}
+	for _, id := range demo.Systems {
+		users[id] = natsbus.ParticipantUser(id, "")
+	}
+	for _, d := range services {
+		if d.NATS == nil {
+			continue
+		}
+		a, err := d.NATS()
+		if err != nil {
+			return nil, fmt.Errorf("dev: %s: %w", d.Name, err)
+		}
+		if a.User == adminUser {
+			return nil, fmt.Errorf("dev: %s: NATS user %q is the administrator's", d.Name, a.User)
+		}
+		users[a.User] = a.NATSUser("")
+	}
+	return users, nil
+}
+
+// natsCredentials returns the dev mode's NATS passwords for ids, made on first start and kept in the
+// data folder (0600).
+func natsCredentials(dir string, ids []string) (map[string]string, error) {
 	path := filepath.Join(dir, "nats-credentials.json")
 	creds := map[string]string{}
 	if b, err := os.ReadFile(path); err == nil {
@@ -85,7 +117,7 @@ func natsCredentials(dir string) (map[string]string, error) {
 		}
 	}
 	changed := false
-	for _, id := range append([]string{adminUser}, demo.Systems...) {
+	for _, id := range ids {
 		if creds[id] == "" {
 			b := make([]byte, 12)
 			if _, err := rand.Read(b); err != nil {
@@ -104,6 +136,10 @@ func natsCredentials(dir string) (map[string]string, error) {
 			return nil, fmt.Errorf("dev: %w", err)
 		}
 	}
+	// A file left by an older run may be wider; WriteFile keeps an existing file's mode.
+	if err := os.Chmod(path, 0o600); err != nil {
+		return nil, fmt.Errorf("dev: %w", err)
+	}
 	return creds, nil
 }
 
@@ -114,8 +150,8 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("dev: data folder: %w", err)
+	if err := privateDir(dir); err != nil {
+		return err
 	}
 	unlock, err := lock(dir)
 	if err != nil {
@@ -132,13 +168,27 @@ func Run(ctx context.Context, o Options) error {
 	r := serve.NewRunner(o.Log, o.Platform.ShutdownTimeout)
 	r.OnStop(serve.PhaseTelemetry, "telemetry", o.Telemetry.Shutdown)
 
-	creds, err := natsCredentials(dir)
+	byName, err := natsUsers(o.Services)
 	if err != nil {
 		return errors.Join(err, r.Stop())
 	}
-	users := []*server.User{{Username: adminUser, Password: creds[adminUser]}}
-	for _, id := range demo.Systems {
-		users = append(users, natsbus.ParticipantUser(id, creds[id]))
+	ids := slices.Sorted(maps.Keys(byName))
+	creds, err := natsCredentials(dir, ids)
+	if err != nil {
+		return errors.Join(err, r.Stop())
+	}
+	users := make([]*server.User, 0, len(ids))
+	serviceUsers := map[string]natsbus.ConnOptions{}
+	for _, id := range ids {
+		u := byName[id]
+		u.Password = creds[id]
+		users = append(users, u)
+	}
+	for _, d := range o.Services {
+		if d.NATS != nil {
+			a, _ := d.NATS() // checked by natsUsers
+			serviceUsers[d.Name] = natsbus.ConnOptions{User: a.User, Password: creds[a.User]}
+		}
 	}
 	ns, err := natsbus.RunEmbedded(natsbus.EmbeddedOptions{Port: port(0), StoreDir: filepath.Join(dir, "nats"), Users: users})
 	if err != nil {
@@ -230,7 +280,8 @@ func Run(ctx context.Context, o Options) error {
 	ready := make(chan struct{})
 	seeded, err := app.Start(ctx, r, app.Options{
 		Platform: p, Log: o.Log, Telemetry: o.Telemetry, Services: o.Services, Listeners: listeners,
-		Topology: natsbus.DefaultTopology(1), OnReady: func() { close(ready) }, SeedDir: dir,
+		Topology: natsbus.DefaultTopology(1), ApplyTopology: true, NATSUsers: serviceUsers,
+		OnReady: func() { close(ready) }, SeedDir: dir,
 	})
 	if err != nil {
 		for _, l := range listeners {
@@ -247,7 +298,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if signerLis != nil {
 		signer, err := ncalayer.New(ncalayer.Options{Files: []string{filepath.Join(dir, "keys")}, Password: demo.Password,
-			Person: "citizen-akhmetova", Log: o.Log})
+			Person: "citizen-akhmetova", Origins: suiteOrigins(eps), Log: o.Log})
 		if err != nil {
 			signerLis.Close()
 			return errors.Join(err, r.Stop())
@@ -270,13 +321,51 @@ func Run(ctx context.Context, o Options) error {
 		if err := writeEndpoints(dir, eps); err != nil {
 			return err
 		}
-		printSummary(o.Out, dir, eps, o.Services, seeded, time.Since(start))
+		printSummary(o.Out, dir, eps, o.Services, seeded, o.ShowIINs, time.Since(start))
 		if o.Started != nil {
 			o.Started(eps)
 		}
 		return nil
 	})
 	return r.Run(ctx)
+}
+
+// privateDir makes the data folder, or takes an existing one, so that no other user may list it or
+// read or write in it: it holds the NATS passwords (nats-credentials.json, endpoints.json) and the demo
+// keys. Others keep the right to pass through (mode 0711), because as root the PostgreSQL server runs
+// as the postgres user and keeps its cluster in a folder of its own under this one; every file with a
+// secret is 0600 besides.
+func privateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o711); err != nil {
+		return fmt.Errorf("dev: data folder: %w", err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("dev: data folder: %w", err)
+	}
+	if m := fi.Mode().Perm(); m&0o066 != 0 {
+		if err := os.Chmod(dir, m&^0o066); err != nil {
+			return fmt.Errorf("dev: data folder %s is readable by others and cannot be made private: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+// suiteOrigins are the suite's own sites, which the local signer serves without asking: the portal, the
+// ЦОН desk and АРМ (under РШЭП's address), by IP and by the name localhost. Any other site's page waits
+// for the person's Allow on the signer's page, as with NCALayer.
+func suiteOrigins(eps Endpoints) []string {
+	var out []string
+	for _, name := range []string{"portal", "tson", "rshep"} {
+		host := strings.TrimPrefix(eps.Services[name].HTTP, "http://")
+		_, port, err := net.SplitHostPort(host)
+		if err != nil {
+			continue
+		}
+		out = append(out, host, "localhost:"+port)
+	}
+	slices.Sort(out)
+	return out
 }
 
 func listen(port int) (net.Listener, error) {
@@ -297,13 +386,18 @@ func writeEndpoints(dir string, eps Endpoints) error {
 		return err
 	}
 	tmp := filepath.Join(dir, "endpoints.json.tmp")
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+	// It holds NATS URLs with passwords: the owner's only. WriteFile keeps the mode of a file that
+	// exists (a left-over of an interrupted run), so the mode is set again.
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	if err := os.Chmod(tmp, 0o600); err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}
 	return os.Rename(tmp, filepath.Join(dir, "endpoints.json"))
 }
 
-func printSummary(w io.Writer, dir string, eps Endpoints, services []app.Descriptor, seeded []demo.Entry, took time.Duration) {
+func printSummary(w io.Writer, dir string, eps Endpoints, services []app.Descriptor, seeded []demo.Entry, showIINs bool, took time.Duration) {
 	fmt.Fprintf(w, "\negov dev is ready (%s). Data folder: %s\n\n", took.Round(time.Millisecond), dir)
 	fmt.Fprintf(w, "  %-10s %s\n", "nats", eps.NATS)
 	fmt.Fprintf(w, "  %-10s %s\n", "postgres", config.RedactURL(eps.Postgres))
@@ -334,8 +428,14 @@ func printSummary(w io.Writer, dir string, eps Endpoints, services []app.Descrip
 			if e.Password != "" {
 				line += "  пароль " + e.Password
 			}
+			if !showIINs {
+				line = telemetry.MaskIINs(line) // in a role or a name too (a representative's IIN)
+			}
 			fmt.Fprintln(w, line)
 		}
+	}
+	if !showIINs && len(seeded) > 0 {
+		fmt.Fprintf(w, "\n  IINs are masked: this output is not a terminal and may be kept as a log (the cast is in the README).\n")
 	}
 	fmt.Fprintf(w, "\n  Endpoints written to %s\n  Press Ctrl-C to stop (the data is kept for the next run).\n\n",
 		filepath.Join(dir, "endpoints.json"))

@@ -13,9 +13,18 @@ import (
 
 // ConnOptions says how to reach NATS.
 type ConnOptions struct {
-	URL      string
-	User     string
-	Password string
+	URL string
+	// User and Password, or CredsFile (a NATS credentials file: JWT and NKey seed), authenticate the
+	// connection; none for a server without authentication.
+	User      string
+	Password  string
+	CredsFile string
+	// CAFile verifies the server's TLS certificate; CertFile and KeyFile are this client's, when the
+	// server asks for one. TLS is used when any is set (or the URL says tls://).
+	CAFile, CertFile, KeyFile string
+	// InboxPrefix is where replies come back: a restricted user may subscribe only to its own
+	// (InboxPrefix(Access.User)); "" for the default.
+	InboxPrefix string
 	// Name shows in the server's connection list, e.g. "egov-shep".
 	Name string
 }
@@ -51,9 +60,28 @@ func Connect(ctx context.Context, o ConnOptions, log *slog.Logger) (*Bus, error)
 	if o.User != "" {
 		opts = append(opts, nats.UserInfo(o.User, o.Password))
 	}
+	if o.CredsFile != "" {
+		opts = append(opts, nats.UserCredentials(o.CredsFile))
+	}
+	if o.CAFile != "" {
+		opts = append(opts, nats.RootCAs(o.CAFile))
+	}
+	if o.CertFile != "" || o.KeyFile != "" {
+		if o.CertFile == "" || o.KeyFile == "" {
+			return nil, errors.New("natsbus: a client certificate needs both its certificate and its key file")
+		}
+		opts = append(opts, nats.ClientCert(o.CertFile, o.KeyFile))
+	}
+	if o.InboxPrefix != "" {
+		opts = append(opts, nats.CustomInboxPrefix(o.InboxPrefix))
+	}
 	nc, err := nats.Connect(o.URL, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("natsbus: connect %s: %w", o.URL, err)
+		who := ""
+		if o.User != "" {
+			who = " as " + o.User
+		}
+		return nil, fmt.Errorf("natsbus: connect %s%s: %w", o.URL, who, err)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {

@@ -101,6 +101,17 @@ func (t Topology) Check(ctx context.Context, js jetstream.JetStream) error {
 	return errors.Join(errs...)
 }
 
+// Require is Check for a service that may not create what it lacks: its error says what is missing and
+// who creates it.
+func (t Topology) Require(ctx context.Context, js jetstream.JetStream) error {
+	if err := t.Check(ctx, js); err != nil {
+		return fmt.Errorf("natsbus: NATS lacks what this service needs, and its user may not create it: %w "+
+			"(streams and buckets are created with the NATS administrator's credentials, EGOV_NATS_USER and "+
+			"EGOV_NATS_PASSWORD or EGOV_NATS_CREDS, as egov dev does)", err)
+	}
+	return nil
+}
+
 // Redelivery is the retry policy of a recipient's consumer.
 type Redelivery struct {
 	// BackOff are the delays before each redelivery; MaxDeliver is len(BackOff)+1.

@@ -21,6 +21,11 @@
 // (both at once). A choice made there holds until changed; a signing request with no key of its type
 // chosen is refused with a message that says where to choose one. The key files' password is given
 // when the signer starts (demo keys share one) — the one departure from NCALayer, which asks each time.
+//
+// Like NCALayer, it asks the person before it uses a key for a web site it does not know: a request
+// from an origin not yet allowed is held and shown on the signer's own page with «Разрешить» /
+// «Запретить»; denied or left unanswered, the page gets an error that says signing for that site was not
+// allowed. Only the signer's own page can allow (consent.go).
 package ncalayer
 
 import (
@@ -79,7 +84,7 @@ func (k *Key) Cert() *x509.Certificate { return k.signer.Cert }
 // Signer is the local signer.
 type Signer struct {
 	log     *slog.Logger
-	origins []string
+	consent *consent
 
 	mu     sync.Mutex
 	keys   []*Key
@@ -96,10 +101,14 @@ type Options struct {
 	Password string
 	// Person, when set, is chosen at start (both its keys).
 	Person string
-	// Origins are the web origins allowed to connect (host patterns, e.g. "127.0.0.1:*"); every origin
-	// when empty, as NCALayer allows.
+	// Origins are the web origins whose pages may use the keys without asking (host patterns, e.g.
+	// "127.0.0.1:8060"; egov dev passes the suite's own sites). Any page may connect, as to NCALayer, but
+	// a request from another origin waits for the person's answer on the signer's page.
 	Origins []string
-	Log     *slog.Logger
+	// ConsentTimeout bounds how long a request waits for that answer (2 minutes when zero); unanswered,
+	// it is refused.
+	ConsentTimeout time.Duration
+	Log            *slog.Logger
 }
 
 // New loads the key files.
@@ -107,7 +116,7 @@ func New(o Options) (*Signer, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Signer{log: o.Log, origins: o.Origins, chosen: map[string]string{}}
+	s := &Signer{log: o.Log, consent: newConsent(o.Origins, o.ConsentTimeout), chosen: map[string]string{}}
 	var files []string
 	for _, f := range o.Files {
 		st, err := os.Stat(f)
@@ -255,8 +264,10 @@ func (s *Signer) noKey(keyType, self string) string {
 	return fmt.Sprintf("не выбран ключ %s: откройте %s и выберите файл ключа / %s кілті таңдалмаған", keyType, self, keyType)
 }
 
-// Handle answers one request.
-func (s *Signer) Handle(ctx context.Context, raw []byte, self string) answer {
+// Handle answers one request of a page from origin (its Origin header; "" when it sent none). A request
+// that uses a key — its certificate or a signature — waits for the person's consent when origin is not
+// allowed yet.
+func (s *Signer) Handle(ctx context.Context, raw []byte, self, origin string) answer {
 	var req request
 	if err := json.Unmarshal(raw, &req); err != nil {
 		return answer{Code: "500", Message: "bad request: " + err.Error()}
@@ -278,6 +289,10 @@ func (s *Signer) Handle(ctx context.Context, raw []byte, self string) answer {
 	case "getKeyInfo":
 		if st := arg(0); st != "PKCS12" {
 			return answer{Code: "500", Message: "storage not supported: " + st}
+		}
+		if err := s.consent.ask(ctx, origin, "getKeyInfo"); err != nil {
+			s.log.InfoContext(ctx, "ncalayer: refused", "origin", origin, "method", req.Method, "reason", err.Error())
+			return answer{Code: "500", Message: notAllowed(origin, self)}
 		}
 		k := s.Chosen(KeySignature)
 		if k == nil {
@@ -305,6 +320,10 @@ func (s *Signer) Handle(ctx context.Context, raw []byte, self string) answer {
 		k := s.Chosen(keyType)
 		if k == nil {
 			return answer{Code: "500", Message: s.noKey(keyType, self)}
+		}
+		if err := s.consent.ask(ctx, origin, keyType); err != nil {
+			s.log.InfoContext(ctx, "ncalayer: refused", "origin", origin, "method", req.Method, "reason", err.Error())
+			return answer{Code: "500", Message: notAllowed(origin, self)}
 		}
 		sig, err := k.signer.Sign(data)
 		if err != nil {
@@ -334,9 +353,14 @@ func (s *Signer) Handler() http.Handler {
 			s.serveWS(w, r)
 			return
 		}
+		if !loopbackHost(r.Host) {
+			http.Error(w, "the signer's page is served on the loopback address only", http.StatusForbidden)
+			return
+		}
 		s.page(w, r, "")
 	})
 	mux.HandleFunc("POST /choose", s.choose)
+	mux.HandleFunc("POST /consent", s.answerConsent)
 	mux.HandleFunc("GET /keys", func(w http.ResponseWriter, _ *http.Request) {
 		type row struct {
 			Name, Person, Type, Holder, IIN, BIN string
@@ -353,11 +377,8 @@ func (s *Signer) Handler() http.Handler {
 }
 
 func (s *Signer) serveWS(w http.ResponseWriter, r *http.Request) {
-	opts := &websocket.AcceptOptions{OriginPatterns: s.origins}
-	if len(s.origins) == 0 {
-		opts.InsecureSkipVerify = true // any origin, as NCALayer: the key choice and the local port are the guard
-	}
-	c, err := websocket.Accept(w, r, opts)
+	// Any page may connect, as to NCALayer: what guards the keys is the person's consent per origin.
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
 		return // Accept has answered
 	}
@@ -374,7 +395,7 @@ func (s *Signer) serveWS(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return
 		}
-		b, _ := json.Marshal(s.Handle(ctx, raw, self))
+		b, _ := json.Marshal(s.Handle(ctx, raw, self, r.Header.Get("Origin")))
 		if err := c.Write(ctx, websocket.MessageText, b); err != nil {
 			return
 		}
@@ -384,7 +405,7 @@ func (s *Signer) serveWS(w http.ResponseWriter, r *http.Request) {
 // choose takes the page's form: key=<file> (repeatable) or person=<name>. Only a same-origin form (or a
 // client sending no Origin, such as curl) may change the choice: another web page cannot.
 func (s *Signer) choose(w http.ResponseWriter, r *http.Request) {
-	if o := r.Header.Get("Origin"); o != "" && o != "http://"+r.Host {
+	if o := r.Header.Get("Origin"); !loopbackHost(r.Host) || (o != "" && o != "http://"+r.Host) {
 		http.Error(w, "the key choice is made on the signer's own page", http.StatusForbidden)
 		return
 	}
@@ -414,6 +435,12 @@ var pageTmpl = template.Must(template.New("").Parse(`<!doctype html><html lang="
 <h1>egov ncalayer — ключи / кілттер</h1>
 <p>Страницы портала, ЦОН и АРМ подписывают через этот сервис (WebSocket {{.WS}}). Выберите ключ для входа (AUTHENTICATION) и для подписи (SIGNATURE).</p>
 {{if .Error}}<p class="error" role="alert">{{.Error}}</p>{{end}}
+{{if .Pending}}<section id="consent"><h2>Запросы на подпись / Қол қою сұраулары</h2>
+<p>Эти сайты просят использовать ваш ключ. Разрешайте только сайтам, которым доверяете. / Бұл сайттар кілтіңізді пайдалануды сұрайды.</p>
+<table><thead><tr><th>Сайт / Сайт</th><th>Запрос</th><th></th></tr></thead><tbody>
+{{range .Pending}}<tr><td class="origin">{{.Origin}}</td><td>{{.What}}</td><td><form method="post" action="/consent"><input type="hidden" name="token" value="{{$.Token}}"><input type="hidden" name="origin" value="{{.Origin}}">
+<button type="submit" name="decision" value="allow" class="allow">Разрешить / Рұқсат ету</button> <button type="submit" name="decision" value="deny" class="deny">Запретить / Тыйым салу</button></form></td></tr>
+{{end}}</tbody></table></section>{{end}}
 <form method="post" action="/choose"><label>Человек / Адам <select name="person" id="person">{{range .People}}<option>{{.}}</option>{{end}}</select></label>
 <button type="submit" id="choose-person">Выбрать оба ключа</button></form>
 <form method="post" action="/choose"><table><thead><tr><th></th><th>Файл</th><th>Тип</th><th>Владелец</th><th>ИИН</th><th>БИН</th><th>Действует до</th></tr></thead><tbody>
@@ -443,6 +470,8 @@ func (s *Signer) page(w http.ResponseWriter, r *http.Request, errText string) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Cache-Control", "no-store")
 	_ = pageTmpl.Execute(w, map[string]any{"Keys": rows, "People": people, "Error": errText, "WS": "ws://" + r.Host + "/",
-		"Auth": name(KeyAuthentication), "Sign": name(KeySignature)})
+		"Auth": name(KeyAuthentication), "Sign": name(KeySignature), "Pending": s.consent.pending(), "Token": s.consent.token})
 }

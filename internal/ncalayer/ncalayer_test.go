@@ -24,6 +24,9 @@ import (
 
 const password = "secret"
 
+// suiteOrigin is the site the fixture's signer serves without asking, as egov dev pre-allows its own.
+const suiteOrigin = "127.0.0.1:8080"
+
 func keyFile(t *testing.T, dir, name string, s *envelope.Signer) {
 	t.Helper()
 	b, err := pki.PKCS12(s.Key, s.Cert, s.Chain, password)
@@ -37,28 +40,41 @@ type fixture struct {
 	srv    *httptest.Server
 }
 
-func start(t *testing.T) *fixture {
+// start loads the fixture's keys into a signer with the options given (Files, Password and Origins are
+// the fixture's).
+func start(t *testing.T, opts ...ncalayer.Options) *fixture {
 	t.Helper()
+	var o ncalayer.Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
 	ca := ncatest.New(t)
 	dir := t.TempDir()
 	keyFile(t, dir, "citizen-a-AUTH.p12", ca.Person(t, "880512400011", pki.Auth))
 	keyFile(t, dir, "citizen-a-SIGN.p12", ca.Person(t, "880512400011", pki.Sign))
 	keyFile(t, dir, "citizen-b-SIGN.p12", ca.Person(t, "841103300017", pki.Sign))
 	keyFile(t, dir, "system-portal.p12", ca.System(t, "portal"))
-	s, err := ncalayer.New(ncalayer.Options{Files: []string{dir}, Password: password})
+	o.Files, o.Password, o.Origins = []string{dir}, password, []string{suiteOrigin}
+	s, err := ncalayer.New(o)
 	require.NoError(t, err)
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return &fixture{ca: ca, signer: s, srv: srv}
 }
 
-// call connects as a page does, reads the greeting and sends one request.
+// call connects as a page of the suite's own site does, reads the greeting and sends one request.
 func (f *fixture) call(t *testing.T, req map[string]any) map[string]any {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	return f.callFrom(t, "http://"+suiteOrigin, req)
+}
+
+// callFrom connects as a page of origin does, reads the greeting and sends one request.
+func (f *fixture) callFrom(t *testing.T, origin string, req map[string]any) map[string]any {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	c, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(f.srv.URL, "http")+"/", &websocket.DialOptions{
-		HTTPHeader: http.Header{"Origin": {"http://127.0.0.1:8080"}}})
+		HTTPHeader: http.Header{"Origin": {origin}}})
 	require.NoError(t, err)
 	if resp.Body != nil {
 		require.NoError(t, resp.Body.Close())

@@ -13,6 +13,7 @@ import (
 	"github.com/egov-suite/egov/internal/applicant"
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/webkit"
+	"github.com/egov-suite/egov/internal/natsbus"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	"github.com/egov-suite/egov/services/portal/internal/schema"
 	"github.com/egov-suite/egov/services/portal/internal/site"
@@ -57,6 +58,7 @@ func Descriptor(cfg Config) app.Descriptor {
 		Schema:     "portal",
 		Migrations: schema.Migrations(),
 		Ports:      app.Ports{HTTP: 8060, GRPC: 9060},
+		NATS:       func() (natsbus.Access, error) { return natsbus.ChannelAccess(Participant), nil },
 		Start: func(ctx context.Context, env *app.Env) (*app.Unit, error) {
 			ch, err := cfg.Open(env, Participant, "EGOV_PORTAL_", applicationv1.Channel_CHANNEL_PORTAL)
 			if err != nil {

@@ -77,6 +77,19 @@ func (c Config) Catalog() (*catalog.Catalog, error) {
 	return catalog.Load(os.DirFS(c.CatalogDir))
 }
 
+// regions are the regions served: Regions, or every region of the catalogue.
+func (c Config) regions(cat *catalog.Catalog) []string {
+	regions := c.Regions
+	if len(regions) == 0 {
+		for _, p := range cat.All() {
+			if !slices.Contains(regions, p.Region) {
+				regions = append(regions, p.Region)
+			}
+		}
+	}
+	return regions
+}
+
 // Descriptor describes the service to the process that runs it.
 func Descriptor(cfg Config) app.Descriptor {
 	return app.Descriptor{
@@ -85,19 +98,24 @@ func Descriptor(cfg Config) app.Descriptor {
 		Schema:     "rshep",
 		Migrations: schema.Migrations(),
 		Ports:      app.Ports{HTTP: 8050, GRPC: 9050},
+		// One NATS user for the node, acting as the participant of every region it serves.
+		NATS: func() (natsbus.Access, error) {
+			cat, err := cfg.Catalog()
+			if err != nil {
+				return natsbus.Access{}, fmt.Errorf("EGOV_RSHEP_CATALOG_DIR: %w", err)
+			}
+			var ids []string
+			for _, r := range cfg.regions(cat) {
+				ids = append(ids, engine.ParticipantID(r))
+			}
+			return natsbus.NodeAccess("rshep", ids), nil
+		},
 		Start: func(ctx context.Context, env *app.Env) (*app.Unit, error) {
 			cat, err := cfg.Catalog()
 			if err != nil {
 				return nil, fmt.Errorf("EGOV_RSHEP_CATALOG_DIR: %w", err)
 			}
-			regions := cfg.Regions
-			if len(regions) == 0 {
-				for _, p := range cat.All() {
-					if !slices.Contains(regions, p.Region) {
-						regions = append(regions, p.Region)
-					}
-				}
-			}
+			regions := cfg.regions(cat)
 			target := cfg.ShepTarget
 			if target == "" {
 				target = env.Peers["shep"].GRPC

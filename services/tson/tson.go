@@ -15,6 +15,7 @@ import (
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/webkit"
+	"github.com/egov-suite/egov/internal/natsbus"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	"github.com/egov-suite/egov/services/tson/internal/desk"
 	"github.com/egov-suite/egov/services/tson/internal/schema"
@@ -57,6 +58,7 @@ func Descriptor(cfg Config) app.Descriptor {
 		Schema:     "tson",
 		Migrations: schema.Migrations(),
 		Ports:      app.Ports{HTTP: 8070, GRPC: 9070},
+		NATS:       func() (natsbus.Access, error) { return natsbus.ChannelAccess(Participant), nil },
 		Start: func(ctx context.Context, env *app.Env) (*app.Unit, error) {
 			ch, err := cfg.Open(env, Participant, "EGOV_TSON_", applicationv1.Channel_CHANNEL_TSON)
 			if err != nil {
