@@ -63,13 +63,21 @@ type suite struct {
 	tp     *sdktrace.TracerProvider
 }
 
-func start(t testing.TB) *suite {
+func start(t testing.TB) *suite { return startWith(t, nil) }
+
+// startWith is start with the configuration changed by change. Checkpoints of the message log are made
+// on request (CheckpointLog) unless change shortens their interval.
+func startWith(t testing.TB, change func(*shep.Config)) *suite {
 	t.Helper()
 	ca := ncatest.New(t)
 	dir := shepFiles(t, ca)
 
 	cfg := shep.Config{KeyFile: filepath.Join(dir, "shep.p12"), KeyPassword: "secret1", TrustAnchors: filepath.Join(dir, "root.pem"),
-		OCSPFreshness: 5 * time.Minute, Redelivery: []time.Duration{50 * time.Millisecond, 50 * time.Millisecond}, AckWait: 2 * time.Second}
+		OCSPFreshness: 5 * time.Minute, Redelivery: []time.Duration{50 * time.Millisecond, 50 * time.Millisecond}, AckWait: 2 * time.Second,
+		CheckpointInterval: 24 * time.Hour}
+	if change != nil {
+		change(&cfg)
+	}
 	ns := natstest.New(t)
 	url := pgtest.URL(t)
 	rn := apptest.MustStart(t, ns.ClientURL(), url, shep.Descriptor(cfg))
