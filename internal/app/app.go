@@ -78,6 +78,8 @@ type Env struct {
 type Unit struct {
 	// RegisterGRPC registers the service's gRPC services on the server the platform made for it.
 	RegisterGRPC func(*grpc.Server)
+	// GRPCOptions are added to the options of that server (e.g. a larger receive limit).
+	GRPCOptions []grpc.ServerOption
 	// HTTP serves the service's pages and endpoints; /livez, /readyz and /metrics are added beside it.
 	HTTP http.Handler
 	// Checks join the platform's readiness checks (NATS, streams, database).
@@ -245,10 +247,10 @@ func startService(ctx context.Context, r *serve.Runner, o Options, d Descriptor,
 	}
 	health.Add(unit.Checks...)
 
-	gs := grpc.NewServer(grpc.StatsHandler(otelgrpc.NewServerHandler(
+	gs := grpc.NewServer(append([]grpc.ServerOption{grpc.StatsHandler(otelgrpc.NewServerHandler(
 		otelgrpc.WithTracerProvider(o.Telemetry.TracerProvider),
 		otelgrpc.WithMeterProvider(o.Telemetry.MeterProvider),
-		otelgrpc.WithPropagators(o.Telemetry.Propagator))))
+		otelgrpc.WithPropagators(o.Telemetry.Propagator)))}, unit.GRPCOptions...)...)
 	healthpb.RegisterHealthServer(gs, health.GRPCServer())
 	reflection.Register(gs)
 	if unit.RegisterGRPC != nil {

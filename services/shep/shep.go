@@ -133,10 +133,11 @@ func Descriptor(cfg Config) app.Descriptor {
 			}
 			return &app.Unit{
 				RegisterGRPC: func(s *grpc.Server) {
-					shepv1.RegisterSyncChannelServiceServer(s, g.Sync())
+					g.Sync().Register(s)
 					shepv1.RegisterAsyncChannelServiceServer(s, async)
 					shepv1.RegisterShepAdminServiceServer(s, admin)
 				},
+				GRPCOptions: gateway.ServerOptions(),
 				Workers: map[string]func(context.Context) error{
 					"router":       g.Route,
 					"dead letters": g.DeadLetters,
