@@ -114,11 +114,13 @@ func TestLogCheckpoints(t *testing.T) {
 		tamper  func(t *testing.T, db *pgx.Conn)
 		records int64
 		want    []string
+		// refused: no new checkpoint may paper over rows cut under an old one.
+		refused bool
 	}{
 		{name: "ok/intact log verifies with its checkpoints", records: 7},
 		{name: "fail/last rows deleted", records: 4, tamper: func(t *testing.T, db *pgx.Conn) {
 			exec(t, db, `DELETE FROM shep.message_log WHERE seq >= 5`)
-		}, want: []string{"rows 5..6 missing: checkpoint 3 of "}},
+		}, want: []string{"rows 5..6 missing: checkpoint 3 of "}, refused: true},
 		{name: "fail/last rows and their checkpoint deleted from the database", records: 4, tamper: func(t *testing.T, db *pgx.Conn) {
 			exec(t, db, `DELETE FROM shep.message_log WHERE seq >= 5; DELETE FROM shep.log_checkpoints WHERE number = 3`)
 		}, want: []string{"checkpoint 3 of ", "is missing from the database; its JetStream copy is used", "rows 5..6 missing: checkpoint 3 of "}},
@@ -171,6 +173,11 @@ func TestLogCheckpoints(t *testing.T) {
 			require.Equal(t, v.GetProblems()[0], v.GetProblem())
 			for _, w := range tt.want {
 				require.True(t, containsAny(v.GetProblems(), w), "want %q among %q", w, v.GetProblems())
+			}
+			if tt.refused {
+				_, err := s.admin.CheckpointLog(t.Context(), &shepv1.CheckpointLogRequest{})
+				require.Equal(t, codes.Unavailable, status.Code(err))
+				require.ErrorContains(t, err, "the log ends at record 4, before checkpoint 3's record 6")
 			}
 		})
 	}

@@ -52,7 +52,11 @@ func (g *Gateway) Checkpoint(ctx context.Context) (c checkpoint.Checkpoint, made
 	if err != nil {
 		return c, false, err
 	}
-	if head.Seq == 0 || head.Seq == last.Seq {
+	switch {
+	case head.Seq < last.Seq:
+		// Records under a checkpoint are gone: a later checkpoint must not paper over the cut.
+		return last, false, fmt.Errorf("the log ends at record %d, before checkpoint %d's record %d: run egov shep log verify", head.Seq, last.Number, last.Seq)
+	case head.Seq == 0 || head.Seq == last.Seq:
 		return last, false, nil
 	}
 	prev := checkpoint.Genesis
