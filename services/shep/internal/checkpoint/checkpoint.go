@@ -13,6 +13,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/digitorus/pkcs7"
@@ -36,6 +37,30 @@ type Checkpoint struct {
 	Signature []byte
 	// Token is НУЦ's RFC 3161 TimeStampToken over Digest.
 	Token []byte
+}
+
+// parseMu serialises the parsing of time-stamp tokens: github.com/digitorus/pkcs7 converts BER to DER
+// with a package-level counter (encodeIndent) that concurrent parses race on. The lock has to be as
+// wide as that counter — the process — hence a package variable, against the house rule.
+var parseMu sync.Mutex
+
+// parseToken is timestamp.Parse and pkcs7.Parse of token under parseMu.
+func parseToken(token []byte) (*timestamp.Timestamp, *pkcs7.PKCS7, error) {
+	parseMu.Lock()
+	defer parseMu.Unlock()
+	ts, err := timestamp.Parse(token)
+	if err != nil {
+		return nil, nil, err
+	}
+	p7, err := pkcs7.Parse(token)
+	return ts, p7, err
+}
+
+// parseResponse is timestamp.ParseResponse under parseMu.
+func parseResponse(der []byte) (*timestamp.Timestamp, error) {
+	parseMu.Lock()
+	defer parseMu.Unlock()
+	return timestamp.ParseResponse(der)
 }
 
 // Genesis is the previous digest of the first checkpoint.
@@ -118,16 +143,12 @@ func (v *Verifier) verifyToken(token, digest []byte) (time.Time, error) {
 	if len(token) == 0 {
 		return time.Time{}, errors.New("no token")
 	}
-	ts, err := timestamp.Parse(token)
+	ts, p7, err := parseToken(token)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("not a valid time-stamp token: %w", err)
 	}
 	if ts.HashAlgorithm != crypto.SHA256 || string(ts.HashedMessage) != string(digest) {
 		return time.Time{}, errors.New("its imprint is not this checkpoint's digest")
-	}
-	p7, err := pkcs7.Parse(token)
-	if err != nil {
-		return time.Time{}, err
 	}
 	roots, inter := x509.NewCertPool(), x509.NewCertPool()
 	for _, r := range v.Roots {

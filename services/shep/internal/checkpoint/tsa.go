@@ -64,7 +64,7 @@ func (t *TSA) Stamp(ctx context.Context, digest []byte) ([]byte, error) {
 	if ct := resp.Header.Get("Content-Type"); ct != "application/timestamp-reply" {
 		return nil, fmt.Errorf("%s answered %s with %q", t.URL, resp.Status, ct)
 	}
-	ts, err := timestamp.ParseResponse(body)
+	ts, err := parseResponse(body)
 	if err != nil {
 		return nil, fmt.Errorf("%s (HTTP %s): %w", t.URL, resp.Status, err)
 	}
