@@ -110,7 +110,9 @@ func rehash(t *testing.T, db *pgx.Conn, from int64) {
 func TestLogCheckpoints(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name    string
+		name string
+		// before runs before the first record is written.
+		before  func(s *suite)
 		tamper  func(t *testing.T, db *pgx.Conn)
 		records int64
 		want    []string
@@ -138,11 +140,17 @@ func TestLogCheckpoints(t *testing.T) {
 		{name: "fail/checkpoint carries another checkpoint's time-stamp", records: 7, tamper: func(t *testing.T, db *pgx.Conn) {
 			exec(t, db, `UPDATE shep.log_checkpoints SET timestamp_token = (SELECT timestamp_token FROM shep.log_checkpoints WHERE number = 1) WHERE number = 2`)
 		}, want: []string{"checkpoint 2 (through record 4): НУЦ's time-stamp does not hold: its imprint is not this checkpoint's digest"}},
+		{name: "fail/ШЭП's certificate revoked before the checkpoints", records: 7, before: func(s *suite) {
+			s.ca.Revoke(s.shepKey.Cert, 1)
+		}, want: []string{"checkpoint 1 (through record 2): ШЭП's certificate was revoked "}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s := start(t)
+			if tt.before != nil {
+				tt.before(s)
+			}
 			require.Nil(t, s.checkpoint(t).GetCheckpoint(), "an empty log has nothing to checkpoint")
 			for n := range 3 {
 				s.logRecords(t, 2)

@@ -105,7 +105,7 @@ func Descriptor(cfg Config) app.Descriptor {
 				Pool: env.DB, Verifier: verifier, Signer: signer, Bus: env.Bus, Now: env.Now, Log: env.Log,
 				Redelivery: natsbus.Redelivery{BackOff: cfg.Redelivery, AckWait: cfg.AckWait}, Workers: cfg.Workers,
 				TSA:                &checkpoint.TSA{URL: tsaURL},
-				Checkpoints:        &checkpoint.Verifier{Envelope: verifier, Signer: envelope.HolderOf(signer.Cert).Name, Roots: roots},
+				Checkpoints:        &checkpoint.Verifier{Roots: roots, Signer: envelope.HolderOf(signer.Cert).Name, Status: checker},
 				CheckpointInterval: cfg.CheckpointInterval,
 				Meter:              env.Telemetry.Meter("egov/shep"), Tracer: env.Telemetry.Tracer("egov/shep"),
 				DialProvider: func(target string) (*grpc.ClientConn, error) {

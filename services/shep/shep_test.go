@@ -52,15 +52,17 @@ func TestMain(m *testing.M) {
 
 // suite is a running ШЭП with participants around it, all on real sockets, NATS and PostgreSQL.
 type suite struct {
-	ca     *ncatest.Authority
-	ns     *server.Server
-	admin  shepv1.ShepAdminServiceClient
-	async  shepv1.AsyncChannelServiceClient
-	syncCl shepv1.SyncChannelServiceClient
-	dbURL  string
-	grpc   string
-	spans  *tracetest.SpanRecorder
-	tp     *sdktrace.TracerProvider
+	ca *ncatest.Authority
+	// shepKey is ШЭП's own key.
+	shepKey *envelope.Signer
+	ns      *server.Server
+	admin   shepv1.ShepAdminServiceClient
+	async   shepv1.AsyncChannelServiceClient
+	syncCl  shepv1.SyncChannelServiceClient
+	dbURL   string
+	grpc    string
+	spans   *tracetest.SpanRecorder
+	tp      *sdktrace.TracerProvider
 }
 
 func start(t testing.TB) *suite { return startWith(t, nil) }
@@ -70,7 +72,7 @@ func start(t testing.TB) *suite { return startWith(t, nil) }
 func startWith(t testing.TB, change func(*shep.Config)) *suite {
 	t.Helper()
 	ca := ncatest.New(t)
-	dir := shepFiles(t, ca)
+	dir, key := shepKeyFiles(t, ca)
 
 	cfg := shep.Config{KeyFile: filepath.Join(dir, "shep.p12"), KeyPassword: "secret1", TrustAnchors: filepath.Join(dir, "root.pem"),
 		OCSPFreshness: 5 * time.Minute, Redelivery: []time.Duration{50 * time.Millisecond, 50 * time.Millisecond}, AckWait: 2 * time.Second,
@@ -82,7 +84,7 @@ func startWith(t testing.TB, change func(*shep.Config)) *suite {
 	url := pgtest.URL(t)
 	rn := apptest.MustStart(t, ns.ClientURL(), url, shep.Descriptor(cfg))
 	conn := rn.Dial(t, "shep")
-	s := &suite{ca: ca, ns: ns, admin: shepv1.NewShepAdminServiceClient(conn), async: shepv1.NewAsyncChannelServiceClient(conn),
+	s := &suite{ca: ca, shepKey: key, ns: ns, admin: shepv1.NewShepAdminServiceClient(conn), async: shepv1.NewAsyncChannelServiceClient(conn),
 		syncCl: shepv1.NewSyncChannelServiceClient(conn), dbURL: url, grpc: rn.Endpoints["shep"].GRPC, spans: rn.Spans,
 		tp: rn.Telemetry.TracerProvider}
 	for _, id := range []string{"portal", "tson", "rshep-55", "gbdfl"} {
@@ -102,13 +104,20 @@ func startWith(t testing.TB, change func(*shep.Config)) *suite {
 // shepFiles writes ШЭП's key file (password "secret1") and the root to a folder and returns it.
 func shepFiles(t testing.TB, ca *ncatest.Authority) string {
 	t.Helper()
+	dir, _ := shepKeyFiles(t, ca)
+	return dir
+}
+
+// shepKeyFiles is shepFiles that also returns ШЭП's key.
+func shepKeyFiles(t testing.TB, ca *ncatest.Authority) (string, *envelope.Signer) {
+	t.Helper()
 	dir := t.TempDir()
 	key := ca.System(t, "shep")
 	p12, err := pki.PKCS12(key.Key, key.Cert, key.Chain, "secret1")
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "shep.p12"), p12, 0o600))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "root.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Root.Cert.Raw}), 0o600))
-	return dir
+	return dir, key
 }
 
 // participant returns a client for id, signing with a fresh system key unless signer is given.

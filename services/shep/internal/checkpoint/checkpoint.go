@@ -112,26 +112,40 @@ func Seal(ctx context.Context, c *Checkpoint, signer *envelope.Signer, tsa TimeS
 
 // Verifier checks checkpoints: ШЭП's signature and НУЦ's time-stamp.
 type Verifier struct {
-	// Envelope checks ШЭП's signature (a system certificate chaining to НУЦ's root).
-	Envelope *envelope.Verifier
+	// Roots are НУЦ's roots: ШЭП's certificate and the TSA's chain to them.
+	Roots []*x509.Certificate
 	// Signer is the participant id whose signature a checkpoint must carry ("shep").
 	Signer string
-	// Roots are НУЦ's roots, to which the TSA's certificate must chain.
-	Roots []*x509.Certificate
+	// Status tells whether ШЭП's certificate was revoked.
+	Status envelope.StatusChecker
 }
 
-// Verify checks c's signature and time-stamp and returns the time-stamp's time.
+// Verify checks c's time-stamp, then ШЭП's signature as of the time-stamp's time, and returns that time.
+// The time-stamp proves the signature existed then, so a checkpoint still verifies after ШЭП's
+// certificate has expired or was revoked later; a revocation before the time-stamp fails it.
 func (v *Verifier) Verify(ctx context.Context, c *Checkpoint) (time.Time, error) {
-	res, err := v.Envelope.Verify(ctx, c.Content(), c.Signature, envelope.Expect{Purpose: envelope.PurposeEnvelope})
+	at, err := v.verifyToken(c.Token, c.Digest())
+	if err != nil {
+		return time.Time{}, fmt.Errorf("НУЦ's time-stamp does not hold: %w", err)
+	}
+	ev, err := envelope.NewVerifier(envelope.VerifierOptions{Roots: v.Roots, SkipRevocation: true, Now: func() time.Time { return at }})
+	if err != nil {
+		return time.Time{}, err
+	}
+	res, err := ev.Verify(ctx, c.Content(), c.Signature, envelope.Expect{Purpose: envelope.PurposeEnvelope})
 	if err != nil {
 		return time.Time{}, fmt.Errorf("ШЭП's signature does not hold: %w", err)
 	}
 	if res.Holder.Name != v.Signer {
 		return time.Time{}, fmt.Errorf("signed by %q, not by %q", res.Holder.Name, v.Signer)
 	}
-	at, err := v.verifyToken(c.Token, c.Digest())
-	if err != nil {
-		return time.Time{}, fmt.Errorf("НУЦ's time-stamp does not hold: %w", err)
+	st, err := v.Status.Status(ctx, res.Signer, res.Chain[1])
+	switch {
+	case err != nil:
+		return time.Time{}, fmt.Errorf("the status of ШЭП's certificate is unknown: %w", err)
+	case st.Revoked && !st.RevokedAt.After(at):
+		return time.Time{}, fmt.Errorf("ШЭП's certificate was revoked %s, before the time-stamp of %s",
+			st.RevokedAt.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
 	}
 	return at, nil
 }
