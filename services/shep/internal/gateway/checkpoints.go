@@ -33,9 +33,11 @@ func (g *Gateway) Checkpoint(ctx context.Context) (c checkpoint.Checkpoint, made
 	defer func() {
 		outcome := "made"
 		switch {
+		case err != nil && ctx.Err() != nil:
+			return // stopping
 		case err != nil:
 			outcome = "failed"
-			g.o.Log.WarnContext(ctx, "message log checkpoint delayed", "err", err)
+			g.o.Log.WarnContext(ctx, "message log checkpoint not made; retried at the next interval", "err", err)
 		case !made:
 			outcome = "nothing new"
 		}
