@@ -237,7 +237,9 @@ func shepDLQ(stdout io.Writer, t *target) *cobra.Command {
 func shepLog(stdout io.Writer, t *target) *cobra.Command {
 	cmd := &cobra.Command{Use: "log", Short: "The message log"}
 	verify := &cobra.Command{
-		Use: "verify", Short: "Walk the hash chain of the message log; exit 1 at the first broken link", Args: cobra.NoArgs,
+		Use:   "verify",
+		Short: "Check the message log: its hash chain, and the chain against every signed, time-stamped checkpoint; exit 1 on any fault",
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, done, err := shepAdmin(t)
 			if err != nil {
@@ -249,13 +251,49 @@ func shepLog(stdout io.Writer, t *target) *cobra.Command {
 				return grpcError(err)
 			}
 			if !v.GetOk() {
-				fmt.Fprintf(stdout, "BROKEN at record %d: %s (%d records read)\n", v.GetFirstBroken(), v.GetProblem(), v.GetRecords())
-				return fmt.Errorf("message log broken at record %d", v.GetFirstBroken())
+				fmt.Fprintf(stdout, "BROKEN (%d records read, %d checkpoints hold):\n", v.GetRecords(), v.GetCheckpoints())
+				for _, p := range v.GetProblems() {
+					fmt.Fprintf(stdout, "  %s\n", p)
+				}
+				return fmt.Errorf("message log broken: %s", v.GetProblem())
 			}
-			fmt.Fprintf(stdout, "OK: %d records, every link holds\n", v.GetRecords())
+			fmt.Fprintf(stdout, "OK: %d records, every link holds; %d checkpoints signed by ШЭП and time-stamped by НУЦ", v.GetRecords(), v.GetCheckpoints())
+			if v.GetCheckpoints() > 0 {
+				fmt.Fprintf(stdout, ", the last through record %d at %s", v.GetAnchoredSeq(), v.GetAnchoredAt().AsTime().Format(time.RFC3339))
+			}
+			fmt.Fprintln(stdout)
+			if n := v.GetRecords() - v.GetAnchoredSeq(); n > 0 {
+				fmt.Fprintf(stdout, "records %d..%d are not under a checkpoint yet: their deletion from the end would not show\n",
+					v.GetAnchoredSeq()+1, v.GetRecords())
+			}
 			return nil
 		},
 	}
-	cmd.AddCommand(verify)
+	checkpoint := &cobra.Command{
+		Use: "checkpoint", Short: "Checkpoint the message log's head now (signed by ШЭП, time-stamped by НУЦ)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, done, err := shepAdmin(t)
+			if err != nil {
+				return err
+			}
+			defer done()
+			r, err := c.CheckpointLog(cmd.Context(), &shepv1.CheckpointLogRequest{})
+			if err != nil {
+				return grpcError(err)
+			}
+			cp := r.GetCheckpoint()
+			switch {
+			case cp == nil:
+				fmt.Fprintln(stdout, "the message log is empty: nothing to checkpoint")
+			case !r.GetMade():
+				fmt.Fprintf(stdout, "nothing new since checkpoint %d (through record %d)\n", cp.GetNumber(), cp.GetSeq())
+			default:
+				fmt.Fprintf(stdout, "checkpoint %d: through record %d, head %x…, %s\n", cp.GetNumber(), cp.GetSeq(), cp.GetHead()[:8],
+					cp.GetTime().AsTime().Format(time.RFC3339))
+			}
+			return nil
+		},
+	}
+	cmd.AddCommand(verify, checkpoint)
 	return cmd
 }

@@ -135,5 +135,13 @@ func TestDevStartsStopsAndKeepsData(t *testing.T) {
 	load := harness.Start(t, nil, "loadgen", "--endpoints", filepath.Join(dir, "endpoints.json"), "--applications", "3", "--concurrency", "1")
 	require.NoError(t, load.Wait(3*time.Minute), "loadgen after a restart on new ports:\n%s\n%s", load.Stdout(), load.Stderr())
 	require.Contains(t, load.Stdout(), "3 reached a final state")
+	// ШЭП's message log is anchored: a checkpoint signed by ШЭП and time-stamped by the running НУЦ's
+	// TSA (on its new port), which verify then checks.
+	out, err = cli("shep", "log", "checkpoint", "--endpoints", eps)
+	require.NoError(t, err, out)
+	require.Regexp(t, `checkpoint [1-9][0-9]*`, out)
+	out, err = cli("shep", "log", "verify", "--endpoints", eps)
+	require.NoError(t, err, out)
+	require.Regexp(t, `every link holds; [1-9][0-9]* checkpoints signed by ШЭП and time-stamped by НУЦ`, out)
 	require.NoError(t, again.Interrupt(60*time.Second))
 }

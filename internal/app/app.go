@@ -97,6 +97,8 @@ type Unit struct {
 	// AllowPeer says which participants may call the gRPC services (health and reflection stay open to
 	// any verified peer); nil allows any system participant.
 	AllowPeer mtls.Policy
+	// GRPCOptions are added to the options of that server (e.g. a larger receive limit).
+	GRPCOptions []grpc.ServerOption
 	// HTTP serves the service's pages and endpoints; /livez, /readyz and /metrics are added beside it.
 	HTTP http.Handler
 	// Checks join the platform's readiness checks (NATS, streams, database).
@@ -348,7 +350,7 @@ func startService(ctx context.Context, r *serve.Runner, o Options, d Descriptor,
 		otelgrpc.WithTracerProvider(o.Telemetry.TracerProvider),
 		otelgrpc.WithMeterProvider(o.Telemetry.MeterProvider),
 		otelgrpc.WithPropagators(o.Telemetry.Propagator)))
-	gs := grpc.NewServer(append(tlsOpts, stats)...)
+	gs := grpc.NewServer(append(append(tlsOpts, stats), unit.GRPCOptions...)...)
 	healthpb.RegisterHealthServer(gs, health.GRPCServer())
 	reflection.Register(gs)
 	if unit.RegisterGRPC != nil {

@@ -67,7 +67,7 @@ func NodeAccess(user string, participants []string) Access {
 func (a Access) Streams() (streams, buckets []string) {
 	switch {
 	case a.Router:
-		streams = []string{StreamIn, StreamOut, StreamDLQ, StreamAdvisories}
+		streams = []string{StreamIn, StreamOut, StreamDLQ, StreamAdvisories, StreamLogCheckpoints}
 	case len(a.Participants) > 0:
 		streams = []string{StreamIn, StreamOut}
 	}
@@ -106,7 +106,10 @@ func (a Access) Permissions() *server.Permissions {
 		pub = append(pub, jsAPI+"STREAM.INFO."+s)
 	}
 	if a.Router {
-		pub = append(pub, SubjectOutPrefix+">", SubjectDLQPrefix+">")
+		// ШЭП also keeps the copies of its message log's checkpoints; reading them back runs an ordered
+		// consumer, which it may delete. The stream itself refuses deletes and purges.
+		pub = append(pub, SubjectOutPrefix+">", SubjectDLQPrefix+">", SubjectLogCheckpoints,
+			jsAPI+"CONSUMER.DELETE."+StreamLogCheckpoints+".>")
 		for _, s := range streams {
 			pub = append(pub,
 				jsAPI+"STREAM.MSG.GET."+s, jsAPI+"STREAM.MSG.DELETE."+s,

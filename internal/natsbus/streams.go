@@ -58,6 +58,19 @@ func DefaultTopology(replicas int) Topology {
 				Storage:     jetstream.FileStorage,
 				Replicas:    replicas,
 			},
+			{
+				// Outside PostgreSQL, so that deleting log rows and checkpoints from ШЭП's schema still shows;
+				// no client may delete or purge its messages.
+				Name:        StreamLogCheckpoints,
+				Description: "Signed, time-stamped checkpoints of ШЭП's message log (copies of shep.log_checkpoints)",
+				Subjects:    []string{SubjectLogCheckpoints},
+				Retention:   jetstream.LimitsPolicy,
+				Storage:     jetstream.FileStorage,
+				Replicas:    replicas,
+				Duplicates:  10 * time.Minute,
+				DenyDelete:  true,
+				DenyPurge:   true,
+			},
 		},
 		Buckets: []jetstream.ObjectStoreConfig{
 			{

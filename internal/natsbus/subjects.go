@@ -16,6 +16,8 @@ const (
 	SubjectOutPrefix = "shep.out."
 	// SubjectDLQPrefix: given-up messages land on shep.dlq.<recipient>.<service>.
 	SubjectDLQPrefix = "shep.dlq."
+	// SubjectLogCheckpoints: ШЭП publishes each signed, time-stamped checkpoint of its message log here.
+	SubjectLogCheckpoints = "shep.log.checkpoints"
 )
 
 // Stream names.
@@ -26,6 +28,8 @@ const (
 	// StreamAdvisories keeps JetStream's max-deliveries advisories for SHEP_OUT, so ШЭП moves every
 	// given-up message to the dead-letter stream even if it was down when the advisory was sent.
 	StreamAdvisories = "SHEP_ADVISORIES"
+	// StreamLogCheckpoints keeps a copy of every checkpoint of ШЭП's message log outside its database.
+	StreamLogCheckpoints = "SHEP_LOG_CHECKPOINTS"
 	// BucketAttachments is the object store bucket for scans and result documents.
 	BucketAttachments = "attachments"
 )

@@ -1,5 +1,5 @@
 // Package ncatest runs a certification authority in memory for tests: a root, an intermediate, an OCSP
-// responder and a CRL on a real HTTP server, and helpers that issue key pairs for people and systems.
+// responder, a CRL and an RFC 3161 time-stamping authority on a real HTTP server, and helpers that issue key pairs for people and systems.
 // It uses the same issuing code as НУЦ (internal/pki); only the storage is a map.
 package ncatest
 
@@ -26,10 +26,15 @@ type Authority struct {
 	Root  *pki.CA
 	Inter *pki.CA
 	URLs  pki.URLs
+	// TSA is the time-stamping authority; TSAURL where it answers (POST application/timestamp-query).
+	TSA    *pki.TSA
+	TSAURL string
 
-	// OCSPDown and CRLDown make the endpoints answer 503, to test fall-backs.
+	// OCSPDown and CRLDown make the endpoints answer 503, to test fall-backs; TSADown makes the TSA
+	// answer as an unavailable one (an RFC 3161 rejection, systemFailure).
 	OCSPDown atomic.Bool
 	CRLDown  atomic.Bool
+	TSADown  atomic.Bool
 
 	clock   func() time.Time
 	mu      sync.Mutex
@@ -63,7 +68,18 @@ func New(t testing.TB, opts ...Option) *Authority {
 	if a.Inter, err = a.Root.NewIntermediate("Test НУЦ Issuing CA", pki.ECDSAP256, now.Add(-24*time.Hour), a.URLs); err != nil {
 		t.Fatalf("ncatest: %v", err)
 	}
+	tsaKey, err := pki.NewKey(pki.ECDSAP256)
+	if err != nil {
+		t.Fatalf("ncatest: %v", err)
+	}
+	tsaCert, err := a.Inter.IssueTSA(tsaKey.Public(), now.Add(-24*time.Hour))
+	if err != nil {
+		t.Fatalf("ncatest: %v", err)
+	}
+	a.TSA = &pki.TSA{CA: &pki.CA{Cert: tsaCert, Key: tsaKey}, Chain: []*x509.Certificate{a.Inter.Cert}, Now: func() time.Time { return a.clock() }}
+	a.TSAURL = srv.URL + "/tsa"
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
+	mux.Handle("/tsa", pki.TSAHandler(a.TSA, discard, a.TSADown.Load))
 	ocspH := pki.OCSPHandler([]*pki.CA{a.Inter}, a.lookup, func() time.Time { return a.clock() }, time.Hour, discard)
 	mux.HandleFunc("/ocsp", func(w http.ResponseWriter, r *http.Request) {
 		if a.OCSPDown.Load() {

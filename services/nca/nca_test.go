@@ -3,7 +3,10 @@ package nca_test
 import (
 	"bytes"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/digitorus/timestamp"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -206,10 +210,6 @@ func TestBadInput(t *testing.T) {
 		require.Equal(t, 200, resp.StatusCode)
 		require.Equal(t, []byte{0x30, 0x03, 0x0a, 0x01, 0x01}, b, "malformedRequest")
 	}
-	resp, err := http.Post(n.http+"/tsa", "application/timestamp-query", bytes.NewReader([]byte("garbage")))
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
 }
 
 func TestRevocationThroughOCSPAndCRL(t *testing.T) {
@@ -280,6 +280,79 @@ func TestTimeStampVerifiesWithOpenSSL(t *testing.T) {
 	tsr := files.write(t, "r.tsr", reply)
 	out := run(t, "ts", "-verify", "-in", tsr, "-data", data, "-CAfile", files.chain)
 	require.Contains(t, out, "Verification: OK")
+}
+
+// TestTimeStampRejections: a request the TSA refuses gets an RFC 3161 TimeStampResp with status
+// rejection and the failure bit that names the fault (RFC 3161 §2.4.2), as application/timestamp-reply:
+// digitorus/timestamp and openssl both read it.
+func TestTimeStampRejections(t *testing.T) {
+	t.Parallel()
+	n := start(t, pgtest.URL(t), defaultConfig(t))
+	query := func(t *testing.T, alg asn1.ObjectIdentifier, imprint []byte, policy asn1.ObjectIdentifier) []byte {
+		t.Helper()
+		type imprintASN1 struct {
+			HashAlgorithm pkix.AlgorithmIdentifier
+			HashedMessage []byte
+		}
+		req := struct {
+			Version        int
+			MessageImprint imprintASN1
+			ReqPolicy      asn1.ObjectIdentifier `asn1:"optional"`
+		}{1, imprintASN1{pkix.AlgorithmIdentifier{Algorithm: alg, Parameters: asn1.NullRawValue}, imprint}, policy}
+		b, err := asn1.Marshal(req)
+		require.NoError(t, err)
+		return b
+	}
+	sha256OID := asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
+	digest := make([]byte, 32)
+	tests := []struct {
+		name, method, ctype string
+		body                []byte
+		httpStatus          int
+		failure             timestamp.FailureInfo
+		openssl             string
+	}{
+		{"fail/garbage body", http.MethodPost, "application/timestamp-query", []byte("garbage"), http.StatusBadRequest,
+			timestamp.BadDataFormat, "the data submitted has the wrong format"},
+		{"fail/wrong content type", http.MethodPost, "text/plain", query(t, sha256OID, digest, nil), http.StatusUnsupportedMediaType,
+			timestamp.BadRequest, "transaction not permitted or supported"},
+		{"fail/GET", http.MethodGet, "", nil, http.StatusMethodNotAllowed, timestamp.BadRequest, "transaction not permitted or supported"},
+		{"fail/unknown hash algorithm", http.MethodPost, "application/timestamp-query", query(t, asn1.ObjectIdentifier{1, 2, 3, 4}, digest, nil),
+			http.StatusBadRequest, timestamp.BadAlgorithm, "unrecognized or unsupported algorithm identifier"},
+		{"fail/SHA-1", http.MethodPost, "application/timestamp-query", query(t, asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}, digest[:20], nil),
+			http.StatusBadRequest, timestamp.BadAlgorithm, "unrecognized or unsupported algorithm identifier"},
+		{"fail/imprint of the wrong length", http.MethodPost, "application/timestamp-query", query(t, sha256OID, digest[:20], nil),
+			http.StatusBadRequest, timestamp.BadDataFormat, "the data submitted has the wrong format"},
+		{"fail/another policy", http.MethodPost, "application/timestamp-query", query(t, sha256OID, digest, asn1.ObjectIdentifier{1, 2, 3}),
+			http.StatusBadRequest, timestamp.UnacceptedPolicy, "the requested TSA policy is not supported by the TSA"},
+	}
+	dir := t.TempDir()
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequestWithContext(t.Context(), tt.method, n.http+"/tsa", bytes.NewReader(tt.body))
+			require.NoError(t, err)
+			if tt.ctype != "" {
+				req.Header.Set("Content-Type", tt.ctype)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			reply, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.NoError(t, err)
+			require.Equal(t, tt.httpStatus, resp.StatusCode)
+			require.Equal(t, "application/timestamp-reply", resp.Header.Get("Content-Type"))
+
+			_, err = timestamp.ParseResponse(reply)
+			require.ErrorContains(t, err, "the request is rejected")
+			require.ErrorContains(t, err, tt.failure.String())
+
+			tsr := filepath.Join(dir, fmt.Sprintf("%d.tsr", i))
+			require.NoError(t, os.WriteFile(tsr, reply, 0o600))
+			out := run(t, "ts", "-reply", "-in", tsr, "-text")
+			require.Contains(t, out, "Status: Rejected.")
+			require.Contains(t, out, "Failure info: "+tt.openssl)
+		})
+	}
 }
 
 func TestKeysPersistAndSeal(t *testing.T) {

@@ -27,6 +27,7 @@ import (
 	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/participant"
 	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
+	"github.com/egov-suite/egov/services/shep/internal/checkpoint"
 	"github.com/egov-suite/egov/services/shep/internal/gateway"
 	"github.com/egov-suite/egov/services/shep/internal/grpcapi"
 	"github.com/egov-suite/egov/services/shep/internal/store"
@@ -49,6 +50,11 @@ type Config struct {
 	AckWait time.Duration `env:"EGOV_SHEP_ACK_WAIT" envDefault:"30s"`
 	// Workers bounds the envelopes the async router handles at once.
 	Workers int `env:"EGOV_SHEP_WORKERS" envDefault:"32"`
+	// CheckpointInterval is how often the message log's head is signed and time-stamped (when it grew).
+	CheckpointInterval time.Duration `env:"EGOV_SHEP_LOG_CHECKPOINT_INTERVAL" envDefault:"1m"`
+	// TSAURL is НУЦ's time-stamping service; by default /tsa at the PKI origin (EGOV_PKI_URL, or the host
+	// of the OCSP URL in ШЭП's own certificate).
+	TSAURL string `env:"EGOV_SHEP_TSA_URL"`
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -57,8 +63,9 @@ func LoadConfig() (Config, error) {
 	if err := config.Load(&c, nil); err != nil {
 		return c, err
 	}
-	if len(c.Redelivery) == 0 || c.AckWait <= 0 || c.OCSPFreshness <= 0 {
-		return c, errors.New("EGOV_SHEP_REDELIVERY needs at least one delay; EGOV_SHEP_ACK_WAIT and EGOV_SHEP_OCSP_FRESHNESS must be positive")
+	if len(c.Redelivery) == 0 || c.AckWait <= 0 || c.OCSPFreshness <= 0 || c.CheckpointInterval <= 0 {
+		return c, errors.New("EGOV_SHEP_REDELIVERY needs at least one delay; EGOV_SHEP_ACK_WAIT, EGOV_SHEP_OCSP_FRESHNESS " +
+			"and EGOV_SHEP_LOG_CHECKPOINT_INTERVAL must be positive")
 	}
 	return c, nil
 }
@@ -91,11 +98,18 @@ func Descriptor(cfg Config) app.Descriptor {
 				return nil, err
 			}
 			ident := mtls.FromSigner(signer, roots, checker)
+			tsaURL, err := tsaURL(cfg, env, signer)
+			if err != nil {
+				return nil, err
+			}
 			tp, mp := env.Telemetry.TracerProvider, env.Telemetry.MeterProvider
 			g, err := gateway.New(gateway.Options{
 				Pool: env.DB, Verifier: verifier, Signer: signer, Bus: env.Bus, Now: env.Now, Log: env.Log,
 				Redelivery: natsbus.Redelivery{BackOff: cfg.Redelivery, AckWait: cfg.AckWait}, Workers: cfg.Workers,
-				Meter: env.Telemetry.Meter("egov/shep"), Tracer: env.Telemetry.Tracer("egov/shep"),
+				TSA:                &checkpoint.TSA{URL: tsaURL},
+				Checkpoints:        &checkpoint.Verifier{Roots: roots, Signer: envelope.HolderOf(signer.Cert).Name, Status: checker},
+				CheckpointInterval: cfg.CheckpointInterval,
+				Meter:              env.Telemetry.Meter("egov/shep"), Tracer: env.Telemetry.Tracer("egov/shep"),
 				DialProvider: func(target, provider string) (*grpc.ClientConn, error) {
 					return grpc.NewClient(target, env.Transport.Dial(ident, provider),
 						grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(tp), otelgrpc.WithMeterProvider(mp),
@@ -121,17 +135,19 @@ func Descriptor(cfg Config) app.Descriptor {
 			}
 			return &app.Unit{
 				RegisterGRPC: func(s *grpc.Server) {
-					shepv1.RegisterSyncChannelServiceServer(s, g.Sync())
+					g.Sync().Register(s)
 					shepv1.RegisterAsyncChannelServiceServer(s, async)
 				},
 				// The registry is managed on its own listener, by administrators only.
 				RegisterAdminGRPC: func(s *grpc.Server) { shepv1.RegisterShepAdminServiceServer(s, admin) },
 				Identity:          ident,
 				AllowPeer:         g.AllowPeer,
+				GRPCOptions:       gateway.ServerOptions(),
 				Workers: map[string]func(context.Context) error{
 					"router":       g.Route,
 					"dead letters": g.DeadLetters,
 					"message log":  g.WriteLog,
+					"checkpoints":  g.Checkpoints,
 				},
 				Close: func(context.Context) error { return g.Close() },
 				Seed: func(ctx context.Context, _ string) ([]demo.Entry, error) {
@@ -218,6 +234,19 @@ var titles = map[string]string{
 	"portal": "ПЭП, портал электронного правительства", "tson": "ЦОН, рабочее место оператора", "shep": "ШЭП",
 	"rshep-55": "РШЭП Павлодарской области", "rshep-59": "РШЭП Жамбылской области", "rshep-27": "РШЭП Западно-Казахстанской области",
 	"rshep-51": "РШЭП Южно-Казахстанской области", "gbdfl": "ГБД ФЛ", "enis": "ЕНИС",
+}
+
+// tsaURL is where ШЭП's checkpoints are time-stamped: the configured URL, or /tsa at НУЦ's origin.
+func tsaURL(cfg Config, env *app.Env, signer *envelope.Signer) (string, error) {
+	switch {
+	case cfg.TSAURL != "":
+		return cfg.TSAURL, nil
+	case env.PKIURL != "":
+		return checkpoint.TSAURL(env.PKIURL)
+	case len(signer.Cert.OCSPServer) > 0:
+		return checkpoint.TSAURL(signer.Cert.OCSPServer[0])
+	}
+	return "", errors.New("EGOV_SHEP_TSA_URL is needed: neither EGOV_PKI_URL nor ШЭП's certificate names НУЦ's address")
 }
 
 func devDefaults(cfg Config, dir string) Config {

@@ -27,6 +27,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -55,30 +56,43 @@ func TestMain(m *testing.M) {
 
 // suite is a running ШЭП with participants around it, all on real sockets, NATS and PostgreSQL.
 type suite struct {
-	ca    *ncatest.Authority
-	ns    *server.Server
-	rn    *apptest.Running
-	admin shepv1.ShepAdminServiceClient
-	dbURL string
-	grpc  string
-	spans *tracetest.SpanRecorder
-	tp    *sdktrace.TracerProvider
+	ca *ncatest.Authority
+	// shepKey is ШЭП's own key.
+	shepKey *envelope.Signer
+	ns      *server.Server
+	rn      *apptest.Running
+	admin   shepv1.ShepAdminServiceClient
+	// syncCl is the sync channel as the participant "portal"; conns are its and the admin API's connections.
+	syncCl shepv1.SyncChannelServiceClient
+	conns  []*grpc.ClientConn
+	dbURL  string
+	grpc   string
+	spans  *tracetest.SpanRecorder
+	tp     *sdktrace.TracerProvider
 }
 
-func start(t testing.TB) *suite {
+func start(t testing.TB) *suite { return startWith(t, nil) }
+
+// startWith is start with the configuration changed by change. Checkpoints of the message log are made
+// on request (CheckpointLog) unless change shortens their interval.
+func startWith(t testing.TB, change func(*shep.Config)) *suite {
 	t.Helper()
 	ca := ncatest.New(t)
-	dir := shepFiles(t, ca)
+	dir, key := shepKeyFiles(t, ca)
 
 	cfg := shep.Config{KeyFile: filepath.Join(dir, "shep.p12"), KeyPassword: "secret1", TrustAnchors: filepath.Join(dir, "root.pem"),
-		OCSPFreshness: 5 * time.Minute, Redelivery: []time.Duration{50 * time.Millisecond, 50 * time.Millisecond}, AckWait: 2 * time.Second}
+		OCSPFreshness: 5 * time.Minute, Redelivery: []time.Duration{50 * time.Millisecond, 50 * time.Millisecond}, AckWait: 2 * time.Second,
+		CheckpointInterval: 24 * time.Hour}
+	if change != nil {
+		change(&cfg)
+	}
 	ns := natstest.New(t)
 	url := pgtest.URL(t)
 	rn, err := apptest.StartWith(t, apptest.Options{NATSURL: ns.ClientURL(), DBURL: url,
 		Env: map[string]string{"EGOV_ADMIN_IINS": adminIIN, "EGOV_ADMIN_BIN": operatorBIN}}, shep.Descriptor(cfg))
 	require.NoError(t, err)
 	conn := rn.DialAdmin(t, "shep", ca.TLS(ca.Employee(t, adminIIN, operatorBIN)))
-	s := &suite{ca: ca, ns: ns, rn: rn, admin: shepv1.NewShepAdminServiceClient(conn), dbURL: url, grpc: rn.Endpoints["shep"].GRPC,
+	s := &suite{ca: ca, shepKey: key, ns: ns, rn: rn, admin: shepv1.NewShepAdminServiceClient(conn), dbURL: url, grpc: rn.Endpoints["shep"].GRPC,
 		spans: rn.Spans, tp: rn.Telemetry.TracerProvider}
 	for _, id := range []string{"portal", "tson", "rshep-55", "gbdfl"} {
 		_, err := s.admin.PutParticipant(t.Context(), &shepv1.PutParticipantRequest{Participant: &shepv1.Participant{Id: id}})
@@ -91,6 +105,8 @@ func start(t testing.TB) *suite {
 		_, err = s.admin.Grant(t.Context(), &shepv1.GrantRequest{Sender: sender, ServiceId: "GUARDIANSHIP_55"})
 		require.NoError(t, err)
 	}
+	syncConn := s.conn(t, "portal")
+	s.syncCl, s.conns = shepv1.NewSyncChannelServiceClient(syncConn), []*grpc.ClientConn{conn, syncConn}
 	return s
 }
 
@@ -115,13 +131,20 @@ func (s *suite) syncAs(t testing.TB, id string) shepv1.SyncChannelServiceClient 
 // shepFiles writes ШЭП's key file (password "secret1") and the root to a folder and returns it.
 func shepFiles(t testing.TB, ca *ncatest.Authority) string {
 	t.Helper()
+	dir, _ := shepKeyFiles(t, ca)
+	return dir
+}
+
+// shepKeyFiles is shepFiles that also returns ШЭП's key.
+func shepKeyFiles(t testing.TB, ca *ncatest.Authority) (string, *envelope.Signer) {
+	t.Helper()
 	dir := t.TempDir()
 	key := ca.System(t, "shep")
 	p12, err := pki.PKCS12(key.Key, key.Cert, key.Chain, "secret1")
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "shep.p12"), p12, 0o600))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "root.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Root.Cert.Raw}), 0o600))
-	return dir
+	return dir, key
 }
 
 // participant returns a client for id, signing with a fresh system key unless signer is given; it
@@ -726,5 +749,19 @@ func TestTransportAuth(t *testing.T) {
 			require.Equal(t, tt.code, status.Code(err), "%v", err)
 			require.Contains(t, status.Convert(err).Message(), tt.msg)
 		})
+	}
+}
+
+// connect makes the suite's connections to ШЭП now and waits until they are up.
+func (s *suite) connect() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, c := range s.conns {
+		c.Connect()
+		for st := c.GetState(); st != connectivity.Ready; st = c.GetState() {
+			if !c.WaitForStateChange(ctx, st) {
+				return
+			}
+		}
 	}
 }

@@ -1093,8 +1093,17 @@ type VerifyLogResponse struct {
 	Ok bool `protobuf:"varint,2,opt,name=ok,proto3" json:"ok,omitempty"`
 	// The sequence of the first broken record, when not ok.
 	FirstBroken int64 `protobuf:"varint,3,opt,name=first_broken,json=firstBroken,proto3" json:"first_broken,omitempty"`
-	// What is wrong with it.
-	Problem       string `protobuf:"bytes,4,opt,name=problem,proto3" json:"problem,omitempty"`
+	// What is wrong with it (the first of problems).
+	Problem string `protobuf:"bytes,4,opt,name=problem,proto3" json:"problem,omitempty"`
+	// Checkpoints whose signature, time-stamp and head all hold.
+	Checkpoints int64 `protobuf:"varint,5,opt,name=checkpoints,proto3" json:"checkpoints,omitempty"`
+	// The last record a valid checkpoint covers; records after it are not anchored yet.
+	AnchoredSeq int64 `protobuf:"varint,6,opt,name=anchored_seq,json=anchoredSeq,proto3" json:"anchored_seq,omitempty"`
+	// The time-stamp time of that checkpoint.
+	AnchoredAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=anchored_at,json=anchoredAt,proto3" json:"anchored_at,omitempty"`
+	// Every problem found: broken links, rows missing or altered under a checkpoint, checkpoints whose
+	// signature or time-stamp does not hold, checkpoints deleted from the database.
+	Problems      []string `protobuf:"bytes,8,rep,name=problems,proto3" json:"problems,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1155,6 +1164,228 @@ func (x *VerifyLogResponse) GetProblem() string {
 		return x.Problem
 	}
 	return ""
+}
+
+func (x *VerifyLogResponse) GetCheckpoints() int64 {
+	if x != nil {
+		return x.Checkpoints
+	}
+	return 0
+}
+
+func (x *VerifyLogResponse) GetAnchoredSeq() int64 {
+	if x != nil {
+		return x.AnchoredSeq
+	}
+	return 0
+}
+
+func (x *VerifyLogResponse) GetAnchoredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AnchoredAt
+	}
+	return nil
+}
+
+func (x *VerifyLogResponse) GetProblems() []string {
+	if x != nil {
+		return x.Problems
+	}
+	return nil
+}
+
+// CheckpointLogRequest is empty.
+type CheckpointLogRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckpointLogRequest) Reset() {
+	*x = CheckpointLogRequest{}
+	mi := &file_egov_shep_v1_admin_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckpointLogRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckpointLogRequest) ProtoMessage() {}
+
+func (x *CheckpointLogRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_egov_shep_v1_admin_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckpointLogRequest.ProtoReflect.Descriptor instead.
+func (*CheckpointLogRequest) Descriptor() ([]byte, []int) {
+	return file_egov_shep_v1_admin_proto_rawDescGZIP(), []int{21}
+}
+
+// CheckpointLogResponse carries the checkpoint.
+type CheckpointLogResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The checkpoint made, or the last one when no record was written since it.
+	Checkpoint *LogCheckpoint `protobuf:"bytes,1,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	// False when there was nothing new to checkpoint.
+	Made          bool `protobuf:"varint,2,opt,name=made,proto3" json:"made,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckpointLogResponse) Reset() {
+	*x = CheckpointLogResponse{}
+	mi := &file_egov_shep_v1_admin_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckpointLogResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckpointLogResponse) ProtoMessage() {}
+
+func (x *CheckpointLogResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_egov_shep_v1_admin_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckpointLogResponse.ProtoReflect.Descriptor instead.
+func (*CheckpointLogResponse) Descriptor() ([]byte, []int) {
+	return file_egov_shep_v1_admin_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *CheckpointLogResponse) GetCheckpoint() *LogCheckpoint {
+	if x != nil {
+		return x.Checkpoint
+	}
+	return nil
+}
+
+func (x *CheckpointLogResponse) GetMade() bool {
+	if x != nil {
+		return x.Made
+	}
+	return false
+}
+
+// LogCheckpoint is a statement of the message log's head, signed by ШЭП and time-stamped by НУЦ's TSA
+// (RFC 3161), as X-Road anchors its message log. ШЭП keeps it in its schema and publishes a copy on the
+// SHEP_LOG_CHECKPOINTS stream, so deleting log rows and checkpoints from the database still shows.
+type LogCheckpoint struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Number, from 1, without gaps.
+	Number int64 `protobuf:"varint,1,opt,name=number,proto3" json:"number,omitempty"`
+	// The sequence of the last log record covered.
+	Seq int64 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	// That record's hash.
+	Head []byte `protobuf:"bytes,3,opt,name=head,proto3" json:"head,omitempty"`
+	// SHA-256 of the previous checkpoint's canonical bytes (32 zero bytes for the first).
+	PrevDigest []byte `protobuf:"bytes,4,opt,name=prev_digest,json=prevDigest,proto3" json:"prev_digest,omitempty"`
+	// When ШЭП made it (microseconds).
+	Time *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=time,proto3" json:"time,omitempty"`
+	// ШЭП's detached CMS signature over the canonical bytes.
+	Signature []byte `protobuf:"bytes,6,opt,name=signature,proto3" json:"signature,omitempty"`
+	// НУЦ's RFC 3161 TimeStampToken whose message imprint is the SHA-256 of the canonical bytes.
+	TimestampToken []byte `protobuf:"bytes,7,opt,name=timestamp_token,json=timestampToken,proto3" json:"timestamp_token,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *LogCheckpoint) Reset() {
+	*x = LogCheckpoint{}
+	mi := &file_egov_shep_v1_admin_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogCheckpoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogCheckpoint) ProtoMessage() {}
+
+func (x *LogCheckpoint) ProtoReflect() protoreflect.Message {
+	mi := &file_egov_shep_v1_admin_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogCheckpoint.ProtoReflect.Descriptor instead.
+func (*LogCheckpoint) Descriptor() ([]byte, []int) {
+	return file_egov_shep_v1_admin_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *LogCheckpoint) GetNumber() int64 {
+	if x != nil {
+		return x.Number
+	}
+	return 0
+}
+
+func (x *LogCheckpoint) GetSeq() int64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *LogCheckpoint) GetHead() []byte {
+	if x != nil {
+		return x.Head
+	}
+	return nil
+}
+
+func (x *LogCheckpoint) GetPrevDigest() []byte {
+	if x != nil {
+		return x.PrevDigest
+	}
+	return nil
+}
+
+func (x *LogCheckpoint) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *LogCheckpoint) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+func (x *LogCheckpoint) GetTimestampToken() []byte {
+	if x != nil {
+		return x.TimestampToken
+	}
+	return nil
 }
 
 var File_egov_shep_v1_admin_proto protoreflect.FileDescriptor
@@ -1220,16 +1451,36 @@ const file_egov_shep_v1_admin_proto_rawDesc = "" +
 	"\x17ReplayDeadLetterRequest\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\"\x1a\n" +
 	"\x18ReplayDeadLetterResponse\"\x12\n" +
-	"\x10VerifyLogRequest\"z\n" +
+	"\x10VerifyLogRequest\"\x98\x02\n" +
 	"\x11VerifyLogResponse\x12\x18\n" +
 	"\arecords\x18\x01 \x01(\x03R\arecords\x12\x0e\n" +
 	"\x02ok\x18\x02 \x01(\bR\x02ok\x12!\n" +
 	"\ffirst_broken\x18\x03 \x01(\x03R\vfirstBroken\x12\x18\n" +
-	"\aproblem\x18\x04 \x01(\tR\aproblem*G\n" +
+	"\aproblem\x18\x04 \x01(\tR\aproblem\x12 \n" +
+	"\vcheckpoints\x18\x05 \x01(\x03R\vcheckpoints\x12!\n" +
+	"\fanchored_seq\x18\x06 \x01(\x03R\vanchoredSeq\x12;\n" +
+	"\vanchored_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"anchoredAt\x12\x1a\n" +
+	"\bproblems\x18\b \x03(\tR\bproblems\"\x16\n" +
+	"\x14CheckpointLogRequest\"h\n" +
+	"\x15CheckpointLogResponse\x12;\n" +
+	"\n" +
+	"checkpoint\x18\x01 \x01(\v2\x1b.egov.shep.v1.LogCheckpointR\n" +
+	"checkpoint\x12\x12\n" +
+	"\x04made\x18\x02 \x01(\bR\x04made\"\xe5\x01\n" +
+	"\rLogCheckpoint\x12\x16\n" +
+	"\x06number\x18\x01 \x01(\x03R\x06number\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x03R\x03seq\x12\x12\n" +
+	"\x04head\x18\x03 \x01(\fR\x04head\x12\x1f\n" +
+	"\vprev_digest\x18\x04 \x01(\fR\n" +
+	"prevDigest\x12.\n" +
+	"\x04time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x1c\n" +
+	"\tsignature\x18\x06 \x01(\fR\tsignature\x12'\n" +
+	"\x0ftimestamp_token\x18\a \x01(\fR\x0etimestampToken*G\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fCHANNEL_SYNC\x10\x01\x12\x11\n" +
-	"\rCHANNEL_ASYNC\x10\x022\x92\x06\n" +
+	"\rCHANNEL_ASYNC\x10\x022\xec\x06\n" +
 	"\x10ShepAdminService\x12[\n" +
 	"\x0ePutParticipant\x12#.egov.shep.v1.PutParticipantRequest\x1a$.egov.shep.v1.PutParticipantResponse\x12a\n" +
 	"\x10ListParticipants\x12%.egov.shep.v1.ListParticipantsRequest\x1a&.egov.shep.v1.ListParticipantsResponse\x12O\n" +
@@ -1240,7 +1491,8 @@ const file_egov_shep_v1_admin_proto_rawDesc = "" +
 	"\x06Revoke\x12\x1b.egov.shep.v1.RevokeRequest\x1a\x1c.egov.shep.v1.RevokeResponse\x12^\n" +
 	"\x0fListDeadLetters\x12$.egov.shep.v1.ListDeadLettersRequest\x1a%.egov.shep.v1.ListDeadLettersResponse\x12a\n" +
 	"\x10ReplayDeadLetter\x12%.egov.shep.v1.ReplayDeadLetterRequest\x1a&.egov.shep.v1.ReplayDeadLetterResponse\x12L\n" +
-	"\tVerifyLog\x12\x1e.egov.shep.v1.VerifyLogRequest\x1a\x1f.egov.shep.v1.VerifyLogResponseB6Z4github.com/egov-suite/egov/proto/egov/shep/v1;shepv1b\x06proto3"
+	"\tVerifyLog\x12\x1e.egov.shep.v1.VerifyLogRequest\x1a\x1f.egov.shep.v1.VerifyLogResponse\x12X\n" +
+	"\rCheckpointLog\x12\".egov.shep.v1.CheckpointLogRequest\x1a#.egov.shep.v1.CheckpointLogResponseB6Z4github.com/egov-suite/egov/proto/egov/shep/v1;shepv1b\x06proto3"
 
 var (
 	file_egov_shep_v1_admin_proto_rawDescOnce sync.Once
@@ -1255,7 +1507,7 @@ func file_egov_shep_v1_admin_proto_rawDescGZIP() []byte {
 }
 
 var file_egov_shep_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_egov_shep_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_egov_shep_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_egov_shep_v1_admin_proto_goTypes = []any{
 	(Channel)(0),                     // 0: egov.shep.v1.Channel
 	(*Participant)(nil),              // 1: egov.shep.v1.Participant
@@ -1279,41 +1531,49 @@ var file_egov_shep_v1_admin_proto_goTypes = []any{
 	(*ReplayDeadLetterResponse)(nil), // 19: egov.shep.v1.ReplayDeadLetterResponse
 	(*VerifyLogRequest)(nil),         // 20: egov.shep.v1.VerifyLogRequest
 	(*VerifyLogResponse)(nil),        // 21: egov.shep.v1.VerifyLogResponse
-	(*timestamppb.Timestamp)(nil),    // 22: google.protobuf.Timestamp
+	(*CheckpointLogRequest)(nil),     // 22: egov.shep.v1.CheckpointLogRequest
+	(*CheckpointLogResponse)(nil),    // 23: egov.shep.v1.CheckpointLogResponse
+	(*LogCheckpoint)(nil),            // 24: egov.shep.v1.LogCheckpoint
+	(*timestamppb.Timestamp)(nil),    // 25: google.protobuf.Timestamp
 }
 var file_egov_shep_v1_admin_proto_depIdxs = []int32{
-	22, // 0: egov.shep.v1.Participant.created_at:type_name -> google.protobuf.Timestamp
+	25, // 0: egov.shep.v1.Participant.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 1: egov.shep.v1.Service.channel:type_name -> egov.shep.v1.Channel
 	1,  // 2: egov.shep.v1.PutParticipantRequest.participant:type_name -> egov.shep.v1.Participant
 	1,  // 3: egov.shep.v1.ListParticipantsResponse.participants:type_name -> egov.shep.v1.Participant
 	2,  // 4: egov.shep.v1.PutServiceRequest.service:type_name -> egov.shep.v1.Service
 	2,  // 5: egov.shep.v1.ListServicesResponse.services:type_name -> egov.shep.v1.Service
 	11, // 6: egov.shep.v1.ListServicesResponse.grants:type_name -> egov.shep.v1.GrantRequest
-	22, // 7: egov.shep.v1.DeadLetter.dead_at:type_name -> google.protobuf.Timestamp
+	25, // 7: egov.shep.v1.DeadLetter.dead_at:type_name -> google.protobuf.Timestamp
 	15, // 8: egov.shep.v1.ListDeadLettersResponse.dead_letters:type_name -> egov.shep.v1.DeadLetter
-	3,  // 9: egov.shep.v1.ShepAdminService.PutParticipant:input_type -> egov.shep.v1.PutParticipantRequest
-	5,  // 10: egov.shep.v1.ShepAdminService.ListParticipants:input_type -> egov.shep.v1.ListParticipantsRequest
-	7,  // 11: egov.shep.v1.ShepAdminService.PutService:input_type -> egov.shep.v1.PutServiceRequest
-	9,  // 12: egov.shep.v1.ShepAdminService.ListServices:input_type -> egov.shep.v1.ListServicesRequest
-	11, // 13: egov.shep.v1.ShepAdminService.Grant:input_type -> egov.shep.v1.GrantRequest
-	13, // 14: egov.shep.v1.ShepAdminService.Revoke:input_type -> egov.shep.v1.RevokeRequest
-	16, // 15: egov.shep.v1.ShepAdminService.ListDeadLetters:input_type -> egov.shep.v1.ListDeadLettersRequest
-	18, // 16: egov.shep.v1.ShepAdminService.ReplayDeadLetter:input_type -> egov.shep.v1.ReplayDeadLetterRequest
-	20, // 17: egov.shep.v1.ShepAdminService.VerifyLog:input_type -> egov.shep.v1.VerifyLogRequest
-	4,  // 18: egov.shep.v1.ShepAdminService.PutParticipant:output_type -> egov.shep.v1.PutParticipantResponse
-	6,  // 19: egov.shep.v1.ShepAdminService.ListParticipants:output_type -> egov.shep.v1.ListParticipantsResponse
-	8,  // 20: egov.shep.v1.ShepAdminService.PutService:output_type -> egov.shep.v1.PutServiceResponse
-	10, // 21: egov.shep.v1.ShepAdminService.ListServices:output_type -> egov.shep.v1.ListServicesResponse
-	12, // 22: egov.shep.v1.ShepAdminService.Grant:output_type -> egov.shep.v1.GrantResponse
-	14, // 23: egov.shep.v1.ShepAdminService.Revoke:output_type -> egov.shep.v1.RevokeResponse
-	17, // 24: egov.shep.v1.ShepAdminService.ListDeadLetters:output_type -> egov.shep.v1.ListDeadLettersResponse
-	19, // 25: egov.shep.v1.ShepAdminService.ReplayDeadLetter:output_type -> egov.shep.v1.ReplayDeadLetterResponse
-	21, // 26: egov.shep.v1.ShepAdminService.VerifyLog:output_type -> egov.shep.v1.VerifyLogResponse
-	18, // [18:27] is the sub-list for method output_type
-	9,  // [9:18] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	25, // 9: egov.shep.v1.VerifyLogResponse.anchored_at:type_name -> google.protobuf.Timestamp
+	24, // 10: egov.shep.v1.CheckpointLogResponse.checkpoint:type_name -> egov.shep.v1.LogCheckpoint
+	25, // 11: egov.shep.v1.LogCheckpoint.time:type_name -> google.protobuf.Timestamp
+	3,  // 12: egov.shep.v1.ShepAdminService.PutParticipant:input_type -> egov.shep.v1.PutParticipantRequest
+	5,  // 13: egov.shep.v1.ShepAdminService.ListParticipants:input_type -> egov.shep.v1.ListParticipantsRequest
+	7,  // 14: egov.shep.v1.ShepAdminService.PutService:input_type -> egov.shep.v1.PutServiceRequest
+	9,  // 15: egov.shep.v1.ShepAdminService.ListServices:input_type -> egov.shep.v1.ListServicesRequest
+	11, // 16: egov.shep.v1.ShepAdminService.Grant:input_type -> egov.shep.v1.GrantRequest
+	13, // 17: egov.shep.v1.ShepAdminService.Revoke:input_type -> egov.shep.v1.RevokeRequest
+	16, // 18: egov.shep.v1.ShepAdminService.ListDeadLetters:input_type -> egov.shep.v1.ListDeadLettersRequest
+	18, // 19: egov.shep.v1.ShepAdminService.ReplayDeadLetter:input_type -> egov.shep.v1.ReplayDeadLetterRequest
+	20, // 20: egov.shep.v1.ShepAdminService.VerifyLog:input_type -> egov.shep.v1.VerifyLogRequest
+	22, // 21: egov.shep.v1.ShepAdminService.CheckpointLog:input_type -> egov.shep.v1.CheckpointLogRequest
+	4,  // 22: egov.shep.v1.ShepAdminService.PutParticipant:output_type -> egov.shep.v1.PutParticipantResponse
+	6,  // 23: egov.shep.v1.ShepAdminService.ListParticipants:output_type -> egov.shep.v1.ListParticipantsResponse
+	8,  // 24: egov.shep.v1.ShepAdminService.PutService:output_type -> egov.shep.v1.PutServiceResponse
+	10, // 25: egov.shep.v1.ShepAdminService.ListServices:output_type -> egov.shep.v1.ListServicesResponse
+	12, // 26: egov.shep.v1.ShepAdminService.Grant:output_type -> egov.shep.v1.GrantResponse
+	14, // 27: egov.shep.v1.ShepAdminService.Revoke:output_type -> egov.shep.v1.RevokeResponse
+	17, // 28: egov.shep.v1.ShepAdminService.ListDeadLetters:output_type -> egov.shep.v1.ListDeadLettersResponse
+	19, // 29: egov.shep.v1.ShepAdminService.ReplayDeadLetter:output_type -> egov.shep.v1.ReplayDeadLetterResponse
+	21, // 30: egov.shep.v1.ShepAdminService.VerifyLog:output_type -> egov.shep.v1.VerifyLogResponse
+	23, // 31: egov.shep.v1.ShepAdminService.CheckpointLog:output_type -> egov.shep.v1.CheckpointLogResponse
+	22, // [22:32] is the sub-list for method output_type
+	12, // [12:22] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_egov_shep_v1_admin_proto_init() }
@@ -1327,7 +1587,7 @@ func file_egov_shep_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_egov_shep_v1_admin_proto_rawDesc), len(file_egov_shep_v1_admin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   21,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

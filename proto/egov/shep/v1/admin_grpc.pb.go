@@ -28,6 +28,7 @@ const (
 	ShepAdminService_ListDeadLetters_FullMethodName  = "/egov.shep.v1.ShepAdminService/ListDeadLetters"
 	ShepAdminService_ReplayDeadLetter_FullMethodName = "/egov.shep.v1.ShepAdminService/ReplayDeadLetter"
 	ShepAdminService_VerifyLog_FullMethodName        = "/egov.shep.v1.ShepAdminService/VerifyLog"
+	ShepAdminService_CheckpointLog_FullMethodName    = "/egov.shep.v1.ShepAdminService/CheckpointLog"
 )
 
 // ShepAdminServiceClient is the client API for ShepAdminService service.
@@ -52,8 +53,12 @@ type ShepAdminServiceClient interface {
 	ListDeadLetters(ctx context.Context, in *ListDeadLettersRequest, opts ...grpc.CallOption) (*ListDeadLettersResponse, error)
 	// ReplayDeadLetter sends a dead letter to its recipient again.
 	ReplayDeadLetter(ctx context.Context, in *ReplayDeadLetterRequest, opts ...grpc.CallOption) (*ReplayDeadLetterResponse, error)
-	// VerifyLog walks the hash chain of the message log.
+	// VerifyLog walks the hash chain of the message log and checks it against the checkpoints of its head,
+	// each signed by ШЭП and time-stamped by НУЦ's TSA.
 	VerifyLog(ctx context.Context, in *VerifyLogRequest, opts ...grpc.CallOption) (*VerifyLogResponse, error)
+	// CheckpointLog makes a checkpoint of the log's head now, when records were written since the last
+	// one (a worker makes one every interval).
+	CheckpointLog(ctx context.Context, in *CheckpointLogRequest, opts ...grpc.CallOption) (*CheckpointLogResponse, error)
 }
 
 type shepAdminServiceClient struct {
@@ -154,6 +159,16 @@ func (c *shepAdminServiceClient) VerifyLog(ctx context.Context, in *VerifyLogReq
 	return out, nil
 }
 
+func (c *shepAdminServiceClient) CheckpointLog(ctx context.Context, in *CheckpointLogRequest, opts ...grpc.CallOption) (*CheckpointLogResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckpointLogResponse)
+	err := c.cc.Invoke(ctx, ShepAdminService_CheckpointLog_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ShepAdminServiceServer is the server API for ShepAdminService service.
 // All implementations must embed UnimplementedShepAdminServiceServer
 // for forward compatibility.
@@ -176,8 +191,12 @@ type ShepAdminServiceServer interface {
 	ListDeadLetters(context.Context, *ListDeadLettersRequest) (*ListDeadLettersResponse, error)
 	// ReplayDeadLetter sends a dead letter to its recipient again.
 	ReplayDeadLetter(context.Context, *ReplayDeadLetterRequest) (*ReplayDeadLetterResponse, error)
-	// VerifyLog walks the hash chain of the message log.
+	// VerifyLog walks the hash chain of the message log and checks it against the checkpoints of its head,
+	// each signed by ШЭП and time-stamped by НУЦ's TSA.
 	VerifyLog(context.Context, *VerifyLogRequest) (*VerifyLogResponse, error)
+	// CheckpointLog makes a checkpoint of the log's head now, when records were written since the last
+	// one (a worker makes one every interval).
+	CheckpointLog(context.Context, *CheckpointLogRequest) (*CheckpointLogResponse, error)
 	mustEmbedUnimplementedShepAdminServiceServer()
 }
 
@@ -214,6 +233,9 @@ func (UnimplementedShepAdminServiceServer) ReplayDeadLetter(context.Context, *Re
 }
 func (UnimplementedShepAdminServiceServer) VerifyLog(context.Context, *VerifyLogRequest) (*VerifyLogResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method VerifyLog not implemented")
+}
+func (UnimplementedShepAdminServiceServer) CheckpointLog(context.Context, *CheckpointLogRequest) (*CheckpointLogResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CheckpointLog not implemented")
 }
 func (UnimplementedShepAdminServiceServer) mustEmbedUnimplementedShepAdminServiceServer() {}
 func (UnimplementedShepAdminServiceServer) testEmbeddedByValue()                          {}
@@ -398,6 +420,24 @@ func _ShepAdminService_VerifyLog_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ShepAdminService_CheckpointLog_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckpointLogRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ShepAdminServiceServer).CheckpointLog(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ShepAdminService_CheckpointLog_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ShepAdminServiceServer).CheckpointLog(ctx, req.(*CheckpointLogRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ShepAdminService_ServiceDesc is the grpc.ServiceDesc for ShepAdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -440,6 +480,10 @@ var ShepAdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "VerifyLog",
 			Handler:    _ShepAdminService_VerifyLog_Handler,
+		},
+		{
+			MethodName: "CheckpointLog",
+			Handler:    _ShepAdminService_CheckpointLog_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -5,7 +5,6 @@ package authority
 
 import (
 	"context"
-	"crypto"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -15,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/digitorus/timestamp"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -325,34 +323,7 @@ func (a *Authority) lookup(ctx context.Context, issuer *pki.CA, serial *big.Int)
 	}
 }
 
-// Timestamp answers an RFC 3161 time-stamp request (DER) with a signed response (DER).
-func (a *Authority) Timestamp(reqDER []byte) ([]byte, error) {
-	req, err := timestamp.ParseRequest(reqDER)
-	if err != nil {
-		return nil, fmt.Errorf("%w: time-stamp request: %w", ErrInvalid, err)
-	}
-	switch req.HashAlgorithm {
-	case crypto.SHA256, crypto.SHA384, crypto.SHA512:
-	default:
-		return nil, fmt.Errorf("%w: time-stamp hash %v not accepted (SHA-256, SHA-384, SHA-512)", ErrInvalid, req.HashAlgorithm)
-	}
-	if len(req.HashedMessage) != req.HashAlgorithm.Size() {
-		return nil, fmt.Errorf("%w: message imprint of %d bytes for %v", ErrInvalid, len(req.HashedMessage), req.HashAlgorithm)
-	}
-	serial, err := pki.NewSerial()
-	if err != nil {
-		return nil, err
-	}
-	ts := timestamp.Timestamp{
-		HashAlgorithm:     req.HashAlgorithm,
-		HashedMessage:     req.HashedMessage,
-		Time:              a.o.Now().UTC(),
-		Accuracy:          time.Second,
-		SerialNumber:      serial,
-		Policy:            envelope.OIDPolicyTimeStamp,
-		Nonce:             req.Nonce,
-		AddTSACertificate: req.Certificates,
-		Certificates:      []*x509.Certificate{a.inter.Cert},
-	}
-	return ts.CreateResponseWithOpts(a.tsa.Cert, a.tsa.Key, crypto.SHA256)
+// TSA is the RFC 3161 time-stamping authority: its key, with the issuing CA's certificate sent along.
+func (a *Authority) TSA() *pki.TSA {
+	return &pki.TSA{CA: a.tsa, Chain: []*x509.Certificate{a.inter.Cert}, Now: a.o.Now}
 }

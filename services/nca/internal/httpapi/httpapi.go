@@ -4,11 +4,10 @@ package httpapi
 
 import (
 	"encoding/pem"
-	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 
+	"github.com/egov-suite/egov/internal/pki"
 	"github.com/egov-suite/egov/services/nca/internal/authority"
 )
 
@@ -46,28 +45,7 @@ func Handler(a *authority.Authority, log *slog.Logger) http.Handler {
 			_ = pem.Encode(w, &pem.Block{Type: "CERTIFICATE", Bytes: c})
 		}
 	})
-	mux.HandleFunc("POST /tsa", func(w http.ResponseWriter, r *http.Request) {
-		if ct := r.Header.Get("Content-Type"); ct != "application/timestamp-query" {
-			http.Error(w, "Content-Type must be application/timestamp-query", http.StatusUnsupportedMediaType)
-			return
-		}
-		req, err := io.ReadAll(io.LimitReader(r.Body, 16<<10))
-		if err != nil {
-			http.Error(w, "cannot read the request", http.StatusBadRequest)
-			return
-		}
-		resp, err := a.Timestamp(req)
-		if err != nil {
-			if errors.Is(err, authority.ErrInvalid) {
-				http.Error(w, err.Error(), http.StatusBadRequest)
-				return
-			}
-			log.Error("time-stamp", "err", err)
-			http.Error(w, "time-stamp unavailable", http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", "application/timestamp-reply")
-		_, _ = w.Write(resp)
-	})
+	// Every method, so that a GET gets an RFC 3161 rejection rather than the mux's plain-text 405.
+	mux.Handle("/tsa", pki.TSAHandler(a.TSA(), log, nil))
 	return mux
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/egov-suite/egov/internal/mtls"
 	"github.com/egov-suite/egov/internal/natsbus"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
+	"github.com/egov-suite/egov/services/shep/internal/checkpoint"
 	"github.com/egov-suite/egov/services/shep/internal/store"
 )
 
@@ -42,6 +43,12 @@ type Options struct {
 	// DialProvider opens a connection to provider's sync endpoint at target (over mutual TLS, checking
 	// that the server is provider).
 	DialProvider func(target, provider string) (*grpc.ClientConn, error)
+	// TSA time-stamps the message log's checkpoints (НУЦ's RFC 3161 service).
+	TSA checkpoint.TimeStamper
+	// Checkpoints verifies checkpoints: ШЭП's signature and НУЦ's time-stamp.
+	Checkpoints *checkpoint.Verifier
+	// CheckpointInterval is how often the log's head is checkpointed; a minute when zero.
+	CheckpointInterval time.Duration
 }
 
 // Gateway is a running ШЭП.
@@ -62,9 +69,13 @@ type Gateway struct {
 	// as when the process fails to start and is stopped before its workers ran.
 	writing, closed bool
 
-	accepted metric.Int64Counter
-	rejected metric.Int64Counter
-	latency  metric.Float64Histogram
+	// cpMu serialises this replica's checkpoints (replicas race on the checkpoint's number).
+	cpMu sync.Mutex
+
+	accepted    metric.Int64Counter
+	rejected    metric.Int64Counter
+	latency     metric.Float64Histogram
+	checkpoints metric.Int64Counter
 }
 
 // registry is a snapshot of participants, services and grants.
@@ -94,6 +105,10 @@ func New(o Options) (*Gateway, error) {
 	}
 	if g.latency, err = o.Meter.Float64Histogram("egov.shep.latency", metric.WithUnit("s"),
 		metric.WithDescription("Time from arrival to routing (async) or to the provider's answer (sync), by service")); err != nil {
+		return nil, err
+	}
+	if g.checkpoints, err = o.Meter.Int64Counter("egov.shep.log.checkpoints",
+		metric.WithDescription("Attempts to checkpoint the message log, by outcome (made, nothing new, failed)")); err != nil {
 		return nil, err
 	}
 	return g, nil

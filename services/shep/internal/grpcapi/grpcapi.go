@@ -199,11 +199,33 @@ func (a *Admin) ReplayDeadLetter(ctx context.Context, r *shepv1.ReplayDeadLetter
 
 // VerifyLog implements the API.
 func (a *Admin) VerifyLog(ctx context.Context, _ *shepv1.VerifyLogRequest) (*shepv1.VerifyLogResponse, error) {
-	v, err := a.g.Store().VerifyLog(ctx)
+	v, err := a.g.VerifyLog(ctx)
 	if err != nil {
 		return nil, a.fail(err)
 	}
-	return &shepv1.VerifyLogResponse{Records: v.Records, Ok: v.FirstBroken == 0, FirstBroken: v.FirstBroken, Problem: v.Problem}, nil
+	out := &shepv1.VerifyLogResponse{Records: v.Records, Ok: len(v.Problems) == 0, FirstBroken: v.FirstBroken,
+		Checkpoints: v.Checkpoints, AnchoredSeq: v.AnchoredSeq, Problems: v.Problems}
+	if len(v.Problems) > 0 {
+		out.Problem = v.Problems[0]
+	}
+	if v.Checkpoints > 0 {
+		out.AnchoredAt = timestamppb.New(v.AnchoredAt)
+	}
+	return out, nil
+}
+
+// CheckpointLog implements the API. A TSA that does not answer is Unavailable: the checkpoint is
+// retried by the worker.
+func (a *Admin) CheckpointLog(ctx context.Context, _ *shepv1.CheckpointLogRequest) (*shepv1.CheckpointLogResponse, error) {
+	c, made, err := a.g.Checkpoint(ctx)
+	if err != nil {
+		return nil, status.Errorf(codes.Unavailable, "checkpoint not made (the worker retries it): %v", err)
+	}
+	out := &shepv1.CheckpointLogResponse{Made: made}
+	if c.Number > 0 {
+		out.Checkpoint = gateway.CheckpointProto(c)
+	}
+	return out, nil
 }
 
 // Async implements the query side of the async channel.

@@ -1,5 +1,5 @@
 // Package store keeps ШЭП's state in its PostgreSQL schema: the registry, the ACL, the delivery state of
-// each message and the hash-chained message log.
+// each message, the hash-chained message log and its checkpoints.
 package store
 
 import (
@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/egov-suite/egov/internal/pgdb"
+	"github.com/egov-suite/egov/services/shep/internal/checkpoint"
 )
 
 //go:embed migrations/*.sql
@@ -239,13 +240,25 @@ func nonNil(b []byte) []byte {
 
 // Verification is the outcome of walking the chain.
 type Verification struct {
-	Records     int64
+	Records int64
+	// LastSeq is the last record's sequence.
+	LastSeq     int64
 	FirstBroken int64
 	Problem     string
 }
 
-// VerifyLog walks the whole log in order and reports the first record whose link or hash does not hold.
-func (s *Store) VerifyLog(ctx context.Context) (Verification, error) {
+// Anchor is a checkpoint already verified (signature and time-stamp): the chain must have Head at Seq.
+type Anchor struct {
+	Number, Seq int64
+	Head        []byte
+	At          time.Time
+}
+
+// VerifyLog walks the whole log in order and reports the first record whose link or hash does not
+// hold, or where the chain leaves an anchor: a record at an anchor's sequence with another hash (rows
+// rewritten and the hashes after them recomputed), or a log that ends before an anchor's sequence
+// (rows cut from its end). anchors are in order of sequence.
+func (s *Store) VerifyLog(ctx context.Context, anchors []Anchor) (Verification, error) {
 	var v Verification
 	err := pgdb.InTxOptions(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT seq, at, channel, event, sender, recipient, service_id, message_id, session_id,
@@ -255,6 +268,7 @@ func (s *Store) VerifyLog(ctx context.Context) (Verification, error) {
 		}
 		defer rows.Close()
 		prev, want := genesis, int64(1)
+		next, anchoredTo := 0, int64(0)
 		for rows.Next() {
 			var r LogRecord
 			if err := rows.Scan(&r.Seq, &r.At, &r.Channel, &r.Event, &r.Sender, &r.Recipient, &r.ServiceID, &r.MessageID,
@@ -262,6 +276,7 @@ func (s *Store) VerifyLog(ctx context.Context) (Verification, error) {
 				return err
 			}
 			v.Records++
+			v.LastSeq = r.Seq
 			switch {
 			case r.Seq != want:
 				v.FirstBroken, v.Problem = r.Seq, fmt.Sprintf("record %d missing (found %d next)", want, r.Seq)
@@ -269,15 +284,95 @@ func (s *Store) VerifyLog(ctx context.Context) (Verification, error) {
 				v.FirstBroken, v.Problem = r.Seq, "its link to the previous record is broken"
 			case string(r.digest()) != string(r.Hash):
 				v.FirstBroken, v.Problem = r.Seq, "its contents do not match its hash"
+			case next < len(anchors) && anchors[next].Seq == r.Seq && string(anchors[next].Head) != string(r.Hash):
+				a := anchors[next]
+				v.FirstBroken, v.Problem = r.Seq, fmt.Sprintf("chain differs from checkpoint %d of %s at sequence %d; rows in (%d, %d] altered",
+					a.Number, a.At.UTC().Format(time.RFC3339), a.Seq, anchoredTo, a.Seq)
 			}
 			if v.FirstBroken != 0 {
 				return nil
 			}
+			for next < len(anchors) && anchors[next].Seq <= r.Seq {
+				anchoredTo = anchors[next].Seq
+				next++
+			}
 			prev, want = r.Hash, r.Seq+1
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if next < len(anchors) {
+			a := anchors[len(anchors)-1]
+			v.FirstBroken, v.Problem = v.LastSeq+1, fmt.Sprintf("rows %d..%d missing: checkpoint %d of %s covers them, the log ends at %d",
+				v.LastSeq+1, a.Seq, a.Number, a.At.UTC().Format(time.RFC3339), v.LastSeq)
+		}
+		return nil
 	})
 	return v, err
+}
+
+// LogHead is the last record written (no lock: for checkpoints, which need a committed head only).
+func (s *Store) LogHead(ctx context.Context) (Head, error) {
+	h := Head{Hash: genesis}
+	err := s.pool.QueryRow(ctx, `SELECT seq, hash FROM message_log ORDER BY seq DESC LIMIT 1`).Scan(&h.Seq, &h.Hash)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return Head{}, fmt.Errorf("store: log head: %w", err)
+	}
+	return h, nil
+}
+
+const checkpointColumns = `number, seq, head, prev_digest, at, signature, timestamp_token`
+
+func scanCheckpoint(row pgx.Row) (checkpoint.Checkpoint, error) {
+	var c checkpoint.Checkpoint
+	err := row.Scan(&c.Number, &c.Seq, &c.Head, &c.PrevDigest, &c.At, &c.Signature, &c.Token)
+	return c, err
+}
+
+// LastCheckpoint returns the newest checkpoint; ErrNotFound when there is none.
+func (s *Store) LastCheckpoint(ctx context.Context) (checkpoint.Checkpoint, error) {
+	c, err := scanCheckpoint(s.pool.QueryRow(ctx, `SELECT `+checkpointColumns+` FROM log_checkpoints ORDER BY number DESC LIMIT 1`))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, ErrNotFound
+	}
+	if err != nil {
+		return c, fmt.Errorf("store: last checkpoint: %w", err)
+	}
+	return c, nil
+}
+
+// Checkpoints lists every checkpoint by number.
+func (s *Store) Checkpoints(ctx context.Context) ([]checkpoint.Checkpoint, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+checkpointColumns+` FROM log_checkpoints ORDER BY number`)
+	if err != nil {
+		return nil, fmt.Errorf("store: checkpoints: %w", err)
+	}
+	defer rows.Close()
+	var out []checkpoint.Checkpoint
+	for rows.Next() {
+		c, err := scanCheckpoint(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: checkpoints: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// ErrCheckpointTaken is returned when another replica made the checkpoint of that number first.
+var ErrCheckpointTaken = errors.New("store: checkpoint number already taken")
+
+// InsertCheckpoint stores a sealed checkpoint.
+func (s *Store) InsertCheckpoint(ctx context.Context, c checkpoint.Checkpoint) error {
+	tag, err := s.pool.Exec(ctx, `INSERT INTO log_checkpoints (`+checkpointColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (number) DO NOTHING`, c.Number, c.Seq, c.Head, c.PrevDigest, c.At, c.Signature, c.Token)
+	if err != nil {
+		return fmt.Errorf("store: insert checkpoint: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrCheckpointTaken
+	}
+	return nil
 }
 
 // StateChange moves a message to a new delivery state.
