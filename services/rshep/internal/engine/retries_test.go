@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/egov-suite/egov/envelope"
@@ -139,3 +141,44 @@ func TestTimerOfAFailingCaseDoesNotBlock(t *testing.T) {
 }
 
 func caseID(c *engine.Case) string { return strconv.FormatInt(c.ID, 10) }
+
+// TestResentApplicationInNewEnvelopeFindsItsCase: the portal re-sends a signed application in a new
+// envelope (after a restart lost its record of the first); the first envelope, its redelivery and the
+// re-send reach two replicas at once. One case, one number, one REGISTERED — and the re-send after the
+// fact finds the same case.
+func TestResentApplicationInNewEnvelopeFindsItsCase(t *testing.T) {
+	s := start(t)
+	first, id, from := s.build(t, guardianship(s, t, "55", portal, nil))
+	doc := new(envelopev1.SignedDocument)
+	require.NoError(t, proto.Unmarshal(first.GetPayload(), doc))
+	deliver := func(env *envelopev1.Envelope) *shepclient.Delivery {
+		signed, err := from.Signer.SignEnvelope(env)
+		require.NoError(t, err)
+		return &shepclient.Delivery{Envelope: env, Signed: signed, Attempt: 1}
+	}
+	resend := func() *shepclient.Delivery {
+		env, err := from.Request(engine.ServiceID("55"), doc)
+		require.NoError(t, err)
+		env.Region, env.UserId = first.GetRegion(), first.GetUserId()
+		return deliver(env)
+	}
+	other := s.engine(t, "replica-2")
+	d1 := deliver(first)
+	errs := make(chan error, 3)
+	for i, d := range []*shepclient.Delivery{d1, resend(), d1} {
+		e := []*engine.Engine{s.eng, other, other}[i]
+		go func() { errs <- e.Handle(context.Background(), "55", d) }()
+	}
+	for range 3 {
+		require.NoError(t, <-errs)
+	}
+	require.NoError(t, other.Handle(t.Context(), "55", resend()))
+	s.waitFor(t, id, "REGISTERED")
+	var n int
+	require.NoError(t, s.db.QueryRow(t.Context(), `SELECT count(*) FROM cases WHERE application_id = $1`, id).Scan(&n))
+	require.Equal(t, 1, n, "one case")
+	require.NoError(t, s.db.QueryRow(t.Context(), `SELECT count(*) FROM outbox o JOIN cases c ON c.region = o.region WHERE c.application_id = $1`, id).Scan(&n))
+	require.Equal(t, 1, n, "one notification owed")
+	require.NoError(t, s.db.QueryRow(t.Context(), `SELECT count(*) FROM registration_counters WHERE last > 1`).Scan(&n))
+	require.Zero(t, n, "one number used")
+}
