@@ -64,7 +64,7 @@ func TestOutboxFailingRowDoesNotBlock(t *testing.T) {
 	poison := s.owe(t, "55", []byte("not an envelope"))
 	big := s.owe(t, "55", notice(t, "55", 1<<20-400))
 	id := s.send(t, guardianship(s, t, "55", portal, nil))
-	s.caseOf(t, id)
+	s.checked(t, s.caseOf(t, id)) // its automatic work done: the outbox holds all it will
 
 	sent, err := s.eng.ForwardOnce(t.Context(), 256)
 	require.Equal(t, 1, sent, "the notification behind the failing rows is sent")
@@ -121,8 +121,9 @@ func TestOutboxClaimsOnlyItsRegions(t *testing.T) {
 // catalogue (its work fails every time); the other cases' deadlines still fire in the same claim.
 func TestTimerOfAFailingCaseDoesNotBlock(t *testing.T) {
 	s := launch(t, false)
-	bad := s.caseOf(t, s.send(t, guardianship(s, t, "55", portal, nil)))
-	good := s.caseOf(t, s.send(t, guardianship(s, t, "55", portal, nil)))
+	// Each case's automatic work done first: it would re-arm the timers moved below.
+	bad := s.checked(t, s.caseOf(t, s.send(t, guardianship(s, t, "55", portal, nil))))
+	good := s.checked(t, s.caseOf(t, s.send(t, guardianship(s, t, "55", portal, nil))))
 	_, err := s.db.Exec(t.Context(), `UPDATE cases SET service_code = 'withdrawn-service' WHERE id = $1`, bad.ID)
 	require.NoError(t, err)
 	_, err = s.db.Exec(t.Context(), `UPDATE timers SET due_at = due_at - interval '1 minute' WHERE case_id = $1`, caseID(bad))

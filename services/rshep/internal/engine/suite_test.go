@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -241,7 +242,7 @@ func (s *suite) statuses(id string) []string {
 	out := make([]string, len(ns))
 	for _, n := range ns {
 		if i := int(n.GetSequence()) - 1; i >= 0 && i < len(out) {
-			out[i] = n.GetStatus().String()[len("CASE_STATUS_"):]
+			out[i] = strings.TrimPrefix(n.GetStatus().String(), "CASE_STATUS_")
 		}
 	}
 	return out

@@ -80,10 +80,13 @@ func Failures(err error) []*Failure {
 			out = append(out, f)
 			return
 		}
-		if j, ok := err.(interface{ Unwrap() []error }); ok { //nolint:errorlint // the joined list is walked by hand
-			for _, e := range j.Unwrap() {
+		switch w := err.(type) { //nolint:errorlint // the tree of wrapped and joined errors is walked by hand
+		case interface{ Unwrap() []error }:
+			for _, e := range w.Unwrap() {
 				walk(e)
 			}
+		case interface{ Unwrap() error }:
+			walk(w.Unwrap())
 		}
 	}
 	walk(err)
