@@ -301,8 +301,7 @@ func (c *commitCutter) goAway() {
 
 // pipe carries one connection; the commit it cuts is the first armed one seen on it.
 func (c *commitCutter) pipe(client, server net.Conn) {
-	defer client.Close()
-	defer server.Close()
+	defer func() { _ = client.Close(); _ = server.Close() }()
 	var cutting atomic.Bool
 	done := make(chan struct{})
 	go func() {
