@@ -11,7 +11,9 @@
 package applicant
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"embed"
 	"errors"
 	"fmt"
@@ -60,6 +62,8 @@ const (
 	StatusResultIssued = "RESULT_ISSUED"
 	StatusHandedOver   = "HANDED_OVER"
 	StatusUnclaimed    = "UNCLAIMED"
+	// StatusUnknown is a status of РШЭП's this channel has no name for (a newer contract).
+	StatusUnknown = "UNKNOWN"
 )
 
 // The order of the statuses a channel adds around РШЭП's (whose sequence counts from 1): the draft,
@@ -203,6 +207,14 @@ func (d *Desk) Draft(ctx context.Context, owner string, a *applicationv1.Applica
 // and CRL unreachable): the draft stays a draft, to be signed again.
 var ErrStatusUnavailable = errors.New("applicant: the certificate's status cannot be checked now")
 
+// ErrSubmitted is a submit of an application that was signed and sent before: the first submit stands.
+var ErrSubmitted = errors.New("applicant: the application was signed and sent before")
+
+// ErrOutcomeUnknown is a submit whose transaction failed in a way that leaves open whether it committed
+// (the database went away around the commit), and the database cannot be asked now. The application's
+// page tells, once it can; signing again sends nothing twice.
+var ErrOutcomeUnknown = errors.New("applicant: whether the submission was recorded is not known yet")
+
 // Refused is a signature that fails condition 2: the application is refused with the passport's text.
 type Refused struct {
 	// Text is the passport's refusal text (eds_not_confirmed).
@@ -226,7 +238,9 @@ func (d *Desk) Submit(ctx context.Context, owner, id string, signature []byte, w
 		return err
 	}
 	if a.Status != StatusDraft {
-		return fmt.Errorf("applicant: the application is %s, not a draft awaiting its signature", a.Status)
+		// A repeated submit (a second click, a retry after a lost answer): the first one stands and
+		// nothing is sent twice.
+		return fmt.Errorf("%w (%s)", ErrSubmitted, a.Status)
 	}
 	p, ok := d.o.Catalog.Get(a.ServiceCode, a.Region)
 	if !ok {
@@ -284,11 +298,24 @@ func (d *Desk) Submit(ctx context.Context, owner, id string, signature []byte, w
 			return err
 		}
 		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("applicant: the application %s was signed meanwhile", id)
+			return fmt.Errorf("%w meanwhile", ErrSubmitted)
 		}
 		return addStatus(ctx, tx, id, "local:"+StatusSubmitted, Status{Status: StatusSubmitted, At: now, Seq: seqSubmitted,
 			TextRU: "Заявление подписано ЭЦП и отправлено через ШЭП", TextKK: "Өтінішке ЭЦҚ қойылып, ЭҮШ арқылы жіберілді"})
 	})
+	if err != nil && !errors.Is(err, ErrSubmitted) {
+		// The commit may have happened with its answer lost (PostgreSQL crashed or the connection broke
+		// after COMMIT reached it): the row tells, by this submission's message id.
+		var sent bool
+		cerr := d.o.DB.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM applications WHERE id = $1 AND message_id = $2)`, id, msgID).Scan(&sent)
+		switch {
+		case cerr != nil:
+			return fmt.Errorf("%w: %w", ErrOutcomeUnknown, errors.Join(err, cerr))
+		case sent:
+			d.o.Log.WarnContext(ctx, "application submitted; the commit's answer was lost", "application", id, "error", err)
+			err = nil
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -383,13 +410,21 @@ func (d *Desk) Handle(ctx context.Context, dv *shepclient.Delivery) error {
 			return nil
 		}
 		return pgdb.InTx(ctx, d.o.DB, func(tx pgx.Tx) error {
-			var id string
-			err := tx.QueryRow(ctx, `SELECT id FROM applications WHERE message_id = $1`, n.GetMessageId()).Scan(&id)
+			var (
+				id  string
+				env []byte
+			)
+			err := tx.QueryRow(ctx, `SELECT id, envelope FROM applications WHERE message_id = $1`, n.GetMessageId()).Scan(&id, &env)
 			if errors.Is(err, pgx.ErrNoRows) {
 				return nil // a receipt of another message of this participant
 			}
 			if err != nil {
 				return err
+			}
+			if why := copyRefusal(n, env); why != "" {
+				d.o.Log.WarnContext(ctx, "applications: ШЭП refused a copy under the message id of an application; the application stands",
+					"application", id, "message_id", n.GetMessageId(), "why", why, "code", n.GetStatus().GetCode())
+				return nil
 			}
 			s := Status{Status: status, At: n.GetTime().AsTime(), Seq: seqDelivered,
 				TextRU: "Заявление доставлено услугодателю через ШЭП", TextKK: "Өтініш ЭҮШ арқылы қызмет берушіге жеткізілді"}
@@ -412,6 +447,27 @@ func (d *Desk) Handle(ctx context.Context, dv *shepclient.Delivery) error {
 	return d.record(ctx, n)
 }
 
+// copyRefusal says why a NOT_DELIVERED notice is about a copy of the application's message rather than
+// the message itself, or "" when it is about the message. ШЭП refuses a message id used before (the
+// channel re-sent the very same message, e.g. after a NATS restart: ШЭП holds the first) and names the
+// bytes it refused (a copy with one byte flipped is another message, whoever published it). Neither
+// says anything of the message ШЭП accepted, whose own receipts tell its fate.
+func copyRefusal(n *shepv1.DeliveryNotification, env []byte) string {
+	if n.GetState() != shepv1.MessageState_MESSAGE_STATE_NOT_DELIVERED {
+		return ""
+	}
+	if n.GetStatus().GetCode() == shepclient.CodeDuplicate {
+		return "a later copy of a message ШЭП holds"
+	}
+	if got := n.GetRefusedSha256(); len(got) > 0 {
+		want := sha256.Sum256(env)
+		if !bytes.Equal(got, want[:]) {
+			return "the refused bytes are not the application's"
+		}
+	}
+	return ""
+}
+
 // fill puts the registration number and the deadline into a notification's text, where the passport's
 // text has {number} and {deadline}.
 func fill(text string, n *applicationv1.StatusNotification) string {
@@ -424,8 +480,24 @@ func fill(text string, n *applicationv1.StatusNotification) string {
 
 func (d *Desk) tracer() trace.Tracer { return otel.Tracer("egov/" + d.ChannelName()) }
 
+// caseStatus is the name of a notification's status without its prefix, and whether this channel knows
+// it: a newer РШЭП may send a status this build has no name for (its String is then a number).
+func caseStatus(s applicationv1.CaseStatus) (string, bool) {
+	name, ok := strings.CutPrefix(s.String(), "CASE_STATUS_")
+	if !ok || s == applicationv1.CaseStatus_CASE_STATUS_UNSPECIFIED {
+		return StatusUnknown, false
+	}
+	return name, true
+}
+
 func (d *Desk) record(ctx context.Context, n *applicationv1.StatusNotification) error {
-	status := n.GetStatus().String()[len("CASE_STATUS_"):]
+	status, known := caseStatus(n.GetStatus())
+	if !known {
+		// Recorded all the same, with РШЭП's text, so the citizen loses nothing and the list stays
+		// complete (it closes only when no sequence is missing); the application's own status stays.
+		d.o.Log.WarnContext(ctx, "applications: a notification with a status this channel does not know", "application", n.GetApplicationId(),
+			"status", int32(n.GetStatus()), "sequence", n.GetSequence())
+	}
 	ctx, span := d.tracer().Start(ctx, "applicant.status", trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(attribute.String("egov.application_id", n.GetApplicationId()), attribute.String("egov.status", status)))
 	defer span.End()
@@ -459,10 +531,10 @@ func (d *Desk) record(ctx context.Context, n *applicationv1.StatusNotification) 
 		}
 		// The application's own status follows the newest notification (by РШЭП's sequence).
 		_, err = tx.Exec(ctx, `UPDATE applications SET
-				status = CASE WHEN $2::int >= coalesce((SELECT max(seq) FROM statuses WHERE application_id = $1 AND key LIKE 'rshep:%'), 0) THEN $3 ELSE status END,
+				status = CASE WHEN $6 AND $2::int >= coalesce((SELECT max(seq) FROM statuses WHERE application_id = $1 AND key LIKE 'rshep:%'), 0) THEN $3 ELSE status END,
 				number = CASE WHEN $4 <> '' THEN $4 ELSE number END,
 				deadline = coalesce($5, deadline)
-			WHERE id = $1`, n.GetApplicationId(), s.Seq, status, n.GetRegistrationNumber(), deadline)
+			WHERE id = $1`, n.GetApplicationId(), s.Seq, status, n.GetRegistrationNumber(), deadline, known)
 		if err != nil {
 			return err
 		}

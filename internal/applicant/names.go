@@ -15,8 +15,10 @@ func StatusName(lang, status string) string {
 var statusNames = map[string]map[string]string{
 	"ru": {"DRAFT": "Черновик", "SUBMITTED": "Отправлено", "DELIVERED": "Доставлено", "NOT_DELIVERED": "Не доставлено",
 		"REGISTERED": "Зарегистрировано", "IN_PROGRESS": "В работе", "EXTENDED": "Срок продлён", "APPROVED": "Одобрено",
-		"REFUSED": "Отказано", "RESULT_ISSUED": "Результат готов", "HANDED_OVER": "Выдано", "UNCLAIMED": "Не востребовано"},
+		"REFUSED": "Отказано", "RESULT_ISSUED": "Результат готов", "HANDED_OVER": "Выдано", "UNCLAIMED": "Не востребовано",
+		"UNKNOWN": "Статус обновлён"},
 	"kk": {"DRAFT": "Жоба", "SUBMITTED": "Жіберілді", "DELIVERED": "Жеткізілді", "NOT_DELIVERED": "Жеткізілмеді",
 		"REGISTERED": "Тіркелді", "IN_PROGRESS": "Жұмыста", "EXTENDED": "Мерзімі ұзартылды", "APPROVED": "Мақұлданды",
-		"REFUSED": "Бас тартылды", "RESULT_ISSUED": "Нәтиже дайын", "HANDED_OVER": "Берілді", "UNCLAIMED": "Талап етілмеді"},
+		"REFUSED": "Бас тартылды", "RESULT_ISSUED": "Нәтиже дайын", "HANDED_OVER": "Берілді", "UNCLAIMED": "Талап етілмеді",
+		"UNKNOWN": "Мәртебесі жаңартылды"},
 }

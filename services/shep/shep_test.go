@@ -504,6 +504,21 @@ func TestAsyncRejections(t *testing.T) {
 		c := codes()
 		return c["E_MALFORMED"] && c["E_SENDER_MISMATCH"] && c["E_UNKNOWN_SERVICE"] && c["E_DUPLICATE"]
 	}, 10*time.Second, 10*time.Millisecond, "the sender is told why: %v", codes())
+	// Each refusal names the bytes it refused, so the sender can tell a refusal of its message from one
+	// of a copy under the same id.
+	refused := func(code string) []byte {
+		portalIn.mu.Lock()
+		defer portalIn.mu.Unlock()
+		for _, n := range portalIn.notifications {
+			if n.GetStatus().GetCode() == code {
+				return n.GetRefusedSha256()
+			}
+		}
+		return nil
+	}
+	garbage, replay := sha256.Sum256([]byte("not an envelope")), sha256.Sum256(b)
+	require.Equal(t, garbage[:], refused("E_MALFORMED"))
+	require.Equal(t, replay[:], refused("E_DUPLICATE"))
 	n, _ := rshepIn.count()
 	require.Equal(t, 1, n, "nothing rejected was routed; the replay was not delivered twice")
 	// The first copy's receipt may still be on its way: wait for DELIVERED, which the replay must not undo.

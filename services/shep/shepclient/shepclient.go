@@ -31,6 +31,9 @@ const (
 	// CodeNotFound is a provider's business answer that it holds no such record (a registry's "нет
 	// данных"), as opposed to a failure to answer.
 	CodeNotFound = "E_NOT_FOUND"
+	// CodeDuplicate is ШЭП's refusal of a message whose id its sender used before: ШЭП keeps the first
+	// message under that id, so the refusal is of the later copy, not of the message.
+	CodeDuplicate = "E_DUPLICATE"
 )
 
 // Client is one participant's connection to ШЭП.

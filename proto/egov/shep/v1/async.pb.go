@@ -101,7 +101,11 @@ type DeliveryNotification struct {
 	// The participant that sent the message.
 	Sender string `protobuf:"bytes,7,opt,name=sender,proto3" json:"sender,omitempty"`
 	// The participant it was for.
-	Recipient     string `protobuf:"bytes,8,opt,name=recipient,proto3" json:"recipient,omitempty"`
+	Recipient string `protobuf:"bytes,8,opt,name=recipient,proto3" json:"recipient,omitempty"`
+	// On a refusal at admission: the SHA-256 of the bytes ШЭП refused. A sender keeps its message's bytes and
+	// compares: a refusal of other bytes under its message id (a corrupted or forged copy) is not about its
+	// message.
+	RefusedSha256 []byte `protobuf:"bytes,9,opt,name=refused_sha256,json=refusedSha256,proto3" json:"refused_sha256,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -190,6 +194,13 @@ func (x *DeliveryNotification) GetRecipient() string {
 		return x.Recipient
 	}
 	return ""
+}
+
+func (x *DeliveryNotification) GetRefusedSha256() []byte {
+	if x != nil {
+		return x.RefusedSha256
+	}
+	return nil
 }
 
 // GetMessageStatusRequest names a message by its sender and id.
@@ -297,7 +308,7 @@ var File_egov_shep_v1_async_proto protoreflect.FileDescriptor
 
 const file_egov_shep_v1_async_proto_rawDesc = "" +
 	"\n" +
-	"\x18egov/shep/v1/async.proto\x12\fegov.shep.v1\x1a\x1fegov/envelope/v1/envelope.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc5\x02\n" +
+	"\x18egov/shep/v1/async.proto\x12\fegov.shep.v1\x1a\x1fegov/envelope/v1/envelope.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xec\x02\n" +
 	"\x14DeliveryNotification\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12%\n" +
@@ -308,7 +319,8 @@ const file_egov_shep_v1_async_proto_rawDesc = "" +
 	"\x06status\x18\x05 \x01(\v2\x18.egov.envelope.v1.StatusR\x06status\x12.\n" +
 	"\x04time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x16\n" +
 	"\x06sender\x18\a \x01(\tR\x06sender\x12\x1c\n" +
-	"\trecipient\x18\b \x01(\tR\trecipient\"P\n" +
+	"\trecipient\x18\b \x01(\tR\trecipient\x12%\n" +
+	"\x0erefused_sha256\x18\t \x01(\fR\rrefusedSha256\"P\n" +
 	"\x17GetMessageStatusRequest\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x16\n" +

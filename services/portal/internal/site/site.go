@@ -658,6 +658,12 @@ func (s *Site) sign(w http.ResponseWriter, r *http.Request, u *user) {
 		// Condition 2 failed: the application is refused (process 4); its page shows the text.
 		http.Redirect(w, r, "/applications/"+a.ID, http.StatusSeeOther)
 		return
+	case errors.Is(err, applicant.ErrSubmitted), errors.Is(err, applicant.ErrOutcomeUnknown):
+		// Sent before (a second click, a retry after a lost answer), or perhaps just now with the
+		// database gone around the commit: never "failed" — the application's page tells what became of it,
+		// and nothing is sent twice.
+		http.Redirect(w, r, "/applications/"+a.ID, http.StatusSeeOther)
+		return
 	case err != nil:
 		s.web.Fail(w, r, err)
 		return

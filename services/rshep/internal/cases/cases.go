@@ -1,10 +1,11 @@
 // Package cases registers applications (заявки) at РШЭП: each gets a registration number (регистрационный
 // номер, assigned by АРМ РШЭП) unique per provider and year, exactly once even when ШЭП delivers the
-// application twice.
+// application twice, or when the channel sends the same signed application again in a new envelope.
 package cases
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -16,8 +17,12 @@ import (
 
 // Application identifies what is registered.
 type Application struct {
-	// Sender and MessageID are the envelope's: the key that makes registration idempotent.
+	// Sender and MessageID are the envelope's: a redelivery of the envelope finds its registration.
 	Sender, MessageID string
+	// Digest is the SHA-256 of the signed application's content (the bytes the person signed, which hold
+	// the application's own id): the same application in a new envelope — a re-send after a restart —
+	// finds its registration by it. Empty, only the envelope is the key.
+	Digest []byte
 	// Provider is the provider's key (its BIN, or its name when the passport gives none).
 	Provider    string
 	ServiceCode string
@@ -40,14 +45,20 @@ func Register(ctx context.Context, tx pgx.Tx, a Application, now time.Time) (Reg
 	if a.Sender == "" || a.MessageID == "" || a.Provider == "" || a.Region == "" {
 		return Registration{}, errors.New("cases: an application needs its sender, message id, provider and region")
 	}
-	// Concurrent deliveries of one envelope (two replicas, a redelivery racing the first) wait for each
-	// other here, so the counter moves once and no number is skipped.
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, a.Sender+"/"+a.MessageID); err != nil {
+	// Concurrent deliveries of one application (two replicas, a redelivery racing the first, the same
+	// application in two envelopes) wait for each other here, so the counter moves once and no number is
+	// skipped. The lock is the application's when its digest is known, else the envelope's.
+	key := a.Sender + "/" + a.MessageID
+	if len(a.Digest) > 0 {
+		key = "sha256:" + hex.EncodeToString(a.Digest)
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, key); err != nil {
 		return Registration{}, fmt.Errorf("cases: lock: %w", err)
 	}
 	var r Registration
-	err := tx.QueryRow(ctx, `SELECT id, registration_number, registered_at FROM cases WHERE sender = $1 AND message_id = $2`,
-		a.Sender, a.MessageID).Scan(&r.ID, &r.Number, &r.At)
+	err := tx.QueryRow(ctx, `SELECT id, registration_number, registered_at FROM cases
+		WHERE (sender = $1 AND message_id = $2) OR application_sha256 = $3 ORDER BY id LIMIT 1`,
+		a.Sender, a.MessageID, a.Digest).Scan(&r.ID, &r.Number, &r.At)
 	if err == nil {
 		return r, nil
 	}
@@ -62,9 +73,9 @@ func Register(ctx context.Context, tx pgx.Tx, a Application, now time.Time) (Reg
 		return Registration{}, fmt.Errorf("cases: number: %w", err)
 	}
 	r = Registration{Number: fmt.Sprintf("%s-%d-%06d", a.Region, year, seq), At: now, New: true}
-	err = tx.QueryRow(ctx, `INSERT INTO cases (sender, message_id, provider, service_code, region, registration_number, registered_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-		a.Sender, a.MessageID, a.Provider, a.ServiceCode, a.Region, r.Number, now).Scan(&r.ID)
+	err = tx.QueryRow(ctx, `INSERT INTO cases (sender, message_id, provider, service_code, region, registration_number, registered_at, application_sha256)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+		a.Sender, a.MessageID, a.Provider, a.ServiceCode, a.Region, r.Number, now, a.Digest).Scan(&r.ID)
 	if err != nil {
 		return Registration{}, fmt.Errorf("cases: register: %w", err)
 	}

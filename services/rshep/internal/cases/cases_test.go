@@ -1,6 +1,7 @@
 package cases_test
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"sort"
 	"sync"
@@ -118,6 +119,97 @@ func TestConcurrentRegistrationsAndRedeliveries(t *testing.T) {
 	}
 	sort.Strings(numbers)
 	require.Len(t, numbers, 200)
+	for i, n := range numbers {
+		require.Equal(t, fmt.Sprintf("55-2026-%06d", i+1), n, "contiguous and unique")
+	}
+}
+
+// digest is a stand-in for the SHA-256 of an application's signed content.
+func digest(id string) []byte {
+	d := sha256.Sum256([]byte("application " + id))
+	return d[:]
+}
+
+// TestSameApplicationInNewEnvelopeKeepsItsNumber: the channel sends the same signed application again in
+// a new envelope (a new message id): it finds its registration; another application does not.
+func TestSameApplicationInNewEnvelopeKeepsItsNumber(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	first := app("m1")
+	first.Digest = digest("a1")
+	r1 := register(t, pool, first, now)
+	require.True(t, r1.New)
+	for _, tc := range []struct {
+		name   string
+		a      cases.Application
+		wantID bool
+	}{
+		{"ok/same application, new envelope", cases.Application{Sender: "portal", MessageID: "m2", Digest: digest("a1"), Provider: first.Provider,
+			ServiceCode: first.ServiceCode, Region: first.Region}, true},
+		{"ok/same application, another sender's envelope", cases.Application{Sender: "tson", MessageID: "m3", Digest: digest("a1"),
+			Provider: first.Provider, ServiceCode: first.ServiceCode, Region: first.Region}, true},
+		{"ok/the first envelope again", first, true},
+		{"ok/another application", cases.Application{Sender: "portal", MessageID: "m4", Digest: digest("a2"), Provider: first.Provider,
+			ServiceCode: first.ServiceCode, Region: first.Region}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) { // in order: the last case counts on the numbers before it
+			r := register(t, pool, tc.a, now.Add(time.Minute))
+			if tc.wantID {
+				require.Equal(t, r1.ID, r.ID)
+				require.Equal(t, r1.Number, r.Number)
+				require.False(t, r.New)
+				return
+			}
+			require.True(t, r.New)
+			require.Equal(t, "55-2026-000002", r.Number)
+		})
+	}
+}
+
+// TestConcurrentEnvelopesOfOneApplication: each of many applications arrives in two envelopes at once
+// (the first and the channel's re-send): one number each, contiguous.
+func TestConcurrentEnvelopesOfOneApplication(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	byApp := map[string]map[string]bool{}
+	var g errgroup.Group
+	g.SetLimit(8)
+	for i := range 100 {
+		for copyNo := range 2 {
+			g.Go(func() error {
+				id := fmt.Sprintf("a%d", i)
+				a := app(fmt.Sprintf("m%d-%d", i, copyNo))
+				a.Digest = digest(id)
+				var r cases.Registration
+				if err := pgdb.InTx(t.Context(), pool, func(tx pgx.Tx) (err error) {
+					r, err = cases.Register(t.Context(), tx, a, now)
+					return err
+				}); err != nil {
+					return err
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if byApp[id] == nil {
+					byApp[id] = map[string]bool{}
+				}
+				byApp[id][r.Number] = true
+				return nil
+			})
+		}
+	}
+	require.NoError(t, g.Wait())
+	var numbers []string
+	for id, ns := range byApp {
+		require.Len(t, ns, 1, "application %s got one number", id)
+		for n := range ns {
+			numbers = append(numbers, n)
+		}
+	}
+	sort.Strings(numbers)
+	require.Len(t, numbers, 100)
 	for i, n := range numbers {
 		require.Equal(t, fmt.Sprintf("55-2026-%06d", i+1), n, "contiguous and unique")
 	}

@@ -43,15 +43,15 @@ func (e *Engine) scheduleStep(ctx context.Context, tx pgx.Tx, c *Case, p *catalo
 		return err
 	}
 	now := e.o.Now()
-	if err := timers.Schedule(ctx, tx, timers.Timer{CaseID: caseKey(c.ID), Kind: timerStep, DueAt: *c.StepDueAt, Payload: payload}, now); err != nil {
+	if err := timers.Schedule(ctx, tx, timers.Timer{CaseID: caseKey(c.ID), Kind: timerStep, Scope: c.Region, DueAt: *c.StepDueAt, Payload: payload}, now); err != nil {
 		return err
 	}
-	return timers.Schedule(ctx, tx, timers.Timer{CaseID: caseKey(c.ID), Kind: timerWarn, DueAt: warnAt(p, *c.StepStartedAt, *c.StepDueAt), Payload: payload}, now)
+	return timers.Schedule(ctx, tx, timers.Timer{CaseID: caseKey(c.ID), Kind: timerWarn, Scope: c.Region, DueAt: warnAt(p, *c.StepStartedAt, *c.StepDueAt), Payload: payload}, now)
 }
 
 // scheduleService arms the whole service's deadline.
 func (e *Engine) scheduleService(ctx context.Context, tx pgx.Tx, c *Case) error {
-	return timers.Schedule(ctx, tx, timers.Timer{CaseID: caseKey(c.ID), Kind: timerService, DueAt: *c.DueAt}, e.o.Now())
+	return timers.Schedule(ctx, tx, timers.Timer{CaseID: caseKey(c.ID), Kind: timerService, Scope: c.Region, DueAt: *c.DueAt}, e.o.Now())
 }
 
 func (e *Engine) cancelTimers(ctx context.Context, tx pgx.Tx, c *Case) error {
@@ -127,9 +127,29 @@ func (e *Engine) Fire(ctx context.Context, tx pgx.Tx, t timers.Timer) error {
 	return saveCase(ctx, tx, c)
 }
 
-// RunTimers fires due timers every interval until ctx ends.
+// RunTimers fires the due timers of the engine's regions every interval until ctx ends. A timer whose
+// work fails is logged and counted, and retried after its back-off; one parked after the last attempt is
+// logged as an error and counted apart, for an operator to see.
 func (e *Engine) RunTimers(ctx context.Context, interval time.Duration) error {
 	return timers.Run(ctx, e.o.DB, e.o.Now, interval, e.o.Worker, e.Fire, func(err error) {
-		e.o.Log.WarnContext(ctx, "timers", "error", err)
-	})
+		failures := timers.Failures(err)
+		for _, f := range failures {
+			e.timerFailed(ctx, f)
+		}
+		if len(failures) == 0 {
+			e.o.Log.WarnContext(ctx, "timers", "error", err)
+		}
+	}, e.Regions()...)
+}
+
+// timerFailed logs and counts a failed timer.
+func (e *Engine) timerFailed(ctx context.Context, f *timers.Failure) {
+	attrs := []any{"timer", f.Timer.ID, "case", f.Timer.CaseID, "kind", f.Timer.Kind, "region", f.Timer.Scope, "attempts", f.Attempts, "error", f.Err}
+	if f.Parked {
+		e.add(ctx, e.count.timersParked)
+		e.o.Log.ErrorContext(ctx, "timer parked after its last attempt; release it once the cause is fixed", attrs...)
+		return
+	}
+	e.add(ctx, e.count.timerFailures)
+	e.o.Log.WarnContext(ctx, "timer failed; will retry", append(attrs, "retry_in", timers.Backoff(f.Attempts))...)
 }

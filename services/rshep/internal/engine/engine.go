@@ -60,7 +60,8 @@ type Engine struct {
 	cal   *calendar.Calendar
 	wake  chan struct{}
 	count struct {
-		registered, rejected, warnings, breaches, decisions metric.Int64Counter
+		registered, rejected, warnings, breaches, decisions       metric.Int64Counter
+		timerFailures, timersParked, outboxFailures, outboxParked metric.Int64Counter
 	}
 }
 
@@ -94,6 +95,10 @@ func New(o Options) (*Engine, error) {
 		e.count.warnings = c("egov.rshep.sla.warnings", "Deadline warnings raised")
 		e.count.breaches = c("egov.rshep.sla.breaches", "Deadlines missed (escalated)")
 		e.count.decisions = c("egov.rshep.cases.decided", "Cases decided")
+		e.count.timerFailures = c("egov.rshep.timers.failures", "Failed attempts at a timer's work (retried after a back-off)")
+		e.count.timersParked = c("egov.rshep.timers.parked", "Timers parked after their last attempt")
+		e.count.outboxFailures = c("egov.rshep.outbox.failures", "Failed attempts to publish a notification (retried after a back-off)")
+		e.count.outboxParked = c("egov.rshep.outbox.parked", "Notifications parked after their last attempt")
 		if err != nil {
 			return nil, err
 		}

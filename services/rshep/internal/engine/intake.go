@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -200,13 +201,18 @@ func (e *Engine) register(ctx context.Context, region string, env *envelopev1.En
 		if provider == "" {
 			provider = p.Code + "/" + p.Region
 		}
-		reg, err := cases.Register(ctx, tx, cases.Application{Sender: env.GetSender(), MessageID: env.GetMessageId(),
+		// The signed bytes are the application's identity: the same application in a new envelope (the
+		// channel re-sent it) answers with its case and number.
+		digest := sha256.Sum256(in.signed.GetContent())
+		reg, err := cases.Register(ctx, tx, cases.Application{Sender: env.GetSender(), MessageID: env.GetMessageId(), Digest: digest[:],
 			Provider: provider, ServiceCode: p.Code, Region: p.Region}, now)
 		if err != nil {
 			return err
 		}
 		id = reg.ID
 		if !reg.New {
+			e.o.Log.InfoContext(ctx, "application registered before; its case stands", "region", region, "message_id", env.GetMessageId(),
+				"application", a.GetApplicationId(), "number", reg.Number)
 			return nil
 		}
 		signed, err := proto.Marshal(in.signed)

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/egov-suite/egov/internal/serve"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
+	"github.com/egov-suite/egov/services/rshep/internal/timers"
 )
 
 // notification builds the status notification of c; p may be nil (an unknown service).
@@ -87,32 +89,41 @@ func (e *Engine) poke() {
 }
 
 // Forward publishes the outbox to ШЭП until ctx ends: on every commit that owes a notification, and every
-// interval in case another replica wrote it. A publication that fails is retried at the next round; the
+// interval in case another replica wrote it. A publication that fails is retried after a back-off; the
 // message id makes a repeat harmless.
 func (e *Engine) Forward(ctx context.Context, interval time.Duration) error {
 	return serve.Repeat(ctx, interval, e.wake, e.o.Log, "outbox: publish",
 		func(ctx context.Context) (int, error) { return e.ForwardOnce(ctx, 256) })
 }
 
-// ForwardOnce publishes up to limit pending notifications and returns how many it sent.
+// ForwardOnce publishes up to limit pending notifications of the engine's regions and returns how many it
+// sent. It claims only its regions' rows, so a replica never holds rows another replica would send. A
+// notification that cannot be published counts an attempt and waits out a back-off while the rows after
+// it go on; after the last attempt (at once when its bytes cannot be read) it is parked, logged and
+// counted, for an operator to see.
 func (e *Engine) ForwardOnce(ctx context.Context, limit int) (int, error) {
 	sent := 0
+	var failures []error
 	err := pgdb.InTx(ctx, e.o.DB, func(tx pgx.Tx) error {
-		sent = 0
-		rows, err := tx.Query(ctx, `SELECT id, region, envelope, trace_context FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+		sent, failures = 0, nil
+		now := e.o.Now()
+		rows, err := tx.Query(ctx, `SELECT id, region, envelope, trace_context, attempts FROM outbox
+			WHERE sent_at IS NULL AND parked_at IS NULL AND region = ANY($2) AND (next_attempt_at IS NULL OR next_attempt_at <= $3)
+			ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit, e.Regions(), now)
 		if err != nil {
 			return err
 		}
 		type row struct {
-			id     int64
-			region string
-			b      []byte
-			trace  string
+			id       int64
+			region   string
+			b        []byte
+			trace    string
+			attempts int
 		}
 		var todo []row
 		for rows.Next() {
 			var r row
-			if err := rows.Scan(&r.id, &r.region, &r.b, &r.trace); err != nil {
+			if err := rows.Scan(&r.id, &r.region, &r.b, &r.trace, &r.attempts); err != nil {
 				return err
 			}
 			todo = append(todo, r)
@@ -121,34 +132,76 @@ func (e *Engine) ForwardOnce(ctx context.Context, limit int) (int, error) {
 			return err
 		}
 		var done []int64
+		// Several failures in a row are likelier ШЭП's or NATS's than the rows': the round stops there, and
+		// the rows not tried keep their attempts (those that failed wait out their back-off, so they never
+		// hold up the next round).
+		streak := 0
 		for _, r := range todo {
-			node, ok := e.o.Nodes[r.region]
-			if !ok {
-				continue // another replica serves that region
+			if streak == 3 {
+				break
 			}
 			env, err := envelope.Unmarshal(r.b)
-			if err != nil {
-				return fmt.Errorf("outbox %d: %w", r.id, err)
-			}
-			sctx, span := otel.Tracer("egov/rshep").Start(natsbus.WithTraceParent(ctx, r.trace), "rshep.notify",
-				trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(attribute.String("egov.message_id", env.GetMessageId())))
-			err = node.Send(sctx, env)
-			span.End()
-			if err != nil {
-				if len(done) == 0 {
-					return err
+			if err == nil {
+				sctx, span := otel.Tracer("egov/rshep").Start(natsbus.WithTraceParent(ctx, r.trace), "rshep.notify",
+					trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(attribute.String("egov.message_id", env.GetMessageId())))
+				err = e.o.Nodes[r.region].Send(sctx, env)
+				span.End()
+				if err == nil {
+					done = append(done, r.id)
+					streak = 0
+					continue
 				}
-				break // keep what was sent; the rest goes next round
+				if ctx.Err() != nil {
+					break // shutting down: not the row's failure
+				}
+			} else {
+				r.attempts = timers.MaxAttempts - 1 // unreadable bytes stay unreadable: park at once
 			}
-			done = append(done, r.id)
+			f, ferr := e.outboxFailed(ctx, tx, r.id, r.region, r.attempts+1, now, err)
+			if ferr != nil {
+				return ferr
+			}
+			failures = append(failures, f)
+			streak++
 		}
 		if len(done) > 0 {
-			if _, err := tx.Exec(ctx, `UPDATE outbox SET sent_at = $2 WHERE id = ANY($1)`, done, e.o.Now()); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE outbox SET sent_at = $2 WHERE id = ANY($1)`, done, now); err != nil {
 				return err
 			}
 		}
 		sent = len(done)
 		return nil
 	})
-	return sent, err
+	if err != nil {
+		return sent, err
+	}
+	return sent, errors.Join(failures...)
+}
+
+// outboxFailed records a failed attempt to publish outbox row id: the next attempt after the back-off,
+// or none (parked) after the last.
+func (e *Engine) outboxFailed(ctx context.Context, tx pgx.Tx, id int64, region string, attempts int, now time.Time,
+	cause error) (failure, err error) {
+	parked := attempts >= timers.MaxAttempts
+	var parkedAt *time.Time
+	if parked {
+		parkedAt = &now
+	}
+	msg := cause.Error()
+	if len(msg) > 2000 {
+		msg = msg[:2000]
+	}
+	if _, err := tx.Exec(ctx, `UPDATE outbox SET attempts = $2, next_attempt_at = $3, parked_at = $4, last_error = $5 WHERE id = $1`,
+		id, attempts, now.Add(timers.Backoff(attempts)), parkedAt, msg); err != nil {
+		return nil, err
+	}
+	attrs := []any{"outbox", id, "region", region, "attempts", attempts, "error", cause}
+	if parked {
+		e.add(ctx, e.count.outboxParked)
+		e.o.Log.ErrorContext(ctx, "notification parked after its last attempt; release it once the cause is fixed", attrs...)
+		return fmt.Errorf("outbox %d: parked after %d attempts: %w", id, attempts, cause), nil
+	}
+	e.add(ctx, e.count.outboxFailures)
+	e.o.Log.WarnContext(ctx, "notification not published; will retry", append(attrs, "retry_in", timers.Backoff(attempts))...)
+	return fmt.Errorf("outbox %d: attempt %d failed: %w", id, attempts, cause), nil
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -110,6 +111,12 @@ func keyFile(t testing.TB, dir string, s *envelope.Signer, name string) string {
 
 func start(t testing.TB) *suite {
 	t.Helper()
+	return launch(t, true)
+}
+
+// launch starts the suite; without forward, nothing publishes the outbox but the test itself.
+func launch(t testing.TB, forward bool) *suite {
+	t.Helper()
 	ctx := t.Context()
 	ca := ncatest.New(t)
 	dir := t.TempDir()
@@ -179,7 +186,9 @@ func start(t testing.TB) *suite {
 	for r, n := range s.nodes {
 		wg.Go(func() { _ = n.Receive(runCtx, s.eng.Handler(r)) })
 	}
-	wg.Go(func() { _ = s.eng.Forward(runCtx, 200*time.Millisecond) })
+	if forward {
+		wg.Go(func() { _ = s.eng.Forward(runCtx, 200*time.Millisecond) })
+	}
 	for _, c := range []*shepclient.Client{s.portal, s.tson} {
 		wg.Go(func() { _ = c.Receive(runCtx, s.collect) })
 	}
@@ -245,7 +254,7 @@ func (s *suite) statuses(id string) []string {
 	out := make([]string, len(ns))
 	for _, n := range ns {
 		if i := int(n.GetSequence()) - 1; i >= 0 && i < len(out) {
-			out[i] = n.GetStatus().String()[len("CASE_STATUS_"):]
+			out[i] = strings.TrimPrefix(n.GetStatus().String(), "CASE_STATUS_")
 		}
 	}
 	return out

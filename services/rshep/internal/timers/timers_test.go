@@ -117,11 +117,14 @@ func TestDueCancelRescheduleAndFailure(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, n, "not yet due; the cancelled one never fires")
 
-	// A failing timer's work rolls its claim back: it fires on a later round.
+	// A failing timer's work rolls its claim back: it fires on a later round, after its back-off.
 	boom := errors.New("registry down")
 	_, err = timers.Claim(ctx, pool, t0.Add(61*time.Minute), 10, "w", func(context.Context, pgx.Tx, timers.Timer) error { return boom })
 	require.ErrorIs(t, err, boom)
 	n, err = timers.Claim(ctx, pool, t0.Add(61*time.Minute), 10, "w", record("w"))
+	require.NoError(t, err)
+	require.Zero(t, n, "not before its back-off")
+	n, err = timers.Claim(ctx, pool, t0.Add(61*time.Minute).Add(timers.Backoff(1)), 10, "w", record("w"))
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 
@@ -144,6 +147,115 @@ func TestDueCancelRescheduleAndFailure(t *testing.T) {
 	require.Error(t, pgdb.InTx(ctx, pool, func(tx pgx.Tx) error {
 		return timers.Schedule(ctx, tx, timers.Timer{Kind: "deadline"}, t0)
 	}))
+}
+
+// TestFailingTimerDoesNotBlockTheOthers: the earliest timer's work always fails. The timers due after it
+// fire in the same claim; the failing one is tried again only after its back-off, each back-off longer,
+// and after the last attempt it is parked: listed, and no longer tried, until released.
+func TestFailingTimerDoesNotBlockTheOthers(t *testing.T) {
+	t.Parallel()
+	pool, _ := setup(t)
+	ctx := t.Context()
+	require.NoError(t, pgdb.InTx(ctx, pool, func(tx pgx.Tx) error {
+		for i, c := range []string{"bad", "b", "c"} {
+			if err := timers.Schedule(ctx, tx, timers.Timer{CaseID: c, Kind: "deadline", DueAt: t0.Add(time.Duration(i) * time.Minute)}, t0); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	boom := errors.New("ЕНИС is down")
+	tries := 0
+	fire := func(ctx context.Context, tx pgx.Tx, tm timers.Timer) error {
+		if tm.CaseID == "bad" {
+			tries++
+			return boom
+		}
+		return record("w")(ctx, tx, tm)
+	}
+	now := t0.Add(time.Hour)
+	n, err := timers.Claim(ctx, pool, now, 10, "w", fire)
+	require.Equal(t, 2, n, "the timers after the failing one fire")
+	require.ErrorIs(t, err, boom)
+	fs := timers.Failures(err)
+	require.Len(t, fs, 1)
+	require.Equal(t, "bad", fs[0].Timer.CaseID)
+	require.Equal(t, 1, fs[0].Attempts)
+	require.False(t, fs[0].Parked)
+
+	for attempt := 2; attempt <= timers.MaxAttempts; attempt++ {
+		// Just before the back-off ends nothing is tried; at its end the next attempt is made.
+		now = now.Add(timers.Backoff(attempt - 1))
+		n, err = timers.Claim(ctx, pool, now.Add(-time.Second), 10, "w", fire)
+		require.NoError(t, err)
+		require.Zero(t, n)
+		require.Equal(t, attempt-1, tries, "no attempt before the back-off ends")
+		n, err = timers.Claim(ctx, pool, now, 10, "w", fire)
+		require.Zero(t, n)
+		fs = timers.Failures(err)
+		require.Len(t, fs, 1)
+		require.Equal(t, attempt, fs[0].Attempts)
+		require.Equal(t, attempt == timers.MaxAttempts, fs[0].Parked)
+	}
+	require.Greater(t, timers.Backoff(5), timers.Backoff(4), "each back-off longer")
+	require.Equal(t, time.Hour, timers.Backoff(timers.MaxAttempts), "bounded")
+
+	// Parked: listed with its last error, and not tried again however late it gets.
+	parked, err := timers.Parked(ctx, pool, 10)
+	require.NoError(t, err)
+	require.Len(t, parked, 1)
+	require.Equal(t, "bad", parked[0].CaseID)
+	require.Equal(t, timers.MaxAttempts, parked[0].Attempts)
+	require.Contains(t, parked[0].LastError, "ЕНИС is down")
+	n, err = timers.Claim(ctx, pool, now.Add(1000*time.Hour), 10, "w", fire)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	require.Equal(t, timers.MaxAttempts, tries)
+
+	// Released once the cause is fixed, it fires.
+	ok, err := timers.Release(ctx, pool, parked[0].ID)
+	require.NoError(t, err)
+	require.True(t, ok)
+	n, err = timers.Claim(ctx, pool, now, 10, "w", record("w"))
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	parked, err = timers.Parked(ctx, pool, 10)
+	require.NoError(t, err)
+	require.Empty(t, parked)
+}
+
+// TestClaimTakesOnlyItsScopes: a replica serving region 59 never claims (locks) the timers of 55, and
+// one that names no scope takes all.
+func TestClaimTakesOnlyItsScopes(t *testing.T) {
+	t.Parallel()
+	pool, _ := setup(t)
+	ctx := t.Context()
+	require.NoError(t, pgdb.InTx(ctx, pool, func(tx pgx.Tx) error {
+		for i := range 6 {
+			scope := []string{"55", "59"}[i%2]
+			if err := timers.Schedule(ctx, tx, timers.Timer{CaseID: fmt.Sprintf("%s-%d", scope, i), Kind: "deadline", Scope: scope, DueAt: t0}, t0); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	var seen []string
+	n, err := timers.Claim(ctx, pool, t0, 1, "r59", func(ctx context.Context, tx pgx.Tx, tm timers.Timer) error {
+		seen = append(seen, tm.Scope)
+		return record("r59")(ctx, tx, tm)
+	}, "59")
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	n, err = timers.Claim(ctx, pool, t0, 10, "r59", func(ctx context.Context, tx pgx.Tx, tm timers.Timer) error {
+		seen = append(seen, tm.Scope)
+		return record("r59")(ctx, tx, tm)
+	}, "59")
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	require.Equal(t, []string{"59", "59", "59"}, seen)
+	n, err = timers.Claim(ctx, pool, t0, 10, "all", record("all"))
+	require.NoError(t, err)
+	require.Equal(t, 3, n, "the rest, of 55")
 }
 
 func TestRunStopsWithItsContext(t *testing.T) {

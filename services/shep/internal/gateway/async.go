@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -134,8 +135,12 @@ func (g *Gateway) refuse(ctx context.Context, m jetstream.Msg, participant strin
 		g.retry(ctx, m, err)
 		return
 	}
+	// The digest of the refused bytes lets the sender tell a refusal of its message from one of a copy
+	// under the same id (corrupted on the way, or published by someone else).
+	refused := sha256.Sum256(m.Data())
 	n := &shepv1.DeliveryNotification{State: shepv1.MessageState_MESSAGE_STATE_NOT_DELIVERED, Sender: participant,
-		Status: &envelopev1.Status{Code: rej.code, Message: Message(rej.code) + ": " + truncate(rej.reason, 400)}, Time: timestamppb.New(g.o.Now())}
+		Status: &envelopev1.Status{Code: rej.code, Message: Message(rej.code) + ": " + truncate(rej.reason, 400)}, Time: timestamppb.New(g.o.Now()),
+		RefusedSha256: refused[:]}
 	if e != nil {
 		n.MessageId, n.CorrelationId, n.Recipient = e.GetMessageId(), e.GetCorrelationId(), e.GetRecipient()
 	}

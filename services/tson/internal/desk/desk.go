@@ -537,6 +537,11 @@ func (d *Desk) sign(w http.ResponseWriter, r *http.Request, op *operator) {
 	case errors.As(err, &refused):
 		http.Redirect(w, r, "/applications/"+a.ID, http.StatusSeeOther)
 		return
+	case errors.Is(err, applicant.ErrSubmitted), errors.Is(err, applicant.ErrOutcomeUnknown):
+		// Sent before, or perhaps just now with the database gone around the commit: the application's
+		// page tells, and nothing is sent twice.
+		http.Redirect(w, r, "/applications/"+a.ID, http.StatusSeeOther)
+		return
 	case err != nil:
 		d.web.Fail(w, r, err)
 		return
