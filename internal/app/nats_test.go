@@ -50,7 +50,8 @@ func TestServicesConnectAsTheirOwnUsers(t *testing.T) {
 				require.NoError(t, natsbus.DefaultTopology(1).Apply(t.Context(), admin.JS))
 				admin.Conn.Close()
 			}
-			p := config.Platform{NATSURL: ns.ClientURL()}
+			// The services here have no system key: this test is about their NATS users, not their TLS.
+			p := config.Platform{NATSURL: ns.ClientURL(), InternalTLS: "off"}
 			if tt.admin {
 				p.NATSUser, p.NATSPassword = "egov", config.Secret(adminPW)
 			}
