@@ -246,16 +246,22 @@ func (s *suite) collect(_ context.Context, d *shepclient.Delivery) error {
 	return nil
 }
 
-// statuses are the statuses the citizen has seen for an application, in sequence order.
+// statuses are the statuses the citizen has seen for an application, in sequence order. Delivery is at
+// least once, so a notification may arrive twice (a redelivery after a late acknowledgement): a channel
+// keeps it once, by its sequence, and so does this; a sequence never seen stays "".
 func (s *suite) statuses(id string) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ns := append([]*applicationv1.StatusNotification(nil), s.seen[id]...)
-	out := make([]string, len(ns))
-	for _, n := range ns {
-		if i := int(n.GetSequence()) - 1; i >= 0 && i < len(out) {
-			out[i] = strings.TrimPrefix(n.GetStatus().String(), "CASE_STATUS_")
+	var out []string
+	for _, n := range s.seen[id] {
+		i := int(n.GetSequence()) - 1
+		if i < 0 {
+			continue
 		}
+		for len(out) <= i {
+			out = append(out, "")
+		}
+		out[i] = strings.TrimPrefix(n.GetStatus().String(), "CASE_STATUS_")
 	}
 	return out
 }
