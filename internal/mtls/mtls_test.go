@@ -6,6 +6,8 @@ import (
 	"encoding/pem"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -74,8 +76,10 @@ func TestGuardRegistryAllowsShepOnly(t *testing.T) {
 		{name: "fail/a person's certificate", server: "gbdfl", id: ca.TLS(ca.Employee(t, otherIIN, operatorBIN)),
 			code: codes.PermissionDenied, msg: "IIN " + otherIIN + " may not call"},
 		{name: "fail/revoked certificate", server: "gbdfl", id: ca.TLS(revoked), code: codes.Unauthenticated, msg: "was revoked"},
+		// The server refuses the chain in the handshake; under TLS 1.3 the client may read that as the
+		// server's alert or, when it wrote first, as the connection reset.
 		{name: "fail/certificate of another authority", server: "gbdfl", id: withRoots(stranger.TLS(stranger.System(t, "shep")), ca.Root.Cert),
-			code: codes.Unavailable, msg: "tls"},
+			code: codes.Unavailable, msg: "tls|connection reset by peer"},
 		{name: "fail/the server is not the participant dialled", server: "enis", id: ca.TLS(ca.System(t, "shep")),
 			code: codes.Unavailable, msg: "enis"},
 	}
@@ -88,7 +92,9 @@ func TestGuardRegistryAllowsShepOnly(t *testing.T) {
 				return
 			}
 			require.Equal(t, tt.code, status.Code(err), "%v", err)
-			require.Contains(t, status.Convert(err).Message(), tt.msg)
+			msg := status.Convert(err).Message()
+			require.True(t, slices.ContainsFunc(strings.Split(tt.msg, "|"), func(m string) bool { return strings.Contains(msg, m) }),
+				"%q holds none of %q", msg, tt.msg)
 		})
 	}
 }

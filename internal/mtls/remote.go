@@ -66,12 +66,24 @@ func LoadP12(path, password string) (*tls.Certificate, error) {
 
 // ReadRoots reads the PEM certificates of a file into a pool.
 func ReadRoots(path string) (*x509.CertPool, error) {
-	b, err := os.ReadFile(path)
+	certs, err := ReadCertificates(path)
 	if err != nil {
 		return nil, err
 	}
 	pool := x509.NewCertPool()
-	found := false
+	for _, c := range certs {
+		pool.AddCert(c)
+	}
+	return pool, nil
+}
+
+// ReadCertificates reads every certificate of a PEM file (НУЦ's roots, a registry's CA).
+func ReadCertificates(path string) ([]*x509.Certificate, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []*x509.Certificate
 	for {
 		var block *pem.Block
 		block, b = pem.Decode(b)
@@ -85,13 +97,12 @@ func ReadRoots(path string) (*x509.CertPool, error) {
 		if err != nil {
 			return nil, err
 		}
-		pool.AddCert(c)
-		found = true
+		out = append(out, c)
 	}
-	if !found {
+	if len(out) == 0 {
 		return nil, errors.New(path + " holds no PEM certificate")
 	}
-	return pool, nil
+	return out, nil
 }
 
 // Admin is the identity of an administrator's CLI: the key file, and НУЦ's roots. It presents the

@@ -5,7 +5,6 @@ package participant
 
 import (
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -82,7 +81,7 @@ func (c Config) Identity(id string) (*envelope.Signer, []*x509.Certificate, erro
 	if h := envelope.HolderOf(signer.Cert); !h.System || h.Name != id {
 		return nil, nil, fmt.Errorf("key file %s: not the system certificate of %q", c.KeyFile, id)
 	}
-	roots, err := ReadCertificates(c.TrustAnchors)
+	roots, err := mtls.ReadCertificates(c.TrustAnchors)
 	if err != nil {
 		return nil, nil, fmt.Errorf("trust anchors: %w", err)
 	}
@@ -113,34 +112,6 @@ func (c Config) LoadTLS(id string, now func() time.Time) (*shepclient.Client, *m
 		return nil, nil, err
 	}
 	return &shepclient.Client{ID: id, Signer: signer, Verifier: v, Now: now}, mtls.FromSigner(signer, roots, checker), nil
-}
-
-// ReadCertificates reads every certificate of a PEM file.
-func ReadCertificates(path string) ([]*x509.Certificate, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var out []*x509.Certificate
-	for {
-		var block *pem.Block
-		block, b = pem.Decode(b)
-		if block == nil {
-			break
-		}
-		if block.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s holds no PEM certificate", path)
-	}
-	return out, nil
 }
 
 // Registry chooses where a registry's records come from: the suite's stub, or a remote endpoint (the
