@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/mtls"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
 )
@@ -77,6 +78,23 @@ func TestSyncUndecodableAndOversized(t *testing.T) {
 		err := conn.Invoke(t.Context(), shepv1.SyncChannelService_SendMessage_FullMethodName, req, &shepv1.SendMessageResponse{}, grpc.ForceCodecV2(codec))
 		require.Equal(t, codes.ResourceExhausted, status.Code(err), "%v", err)
 	})
+
+	// Bytes that are no request are answered only to a participant: the peer is checked first, so an
+	// outsider gets the transport's refusal, and nothing is logged for it.
+	for _, tt := range []struct {
+		name string
+		id   *mtls.Identity
+		code codes.Code
+	}{
+		{"fail/undecodable bytes without a client certificate", s.ca.Anonymous(), codes.Unauthenticated},
+		{"fail/undecodable bytes from a system ШЭП does not know", s.ca.TLS(s.ca.System(t, "stranger")), codes.PermissionDenied},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := s.rn.Dial(t, "shep", tt.id).Invoke(t.Context(), shepv1.SyncChannelService_SendMessage_FullMethodName, undecodable,
+				&shepv1.SendMessageResponse{}, grpc.ForceCodecV2(codec))
+			require.Equal(t, tt.code, status.Code(err), "%v", err)
+		})
+	}
 
 	// The rejections are logged like any other, and the chain holds.
 	v, err := s.admin.VerifyLog(t.Context(), &shepv1.VerifyLogRequest{})

@@ -67,17 +67,21 @@ func (s *SyncServer) sendRaw(srv any, ctx context.Context, dec func(any) error, 
 	if err := dec(in); err != nil {
 		return nil, err
 	}
-	req := &shepv1.SendMessageRequest{}
-	if err := proto.Unmarshal(in.b, req); err != nil {
-		return s.undecodable(ctx, in.b, err)
-	}
-	if interceptor == nil {
+	// The bytes are decoded inside the handler the interceptors call, so the peer is checked (mutual TLS,
+	// revocation, a registered participant) before anything is answered or logged, undecodable bytes too.
+	handle := func(ctx context.Context, r any) (any, error) {
+		b := r.(*rawRequest).b
+		req := &shepv1.SendMessageRequest{}
+		if err := proto.Unmarshal(b, req); err != nil {
+			return s.undecodable(ctx, b, err)
+		}
 		return s.SendMessage(ctx, req)
 	}
+	if interceptor == nil {
+		return handle(ctx, in)
+	}
 	info := &grpc.UnaryServerInfo{Server: srv, FullMethod: shepv1.SyncChannelService_SendMessage_FullMethodName}
-	return interceptor(ctx, req, info, func(ctx context.Context, r any) (any, error) {
-		return s.SendMessage(ctx, r.(*shepv1.SendMessageRequest))
-	})
+	return interceptor(ctx, in, info, handle)
 }
 
 // undecodable answers bytes that are no SendMessageRequest: logged and rejected with ШЭП's signature,
