@@ -256,6 +256,11 @@ func connectService(ctx context.Context, r *serve.Runner, o Options, d Descripto
 	co := platformNATS(o.Platform, "egov-"+d.Name)
 	if own, ok := o.NATSUsers[d.Name]; ok {
 		co.User, co.Password, co.CredsFile = own.User, own.Password, own.CredsFile
+	} else if co.User != "" || co.CredsFile != "" {
+		// The platform's credentials are the administrator's: the service would hold every permission.
+		o.Log.Warn("the service connects to NATS with the administrator's credentials, not a user of its own: "+
+			"give it EGOV_"+strings.ToUpper(d.Name)+"_NATS_USER and _NATS_PASSWORD (or _NATS_CREDS) with the permissions of natsbus.Access",
+			"service", d.Name, "user", access.User)
 	}
 	co.InboxPrefix = natsbus.InboxPrefix(access.User)
 	bus, err := natsbus.Connect(ctx, co, o.Log.With("service", d.Name))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/egov-suite/egov/internal/app"
@@ -104,14 +105,17 @@ func TestServicesConnectAsTheirOwnUsers(t *testing.T) {
 			require.Nil(t, envs["registry"].Bus, "a service without NATS gets no connection")
 			require.NoError(t, portal.Needs(natsbus.DefaultTopology(1)).Check(t.Context(), envs["portal"].Bus.JS), "its streams exist")
 
-			conns, err := ns.Connz(&server.ConnzOptions{Username: true})
-			require.NoError(t, err)
-			users := map[string]string{}
-			for _, c := range conns.Conns {
-				users[c.Name] = c.AuthorizedUser
-			}
-			require.Equal(t, map[string]string{"egov-portal": "portal"}, users,
-				"one connection, the portal's own user; the administrator's topology connection is closed")
+			// The server removes a closed connection asynchronously: wait for the topology's to go.
+			require.EventuallyWithT(t, func(c *assert.CollectT) {
+				conns, err := ns.Connz(&server.ConnzOptions{Username: true})
+				require.NoError(c, err)
+				users := map[string]string{}
+				for _, cn := range conns.Conns {
+					users[cn.Name] = cn.AuthorizedUser
+				}
+				require.Equal(c, map[string]string{"egov-portal": "portal"}, users,
+					"one connection, the portal's own user; the administrator's topology connection is closed")
+			}, 10*time.Second, 20*time.Millisecond)
 		})
 	}
 }

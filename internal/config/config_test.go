@@ -76,6 +76,8 @@ func TestValidate(t *testing.T) {
 		{name: "fail/an administrator's IIN with a space", mutate: func(p *config.Platform) { p.AdminIINs = []string{"810109300001", " 880512400011"} },
 			want: `EGOV_ADMIN_IINS: " 880512400011" is not a valid IIN`},
 		{name: "fail/administrators' BIN", mutate: func(p *config.Platform) { p.AdminBIN = "99084000001" }, want: "EGOV_ADMIN_BIN"},
+		{name: "fail/administrators without the operator's BIN", mutate: func(p *config.Platform) { p.AdminIINs = []string{"810109300001"} },
+			want: "EGOV_ADMIN_IINS needs EGOV_ADMIN_BIN"},
 		{name: "fail/exporter", mutate: func(p *config.Platform) { p.TraceExporter = "jaeger" }, want: "EGOV_TRACE_EXPORTER"},
 		{name: "fail/ratio", mutate: func(p *config.Platform) { p.TraceSampleRatio = 2 }, want: "EGOV_TRACE_SAMPLE_RATIO"},
 		{name: "fail/nats", mutate: func(p *config.Platform) { p.NATSURL = "" }, want: "EGOV_NATS_URL"},

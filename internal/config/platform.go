@@ -100,6 +100,10 @@ func (p Platform) Validate() error {
 	if p.AdminBIN != "" && !iin.Valid(p.AdminBIN) {
 		errs = append(errs, fmt.Errorf("EGOV_ADMIN_BIN=%q is not a valid BIN", p.AdminBIN))
 	}
+	if len(p.AdminIINs) > 0 && p.AdminBIN == "" {
+		// An IIN alone would admit that person's employee certificate of any organisation.
+		errs = append(errs, errors.New("EGOV_ADMIN_IINS needs EGOV_ADMIN_BIN: the operator's BIN, which the administrators' certificates must name"))
+	}
 	if p.InternalTLS != "on" && p.InternalTLS != "off" {
 		errs = append(errs, fmt.Errorf("EGOV_INTERNAL_TLS=%q: want on or off", p.InternalTLS))
 	}

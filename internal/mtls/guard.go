@@ -77,13 +77,13 @@ type Admins struct {
 // Policy is the admin listeners' policy.
 func (a Admins) Policy(_ context.Context, p Peer) error {
 	switch {
-	case len(a.IINs) == 0:
-		return status.Error(codes.PermissionDenied, "no administrators are configured (EGOV_ADMIN_IINS, EGOV_ADMIN_BIN): the admin API refuses everyone")
+	case len(a.IINs) == 0 || a.BIN == "":
+		return status.Error(codes.PermissionDenied, "no administrators are configured (EGOV_ADMIN_IINS and EGOV_ADMIN_BIN): the admin API refuses everyone")
 	case p.Holder.System:
 		return status.Errorf(codes.PermissionDenied, "%s presents a system certificate: the admin API takes an administrator's certificate", p.Name())
 	case p.Holder.IIN == "" || p.Holder.BIN == "":
 		return status.Errorf(codes.PermissionDenied, "%s: the admin API takes an employee's certificate of the operator (BIN %s)", p.Name(), a.BIN)
-	case a.BIN != "" && p.Holder.BIN != a.BIN:
+	case p.Holder.BIN != a.BIN:
 		return status.Errorf(codes.PermissionDenied, "%s is an employee of BIN %s, not of the operator (BIN %s)", p.Name(), p.Holder.BIN, a.BIN)
 	case !slices.Contains(a.IINs, p.Holder.IIN):
 		return status.Errorf(codes.PermissionDenied, "%s is not an administrator", p.Name())

@@ -79,8 +79,8 @@ func Descriptor(cfg Config) app.Descriptor {
 		Migrations: store.Migrations(),
 		Ports:      app.Ports{HTTP: 8020, GRPC: 9020, Admin: 9021},
 		NATS:       func() (natsbus.Access, error) { return natsbus.RouterAccess("shep"), nil },
-		GRPCServices: []string{shepv1.SyncChannelService_ServiceDesc.ServiceName, shepv1.AsyncChannelService_ServiceDesc.ServiceName,
-			shepv1.ShepAdminService_ServiceDesc.ServiceName},
+		// The participants' port; the admin API (ShepAdminService) is served on the admin listener only.
+		GRPCServices: []string{shepv1.SyncChannelService_ServiceDesc.ServiceName, shepv1.AsyncChannelService_ServiceDesc.ServiceName},
 		Start: func(ctx context.Context, env *app.Env) (*app.Unit, error) {
 			if env.DevDir != "" {
 				cfg = devDefaults(cfg, env.DevDir)

@@ -139,6 +139,9 @@ func (v *Verifier) Verify(ctx context.Context, c *Checkpoint) (time.Time, error)
 	if res.Holder.Name != v.Signer {
 		return time.Time{}, fmt.Errorf("signed by %q, not by %q", res.Holder.Name, v.Signer)
 	}
+	if len(res.Chain) < 2 {
+		return time.Time{}, errors.New("ШЭП's certificate has no issuer in its chain")
+	}
 	st, err := v.Status.Status(ctx, res.Signer, res.Chain[1])
 	switch {
 	case err != nil:

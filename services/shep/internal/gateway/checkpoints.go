@@ -72,6 +72,13 @@ func (g *Gateway) Checkpoint(ctx context.Context) (c checkpoint.Checkpoint, made
 	if err := checkpoint.Seal(ctx, &c, g.o.Signer, g.o.TSA); err != nil {
 		return c, false, err
 	}
+	// A token that does not verify now (a forged or wrong answer over plain HTTP) would only show at
+	// egov shep log verify, months later: refuse it while the TSA can still be asked again.
+	if g.o.Checkpoints != nil {
+		if _, err := g.o.Checkpoints.Verify(ctx, &c); err != nil {
+			return c, false, fmt.Errorf("checkpoint %d does not verify as made: %w", c.Number, err)
+		}
+	}
 	if err := g.store.InsertCheckpoint(ctx, c); err != nil {
 		if errors.Is(err, store.ErrCheckpointTaken) {
 			// Another replica made this one: ours is not needed.
