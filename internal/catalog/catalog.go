@@ -6,6 +6,8 @@ package catalog
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"embed"
 	"errors"
 	"fmt"
@@ -63,6 +65,17 @@ type Passport struct {
 	Extension  Extension  `yaml:"extension"`
 	Deadlines  Deadlines  `yaml:"deadlines,omitempty"`
 	Decisions  []Decision `yaml:"decisions"`
+
+	// Raw is the passport file as read: what a case registered under this version keeps, so an edit of
+	// the file changes only new cases.
+	Raw []byte `yaml:"-"`
+}
+
+// Digest is the SHA-256 of the passport file, hex: two files with one code, region and version must
+// have one digest.
+func (p *Passport) Digest() string {
+	sum := sha256.Sum256(p.Raw)
+	return hex.EncodeToString(sum[:])
 }
 
 // Field is a field of the request form.
@@ -407,15 +420,25 @@ func (p *Passport) Validate(file string) error {
 
 // Parse decodes and validates one passport; unknown fields are errors.
 func Parse(file string, b []byte) (*Passport, error) {
+	p, err := Decode(file, b)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Validate(file); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Decode decodes one passport without validating it: a version stored when it validated, read back.
+func Decode(file string, b []byte) (*Passport, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	var p Passport
 	if err := dec.Decode(&p); err != nil {
 		return nil, &Error{File: file, Field: "(yaml)", Problem: err.Error()}
 	}
-	if err := p.Validate(file); err != nil {
-		return nil, err
-	}
+	p.Raw = bytes.Clone(b)
 	return &p, nil
 }
 
@@ -453,9 +476,12 @@ func Load(fsys fs.FS) (*Catalog, error) {
 	return c, errors.Join(errs...)
 }
 
+// Files are the suite's own passport files.
+func Files() (fs.FS, error) { return fs.Sub(builtin, "passports") }
+
 // Builtin is the suite's own catalogue.
 func Builtin() (*Catalog, error) {
-	sub, err := fs.Sub(builtin, "passports")
+	sub, err := Files()
 	if err != nil {
 		return nil, err
 	}

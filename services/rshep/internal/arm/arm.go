@@ -31,6 +31,7 @@ import (
 	"github.com/egov-suite/egov/internal/iin"
 	"github.com/egov-suite/egov/internal/webkit"
 	"github.com/egov-suite/egov/services/rshep/internal/engine"
+	"github.com/egov-suite/egov/services/rshep/internal/rules"
 )
 
 //go:embed web
@@ -211,11 +212,11 @@ func (a *ARM) inbox(w http.ResponseWriter, r *http.Request, s *session) {
 		out := make([]row, 0, len(cs))
 		for _, c := range cs {
 			x := row{Case: c}
-			if p, err := a.o.Engine.Passport(c); err == nil {
+			if p, err := a.o.Engine.Passport(r.Context(), c); err == nil {
 				x.Service = webkit.Pick(l, p.Name.RU, p.Name.KK)
 				if st := c.CurrentStep(p); st != nil {
 					x.Step, x.Role = webkit.Pick(l, st.Action.RU, st.Action.KK), st.Role
-					x.Mine = s.Has(st.Role) && (c.Assignee == "" || st.Role != "officer" || c.Assignee == s.IIN)
+					x.Mine = rules.Holds(p, c.State(), rules.Actor{IIN: s.IIN, Roles: s.Roles})
 				}
 			}
 			out = append(out, x)
@@ -287,7 +288,7 @@ func (a *ARM) showCase(w http.ResponseWriter, r *http.Request, s *session, statu
 	if !ok {
 		return
 	}
-	p, err := a.o.Engine.Passport(c)
+	p, err := a.o.Engine.Passport(r.Context(), c)
 	if err != nil {
 		a.site.Fail(w, r, err)
 		return
@@ -303,15 +304,8 @@ func (a *ARM) showCase(w http.ResponseWriter, r *http.Request, s *session, statu
 		return
 	}
 	step := c.CurrentStep(p)
-	can := map[string]bool{}
-	if step != nil && !c.Closed() {
-		mine := s.Has(step.Role) && (c.Assignee == "" || step.Role != "officer" || c.Assignee == s.IIN)
-		can["decide"] = mine && step.Decides && (c.Outcome == "" || !step.Signs)
-		can["sign"] = mine && step.Signs && c.Outcome != "" && len(c.ResultSignature) == 0
-		can["complete"] = mine && !step.Decides && !step.Signs
-		can["assign"] = can["complete"] && step.Role == "head" && c.Assignee == ""
-		can["extend"] = s.Has(p.Extension.By) && c.Extensions < p.Extension.Times
-	}
+	// The buttons are the rules' answer, the same the engine gives when the action comes.
+	can := rules.Permitted(p, c.State(), rules.Actor{IIN: s.IIN, Roles: s.Roles})
 	a.render(w, r, "case.html", status, s, errText, map[string]any{"Case": c, "Passport": p, "Step": step, "History": history,
 		"Can": can, "Officers": officers, "Result": string(c.ResultContent), "Files": a.o.Attachments != nil})
 }

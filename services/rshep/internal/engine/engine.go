@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,6 +28,7 @@ import (
 	"github.com/egov-suite/egov/internal/calendar"
 	"github.com/egov-suite/egov/internal/catalog"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
+	"github.com/egov-suite/egov/services/rshep/internal/rules"
 	"github.com/egov-suite/egov/services/shep/shepclient"
 )
 
@@ -59,6 +61,11 @@ type Engine struct {
 	o     Options
 	cal   *calendar.Calendar
 	wake  chan struct{}
+
+	mu sync.Mutex
+	// versions are the passports of earlier versions cases still run on, read once from passport_versions.
+	versions map[string]*catalog.Passport
+
 	count struct {
 		registered, rejected, warnings, breaches, decisions       metric.Int64Counter
 		timerFailures, timersParked, outboxFailures, outboxParked metric.Int64Counter
@@ -79,7 +86,15 @@ func New(o Options) (*Engine, error) {
 	if o.Worker == "" {
 		o.Worker = "rshep"
 	}
-	e := &Engine{o: o, cal: o.Calendar, wake: make(chan struct{}, 1)}
+	// provider.participant takes effect: a passport of a region this engine serves must name the region's
+	// node, or its applications would come to a node the passport does not know.
+	for _, p := range o.Catalog.All() {
+		if _, ok := o.Nodes[p.Region]; ok && p.Provider.Participant != ParticipantID(p.Region) {
+			return nil, fmt.Errorf("engine: passport %s/%s: provider.participant is %q, but region %s is served by %s",
+				p.Code, p.Region, p.Provider.Participant, p.Region, ParticipantID(p.Region))
+		}
+	}
+	e := &Engine{o: o, cal: o.Calendar, wake: make(chan struct{}, 1), versions: map[string]*catalog.Passport{}}
 	if e.cal == nil {
 		e.cal = calendar.Default()
 	}
@@ -125,15 +140,6 @@ func (e *Engine) Regions() []string {
 	return out
 }
 
-// Passport returns the passport a case runs on.
-func (e *Engine) Passport(c *Case) (*catalog.Passport, error) {
-	p, ok := e.o.Catalog.Get(c.ServiceCode, c.Region)
-	if !ok {
-		return nil, fmt.Errorf("case %s: the passport %s/%s is no longer in the catalogue", c.Number, c.ServiceCode, c.Region)
-	}
-	return p, nil
-}
-
 // systemSigner is the system key of a region's node, which signs automatic results.
 func (e *Engine) systemSigner(region string) (*envelope.Signer, error) {
 	n, ok := e.o.Nodes[region]
@@ -151,19 +157,8 @@ func (e *Engine) Verifier(region string) *envelope.Verifier {
 	return nil
 }
 
-// Add returns the end of a term of d from t on the working-day calendar.
-func (e *Engine) Add(t time.Time, d catalog.Duration) time.Time {
-	switch d.Unit {
-	case "minutes":
-		return t.Add(time.Duration(d.Value) * time.Minute)
-	case "hours":
-		return t.Add(time.Duration(d.Value) * time.Hour)
-	case "working_days":
-		return e.cal.AddWorkingDays(t, d.Value)
-	default: // calendar_days
-		return t.In(calendar.Zone).AddDate(0, 0, d.Value)
-	}
-}
+// Add returns the end of a term of d from t on the engine's working-day calendar.
+func (e *Engine) Add(t time.Time, d catalog.Duration) time.Time { return rules.Add(e.cal, t, d) }
 
 // Get reads a case of region by id.
 func (e *Engine) Get(ctx context.Context, region string, id int64) (*Case, error) {

@@ -14,6 +14,7 @@ import (
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/pgdb"
+	"github.com/egov-suite/egov/services/rshep/internal/rules"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 )
@@ -31,17 +32,20 @@ func (e Employee) Has(role string) bool { return slices.Contains(e.Roles, role) 
 // system is the engine acting on its own (automatic steps, timers).
 var system = Employee{IIN: "system", Name: "система", Roles: []string{"system"}}
 
-// ActionError is an action the engine refuses; Code tells the АРМ which.
-type ActionError struct {
-	// Code is wrong_role, wrong_step, closed, invalid or signature.
-	Code    string
-	Message string
-}
-
-func (e *ActionError) Error() string { return e.Message }
+// ActionError is an action the engine refuses; Code tells the АРМ which. The rules package decides it.
+type ActionError = rules.Refusal
 
 func refuseAction(code, format string, args ...any) error {
 	return &ActionError{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// actor is an employee as the rules see them.
+func (e Employee) actor() rules.Actor { return rules.Actor{IIN: e.IIN, Roles: e.Roles} }
+
+// State is what the rules read of the case.
+func (c *Case) State() rules.State {
+	return rules.State{Closed: c.Closed(), Step: c.Step, Assignee: c.Assignee, Outcome: c.Outcome,
+		Signed: len(c.ResultSignature) > 0, Extensions: c.Extensions}
 }
 
 // Action is what an employee does to a case.
@@ -91,48 +95,35 @@ func (e *Engine) Act(ctx context.Context, region string, id int64, who Employee,
 		if c.Region != region {
 			return ErrNotFound
 		}
-		p, err := e.Passport(c)
+		p, err := e.Passport(ctx, c)
 		if err != nil {
 			return err
 		}
-		if c.Closed() {
-			return refuseAction("closed", "the case is closed: a second decision is not possible")
+		kind := a.Kind
+		switch {
+		case kind == rules.Complete && a.Assignee != "":
+			kind = rules.Assign
+		case kind == rules.Assign && a.Assignee == "":
+			return refuseAction("invalid", "name the officer (ответственный исполнитель) to assign the case to")
+		case kind == rules.Assign:
+			a.Kind = rules.Complete
+		}
+		if err := rules.Check(p, c.State(), who.actor(), kind, a.Step); err != nil {
+			return err
 		}
 		step := c.CurrentStep(p)
-		if a.Step != "" && a.Step != step.ID {
-			return refuseAction("wrong_step", "the case has moved on to step %q; reload it", step.ID)
-		}
-		switch a.Kind {
-		case "extend":
+		if a.Kind == rules.Extend {
 			return e.extend(ctx, tx, c, p, who, a.Comment, now)
-		case "complete", "decide", "sign":
-		default:
-			return refuseAction("invalid", "unknown action %q", a.Kind)
-		}
-		if !who.Has(step.Role) {
-			return refuseAction("wrong_role", "step %q is done by the role %q; you have %s", step.ID, step.Role, strings.Join(who.Roles, ", "))
-		}
-		if c.Assignee != "" && step.Role == "officer" && who.IIN != c.Assignee {
-			return refuseAction("wrong_role", "the case is assigned to another officer")
 		}
 		switch a.Kind {
-		case "decide":
-			if !step.Decides {
-				return refuseAction("wrong_step", "step %q does not decide", step.ID)
-			}
+		case rules.Decide:
 			if err := e.decide(ctx, tx, c, p, who, a, now); err != nil {
 				return err
 			}
 			if step.Signs {
 				return saveCase(ctx, tx, c) // the same employee signs next
 			}
-		case "sign":
-			if !step.Signs {
-				return refuseAction("wrong_step", "step %q does not sign", step.ID)
-			}
-			if c.Outcome == "" {
-				return refuseAction("wrong_step", "nothing to sign: the case has no decision yet")
-			}
+		case rules.Sign:
 			if !bytes.Equal(signedContent, c.ResultContent) {
 				return refuseAction("wrong_step", "the decision changed while it was being signed; sign the new draft")
 			}
@@ -142,13 +133,7 @@ func (e *Engine) Act(ctx context.Context, region string, id int64, who Employee,
 			if err := e.signed(ctx, tx, c, p, who, a.Signature, now); err != nil {
 				return err
 			}
-		case "complete":
-			if step.Decides && c.Outcome == "" {
-				return refuseAction("wrong_step", "step %q decides: approve or refuse", step.ID)
-			}
-			if step.Signs && len(c.ResultSignature) == 0 {
-				return refuseAction("wrong_step", "step %q signs the result", step.ID)
-			}
+		case rules.Complete:
 			if a.Assignee != "" {
 				if err := e.assign(ctx, tx, c, p, who, a.Assignee, now); err != nil {
 					return err
@@ -199,20 +184,11 @@ func (e *Engine) decide(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Pass
 	if c.Outcome != "" && len(c.ResultSignature) > 0 {
 		return refuseAction("closed", "the case is decided and signed: a second decision is not possible")
 	}
-	switch a.Outcome {
-	case Approve:
-		a.RefusalCode, a.Comment = "", strings.TrimSpace(a.Comment)
-	case Refuse:
-		if !slices.ContainsFunc(p.Refusals, func(r catalog.Refusal) bool { return r.Code == a.RefusalCode }) {
-			return refuseAction("invalid", "%q is not a refusal ground of the passport", a.RefusalCode)
-		}
-		if strings.TrimSpace(a.Comment) == "" {
-			return refuseAction("invalid", "a refusal must be motivated: write the reasons (мотивированный отказ)")
-		}
-	default:
-		return refuseAction("invalid", "the outcome is approved or refused, not %q", a.Outcome)
+	d, err := rules.CheckDecision(p, rules.Decision{Outcome: a.Outcome, RefusalCode: a.RefusalCode, Comment: a.Comment})
+	if err != nil {
+		return err
 	}
-	c.Outcome, c.RefusalCode, c.Comment, c.DecidedBy = a.Outcome, a.RefusalCode, strings.TrimSpace(a.Comment), who.IIN
+	c.Outcome, c.RefusalCode, c.Comment, c.DecidedBy = d.Outcome, d.RefusalCode, d.Comment, who.IIN
 	c.ResultMediaType, c.ResultContent = MediaTypeResult, e.renderResult(c, p, who, now)
 	e.add(ctx, e.count.decisions)
 	step := c.CurrentStep(p)
@@ -259,7 +235,7 @@ func (e *Engine) completeStep(ctx context.Context, tx pgx.Tx, c *Case, p *catalo
 func (e *Engine) enterStep(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, idx int, now time.Time) error {
 	c.Step = idx
 	s := p.Steps[idx]
-	due := e.Add(now, s.Duration)
+	due := rules.Add(e.cal, now, s.Duration)
 	c.StepStartedAt, c.StepDueAt, c.Warned, c.Overdue, c.arm = &now, &due, false, false, true
 	if idx == 1 { // the registration step is behind: the examination has begun
 
@@ -292,17 +268,10 @@ func (e *Engine) close(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passp
 // extend extends the term of the case once more, as the passport allows.
 func (e *Engine) extend(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, who Employee, reason string, now time.Time) error {
 	x := p.Extension
-	if !who.Has(x.By) {
-		return refuseAction("wrong_role", "the term is extended by the role %q", x.By)
-	}
-	if c.Extensions >= x.Times {
-		return refuseAction("invalid", "the term was already extended %d time(s), the most the passport allows", c.Extensions)
-	}
 	if strings.TrimSpace(reason) == "" {
 		return refuseAction("invalid", "an extension needs its reason")
 	}
-	due := e.Add(*c.DueAt, x.Max)
-	stepDue := e.Add(*c.StepDueAt, x.Max)
+	due, stepDue := rules.Extended(e.cal, p, *c.DueAt, *c.StepDueAt)
 	c.DueAt, c.StepDueAt, c.Extensions, c.Overdue, c.Warned = &due, &stepDue, c.Extensions+1, false, false
 	if err := e.scheduleService(ctx, tx, c); err != nil {
 		return err
@@ -332,7 +301,7 @@ func (e *Engine) Advance(ctx context.Context, id int64) error {
 	if c.Closed() {
 		return nil
 	}
-	p, err := e.Passport(c)
+	p, err := e.Passport(ctx, c)
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ import (
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 	"github.com/egov-suite/egov/services/rshep/internal/cases"
+	"github.com/egov-suite/egov/services/rshep/internal/rules"
 	"github.com/egov-suite/egov/services/shep/shepclient"
 )
 
@@ -210,6 +211,13 @@ func (e *Engine) register(ctx context.Context, region string, env *envelopev1.En
 			return err
 		}
 		id = reg.ID
+		if reg.New {
+			// The case keeps the version it is registered under (RecordPassports stored it at start;
+			// this covers a version another replica loaded since).
+			if err := recordPassport(ctx, tx, p); err != nil {
+				return err
+			}
+		}
 		if !reg.New {
 			e.o.Log.InfoContext(ctx, "application registered before; its case stands", "region", region, "message_id", env.GetMessageId(),
 				"application", a.GetApplicationId(), "number", reg.Number)
@@ -249,10 +257,7 @@ func (e *Engine) register(ctx context.Context, region string, env *envelopev1.En
 			return err
 		}
 		// The whole term: every step's term, one after the other, from now.
-		due := now
-		for _, s := range p.Steps {
-			due = e.Add(due, s.Duration)
-		}
+		due := rules.ServiceDue(e.cal, p, now)
 		c.DueAt = &due
 		if err := addEvent(ctx, tx, id, Event{At: now, Actor: "system", ActorName: ParticipantID(region), Role: "system",
 			Action: ActRegistered, Status: "REGISTERED", Note: reg.Number}); err != nil {

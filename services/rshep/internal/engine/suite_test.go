@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -93,6 +94,9 @@ type suite struct {
 	seen map[string][]*applicationv1.StatusNotification
 
 	staff map[string]*staffer
+
+	// live is the engine the nodes' deliveries go to: s.eng, or one a test builds on another catalogue.
+	live atomic.Pointer[engine.Engine]
 }
 
 type staffer struct {
@@ -179,12 +183,15 @@ func launch(t testing.TB, forward bool) *suite {
 	_, err = pgdb.Migrate(ctx, s.db, "rshep", schema.Migrations())
 	require.NoError(t, err)
 	s.eng = s.engine(t, "replica-1")
+	s.live.Store(s.eng)
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	for r, n := range s.nodes {
-		wg.Go(func() { _ = n.Receive(runCtx, s.eng.Handler(r)) })
+		wg.Go(func() {
+			_ = n.Receive(runCtx, func(ctx context.Context, d *shepclient.Delivery) error { return s.live.Load().Handler(r)(ctx, d) })
+		})
 	}
 	if forward {
 		wg.Go(func() { _ = s.eng.Forward(runCtx, 200*time.Millisecond) })
@@ -199,9 +206,15 @@ func launch(t testing.TB, forward bool) *suite {
 func (s *suite) engine(t testing.TB, worker string) *engine.Engine {
 	cat, err := catalog.Builtin()
 	require.NoError(t, err)
+	return s.engineOn(t, worker, cat)
+}
+
+// engineOn is a replica running the catalogue cat, its passports recorded as the service records them.
+func (s *suite) engineOn(t testing.TB, worker string, cat *catalog.Catalog) *engine.Engine {
 	e, err := engine.New(engine.Options{Catalog: cat, Nodes: s.nodes, DB: s.db, Registries: engine.ShepRegistries{Nodes: s.nodes},
 		Now: s.clock.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Worker: worker})
 	require.NoError(t, err)
+	require.NoError(t, e.RecordPassports(t.Context()))
 	return e
 }
 
