@@ -17,9 +17,11 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/egov-suite/egov/internal/iin"
 )
 
-//go:embed passports/*.yaml
+//go:embed passports/*.yaml passports/templates/*.tmpl
 var builtin embed.FS
 
 // Text is a text in the suite's two languages.
@@ -65,6 +67,13 @@ type Passport struct {
 	Extension  Extension  `yaml:"extension"`
 	Deadlines  Deadlines  `yaml:"deadlines,omitempty"`
 	Decisions  []Decision `yaml:"decisions"`
+	// Bodies are other state bodies that take a step of the service (the district akimat adopting a
+	// resolution), each with its own staff and BIN.
+	Bodies []Body `yaml:"bodies,omitempty"`
+
+	// Templates are the result documents' templates the passport names (results[].template), by
+	// "<template>.<lang>", read from templates/ beside the passport files.
+	Templates map[string]string `yaml:"-"`
 
 	// Raw is the passport file as read: what a case registered under this version keeps, so an edit of
 	// the file changes only new cases.
@@ -74,8 +83,26 @@ type Passport struct {
 // Digest is the SHA-256 of the passport file, hex: two files with one code, region and version must
 // have one digest.
 func (p *Passport) Digest() string {
-	sum := sha256.Sum256(p.Raw)
-	return hex.EncodeToString(sum[:])
+	h := sha256.New()
+	h.Write(p.Raw)
+	keys := make([]string, 0, len(p.Templates))
+	for k := range p.Templates {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys { // the templates are part of the version: an edited letter is an edited passport
+		fmt.Fprintf(h, "\x00%s\x00%d\x00%s", k, len(p.Templates[k]), p.Templates[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Body is another state body taking a step of the service.
+type Body struct {
+	ID   string `yaml:"id"`
+	Name Text   `yaml:"name"`
+	// BIN, when set, is checked against the organisation of the certificates its staff sign with.
+	BIN    string `yaml:"bin,omitempty"`
+	Source Source `yaml:"source"`
 }
 
 // Field is a field of the request form.
@@ -154,17 +181,64 @@ type Step struct {
 	// Decides marks the step where the result or the refusal is decided.
 	Decides bool `yaml:"decides,omitempty"`
 	// Signs marks the step where the result or the refusal is signed.
-	Signs  bool   `yaml:"signs,omitempty"`
+	Signs bool `yaml:"signs,omitempty"`
+	// Body, when set, is the id of another body (bodies[]) whose staff take the step in their own role
+	// and workstation; empty for the provider's own staff.
+	Body   string `yaml:"body,omitempty"`
 	Source Source `yaml:"source"`
 }
 
-// Result is a possible outcome.
+// Performer is the role an employee must hold for the step: the step's role, qualified by the body
+// ("district_akimat:head") when another body takes it.
+func (s Step) Performer() string {
+	if s.Body == "" {
+		return s.Role
+	}
+	return s.Body + ":" + s.Role
+}
+
+// SigningStep is the step that signs the result.
+func (p *Passport) SigningStep() *Step {
+	for i := range p.Steps {
+		if p.Steps[i].Signs {
+			return &p.Steps[i]
+		}
+	}
+	return nil
+}
+
+// BodyOf returns the body of id.
+func (p *Passport) BodyOf(id string) (Body, bool) {
+	for _, b := range p.Bodies {
+		if b.ID == id {
+			return b, true
+		}
+	}
+	return Body{}, false
+}
+
+// Result is a result document. An approval issues every result that is not a refusal, each signed on
+// its own (a contract and a decision on payment at once); a refusal issues the refusal.
 type Result struct {
-	// Kind is certificate, referral, registration_ticket or refusal.
+	// ID names the document in the case and the notification; the kind when empty.
+	ID string `yaml:"id,omitempty"`
+	// Kind is certificate, referral, registration_ticket, contract, decision, resolution, notice or refusal.
 	Kind string `yaml:"kind"`
 	Name Text   `yaml:"name"`
-	// Signer is the role whose signing certificate signs it (system: the provider's system key).
+	// Signer is the role whose signing certificate signs it (system: the provider's system key; a body's
+	// id: that body's staff): the performer of the signing step.
 	Signer string `yaml:"signer"`
+	// Template names the document's templates, templates/<template>.ru.tmpl and .kk.tmpl; the suite's
+	// general letter (result.ru.tmpl, result.kk.tmpl) when empty.
+	Template string `yaml:"template,omitempty"`
+}
+
+// DocID is the result's id in the case: ID, or the kind.
+func (r Result) DocID() string {
+	if r.ID != "" {
+		return r.ID
+	}
+	return r.Kind
 }
 
 // Refusal is a ground for refusal with the regulation's text.
@@ -198,6 +272,9 @@ var (
 	idRe     = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 	regionRe = regexp.MustCompile(`^[0-9]{2}$`)
 )
+
+// ResultKinds are the kinds of result documents.
+var ResultKinds = []string{"certificate", "referral", "registration_ticket", "contract", "decision", "resolution", "notice", "refusal"}
 
 // IntakeRefusal is the refusal ground every passport must have: the engine refuses with it an application
 // whose form fails validation or whose document list misses a required item.
@@ -346,6 +423,14 @@ func (p *Passport) Validate(file string) error {
 			bad(at+".role", "%q: clerk, head, officer, commission or system", s.Role)
 		}
 		roles[s.Role] = true
+		if s.Body != "" {
+			if _, ok := p.BodyOf(s.Body); !ok {
+				bad(at+".body", "%q is not a body of the passport (bodies[].id)", s.Body)
+			}
+			if s.Role == "system" {
+				bad(at+".role", "another body's step is taken by its staff, not the system")
+			}
+		}
 		if s.Duration.Value < 1 || !in(s.Duration.Unit, "minutes", "hours", "working_days", "calendar_days") {
 			bad(at+".duration", "%d %q: a positive value in minutes, hours, working_days or calendar_days", s.Duration.Value, s.Duration.Unit)
 		}
@@ -386,20 +471,58 @@ func (p *Passport) Validate(file string) error {
 	if w := p.Deadlines.WarnAtPercent; w != 0 && (w < 1 || w > 99) {
 		bad("deadlines.warn_at_percent", "%d: 1 to 99", w)
 	}
+	bodies := map[string]bool{}
+	for i, b := range p.Bodies {
+		at := fmt.Sprintf("bodies[%d]", i)
+		if !idRe.MatchString(b.ID) || bodies[b.ID] {
+			bad(at+".id", "%q: missing, malformed or repeated", b.ID)
+		}
+		bodies[b.ID] = true
+		text(at+".name", b.Name)
+		if b.BIN != "" && !iin.Valid(b.BIN) {
+			bad(at+".bin", "%q: twelve digits with a valid check digit", b.BIN)
+		}
+		src(at+".source", b.Source)
+	}
 	kinds := map[string]bool{}
+	resultIDs := map[string]bool{}
+	refusalDocs := 0
+	signing := p.SigningStep()
 	for i, r := range p.Results {
 		at := fmt.Sprintf("results[%d]", i)
-		if !in(r.Kind, "certificate", "referral", "registration_ticket", "refusal") {
-			bad(at+".kind", "%q: certificate, referral, registration_ticket or refusal", r.Kind)
+		if !in(r.Kind, ResultKinds...) {
+			bad(at+".kind", "%q: one of %s", r.Kind, strings.Join(ResultKinds, ", "))
 		}
 		kinds[r.Kind] = true
+		if r.Kind == "refusal" {
+			refusalDocs++
+		}
+		if id := r.DocID(); !idRe.MatchString(id) || resultIDs[id] {
+			bad(at+".id", "%q: missing, malformed or repeated (two results of one kind need ids)", id)
+		}
+		resultIDs[r.DocID()] = true
 		text(at+".name", r.Name)
-		if !in(r.Signer, "head", "officer", "system") {
-			bad(at+".signer", "%q: head, officer or system", r.Signer)
+		if !in(r.Signer, "head", "officer", "system") && !bodies[r.Signer] {
+			bad(at+".signer", "%q: head, officer, system or a body's id", r.Signer)
+		}
+		if signing != nil {
+			want := signing.Role
+			if signing.Body != "" {
+				want = signing.Body
+			}
+			if r.Signer != want {
+				bad(at+".signer", "%q, but the signing step %q is taken by %q", r.Signer, signing.ID, want)
+			}
+		}
+		if r.Template != "" && !idRe.MatchString(r.Template) {
+			bad(at+".template", "%q: a template name (lower-case Latin letters, digits and '_')", r.Template)
 		}
 	}
 	if !kinds["refusal"] || len(kinds) < 2 {
 		bad("results", "a positive result and a motivated refusal are both required")
+	}
+	if refusalDocs > 1 {
+		bad("results", "one refusal document, not %d", refusalDocs)
 	}
 	seen := map[string]bool{}
 	for i, n := range p.Notices {
@@ -463,6 +586,10 @@ func Load(fsys fs.FS) (*Catalog, error) {
 		}
 		p, err := Parse(n, b)
 		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := p.attachTemplates(n, fsys); err != nil {
 			errs = append(errs, err)
 			continue
 		}

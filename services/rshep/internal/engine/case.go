@@ -50,6 +50,9 @@ type Case struct {
 	ResultContent   []byte
 	ResultSignature []byte
 	ResultSignedBy  string
+	// Results are the result documents of the decision (the refusal, or every positive result of the
+	// passport); Result* above mirror the first.
+	Results  []ResultDoc
 	ClosedAt        *time.Time
 	NotifySeq       int64
 
@@ -68,6 +71,27 @@ type Document struct {
 	SHA256        string `json:"sha256,omitempty"`
 	ObjectKey     string `json:"object_key,omitempty"`
 	PaperReceived bool   `json:"paper_received,omitempty"`
+}
+
+// ResultDoc is one result document of a case: rendered from its template, signed on its own.
+type ResultDoc struct {
+	ID        string             `json:"id"`
+	Kind      string             `json:"kind"`
+	Name      catalog.Text       `json:"name"`
+	MediaType string             `json:"media_type"`
+	Content   []byte             `json:"content"`
+	Data      catalog.ResultData `json:"data"`
+	Signature []byte             `json:"signature,omitempty"`
+	SignedBy  string             `json:"signed_by,omitempty"`
+}
+
+// Docs are the case's result documents; a case decided before documents were kept apart has its one
+// result.
+func (c *Case) Docs() []ResultDoc {
+	if len(c.Results) > 0 || len(c.ResultContent) == 0 {
+		return c.Results
+	}
+	return []ResultDoc{{ID: "result", MediaType: c.ResultMediaType, Content: c.ResultContent, Signature: c.ResultSignature, SignedBy: c.ResultSignedBy}}
 }
 
 // CheckResult is a registry's answer to one of the passport's checks.
@@ -102,16 +126,16 @@ func (c *Case) CurrentStep(p *catalog.Passport) *catalog.Step {
 const caseColumns = `id, registration_number, registered_at, sender, message_id, region, service_code, application_id, channel,
 	reply_to, correlation_id, applicant_iin, language, passport_version, status, step, step_started_at, step_due_at, due_at,
 	assignee, extensions, warned, overdue, escalated, checks_done, form, documents, checks, outcome, refusal_code, comment,
-	decided_by, result_media_type, result_content, result_signature, result_signed_by, closed_at, notify_seq`
+	decided_by, result_media_type, result_content, result_signature, result_signed_by, closed_at, notify_seq, results`
 
 func scanCase(row pgx.Row) (*Case, error) {
 	var c Case
-	var form, docs, checks []byte
+	var form, docs, checks, results []byte
 	err := row.Scan(&c.ID, &c.Number, &c.RegisteredAt, &c.Sender, &c.MessageID, &c.Region, &c.ServiceCode, &c.ApplicationID,
 		&c.Channel, &c.ReplyTo, &c.CorrelationID, &c.ApplicantIIN, &c.Language, &c.PassportVersion, &c.Status, &c.Step,
 		&c.StepStartedAt, &c.StepDueAt, &c.DueAt, &c.Assignee, &c.Extensions, &c.Warned, &c.Overdue, &c.Escalated,
 		&c.ChecksDone, &form, &docs, &checks, &c.Outcome, &c.RefusalCode, &c.Comment, &c.DecidedBy, &c.ResultMediaType,
-		&c.ResultContent, &c.ResultSignature, &c.ResultSignedBy, &c.ClosedAt, &c.NotifySeq)
+		&c.ResultContent, &c.ResultSignature, &c.ResultSignedBy, &c.ClosedAt, &c.NotifySeq, &results)
 	if err != nil {
 		return nil, err
 	}
@@ -123,6 +147,9 @@ func scanCase(row pgx.Row) (*Case, error) {
 	}
 	if err := json.Unmarshal(checks, &c.Checks); err != nil {
 		return nil, fmt.Errorf("case %d: checks: %w", c.ID, err)
+	}
+	if err := json.Unmarshal(results, &c.Results); err != nil {
+		return nil, fmt.Errorf("case %d: results: %w", c.ID, err)
 	}
 	return &c, nil
 }
@@ -165,13 +192,17 @@ func saveCase(ctx context.Context, tx pgx.Tx, c *Case) error {
 	if err != nil {
 		return err
 	}
+	results, err := json.Marshal(c.Results)
+	if err != nil {
+		return err
+	}
 	_, err = tx.Exec(ctx, `UPDATE cases SET status = $2, step = $3, step_started_at = $4, step_due_at = $5, due_at = $6,
 		assignee = $7, extensions = $8, warned = $9, overdue = $10, escalated = $11, checks_done = $12, checks = $13,
 		outcome = $14, refusal_code = $15, comment = $16, decided_by = $17, result_media_type = $18, result_content = $19,
-		result_signature = $20, result_signed_by = $21, closed_at = $22, notify_seq = $23 WHERE id = $1`,
+		result_signature = $20, result_signed_by = $21, closed_at = $22, notify_seq = $23, results = $24 WHERE id = $1`,
 		c.ID, c.Status, c.Step, c.StepStartedAt, c.StepDueAt, c.DueAt, c.Assignee, c.Extensions, c.Warned, c.Overdue,
 		c.Escalated, c.ChecksDone, checks, c.Outcome, c.RefusalCode, c.Comment, c.DecidedBy, c.ResultMediaType,
-		c.ResultContent, c.ResultSignature, c.ResultSignedBy, c.ClosedAt, c.NotifySeq)
+		c.ResultContent, c.ResultSignature, c.ResultSignedBy, c.ClosedAt, c.NotifySeq, results)
 	return err
 }
 

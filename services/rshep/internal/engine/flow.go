@@ -60,31 +60,42 @@ type Action struct {
 	Comment     string
 	// Complete: Assignee is the officer (IIN) the head assigns the case to.
 	Assignee string
-	// Sign: the detached CMS signature over the result's content.
-	Signature []byte
+	// Sign: the detached CMS signature over the result's content; Signatures, one per result document
+	// in the case's order, when the decision issues several (Signature alone signs a single one).
+	Signature  []byte
+	Signatures [][]byte
 	// Extend: Comment is the reason.
 }
 
 // Act applies an employee's action to a case of region, in one transaction.
 func (e *Engine) Act(ctx context.Context, region string, id int64, who Employee, a Action) error {
 	now := e.o.Now()
-	var sig *envelope.Result
-	var signedContent []byte
-	if a.Kind == "sign" {
+	var sigs []*envelope.Result
+	var signedDocs []ResultDoc
+	if a.Kind == rules.Sign {
 		c, err := e.Get(ctx, region, id)
 		if err != nil {
 			return err
 		}
-		if len(c.ResultContent) == 0 {
+		signedDocs = c.Docs()
+		if len(signedDocs) == 0 {
 			return refuseAction("wrong_step", "nothing to sign: the case has no decision yet")
 		}
+		if len(a.Signatures) == 0 && len(a.Signature) > 0 {
+			a.Signatures = [][]byte{a.Signature}
+		}
+		if len(a.Signatures) != len(signedDocs) {
+			return refuseAction("signature", "the decision issues %d document(s); sign each of them (%d signature(s) came)", len(signedDocs), len(a.Signatures))
+		}
 		// Verified outside the transaction: the certificate status may take an OCSP round trip. The
-		// transaction then checks the draft is still the one signed.
-		signedContent = c.ResultContent
-		sig, err = e.Verifier(region).Verify(ctx, signedContent, a.Signature, envelope.Expect{Purpose: envelope.PurposeDocument, IIN: who.IIN})
-		if err != nil {
-			ru, _, _ := envelope.Refusal(err)
-			return refuseAction("signature", "подпись не принята: %s", ru)
+		// transaction then checks the drafts are still the ones signed.
+		for i, d := range signedDocs {
+			sig, err := e.Verifier(region).Verify(ctx, d.Content, a.Signatures[i], envelope.Expect{Purpose: envelope.PurposeDocument, IIN: who.IIN})
+			if err != nil {
+				ru, _, _ := envelope.Refusal(err)
+				return refuseAction("signature", "подпись не принята: %s", ru)
+			}
+			sigs = append(sigs, sig)
 		}
 	}
 	err := pgdb.InTxPipelined(ctx, e.o.DB, func(tx pgx.Tx) error {
@@ -124,13 +135,22 @@ func (e *Engine) Act(ctx context.Context, region string, id int64, who Employee,
 				return saveCase(ctx, tx, c) // the same employee signs next
 			}
 		case rules.Sign:
-			if !bytes.Equal(signedContent, c.ResultContent) {
+			docs := c.Docs()
+			if len(docs) != len(signedDocs) {
 				return refuseAction("wrong_step", "the decision changed while it was being signed; sign the new draft")
 			}
-			if p.Provider.BIN != "" && sig.Holder.BIN != p.Provider.BIN {
-				return refuseAction("signature", "the result is signed with the certificate of %q, not of the provider", sig.Holder.Organization)
+			for i := range docs {
+				if !bytes.Equal(signedDocs[i].Content, docs[i].Content) {
+					return refuseAction("wrong_step", "the decision changed while it was being signed; sign the new draft")
+				}
 			}
-			if err := e.signed(ctx, tx, c, p, who, a.Signature, now); err != nil {
+			bin, whose := rules.SignerBIN(p, step)
+			for _, sig := range sigs {
+				if bin != "" && sig.Holder.BIN != bin {
+					return refuseAction("signature", "the result is signed with the certificate of %q, not of %s", sig.Holder.Organization, whose)
+				}
+			}
+			if err := e.signed(ctx, tx, c, p, who, a.Signatures, now); err != nil {
 				return err
 			}
 		case rules.Complete:
@@ -189,7 +209,12 @@ func (e *Engine) decide(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Pass
 		return err
 	}
 	c.Outcome, c.RefusalCode, c.Comment, c.DecidedBy = d.Outcome, d.RefusalCode, d.Comment, who.IIN
-	c.ResultMediaType, c.ResultContent = MediaTypeResult, e.renderResult(c, p, who, now)
+	docs, err := e.renderResults(c, p, who)
+	if err != nil {
+		return err
+	}
+	c.Results = docs
+	c.ResultMediaType, c.ResultContent, c.ResultSignature, c.ResultSignedBy = docs[0].MediaType, docs[0].Content, nil, ""
 	e.add(ctx, e.count.decisions)
 	step := c.CurrentStep(p)
 	return addEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: step.Role, Action: ActDecided,
@@ -197,8 +222,13 @@ func (e *Engine) decide(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Pass
 }
 
 // signed stores the result's signature and tells the channel the outcome.
-func (e *Engine) signed(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, who Employee, sig []byte, now time.Time) error {
-	c.ResultSignature, c.ResultSignedBy = sig, who.IIN+" "+who.Name
+func (e *Engine) signed(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, who Employee, sigs [][]byte, now time.Time) error {
+	by := who.IIN + " " + who.Name
+	c.Results = c.Docs()
+	for i := range c.Results {
+		c.Results[i].Signature, c.Results[i].SignedBy = sigs[i], by
+	}
+	c.ResultSignature, c.ResultSignedBy = sigs[0], by
 	step := c.CurrentStep(p)
 	if err := addEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: step.Role, Action: ActSigned, Step: step.ID}); err != nil {
 		return err
@@ -259,6 +289,11 @@ func (e *Engine) close(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passp
 	}
 	return e.setStatus(ctx, tx, c, p, "RESULT_ISSUED", now, func(n *applicationv1.StatusNotification) {
 		n.Result = &envelopev1.SignedDocument{MediaType: c.ResultMediaType, Content: c.ResultContent, Signature: c.ResultSignature}
+		for _, d := range c.Docs() {
+			n.Results = append(n.Results, &applicationv1.ResultDocument{Id: d.ID, Kind: d.Kind,
+				Name:     &applicationv1.LocalizedText{Ru: d.Name.RU, Kk: d.Name.KK},
+				Document: &envelopev1.SignedDocument{MediaType: d.MediaType, Content: d.Content, Signature: d.Signature}})
+		}
 		if c.Outcome == Refuse {
 			e.refusalOf(c, p, n)
 		}
@@ -389,11 +424,15 @@ func (e *Engine) signAsSystem(ctx context.Context, tx pgx.Tx, c *Case, p *catalo
 	if err != nil {
 		return err
 	}
-	sig, err := signer.Sign(c.ResultContent)
-	if err != nil {
-		return err
+	var sigs [][]byte
+	for _, d := range c.Docs() {
+		sig, err := signer.Sign(d.Content)
+		if err != nil {
+			return err
+		}
+		sigs = append(sigs, sig)
 	}
-	return e.signed(ctx, tx, c, p, Employee{IIN: "system", Name: ParticipantID(c.Region), Roles: []string{"system"}}, sig, now)
+	return e.signed(ctx, tx, c, p, Employee{IIN: "system", Name: ParticipantID(c.Region), Roles: []string{"system"}}, sigs, now)
 }
 
 // refuseAutomatically refuses a case on a failed registry check: the refusal is signed by the node's

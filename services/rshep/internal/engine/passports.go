@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -42,9 +43,13 @@ func (e *Engine) RecordPassports(ctx context.Context) error {
 // recordPassport stores p's version if it is new, and refuses a different file under the same version.
 func recordPassport(ctx context.Context, q querier, p *catalog.Passport) error {
 	var digest string
-	err := q.QueryRow(ctx, `INSERT INTO passport_versions (code, region, version, digest, body) VALUES ($1, $2, $3, $4, $5)
+	templates, err := json.Marshal(p.Templates)
+	if err != nil {
+		return err
+	}
+	err = q.QueryRow(ctx, `INSERT INTO passport_versions (code, region, version, digest, body, templates) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (code, region, version) DO UPDATE SET code = excluded.code RETURNING digest`,
-		p.Code, p.Region, p.Version, p.Digest(), p.Raw).Scan(&digest)
+		p.Code, p.Region, p.Version, p.Digest(), p.Raw, templates).Scan(&digest)
 	if err != nil {
 		return fmt.Errorf("passport %s/%s version %d: %w", p.Code, p.Region, p.Version, err)
 	}
@@ -67,9 +72,9 @@ func (e *Engine) Passport(ctx context.Context, c *Case) (*catalog.Passport, erro
 	if ok {
 		return p, nil
 	}
-	var body []byte
-	err := e.o.DB.QueryRow(ctx, `SELECT body FROM passport_versions WHERE code = $1 AND region = $2 AND version = $3`,
-		c.ServiceCode, c.Region, c.PassportVersion).Scan(&body)
+	var body, templates []byte
+	err := e.o.DB.QueryRow(ctx, `SELECT body, templates FROM passport_versions WHERE code = $1 AND region = $2 AND version = $3`,
+		c.ServiceCode, c.Region, c.PassportVersion).Scan(&body, &templates)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("case %s: its passport %s/%s version %d is no longer in the catalogue and was never stored in passport_versions", c.Number, c.ServiceCode, c.Region, c.PassportVersion)
 	}
@@ -81,6 +86,9 @@ func (e *Engine) Passport(ctx context.Context, c *Case) (*catalog.Passport, erro
 	p, err = catalog.Decode(key, body)
 	if err != nil {
 		return nil, fmt.Errorf("case %s: its stored passport: %w", c.Number, err)
+	}
+	if err := json.Unmarshal(templates, &p.Templates); err != nil {
+		return nil, fmt.Errorf("case %s: its stored passport's templates: %w", c.Number, err)
 	}
 	e.mu.Lock()
 	e.versions[key] = p

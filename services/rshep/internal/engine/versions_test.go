@@ -52,14 +52,7 @@ const reviewStep = `  - id: review
 // actOn applies an employee's action through engine e (a replica on another catalogue).
 func (s *suite) actOn(t *testing.T, e *engine.Engine, c *engine.Case, who string, a engine.Action) {
 	t.Helper()
-	st := s.staff[who]
-	if a.Kind == "sign" {
-		cur, err := e.Get(t.Context(), c.Region, c.ID)
-		require.NoError(t, err)
-		a.Signature, err = st.sign.Sign(cur.ResultContent)
-		require.NoError(t, err)
-	}
-	require.NoError(t, e.Act(t.Context(), c.Region, c.ID, st.Employee, a))
+	require.NoError(t, s.actWith(t, e, c, who, a))
 }
 
 func stepsOf(t *testing.T, e *engine.Engine, c *engine.Case) []string {

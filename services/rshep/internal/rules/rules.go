@@ -75,10 +75,30 @@ func Current(p *catalog.Passport, s State) *catalog.Step {
 // on an officer's step of an assigned case, are the assignee.
 func Holds(p *catalog.Passport, s State, who Actor) bool {
 	step := Current(p, s)
-	if step == nil || s.Closed || !who.Has(step.Role) {
+	if step == nil || s.Closed || !who.Has(step.Performer()) {
 		return false
 	}
-	return s.Assignee == "" || step.Role != "officer" || s.Assignee == who.IIN
+	return !assigned(step, s) || s.Assignee == who.IIN
+}
+
+// OtherBodyOnly reports whether roles are all of other bodies ("district_akimat:head"): staff who see only
+// the cases at their body's steps, not the provider's inbox.
+func OtherBodyOnly(roles []string) bool {
+	if len(roles) == 0 {
+		return false
+	}
+	for _, r := range roles {
+		if !strings.Contains(r, ":") {
+			return false
+		}
+	}
+	return true
+}
+
+// assigned reports whether the step is the provider's officer's and the head assigned the case to one:
+// then only that officer acts.
+func assigned(step *catalog.Step, s State) bool {
+	return s.Assignee != "" && step.Body == "" && step.Role == "officer"
 }
 
 // Check tells whether who may take the action kind on the case; seenStep is the step id the employee
@@ -107,10 +127,10 @@ func Check(p *catalog.Passport, s State, who Actor, kind, seenStep string) error
 	if !slices.Contains(Kinds, kind) {
 		return refuse("invalid", "unknown action %q", kind)
 	}
-	if !who.Has(step.Role) {
-		return refuse("wrong_role", "step %q is done by the role %q; you have %s", step.ID, step.Role, strings.Join(who.Roles, ", "))
+	if !who.Has(step.Performer()) {
+		return refuse("wrong_role", "step %q is done by the role %q; you have %s", step.ID, step.Performer(), strings.Join(who.Roles, ", "))
 	}
-	if s.Assignee != "" && step.Role == "officer" && who.IIN != s.Assignee {
+	if assigned(step, s) && who.IIN != s.Assignee {
 		return refuse("wrong_role", "the case is assigned to another officer")
 	}
 	switch kind {
@@ -134,7 +154,7 @@ func Check(p *catalog.Passport, s State, who Actor, kind, seenStep string) error
 		if s.Signed {
 			return refuse("wrong_step", "the result is already signed")
 		}
-		if signer := Signer(p, s.Outcome); signer != "" && signer != "system" && !who.Has(signer) {
+		if signer := Signer(p, s.Outcome); signer != "" && signer != "system" && signer != step.Body && !who.Has(signer) {
 			return refuse("wrong_role", "the result is signed by the role %q (results[].signer)", signer)
 		}
 	case Complete, Assign:
@@ -145,7 +165,7 @@ func Check(p *catalog.Passport, s State, who Actor, kind, seenStep string) error
 			return refuse("wrong_step", "step %q signs the result", step.ID)
 		}
 		if kind == Assign {
-			if step.Role != "head" {
+			if step.Role != "head" || step.Body != "" {
 				return refuse("wrong_step", "a case is assigned to an officer at the head's step, not at %q", step.ID)
 			}
 			if s.Assignee != "" {
@@ -211,6 +231,17 @@ func Signer(p *catalog.Passport, outcome string) string {
 		return rs[0].Signer
 	}
 	return ""
+}
+
+// SignerBIN is the BIN the signatures at step must carry, and whose it is: the other body's when the
+// step is another body's, else the provider's; "" when the passport gives none.
+func SignerBIN(p *catalog.Passport, step *catalog.Step) (bin, whose string) {
+	if step != nil && step.Body != "" {
+		if b, ok := p.BodyOf(step.Body); ok {
+			return b.BIN, "the " + b.ID
+		}
+	}
+	return p.Provider.BIN, "the provider"
 }
 
 // Add returns the end of a term of d from t on the working-day calendar.
