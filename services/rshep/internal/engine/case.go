@@ -52,9 +52,9 @@ type Case struct {
 	ResultSignedBy  string
 	// Results are the result documents of the decision (the refusal, or every positive result of the
 	// passport); Result* above mirror the first.
-	Results  []ResultDoc
-	ClosedAt        *time.Time
-	NotifySeq       int64
+	Results   []ResultDoc
+	ClosedAt  *time.Time
+	NotifySeq int64
 
 	// arm is set when the case entered a step in this transaction: the step's warning and deadline
 	// are owed, and armed (armTimers) for the step the case rests in when the transaction ends, not

@@ -58,9 +58,9 @@ type Options struct {
 
 // Engine runs the passports.
 type Engine struct {
-	o     Options
-	cal   *calendar.Calendar
-	wake  chan struct{}
+	o    Options
+	cal  *calendar.Calendar
+	wake chan struct{}
 
 	mu sync.Mutex
 	// versions are the passports of earlier versions cases still run on, read once from passport_versions.

@@ -14,9 +14,9 @@ import (
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/pgdb"
-	"github.com/egov-suite/egov/services/rshep/internal/rules"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
+	"github.com/egov-suite/egov/services/rshep/internal/rules"
 )
 
 // Employee is a member of a provider's staff acting in the АРМ.

@@ -114,7 +114,9 @@ func TestEditedPassportAppliesToNewCasesOnly(t *testing.T) {
 	require.Equal(t, []string{"register", "review", "examine"}, stepsOf(t, e2, c2))
 
 	// Version 1 changed in place: refused, naming the passport and the way out.
-	same := editedCatalog(t, file, func(y string) string { return strings.Replace(y, "duration: {value: 3, unit: calendar_days}", "duration: {value: 5, unit: calendar_days}", 1) })
+	same := editedCatalog(t, file, func(y string) string {
+		return strings.Replace(y, "duration: {value: 3, unit: calendar_days}", "duration: {value: 5, unit: calendar_days}", 1)
+	})
 	e3, err := engine.New(engine.Options{Catalog: same, Nodes: s.nodes, DB: s.db, Registries: engine.ShepRegistries{Nodes: s.nodes}, Now: s.clock.Now})
 	require.NoError(t, err)
 	err = e3.RecordPassports(t.Context())
