@@ -69,6 +69,11 @@ func TestBrokenPassportsNameFileFieldProblem(t *testing.T) {
 		{"fail/missing kk", "kk: Қорғаншылық және қамқоршылық жөнінде анықтамалар беру", "kk: \"\"", "name.kk"},
 		{"fail/no refusal result", "  - kind: refusal\n    signer: officer", "  - kind: referral\n    signer: officer", "results"},
 		{"fail/check on a missing field", "field: applicant_iin\n    channels: [tson]", "field: child\n    channels: [tson]", "checks[0].field"},
+		{"fail/signer is not the signing step's", "  - kind: certificate\n    signer: officer", "  - kind: certificate\n    signer: head", "results[0].signer"},
+		{"fail/unknown body", "  - id: examine\n    role: officer", "  - id: examine\n    role: officer\n    body: akimat", "steps[1].body"},
+		{"fail/missing template", "  - kind: certificate\n    signer: officer", "  - kind: certificate\n    signer: officer\n    template: nowhere", "templates/nowhere.ru.tmpl"},
+		{"fail/two results of a kind without ids", "  - kind: certificate\n    signer: officer", "  - kind: certificate\n    signer: officer\n    name: {ru: x, kk: y}\n  - kind: certificate\n    signer: officer", "results[1].id"},
+		{"fail/unknown result kind", "  - kind: certificate\n    signer: officer", "  - kind: diploma\n    signer: officer", "results[0].kind"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -173,3 +173,62 @@ func TestDeadlines(t *testing.T) {
 	assert.Equal(t, cal.AddWorkingDays(due, 2), newDue)
 	assert.Equal(t, cal.AddWorkingDays(start, 2), newStep)
 }
+
+// akimatPassport is the shape of S3: the district akimat adopts (and signs) the resolution in its own
+// step.
+func akimatPassport() *catalog.Passport {
+	p := passport()
+	p.Bodies = []catalog.Body{{ID: "district_akimat", BIN: "050540000006"}}
+	p.Steps[2].Signs = false
+	p.Steps = append(p.Steps[:3], catalog.Step{ID: "adopt", Role: "head", Body: "district_akimat", Signs: true,
+		Duration: catalog.Duration{Value: 6, Unit: "working_days"}}, p.Steps[3])
+	for i := range p.Results {
+		p.Results[i].Signer = "district_akimat"
+	}
+	return p
+}
+
+func TestAnotherBody(t *testing.T) {
+	t.Parallel()
+	p := akimatPassport()
+	akim := rules.Actor{IIN: "7", Roles: []string{"district_akimat:head"}}
+	atAdopt := rules.State{Step: 3, Outcome: rules.Approve, Assignee: "3"}
+	for _, tc := range []struct {
+		name string
+		who  rules.Actor
+		kind string
+		code string
+	}{
+		{name: "ok/the akimat's head signs", who: akim, kind: rules.Sign},
+		{name: "fail/the provider's head", who: head, kind: rules.Sign, code: "wrong_role"},
+		{name: "fail/the assigned officer", who: officer, kind: rules.Sign, code: "wrong_role"},
+		{name: "fail/the akimat assigns", who: akim, kind: rules.Assign, code: "wrong_step"},
+		{name: "fail/the akimat extends the provider's term", who: akim, kind: rules.Extend, code: "wrong_role"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := rules.Check(p, atAdopt, tc.who, tc.kind, "")
+			if tc.code == "" {
+				require.NoError(t, err)
+				return
+			}
+			var r *rules.Refusal
+			require.ErrorAs(t, err, &r)
+			assert.Equal(t, tc.code, r.Code, r.Message)
+		})
+	}
+	assert.True(t, rules.Holds(p, atAdopt, akim), "in the akimat's inbox: the officer's assignment does not bind another body")
+	assert.False(t, rules.Holds(p, rules.State{Step: 2}, akim), "not before the akimat's step")
+	assert.True(t, rules.OtherBodyOnly(akim.Roles))
+	assert.False(t, rules.OtherBodyOnly(head.Roles))
+	assert.False(t, rules.OtherBodyOnly(nil))
+	assert.False(t, rules.OtherBodyOnly([]string{"head", "district_akimat:head"}))
+
+	bin, whose := rules.SignerBIN(p, &p.Steps[3])
+	assert.Equal(t, "050540000006", bin)
+	assert.Equal(t, "the district_akimat", whose)
+	p.Provider.BIN = "041240000016"
+	bin, whose = rules.SignerBIN(p, &p.Steps[2])
+	assert.Equal(t, "041240000016", bin)
+	assert.Equal(t, "the provider", whose)
+}
