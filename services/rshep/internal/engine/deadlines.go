@@ -12,6 +12,7 @@ import (
 	"github.com/egov-suite/egov/internal/calendar"
 	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/services/rshep/internal/rules"
+	"github.com/egov-suite/egov/services/rshep/internal/store"
 	"github.com/egov-suite/egov/services/rshep/internal/timers"
 )
 
@@ -63,7 +64,7 @@ func (e *Engine) Fire(ctx context.Context, tx pgx.Tx, t timers.Timer) error {
 	if err != nil {
 		return fmt.Errorf("timer of case %q: %w", t.CaseID, err)
 	}
-	c, err := lockCase(ctx, tx, id)
+	c, err := store.Lock(ctx, tx, id)
 	if err != nil {
 		return err
 	}
@@ -106,17 +107,17 @@ func (e *Engine) Fire(ctx context.Context, tx pgx.Tx, t timers.Timer) error {
 	default:
 		return fmt.Errorf("unknown timer kind %q", t.Kind)
 	}
-	if err := addEvent(ctx, tx, c.ID, ev); err != nil {
+	if err := store.AddEvent(ctx, tx, c.ID, ev); err != nil {
 		return err
 	}
 	if t.Kind != timerWarn && !c.Escalated {
 		c.Escalated = true
-		if err := addEvent(ctx, tx, c.ID, Event{At: ev.At, Actor: "system", ActorName: ParticipantID(c.Region), Role: "system",
+		if err := store.AddEvent(ctx, tx, c.ID, Event{At: ev.At, Actor: "system", ActorName: ParticipantID(c.Region), Role: "system",
 			Action: ActEscalated, Step: step.ID, Note: "передано на контроль руководителю услугодателя"}); err != nil {
 			return err
 		}
 	}
-	return saveCase(ctx, tx, c)
+	return store.Save(ctx, tx, c)
 }
 
 // RunTimers fires the due timers of the engine's regions every interval until ctx ends. A timer whose

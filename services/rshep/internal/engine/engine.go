@@ -20,7 +20,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel/metric"
 
@@ -29,6 +28,7 @@ import (
 	"github.com/egov-suite/egov/internal/catalog"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	"github.com/egov-suite/egov/services/rshep/internal/rules"
+	"github.com/egov-suite/egov/services/rshep/internal/store"
 	"github.com/egov-suite/egov/services/shep/shepclient"
 )
 
@@ -162,54 +162,30 @@ func (e *Engine) Add(t time.Time, d catalog.Duration) time.Time { return rules.A
 
 // Get reads a case of region by id.
 func (e *Engine) Get(ctx context.Context, region string, id int64) (*Case, error) {
-	return queryCase(ctx, e.o.DB, `WHERE id = $1 AND region = $2`, id, region)
+	return store.Get(ctx, e.o.DB, region, id)
 }
 
 // ByApplication reads the case of an application id.
 func (e *Engine) ByApplication(ctx context.Context, applicationID string) (*Case, error) {
-	return queryCase(ctx, e.o.DB, `WHERE application_id = $1 ORDER BY id LIMIT 1`, applicationID)
+	return store.ByApplication(ctx, e.o.DB, applicationID)
 }
 
 // History returns a case's events in order.
 func (e *Engine) History(ctx context.Context, id int64) ([]Event, error) {
-	rows, err := e.o.DB.Query(ctx, `SELECT seq, at, actor, actor_name, role, action, status, step, note FROM case_events
-		WHERE case_id = $1 ORDER BY seq`, id)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Event, error) {
-		var ev Event
-		err := r.Scan(&ev.Seq, &ev.At, &ev.Actor, &ev.ActorName, &ev.Role, &ev.Action, &ev.Status, &ev.Step, &ev.Note)
-		return ev, err
-	})
+	return store.History(ctx, e.o.DB, id)
 }
 
 // Open lists a region's open cases, the nearest step deadline first.
 func (e *Engine) Open(ctx context.Context, region string, limit int) ([]*Case, error) {
-	return queryCases(ctx, e.o.DB, `WHERE region = $1 AND closed_at IS NULL ORDER BY step_due_at NULLS LAST, id LIMIT $2`, region, limit)
+	return store.Open(ctx, e.o.DB, region, limit)
 }
 
 // Closed lists a region's closed cases, the latest first.
 func (e *Engine) Closed(ctx context.Context, region string, limit int) ([]*Case, error) {
-	return queryCases(ctx, e.o.DB, `WHERE region = $1 AND closed_at IS NOT NULL ORDER BY closed_at DESC, id DESC LIMIT $2`, region, limit)
-}
-
-// Rejection is an application refused before registration.
-type Rejection struct {
-	Sender, MessageID, Region, ServiceCode, ApplicationID, RefusalCode, Detail string
-	At                                                                         time.Time
+	return store.Closed(ctx, e.o.DB, region, limit)
 }
 
 // Rejections lists what a region refused at intake, the latest first.
 func (e *Engine) Rejections(ctx context.Context, region string, limit int) ([]Rejection, error) {
-	rows, err := e.o.DB.Query(ctx, `SELECT sender, message_id, region, service_code, application_id, refusal_code, detail, at
-		FROM rejections WHERE region = $1 ORDER BY at DESC LIMIT $2`, region, limit)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Rejection, error) {
-		var x Rejection
-		err := r.Scan(&x.Sender, &x.MessageID, &x.Region, &x.ServiceCode, &x.ApplicationID, &x.RefusalCode, &x.Detail, &x.At)
-		return x, err
-	})
+	return store.Rejections(ctx, e.o.DB, region, limit)
 }

@@ -3,7 +3,6 @@ package engine
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 	"github.com/egov-suite/egov/services/rshep/internal/rules"
+	"github.com/egov-suite/egov/services/rshep/internal/store"
 )
 
 // Employee is a member of a provider's staff acting in the АРМ.
@@ -41,12 +41,6 @@ func refuseAction(code, format string, args ...any) error {
 
 // actor is an employee as the rules see them.
 func (e Employee) actor() rules.Actor { return rules.Actor{IIN: e.IIN, Roles: e.Roles} }
-
-// State is what the rules read of the case.
-func (c *Case) State() rules.State {
-	return rules.State{Closed: c.Closed(), Step: c.Step, Assignee: c.Assignee, Outcome: c.Outcome,
-		Signed: len(c.ResultSignature) > 0, Extensions: c.Extensions}
-}
 
 // Action is what an employee does to a case.
 type Action struct {
@@ -99,7 +93,7 @@ func (e *Engine) Act(ctx context.Context, region string, id int64, who Employee,
 		}
 	}
 	err := pgdb.InTxPipelined(ctx, e.o.DB, func(tx pgx.Tx) error {
-		c, err := lockCase(ctx, tx, id)
+		c, err := store.Lock(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -132,7 +126,7 @@ func (e *Engine) Act(ctx context.Context, region string, id int64, who Employee,
 				return err
 			}
 			if step.Signs {
-				return saveCase(ctx, tx, c) // the same employee signs next
+				return store.Save(ctx, tx, c) // the same employee signs next
 			}
 		case rules.Sign:
 			docs := c.Docs()
@@ -166,7 +160,7 @@ func (e *Engine) Act(ctx context.Context, region string, id int64, who Employee,
 		if err := e.armTimers(ctx, tx, c, p); err != nil {
 			return err
 		}
-		return saveCase(ctx, tx, c)
+		return store.Save(ctx, tx, c)
 	})
 	if err != nil {
 		return err
@@ -178,24 +172,23 @@ func (e *Engine) Act(ctx context.Context, region string, id int64, who Employee,
 // armTimers schedules the warning and the deadline of the step the case entered in this transaction
 // and now rests in (none once it is closed).
 func (e *Engine) armTimers(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport) error {
-	if !c.arm || c.Closed() {
+	if !c.Arm || c.Closed() {
 		return nil
 	}
-	c.arm = false
+	c.Arm = false
 	return e.scheduleStep(ctx, tx, c, p)
 }
 
 func (e *Engine) assign(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, who Employee, assignee string, now time.Time) error {
-	var roles []string
-	err := tx.QueryRow(ctx, `SELECT roles FROM employees WHERE region = $1 AND iin = $2 AND active`, c.Region, assignee).Scan(&roles)
-	if errors.Is(err, pgx.ErrNoRows) || !slices.Contains(roles, "officer") {
-		return refuseAction("invalid", "the assignee is not an officer (ответственный исполнитель) of the provider")
-	}
+	roles, err := store.EmployeeRoles(ctx, tx, c.Region, assignee)
 	if err != nil {
 		return err
 	}
+	if !slices.Contains(roles, "officer") {
+		return refuseAction("invalid", "the assignee is not an officer (ответственный исполнитель) of the provider")
+	}
 	c.Assignee = assignee
-	return addEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: c.CurrentStep(p).Role,
+	return store.AddEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: c.CurrentStep(p).Role,
 		Action: ActAssigned, Step: c.CurrentStep(p).ID, Note: assignee})
 }
 
@@ -217,7 +210,7 @@ func (e *Engine) decide(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Pass
 	c.ResultMediaType, c.ResultContent, c.ResultSignature, c.ResultSignedBy = docs[0].MediaType, docs[0].Content, nil, ""
 	e.add(ctx, e.count.decisions)
 	step := c.CurrentStep(p)
-	return addEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: step.Role, Action: ActDecided,
+	return store.AddEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: step.Role, Action: ActDecided,
 		Step: step.ID, Note: strings.TrimSpace(c.Outcome + " " + c.RefusalCode + " " + c.Comment)})
 }
 
@@ -230,7 +223,7 @@ func (e *Engine) signed(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Pass
 	}
 	c.ResultSignature, c.ResultSignedBy = sigs[0], by
 	step := c.CurrentStep(p)
-	if err := addEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: step.Role, Action: ActSigned, Step: step.ID}); err != nil {
+	if err := store.AddEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: step.Role, Action: ActSigned, Step: step.ID}); err != nil {
 		return err
 	}
 	if c.Outcome == Approve {
@@ -251,7 +244,7 @@ func (e *Engine) refusalOf(c *Case, p *catalog.Passport, n *applicationv1.Status
 // completeStep records the step done and enters the next one, or closes the case after the last.
 func (e *Engine) completeStep(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, who Employee, now time.Time) error {
 	step := c.CurrentStep(p)
-	if err := addEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: step.Role, Action: ActCompleted, Step: step.ID}); err != nil {
+	if err := store.AddEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: step.Role, Action: ActCompleted, Step: step.ID}); err != nil {
 		return err
 	}
 	next := c.Step + 1
@@ -266,7 +259,7 @@ func (e *Engine) enterStep(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.P
 	c.Step = idx
 	s := p.Steps[idx]
 	due := rules.Add(e.cal, now, s.Duration)
-	c.StepStartedAt, c.StepDueAt, c.Warned, c.Overdue, c.arm = &now, &due, false, false, true
+	c.StepStartedAt, c.StepDueAt, c.Warned, c.Overdue, c.Arm = &now, &due, false, false, true
 	if idx == 1 { // the registration step is behind: the examination has begun
 
 		return e.setStatus(ctx, tx, c, p, "IN_PROGRESS", now, nil)
@@ -283,7 +276,7 @@ func (e *Engine) close(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passp
 	if err := e.cancelTimers(ctx, tx, c); err != nil {
 		return err
 	}
-	if err := addEvent(ctx, tx, c.ID, Event{At: now, Actor: "system", ActorName: ParticipantID(c.Region), Role: "system",
+	if err := store.AddEvent(ctx, tx, c.ID, Event{At: now, Actor: "system", ActorName: ParticipantID(c.Region), Role: "system",
 		Action: ActIssued, Status: "RESULT_ISSUED"}); err != nil {
 		return err
 	}
@@ -314,14 +307,14 @@ func (e *Engine) extend(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Pass
 	if err := e.scheduleStep(ctx, tx, c, p); err != nil {
 		return err
 	}
-	if err := addEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: x.By, Action: ActExtended,
+	if err := store.AddEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: x.By, Action: ActExtended,
 		Status: "EXTENDED", Step: c.CurrentStep(p).ID, Note: strings.TrimSpace(reason) + "; срок: " + due.Format(time.RFC3339)}); err != nil {
 		return err
 	}
 	if err := e.setStatus(ctx, tx, c, p, "EXTENDED", now, func(n *applicationv1.StatusNotification) { n.Comment = strings.TrimSpace(reason) }); err != nil {
 		return err
 	}
-	return saveCase(ctx, tx, c)
+	return store.Save(ctx, tx, c)
 }
 
 // Advance does a case's automatic work: the registry checks (asked before the transaction: they cross
@@ -329,7 +322,7 @@ func (e *Engine) extend(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Pass
 // waits for a person or is closed. A failure rolls the whole back; the delivery or the action that
 // called Advance is retried.
 func (e *Engine) Advance(ctx context.Context, id int64) error {
-	c, err := queryCase(ctx, e.o.DB, `WHERE id = $1`, id)
+	c, err := store.ByID(ctx, e.o.DB, id)
 	if err != nil {
 		return err
 	}
@@ -361,7 +354,7 @@ func (e *Engine) Advance(ctx context.Context, id int64) error {
 			for _, r := range results {
 				note = append(note, r.ID+": "+r.Summary)
 			}
-			if err := addEvent(ctx, tx, c.ID, Event{At: now, Actor: "system", ActorName: ParticipantID(c.Region), Role: "system",
+			if err := store.AddEvent(ctx, tx, c.ID, Event{At: now, Actor: "system", ActorName: ParticipantID(c.Region), Role: "system",
 				Action: ActChecked, Note: strings.Join(note, "; ")}); err != nil {
 				return err
 			}
@@ -384,7 +377,7 @@ func (e *Engine) Advance(ctx context.Context, id int64) error {
 // inCase runs fn on the locked case if it is still where the caller saw it (same step, open).
 func (e *Engine) inCase(ctx context.Context, seen *Case, fn func(tx pgx.Tx, c *Case, now time.Time) error) error {
 	err := pgdb.InTxPipelined(ctx, e.o.DB, func(tx pgx.Tx) error {
-		c, err := lockCase(ctx, tx, seen.ID)
+		c, err := store.Lock(ctx, tx, seen.ID)
 		if err != nil {
 			return err
 		}
@@ -394,7 +387,7 @@ func (e *Engine) inCase(ctx context.Context, seen *Case, fn func(tx pgx.Tx, c *C
 		if err := fn(tx, c, e.o.Now()); err != nil {
 			return err
 		}
-		return saveCase(ctx, tx, c)
+		return store.Save(ctx, tx, c)
 	})
 	if err == nil {
 		e.poke()

@@ -2,13 +2,11 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/egov-suite/egov/internal/catalog"
+	"github.com/egov-suite/egov/services/rshep/internal/store"
 )
 
 // PassportChangedError is a passport file changed without a new version number: the node already ran
@@ -41,17 +39,11 @@ func (e *Engine) RecordPassports(ctx context.Context) error {
 }
 
 // recordPassport stores p's version if it is new, and refuses a different file under the same version.
-func recordPassport(ctx context.Context, q querier, p *catalog.Passport) error {
-	var digest string
-	templates, err := json.Marshal(p.Templates)
+func recordPassport(ctx context.Context, q store.Querier, p *catalog.Passport) error {
+	digest, err := store.RecordVersion(ctx, q, store.PassportVersion{Code: p.Code, Region: p.Region, Version: p.Version,
+		Digest: p.Digest(), Body: p.Raw, Templates: p.Templates})
 	if err != nil {
 		return err
-	}
-	err = q.QueryRow(ctx, `INSERT INTO passport_versions (code, region, version, digest, body, templates) VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (code, region, version) DO UPDATE SET code = excluded.code RETURNING digest`,
-		p.Code, p.Region, p.Version, p.Digest(), p.Raw, templates).Scan(&digest)
-	if err != nil {
-		return fmt.Errorf("passport %s/%s version %d: %w", p.Code, p.Region, p.Version, err)
 	}
 	if digest != p.Digest() {
 		return &PassportChangedError{Code: p.Code, Region: p.Region, Version: p.Version, Stored: digest, Loaded: p.Digest()}
@@ -72,24 +64,20 @@ func (e *Engine) Passport(ctx context.Context, c *Case) (*catalog.Passport, erro
 	if ok {
 		return p, nil
 	}
-	var body, templates []byte
-	err := e.o.DB.QueryRow(ctx, `SELECT body, templates FROM passport_versions WHERE code = $1 AND region = $2 AND version = $3`,
-		c.ServiceCode, c.Region, c.PassportVersion).Scan(&body, &templates)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("case %s: its passport %s/%s version %d is no longer in the catalogue and was never stored in passport_versions", c.Number, c.ServiceCode, c.Region, c.PassportVersion)
-	}
+	v, err := store.Version(ctx, e.o.DB, c.ServiceCode, c.Region, c.PassportVersion)
 	if err != nil {
 		return nil, err
 	}
+	if v == nil {
+		return nil, fmt.Errorf("case %s: its passport %s/%s version %d is no longer in the catalogue and was never stored in passport_versions", c.Number, c.ServiceCode, c.Region, c.PassportVersion)
+	}
 	// Decoded, not validated again: it validated when it was stored, and a rule of the format added
 	// since must not strand the cases already under it.
-	p, err = catalog.Decode(key, body)
+	p, err = catalog.Decode(key, v.Body)
 	if err != nil {
 		return nil, fmt.Errorf("case %s: its stored passport: %w", c.Number, err)
 	}
-	if err := json.Unmarshal(templates, &p.Templates); err != nil {
-		return nil, fmt.Errorf("case %s: its stored passport's templates: %w", c.Number, err)
-	}
+	p.Templates = v.Templates
 	e.mu.Lock()
 	e.versions[key] = p
 	e.mu.Unlock()

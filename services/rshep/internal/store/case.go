@@ -1,4 +1,7 @@
-package engine
+// Package store is the SQL of РШЭП's cases: the case row, its history, the intake refusals and the
+// passport versions cases run on. The engine loads a case here, asks the rules, and saves it here, in
+// the transaction it holds.
+package store
 
 import (
 	"context"
@@ -10,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/egov-suite/egov/internal/catalog"
+	"github.com/egov-suite/egov/services/rshep/internal/rules"
 )
 
 // Case is a registered application with its state.
@@ -56,10 +60,10 @@ type Case struct {
 	ClosedAt  *time.Time
 	NotifySeq int64
 
-	// arm is set when the case entered a step in this transaction: the step's warning and deadline
-	// are owed, and armed (armTimers) for the step the case rests in when the transaction ends, not
-	// for each automatic step it passes through on the way.
-	arm bool
+	// Arm is set when the case entered a step in this transaction: the step's warning and deadline
+	// are owed, and armed for the step the case rests in when the transaction ends, not for each
+	// automatic step it passes through on the way. Not stored.
+	Arm bool
 }
 
 // Document is an item of the case's document list.
@@ -108,9 +112,15 @@ type CheckResult struct {
 
 // Outcomes of a decision.
 const (
-	Approve = "approved"
-	Refuse  = "refused"
+	Approve = rules.Approve
+	Refuse  = rules.Refuse
 )
+
+// State is what the rules read of the case.
+func (c *Case) State() rules.State {
+	return rules.State{Closed: c.Closed(), Step: c.Step, Assignee: c.Assignee, Outcome: c.Outcome,
+		Signed: len(c.ResultSignature) > 0, Extensions: c.Extensions}
+}
 
 // Closed reports whether the case has its final state.
 func (c *Case) Closed() bool { return c.ClosedAt != nil }
@@ -123,12 +133,12 @@ func (c *Case) CurrentStep(p *catalog.Passport) *catalog.Step {
 	return &p.Steps[c.Step]
 }
 
-const caseColumns = `id, registration_number, registered_at, sender, message_id, region, service_code, application_id, channel,
+const Columns = `id, registration_number, registered_at, sender, message_id, region, service_code, application_id, channel,
 	reply_to, correlation_id, applicant_iin, language, passport_version, status, step, step_started_at, step_due_at, due_at,
 	assignee, extensions, warned, overdue, escalated, checks_done, form, documents, checks, outcome, refusal_code, comment,
 	decided_by, result_media_type, result_content, result_signature, result_signed_by, closed_at, notify_seq, results`
 
-func scanCase(row pgx.Row) (*Case, error) {
+func Scan(row pgx.Row) (*Case, error) {
 	var c Case
 	var form, docs, checks, results []byte
 	err := row.Scan(&c.ID, &c.Number, &c.RegisteredAt, &c.Sender, &c.MessageID, &c.Region, &c.ServiceCode, &c.ApplicationID,
@@ -157,37 +167,37 @@ func scanCase(row pgx.Row) (*Case, error) {
 // ErrNotFound is a case that does not exist (in the region).
 var ErrNotFound = errors.New("no such case")
 
-// querier is a pool or a transaction.
-type querier interface {
+// Querier is a pool or a transaction.
+type Querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// queryCase reads the case the clause selects (after "FROM cases"), or ErrNotFound.
-func queryCase(ctx context.Context, q querier, clause string, args ...any) (*Case, error) {
-	c, err := scanCase(q.QueryRow(ctx, `SELECT `+caseColumns+` FROM cases `+clause, args...))
+// QueryCase reads the case the clause selects (after "FROM cases"), or ErrNotFound.
+func QueryCase(ctx context.Context, q Querier, clause string, args ...any) (*Case, error) {
+	c, err := Scan(q.QueryRow(ctx, `SELECT `+Columns+` FROM cases `+clause, args...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
 	return c, err
 }
 
-// queryCases reads every case the clause selects.
-func queryCases(ctx context.Context, q querier, clause string, args ...any) ([]*Case, error) {
-	rows, err := q.Query(ctx, `SELECT `+caseColumns+` FROM cases `+clause, args...)
+// QueryCases reads every case the clause selects.
+func QueryCases(ctx context.Context, q Querier, clause string, args ...any) ([]*Case, error) {
+	rows, err := q.Query(ctx, `SELECT `+Columns+` FROM cases `+clause, args...)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Case, error) { return scanCase(r) })
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Case, error) { return Scan(r) })
 }
 
-// lockCase reads a case for update in tx.
-func lockCase(ctx context.Context, tx pgx.Tx, id int64) (*Case, error) {
-	return queryCase(ctx, tx, `WHERE id = $1 FOR UPDATE`, id)
+// Lock reads a case for update in tx.
+func Lock(ctx context.Context, tx pgx.Tx, id int64) (*Case, error) {
+	return QueryCase(ctx, tx, `WHERE id = $1 FOR UPDATE`, id)
 }
 
-// saveCase writes back the mutable state of c.
-func saveCase(ctx context.Context, tx pgx.Tx, c *Case) error {
+// Save writes back the mutable state of c.
+func Save(ctx context.Context, tx pgx.Tx, c *Case) error {
 	checks, err := json.Marshal(c.Checks)
 	if err != nil {
 		return err
@@ -235,7 +245,7 @@ const (
 	ActNotified   = "notified"
 )
 
-func addEvent(ctx context.Context, tx pgx.Tx, caseID int64, e Event) error {
+func AddEvent(ctx context.Context, tx pgx.Tx, caseID int64, e Event) error {
 	_, err := tx.Exec(ctx, `INSERT INTO case_events (case_id, seq, at, actor, actor_name, role, action, status, step, note)
 		VALUES ($1, (SELECT coalesce(max(seq), 0) + 1 FROM case_events WHERE case_id = $1), $2, $3, $4, $5, $6, $7, $8, $9)`,
 		caseID, e.At, e.Actor, e.ActorName, e.Role, e.Action, e.Status, e.Step, e.Note)
