@@ -1,8 +1,17 @@
 package engine_test
 
 import (
+	"encoding/base64"
+	"html"
+	"io"
 	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -13,6 +22,8 @@ import (
 	"github.com/egov-suite/egov/internal/calendar"
 	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/pki"
+	"github.com/egov-suite/egov/services/rshep/internal/arm"
 	"github.com/egov-suite/egov/services/rshep/internal/engine"
 	"github.com/egov-suite/egov/services/rshep/internal/rules"
 	"github.com/egov-suite/egov/services/rshep/internal/timers"
@@ -182,4 +193,86 @@ func TestAnotherBodysStep(t *testing.T) {
 	res, err := s.ca.Verifier(t, s.ca.Checker(time.Minute)).VerifyDocument(t.Context(), n.GetResult(), s.staff["akim"].IIN)
 	require.NoError(t, err)
 	require.Equal(t, akimatBIN, res.Holder.BIN)
+}
+
+// TestWorkstationOfShapes: in the АРМ, the head signs the two documents of the S6 shape with one
+// signature field each, and the akimat's staff see only the case at their body's step and adopt the
+// resolution there.
+func TestWorkstationOfShapes(t *testing.T) {
+	s, e := shapes(t)
+	s.employ(t, "akim", "700101300005", "Ахметов", "ГУ «Аппарат акима района»", akimatBIN, "district_akimat:head")
+	srv := httptest.NewServer(arm.New(arm.Options{Engine: e, DB: s.db, Now: s.clock.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler())
+	t.Cleanup(srv.Close)
+	open := func(who, org, bin string) *browser {
+		jar, err := cookiejar.New(nil)
+		require.NoError(t, err)
+		b := &browser{t: t, base: srv.URL, c: &http.Client{Jar: jar}}
+		key := s.ca.Issue(t, pki.Request{Profile: pki.Employee, Purpose: pki.Auth, Subject: pki.Subject{IIN: s.staff[who].IIN,
+			Surname: "Сотрудник", GivenName: who, Organization: org, BIN: bin}}, pki.ECDSAP256)
+		code, _ := b.signIn("27", key)
+		require.Equal(t, http.StatusOK, code)
+		return b
+	}
+
+	// S6: two documents, two signature fields, one signature each.
+	two := s.send(t, westKazakhstan(s, t, "test-patronage"))
+	s.waitFor(t, two, "REGISTERED")
+	c2 := s.caseOf(t, two)
+	s.actOn(t, e, c2, "clerk", engine.Action{Kind: "complete"})
+	s.actOn(t, e, c2, "head", engine.Action{Kind: "complete"})
+	s.actOn(t, e, c2, "officer", engine.Action{Kind: "decide", Outcome: engine.Approve})
+	head := open("head", "ГУ «Отдел образования»", demo.BINPavlodarEducation)
+	path := "/arm/cases/" + strconv.FormatInt(c2.ID, 10)
+	_, page := head.get(path)
+	toSign := toSignRe.FindAllStringSubmatch(page, -1)
+	require.Len(t, toSign, 2, "one signing field per document")
+	form := url.Values{"csrf": {find(t, csrfRe, page)}, "kind": {"sign"}, "step": {"sign"}}
+	var contents []string
+	for _, m := range toSign {
+		content, err := base64.StdEncoding.DecodeString(html.UnescapeString(m[1]))
+		require.NoError(t, err)
+		contents = append(contents, string(content))
+		sig, err := s.staff["head"].sign.Sign(content)
+		require.NoError(t, err)
+		form.Add("signature", base64.StdEncoding.EncodeToString(sig))
+	}
+	one := url.Values{"csrf": form["csrf"], "kind": {"sign"}, "step": {"sign"}, "signature": form["signature"][:1]}
+	code, page := head.post(path+"/act", one)
+	require.Equal(t, http.StatusUnprocessableEntity, code)
+	require.Contains(t, page, "issues 2 document(s)")
+	code, _ = head.post(path+"/act", form)
+	require.Equal(t, http.StatusOK, code)
+	for i, want := range contents {
+		code, body := head.get(path + "/result?doc=" + strconv.Itoa(i))
+		require.Equal(t, http.StatusOK, code)
+		require.Equal(t, want, body)
+	}
+	code, _ = head.get(path + "/result?doc=2")
+	require.Equal(t, http.StatusNotFound, code)
+
+	// S3: the akimat's inbox holds the case once it reaches the akimat's step, and nothing of the provider's.
+	id := s.send(t, westKazakhstan(s, t, "test-guardianship-akimat"))
+	s.waitFor(t, id, "REGISTERED")
+	c := s.caseOf(t, id)
+	akim := open("akim", "ГУ «Аппарат акима района»", akimatBIN)
+	_, page = akim.get("/arm/")
+	require.NotContains(t, page, c.Number, "not yet at the akimat's step")
+	require.NotContains(t, page, c2.Number, "the provider's own cases are not in the akimat's inbox")
+	s.actOn(t, e, c, "clerk", engine.Action{Kind: "complete"})
+	s.actOn(t, e, c, "head", engine.Action{Kind: "complete", Assignee: s.staff["officer"].IIN})
+	s.actOn(t, e, c, "officer", engine.Action{Kind: "decide", Outcome: engine.Approve})
+	_, page = akim.get("/arm/")
+	require.Contains(t, page, c.Number)
+	require.Contains(t, page, "district_akimat:head")
+	path = "/arm/cases/" + strconv.FormatInt(c.ID, 10)
+	_, page = akim.get(path)
+	content, err := base64.StdEncoding.DecodeString(find(t, toSignRe, page))
+	require.NoError(t, err)
+	require.Contains(t, string(content), "ПОСТАНОВЛЕНИЕ")
+	sig, err := s.staff["akim"].sign.Sign(content)
+	require.NoError(t, err)
+	code, _ = akim.post(path+"/act", url.Values{"csrf": {find(t, csrfRe, page)}, "kind": {"sign"}, "step": {"adopt"},
+		"signature": {base64.StdEncoding.EncodeToString(sig)}})
+	require.Equal(t, http.StatusOK, code)
+	s.waitFor(t, id, "REGISTERED", "IN_PROGRESS", "APPROVED")
 }
