@@ -553,6 +553,27 @@ func Parse(file string, b []byte) (*Passport, error) {
 	return p, nil
 }
 
+// LoadFile reads and validates one passport file of fsys with the templates it names (templates/ beside
+// it).
+func LoadFile(fsys fs.FS, name string) (*Passport, error) {
+	b, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	return parseIn(fsys, name, b)
+}
+
+func parseIn(fsys fs.FS, name string, b []byte) (*Passport, error) {
+	p, err := Parse(name, b)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.attachTemplates(name, fsys); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
 // Decode decodes one passport without validating it: a version stored when it validated, read back.
 func Decode(file string, b []byte) (*Passport, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
@@ -584,12 +605,8 @@ func Load(fsys fs.FS) (*Catalog, error) {
 			errs = append(errs, err)
 			continue
 		}
-		p, err := Parse(n, b)
+		p, err := parseIn(fsys, n, b)
 		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if err := p.attachTemplates(n, fsys); err != nil {
 			errs = append(errs, err)
 			continue
 		}
