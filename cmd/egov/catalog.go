@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,12 +46,11 @@ func catalogCommand(stdout io.Writer) *cobra.Command {
 			}
 			var errs []error
 			for _, f := range args {
-				b, err := os.ReadFile(f)
-				if err != nil {
-					errs = append(errs, err)
-					continue
-				}
-				if _, err := catalog.Parse(filepath.Base(f), b); err != nil {
+				// With the templates it names, from templates/ beside the file.
+				if _, err := catalog.LoadFile(os.DirFS(filepath.Dir(f)), filepath.Base(f)); err != nil {
+					if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+						err = fmt.Errorf("%s: %w", f, pe.Err)
+					}
 					errs = append(errs, err)
 					continue
 				}

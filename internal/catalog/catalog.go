@@ -6,7 +6,9 @@ package catalog
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,9 +17,11 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/egov-suite/egov/internal/iin"
 )
 
-//go:embed passports/*.yaml
+//go:embed passports/*.yaml passports/templates/*.tmpl
 var builtin embed.FS
 
 // Text is a text in the suite's two languages.
@@ -63,6 +67,42 @@ type Passport struct {
 	Extension  Extension  `yaml:"extension"`
 	Deadlines  Deadlines  `yaml:"deadlines,omitempty"`
 	Decisions  []Decision `yaml:"decisions"`
+	// Bodies are other state bodies that take a step of the service (the district akimat adopting a
+	// resolution), each with its own staff and BIN.
+	Bodies []Body `yaml:"bodies,omitempty"`
+
+	// Templates are the result documents' templates the passport names (results[].template), by
+	// "<template>.<lang>", read from templates/ beside the passport files.
+	Templates map[string]string `yaml:"-"`
+
+	// Raw is the passport file as read: what a case registered under this version keeps, so an edit of
+	// the file changes only new cases.
+	Raw []byte `yaml:"-"`
+}
+
+// Digest is the SHA-256 of the passport file, hex: two files with one code, region and version must
+// have one digest.
+func (p *Passport) Digest() string {
+	h := sha256.New()
+	h.Write(p.Raw)
+	keys := make([]string, 0, len(p.Templates))
+	for k := range p.Templates {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys { // the templates are part of the version: an edited letter is an edited passport
+		fmt.Fprintf(h, "\x00%s\x00%d\x00%s", k, len(p.Templates[k]), p.Templates[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Body is another state body taking a step of the service.
+type Body struct {
+	ID   string `yaml:"id"`
+	Name Text   `yaml:"name"`
+	// BIN, when set, is checked against the organisation of the certificates its staff sign with.
+	BIN    string `yaml:"bin,omitempty"`
+	Source Source `yaml:"source"`
 }
 
 // Field is a field of the request form.
@@ -141,17 +181,64 @@ type Step struct {
 	// Decides marks the step where the result or the refusal is decided.
 	Decides bool `yaml:"decides,omitempty"`
 	// Signs marks the step where the result or the refusal is signed.
-	Signs  bool   `yaml:"signs,omitempty"`
+	Signs bool `yaml:"signs,omitempty"`
+	// Body, when set, is the id of another body (bodies[]) whose staff take the step in their own role
+	// and workstation; empty for the provider's own staff.
+	Body   string `yaml:"body,omitempty"`
 	Source Source `yaml:"source"`
 }
 
-// Result is a possible outcome.
+// Performer is the role an employee must hold for the step: the step's role, qualified by the body
+// ("district_akimat:head") when another body takes it.
+func (s Step) Performer() string {
+	if s.Body == "" {
+		return s.Role
+	}
+	return s.Body + ":" + s.Role
+}
+
+// SigningStep is the step that signs the result.
+func (p *Passport) SigningStep() *Step {
+	for i := range p.Steps {
+		if p.Steps[i].Signs {
+			return &p.Steps[i]
+		}
+	}
+	return nil
+}
+
+// BodyOf returns the body of id.
+func (p *Passport) BodyOf(id string) (Body, bool) {
+	for _, b := range p.Bodies {
+		if b.ID == id {
+			return b, true
+		}
+	}
+	return Body{}, false
+}
+
+// Result is a result document. An approval issues every result that is not a refusal, each signed on
+// its own (a contract and a decision on payment at once); a refusal issues the refusal.
 type Result struct {
-	// Kind is certificate, referral, registration_ticket or refusal.
+	// ID names the document in the case and the notification; the kind when empty.
+	ID string `yaml:"id,omitempty"`
+	// Kind is certificate, referral, registration_ticket, contract, decision, resolution, notice or refusal.
 	Kind string `yaml:"kind"`
 	Name Text   `yaml:"name"`
-	// Signer is the role whose signing certificate signs it (system: the provider's system key).
+	// Signer is the role whose signing certificate signs it (system: the provider's system key; a body's
+	// id: that body's staff): the performer of the signing step.
 	Signer string `yaml:"signer"`
+	// Template names the document's templates, templates/<template>.ru.tmpl and .kk.tmpl; the suite's
+	// general letter (result.ru.tmpl, result.kk.tmpl) when empty.
+	Template string `yaml:"template,omitempty"`
+}
+
+// DocID is the result's id in the case: ID, or the kind.
+func (r Result) DocID() string {
+	if r.ID != "" {
+		return r.ID
+	}
+	return r.Kind
 }
 
 // Refusal is a ground for refusal with the regulation's text.
@@ -185,6 +272,9 @@ var (
 	idRe     = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 	regionRe = regexp.MustCompile(`^[0-9]{2}$`)
 )
+
+// ResultKinds are the kinds of result documents.
+var ResultKinds = []string{"certificate", "referral", "registration_ticket", "contract", "decision", "resolution", "notice", "refusal"}
 
 // IntakeRefusal is the refusal ground every passport must have: the engine refuses with it an application
 // whose form fails validation or whose document list misses a required item.
@@ -333,6 +423,14 @@ func (p *Passport) Validate(file string) error {
 			bad(at+".role", "%q: clerk, head, officer, commission or system", s.Role)
 		}
 		roles[s.Role] = true
+		if s.Body != "" {
+			if _, ok := p.BodyOf(s.Body); !ok {
+				bad(at+".body", "%q is not a body of the passport (bodies[].id)", s.Body)
+			}
+			if s.Role == "system" {
+				bad(at+".role", "another body's step is taken by its staff, not the system")
+			}
+		}
 		if s.Duration.Value < 1 || !in(s.Duration.Unit, "minutes", "hours", "working_days", "calendar_days") {
 			bad(at+".duration", "%d %q: a positive value in minutes, hours, working_days or calendar_days", s.Duration.Value, s.Duration.Unit)
 		}
@@ -373,20 +471,58 @@ func (p *Passport) Validate(file string) error {
 	if w := p.Deadlines.WarnAtPercent; w != 0 && (w < 1 || w > 99) {
 		bad("deadlines.warn_at_percent", "%d: 1 to 99", w)
 	}
+	bodies := map[string]bool{}
+	for i, b := range p.Bodies {
+		at := fmt.Sprintf("bodies[%d]", i)
+		if !idRe.MatchString(b.ID) || bodies[b.ID] {
+			bad(at+".id", "%q: missing, malformed or repeated", b.ID)
+		}
+		bodies[b.ID] = true
+		text(at+".name", b.Name)
+		if b.BIN != "" && !iin.Valid(b.BIN) {
+			bad(at+".bin", "%q: twelve digits with a valid check digit", b.BIN)
+		}
+		src(at+".source", b.Source)
+	}
 	kinds := map[string]bool{}
+	resultIDs := map[string]bool{}
+	refusalDocs := 0
+	signing := p.SigningStep()
 	for i, r := range p.Results {
 		at := fmt.Sprintf("results[%d]", i)
-		if !in(r.Kind, "certificate", "referral", "registration_ticket", "refusal") {
-			bad(at+".kind", "%q: certificate, referral, registration_ticket or refusal", r.Kind)
+		if !in(r.Kind, ResultKinds...) {
+			bad(at+".kind", "%q: one of %s", r.Kind, strings.Join(ResultKinds, ", "))
 		}
 		kinds[r.Kind] = true
+		if r.Kind == "refusal" {
+			refusalDocs++
+		}
+		if id := r.DocID(); !idRe.MatchString(id) || resultIDs[id] {
+			bad(at+".id", "%q: missing, malformed or repeated (two results of one kind need ids)", id)
+		}
+		resultIDs[r.DocID()] = true
 		text(at+".name", r.Name)
-		if !in(r.Signer, "head", "officer", "system") {
-			bad(at+".signer", "%q: head, officer or system", r.Signer)
+		if !in(r.Signer, "head", "officer", "system") && !bodies[r.Signer] {
+			bad(at+".signer", "%q: head, officer, system or a body's id", r.Signer)
+		}
+		if signing != nil {
+			want := signing.Role
+			if signing.Body != "" {
+				want = signing.Body
+			}
+			if r.Signer != want {
+				bad(at+".signer", "%q, but the signing step %q is taken by %q", r.Signer, signing.ID, want)
+			}
+		}
+		if r.Template != "" && !idRe.MatchString(r.Template) {
+			bad(at+".template", "%q: a template name (lower-case Latin letters, digits and '_')", r.Template)
 		}
 	}
 	if !kinds["refusal"] || len(kinds) < 2 {
 		bad("results", "a positive result and a motivated refusal are both required")
+	}
+	if refusalDocs > 1 {
+		bad("results", "one refusal document, not %d", refusalDocs)
 	}
 	seen := map[string]bool{}
 	for i, n := range p.Notices {
@@ -407,15 +543,46 @@ func (p *Passport) Validate(file string) error {
 
 // Parse decodes and validates one passport; unknown fields are errors.
 func Parse(file string, b []byte) (*Passport, error) {
+	p, err := Decode(file, b)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Validate(file); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// LoadFile reads and validates one passport file of fsys with the templates it names (templates/ beside
+// it).
+func LoadFile(fsys fs.FS, name string) (*Passport, error) {
+	b, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	return parseIn(fsys, name, b)
+}
+
+func parseIn(fsys fs.FS, name string, b []byte) (*Passport, error) {
+	p, err := Parse(name, b)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.attachTemplates(name, fsys); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Decode decodes one passport without validating it: a version stored when it validated, read back.
+func Decode(file string, b []byte) (*Passport, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	var p Passport
 	if err := dec.Decode(&p); err != nil {
 		return nil, &Error{File: file, Field: "(yaml)", Problem: err.Error()}
 	}
-	if err := p.Validate(file); err != nil {
-		return nil, err
-	}
+	p.Raw = bytes.Clone(b)
 	return &p, nil
 }
 
@@ -438,7 +605,7 @@ func Load(fsys fs.FS) (*Catalog, error) {
 			errs = append(errs, err)
 			continue
 		}
-		p, err := Parse(n, b)
+		p, err := parseIn(fsys, n, b)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -453,9 +620,12 @@ func Load(fsys fs.FS) (*Catalog, error) {
 	return c, errors.Join(errs...)
 }
 
+// Files are the suite's own passport files.
+func Files() (fs.FS, error) { return fs.Sub(builtin, "passports") }
+
 // Builtin is the suite's own catalogue.
 func Builtin() (*Catalog, error) {
-	sub, err := fs.Sub(builtin, "passports")
+	sub, err := Files()
 	if err != nil {
 		return nil, err
 	}

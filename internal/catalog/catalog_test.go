@@ -69,6 +69,11 @@ func TestBrokenPassportsNameFileFieldProblem(t *testing.T) {
 		{"fail/missing kk", "kk: Қорғаншылық және қамқоршылық жөнінде анықтамалар беру", "kk: \"\"", "name.kk"},
 		{"fail/no refusal result", "  - kind: refusal\n    signer: officer", "  - kind: referral\n    signer: officer", "results"},
 		{"fail/check on a missing field", "field: applicant_iin\n    channels: [tson]", "field: child\n    channels: [tson]", "checks[0].field"},
+		{"fail/signer is not the signing step's", "  - kind: certificate\n    signer: officer", "  - kind: certificate\n    signer: head", "results[0].signer"},
+		{"fail/unknown body", "  - id: examine\n    role: officer", "  - id: examine\n    role: officer\n    body: akimat", "steps[1].body"},
+		{"fail/missing template", "  - kind: certificate\n    signer: officer", "  - kind: certificate\n    signer: officer\n    template: nowhere", "templates/nowhere.ru.tmpl"},
+		{"fail/two results of a kind without ids", "  - kind: certificate\n    signer: officer", "  - kind: certificate\n    signer: officer\n    name: {ru: x, kk: y}\n  - kind: certificate\n    signer: officer", "results[1].id"},
+		{"fail/unknown result kind", "  - kind: certificate\n    signer: officer", "  - kind: diploma\n    signer: officer", "results[0].kind"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,4 +91,42 @@ func TestBrokenPassportsNameFileFieldProblem(t *testing.T) {
 
 	_, err = catalog.Load(fstest.MapFS{"a.yaml": {Data: good}, "b.yaml": {Data: good}})
 	require.ErrorContains(t, err, "defined twice")
+}
+
+func TestResultTemplates(t *testing.T) {
+	t.Parallel()
+	c, err := catalog.Builtin()
+	require.NoError(t, err)
+	p, ok := c.Get("guardianship-certificate", "55")
+	require.True(t, ok)
+	require.Contains(t, p.Templates, "result.ru")
+	require.Contains(t, p.Templates, "result.kk")
+	d := catalog.ResultData{Provider: p.Provider.Name, Document: p.Results[0].Name, Service: p.Name, Number: "55-2026-000007",
+		Applicant: "880512400011", Fields: []catalog.FieldValue{{ID: "ward_iin", Label: p.Fields[1].Label, Value: "150101500014"}},
+		Approved: true, DecidedBy: "Касымов", At: "01.12.2026 10:00"}
+	b, err := p.Render(p.Results[0], d)
+	require.NoError(t, err)
+	text := string(b)
+	ru, kk := strings.Index(text, "Регистрационный номер заявления: 55-2026-000007"), strings.Index(text, "Өтініштің тіркеу нөмірі: 55-2026-000007")
+	require.True(t, ru >= 0 && kk > ru, "Russian, then Kazakh: %s", text)
+	require.Contains(t, text, "Решение: услуга оказана")
+	require.Contains(t, text, "150101500014")
+	require.Contains(t, text, strings.ToUpper(p.Results[0].Name.RU))
+
+	d.Approved, d.Ground, d.Motivation = false, p.Refusals[0].Text, "нет записи"
+	b, err = p.Render(p.Results[1], d)
+	require.NoError(t, err)
+	require.Contains(t, string(b), "Мотивировка: нет записи")
+
+	// The templates are part of the version: another letter, another digest.
+	before := p.Digest()
+	edited := *p
+	edited.Templates = map[string]string{"result.ru": p.Templates["result.ru"] + "\n", "result.kk": p.Templates["result.kk"]}
+	require.NotEqual(t, before, edited.Digest())
+	require.Equal(t, before, p.Digest())
+
+	// A template that names what the data has not fails with the template's name.
+	edited.Templates = map[string]string{"result.ru": "{{.Nope}}", "result.kk": "x"}
+	_, err = edited.Render(p.Results[0], d)
+	require.ErrorContains(t, err, "template result.ru")
 }

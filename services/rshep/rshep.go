@@ -165,6 +165,12 @@ func Descriptor(cfg Config) app.Descriptor {
 				_ = closeAll()
 				return nil, err
 			}
+			// Every passport version the node runs is kept, so cases stay on theirs; a passport edited
+			// without a new version number stops the start here, with the file named.
+			if err := eng.RecordPassports(ctx); err != nil {
+				_ = closeAll()
+				return nil, err
+			}
 			// The scans the channels attached, served in АРМ once checked against the signed digests.
 			files, err := env.Bus.JS.ObjectStore(ctx, natsbus.BucketAttachments)
 			if err != nil {

@@ -250,7 +250,10 @@ type StatusNotification struct {
 	Comment string `protobuf:"bytes,12,opt,name=comment,proto3" json:"comment,omitempty"`
 	// For RESULT_ISSUED: the result or the refusal letter, signed by the deciding employee (or by the
 	// provider's system key for an automatic result).
-	Result        *v1.SignedDocument `protobuf:"bytes,13,opt,name=result,proto3" json:"result,omitempty"`
+	Result *v1.SignedDocument `protobuf:"bytes,13,opt,name=result,proto3" json:"result,omitempty"`
+	// For RESULT_ISSUED: every result document, each signed on its own, in the passport's order (result
+	// is the first of them). A service may issue several at once: a contract and a decision on payment.
+	Results       []*ResultDocument `protobuf:"bytes,14,rep,name=results,proto3" json:"results,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -376,6 +379,86 @@ func (x *StatusNotification) GetResult() *v1.SignedDocument {
 	return nil
 }
 
+func (x *StatusNotification) GetResults() []*ResultDocument {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// ResultDocument is one signed result document of a case.
+type ResultDocument struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The passport's id of the document (results[].id).
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Its kind: certificate, referral, registration_ticket, contract, decision, resolution, notice or refusal.
+	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	// Its name in the passport.
+	Name *LocalizedText `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// The rendered document and its detached signature.
+	Document      *v1.SignedDocument `protobuf:"bytes,4,opt,name=document,proto3" json:"document,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResultDocument) Reset() {
+	*x = ResultDocument{}
+	mi := &file_egov_application_v1_status_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResultDocument) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResultDocument) ProtoMessage() {}
+
+func (x *ResultDocument) ProtoReflect() protoreflect.Message {
+	mi := &file_egov_application_v1_status_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResultDocument.ProtoReflect.Descriptor instead.
+func (*ResultDocument) Descriptor() ([]byte, []int) {
+	return file_egov_application_v1_status_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ResultDocument) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ResultDocument) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ResultDocument) GetName() *LocalizedText {
+	if x != nil {
+		return x.Name
+	}
+	return nil
+}
+
+func (x *ResultDocument) GetDocument() *v1.SignedDocument {
+	if x != nil {
+		return x.Document
+	}
+	return nil
+}
+
 var File_egov_application_v1_status_proto protoreflect.FileDescriptor
 
 const file_egov_application_v1_status_proto_rawDesc = "" +
@@ -383,7 +466,7 @@ const file_egov_application_v1_status_proto_rawDesc = "" +
 	" egov/application/v1/status.proto\x12\x13egov.application.v1\x1a\x1fegov/envelope/v1/envelope.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"/\n" +
 	"\rLocalizedText\x12\x0e\n" +
 	"\x02ru\x18\x01 \x01(\tR\x02ru\x12\x0e\n" +
-	"\x02kk\x18\x02 \x01(\tR\x02kk\"\xcf\x04\n" +
+	"\x02kk\x18\x02 \x01(\tR\x02kk\"\x8e\x05\n" +
 	"\x12StatusNotification\x12%\n" +
 	"\x0eapplication_id\x18\x01 \x01(\tR\rapplicationId\x12/\n" +
 	"\x13registration_number\x18\x02 \x01(\tR\x12registrationNumber\x12!\n" +
@@ -398,7 +481,13 @@ const file_egov_application_v1_status_proto_rawDesc = "" +
 	" \x01(\x03R\bsequence\x12:\n" +
 	"\x06reason\x18\v \x01(\v2\".egov.application.v1.LocalizedTextR\x06reason\x12\x18\n" +
 	"\acomment\x18\f \x01(\tR\acomment\x128\n" +
-	"\x06result\x18\r \x01(\v2 .egov.envelope.v1.SignedDocumentR\x06result*\xbc\x02\n" +
+	"\x06result\x18\r \x01(\v2 .egov.envelope.v1.SignedDocumentR\x06result\x12=\n" +
+	"\aresults\x18\x0e \x03(\v2#.egov.application.v1.ResultDocumentR\aresults\"\xaa\x01\n" +
+	"\x0eResultDocument\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x126\n" +
+	"\x04name\x18\x03 \x01(\v2\".egov.application.v1.LocalizedTextR\x04name\x12<\n" +
+	"\bdocument\x18\x04 \x01(\v2 .egov.envelope.v1.SignedDocumentR\bdocument*\xbc\x02\n" +
 	"\n" +
 	"CaseStatus\x12\x1b\n" +
 	"\x17CASE_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
@@ -432,27 +521,31 @@ func file_egov_application_v1_status_proto_rawDescGZIP() []byte {
 }
 
 var file_egov_application_v1_status_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_egov_application_v1_status_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_egov_application_v1_status_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_egov_application_v1_status_proto_goTypes = []any{
 	(CaseStatus)(0),               // 0: egov.application.v1.CaseStatus
 	(Channel)(0),                  // 1: egov.application.v1.Channel
 	(*LocalizedText)(nil),         // 2: egov.application.v1.LocalizedText
 	(*StatusNotification)(nil),    // 3: egov.application.v1.StatusNotification
-	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
-	(*v1.SignedDocument)(nil),     // 5: egov.envelope.v1.SignedDocument
+	(*ResultDocument)(nil),        // 4: egov.application.v1.ResultDocument
+	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
+	(*v1.SignedDocument)(nil),     // 6: egov.envelope.v1.SignedDocument
 }
 var file_egov_application_v1_status_proto_depIdxs = []int32{
 	0, // 0: egov.application.v1.StatusNotification.status:type_name -> egov.application.v1.CaseStatus
-	4, // 1: egov.application.v1.StatusNotification.time:type_name -> google.protobuf.Timestamp
+	5, // 1: egov.application.v1.StatusNotification.time:type_name -> google.protobuf.Timestamp
 	2, // 2: egov.application.v1.StatusNotification.text:type_name -> egov.application.v1.LocalizedText
-	4, // 3: egov.application.v1.StatusNotification.deadline:type_name -> google.protobuf.Timestamp
+	5, // 3: egov.application.v1.StatusNotification.deadline:type_name -> google.protobuf.Timestamp
 	2, // 4: egov.application.v1.StatusNotification.reason:type_name -> egov.application.v1.LocalizedText
-	5, // 5: egov.application.v1.StatusNotification.result:type_name -> egov.envelope.v1.SignedDocument
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	6, // 5: egov.application.v1.StatusNotification.result:type_name -> egov.envelope.v1.SignedDocument
+	4, // 6: egov.application.v1.StatusNotification.results:type_name -> egov.application.v1.ResultDocument
+	2, // 7: egov.application.v1.ResultDocument.name:type_name -> egov.application.v1.LocalizedText
+	6, // 8: egov.application.v1.ResultDocument.document:type_name -> egov.envelope.v1.SignedDocument
+	9, // [9:9] is the sub-list for method output_type
+	9, // [9:9] is the sub-list for method input_type
+	9, // [9:9] is the sub-list for extension type_name
+	9, // [9:9] is the sub-list for extension extendee
+	0, // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_egov_application_v1_status_proto_init() }
@@ -466,7 +559,7 @@ func file_egov_application_v1_status_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_egov_application_v1_status_proto_rawDesc), len(file_egov_application_v1_status_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   2,
+			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -31,6 +31,7 @@ import (
 	"github.com/egov-suite/egov/internal/iin"
 	"github.com/egov-suite/egov/internal/webkit"
 	"github.com/egov-suite/egov/services/rshep/internal/engine"
+	"github.com/egov-suite/egov/services/rshep/internal/rules"
 )
 
 //go:embed web
@@ -207,20 +208,29 @@ func (a *ARM) inbox(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	l := webkit.Lang(r)
+	// The staff of another body (an akimat taking a step of the service) see the cases at their body's
+	// steps, not the provider's inbox.
+	other := rules.OtherBodyOnly(s.Roles)
 	rows := func(cs []*engine.Case) []row {
 		out := make([]row, 0, len(cs))
 		for _, c := range cs {
 			x := row{Case: c}
-			if p, err := a.o.Engine.Passport(c); err == nil {
+			if p, err := a.o.Engine.Passport(r.Context(), c); err == nil {
 				x.Service = webkit.Pick(l, p.Name.RU, p.Name.KK)
 				if st := c.CurrentStep(p); st != nil {
-					x.Step, x.Role = webkit.Pick(l, st.Action.RU, st.Action.KK), st.Role
-					x.Mine = s.Has(st.Role) && (c.Assignee == "" || st.Role != "officer" || c.Assignee == s.IIN)
+					x.Step, x.Role = webkit.Pick(l, st.Action.RU, st.Action.KK), st.Performer()
+					x.Mine = rules.Holds(p, c.State(), rules.Actor{IIN: s.IIN, Roles: s.Roles})
 				}
+			}
+			if other && !x.Mine {
+				continue
 			}
 			out = append(out, x)
 		}
 		return out
+	}
+	if other {
+		closed, rejected = nil, nil
 	}
 	a.render(w, r, "inbox.html", http.StatusOK, s, "", map[string]any{"Open": rows(open), "Closed": rows(closed), "Rejected": rejected})
 }
@@ -287,7 +297,7 @@ func (a *ARM) showCase(w http.ResponseWriter, r *http.Request, s *session, statu
 	if !ok {
 		return
 	}
-	p, err := a.o.Engine.Passport(c)
+	p, err := a.o.Engine.Passport(r.Context(), c)
 	if err != nil {
 		a.site.Fail(w, r, err)
 		return
@@ -303,17 +313,22 @@ func (a *ARM) showCase(w http.ResponseWriter, r *http.Request, s *session, statu
 		return
 	}
 	step := c.CurrentStep(p)
-	can := map[string]bool{}
-	if step != nil && !c.Closed() {
-		mine := s.Has(step.Role) && (c.Assignee == "" || step.Role != "officer" || c.Assignee == s.IIN)
-		can["decide"] = mine && step.Decides && (c.Outcome == "" || !step.Signs)
-		can["sign"] = mine && step.Signs && c.Outcome != "" && len(c.ResultSignature) == 0
-		can["complete"] = mine && !step.Decides && !step.Signs
-		can["assign"] = can["complete"] && step.Role == "head" && c.Assignee == ""
-		can["extend"] = s.Has(p.Extension.By) && c.Extensions < p.Extension.Times
-	}
+	// The buttons are the rules' answer, the same the engine gives when the action comes.
+	can := rules.Permitted(p, c.State(), rules.Actor{IIN: s.IIN, Roles: s.Roles})
 	a.render(w, r, "case.html", status, s, errText, map[string]any{"Case": c, "Passport": p, "Step": step, "History": history,
-		"Can": can, "Officers": officers, "Result": string(c.ResultContent), "Files": a.o.Attachments != nil})
+		"Can": can, "Officers": officers, "Result": resultText(c), "Docs": c.Docs(), "Files": a.o.Attachments != nil})
+}
+
+// resultText is the case's result documents as the employee reads them before signing.
+func resultText(c *engine.Case) string {
+	var b strings.Builder
+	for i, d := range c.Docs() {
+		if i > 0 {
+			b.WriteString("\n────────\n\n")
+		}
+		b.Write(d.Content)
+	}
+	return b.String()
 }
 
 func (a *ARM) officers(ctx context.Context, region string) ([]engine.Employee, error) {
@@ -328,29 +343,44 @@ func (a *ARM) officers(ctx context.Context, region string) ([]engine.Employee, e
 	})
 }
 
-// result downloads the result document; ?part=signature gives its detached CMS signature.
+// result downloads a result document (?doc=n, the first when absent); ?part=signature gives its
+// detached CMS signature.
 func (a *ARM) result(w http.ResponseWriter, r *http.Request, s *session) {
 	c, ok := a.load(w, r, s)
 	if !ok {
 		return
 	}
-	if len(c.ResultContent) == 0 {
+	docs := c.Docs()
+	n := 0
+	if v := r.URL.Query().Get("doc"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			http.NotFound(w, r)
+			return
+		}
+	}
+	if n < 0 || n >= len(docs) {
 		http.NotFound(w, r)
 		return
 	}
+	d := docs[n]
+	name := c.Number
+	if n > 0 {
+		name += "-" + d.ID
+	}
 	if r.URL.Query().Get("part") == "signature" {
-		if len(c.ResultSignature) == 0 {
+		if len(d.Signature) == 0 {
 			http.NotFound(w, r)
 			return
 		}
 		w.Header().Set("Content-Type", "application/pkcs7-signature")
-		w.Header().Set("Content-Disposition", `attachment; filename="`+c.Number+`.txt.p7s"`)
-		_, _ = w.Write(c.ResultSignature)
+		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.txt.p7s"`)
+		_, _ = w.Write(d.Signature)
 		return
 	}
-	w.Header().Set("Content-Type", c.ResultMediaType)
-	w.Header().Set("Content-Disposition", `attachment; filename="`+c.Number+`.txt"`)
-	_, _ = w.Write(c.ResultContent)
+	w.Header().Set("Content-Type", d.MediaType)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.txt"`)
+	_, _ = w.Write(d.Content)
 }
 
 // document serves the scan attached as the case's n-th document, once its bytes are the ones the
@@ -400,12 +430,19 @@ func (a *ARM) act(w http.ResponseWriter, r *http.Request, s *session) {
 	act := engine.Action{Kind: r.PostFormValue("kind"), Step: r.PostFormValue("step"), Outcome: r.PostFormValue("outcome"),
 		RefusalCode: r.PostFormValue("refusal_code"), Comment: r.PostFormValue("comment"), Assignee: r.PostFormValue("assignee")}
 	if act.Kind == "sign" {
-		sig, ok := webkit.Signature(r)
-		if !ok {
+		// One signature per result document, in the case's order (the form's signature fields).
+		for _, v := range r.PostForm["signature"] {
+			sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
+			if err != nil || len(sig) == 0 {
+				a.showCase(w, r, s, http.StatusUnprocessableEntity, texts[webkit.Lang(r)]["err_no_signature"])
+				return
+			}
+			act.Signatures = append(act.Signatures, sig)
+		}
+		if len(act.Signatures) == 0 {
 			a.showCase(w, r, s, http.StatusUnprocessableEntity, texts[webkit.Lang(r)]["err_no_signature"])
 			return
 		}
-		act.Signature = sig
 	}
 	err := a.o.Engine.Act(r.Context(), s.Region, c.ID, s.Employee, act)
 	var ae *engine.ActionError

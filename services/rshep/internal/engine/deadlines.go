@@ -11,6 +11,8 @@ import (
 
 	"github.com/egov-suite/egov/internal/calendar"
 	"github.com/egov-suite/egov/internal/catalog"
+	"github.com/egov-suite/egov/services/rshep/internal/rules"
+	"github.com/egov-suite/egov/services/rshep/internal/store"
 	"github.com/egov-suite/egov/services/rshep/internal/timers"
 )
 
@@ -27,15 +29,6 @@ type timerPayload struct {
 
 func caseKey(id int64) string { return strconv.FormatInt(id, 10) }
 
-// warnAt is when the warning of a step's term fires.
-func warnAt(p *catalog.Passport, start, due time.Time) time.Time {
-	pct := p.Deadlines.WarnAtPercent
-	if pct == 0 {
-		pct = 75
-	}
-	return start.Add(due.Sub(start) * time.Duration(pct) / 100)
-}
-
 // scheduleStep arms the warning and the deadline of the case's current step.
 func (e *Engine) scheduleStep(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport) error {
 	payload, err := json.Marshal(timerPayload{Step: c.Step})
@@ -46,7 +39,7 @@ func (e *Engine) scheduleStep(ctx context.Context, tx pgx.Tx, c *Case, p *catalo
 	if err := timers.Schedule(ctx, tx, timers.Timer{CaseID: caseKey(c.ID), Kind: timerStep, Scope: c.Region, DueAt: *c.StepDueAt, Payload: payload}, now); err != nil {
 		return err
 	}
-	return timers.Schedule(ctx, tx, timers.Timer{CaseID: caseKey(c.ID), Kind: timerWarn, Scope: c.Region, DueAt: warnAt(p, *c.StepStartedAt, *c.StepDueAt), Payload: payload}, now)
+	return timers.Schedule(ctx, tx, timers.Timer{CaseID: caseKey(c.ID), Kind: timerWarn, Scope: c.Region, DueAt: rules.WarnAt(p, *c.StepStartedAt, *c.StepDueAt), Payload: payload}, now)
 }
 
 // scheduleService arms the whole service's deadline.
@@ -71,7 +64,7 @@ func (e *Engine) Fire(ctx context.Context, tx pgx.Tx, t timers.Timer) error {
 	if err != nil {
 		return fmt.Errorf("timer of case %q: %w", t.CaseID, err)
 	}
-	c, err := lockCase(ctx, tx, id)
+	c, err := store.Lock(ctx, tx, id)
 	if err != nil {
 		return err
 	}
@@ -81,7 +74,7 @@ func (e *Engine) Fire(ctx context.Context, tx pgx.Tx, t timers.Timer) error {
 	if _, ok := e.o.Nodes[c.Region]; !ok {
 		return fmt.Errorf("case %s: region %s is not served by this replica", c.Number, c.Region)
 	}
-	p, err := e.Passport(c)
+	p, err := e.Passport(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -114,17 +107,17 @@ func (e *Engine) Fire(ctx context.Context, tx pgx.Tx, t timers.Timer) error {
 	default:
 		return fmt.Errorf("unknown timer kind %q", t.Kind)
 	}
-	if err := addEvent(ctx, tx, c.ID, ev); err != nil {
+	if err := store.AddEvent(ctx, tx, c.ID, ev); err != nil {
 		return err
 	}
 	if t.Kind != timerWarn && !c.Escalated {
 		c.Escalated = true
-		if err := addEvent(ctx, tx, c.ID, Event{At: ev.At, Actor: "system", ActorName: ParticipantID(c.Region), Role: "system",
+		if err := store.AddEvent(ctx, tx, c.ID, Event{At: ev.At, Actor: "system", ActorName: ParticipantID(c.Region), Role: "system",
 			Action: ActEscalated, Step: step.ID, Note: "передано на контроль руководителю услугодателя"}); err != nil {
 			return err
 		}
 	}
-	return saveCase(ctx, tx, c)
+	return store.Save(ctx, tx, c)
 }
 
 // RunTimers fires the due timers of the engine's regions every interval until ctx ends. A timer whose

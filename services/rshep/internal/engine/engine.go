@@ -17,9 +17,9 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel/metric"
 
@@ -27,6 +27,8 @@ import (
 	"github.com/egov-suite/egov/internal/calendar"
 	"github.com/egov-suite/egov/internal/catalog"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
+	"github.com/egov-suite/egov/services/rshep/internal/rules"
+	"github.com/egov-suite/egov/services/rshep/internal/store"
 	"github.com/egov-suite/egov/services/shep/shepclient"
 )
 
@@ -56,9 +58,14 @@ type Options struct {
 
 // Engine runs the passports.
 type Engine struct {
-	o     Options
-	cal   *calendar.Calendar
-	wake  chan struct{}
+	o    Options
+	cal  *calendar.Calendar
+	wake chan struct{}
+
+	mu sync.Mutex
+	// versions are the passports of earlier versions cases still run on, read once from passport_versions.
+	versions map[string]*catalog.Passport
+
 	count struct {
 		registered, rejected, warnings, breaches, decisions       metric.Int64Counter
 		timerFailures, timersParked, outboxFailures, outboxParked metric.Int64Counter
@@ -79,7 +86,15 @@ func New(o Options) (*Engine, error) {
 	if o.Worker == "" {
 		o.Worker = "rshep"
 	}
-	e := &Engine{o: o, cal: o.Calendar, wake: make(chan struct{}, 1)}
+	// provider.participant takes effect: a passport of a region this engine serves must name the region's
+	// node, or its applications would come to a node the passport does not know.
+	for _, p := range o.Catalog.All() {
+		if _, ok := o.Nodes[p.Region]; ok && p.Provider.Participant != ParticipantID(p.Region) {
+			return nil, fmt.Errorf("engine: passport %s/%s: provider.participant is %q, but region %s is served by %s",
+				p.Code, p.Region, p.Provider.Participant, p.Region, ParticipantID(p.Region))
+		}
+	}
+	e := &Engine{o: o, cal: o.Calendar, wake: make(chan struct{}, 1), versions: map[string]*catalog.Passport{}}
 	if e.cal == nil {
 		e.cal = calendar.Default()
 	}
@@ -125,15 +140,6 @@ func (e *Engine) Regions() []string {
 	return out
 }
 
-// Passport returns the passport a case runs on.
-func (e *Engine) Passport(c *Case) (*catalog.Passport, error) {
-	p, ok := e.o.Catalog.Get(c.ServiceCode, c.Region)
-	if !ok {
-		return nil, fmt.Errorf("case %s: the passport %s/%s is no longer in the catalogue", c.Number, c.ServiceCode, c.Region)
-	}
-	return p, nil
-}
-
 // systemSigner is the system key of a region's node, which signs automatic results.
 func (e *Engine) systemSigner(region string) (*envelope.Signer, error) {
 	n, ok := e.o.Nodes[region]
@@ -151,70 +157,35 @@ func (e *Engine) Verifier(region string) *envelope.Verifier {
 	return nil
 }
 
-// Add returns the end of a term of d from t on the working-day calendar.
-func (e *Engine) Add(t time.Time, d catalog.Duration) time.Time {
-	switch d.Unit {
-	case "minutes":
-		return t.Add(time.Duration(d.Value) * time.Minute)
-	case "hours":
-		return t.Add(time.Duration(d.Value) * time.Hour)
-	case "working_days":
-		return e.cal.AddWorkingDays(t, d.Value)
-	default: // calendar_days
-		return t.In(calendar.Zone).AddDate(0, 0, d.Value)
-	}
-}
+// Add returns the end of a term of d from t on the engine's working-day calendar.
+func (e *Engine) Add(t time.Time, d catalog.Duration) time.Time { return rules.Add(e.cal, t, d) }
 
 // Get reads a case of region by id.
 func (e *Engine) Get(ctx context.Context, region string, id int64) (*Case, error) {
-	return queryCase(ctx, e.o.DB, `WHERE id = $1 AND region = $2`, id, region)
+	return store.Get(ctx, e.o.DB, region, id)
 }
 
 // ByApplication reads the case of an application id.
 func (e *Engine) ByApplication(ctx context.Context, applicationID string) (*Case, error) {
-	return queryCase(ctx, e.o.DB, `WHERE application_id = $1 ORDER BY id LIMIT 1`, applicationID)
+	return store.ByApplication(ctx, e.o.DB, applicationID)
 }
 
 // History returns a case's events in order.
 func (e *Engine) History(ctx context.Context, id int64) ([]Event, error) {
-	rows, err := e.o.DB.Query(ctx, `SELECT seq, at, actor, actor_name, role, action, status, step, note FROM case_events
-		WHERE case_id = $1 ORDER BY seq`, id)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Event, error) {
-		var ev Event
-		err := r.Scan(&ev.Seq, &ev.At, &ev.Actor, &ev.ActorName, &ev.Role, &ev.Action, &ev.Status, &ev.Step, &ev.Note)
-		return ev, err
-	})
+	return store.History(ctx, e.o.DB, id)
 }
 
 // Open lists a region's open cases, the nearest step deadline first.
 func (e *Engine) Open(ctx context.Context, region string, limit int) ([]*Case, error) {
-	return queryCases(ctx, e.o.DB, `WHERE region = $1 AND closed_at IS NULL ORDER BY step_due_at NULLS LAST, id LIMIT $2`, region, limit)
+	return store.Open(ctx, e.o.DB, region, limit)
 }
 
 // Closed lists a region's closed cases, the latest first.
 func (e *Engine) Closed(ctx context.Context, region string, limit int) ([]*Case, error) {
-	return queryCases(ctx, e.o.DB, `WHERE region = $1 AND closed_at IS NOT NULL ORDER BY closed_at DESC, id DESC LIMIT $2`, region, limit)
-}
-
-// Rejection is an application refused before registration.
-type Rejection struct {
-	Sender, MessageID, Region, ServiceCode, ApplicationID, RefusalCode, Detail string
-	At                                                                         time.Time
+	return store.Closed(ctx, e.o.DB, region, limit)
 }
 
 // Rejections lists what a region refused at intake, the latest first.
 func (e *Engine) Rejections(ctx context.Context, region string, limit int) ([]Rejection, error) {
-	rows, err := e.o.DB.Query(ctx, `SELECT sender, message_id, region, service_code, application_id, refusal_code, detail, at
-		FROM rejections WHERE region = $1 ORDER BY at DESC LIMIT $2`, region, limit)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Rejection, error) {
-		var x Rejection
-		err := r.Scan(&x.Sender, &x.MessageID, &x.Region, &x.ServiceCode, &x.ApplicationID, &x.RefusalCode, &x.Detail, &x.At)
-		return x, err
-	})
+	return store.Rejections(ctx, e.o.DB, region, limit)
 }

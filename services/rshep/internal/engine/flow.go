@@ -3,7 +3,6 @@ package engine
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -16,6 +15,8 @@ import (
 	"github.com/egov-suite/egov/internal/pgdb"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
+	"github.com/egov-suite/egov/services/rshep/internal/rules"
+	"github.com/egov-suite/egov/services/rshep/internal/store"
 )
 
 // Employee is a member of a provider's staff acting in the АРМ.
@@ -31,18 +32,15 @@ func (e Employee) Has(role string) bool { return slices.Contains(e.Roles, role) 
 // system is the engine acting on its own (automatic steps, timers).
 var system = Employee{IIN: "system", Name: "система", Roles: []string{"system"}}
 
-// ActionError is an action the engine refuses; Code tells the АРМ which.
-type ActionError struct {
-	// Code is wrong_role, wrong_step, closed, invalid or signature.
-	Code    string
-	Message string
-}
-
-func (e *ActionError) Error() string { return e.Message }
+// ActionError is an action the engine refuses; Code tells the АРМ which. The rules package decides it.
+type ActionError = rules.Refusal
 
 func refuseAction(code, format string, args ...any) error {
 	return &ActionError{Code: code, Message: fmt.Sprintf(format, args...)}
 }
+
+// actor is an employee as the rules see them.
+func (e Employee) actor() rules.Actor { return rules.Actor{IIN: e.IIN, Roles: e.Roles} }
 
 // Action is what an employee does to a case.
 type Action struct {
@@ -56,99 +54,100 @@ type Action struct {
 	Comment     string
 	// Complete: Assignee is the officer (IIN) the head assigns the case to.
 	Assignee string
-	// Sign: the detached CMS signature over the result's content.
-	Signature []byte
+	// Sign: the detached CMS signature over the result's content; Signatures, one per result document
+	// in the case's order, when the decision issues several (Signature alone signs a single one).
+	Signature  []byte
+	Signatures [][]byte
 	// Extend: Comment is the reason.
 }
 
 // Act applies an employee's action to a case of region, in one transaction.
 func (e *Engine) Act(ctx context.Context, region string, id int64, who Employee, a Action) error {
 	now := e.o.Now()
-	var sig *envelope.Result
-	var signedContent []byte
-	if a.Kind == "sign" {
+	var sigs []*envelope.Result
+	var signedDocs []ResultDoc
+	if a.Kind == rules.Sign {
 		c, err := e.Get(ctx, region, id)
 		if err != nil {
 			return err
 		}
-		if len(c.ResultContent) == 0 {
+		signedDocs = c.Docs()
+		if len(signedDocs) == 0 {
 			return refuseAction("wrong_step", "nothing to sign: the case has no decision yet")
 		}
+		if len(a.Signatures) == 0 && len(a.Signature) > 0 {
+			a.Signatures = [][]byte{a.Signature}
+		}
+		if len(a.Signatures) != len(signedDocs) {
+			return refuseAction("signature", "the decision issues %d document(s); sign each of them (%d signature(s) came)", len(signedDocs), len(a.Signatures))
+		}
 		// Verified outside the transaction: the certificate status may take an OCSP round trip. The
-		// transaction then checks the draft is still the one signed.
-		signedContent = c.ResultContent
-		sig, err = e.Verifier(region).Verify(ctx, signedContent, a.Signature, envelope.Expect{Purpose: envelope.PurposeDocument, IIN: who.IIN})
-		if err != nil {
-			ru, _, _ := envelope.Refusal(err)
-			return refuseAction("signature", "подпись не принята: %s", ru)
+		// transaction then checks the drafts are still the ones signed.
+		for i, d := range signedDocs {
+			sig, err := e.Verifier(region).Verify(ctx, d.Content, a.Signatures[i], envelope.Expect{Purpose: envelope.PurposeDocument, IIN: who.IIN})
+			if err != nil {
+				ru, _, _ := envelope.Refusal(err)
+				return refuseAction("signature", "подпись не принята: %s", ru)
+			}
+			sigs = append(sigs, sig)
 		}
 	}
 	err := pgdb.InTxPipelined(ctx, e.o.DB, func(tx pgx.Tx) error {
-		c, err := lockCase(ctx, tx, id)
+		c, err := store.Lock(ctx, tx, id)
 		if err != nil {
 			return err
 		}
 		if c.Region != region {
 			return ErrNotFound
 		}
-		p, err := e.Passport(c)
+		p, err := e.Passport(ctx, c)
 		if err != nil {
 			return err
 		}
-		if c.Closed() {
-			return refuseAction("closed", "the case is closed: a second decision is not possible")
+		kind := a.Kind
+		switch {
+		case kind == rules.Complete && a.Assignee != "":
+			kind = rules.Assign
+		case kind == rules.Assign && a.Assignee == "":
+			return refuseAction("invalid", "name the officer (ответственный исполнитель) to assign the case to")
+		case kind == rules.Assign:
+			a.Kind = rules.Complete
+		}
+		if err := rules.Check(p, c.State(), who.actor(), kind, a.Step); err != nil {
+			return err
 		}
 		step := c.CurrentStep(p)
-		if a.Step != "" && a.Step != step.ID {
-			return refuseAction("wrong_step", "the case has moved on to step %q; reload it", step.ID)
-		}
-		switch a.Kind {
-		case "extend":
+		if a.Kind == rules.Extend {
 			return e.extend(ctx, tx, c, p, who, a.Comment, now)
-		case "complete", "decide", "sign":
-		default:
-			return refuseAction("invalid", "unknown action %q", a.Kind)
-		}
-		if !who.Has(step.Role) {
-			return refuseAction("wrong_role", "step %q is done by the role %q; you have %s", step.ID, step.Role, strings.Join(who.Roles, ", "))
-		}
-		if c.Assignee != "" && step.Role == "officer" && who.IIN != c.Assignee {
-			return refuseAction("wrong_role", "the case is assigned to another officer")
 		}
 		switch a.Kind {
-		case "decide":
-			if !step.Decides {
-				return refuseAction("wrong_step", "step %q does not decide", step.ID)
-			}
+		case rules.Decide:
 			if err := e.decide(ctx, tx, c, p, who, a, now); err != nil {
 				return err
 			}
 			if step.Signs {
-				return saveCase(ctx, tx, c) // the same employee signs next
+				return store.Save(ctx, tx, c) // the same employee signs next
 			}
-		case "sign":
-			if !step.Signs {
-				return refuseAction("wrong_step", "step %q does not sign", step.ID)
-			}
-			if c.Outcome == "" {
-				return refuseAction("wrong_step", "nothing to sign: the case has no decision yet")
-			}
-			if !bytes.Equal(signedContent, c.ResultContent) {
+		case rules.Sign:
+			docs := c.Docs()
+			if len(docs) != len(signedDocs) {
 				return refuseAction("wrong_step", "the decision changed while it was being signed; sign the new draft")
 			}
-			if p.Provider.BIN != "" && sig.Holder.BIN != p.Provider.BIN {
-				return refuseAction("signature", "the result is signed with the certificate of %q, not of the provider", sig.Holder.Organization)
+			for i := range docs {
+				if !bytes.Equal(signedDocs[i].Content, docs[i].Content) {
+					return refuseAction("wrong_step", "the decision changed while it was being signed; sign the new draft")
+				}
 			}
-			if err := e.signed(ctx, tx, c, p, who, a.Signature, now); err != nil {
+			bin, whose := rules.SignerBIN(p, step)
+			for _, sig := range sigs {
+				if bin != "" && sig.Holder.BIN != bin {
+					return refuseAction("signature", "the result is signed with the certificate of %q, not of %s", sig.Holder.Organization, whose)
+				}
+			}
+			if err := e.signed(ctx, tx, c, p, who, a.Signatures, now); err != nil {
 				return err
 			}
-		case "complete":
-			if step.Decides && c.Outcome == "" {
-				return refuseAction("wrong_step", "step %q decides: approve or refuse", step.ID)
-			}
-			if step.Signs && len(c.ResultSignature) == 0 {
-				return refuseAction("wrong_step", "step %q signs the result", step.ID)
-			}
+		case rules.Complete:
 			if a.Assignee != "" {
 				if err := e.assign(ctx, tx, c, p, who, a.Assignee, now); err != nil {
 					return err
@@ -161,7 +160,7 @@ func (e *Engine) Act(ctx context.Context, region string, id int64, who Employee,
 		if err := e.armTimers(ctx, tx, c, p); err != nil {
 			return err
 		}
-		return saveCase(ctx, tx, c)
+		return store.Save(ctx, tx, c)
 	})
 	if err != nil {
 		return err
@@ -173,24 +172,23 @@ func (e *Engine) Act(ctx context.Context, region string, id int64, who Employee,
 // armTimers schedules the warning and the deadline of the step the case entered in this transaction
 // and now rests in (none once it is closed).
 func (e *Engine) armTimers(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport) error {
-	if !c.arm || c.Closed() {
+	if !c.Arm || c.Closed() {
 		return nil
 	}
-	c.arm = false
+	c.Arm = false
 	return e.scheduleStep(ctx, tx, c, p)
 }
 
 func (e *Engine) assign(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, who Employee, assignee string, now time.Time) error {
-	var roles []string
-	err := tx.QueryRow(ctx, `SELECT roles FROM employees WHERE region = $1 AND iin = $2 AND active`, c.Region, assignee).Scan(&roles)
-	if errors.Is(err, pgx.ErrNoRows) || !slices.Contains(roles, "officer") {
-		return refuseAction("invalid", "the assignee is not an officer (ответственный исполнитель) of the provider")
-	}
+	roles, err := store.EmployeeRoles(ctx, tx, c.Region, assignee)
 	if err != nil {
 		return err
 	}
+	if !slices.Contains(roles, "officer") {
+		return refuseAction("invalid", "the assignee is not an officer (ответственный исполнитель) of the provider")
+	}
 	c.Assignee = assignee
-	return addEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: c.CurrentStep(p).Role,
+	return store.AddEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: c.CurrentStep(p).Role,
 		Action: ActAssigned, Step: c.CurrentStep(p).ID, Note: assignee})
 }
 
@@ -199,32 +197,33 @@ func (e *Engine) decide(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Pass
 	if c.Outcome != "" && len(c.ResultSignature) > 0 {
 		return refuseAction("closed", "the case is decided and signed: a second decision is not possible")
 	}
-	switch a.Outcome {
-	case Approve:
-		a.RefusalCode, a.Comment = "", strings.TrimSpace(a.Comment)
-	case Refuse:
-		if !slices.ContainsFunc(p.Refusals, func(r catalog.Refusal) bool { return r.Code == a.RefusalCode }) {
-			return refuseAction("invalid", "%q is not a refusal ground of the passport", a.RefusalCode)
-		}
-		if strings.TrimSpace(a.Comment) == "" {
-			return refuseAction("invalid", "a refusal must be motivated: write the reasons (мотивированный отказ)")
-		}
-	default:
-		return refuseAction("invalid", "the outcome is approved or refused, not %q", a.Outcome)
+	d, err := rules.CheckDecision(p, rules.Decision{Outcome: a.Outcome, RefusalCode: a.RefusalCode, Comment: a.Comment})
+	if err != nil {
+		return err
 	}
-	c.Outcome, c.RefusalCode, c.Comment, c.DecidedBy = a.Outcome, a.RefusalCode, strings.TrimSpace(a.Comment), who.IIN
-	c.ResultMediaType, c.ResultContent = MediaTypeResult, e.renderResult(c, p, who, now)
+	c.Outcome, c.RefusalCode, c.Comment, c.DecidedBy = d.Outcome, d.RefusalCode, d.Comment, who.IIN
+	docs, err := e.renderResults(c, p, who)
+	if err != nil {
+		return err
+	}
+	c.Results = docs
+	c.ResultMediaType, c.ResultContent, c.ResultSignature, c.ResultSignedBy = docs[0].MediaType, docs[0].Content, nil, ""
 	e.add(ctx, e.count.decisions)
 	step := c.CurrentStep(p)
-	return addEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: step.Role, Action: ActDecided,
+	return store.AddEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: step.Role, Action: ActDecided,
 		Step: step.ID, Note: strings.TrimSpace(c.Outcome + " " + c.RefusalCode + " " + c.Comment)})
 }
 
 // signed stores the result's signature and tells the channel the outcome.
-func (e *Engine) signed(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, who Employee, sig []byte, now time.Time) error {
-	c.ResultSignature, c.ResultSignedBy = sig, who.IIN+" "+who.Name
+func (e *Engine) signed(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, who Employee, sigs [][]byte, now time.Time) error {
+	by := who.IIN + " " + who.Name
+	c.Results = c.Docs()
+	for i := range c.Results {
+		c.Results[i].Signature, c.Results[i].SignedBy = sigs[i], by
+	}
+	c.ResultSignature, c.ResultSignedBy = sigs[0], by
 	step := c.CurrentStep(p)
-	if err := addEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: step.Role, Action: ActSigned, Step: step.ID}); err != nil {
+	if err := store.AddEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: step.Role, Action: ActSigned, Step: step.ID}); err != nil {
 		return err
 	}
 	if c.Outcome == Approve {
@@ -245,7 +244,7 @@ func (e *Engine) refusalOf(c *Case, p *catalog.Passport, n *applicationv1.Status
 // completeStep records the step done and enters the next one, or closes the case after the last.
 func (e *Engine) completeStep(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, who Employee, now time.Time) error {
 	step := c.CurrentStep(p)
-	if err := addEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: step.Role, Action: ActCompleted, Step: step.ID}); err != nil {
+	if err := store.AddEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: step.Role, Action: ActCompleted, Step: step.ID}); err != nil {
 		return err
 	}
 	next := c.Step + 1
@@ -259,8 +258,8 @@ func (e *Engine) completeStep(ctx context.Context, tx pgx.Tx, c *Case, p *catalo
 func (e *Engine) enterStep(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, idx int, now time.Time) error {
 	c.Step = idx
 	s := p.Steps[idx]
-	due := e.Add(now, s.Duration)
-	c.StepStartedAt, c.StepDueAt, c.Warned, c.Overdue, c.arm = &now, &due, false, false, true
+	due := rules.Add(e.cal, now, s.Duration)
+	c.StepStartedAt, c.StepDueAt, c.Warned, c.Overdue, c.Arm = &now, &due, false, false, true
 	if idx == 1 { // the registration step is behind: the examination has begun
 
 		return e.setStatus(ctx, tx, c, p, "IN_PROGRESS", now, nil)
@@ -277,12 +276,17 @@ func (e *Engine) close(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passp
 	if err := e.cancelTimers(ctx, tx, c); err != nil {
 		return err
 	}
-	if err := addEvent(ctx, tx, c.ID, Event{At: now, Actor: "system", ActorName: ParticipantID(c.Region), Role: "system",
+	if err := store.AddEvent(ctx, tx, c.ID, Event{At: now, Actor: "system", ActorName: ParticipantID(c.Region), Role: "system",
 		Action: ActIssued, Status: "RESULT_ISSUED"}); err != nil {
 		return err
 	}
 	return e.setStatus(ctx, tx, c, p, "RESULT_ISSUED", now, func(n *applicationv1.StatusNotification) {
 		n.Result = &envelopev1.SignedDocument{MediaType: c.ResultMediaType, Content: c.ResultContent, Signature: c.ResultSignature}
+		for _, d := range c.Docs() {
+			n.Results = append(n.Results, &applicationv1.ResultDocument{Id: d.ID, Kind: d.Kind,
+				Name:     &applicationv1.LocalizedText{Ru: d.Name.RU, Kk: d.Name.KK},
+				Document: &envelopev1.SignedDocument{MediaType: d.MediaType, Content: d.Content, Signature: d.Signature}})
+		}
 		if c.Outcome == Refuse {
 			e.refusalOf(c, p, n)
 		}
@@ -292,17 +296,10 @@ func (e *Engine) close(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passp
 // extend extends the term of the case once more, as the passport allows.
 func (e *Engine) extend(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, who Employee, reason string, now time.Time) error {
 	x := p.Extension
-	if !who.Has(x.By) {
-		return refuseAction("wrong_role", "the term is extended by the role %q", x.By)
-	}
-	if c.Extensions >= x.Times {
-		return refuseAction("invalid", "the term was already extended %d time(s), the most the passport allows", c.Extensions)
-	}
 	if strings.TrimSpace(reason) == "" {
 		return refuseAction("invalid", "an extension needs its reason")
 	}
-	due := e.Add(*c.DueAt, x.Max)
-	stepDue := e.Add(*c.StepDueAt, x.Max)
+	due, stepDue := rules.Extended(e.cal, p, *c.DueAt, *c.StepDueAt)
 	c.DueAt, c.StepDueAt, c.Extensions, c.Overdue, c.Warned = &due, &stepDue, c.Extensions+1, false, false
 	if err := e.scheduleService(ctx, tx, c); err != nil {
 		return err
@@ -310,14 +307,14 @@ func (e *Engine) extend(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Pass
 	if err := e.scheduleStep(ctx, tx, c, p); err != nil {
 		return err
 	}
-	if err := addEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: x.By, Action: ActExtended,
+	if err := store.AddEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: x.By, Action: ActExtended,
 		Status: "EXTENDED", Step: c.CurrentStep(p).ID, Note: strings.TrimSpace(reason) + "; срок: " + due.Format(time.RFC3339)}); err != nil {
 		return err
 	}
 	if err := e.setStatus(ctx, tx, c, p, "EXTENDED", now, func(n *applicationv1.StatusNotification) { n.Comment = strings.TrimSpace(reason) }); err != nil {
 		return err
 	}
-	return saveCase(ctx, tx, c)
+	return store.Save(ctx, tx, c)
 }
 
 // Advance does a case's automatic work: the registry checks (asked before the transaction: they cross
@@ -325,14 +322,14 @@ func (e *Engine) extend(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Pass
 // waits for a person or is closed. A failure rolls the whole back; the delivery or the action that
 // called Advance is retried.
 func (e *Engine) Advance(ctx context.Context, id int64) error {
-	c, err := queryCase(ctx, e.o.DB, `WHERE id = $1`, id)
+	c, err := store.ByID(ctx, e.o.DB, id)
 	if err != nil {
 		return err
 	}
 	if c.Closed() {
 		return nil
 	}
-	p, err := e.Passport(c)
+	p, err := e.Passport(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -357,7 +354,7 @@ func (e *Engine) Advance(ctx context.Context, id int64) error {
 			for _, r := range results {
 				note = append(note, r.ID+": "+r.Summary)
 			}
-			if err := addEvent(ctx, tx, c.ID, Event{At: now, Actor: "system", ActorName: ParticipantID(c.Region), Role: "system",
+			if err := store.AddEvent(ctx, tx, c.ID, Event{At: now, Actor: "system", ActorName: ParticipantID(c.Region), Role: "system",
 				Action: ActChecked, Note: strings.Join(note, "; ")}); err != nil {
 				return err
 			}
@@ -380,7 +377,7 @@ func (e *Engine) Advance(ctx context.Context, id int64) error {
 // inCase runs fn on the locked case if it is still where the caller saw it (same step, open).
 func (e *Engine) inCase(ctx context.Context, seen *Case, fn func(tx pgx.Tx, c *Case, now time.Time) error) error {
 	err := pgdb.InTxPipelined(ctx, e.o.DB, func(tx pgx.Tx) error {
-		c, err := lockCase(ctx, tx, seen.ID)
+		c, err := store.Lock(ctx, tx, seen.ID)
 		if err != nil {
 			return err
 		}
@@ -390,7 +387,7 @@ func (e *Engine) inCase(ctx context.Context, seen *Case, fn func(tx pgx.Tx, c *C
 		if err := fn(tx, c, e.o.Now()); err != nil {
 			return err
 		}
-		return saveCase(ctx, tx, c)
+		return store.Save(ctx, tx, c)
 	})
 	if err == nil {
 		e.poke()
@@ -420,11 +417,15 @@ func (e *Engine) signAsSystem(ctx context.Context, tx pgx.Tx, c *Case, p *catalo
 	if err != nil {
 		return err
 	}
-	sig, err := signer.Sign(c.ResultContent)
-	if err != nil {
-		return err
+	var sigs [][]byte
+	for _, d := range c.Docs() {
+		sig, err := signer.Sign(d.Content)
+		if err != nil {
+			return err
+		}
+		sigs = append(sigs, sig)
 	}
-	return e.signed(ctx, tx, c, p, Employee{IIN: "system", Name: ParticipantID(c.Region), Roles: []string{"system"}}, sig, now)
+	return e.signed(ctx, tx, c, p, Employee{IIN: "system", Name: ParticipantID(c.Region), Roles: []string{"system"}}, sigs, now)
 }
 
 // refuseAutomatically refuses a case on a failed registry check: the refusal is signed by the node's

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -23,6 +22,8 @@ import (
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 	"github.com/egov-suite/egov/services/rshep/internal/cases"
+	"github.com/egov-suite/egov/services/rshep/internal/rules"
+	"github.com/egov-suite/egov/services/rshep/internal/store"
 	"github.com/egov-suite/egov/services/shep/shepclient"
 )
 
@@ -169,10 +170,9 @@ func (e *Engine) reject(ctx context.Context, region string, env *envelopev1.Enve
 	}
 	now := e.o.Now()
 	err := pgdb.InTx(ctx, e.o.DB, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO rejections (sender, message_id, at, region, service_code, application_id, refusal_code, detail)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
-			env.GetSender(), env.GetMessageId(), now, region, a.GetServiceCode(), a.GetApplicationId(), r.code, r.detail)
-		if err != nil || tag.RowsAffected() == 0 {
+		fresh, err := store.Reject(ctx, tx, store.Rejection{Sender: env.GetSender(), MessageID: env.GetMessageId(), At: now, Region: region,
+			ServiceCode: a.GetServiceCode(), ApplicationID: a.GetApplicationId(), RefusalCode: r.code, Detail: r.detail})
+		if err != nil || !fresh {
 			return err
 		}
 		c := &Case{Region: region, ServiceCode: a.GetServiceCode(), ApplicationID: a.GetApplicationId(), ReplyTo: env.GetSender(),
@@ -210,6 +210,13 @@ func (e *Engine) register(ctx context.Context, region string, env *envelopev1.En
 			return err
 		}
 		id = reg.ID
+		if reg.New {
+			// The case keeps the version it is registered under (RecordPassports stored it at start;
+			// this covers a version another replica loaded since).
+			if err := recordPassport(ctx, tx, p); err != nil {
+				return err
+			}
+		}
 		if !reg.New {
 			e.o.Log.InfoContext(ctx, "application registered before; its case stands", "region", region, "message_id", env.GetMessageId(),
 				"application", a.GetApplicationId(), "number", reg.Number)
@@ -228,39 +235,26 @@ func (e *Engine) register(ctx context.Context, region string, env *envelopev1.En
 			}
 			docs = append(docs, doc)
 		}
-		form, err := json.Marshal(a.GetFields())
-		if err != nil {
-			return err
-		}
-		docsJSON, err := json.Marshal(docs)
-		if err != nil {
-			return err
-		}
 		lang := a.GetLanguage()
 		if lang != "kk" {
 			lang = "ru"
 		}
-		c, err := scanCase(tx.QueryRow(ctx, `UPDATE cases SET application_id = $2, channel = $3, reply_to = $4, correlation_id = $5,
-			applicant_iin = $6, language = $7, passport_version = $8, form = $9, documents = $10, application = $11, trace_context = $12
-			WHERE id = $1 RETURNING `+caseColumns,
-			id, a.GetApplicationId(), catalog.ChannelName(a.GetChannel()), env.GetSender(), env.GetMessageId(), a.GetApplicantIin(), lang,
-			p.Version, form, docsJSON, signed, natsbus.TraceParent(ctx)))
+		c, err := store.Fill(ctx, tx, id, store.Filled{ApplicationID: a.GetApplicationId(), Channel: catalog.ChannelName(a.GetChannel()),
+			ReplyTo: env.GetSender(), CorrelationID: env.GetMessageId(), ApplicantIIN: a.GetApplicantIin(), Language: lang,
+			PassportVersion: p.Version, Form: a.GetFields(), Documents: docs, Application: signed, TraceContext: natsbus.TraceParent(ctx)})
 		if err != nil {
 			return err
 		}
 		// The whole term: every step's term, one after the other, from now.
-		due := now
-		for _, s := range p.Steps {
-			due = e.Add(due, s.Duration)
-		}
+		due := rules.ServiceDue(e.cal, p, now)
 		c.DueAt = &due
-		if err := addEvent(ctx, tx, id, Event{At: now, Actor: "system", ActorName: ParticipantID(region), Role: "system",
+		if err := store.AddEvent(ctx, tx, id, Event{At: now, Actor: "system", ActorName: ParticipantID(region), Role: "system",
 			Action: ActRegistered, Status: "REGISTERED", Note: reg.Number}); err != nil {
 			return err
 		}
 		if len(checksFor(p, c.Channel)) == 0 { // nothing to ask the registries: done in this transaction
 			c.ChecksDone = true
-			if err := addEvent(ctx, tx, id, Event{At: now, Actor: "system", ActorName: ParticipantID(region), Role: "system",
+			if err := store.AddEvent(ctx, tx, id, Event{At: now, Actor: "system", ActorName: ParticipantID(region), Role: "system",
 				Action: ActChecked, Note: "нет проверок по регистрам для канала " + c.Channel}); err != nil {
 				return err
 			}
@@ -277,7 +271,7 @@ func (e *Engine) register(ctx context.Context, region string, env *envelopev1.En
 		if err := e.armTimers(ctx, tx, c, p); err != nil {
 			return err
 		}
-		return saveCase(ctx, tx, c)
+		return store.Save(ctx, tx, c)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("engine: register %s: %w", env.GetMessageId(), err)

@@ -462,7 +462,7 @@ func (s *suite) get(t testing.TB, c *engine.Case) *engine.Case {
 
 func (s *suite) stepOf(t testing.TB, c *engine.Case) string {
 	t.Helper()
-	p, err := s.eng.Passport(c)
+	p, err := s.eng.Passport(t.Context(), c)
 	require.NoError(t, err)
 	return c.CurrentStep(p).ID
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -93,6 +94,9 @@ type suite struct {
 	seen map[string][]*applicationv1.StatusNotification
 
 	staff map[string]*staffer
+
+	// live is the engine the nodes' deliveries go to: s.eng, or one a test builds on another catalogue.
+	live atomic.Pointer[engine.Engine]
 }
 
 type staffer struct {
@@ -179,12 +183,15 @@ func launch(t testing.TB, forward bool) *suite {
 	_, err = pgdb.Migrate(ctx, s.db, "rshep", schema.Migrations())
 	require.NoError(t, err)
 	s.eng = s.engine(t, "replica-1")
+	s.live.Store(s.eng)
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	for r, n := range s.nodes {
-		wg.Go(func() { _ = n.Receive(runCtx, s.eng.Handler(r)) })
+		wg.Go(func() {
+			_ = n.Receive(runCtx, func(ctx context.Context, d *shepclient.Delivery) error { return s.live.Load().Handler(r)(ctx, d) })
+		})
 	}
 	if forward {
 		wg.Go(func() { _ = s.eng.Forward(runCtx, 200*time.Millisecond) })
@@ -199,9 +206,15 @@ func launch(t testing.TB, forward bool) *suite {
 func (s *suite) engine(t testing.TB, worker string) *engine.Engine {
 	cat, err := catalog.Builtin()
 	require.NoError(t, err)
+	return s.engineOn(t, worker, cat)
+}
+
+// engineOn is a replica running the catalogue cat, its passports recorded as the service records them.
+func (s *suite) engineOn(t testing.TB, worker string, cat *catalog.Catalog) *engine.Engine {
 	e, err := engine.New(engine.Options{Catalog: cat, Nodes: s.nodes, DB: s.db, Registries: engine.ShepRegistries{Nodes: s.nodes},
 		Now: s.clock.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Worker: worker})
 	require.NoError(t, err)
+	require.NoError(t, e.RecordPassports(t.Context()))
 	return e
 }
 
@@ -218,18 +231,20 @@ func (s *suite) client(t testing.TB, id string) *shepclient.Client {
 // hire makes the provider staff of every region: the demo clerk, officer and head, and a second officer.
 func (s *suite) hire(t testing.TB) {
 	s.staff = map[string]*staffer{}
-	add := func(key, iinV, surname string, roles ...string) {
-		sign := s.ca.Issue(t, pki.Request{Profile: pki.Employee, Purpose: pki.Sign, Subject: pki.Subject{IIN: iinV, Surname: surname,
-			GivenName: "Сотрудник", Organization: "ГУ «Отдел образования города Павлодара»", BIN: demo.BINPavlodarEducation}}, pki.ECDSAP256)
-		st := &staffer{Employee: engine.Employee{IIN: iinV, Name: surname + " Сотрудник", Roles: roles}, sign: sign}
-		for _, r := range regions {
-			require.NoError(t, arm.PutEmployee(t.Context(), s.db, r, st.Employee))
-		}
-		s.staff[key] = st
+	s.employ(t, "clerk", "920306400011", "Жумабаева", "ГУ «Отдел образования города Павлодара»", demo.BINPavlodarEducation, "clerk")
+	s.employ(t, "officer", "750723300016", "Касымов", "ГУ «Отдел образования города Павлодара»", demo.BINPavlodarEducation, "officer", "commission")
+	s.employ(t, "head", "680415300016", "Сейткалиев", "ГУ «Отдел образования города Павлодара»", demo.BINPavlodarEducation, "head", "commission")
+}
+
+// employ adds a member of staff in every region, with a signing key of the organisation org (BIN bin).
+func (s *suite) employ(t testing.TB, key, iinV, surname, org, bin string, roles ...string) {
+	sign := s.ca.Issue(t, pki.Request{Profile: pki.Employee, Purpose: pki.Sign, Subject: pki.Subject{IIN: iinV, Surname: surname,
+		GivenName: "Сотрудник", Organization: org, BIN: bin}}, pki.ECDSAP256)
+	st := &staffer{Employee: engine.Employee{IIN: iinV, Name: surname + " Сотрудник", Roles: roles}, sign: sign}
+	for _, r := range regions {
+		require.NoError(t, arm.PutEmployee(t.Context(), s.db, r, st.Employee))
 	}
-	add("clerk", "920306400011", "Жумабаева", "clerk")
-	add("officer", "750723300016", "Касымов", "officer", "commission")
-	add("head", "680415300016", "Сейткалиев", "head", "commission")
+	s.staff[key] = st
 }
 
 func (s *suite) collect(_ context.Context, d *shepclient.Delivery) error {
@@ -241,8 +256,16 @@ func (s *suite) collect(_ context.Context, d *shepclient.Delivery) error {
 		return err
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Delivery is at least once (a redelivery when an ack is slow on a loaded machine): the same
+	// notification again is what a channel drops by its sequence; a different one under a taken
+	// sequence stays, and fails the statuses.
+	for _, seen := range s.seen[n.GetApplicationId()] {
+		if proto.Equal(seen, &n) {
+			return nil
+		}
+	}
 	s.seen[n.GetApplicationId()] = append(s.seen[n.GetApplicationId()], &n)
-	s.mu.Unlock()
 	return nil
 }
 
@@ -335,17 +358,26 @@ func (s *suite) caseOf(t testing.TB, id string) *engine.Case {
 	return c
 }
 
-// act applies an employee's action; for sign it signs the case's result with the employee's key.
+// act applies an employee's action; for sign it signs the case's results with the employee's key.
 func (s *suite) act(t testing.TB, c *engine.Case, who string, a engine.Action) error {
+	t.Helper()
+	return s.actWith(t, s.eng, c, who, a)
+}
+
+// actWith applies an employee's action through engine e; for sign it signs every result document.
+func (s *suite) actWith(t testing.TB, e *engine.Engine, c *engine.Case, who string, a engine.Action) error {
 	t.Helper()
 	st := s.staff[who]
 	if a.Kind == "sign" {
-		cur, err := s.eng.Get(t.Context(), c.Region, c.ID)
+		cur, err := e.Get(t.Context(), c.Region, c.ID)
 		require.NoError(t, err)
-		a.Signature, err = st.sign.Sign(cur.ResultContent)
-		require.NoError(t, err)
+		for _, d := range cur.Docs() {
+			sig, err := st.sign.Sign(d.Content)
+			require.NoError(t, err)
+			a.Signatures = append(a.Signatures, sig)
+		}
 	}
-	return s.eng.Act(t.Context(), c.Region, c.ID, st.Employee, a)
+	return e.Act(t.Context(), c.Region, c.ID, st.Employee, a)
 }
 
 func (s *suite) citizen(t testing.TB, iinV string) *envelope.Signer {

@@ -1,4 +1,7 @@
-package engine
+// Package store is the SQL of РШЭП's cases: the case row, its history, the intake refusals and the
+// passport versions cases run on. The engine loads a case here, asks the rules, and saves it here, in
+// the transaction it holds.
+package store
 
 import (
 	"context"
@@ -10,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/egov-suite/egov/internal/catalog"
+	"github.com/egov-suite/egov/services/rshep/internal/rules"
 )
 
 // Case is a registered application with its state.
@@ -50,13 +54,16 @@ type Case struct {
 	ResultContent   []byte
 	ResultSignature []byte
 	ResultSignedBy  string
-	ClosedAt        *time.Time
-	NotifySeq       int64
+	// Results are the result documents of the decision (the refusal, or every positive result of the
+	// passport); Result* above mirror the first.
+	Results   []ResultDoc
+	ClosedAt  *time.Time
+	NotifySeq int64
 
-	// arm is set when the case entered a step in this transaction: the step's warning and deadline
-	// are owed, and armed (armTimers) for the step the case rests in when the transaction ends, not
-	// for each automatic step it passes through on the way.
-	arm bool
+	// Arm is set when the case entered a step in this transaction: the step's warning and deadline
+	// are owed, and armed for the step the case rests in when the transaction ends, not for each
+	// automatic step it passes through on the way. Not stored.
+	Arm bool
 }
 
 // Document is an item of the case's document list.
@@ -68,6 +75,27 @@ type Document struct {
 	SHA256        string `json:"sha256,omitempty"`
 	ObjectKey     string `json:"object_key,omitempty"`
 	PaperReceived bool   `json:"paper_received,omitempty"`
+}
+
+// ResultDoc is one result document of a case: rendered from its template, signed on its own.
+type ResultDoc struct {
+	ID        string             `json:"id"`
+	Kind      string             `json:"kind"`
+	Name      catalog.Text       `json:"name"`
+	MediaType string             `json:"media_type"`
+	Content   []byte             `json:"content"`
+	Data      catalog.ResultData `json:"data"`
+	Signature []byte             `json:"signature,omitempty"`
+	SignedBy  string             `json:"signed_by,omitempty"`
+}
+
+// Docs are the case's result documents; a case decided before documents were kept apart has its one
+// result.
+func (c *Case) Docs() []ResultDoc {
+	if len(c.Results) > 0 || len(c.ResultContent) == 0 {
+		return c.Results
+	}
+	return []ResultDoc{{ID: "result", MediaType: c.ResultMediaType, Content: c.ResultContent, Signature: c.ResultSignature, SignedBy: c.ResultSignedBy}}
 }
 
 // CheckResult is a registry's answer to one of the passport's checks.
@@ -84,9 +112,15 @@ type CheckResult struct {
 
 // Outcomes of a decision.
 const (
-	Approve = "approved"
-	Refuse  = "refused"
+	Approve = rules.Approve
+	Refuse  = rules.Refuse
 )
+
+// State is what the rules read of the case.
+func (c *Case) State() rules.State {
+	return rules.State{Closed: c.Closed(), Step: c.Step, Assignee: c.Assignee, Outcome: c.Outcome,
+		Signed: len(c.ResultSignature) > 0, Extensions: c.Extensions}
+}
 
 // Closed reports whether the case has its final state.
 func (c *Case) Closed() bool { return c.ClosedAt != nil }
@@ -99,19 +133,19 @@ func (c *Case) CurrentStep(p *catalog.Passport) *catalog.Step {
 	return &p.Steps[c.Step]
 }
 
-const caseColumns = `id, registration_number, registered_at, sender, message_id, region, service_code, application_id, channel,
+const Columns = `id, registration_number, registered_at, sender, message_id, region, service_code, application_id, channel,
 	reply_to, correlation_id, applicant_iin, language, passport_version, status, step, step_started_at, step_due_at, due_at,
 	assignee, extensions, warned, overdue, escalated, checks_done, form, documents, checks, outcome, refusal_code, comment,
-	decided_by, result_media_type, result_content, result_signature, result_signed_by, closed_at, notify_seq`
+	decided_by, result_media_type, result_content, result_signature, result_signed_by, closed_at, notify_seq, results`
 
-func scanCase(row pgx.Row) (*Case, error) {
+func Scan(row pgx.Row) (*Case, error) {
 	var c Case
-	var form, docs, checks []byte
+	var form, docs, checks, results []byte
 	err := row.Scan(&c.ID, &c.Number, &c.RegisteredAt, &c.Sender, &c.MessageID, &c.Region, &c.ServiceCode, &c.ApplicationID,
 		&c.Channel, &c.ReplyTo, &c.CorrelationID, &c.ApplicantIIN, &c.Language, &c.PassportVersion, &c.Status, &c.Step,
 		&c.StepStartedAt, &c.StepDueAt, &c.DueAt, &c.Assignee, &c.Extensions, &c.Warned, &c.Overdue, &c.Escalated,
 		&c.ChecksDone, &form, &docs, &checks, &c.Outcome, &c.RefusalCode, &c.Comment, &c.DecidedBy, &c.ResultMediaType,
-		&c.ResultContent, &c.ResultSignature, &c.ResultSignedBy, &c.ClosedAt, &c.NotifySeq)
+		&c.ResultContent, &c.ResultSignature, &c.ResultSignedBy, &c.ClosedAt, &c.NotifySeq, &results)
 	if err != nil {
 		return nil, err
 	}
@@ -124,54 +158,61 @@ func scanCase(row pgx.Row) (*Case, error) {
 	if err := json.Unmarshal(checks, &c.Checks); err != nil {
 		return nil, fmt.Errorf("case %d: checks: %w", c.ID, err)
 	}
+	if err := json.Unmarshal(results, &c.Results); err != nil {
+		return nil, fmt.Errorf("case %d: results: %w", c.ID, err)
+	}
 	return &c, nil
 }
 
 // ErrNotFound is a case that does not exist (in the region).
 var ErrNotFound = errors.New("no such case")
 
-// querier is a pool or a transaction.
-type querier interface {
+// Querier is a pool or a transaction.
+type Querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// queryCase reads the case the clause selects (after "FROM cases"), or ErrNotFound.
-func queryCase(ctx context.Context, q querier, clause string, args ...any) (*Case, error) {
-	c, err := scanCase(q.QueryRow(ctx, `SELECT `+caseColumns+` FROM cases `+clause, args...))
+// QueryCase reads the case the clause selects (after "FROM cases"), or ErrNotFound.
+func QueryCase(ctx context.Context, q Querier, clause string, args ...any) (*Case, error) {
+	c, err := Scan(q.QueryRow(ctx, `SELECT `+Columns+` FROM cases `+clause, args...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
 	return c, err
 }
 
-// queryCases reads every case the clause selects.
-func queryCases(ctx context.Context, q querier, clause string, args ...any) ([]*Case, error) {
-	rows, err := q.Query(ctx, `SELECT `+caseColumns+` FROM cases `+clause, args...)
+// QueryCases reads every case the clause selects.
+func QueryCases(ctx context.Context, q Querier, clause string, args ...any) ([]*Case, error) {
+	rows, err := q.Query(ctx, `SELECT `+Columns+` FROM cases `+clause, args...)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Case, error) { return scanCase(r) })
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Case, error) { return Scan(r) })
 }
 
-// lockCase reads a case for update in tx.
-func lockCase(ctx context.Context, tx pgx.Tx, id int64) (*Case, error) {
-	return queryCase(ctx, tx, `WHERE id = $1 FOR UPDATE`, id)
+// Lock reads a case for update in tx.
+func Lock(ctx context.Context, tx pgx.Tx, id int64) (*Case, error) {
+	return QueryCase(ctx, tx, `WHERE id = $1 FOR UPDATE`, id)
 }
 
-// saveCase writes back the mutable state of c.
-func saveCase(ctx context.Context, tx pgx.Tx, c *Case) error {
+// Save writes back the mutable state of c.
+func Save(ctx context.Context, tx pgx.Tx, c *Case) error {
 	checks, err := json.Marshal(c.Checks)
+	if err != nil {
+		return err
+	}
+	results, err := json.Marshal(c.Results)
 	if err != nil {
 		return err
 	}
 	_, err = tx.Exec(ctx, `UPDATE cases SET status = $2, step = $3, step_started_at = $4, step_due_at = $5, due_at = $6,
 		assignee = $7, extensions = $8, warned = $9, overdue = $10, escalated = $11, checks_done = $12, checks = $13,
 		outcome = $14, refusal_code = $15, comment = $16, decided_by = $17, result_media_type = $18, result_content = $19,
-		result_signature = $20, result_signed_by = $21, closed_at = $22, notify_seq = $23 WHERE id = $1`,
+		result_signature = $20, result_signed_by = $21, closed_at = $22, notify_seq = $23, results = $24 WHERE id = $1`,
 		c.ID, c.Status, c.Step, c.StepStartedAt, c.StepDueAt, c.DueAt, c.Assignee, c.Extensions, c.Warned, c.Overdue,
 		c.Escalated, c.ChecksDone, checks, c.Outcome, c.RefusalCode, c.Comment, c.DecidedBy, c.ResultMediaType,
-		c.ResultContent, c.ResultSignature, c.ResultSignedBy, c.ClosedAt, c.NotifySeq)
+		c.ResultContent, c.ResultSignature, c.ResultSignedBy, c.ClosedAt, c.NotifySeq, results)
 	return err
 }
 
@@ -204,7 +245,7 @@ const (
 	ActNotified   = "notified"
 )
 
-func addEvent(ctx context.Context, tx pgx.Tx, caseID int64, e Event) error {
+func AddEvent(ctx context.Context, tx pgx.Tx, caseID int64, e Event) error {
 	_, err := tx.Exec(ctx, `INSERT INTO case_events (case_id, seq, at, actor, actor_name, role, action, status, step, note)
 		VALUES ($1, (SELECT coalesce(max(seq), 0) + 1 FROM case_events WHERE case_id = $1), $2, $3, $4, $5, $6, $7, $8, $9)`,
 		caseID, e.At, e.Actor, e.ActorName, e.Role, e.Action, e.Status, e.Step, e.Note)
