@@ -19,7 +19,7 @@ import (
 
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/demo"
-	"github.com/egov-suite/egov/internal/driver"
+	"github.com/egov-suite/egov/qakit"
 	"github.com/egov-suite/egov/internal/natsbus"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
@@ -122,7 +122,7 @@ func Applications(ctx context.Context, o AppOptions) (*AppReport, error) {
 		go bot.run(ctx, tr.numbers, o.Log)
 	}
 
-	clients := make([]*driver.Person, o.Concurrency)
+	clients := make([]*qakit.Person, o.Concurrency)
 	for i := range clients {
 		if clients[i], err = asel(ctx, portal, keys); err != nil {
 			return nil, err
@@ -253,8 +253,8 @@ func (tr *tracker) count() int {
 }
 
 // signIn signs a demo person in at base with their AUTH key (login page, form action, extra fields).
-func signIn(ctx context.Context, base, keys, slug, page, action string, extra url.Values) (*driver.Person, error) {
-	p, err := driver.New(base, keys, slug)
+func signIn(ctx context.Context, base, keys, slug, page, action string, extra url.Values) (*qakit.Person, error) {
+	p, err := qakit.NewPerson(base, keys, slug)
 	if err != nil {
 		return nil, fmt.Errorf("loadgen: %w", err)
 	}
@@ -269,22 +269,22 @@ func signIn(ctx context.Context, base, keys, slug, page, action string, extra ur
 }
 
 // asel is Асель on the portal: the demo citizen whose key signs every application.
-func asel(ctx context.Context, portal, keys string) (*driver.Person, error) {
+func asel(ctx context.Context, portal, keys string) (*qakit.Person, error) {
 	return signIn(ctx, portal, keys, "citizen-akhmetova", "/login", "/login/cert", nil)
 }
 
 // apply drafts, signs and sends one guardianship certificate application for Асель's ward. The
 // submission is timed from just before the signature is made (ECDSA, some 50 µs) and sent.
-func apply(ctx context.Context, p *driver.Person, region string, tr *tracker) error {
+func apply(ctx context.Context, p *qakit.Person, region string, tr *tracker) error {
 	path := "/services/guardianship-certificate/" + region
-	pg, err := p.Submit(ctx, path, driver.Form{Path: path, Fields: map[string]string{"ward_iin": demo.WardIIN}})
+	pg, err := p.Submit(ctx, path, qakit.Form{Path: path, Fields: map[string]string{"ward_iin": demo.WardIIN}})
 	if err == nil {
 		err = pg.Err()
 	}
 	if err != nil {
 		return fmt.Errorf("loadgen: draft: %w", err)
 	}
-	id, err := driver.Application(pg)
+	id, err := qakit.Application(pg)
 	if err != nil {
 		return fmt.Errorf("loadgen: the draft's signing page was not reached: %w", err)
 	}

@@ -6,22 +6,22 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/egov-suite/egov/internal/driver"
+	"github.com/egov-suite/egov/qakit"
 )
 
 // bot is the provider's staff played by a program, for load on a passport that is not automated: the
 // clerk passes each case on, the officer approves it and signs the result, each through АРМ like a
 // person, with their own keys.
 type bot struct {
-	clerk, officer *driver.Staff
+	clerk, officer *qakit.Staff
 }
 
 func newBot(ctx context.Context, rshep, keys, region string) (*bot, error) {
-	clerk, err := driver.NewStaff(ctx, rshep, keys, "clerk-pavlodar", region)
+	clerk, err := qakit.NewStaff(ctx, rshep, keys, "clerk-pavlodar", region)
 	if err != nil {
 		return nil, err
 	}
-	officer, err := driver.NewStaff(ctx, rshep, keys, "officer-pavlodar", region)
+	officer, err := qakit.NewStaff(ctx, rshep, keys, "officer-pavlodar", region)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +43,7 @@ func (b *bot) run(ctx context.Context, numbers <-chan [2]string, log *slog.Logge
 
 // handle takes one case through АРМ: whatever the page offers each role, the bot does.
 func (b *bot) handle(ctx context.Context, number string) error {
-	for _, who := range []*driver.Staff{b.clerk, b.officer, b.officer} {
+	for _, who := range []*qakit.Staff{b.clerk, b.officer, b.officer} {
 		_, pg, err := who.Case(ctx, number)
 		if err != nil {
 			return err

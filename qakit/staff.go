@@ -1,4 +1,4 @@
-package driver
+package qakit
 
 import (
 	"context"
@@ -15,7 +15,7 @@ type Staff struct {
 
 // NewStaff signs a member of the provider's staff in to АРМ for region.
 func NewStaff(ctx context.Context, base, keys, slug, region string) (*Staff, error) {
-	p, err := New(base, keys, slug)
+	p, err := NewPerson(base, keys, slug)
 	if err != nil {
 		return nil, err
 	}
@@ -24,7 +24,7 @@ func NewStaff(ctx context.Context, base, keys, slug, region string) (*Staff, err
 		return nil, err
 	}
 	if pg.Status != 200 || !regexp.MustCompile(`id="open"`).MatchString(pg.Body) {
-		return nil, fmt.Errorf("driver: АРМ sign-in of %s: HTTP %d", slug, pg.Status)
+		return nil, fmt.Errorf("qakit: АРМ sign-in of %s: HTTP %d", slug, pg.Status)
 	}
 	return &Staff{Person: p, Region: region}, nil
 }
@@ -39,7 +39,7 @@ func (s *Staff) Case(ctx context.Context, number string) (string, Page, error) {
 		err = pg.Err()
 	}
 	if err != nil {
-		return "", pg, fmt.Errorf("driver: case %s: %w", number, err)
+		return "", pg, fmt.Errorf("qakit: case %s: %w", number, err)
 	}
 	return pg.Path(), pg, nil
 }
