@@ -292,6 +292,9 @@ func (p *Person) SignPage(ctx context.Context, pg Page, action string, key *enve
 	return p.Post(ctx, action, v)
 }
 
+// CSRF is the CSRF token of the page's form (the first form, when there are several).
+func CSRF(pg Page) (string, error) { return find(csrfRe, pg.Body, "CSRF token") }
+
 // Application is the id of the application a page is about.
 func Application(pg Page) (string, error) {
 	return find(appRe, pg.URL, "application id in "+pg.URL)

@@ -3,6 +3,7 @@ package qakit
 import (
 	"context"
 	"fmt"
+	"html"
 	"net/url"
 	"regexp"
 )
@@ -42,6 +43,34 @@ func (s *Staff) Case(ctx context.Context, number string) (string, Page, error) {
 		return "", pg, fmt.Errorf("qakit: case %s: %w", number, err)
 	}
 	return pg.Path(), pg, nil
+}
+
+// OpenCase opens the case with a registration number among the region's open cases (АРМ's inbox), of
+// the passport АРМ names service (its Russian name): a number is unique per provider, so two providers
+// of one region can hold the same number, and the search field finds only one of them. found is false
+// when no open case matches (the case is closed, or not yet registered).
+func (s *Staff) OpenCase(ctx context.Context, number, service string) (path string, pg Page, found bool, err error) {
+	inbox, err := s.Get(ctx, "/arm/")
+	if err == nil {
+		err = inbox.Err()
+	}
+	if err != nil {
+		return "", inbox, false, fmt.Errorf("qakit: АРМ's inbox: %w", err)
+	}
+	re := regexp.MustCompile(`<td><a href="(/arm/cases/[0-9]+)">` + regexp.QuoteMeta(number) + `</a></td><td>` +
+		regexp.QuoteMeta(html.EscapeString(service)) + `</td>`)
+	m := re.FindStringSubmatch(inbox.Body)
+	if m == nil {
+		return "", inbox, false, nil
+	}
+	pg, err = s.Get(ctx, m[1])
+	if err == nil {
+		err = pg.Err()
+	}
+	if err != nil {
+		return "", pg, false, fmt.Errorf("qakit: case %s: %w", number, err)
+	}
+	return m[1], pg, true, nil
 }
 
 // Act does an action on the case at path (kind complete, decide, extend; fields beside).
