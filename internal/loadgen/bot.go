@@ -80,9 +80,9 @@ const maxActs = 12
 var stepRe = regexp.MustCompile(`\((clerk|head|officer|commission|system)\) — `)
 
 // handle takes one case through АРМ: round after round, each member of the staff does whatever the
-// page offers them, until the case has no current step or has left the open cases. A step the system is doing (a
-// signature being time-stamped, a result being sent) shows no action to anyone for a moment: the bot
-// asks again.
+// page offers them, until the case has no current step or has left the open cases. A step the system
+// is doing (a signature being time-stamped, a result being sent) shows no action to anyone for a
+// moment: the bot asks again.
 func (b *bot) handle(ctx context.Context, number string, p *catalog.Passport) error {
 	acts := 0
 	deadline := time.Now().Add(time.Minute)
