@@ -2,12 +2,8 @@ package e2e
 
 import (
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/hex"
-	"encoding/pem"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -51,32 +47,11 @@ func apply(t *testing.T, c *qakit.Person, code, region string, fields map[string
 	return "/applications/" + id
 }
 
-// verifier checks results independently of the suite's services: НУЦ's root and its OCSP responder.
-func (w *world) verifier(t *testing.T) *envelope.Verifier {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(w.keys, "root.pem"))
-	require.NoError(t, err)
-	block, _ := pem.Decode(b)
-	require.NotNil(t, block)
-	root, err := x509.ParseCertificate(block.Bytes)
-	require.NoError(t, err)
-	checker, err := envelope.NewRevocationChecker(envelope.RevocationOptions{})
-	require.NoError(t, err)
-	v, err := envelope.NewVerifier(envelope.VerifierOptions{Roots: []*x509.Certificate{root}, Status: checker})
-	require.NoError(t, err)
-	return v
-}
-
-// result downloads an application's result and its CMS signature and verifies them with want.
+// result downloads an application's result and its CMS signature and verifies them with want,
+// independently of the suite's services (НУЦ's root and its OCSP responder).
 func (w *world) result(t *testing.T, c *qakit.Person, path string, want envelope.Expect) *envelope.Result {
 	t.Helper()
-	doc, err := c.Get(t.Context(), path+"/result")
-	require.NoError(t, err)
-	require.Equal(t, 200, doc.Status)
-	sig, err := c.Get(t.Context(), path+"/result?part=signature")
-	require.NoError(t, err)
-	require.Equal(t, 200, sig.Status)
-	res, err := w.verifier(t).Verify(t.Context(), []byte(doc.Body), []byte(sig.Body), want)
+	res, err := w.s.VerifyResult(t.Context(), c, path, want)
 	require.NoError(t, err, "the result's signature verifies")
 	return res
 }
