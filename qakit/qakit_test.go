@@ -26,6 +26,21 @@ func TestKit(t *testing.T) {
 	attached, err := qakit.Attach(t.Context(), filepath.Join(s.Dir, "endpoints.json"))
 	require.NoError(t, err)
 	require.Equal(t, s.Endpoints, attached.Endpoints, "endpoints.json is the suite's")
+	t.Run("ok/start: registration by the AUTH certificate, then sign-in by password", func(t *testing.T) {
+		t.Parallel()
+		const password = "Пароль-для-проверки-1"
+		_, err := s.Register(t.Context(), qakit.Representative, qakit.CitizenIIN, password)
+		require.ErrorContains(t, err, "registration of citizen-ivanov", "his key does not prove her IIN")
+		_, err = s.Register(t.Context(), qakit.Representative, qakit.RepresentativeIIN, password)
+		require.NoError(t, err)
+		_, err = attached.PasswordCitizen(t.Context(), qakit.RepresentativeIIN, "Другой-пароль-2")
+		require.ErrorContains(t, err, "password sign-in")
+		p, err := attached.PasswordCitizen(t.Context(), qakit.RepresentativeIIN, password)
+		require.NoError(t, err)
+		pg, err := p.Get(t.Context(), "/history")
+		require.NoError(t, err)
+		require.NoError(t, pg.Err())
+	})
 	for _, c := range []struct {
 		name   string
 		target *qakit.Target

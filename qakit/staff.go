@@ -33,7 +33,8 @@ func NewStaff(ctx context.Context, base, keys, slug, region string) (*Staff, err
 var stepRe = regexp.MustCompile(`name="step" value="([^"]+)"`)
 
 // Case opens the region's case with a registration number, as АРМ's search field does; it returns the
-// case page's path and the page.
+// case page's path and the page. Where two providers of the region hold the same number, the field finds
+// one of them: OpenCase tells them apart by the passport.
 func (s *Staff) Case(ctx context.Context, number string) (string, Page, error) {
 	pg, err := s.Get(ctx, "/arm/find?number="+url.QueryEscape(number))
 	if err == nil {

@@ -109,6 +109,42 @@ func (t *Target) Citizen(ctx context.Context, slug string) (*Person, error) {
 	return t.signIn(ctx, "portal", slug, "/login", "/login/cert", `id="welcome"`)
 }
 
+// Register opens a demo citizen's portal account as egov.kz does — the IIN and a password, proven by
+// the registration page's challenge signed with the AUTH key — and returns them signed in.
+func (t *Target) Register(ctx context.Context, slug, iin, password string) (*Person, error) {
+	p, err := NewPerson(t.URL("portal"), t.Keys(), slug)
+	if err != nil {
+		return nil, fmt.Errorf("qakit: %s's keys: %w", slug, err)
+	}
+	pg, err := p.Register(ctx, iin, password)
+	if err == nil {
+		err = pg.Err()
+	}
+	if err == nil && !strings.Contains(pg.Body, `id="welcome"`) {
+		err = fmt.Errorf("qakit: %s is not the signed-in page", pg.URL)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("qakit: registration of %s: %w", slug, err)
+	}
+	return p, nil
+}
+
+// PasswordCitizen is a citizen signed in to the portal by IIN and password (no keys).
+func (t *Target) PasswordCitizen(ctx context.Context, iin, password string) (*Person, error) {
+	p := Browser(t.URL("portal"))
+	pg, err := p.PasswordSignIn(ctx, iin, password)
+	if err == nil {
+		err = pg.Err()
+	}
+	if err == nil && !strings.Contains(pg.Body, `id="welcome"`) {
+		err = fmt.Errorf("qakit: %s is not the signed-in page", pg.URL)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("qakit: password sign-in: %w", err)
+	}
+	return p, nil
+}
+
 // Operator is the ЦОН operator signed in to the desk.
 func (t *Target) Operator(ctx context.Context) (*Person, error) {
 	return t.signIn(ctx, "tson", Operator, "/login", "/login", `id="new"`)
