@@ -29,10 +29,16 @@ var builds = struct {
 // Binary is the egov binary to run: o.Bin, else $EGOV_BIN, else one built from the source of the
 // module this package belongs to (once per process).
 func Binary(ctx context.Context, o BuildOptions) (string, error) {
-	if o.Bin != "" {
-		return o.Bin, nil
+	bin := o.Bin
+	if bin == "" {
+		bin = os.Getenv("EGOV_BIN")
 	}
-	if bin := os.Getenv("EGOV_BIN"); bin != "" {
+	if bin != "" {
+		// Checked before anything starts: a wrong path would otherwise surface only after NATS and
+		// PostgreSQL are up.
+		if _, err := os.Stat(bin); err != nil {
+			return "", fmt.Errorf("qakit: the egov binary: %w", err)
+		}
 		return bin, nil
 	}
 	builds.Lock()
@@ -48,7 +54,7 @@ func Binary(ctx context.Context, o BuildOptions) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	bin := filepath.Join(dir, "egov")
+	bin = filepath.Join(dir, "egov")
 	args := []string{"build", "-o", bin, "./cmd/egov"}
 	if o.Race {
 		args = []string{"build", "-race", "-o", bin, "./cmd/egov"}

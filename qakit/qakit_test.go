@@ -154,6 +154,7 @@ func TestStartFails(t *testing.T) {
 	_, err := qakit.Start(t.Context(), qakit.Options{Mode: "container"})
 	require.ErrorContains(t, err, `mode "container" is not supported`)
 	_, err = qakit.Start(t.Context(), qakit.Options{Build: qakit.BuildOptions{Bin: filepath.Join(t.TempDir(), "no-egov")}})
+	require.ErrorContains(t, err, "the egov binary")
 	require.ErrorContains(t, err, "no-egov")
 }
 
