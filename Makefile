@@ -12,7 +12,7 @@ export PATH := $(CURDIR)/bin:$(PATH)
 GO_TEST_FLAGS ?= -race -count=1 -timeout=20m
 TOOLS := bin/buf bin/golangci-lint bin/protoc-gen-go bin/protoc-gen-go-grpc
 
-.PHONY: demo build test deps tools generate check-generate lint vet unit integration bench fmt clean
+.PHONY: demo build test deps tools generate check-generate lint vet unit integration qa-example bench fmt clean
 
 ## demo: install what is missing, build and run the whole suite on the embedded default (egov dev)
 demo: deps build
@@ -54,6 +54,7 @@ lint: tools
 	buf lint
 	golangci-lint run ./...
 	cd integration && ../bin/golangci-lint run ./...
+	cd examples && ../bin/golangci-lint run ./qa/...
 
 ## vet: go vet over every module
 vet:
@@ -68,6 +69,11 @@ unit:
 ## some as a process per service: side by side on two cores they would only slow each other down)
 integration:
 	cd integration && go test $(GO_TEST_FLAGS) -p 1 ./...
+
+## qa-example: the QA team's example (examples/qa, with the public kit qakit): it starts the suite, or
+## attaches to a running one with EGOV_ENDPOINTS=.egov/endpoints.json, and drives one application
+qa-example:
+	cd examples && go vet ./qa && go test -count=1 ./qa
 
 ## bench: benchmarks, each beside its baseline measured in the same run (binary built without -race)
 bench:

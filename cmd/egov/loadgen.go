@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"path/filepath"
 	"time"
 
@@ -16,17 +17,38 @@ func loadgenCommand(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "loadgen",
 		Short: "Load a running suite from a second process on loopback, with same-run baselines",
-		Long: `loadgen submits --applications guardianship-certificate applications through the portal, from
---concurrency signed-in sessions of the demo citizen, each drafted, signed with her key (CMS, as NCALayer
-makes it) and sent; it follows each one on ШЭП's deliveries to the portal and prints the end-to-end
-throughput, p50/p95/p99 of submit→registered and submit→result, ШЭП's accepted envelopes per second, the
-same run's raw JetStream and gRPC baselines on the same servers, and each process's memory. It fails when
-an application reaches no final state. Region 27 is fully automated; for another, --bot plays the clerk
-and the officer in АРМ.`,
+		Long: `loadgen submits --applications applications from --concurrency signed-in sessions, each drafted, signed
+with the person's key (CMS, as NCALayer makes it) and sent, round robin over the passports the scenario
+selects; it follows each one on ШЭП's deliveries to the channel and prints the end-to-end throughput,
+p50/p95/p99 of submit→registered and submit→result, the final applications per passport, ШЭП's accepted
+envelopes per second, the same run's raw JetStream and gRPC baselines on the same servers, and each
+process's memory. It fails when an application reaches no final state.
+
+Scenarios (--scenario):
+  portal         the demo citizen applies on the portal for --service in --region
+  tson           the ЦОН operator takes the citizen's applications at the desk for every passport the ЦОН
+                 offers (or --service/--region when given), signs them, and hands each result over
+  all-passports  the citizen applies on the portal for every passport of the built-in catalogue in turn
+                 (or those --service/--region select)
+Wherever a passport has steps for people, a bot plays the clerk, the head and the officer in АРМ РШЭП,
+each with their own keys.`,
 		Example: `  egov loadgen --endpoints .egov/endpoints.json --applications 2000 --concurrency 16
-  egov loadgen --endpoints .egov/endpoints.json --applications 200 --concurrency 8 --region 55 --bot`,
+  egov loadgen --endpoints .egov/endpoints.json --applications 200 --concurrency 8 --region 55
+  egov loadgen --endpoints .egov/endpoints.json --scenario tson --applications 100
+  egov loadgen --endpoints .egov/endpoints.json --scenario all-passports --applications 250`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if ao.Scenario != loadgen.ScenarioPortal {
+				// The defaults name the portal's automated passport; the other scenarios take every
+				// passport of their channel unless told otherwise.
+				if !cmd.Flags().Changed("service") {
+					ao.Service = ""
+				}
+				if !cmd.Flags().Changed("region") {
+					ao.Region = ""
+				}
+			}
+			ao.Log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 			r, err := loadgen.Applications(cmd.Context(), ao)
 			if r != nil {
 				if _, werr := fmt.Fprint(stdout, r); werr != nil {
@@ -37,10 +59,11 @@ and the officer in АРМ.`,
 		},
 	}
 	cmd.Flags().StringVar(&ao.Endpoints, "endpoints", ".egov/endpoints.json", "endpoints.json of the running suite (its folder holds keys/)")
+	cmd.Flags().StringVar(&ao.Scenario, "scenario", loadgen.ScenarioPortal, "portal, tson or all-passports")
+	cmd.Flags().StringVar(&ao.Service, "service", "guardianship-certificate", "passport code (the catalogue's); tson and all-passports take every one unless given")
+	cmd.Flags().StringVar(&ao.Region, "region", "27", "region of the passport (27's guardianship certificate is fully automated)")
 	cmd.Flags().IntVar(&ao.Applications, "applications", 1000, "applications to submit")
 	cmd.Flags().IntVar(&ao.Concurrency, "concurrency", 8, "sessions submitting at once")
-	cmd.Flags().StringVar(&ao.Region, "region", "27", "region of the guardianship certificate (27 is fully automated)")
-	cmd.Flags().BoolVar(&ao.Bot, "bot", false, "decide in АРМ as a bot clerk and officer (regions whose regulation has staff steps)")
 	cmd.Flags().DurationVar(&ao.Wait, "wait", 5*time.Minute, "how long the last results may take")
 	var endpoints string
 	var o loadgen.PagesOptions

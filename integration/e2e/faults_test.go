@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
-	"github.com/egov-suite/egov/internal/driver"
+	"github.com/egov-suite/egov/qakit"
 )
 
 // TestFaultsLoseNothing submits applications without pause while, one after the other, ШЭП, РШЭП and
@@ -35,11 +35,11 @@ func TestFaultsLoseNothing(t *testing.T) {
 			defer wg.Done()
 			for ctx.Err() == nil {
 				// West Kazakhstan's automated regulation: no staff needed to reach the result.
-				pg, err := citizen.Submit(ctx, "/services/guardianship-certificate/27", driver.Form{
+				pg, err := citizen.Submit(ctx, "/services/guardianship-certificate/27", qakit.Form{
 					Path: "/services/guardianship-certificate/27", Fields: map[string]string{"ward_iin": ward}})
 				if err == nil && pg.Status == 200 {
 					var id string
-					if id, err = driver.Application(pg); err == nil {
+					if id, err = qakit.Application(pg); err == nil {
 						pg, err = citizen.SignPage(ctx, pg, "/applications/"+id+"/sign", citizen.Sign, nil)
 					}
 				}

@@ -20,7 +20,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 	s := harness.StartSuite(b, harness.SuiteOptions{})
 	b.ResetTimer()
 	r, err := loadgen.Applications(b.Context(), loadgen.AppOptions{Endpoints: filepath.Join(s.Dir, "endpoints.json"),
-		Applications: b.N, Concurrency: 8, Region: "27", Wait: 5 * time.Minute})
+		Applications: b.N, Concurrency: 8, Scenario: loadgen.ScenarioPortal, Service: "guardianship-certificate", Region: "27", Wait: 5 * time.Minute})
 	b.StopTimer()
 	require.NoError(b, err)
 	b.Logf("\n%s", r)

@@ -2,12 +2,8 @@ package e2e
 
 import (
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/hex"
-	"encoding/pem"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -19,7 +15,7 @@ import (
 
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/integration/harness"
-	"github.com/egov-suite/egov/internal/driver"
+	"github.com/egov-suite/egov/qakit"
 )
 
 // catalog is the built-in catalogue with one change, for the missed-deadline scenario: Zhambyl's (59)
@@ -38,45 +34,24 @@ func catalog(t *testing.T) string {
 }
 
 // apply has the citizen fill and sign a passport's form with key; it returns the application's path.
-func apply(t *testing.T, c *driver.Person, code, region string, fields map[string]string, key *envelope.Signer) string {
+func apply(t *testing.T, c *qakit.Person, code, region string, fields map[string]string, key *envelope.Signer) string {
 	t.Helper()
 	ctx := t.Context()
-	pg, err := c.Submit(ctx, "/services/"+code+"/"+region, driver.Form{Path: "/services/" + code + "/" + region, Fields: fields})
+	pg, err := c.Submit(ctx, "/services/"+code+"/"+region, qakit.Form{Path: "/services/" + code + "/" + region, Fields: fields})
 	require.NoError(t, err)
 	require.Contains(t, pg.URL, "/sign", "the draft is recorded: %s", pg.Body)
-	id, err := driver.Application(pg)
+	id, err := qakit.Application(pg)
 	require.NoError(t, err)
 	_, err = c.SignPage(ctx, pg, "/applications/"+id+"/sign", key, nil)
 	require.NoError(t, err)
 	return "/applications/" + id
 }
 
-// verifier checks results independently of the suite's services: НУЦ's root and its OCSP responder.
-func (w *world) verifier(t *testing.T) *envelope.Verifier {
+// result downloads an application's result and its CMS signature and verifies them with want,
+// independently of the suite's services (НУЦ's root and its OCSP responder).
+func (w *world) result(t *testing.T, c *qakit.Person, path string, want envelope.Expect) *envelope.Result {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(w.keys, "root.pem"))
-	require.NoError(t, err)
-	block, _ := pem.Decode(b)
-	require.NotNil(t, block)
-	root, err := x509.ParseCertificate(block.Bytes)
-	require.NoError(t, err)
-	checker, err := envelope.NewRevocationChecker(envelope.RevocationOptions{})
-	require.NoError(t, err)
-	v, err := envelope.NewVerifier(envelope.VerifierOptions{Roots: []*x509.Certificate{root}, Status: checker})
-	require.NoError(t, err)
-	return v
-}
-
-// result downloads an application's result and its CMS signature and verifies them with want.
-func (w *world) result(t *testing.T, c *driver.Person, path string, want envelope.Expect) *envelope.Result {
-	t.Helper()
-	doc, err := c.Get(t.Context(), path+"/result")
-	require.NoError(t, err)
-	require.Equal(t, 200, doc.Status)
-	sig, err := c.Get(t.Context(), path+"/result?part=signature")
-	require.NoError(t, err)
-	require.Equal(t, 200, sig.Status)
-	res, err := w.verifier(t).Verify(t.Context(), []byte(doc.Body), []byte(sig.Body), want)
+	res, err := w.s.VerifyResult(t.Context(), c, path, want)
 	require.NoError(t, err, "the result's signature verifies")
 	return res
 }
@@ -107,7 +82,7 @@ func TestGuardianshipPaths(t *testing.T) {
 
 	t.Run("one trace per application", func(t *testing.T) {
 		app := apply(t, aselP, "guardianship-certificate", "27", map[string]string{"ward_iin": ward}, aselP.Sign)
-		_, err := aselP.Until(ctx, app, within, driver.Closed)
+		_, err := aselP.Until(ctx, app, within, qakit.Closed)
 		require.NoError(t, err)
 		got := w.traceOf(t, strings.TrimPrefix(app, "/applications/"), "portal")
 		t.Logf("one trace: %v", got)
@@ -118,9 +93,9 @@ func TestGuardianshipPaths(t *testing.T) {
 
 	t.Run("portal approve, Pavlodar", func(t *testing.T) {
 		app := apply(t, aselP, "guardianship-certificate", "55", map[string]string{"ward_iin": ward}, aselP.Sign)
-		pg, err := aselP.Until(ctx, app, within, driver.Has("REGISTERED"))
+		pg, err := aselP.Until(ctx, app, within, qakit.Has("REGISTERED"))
 		require.NoError(t, err)
-		number := driver.Number(pg)
+		number := qakit.Number(pg)
 		require.True(t, strings.HasPrefix(number, "55-"), number)
 		clerk := w.staff(t, "clerk-pavlodar", "55")
 		path, _, err := clerk.Case(ctx, number)
@@ -132,9 +107,9 @@ func TestGuardianshipPaths(t *testing.T) {
 		require.NoError(t, err)
 		_, err = officer.SignResult(ctx, path)
 		require.NoError(t, err)
-		pg, err = aselP.Until(ctx, app, within, driver.Closed)
+		pg, err = aselP.Until(ctx, app, within, qakit.Closed)
 		require.NoError(t, err)
-		require.Equal(t, []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED", "IN_PROGRESS", "APPROVED", "RESULT_ISSUED"}, driver.Statuses(pg))
+		require.Equal(t, []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED", "IN_PROGRESS", "APPROVED", "RESULT_ISSUED"}, qakit.Statuses(pg))
 		res := w.result(t, aselP, app, envelope.Expect{Purpose: envelope.PurposeDocument, IIN: "750723300016"})
 		require.Equal(t, "041240000016", res.Holder.BIN, "signed by the provider's officer")
 		require.False(t, res.Status.Revoked)
@@ -143,10 +118,10 @@ func TestGuardianshipPaths(t *testing.T) {
 
 	t.Run("portal refuse for irregular documents, Pavlodar", func(t *testing.T) {
 		app := apply(t, aselP, "guardianship-certificate", "55", map[string]string{"ward_iin": ward}, aselP.Sign)
-		pg, err := aselP.Until(ctx, app, within, driver.Has("REGISTERED"))
+		pg, err := aselP.Until(ctx, app, within, qakit.Has("REGISTERED"))
 		require.NoError(t, err)
 		clerk := w.staff(t, "clerk-pavlodar", "55")
-		path, _, err := clerk.Case(ctx, driver.Number(pg))
+		path, _, err := clerk.Case(ctx, qakit.Number(pg))
 		require.NoError(t, err)
 		_, err = clerk.Act(ctx, path, "complete", nil)
 		require.NoError(t, err)
@@ -156,9 +131,9 @@ func TestGuardianshipPaths(t *testing.T) {
 		require.NoError(t, err)
 		_, err = officer.SignResult(ctx, path)
 		require.NoError(t, err)
-		pg, err = aselP.Until(ctx, app, within, driver.Closed)
+		pg, err = aselP.Until(ctx, app, within, qakit.Closed)
 		require.NoError(t, err)
-		require.Equal(t, []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED", "IN_PROGRESS", "REFUSED", "RESULT_ISSUED"}, driver.Statuses(pg))
+		require.Equal(t, []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED", "IN_PROGRESS", "REFUSED", "RESULT_ISSUED"}, qakit.Statuses(pg))
 		require.Contains(t, pg.Body, "в связи с имеющимися нарушениями в документах")
 		require.Contains(t, pg.Body, "Копия свидетельства неразборчива")
 		w.result(t, aselP, app, envelope.Expect{Purpose: envelope.PurposeDocument, IIN: "750723300016"})
@@ -166,45 +141,45 @@ func TestGuardianshipPaths(t *testing.T) {
 
 	t.Run("term extension, Pavlodar", func(t *testing.T) {
 		app := apply(t, aselP, "guardianship-certificate", "55", map[string]string{"ward_iin": ward}, aselP.Sign)
-		pg, err := aselP.Until(ctx, app, within, driver.Has("REGISTERED"))
+		pg, err := aselP.Until(ctx, app, within, qakit.Has("REGISTERED"))
 		require.NoError(t, err)
 		head := w.staff(t, "head-pavlodar", "55")
-		path, _, err := head.Case(ctx, driver.Number(pg))
+		path, _, err := head.Case(ctx, qakit.Number(pg))
 		require.NoError(t, err)
 		_, err = head.Act(ctx, path, "extend", url.Values{"comment": {"запрос дополнительных сведений"}})
 		require.NoError(t, err)
-		pg, err = aselP.Until(ctx, app, within, driver.Has("EXTENDED"))
+		pg, err = aselP.Until(ctx, app, within, qakit.Has("EXTENDED"))
 		require.NoError(t, err)
-		require.Equal(t, []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED", "EXTENDED"}, driver.Statuses(pg))
+		require.Equal(t, []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED", "EXTENDED"}, qakit.Statuses(pg))
 		require.Contains(t, pg.Body, "Срок оказания услуги продлён")
 		require.Contains(t, pg.Body, "запрос дополнительных сведений", "the head's reason reaches the citizen")
 	})
 
 	t.Run("ЦОН approve with a power of attorney, Zhambyl", func(t *testing.T) {
 		op := w.operator(t)
-		form := driver.Form{Path: "/new/guardianship-certificate/59", Fields: map[string]string{"ward_iin": ward},
+		form := qakit.Form{Path: "/new/guardianship-certificate/59", Fields: map[string]string{"ward_iin": ward},
 			Extra: map[string]string{"citizen_iin": asel, "representative_iin": ivanov, "poa_number": poaValid},
 			Files: map[string][]byte{"standard_documents": png()}, Paper: []string{"power_of_attorney"}}
 		pg, err := op.Submit(ctx, "/new/guardianship-certificate/59", form)
 		require.NoError(t, err)
 		require.Contains(t, pg.URL, "/sign", pg.Body)
-		id, err := driver.Application(pg)
+		id, err := qakit.Application(pg)
 		require.NoError(t, err)
 		app := "/applications/" + id
 		pg, err = op.SignPage(ctx, pg, app+"/sign", op.Sign, nil)
 		require.NoError(t, err)
 		require.Contains(t, pg.Body, `id="receipt"`)
-		pg, err = op.Until(ctx, app, within, driver.Has("REGISTERED"))
+		pg, err = op.Until(ctx, app, within, qakit.Has("REGISTERED"))
 		require.NoError(t, err)
 		officer := w.staff(t, "officer-pavlodar", "59")
-		path, cp, err := officer.Case(ctx, driver.Number(pg))
+		path, cp, err := officer.Case(ctx, qakit.Number(pg))
 		require.NoError(t, err)
 		w.scanInARM(t, officer, cp, png())
 		_, err = officer.Act(ctx, path, "decide", url.Values{"outcome": {"approved"}})
 		require.NoError(t, err)
 		_, err = officer.SignResult(ctx, path)
 		require.NoError(t, err)
-		pg, err = op.Until(ctx, app, within, driver.Closed)
+		pg, err = op.Until(ctx, app, within, qakit.Closed)
 		require.NoError(t, err)
 		w.result(t, op, app, envelope.Expect{Purpose: envelope.PurposeDocument, IIN: "750723300016"})
 		token := csrf(t, pg.Body)
@@ -212,7 +187,7 @@ func TestGuardianshipPaths(t *testing.T) {
 		require.NoError(t, err)
 		pg, err = op.Get(ctx, app)
 		require.NoError(t, err)
-		require.Equal(t, []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED", "IN_PROGRESS", "APPROVED", "RESULT_ISSUED", "HANDED_OVER"}, driver.Statuses(pg))
+		require.Equal(t, []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED", "IN_PROGRESS", "APPROVED", "RESULT_ISSUED", "HANDED_OVER"}, qakit.Statuses(pg))
 		// Once only.
 		pg, err = op.Post(ctx, app+"/hand-over", url.Values{"csrf": {token}, "unclaimed": {"1"}})
 		require.NoError(t, err)
@@ -225,7 +200,7 @@ func TestGuardianshipPaths(t *testing.T) {
 			{missing, "", "", "невозможности получения данных в связи с отсутствием данных получателя в ГБД ФЛ"},
 			{asel, ivanov, poaExpired, "доверенность в ЕНИС недействительна"},
 		} {
-			pg, err := op.Submit(ctx, "/new/guardianship-certificate/59", driver.Form{Path: "/new/guardianship-certificate/59/lookup",
+			pg, err := op.Submit(ctx, "/new/guardianship-certificate/59", qakit.Form{Path: "/new/guardianship-certificate/59/lookup",
 				Extra: map[string]string{"citizen_iin": c.citizen, "representative_iin": c.rep, "poa_number": c.poa}})
 			require.NoError(t, err)
 			require.Equal(t, 422, pg.Status)
@@ -235,23 +210,23 @@ func TestGuardianshipPaths(t *testing.T) {
 
 	t.Run("refusals: revoked and another's certificate, ward missing in ГБД ФЛ", func(t *testing.T) {
 		eds := "не подтверждением подлинности ЭЦП получателя"
-		revoked, err := driver.Key(w.keys, "citizen-akhmetova-revoked-SIGN.p12")
+		revoked, err := qakit.Key(w.keys, "citizen-akhmetova-revoked-SIGN.p12")
 		require.NoError(t, err)
-		ivanovKey, err := driver.Key(w.keys, "citizen-ivanov-SIGN.p12")
+		ivanovKey, err := qakit.Key(w.keys, "citizen-ivanov-SIGN.p12")
 		require.NoError(t, err)
 		for _, key := range []*envelope.Signer{revoked, ivanovKey} {
 			app := apply(t, aselP, "guardianship-certificate", "55", map[string]string{"ward_iin": ward}, key)
 			pg, err := aselP.Get(ctx, app)
 			require.NoError(t, err)
-			require.Equal(t, []string{"DRAFT", "REFUSED"}, driver.Statuses(pg))
+			require.Equal(t, []string{"DRAFT", "REFUSED"}, qakit.Statuses(pg))
 			require.Contains(t, pg.Body, eds)
 			require.Zero(t, w.caseCount(t, strings.TrimPrefix(app, "/applications/")), "nothing reaches РШЭП")
 		}
 		// West Kazakhstan checks the ward in ГБД ФЛ: no record, an automatic refusal signed by the node.
 		app := apply(t, aselP, "guardianship-certificate", "27", map[string]string{"ward_iin": missing}, aselP.Sign)
-		pg, err := aselP.Until(ctx, app, within, driver.Closed)
+		pg, err := aselP.Until(ctx, app, within, qakit.Closed)
 		require.NoError(t, err)
-		st := driver.Statuses(pg)
+		st := qakit.Statuses(pg)
 		require.Equal(t, []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED"}, st[:4])
 		require.Equal(t, []string{"REFUSED", "RESULT_ISSUED"}, st[len(st)-2:])
 		require.Contains(t, pg.Body, "нет данных в ГБД ФЛ")
@@ -260,10 +235,10 @@ func TestGuardianshipPaths(t *testing.T) {
 	})
 
 	t.Run("missed deadline and escalation, Zhambyl", func(t *testing.T) {
-		pg, err := aselP.Until(ctx, overdue, within, driver.Has("REGISTERED"))
+		pg, err := aselP.Until(ctx, overdue, within, qakit.Has("REGISTERED"))
 		require.NoError(t, err)
 		head := w.staff(t, "head-pavlodar", "59")
-		path, _, err := head.Case(ctx, driver.Number(pg))
+		path, _, err := head.Case(ctx, qakit.Number(pg))
 		require.NoError(t, err)
 		deadline := time.Now().Add(3 * time.Minute)
 		for {
@@ -278,7 +253,7 @@ func TestGuardianshipPaths(t *testing.T) {
 		}
 		pg, err = aselP.Get(ctx, overdue)
 		require.NoError(t, err)
-		require.Equal(t, []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED", "IN_PROGRESS"}, driver.Statuses(pg),
+		require.Equal(t, []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED", "IN_PROGRESS"}, qakit.Statuses(pg),
 			"an escalation is the provider's own business: the citizen sees no new status")
 	})
 
@@ -304,7 +279,7 @@ func csrf(t *testing.T, body string) string {
 // scanInARM opens the scan the operator attached from the officer's case page: the very bytes; then,
 // with the file replaced in the object store behind the suite's back, a refusal (409) instead of the
 // file; then the original again.
-func (w *world) scanInARM(t *testing.T, officer *driver.Staff, cp driver.Page, want []byte) {
+func (w *world) scanInARM(t *testing.T, officer *qakit.Staff, cp qakit.Page, want []byte) {
 	t.Helper()
 	ctx := t.Context()
 	m := regexp.MustCompile(`href="(/arm/cases/[0-9]+/documents/[0-9]+)" class="document"`).FindStringSubmatch(cp.Body)

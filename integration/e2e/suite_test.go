@@ -7,14 +7,13 @@ package e2e
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/egov-suite/egov/integration/harness"
-	"github.com/egov-suite/egov/internal/driver"
+	"github.com/egov-suite/egov/qakit"
 )
 
 // The cast (internal/demo).
@@ -41,49 +40,29 @@ func start(t *testing.T, env ...string) *world {
 	db, err := pgxpool.New(context.Background(), s.Endpoints.Postgres)
 	require.NoError(t, err)
 	t.Cleanup(db.Close)
-	t.Cleanup(func() {
-		if t.Failed() {
-			for name, log := range s.Logs() {
-				t.Logf("--- %s ---\n%s", name, tail(log, 6000))
-			}
-		}
-	})
-	return &world{s: s, db: db, keys: filepath.Join(s.Dir, "keys")}
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[len(s)-n:]
+	return &world{s: s, db: db, keys: s.Keys()}
 }
 
 // citizen signs a demo citizen in to the portal with the certificate.
-func (w *world) citizen(t *testing.T, slug string) *driver.Person {
+func (w *world) citizen(t *testing.T, slug string) *qakit.Person {
 	t.Helper()
-	p, err := driver.New(w.s.Endpoints.Services["portal"].HTTP, w.keys, slug)
-	require.NoError(t, err)
-	pg, err := p.SignIn(t.Context(), "/login", "/login/cert", nil)
-	require.NoError(t, err)
-	require.Contains(t, pg.Body, `id="welcome"`, "portal sign-in")
+	p, err := w.s.Citizen(t.Context(), slug)
+	require.NoError(t, err, "portal sign-in")
 	return p
 }
 
 // operator signs the demo operator in to the ЦОН desk.
-func (w *world) operator(t *testing.T) *driver.Person {
+func (w *world) operator(t *testing.T) *qakit.Person {
 	t.Helper()
-	p, err := driver.New(w.s.Endpoints.Services["tson"].HTTP, w.keys, "tson-operator")
-	require.NoError(t, err)
-	pg, err := p.SignIn(t.Context(), "/login", "/login", nil)
-	require.NoError(t, err)
-	require.Contains(t, pg.Body, `id="new"`, "desk sign-in")
+	p, err := w.s.Operator(t.Context())
+	require.NoError(t, err, "desk sign-in")
 	return p
 }
 
 // staff signs a member of the provider's staff in to АРМ.
-func (w *world) staff(t *testing.T, slug, region string) *driver.Staff {
+func (w *world) staff(t *testing.T, slug, region string) *qakit.Staff {
 	t.Helper()
-	s, err := driver.NewStaff(t.Context(), w.s.Endpoints.Services["rshep"].HTTP, w.keys, slug, region)
+	s, err := w.s.Staff(t.Context(), slug, region)
 	require.NoError(t, err)
 	return s
 }

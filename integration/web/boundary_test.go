@@ -17,7 +17,7 @@ import (
 
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/integration/harness"
-	"github.com/egov-suite/egov/internal/driver"
+	"github.com/egov-suite/egov/qakit"
 )
 
 const (
@@ -83,7 +83,7 @@ func (c *client) passwordSignIn(iinValue, pw string) (answer, string) {
 
 func (w *web) key(t *testing.T, file string) *envelope.Signer {
 	t.Helper()
-	k, err := driver.Key(w.keys, file)
+	k, err := qakit.Key(w.keys, file)
 	require.NoError(t, err)
 	return k
 }
@@ -323,7 +323,7 @@ func (w *web) bodyAfterSession(t *testing.T) {
 	}
 
 	// Signed in, but posted from another site: refused before the body, however large.
-	aselKeys, err := driver.New(w.portal, w.keys, "citizen-akhmetova")
+	aselKeys, err := qakit.NewPerson(w.portal, w.keys, "citizen-akhmetova")
 	require.NoError(t, err)
 	pg, err := aselKeys.SignIn(t.Context(), "/login", "/login/cert", nil)
 	require.NoError(t, err)

@@ -20,7 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/egov-suite/egov/integration/harness"
-	"github.com/egov-suite/egov/internal/driver"
+	"github.com/egov-suite/egov/qakit"
 )
 
 const (
@@ -105,7 +105,7 @@ func TestPortalHygiene(t *testing.T) {
 	// Registration (the IIN proven by the AUTH key, see TestRegistrationProvesTheIIN): bad IIN, short
 	// password, then an account whose password is stored as argon2id.
 	keys := filepath.Join(dir, "keys")
-	aselKeys, err := driver.New(portal, keys, "citizen-akhmetova")
+	aselKeys, err := qakit.NewPerson(portal, keys, "citizen-akhmetova")
 	require.NoError(t, err)
 	c.http = aselKeys.Client()
 	pg, err := aselKeys.Register(t.Context(), "880512400012", password)

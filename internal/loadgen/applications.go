@@ -18,11 +18,12 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/egov-suite/egov/envelope"
-	"github.com/egov-suite/egov/internal/demo"
-	"github.com/egov-suite/egov/internal/driver"
+	"github.com/egov-suite/egov/internal/catalog"
+	"github.com/egov-suite/egov/internal/devmode"
 	"github.com/egov-suite/egov/internal/natsbus"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
+	"github.com/egov-suite/egov/qakit"
 )
 
 // AppOptions configure the end-to-end load.
@@ -30,14 +31,14 @@ type AppOptions struct {
 	// Endpoints is the path of endpoints.json; its folder holds keys/ (and, for egov dev, the NATS
 	// credentials the tap and the baseline use).
 	Endpoints string
-	// Applications to submit, from Concurrency citizens' sessions at once.
+	// Scenario is ScenarioPortal ("" too), ScenarioTSON or ScenarioAllPassports.
+	Scenario string
+	// Service and Region select the passports of the built-in catalogue the load applies for, among
+	// those the scenario's channel offers; "" selects every one.
+	Service, Region string
+	// Applications to submit, from Concurrency sessions at once, round robin over the passports.
 	Applications int
 	Concurrency  int
-	// Region of the guardianship certificate: 27 is fully automated; another needs Bot.
-	Region string
-	// Bot, when set, plays the provider's staff in АРМ: the clerk passes each case on, the officer
-	// approves and signs.
-	Bot bool
 	// Wait bounds how long the results may take after the last submission.
 	Wait time.Duration
 	Log  *slog.Logger
@@ -45,6 +46,12 @@ type AppOptions struct {
 
 // AppReport is what the run measured.
 type AppReport struct {
+	Scenario string
+	// Passports are the passports applied for; Final counts the applications that reached a final
+	// state, by passport; HandedOver the results the ЦОН operator handed over.
+	Passports                        []string
+	ByPassport                       map[string]int
+	HandedOver                       int
 	Applications, Final, Concurrency int
 	Took                             time.Duration
 	PerSec                           float64
@@ -58,7 +65,14 @@ type AppReport struct {
 
 func (r *AppReport) String() string {
 	var b strings.Builder
+	fmt.Fprintf(&b, "scenario %s: %s\n", r.Scenario, strings.Join(r.Passports, ", "))
 	fmt.Fprintf(&b, "applications: %d submitted by %d clients, %d reached a final state, in %s\n", r.Applications, r.Concurrency, r.Final, r.Took.Round(time.Millisecond))
+	for _, k := range r.Passports {
+		fmt.Fprintf(&b, "  %-38s %d final\n", k, r.ByPassport[k])
+	}
+	if r.Scenario == ScenarioTSON {
+		fmt.Fprintf(&b, "  handed over at the ЦОН %d\n", r.HandedOver)
+	}
 	fmt.Fprintf(&b, "  end to end           %8.1f applications/s\n", r.PerSec)
 	fmt.Fprintf(&b, "  submit→registered    p50 %s  p95 %s  p99 %s\n", ms(r.Registered.Quantile(.5)), ms(r.Registered.Quantile(.95)), ms(r.Registered.Quantile(.99)))
 	fmt.Fprintf(&b, "  submit→result        p50 %s  p95 %s  p99 %s\n", ms(r.Result.Quantile(.5)), ms(r.Result.Quantile(.95)), ms(r.Result.Quantile(.99)))
@@ -78,7 +92,9 @@ type tracker struct {
 	submitted  map[string]time.Time
 	registered map[string]time.Time
 	final      map[string]time.Time
-	numbers    chan [2]string // application id, registration number (for the bot)
+	// passport of each application, for the report and the bot.
+	passport map[string]*catalog.Passport
+	numbers  chan [2]string // application id, registration number (for the bot)
 }
 
 // Applications runs the load.
@@ -90,42 +106,59 @@ func Applications(ctx context.Context, o AppOptions) (*AppReport, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+	if o.Scenario == "" {
+		o.Scenario = ScenarioPortal
+	}
+	ch, err := channel(o.Scenario)
+	if err != nil {
+		return nil, err
+	}
+	cat, err := catalog.Builtin()
+	if err != nil {
+		return nil, err
+	}
+	work, err := jobs(cat, ch, o.Service, o.Region)
+	if err != nil {
+		return nil, err
+	}
 	dir := filepath.Dir(o.Endpoints)
 	keys := filepath.Join(dir, "keys")
+	target := &qakit.Target{Dir: dir, Endpoints: endpoints(eps)}
 	nc, err := connect(dir, eps.NATS)
 	if err != nil {
 		return nil, err
 	}
 	defer nc.Close()
 	tr := &tracker{submitted: map[string]time.Time{}, registered: map[string]time.Time{}, final: map[string]time.Time{},
-		numbers: make(chan [2]string, o.Applications+16)}
-	sub, err := nc.Subscribe(natsbus.OutFilter("portal"), tr.observe)
+		passport: map[string]*catalog.Passport{}, numbers: make(chan [2]string, o.Applications+16)}
+	// The channel's deliveries: its status notifications are what the person on that channel sees.
+	sub, err := nc.Subscribe(natsbus.OutFilter(ch), tr.observe)
 	if err != nil {
-		return nil, fmt.Errorf("loadgen: tap on the portal's deliveries: %w", err)
+		return nil, fmt.Errorf("loadgen: tap on the %s's deliveries: %w", ch, err)
 	}
 	defer func() { _ = sub.Unsubscribe() }()
 	if err := nc.Flush(); err != nil {
 		return nil, err
 	}
 
-	portal := eps.Services["portal"].HTTP
 	shepHTTP := eps.Services["shep"].HTTP
 	before, err := scrape(ctx, shepHTTP, "egov_shep_envelopes_accepted_total")
 	if err != nil {
 		return nil, err
 	}
-	if o.Bot {
-		bot, err := newBot(ctx, eps.Services["rshep"].HTTP, keys, o.Region)
-		if err != nil {
-			return nil, err
-		}
-		go bot.run(ctx, tr.numbers, o.Log)
+	if err := startBots(ctx, target, work, tr.numbers, tr.passportOf, min(o.Concurrency, 4), o.Log); err != nil {
+		return nil, err
 	}
 
-	clients := make([]*driver.Person, o.Concurrency)
+	clients := make([]*qakit.Person, o.Concurrency)
 	for i := range clients {
-		if clients[i], err = asel(ctx, portal, keys); err != nil {
-			return nil, err
+		if ch == "tson" {
+			clients[i], err = target.Operator(ctx)
+		} else {
+			clients[i], err = target.Citizen(ctx, qakit.Citizen)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("loadgen: %w", err)
 		}
 	}
 	start := time.Now()
@@ -136,8 +169,12 @@ func Applications(ctx context.Context, o AppOptions) (*AppReport, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for next.Add(1) <= int64(o.Applications) && ctx.Err() == nil {
-				if err := apply(ctx, c, o.Region, tr); err != nil {
+			for {
+				n := next.Add(1)
+				if n > int64(o.Applications) || ctx.Err() != nil {
+					return
+				}
+				if err := apply(ctx, c, work[(n-1)%int64(len(work))], tr); err != nil {
 					errs[i] = err
 					return
 				}
@@ -157,7 +194,11 @@ func Applications(ctx context.Context, o AppOptions) (*AppReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &AppReport{Applications: o.Applications, Final: tr.count(), Concurrency: o.Concurrency, Took: took}
+	r := &AppReport{Scenario: o.Scenario, Applications: o.Applications, Final: tr.count(), Concurrency: o.Concurrency, Took: took,
+		ByPassport: map[string]int{}}
+	for _, j := range work {
+		r.Passports = append(r.Passports, passportKey(j.p))
+	}
 	tr.mu.Lock()
 	for id, s := range tr.submitted {
 		if t, ok := tr.registered[id]; ok {
@@ -165,16 +206,22 @@ func Applications(ctx context.Context, o AppOptions) (*AppReport, error) {
 		}
 		if t, ok := tr.final[id]; ok {
 			r.Result = append(r.Result, t.Sub(s))
+			r.ByPassport[passportKey(tr.passport[id])]++
 		}
 	}
 	tr.mu.Unlock()
 	r.PerSec = float64(r.Final) / took.Seconds()
 	r.ShepEnvelopes = after - before
 	r.ShepPerSec = r.ShepEnvelopes / took.Seconds()
+	if ch == "tson" {
+		if r.HandedOver, err = handOver(ctx, clients[0], tr); err != nil {
+			return r, err
+		}
+	}
 	if r.JetStreamPerSec, err = jetStreamBaseline(ctx, nc, 20000); err != nil {
 		return nil, err
 	}
-	if r.GRPCPerSec, err = grpcBaseline(ctx, eps.Services["shep"].GRPC, filepath.Join(dir, "keys"), eps.InternalTLS == "off", o.Concurrency, 3*time.Second); err != nil {
+	if r.GRPCPerSec, err = grpcBaseline(ctx, eps.Services["shep"].GRPC, keys, eps.InternalTLS == "off", o.Concurrency, 3*time.Second); err != nil {
 		return nil, err
 	}
 	r.Memory = map[string]float64{}
@@ -187,6 +234,54 @@ func Applications(ctx context.Context, o AppOptions) (*AppReport, error) {
 		return r, fmt.Errorf("loadgen: %d of %d applications reached no final state within %v", r.Applications-r.Final, r.Applications, o.Wait)
 	}
 	return r, nil
+}
+
+// endpoints is endpoints.json as the kit reads it.
+func endpoints(e *devmode.Endpoints) qakit.Endpoints {
+	out := qakit.Endpoints{NATS: e.NATS, Postgres: e.Postgres, Services: map[string]qakit.Endpoint{}, NATSUsers: e.NATSUsers,
+		Signer: e.Signer, InternalTLS: e.InternalTLS}
+	for name, s := range e.Services {
+		out.Services[name] = qakit.Endpoint{HTTP: s.HTTP, GRPC: s.GRPC, Admin: s.Admin}
+	}
+	return out
+}
+
+// handOver has the ЦОН operator hand every issued result over to the citizen (the desk's last step);
+// it returns how many were handed over.
+func handOver(ctx context.Context, op *qakit.Person, tr *tracker) (int, error) {
+	tr.mu.Lock()
+	var ids []string
+	for id := range tr.final {
+		ids = append(ids, id)
+	}
+	tr.mu.Unlock()
+	n := 0
+	for _, id := range ids {
+		app := "/applications/" + id
+		pg, err := op.Get(ctx, app)
+		if err == nil {
+			err = pg.Err()
+		}
+		if err != nil {
+			return n, fmt.Errorf("loadgen: hand-over of %s: %w", id, err)
+		}
+		if !strings.Contains(pg.Body, "/hand-over") {
+			continue // refused at intake: nothing to hand over
+		}
+		token, err := qakit.CSRF(pg)
+		if err != nil {
+			return n, fmt.Errorf("loadgen: hand-over of %s: %w", id, err)
+		}
+		pg, err = op.Post(ctx, app+"/hand-over", url.Values{"csrf": {token}})
+		if err == nil {
+			err = pg.Err()
+		}
+		if err != nil {
+			return n, fmt.Errorf("loadgen: hand-over of %s: %w", id, err)
+		}
+		n++
+	}
+	return n, nil
 }
 
 // connect reaches NATS as the suite's own user when egov dev's credentials are beside endpoints.json.
@@ -252,9 +347,16 @@ func (tr *tracker) count() int {
 	return n
 }
 
+// passportOf is the passport of an application the load submitted.
+func (tr *tracker) passportOf(id string) *catalog.Passport {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.passport[id]
+}
+
 // signIn signs a demo person in at base with their AUTH key (login page, form action, extra fields).
-func signIn(ctx context.Context, base, keys, slug, page, action string, extra url.Values) (*driver.Person, error) {
-	p, err := driver.New(base, keys, slug)
+func signIn(ctx context.Context, base, keys, slug, page, action string, extra url.Values) (*qakit.Person, error) {
+	p, err := qakit.NewPerson(base, keys, slug)
 	if err != nil {
 		return nil, fmt.Errorf("loadgen: %w", err)
 	}
@@ -269,34 +371,34 @@ func signIn(ctx context.Context, base, keys, slug, page, action string, extra ur
 }
 
 // asel is Асель on the portal: the demo citizen whose key signs every application.
-func asel(ctx context.Context, portal, keys string) (*driver.Person, error) {
-	return signIn(ctx, portal, keys, "citizen-akhmetova", "/login", "/login/cert", nil)
+func asel(ctx context.Context, portal, keys string) (*qakit.Person, error) {
+	return signIn(ctx, portal, keys, qakit.Citizen, "/login", "/login/cert", nil)
 }
 
-// apply drafts, signs and sends one guardianship certificate application for Асель's ward. The
-// submission is timed from just before the signature is made (ECDSA, some 50 µs) and sent.
-func apply(ctx context.Context, p *driver.Person, region string, tr *tracker) error {
-	path := "/services/guardianship-certificate/" + region
-	pg, err := p.Submit(ctx, path, driver.Form{Path: path, Fields: map[string]string{"ward_iin": demo.WardIIN}})
+// apply drafts, signs and sends one application of job j. The submission is timed from just before
+// the signature is made (ECDSA, some 50 µs) and sent.
+func apply(ctx context.Context, p *qakit.Person, j job, tr *tracker) error {
+	pg, err := p.Submit(ctx, j.page, j.form)
 	if err == nil {
 		err = pg.Err()
 	}
 	if err != nil {
-		return fmt.Errorf("loadgen: draft: %w", err)
+		return fmt.Errorf("loadgen: draft of %s: %w", passportKey(j.p), err)
 	}
-	id, err := driver.Application(pg)
+	id, err := qakit.Application(pg)
 	if err != nil {
-		return fmt.Errorf("loadgen: the draft's signing page was not reached: %w", err)
+		return fmt.Errorf("loadgen: the draft's signing page of %s was not reached: %w", passportKey(j.p), err)
 	}
 	tr.mu.Lock()
 	tr.submitted[id] = time.Now()
+	tr.passport[id] = j.p
 	tr.mu.Unlock()
 	pg, err = p.SignPage(ctx, pg, "/applications/"+id+"/sign", p.Sign, nil)
 	if err == nil {
 		err = pg.Err()
 	}
 	if err != nil {
-		return fmt.Errorf("loadgen: sign %s: %w", id, err)
+		return fmt.Errorf("loadgen: sign %s (%s): %w", id, passportKey(j.p), err)
 	}
 	return nil
 }

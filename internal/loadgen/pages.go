@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/egov-suite/egov/internal/demo"
-	"github.com/egov-suite/egov/internal/driver"
+	"github.com/egov-suite/egov/qakit"
 )
 
 // PagesOptions configure the page-load run.
@@ -115,7 +115,7 @@ func fillHistory(ctx context.Context, portal, keys string, drafts int) error {
 	}
 	const path = "/services/guardianship-certificate/27"
 	for range drafts {
-		pg, err := p.Submit(ctx, path, driver.Form{Path: path, Fields: map[string]string{"ward_iin": demo.WardIIN}})
+		pg, err := p.Submit(ctx, path, qakit.Form{Path: path, Fields: map[string]string{"ward_iin": demo.WardIIN}})
 		if err == nil {
 			err = pg.Err()
 		}

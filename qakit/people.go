@@ -1,9 +1,4 @@
-// Package driver plays the people of the suite over plain HTTP, the way a browser without JavaScript
-// would: a citizen on the portal, an operator at the ЦОН desk, the staff in АРМ РШЭП. It signs with the
-// demo key files the way NCALayer would (a detached CMS made on the person's side, pasted into the
-// form's signature field), so the servers see exactly what a browser sends. The integration tests and
-// `egov loadgen` both drive the suite through it.
-package driver
+package qakit
 
 import (
 	"bytes"
@@ -49,8 +44,8 @@ func Browser(base string) *Person {
 	return &Person{base: strings.TrimSuffix(base, "/"), http: &http.Client{Jar: jar, Timeout: 60 * time.Second}}
 }
 
-// New is a person at base (the portal, the desk, АРМ) with the key files <slug>-AUTH.p12 and -SIGN.p12.
-func New(base, keys, slug string) (*Person, error) {
+// NewPerson is a person at base (the portal, the desk, АРМ) with the key files <slug>-AUTH.p12 and -SIGN.p12.
+func NewPerson(base, keys, slug string) (*Person, error) {
 	p := Browser(base)
 	var err error
 	if p.Auth, err = Key(keys, slug+"-AUTH.p12"); err != nil {
@@ -142,7 +137,7 @@ var (
 func find(re *regexp.Regexp, s, what string) (string, error) {
 	m := re.FindStringSubmatch(s)
 	if m == nil {
-		return "", fmt.Errorf("driver: no %s on the page", what)
+		return "", fmt.Errorf("qakit: no %s on the page", what)
 	}
 	return html.UnescapeString(m[1]), nil
 }
@@ -164,7 +159,7 @@ func (p *Person) SignIn(ctx context.Context, loginPage, action string, extra url
 		return pg, err
 	}
 	if p.Auth == nil {
-		return pg, fmt.Errorf("driver: a certificate sign-in needs the person's AUTH key")
+		return pg, fmt.Errorf("qakit: a certificate sign-in needs the person's AUTH key")
 	}
 	sig, err := p.Auth.Sign([]byte(ch))
 	if err != nil {
@@ -181,7 +176,7 @@ func (p *Person) SignIn(ctx context.Context, loginPage, action string, extra url
 // registration page's challenge signed with the AUTH key.
 func (p *Person) Register(ctx context.Context, iin, password string) (Page, error) {
 	if p.Auth == nil {
-		return Page{}, fmt.Errorf("driver: registration needs the person's AUTH key")
+		return Page{}, fmt.Errorf("qakit: registration needs the person's AUTH key")
 	}
 	return p.SignIn(ctx, "/register", "/register", url.Values{"iin": {iin}, "password": {password}, "confirm": {password}})
 }
@@ -243,6 +238,35 @@ func (p *Person) Submit(ctx context.Context, page string, f Form) (Page, error) 
 	return p.do(ctx, http.MethodPost, f.Path, w.FormDataContentType(), &b)
 }
 
+// Apply fills and sends the form at page (the portal's /services/<code>/<region>, the desk's
+// /new/<code>/<region>) and signs the draft with the person's SIGN key, as the signing page would with
+// NCALayer; it returns the application's path (/applications/<id>). f.Path defaults to page.
+func (p *Person) Apply(ctx context.Context, page string, f Form) (string, error) {
+	if f.Path == "" {
+		f.Path = page
+	}
+	pg, err := p.Submit(ctx, page, f)
+	if err == nil {
+		err = pg.Err()
+	}
+	if err != nil {
+		return "", fmt.Errorf("qakit: draft at %s: %w", page, err)
+	}
+	id, err := Application(pg)
+	if err != nil {
+		return "", fmt.Errorf("qakit: the draft's signing page was not reached: %w", err)
+	}
+	app := "/applications/" + id
+	pg, err = p.SignPage(ctx, pg, app+"/sign", p.Sign, nil)
+	if err == nil {
+		err = pg.Err()
+	}
+	if err != nil {
+		return "", fmt.Errorf("qakit: sign %s: %w", app, err)
+	}
+	return app, nil
+}
+
 // SignPage signs what the page's signing button would give NCALayer, with key, and posts it to action.
 func (p *Person) SignPage(ctx context.Context, pg Page, action string, key *envelope.Signer, extra url.Values) (Page, error) {
 	data, err := find(signRe, pg.Body, "signing button")
@@ -267,6 +291,9 @@ func (p *Person) SignPage(ctx context.Context, pg Page, action string, key *enve
 	}
 	return p.Post(ctx, action, v)
 }
+
+// CSRF is the CSRF token of the page's form (the first form, when there are several).
+func CSRF(pg Page) (string, error) { return find(csrfRe, pg.Body, "CSRF token") }
 
 // Application is the id of the application a page is about.
 func Application(pg Page) (string, error) {
@@ -300,7 +327,7 @@ func (p *Person) Until(ctx context.Context, path string, within time.Duration, o
 			return pg, nil
 		}
 		if time.Now().After(deadline) {
-			return pg, fmt.Errorf("driver: %s not as awaited after %v (statuses %v): %w", path, within, Statuses(pg), err)
+			return pg, fmt.Errorf("qakit: %s not as awaited after %v (statuses %v): %w", path, within, Statuses(pg), err)
 		}
 		select {
 		case <-ctx.Done():

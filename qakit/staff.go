@@ -1,8 +1,9 @@
-package driver
+package qakit
 
 import (
 	"context"
 	"fmt"
+	"html"
 	"net/url"
 	"regexp"
 )
@@ -15,7 +16,7 @@ type Staff struct {
 
 // NewStaff signs a member of the provider's staff in to АРМ for region.
 func NewStaff(ctx context.Context, base, keys, slug, region string) (*Staff, error) {
-	p, err := New(base, keys, slug)
+	p, err := NewPerson(base, keys, slug)
 	if err != nil {
 		return nil, err
 	}
@@ -24,7 +25,7 @@ func NewStaff(ctx context.Context, base, keys, slug, region string) (*Staff, err
 		return nil, err
 	}
 	if pg.Status != 200 || !regexp.MustCompile(`id="open"`).MatchString(pg.Body) {
-		return nil, fmt.Errorf("driver: АРМ sign-in of %s: HTTP %d", slug, pg.Status)
+		return nil, fmt.Errorf("qakit: АРМ sign-in of %s: HTTP %d", slug, pg.Status)
 	}
 	return &Staff{Person: p, Region: region}, nil
 }
@@ -32,16 +33,45 @@ func NewStaff(ctx context.Context, base, keys, slug, region string) (*Staff, err
 var stepRe = regexp.MustCompile(`name="step" value="([^"]+)"`)
 
 // Case opens the region's case with a registration number, as АРМ's search field does; it returns the
-// case page's path and the page.
+// case page's path and the page. Where two providers of the region hold the same number, the field finds
+// one of them: OpenCase tells them apart by the passport.
 func (s *Staff) Case(ctx context.Context, number string) (string, Page, error) {
 	pg, err := s.Get(ctx, "/arm/find?number="+url.QueryEscape(number))
 	if err == nil {
 		err = pg.Err()
 	}
 	if err != nil {
-		return "", pg, fmt.Errorf("driver: case %s: %w", number, err)
+		return "", pg, fmt.Errorf("qakit: case %s: %w", number, err)
 	}
 	return pg.Path(), pg, nil
+}
+
+// OpenCase opens the case with a registration number among the region's open cases (АРМ's inbox), of
+// the passport АРМ names service (its Russian name): a number is unique per provider, so two providers
+// of one region can hold the same number, and the search field finds only one of them. found is false
+// when no open case matches (the case is closed, or not yet registered).
+func (s *Staff) OpenCase(ctx context.Context, number, service string) (path string, pg Page, found bool, err error) {
+	inbox, err := s.Get(ctx, "/arm/")
+	if err == nil {
+		err = inbox.Err()
+	}
+	if err != nil {
+		return "", inbox, false, fmt.Errorf("qakit: АРМ's inbox: %w", err)
+	}
+	re := regexp.MustCompile(`<td><a href="(/arm/cases/[0-9]+)">` + regexp.QuoteMeta(number) + `</a></td><td>` +
+		regexp.QuoteMeta(html.EscapeString(service)) + `</td>`)
+	m := re.FindStringSubmatch(inbox.Body)
+	if m == nil {
+		return "", inbox, false, nil
+	}
+	pg, err = s.Get(ctx, m[1])
+	if err == nil {
+		err = pg.Err()
+	}
+	if err != nil {
+		return "", pg, false, fmt.Errorf("qakit: case %s: %w", number, err)
+	}
+	return m[1], pg, true, nil
 }
 
 // Act does an action on the case at path (kind complete, decide, extend; fields beside).
