@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
 	"github.com/egov-suite/egov/envelope"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 )
@@ -73,7 +74,7 @@ func TestGoldenEncoding(t *testing.T) {
 		Type:        envelopev1.MessageType_MESSAGE_TYPE_RESPONSE,
 		MessageDate: timestamppb.New(time.Date(2026, 3, 2, 9, 30, 1, 0, time.UTC)),
 		RequestHash: envelope.Hash(b),
-		Status:      &envelopev1.Status{Code: "SCSS001", Message: "Сообщение успешно обработано"},
+		Status:      &envelopev1.Status{Code: shepv1.CodeSuccess, Message: "Сообщение успешно обработано"},
 	}
 	rb, err := envelope.Marshal(resp)
 	require.NoError(t, err)
