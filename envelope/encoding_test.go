@@ -14,9 +14,9 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
 	"github.com/egov-suite/egov/envelope"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
+	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")

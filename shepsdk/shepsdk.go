@@ -28,7 +28,6 @@ import (
 	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
 )
 
-
 // Client is one participant's connection to ШЭП.
 type Client struct {
 	// ID is the participant id (the CN of Signer's certificate).

@@ -145,7 +145,9 @@ var DefaultRedelivery = Redelivery{
 // Delay is how long to wait before the next delivery after attempt (counted from 1) failed: a recipient
 // that cannot take a message now (its database restarting, say) asks for it again after the back-off,
 // not at once, so that a short outage does not spend every delivery.
-func (r Redelivery) Delay(attempt uint64) time.Duration { return shepsdk.RetryDelay(r.BackOff, attempt) }
+func (r Redelivery) Delay(attempt uint64) time.Duration {
+	return shepsdk.RetryDelay(r.BackOff, attempt)
+}
 
 // ConsumerName is the durable consumer of recipient on SHEP_OUT.
 func ConsumerName(recipient string) string { return shepv1.ConsumerName(recipient) }

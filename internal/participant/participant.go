@@ -99,7 +99,9 @@ func (c Config) LoadTLS(id string, now func() time.Time) (*shepsdk.Client, *mtls
 }
 
 // ReadCertificates reads every certificate of a PEM file.
-func ReadCertificates(path string) ([]*x509.Certificate, error) { return shepsdk.ReadCertificates(path) }
+func ReadCertificates(path string) ([]*x509.Certificate, error) {
+	return shepsdk.ReadCertificates(path)
+}
 
 // Registry chooses where a registry's records come from: the suite's stub, or a remote endpoint (the
 // real registry or a team's adapter) speaking the same contract. Registries embed it with their prefix.

@@ -16,8 +16,8 @@ import (
 	"github.com/egov-suite/egov/internal/iin"
 	enisv1 "github.com/egov-suite/egov/proto/egov/enis/v1"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
-	"github.com/egov-suite/egov/services/enis/internal/source"
 	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
+	"github.com/egov-suite/egov/services/enis/internal/source"
 	"github.com/egov-suite/egov/shepsdk"
 )
 

@@ -16,8 +16,8 @@ import (
 	"github.com/egov-suite/egov/internal/registries"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
-	"github.com/egov-suite/egov/services/gbdfl/internal/source"
 	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
+	"github.com/egov-suite/egov/services/gbdfl/internal/source"
 	"github.com/egov-suite/egov/shepsdk"
 )
 
