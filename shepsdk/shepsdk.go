@@ -176,8 +176,12 @@ func (c *Client) Receive(ctx context.Context, handle Handler) error {
 }
 
 // ReceiveUntilDone is Receive for a service's lifetime: while ШЭП has not yet registered the participant
-// (no consumer yet), or after the connection failed, it waits and tries again, until ctx ends.
+// (no consumer yet), or after the connection failed, it waits and tries again, until ctx ends. It
+// reports the waits to log (slog.Default when nil).
 func (c *Client) ReceiveUntilDone(ctx context.Context, log *slog.Logger, handle Handler) error {
+	if log == nil {
+		log = slog.Default()
+	}
 	for {
 		err := c.Receive(ctx, handle)
 		if ctx.Err() != nil {
