@@ -50,7 +50,7 @@ func commit(path string, b []byte) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name()) // gone after the rename; removes what a failed write left
+	defer func() { _ = os.Remove(f.Name()) }() // gone after the rename; removes what a failed write left
 	if _, err := f.Write(b); err != nil {
 		f.Close()
 		return err
