@@ -12,7 +12,7 @@ export PATH := $(CURDIR)/bin:$(PATH)
 GO_TEST_FLAGS ?= -race -count=1 -timeout=20m
 TOOLS := bin/buf bin/golangci-lint bin/protoc-gen-go bin/protoc-gen-go-grpc
 
-.PHONY: demo build test deps tools generate check-generate lint vet unit integration qa-example bench fmt clean
+.PHONY: demo build test deps tools generate check-generate lint breaking release-contract vet unit examples integration qa-example bench fmt clean
 
 ## demo: install what is missing, build and run the whole suite on the embedded default (egov dev)
 demo: deps build
@@ -22,8 +22,8 @@ demo: deps build
 build:
 	go build -o bin/egov ./cmd/egov
 
-## test: install what is missing, then lint, check-generate, vet and every test with -race
-test: deps lint check-generate vet unit integration
+## test: install what is missing, then lint (with buf breaking), check-generate, vet, every test with -race and the examples
+test: deps lint check-generate vet unit examples integration
 
 ## deps: install PostgreSQL (and later Chromium) when missing; as root on Debian with apt-get, else say what to install
 deps:
@@ -49,21 +49,43 @@ check-generate: generate
 		echo "generated code in proto/ is stale; run 'make generate' and commit:"; \
 		git status --porcelain -- proto; git diff --stat -- proto; exit 1; fi
 
-## lint: buf lint and golangci-lint
-lint: tools
+## lint: buf lint, buf breaking against the last released contract, and golangci-lint
+lint: tools breaking
 	buf lint
 	golangci-lint run ./...
 	cd integration && ../bin/golangci-lint run ./...
-	cd examples && ../bin/golangci-lint run ./qa/...
+	cd examples && ../bin/golangci-lint run ./...
+
+## breaking: fail when proto/ breaks the last released contract (proto/releases/, a buf image kept in the
+## repository, because a fresh clone may carry no tags)
+RELEASED_CONTRACT = $(shell ls proto/releases/v*.binpb | sort -V | tail -n 1)
+breaking: tools
+	buf breaking --against $(RELEASED_CONTRACT)
+
+## release-contract: cut the next release of the contract, RELEASE=v2: the image the next changes are checked against
+release-contract: tools
+	@if [ -z "$${RELEASE:-}" ]; then echo "usage: make release-contract RELEASE=v2"; exit 1; fi
+	@if [ -e proto/releases/$$RELEASE.binpb ]; then echo "proto/releases/$$RELEASE.binpb exists"; exit 1; fi
+	buf build -o proto/releases/$$RELEASE.binpb
 
 ## vet: go vet over every module
 vet:
 	go vet ./...
 	cd integration && go vet ./...
+	cd examples && go vet ./...
 
 ## unit: the root module's tests
 unit:
 	go test $(GO_TEST_FLAGS) ./...
+
+## examples: build, vet and test the examples as a module of their own (they may use public packages
+## only: the check below fails on an import of an internal package of the suite)
+examples:
+	cd examples && go build ./... && go vet ./...
+	@bad=$$(cd examples && go list -f '{{.ImportPath}}: {{join .Imports " "}} {{join .TestImports " "}} {{join .XTestImports " "}}' ./... \
+		| tr ' ' '\n' | grep -E '^github.com/egov-suite/egov/(.*/)?internal(/|$$)' || true); \
+		if [ -n "$$bad" ]; then echo "examples import internal packages of the suite:"; echo "$$bad"; exit 1; fi
+	cd examples && go test $(GO_TEST_FLAGS) ./...
 
 ## integration: black-box tests over the real binary, one package at a time (each runs the whole suite,
 ## some as a process per service: side by side on two cores they would only slow each other down)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/egov-suite/egov/envelope"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
+	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -73,7 +74,7 @@ func TestGoldenEncoding(t *testing.T) {
 		Type:        envelopev1.MessageType_MESSAGE_TYPE_RESPONSE,
 		MessageDate: timestamppb.New(time.Date(2026, 3, 2, 9, 30, 1, 0, time.UTC)),
 		RequestHash: envelope.Hash(b),
-		Status:      &envelopev1.Status{Code: "SCSS001", Message: "Сообщение успешно обработано"},
+		Status:      &envelopev1.Status{Code: shepv1.CodeSuccess, Message: "Сообщение успешно обработано"},
 	}
 	rb, err := envelope.Marshal(resp)
 	require.NoError(t, err)

@@ -27,7 +27,7 @@ import (
 	enisv1 "github.com/egov-suite/egov/proto/egov/enis/v1"
 	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
 	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
-	"github.com/egov-suite/egov/services/shep/shepclient"
+	"github.com/egov-suite/egov/shepsdk"
 )
 
 var dev struct {
@@ -68,7 +68,7 @@ func TestMain(m *testing.M) {
 }
 
 // tson is ЦОН's ШЭП client, with the demo system key.
-func tson(t testing.TB, d *harness.Dev) *shepclient.Client {
+func tson(t testing.TB, d *harness.Dev) *shepsdk.Client {
 	t.Helper()
 	c, ident, err := participant.Config{KeyFile: filepath.Join(d.DataDir, "keys", "system-tson.p12"), KeyPassword: demo.Password,
 		TrustAnchors: filepath.Join(d.DataDir, "keys", "root.pem"), OCSPFreshness: 5 * time.Minute}.LoadTLS("tson", nil)
@@ -80,7 +80,7 @@ func tson(t testing.TB, d *harness.Dev) *shepclient.Client {
 	return c
 }
 
-func call(t testing.TB, c *shepclient.Client, service string, req, resp proto.Message) error {
+func call(t testing.TB, c *shepsdk.Client, service string, req, resp proto.Message) error {
 	t.Helper()
 	e, err := c.Request(service, req)
 	require.NoError(t, err)
@@ -98,10 +98,10 @@ func TestLookUpsThroughSHEP(t *testing.T) {
 	asel, sergei := demo.People[0].IIN, demo.People[1].IIN
 
 	var person gbdflv1.GetPersonResponse
-	require.NoError(t, call(t, c, "GBDFL_PERSON", &gbdflv1.GetPersonRequest{Iin: asel}, &person))
+	require.NoError(t, call(t, c, gbdflv1.ServicePerson, &gbdflv1.GetPersonRequest{Iin: asel}, &person))
 	require.Equal(t, "Ахметова", person.GetPerson().GetSurname())
 	var children gbdflv1.ListChildrenResponse
-	require.NoError(t, call(t, c, "GBDFL_CHILDREN", &gbdflv1.ListChildrenRequest{Iin: asel}, &children))
+	require.NoError(t, call(t, c, gbdflv1.ServiceChildren, &gbdflv1.ListChildrenRequest{Iin: asel}, &children))
 	require.Len(t, children.GetChildren(), 2)
 
 	var poa enisv1.GetPowerOfAttorneyResponse
@@ -110,7 +110,7 @@ func TestLookUpsThroughSHEP(t *testing.T) {
 		demo.PowerOfAttorneyExpired: enisv1.PowerOfAttorneyState_POWER_OF_ATTORNEY_STATE_EXPIRED,
 		demo.PowerOfAttorneyRevoked: enisv1.PowerOfAttorneyState_POWER_OF_ATTORNEY_STATE_REVOKED,
 	} {
-		require.NoError(t, call(t, c, "ENIS_POWER_OF_ATTORNEY", &enisv1.GetPowerOfAttorneyRequest{Number: number, PrincipalIin: asel, RepresentativeIin: sergei}, &poa))
+		require.NoError(t, call(t, c, enisv1.ServicePowerOfAttorney, &enisv1.GetPowerOfAttorneyRequest{Number: number, PrincipalIin: asel, RepresentativeIin: sergei}, &poa))
 		require.Equal(t, state, poa.GetPowerOfAttorney().GetState(), number)
 	}
 
@@ -120,14 +120,14 @@ func TestLookUpsThroughSHEP(t *testing.T) {
 		code    string
 		text    string
 	}{
-		{"GBDFL_PERSON", &gbdflv1.GetPersonRequest{Iin: demo.MissingIIN}, "E_NOT_FOUND", "отсутствием данных получателя в ГБД ФЛ"},
-		{"GBDFL_PERSON", &gbdflv1.GetPersonRequest{Iin: "88051240001"}, "E_INVALID_IIN", "12"},
-		{"GBDFL_PERSON", &gbdflv1.GetPersonRequest{Iin: "880512400012"}, "E_INVALID_IIN", "check digit"},
-		{"ENIS_POWER_OF_ATTORNEY", &enisv1.GetPowerOfAttorneyRequest{Number: "2026-ДОВ-999999", PrincipalIin: asel, RepresentativeIin: sergei}, "E_NOT_FOUND", "данных доверенности в ЕНИС"},
-		{"ENIS_POWER_OF_ATTORNEY", &enisv1.GetPowerOfAttorneyRequest{Number: "", PrincipalIin: asel, RepresentativeIin: sergei}, "E_INVALID_REQUEST", "не указан"},
+		{gbdflv1.ServicePerson, &gbdflv1.GetPersonRequest{Iin: demo.MissingIIN}, shepv1.CodeNotFound, "отсутствием данных получателя в ГБД ФЛ"},
+		{gbdflv1.ServicePerson, &gbdflv1.GetPersonRequest{Iin: "88051240001"}, "E_INVALID_IIN", "12"},
+		{gbdflv1.ServicePerson, &gbdflv1.GetPersonRequest{Iin: "880512400012"}, "E_INVALID_IIN", "check digit"},
+		{enisv1.ServicePowerOfAttorney, &enisv1.GetPowerOfAttorneyRequest{Number: "2026-ДОВ-999999", PrincipalIin: asel, RepresentativeIin: sergei}, shepv1.CodeNotFound, "данных доверенности в ЕНИС"},
+		{enisv1.ServicePowerOfAttorney, &enisv1.GetPowerOfAttorneyRequest{Number: "", PrincipalIin: asel, RepresentativeIin: sergei}, "E_INVALID_REQUEST", "не указан"},
 	} {
 		err := call(t, c, tt.service, tt.req, &gbdflv1.GetPersonResponse{})
-		var se *shepclient.StatusError
+		var se *shepsdk.StatusError
 		require.True(t, errors.As(err, &se), "%s %v: %v", tt.service, tt.req, err)
 		require.Equal(t, tt.code, se.Code)
 		require.Contains(t, se.Message, tt.text)
@@ -266,7 +266,7 @@ func BenchmarkLookUp(b *testing.B) {
 	}
 	b.Run("through-shep", func(b *testing.B) {
 		run(b, func() error {
-			e, err := c.Request("GBDFL_PERSON", &gbdflv1.GetPersonRequest{Iin: demo.People[0].IIN})
+			e, err := c.Request(gbdflv1.ServicePerson, &gbdflv1.GetPersonRequest{Iin: demo.People[0].IIN})
 			if err != nil {
 				return err
 			}

@@ -42,7 +42,7 @@ import (
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
-	"github.com/egov-suite/egov/services/shep/shepclient"
+	"github.com/egov-suite/egov/shepsdk"
 )
 
 //go:embed migrations/*.sql
@@ -79,7 +79,7 @@ const (
 // Options build a desk.
 type Options struct {
 	// Client is the channel's ШЭП participant (portal, tson).
-	Client *shepclient.Client
+	Client *shepsdk.Client
 	DB     *pgxpool.Pool
 	// Catalog holds the passports the forms come from.
 	Catalog *catalog.Catalog
@@ -398,7 +398,7 @@ func (d *Desk) ForwardOnce(ctx context.Context, limit int) (int, error) {
 
 // Handle records what ШЭП delivers to the channel: delivery receipts of its applications and РШЭП's
 // status notifications. Each is recorded once, whatever the number of deliveries.
-func (d *Desk) Handle(ctx context.Context, dv *shepclient.Delivery) error {
+func (d *Desk) Handle(ctx context.Context, dv *shepsdk.Delivery) error {
 	if n := dv.Notification; n != nil {
 		status := ""
 		switch n.GetState() {
@@ -456,7 +456,7 @@ func copyRefusal(n *shepv1.DeliveryNotification, env []byte) string {
 	if n.GetState() != shepv1.MessageState_MESSAGE_STATE_NOT_DELIVERED {
 		return ""
 	}
-	if n.GetStatus().GetCode() == shepclient.CodeDuplicate {
+	if n.GetStatus().GetCode() == shepv1.CodeDuplicate {
 		return "a later copy of a message ШЭП holds"
 	}
 	if got := n.GetRefusedSha256(); len(got) > 0 {

@@ -28,7 +28,7 @@ import (
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
-	"github.com/egov-suite/egov/services/shep/shepclient"
+	"github.com/egov-suite/egov/shepsdk"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -57,7 +57,7 @@ func setup(t *testing.T) *fixture {
 	ca := ncatest.New(t)
 	cat, err := catalog.Builtin()
 	require.NoError(t, err)
-	client := &shepclient.Client{ID: "portal", Signer: ca.System(t, "portal"), Verifier: ca.Verifier(t, ca.Checker(time.Minute))}
+	client := &shepsdk.Client{ID: "portal", Signer: ca.System(t, "portal"), Verifier: ca.Verifier(t, ca.Checker(time.Minute))}
 	desk := applicant.New(applicant.Options{Client: client, DB: db, Catalog: cat, Channel: applicationv1.Channel_CHANNEL_PORTAL,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	return &fixture{desk: desk, db: db, citizen: ca.Person(t, applicantID, pki.Sign), proxy: proxy}
@@ -145,11 +145,11 @@ func TestSubmitWhoseCommitAnswerIsLost(t *testing.T) {
 	}
 }
 
-func notification(t *testing.T, n *applicationv1.StatusNotification) *shepclient.Delivery {
+func notification(t *testing.T, n *applicationv1.StatusNotification) *shepsdk.Delivery {
 	t.Helper()
 	b, err := proto.Marshal(n)
 	require.NoError(t, err)
-	return &shepclient.Delivery{Envelope: &envelopev1.Envelope{Type: envelopev1.MessageType_MESSAGE_TYPE_NOTIFICATION, Payload: b}}
+	return &shepsdk.Delivery{Envelope: &envelopev1.Envelope{Type: envelopev1.MessageType_MESSAGE_TYPE_NOTIFICATION, Payload: b}}
 }
 
 // TestNotificationWithUnknownStatus: РШЭП (a newer build) sends a status this channel has no name for.
@@ -193,20 +193,20 @@ func TestRefusalOfACopyLeavesTheApplication(t *testing.T) {
 		bytes  func(own []byte) []byte
 		marked bool
 	}{
-		{"ok/the same message re-sent, refused as a duplicate", shepclient.CodeDuplicate, func(own []byte) []byte { return own }, false},
-		{"ok/a copy with one byte flipped", "E_SIGNATURE_INVALID", func(own []byte) []byte {
+		{"ok/the same message re-sent, refused as a duplicate", shepv1.CodeDuplicate, func(own []byte) []byte { return own }, false},
+		{"ok/a copy with one byte flipped", shepv1.CodeBadSignature, func(own []byte) []byte {
 			c := bytes.Clone(own)
 			c[len(c)/2] ^= 1
 			return c
 		}, false},
-		{"fail/the application's own bytes refused", "E_ACL_DENIED", func(own []byte) []byte { return own }, true},
-		{"fail/a refusal naming no bytes (an older ШЭП)", "E_ACL_DENIED", func([]byte) []byte { return nil }, true},
+		{"fail/the application's own bytes refused", shepv1.CodeACLDenied, func(own []byte) []byte { return own }, true},
+		{"fail/a refusal naming no bytes (an older ШЭП)", shepv1.CodeACLDenied, func([]byte) []byte { return nil }, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			id := f.draft(t)
 			require.NoError(t, f.submit(t, id))
 			own, msg := f.sent(t, id)
-			require.NoError(t, f.desk.Handle(t.Context(), &shepclient.Delivery{Notification: &shepv1.DeliveryNotification{MessageId: msg,
+			require.NoError(t, f.desk.Handle(t.Context(), &shepsdk.Delivery{Notification: &shepv1.DeliveryNotification{MessageId: msg,
 				SessionId: "s-1", State: shepv1.MessageState_MESSAGE_STATE_DELIVERED, Time: timestamppb.Now()}}))
 			refusal := &shepv1.DeliveryNotification{MessageId: msg, State: shepv1.MessageState_MESSAGE_STATE_NOT_DELIVERED, Time: timestamppb.Now(),
 				Status: &envelopev1.Status{Code: tc.code, Message: "refused"}}
@@ -214,7 +214,7 @@ func TestRefusalOfACopyLeavesTheApplication(t *testing.T) {
 				d := sha256.Sum256(b)
 				refusal.RefusedSha256 = d[:]
 			}
-			require.NoError(t, f.desk.Handle(t.Context(), &shepclient.Delivery{Notification: refusal}))
+			require.NoError(t, f.desk.Handle(t.Context(), &shepsdk.Delivery{Notification: refusal}))
 			want := []string{applicant.StatusDraft, applicant.StatusSubmitted, applicant.StatusDelivered}
 			if tc.marked {
 				want = append(want, applicant.StatusNotDelivered)

@@ -80,7 +80,7 @@ func (p Participant) Open(env *app.Env, id, prefix string, channel applicationv1
 	if err != nil {
 		return nil, fmt.Errorf("%sSHEP_TARGET: %w", prefix, err)
 	}
-	client.Sync, client.Bus, client.Workers = shepv1.NewSyncChannelServiceClient(conn), env.Bus, p.Workers
+	client.Sync, client.JS, client.Workers = shepv1.NewSyncChannelServiceClient(conn), env.Bus.JS, p.Workers
 	desk := New(Options{Client: client, DB: env.DB, Catalog: cat, Channel: channel, Now: env.Now, Log: env.Log})
 	return &Channel{Desk: desk, Registries: registries.Client{C: client}, Identity: ident, conn: conn}, nil
 }

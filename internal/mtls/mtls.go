@@ -10,18 +10,15 @@
 package mtls
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
-	"fmt"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/shepsdk"
 )
 
 // Identity is a system's side of mutual TLS: its certificate and key, and what it trusts.
@@ -70,37 +67,7 @@ func (id *Identity) ServerConfig() *tls.Config {
 // certificate (when it has one) and accepts only a server whose system certificate names server and is
 // not revoked.
 func (id *Identity) ClientConfig(server string) *tls.Config {
-	c := &tls.Config{
-		MinVersion: tls.VersionTLS13,
-		RootCAs:    id.Roots,
-		ServerName: server,
-		VerifyConnection: func(cs tls.ConnectionState) error {
-			if len(cs.VerifiedChains) == 0 || len(cs.VerifiedChains[0]) == 0 {
-				return errors.New("mtls: the server's certificate was not verified")
-			}
-			leaf := cs.VerifiedChains[0][0]
-			if h := envelope.HolderOf(leaf); !h.System || h.Name != server {
-				return fmt.Errorf("mtls: the server presents %q's certificate, not the system certificate of %q", h.Name, server)
-			}
-			if id.Status == nil || len(cs.VerifiedChains[0]) < 2 {
-				return nil
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			st, err := id.Status.Status(ctx, leaf, cs.VerifiedChains[0][1])
-			if err != nil {
-				return fmt.Errorf("mtls: the status of %s's certificate: %w", server, err)
-			}
-			if st.Revoked {
-				return fmt.Errorf("mtls: %s's certificate (serial %s) was revoked on %s", server, leaf.SerialNumber.Text(16), st.RevokedAt.UTC().Format(time.RFC3339))
-			}
-			return nil
-		},
-	}
-	if len(id.Cert.Certificate) > 0 {
-		c.Certificates = []tls.Certificate{id.Cert}
-	}
-	return c
+	return shepsdk.ClientTLS(id.Cert, id.Roots, id.Status, server)
 }
 
 // Transport chooses the transport of the internal gRPC hops: mutual TLS, or plaintext when switched

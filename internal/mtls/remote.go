@@ -3,9 +3,8 @@ package mtls
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
-	"errors"
 	"fmt"
+	"github.com/egov-suite/egov/shepsdk"
 	"os"
 
 	"google.golang.org/grpc"
@@ -66,7 +65,7 @@ func LoadP12(path, password string) (*tls.Certificate, error) {
 
 // ReadRoots reads the PEM certificates of a file into a pool.
 func ReadRoots(path string) (*x509.CertPool, error) {
-	certs, err := ReadCertificates(path)
+	certs, err := shepsdk.ReadCertificates(path)
 	if err != nil {
 		return nil, err
 	}
@@ -75,34 +74,6 @@ func ReadRoots(path string) (*x509.CertPool, error) {
 		pool.AddCert(c)
 	}
 	return pool, nil
-}
-
-// ReadCertificates reads every certificate of a PEM file (НУЦ's roots, a registry's CA).
-func ReadCertificates(path string) ([]*x509.Certificate, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var out []*x509.Certificate
-	for {
-		var block *pem.Block
-		block, b = pem.Decode(b)
-		if block == nil {
-			break
-		}
-		if block.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	if len(out) == 0 {
-		return nil, errors.New(path + " holds no PEM certificate")
-	}
-	return out, nil
 }
 
 // Admin is the identity of an administrator's CLI: the key file, and НУЦ's roots. It presents the

@@ -4,6 +4,8 @@ import (
 	"slices"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
 )
 
 // The permission sets of the suite's NATS users live here and nowhere else: the dev mode, the test
@@ -14,7 +16,7 @@ const jsAPI = "$JS.API."
 
 // InboxPrefix is the reply-subject prefix of a user's connection: each user receives its JetStream
 // replies on its own inboxes, so it cannot listen to another's.
-func InboxPrefix(user string) string { return "_INBOX_" + user }
+func InboxPrefix(user string) string { return shepv1.InboxPrefix(user) }
 
 // BucketAccess is what a service may do in the attachments object store.
 type BucketAccess int

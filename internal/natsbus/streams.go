@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
+	"github.com/egov-suite/egov/shepsdk"
 )
 
 // Topology is the set of streams and object store buckets the suite needs, declared as code and
@@ -143,15 +146,11 @@ var DefaultRedelivery = Redelivery{
 // that cannot take a message now (its database restarting, say) asks for it again after the back-off,
 // not at once, so that a short outage does not spend every delivery.
 func (r Redelivery) Delay(attempt uint64) time.Duration {
-	if len(r.BackOff) == 0 {
-		return time.Second
-	}
-	i := int(min(attempt, uint64(len(r.BackOff)))) - 1 //nolint:gosec // bounded by len(BackOff)
-	return r.BackOff[max(i, 0)]
+	return shepsdk.RetryDelay(r.BackOff, attempt)
 }
 
 // ConsumerName is the durable consumer of recipient on SHEP_OUT.
-func ConsumerName(recipient string) string { return "recipient-" + recipient }
+func ConsumerName(recipient string) string { return shepv1.ConsumerName(recipient) }
 
 // RecipientConsumer is the durable pull consumer through which recipient takes what ШЭП routed to it:
 // explicit ack after the recipient's own commit, back-off between redeliveries, and a bounded number of

@@ -6,14 +6,17 @@ package natsbus
 import (
 	"fmt"
 	"strings"
+
+	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
 )
 
-// Subjects of ШЭП's async channel. They are built here and nowhere else.
+// Subjects of ШЭП's async channel. Those a participant sees are ШЭП's contract (shepv1); the rest are
+// ШЭП's own.
 const (
 	// SubjectInPrefix: a participant publishes to shep.in.<participant>.
-	SubjectInPrefix = "shep.in."
+	SubjectInPrefix = shepv1.SubjectInPrefix
 	// SubjectOutPrefix: ШЭП routes to shep.out.<recipient>.<service>.
-	SubjectOutPrefix = "shep.out."
+	SubjectOutPrefix = shepv1.SubjectOutPrefix
 	// SubjectDLQPrefix: given-up messages land on shep.dlq.<recipient>.<service>.
 	SubjectDLQPrefix = "shep.dlq."
 	// SubjectLogCheckpoints: ШЭП publishes each signed, time-stamped checkpoint of its message log here.
@@ -23,7 +26,7 @@ const (
 // Stream names.
 const (
 	StreamIn  = "SHEP_IN"
-	StreamOut = "SHEP_OUT"
+	StreamOut = shepv1.StreamOut
 	StreamDLQ = "SHEP_DLQ"
 	// StreamAdvisories keeps JetStream's max-deliveries advisories for SHEP_OUT, so ШЭП moves every
 	// given-up message to the dead-letter stream even if it was down when the advisory was sent.
@@ -36,37 +39,35 @@ const (
 
 // DeliveryService is the service token of delivery notifications ШЭП sends to a message's sender:
 // shep.out.<sender>.shep-delivery.
-const DeliveryService = "shep-delivery"
+const DeliveryService = shepv1.DeliveryService
 
 // Message headers of the async channel.
 const (
 	// HeaderKind marks a delivery receipt published by a recipient ("delivery"); absent on envelopes.
-	HeaderKind = "Egov-Kind"
+	HeaderKind = shepv1.HeaderKind
 	// HeaderSender names the participant that sent a routed envelope.
-	HeaderSender = "Egov-Sender"
+	HeaderSender = shepv1.HeaderSender
 	// HeaderSession carries the session id ШЭП assigned.
-	HeaderSession = "Egov-Session-Id"
+	HeaderSession = shepv1.HeaderSession
 	// HeaderDeliveries says how often a dead letter was delivered before ШЭП gave up.
-	HeaderDeliveries = "Egov-Deliveries"
+	HeaderDeliveries = shepv1.HeaderDeliveries
 )
 
 // KindDelivery is the HeaderKind of a delivery receipt.
-const KindDelivery = "delivery"
+const KindDelivery = shepv1.KindDelivery
 
 // MaxDeliveriesAdvisories is the subject of JetStream's advisories for SHEP_OUT messages that reached
 // their consumer's MaxDeliver.
 const MaxDeliveriesAdvisories = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + StreamOut + ".*"
 
 // InSubject is where participant publishes to ШЭП.
-func InSubject(participant string) string { return SubjectInPrefix + participant }
+func InSubject(participant string) string { return shepv1.InSubject(participant) }
 
 // OutSubject is where ШЭП delivers service messages to recipient.
-func OutSubject(recipient, service string) string {
-	return SubjectOutPrefix + recipient + "." + service
-}
+func OutSubject(recipient, service string) string { return shepv1.OutSubject(recipient, service) }
 
 // OutFilter matches everything delivered to recipient.
-func OutFilter(recipient string) string { return SubjectOutPrefix + recipient + ".>" }
+func OutFilter(recipient string) string { return shepv1.OutFilter(recipient) }
 
 // DLQSubject is where a message for recipient's service goes after its last delivery attempt.
 func DLQSubject(recipient, service string) string {

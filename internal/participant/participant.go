@@ -1,5 +1,5 @@
 // Package participant sets a system of the suite up as a ШЭП participant: its system key, the trust
-// anchors it verifies with, and the shepclient.Client built from them. In the dev mode the key and the
+// anchors it verifies with, and the shepsdk.Client built from them. In the dev mode the key and the
 // root come from the demo files НУЦ seeded.
 package participant
 
@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -18,7 +17,7 @@ import (
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/mtls"
-	"github.com/egov-suite/egov/services/shep/shepclient"
+	"github.com/egov-suite/egov/shepsdk"
 )
 
 // Config locates a participant's key and trust anchors. Services embed it with their own env prefix.
@@ -70,34 +69,19 @@ func (c Config) Identity(id string) (*envelope.Signer, []*x509.Certificate, erro
 	if c.KeyFile == "" || c.TrustAnchors == "" {
 		return nil, nil, errors.New("the participant's key file and trust anchors are required (egov dev sets them)")
 	}
-	b, err := os.ReadFile(c.KeyFile)
-	if err != nil {
-		return nil, nil, fmt.Errorf("key file: %w", err)
-	}
-	signer, err := envelope.LoadPKCS12(b, c.KeyPassword.Value())
-	if err != nil {
-		return nil, nil, fmt.Errorf("key file %s: %w", c.KeyFile, err)
-	}
-	if h := envelope.HolderOf(signer.Cert); !h.System || h.Name != id {
-		return nil, nil, fmt.Errorf("key file %s: not the system certificate of %q", c.KeyFile, id)
-	}
-	roots, err := mtls.ReadCertificates(c.TrustAnchors)
-	if err != nil {
-		return nil, nil, fmt.Errorf("trust anchors: %w", err)
-	}
-	return signer, roots, nil
+	return shepsdk.LoadIdentity(id, c.KeyFile, c.KeyPassword.Value(), c.TrustAnchors)
 }
 
 // Load opens the identity and returns a client for participant id (its Sync and Bus are the caller's
 // to set), verifying with the trust anchors and revocation checks.
-func (c Config) Load(id string, now func() time.Time) (*shepclient.Client, error) {
+func (c Config) Load(id string, now func() time.Time) (*shepsdk.Client, error) {
 	client, _, err := c.LoadTLS(id, now)
 	return client, err
 }
 
 // LoadTLS is Load that also returns the participant's side of mutual TLS: the same key and anchors,
 // and the same revocation checker (one cache for envelopes and TLS peers).
-func (c Config) LoadTLS(id string, now func() time.Time) (*shepclient.Client, *mtls.Identity, error) {
+func (c Config) LoadTLS(id string, now func() time.Time) (*shepsdk.Client, *mtls.Identity, error) {
 	signer, roots, err := c.Identity(id)
 	if err != nil {
 		return nil, nil, err
@@ -111,7 +95,7 @@ func (c Config) LoadTLS(id string, now func() time.Time) (*shepclient.Client, *m
 	if err != nil {
 		return nil, nil, err
 	}
-	return &shepclient.Client{ID: id, Signer: signer, Verifier: v, Now: now}, mtls.FromSigner(signer, roots, checker), nil
+	return &shepsdk.Client{ID: id, Signer: signer, Verifier: v, Roots: roots, Status: checker, Now: now}, mtls.FromSigner(signer, roots, checker), nil
 }
 
 // Registry chooses where a registry's records come from: the suite's stub, or a remote endpoint (the

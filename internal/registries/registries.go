@@ -12,22 +12,23 @@ import (
 
 	enisv1 "github.com/egov-suite/egov/proto/egov/enis/v1"
 	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
-	"github.com/egov-suite/egov/services/shep/shepclient"
+	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
+	"github.com/egov-suite/egov/shepsdk"
 )
 
 // ErrNoRecord is a registry's answer that it has no such record.
 var ErrNoRecord = errors.New("no record in the register")
 
-// ШЭП service ids of the registries (their contract).
+// ШЭП service ids of the registries (their contracts' names).
 const (
-	ServicePerson          = "GBDFL_PERSON"
-	ServiceChildren        = "GBDFL_CHILDREN"
-	ServicePowerOfAttorney = "ENIS_POWER_OF_ATTORNEY"
+	ServicePerson          = gbdflv1.ServicePerson
+	ServiceChildren        = gbdflv1.ServiceChildren
+	ServicePowerOfAttorney = enisv1.ServicePowerOfAttorney
 )
 
 // Client asks through one participant's connection to ШЭП.
 type Client struct {
-	C *shepclient.Client
+	C *shepsdk.Client
 }
 
 func (r Client) call(ctx context.Context, service string, req, resp proto.Message) error {
@@ -36,8 +37,8 @@ func (r Client) call(ctx context.Context, service string, req, resp proto.Messag
 		return err
 	}
 	out, err := r.C.Call(ctx, env)
-	var se *shepclient.StatusError
-	if errors.As(err, &se) && se.Code == shepclient.CodeNotFound {
+	var se *shepsdk.StatusError
+	if errors.As(err, &se) && se.Code == shepv1.CodeNotFound {
 		return ErrNoRecord
 	}
 	if err != nil {

@@ -21,7 +21,7 @@ import (
 	"github.com/egov-suite/egov/services/enis/internal/api"
 	"github.com/egov-suite/egov/services/enis/internal/source"
 	"github.com/egov-suite/egov/services/enis/internal/store"
-	"github.com/egov-suite/egov/services/shep/shepclient"
+	"github.com/egov-suite/egov/shepsdk"
 )
 
 // Config is ЕНИС's configuration.
@@ -68,7 +68,7 @@ func Descriptor(cfg Config) app.Descriptor {
 				src, closeRemote = source.Remote{Client: enisv1.NewNotaryRegistryServiceClient(conn)}, conn.Close
 			}
 			srv := &api.Server{Source: src}
-			provider := &shepclient.Provider{Client: client, Handler: srv.Provider}
+			provider := &shepsdk.Provider{Client: client, Handler: srv.Provider}
 			unit := &app.Unit{
 				// A registry answers ШЭП only: everyone else asks through ШЭП, which checks the grants.
 				Identity: ident, AllowPeer: mtls.Only("shep"),

@@ -23,7 +23,7 @@ import (
 	"github.com/egov-suite/egov/services/gbdfl/internal/api"
 	"github.com/egov-suite/egov/services/gbdfl/internal/source"
 	"github.com/egov-suite/egov/services/gbdfl/internal/store"
-	"github.com/egov-suite/egov/services/shep/shepclient"
+	"github.com/egov-suite/egov/shepsdk"
 )
 
 // Config is ГБД ФЛ's configuration.
@@ -70,7 +70,7 @@ func Descriptor(cfg Config) app.Descriptor {
 				src, closeRemote = source.Remote{Client: gbdflv1.NewPersonRegistryServiceClient(conn)}, conn.Close
 			}
 			srv := &api.Server{Source: src}
-			provider := &shepclient.Provider{Client: client, Handler: srv.Provider}
+			provider := &shepsdk.Provider{Client: client, Handler: srv.Provider}
 			unit := &app.Unit{
 				// A registry answers ШЭП only: everyone else asks through ШЭП, which checks the grants.
 				Identity: ident, AllowPeer: mtls.Only("shep"),

@@ -30,7 +30,7 @@ import (
 	"github.com/egov-suite/egov/services/rshep/internal/arm"
 	"github.com/egov-suite/egov/services/rshep/internal/engine"
 	"github.com/egov-suite/egov/services/rshep/internal/schema"
-	"github.com/egov-suite/egov/services/shep/shepclient"
+	"github.com/egov-suite/egov/shepsdk"
 )
 
 // Config is РШЭП's configuration.
@@ -133,7 +133,7 @@ func Descriptor(cfg Config) app.Descriptor {
 				}
 				return errors.Join(errs...)
 			}
-			nodes := map[string]*shepclient.Client{}
+			nodes := map[string]*shepsdk.Client{}
 			var ident *mtls.Identity
 			for _, r := range regions {
 				id := engine.ParticipantID(r)
@@ -156,7 +156,7 @@ func Descriptor(cfg Config) app.Descriptor {
 					// The process's own gRPC server (health only) presents the first node's key.
 					ident = nodeIdent
 				}
-				client.Sync, client.Bus, client.Workers = shepv1.NewSyncChannelServiceClient(conn), env.Bus, cfg.Workers
+				client.Sync, client.JS, client.Workers = shepv1.NewSyncChannelServiceClient(conn), env.Bus.JS, cfg.Workers
 				nodes[r] = client
 			}
 			eng, err := engine.New(engine.Options{Catalog: cat, Nodes: nodes, DB: env.DB, Registries: engine.ShepRegistries{Nodes: nodes},

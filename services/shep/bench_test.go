@@ -62,14 +62,14 @@ func BenchmarkAsync(b *testing.B) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "envelopes/s")
 	}
 	b.Run("shep", func(b *testing.B) {
-		cons, err := portal.Bus.JS.Consumer(b.Context(), natsbus.StreamOut, natsbus.ConsumerName("rshep-55"))
+		cons, err := portal.JS.Consumer(b.Context(), natsbus.StreamOut, natsbus.ConsumerName("rshep-55"))
 		if err != nil {
 			b.Fatal(err)
 		}
-		pump(b, portal.Bus.JS, natsbus.InSubject("portal"), cons)
+		pump(b, portal.JS, natsbus.InSubject("portal"), cons)
 	})
 	b.Run("raw-jetstream", func(b *testing.B) {
-		js := portal.Bus.JS
+		js := portal.JS
 		if _, err := js.CreateOrUpdateStream(b.Context(), jetstream.StreamConfig{Name: "RAW", Subjects: []string{"raw.>"}, Retention: jetstream.WorkQueuePolicy}); err != nil {
 			b.Fatal(err)
 		}
@@ -102,8 +102,8 @@ func drain(b *testing.B, cons jetstream.Consumer, n int) {
 
 func BenchmarkSync(b *testing.B) {
 	s := start(b)
-	s.provide(b, "gbdfl", "GBDFL_PERSON", 5*time.Second, personLookup)
-	if _, err := s.admin.Grant(b.Context(), &shepv1.GrantRequest{Sender: "tson", ServiceId: "GBDFL_PERSON"}); err != nil {
+	s.provide(b, "gbdfl", gbdflv1.ServicePerson, 5*time.Second, personLookup)
+	if _, err := s.admin.Grant(b.Context(), &shepv1.GrantRequest{Sender: "tson", ServiceId: gbdflv1.ServicePerson}); err != nil {
 		b.Fatal(err)
 	}
 	tson := s.participant(b, "tson", nil)
@@ -133,7 +133,7 @@ func BenchmarkSync(b *testing.B) {
 	}
 	b.Run("shep", func(b *testing.B) {
 		run(b, func(ctx context.Context) error {
-			req, err := tson.Request("GBDFL_PERSON", &gbdflv1.GetPersonRequest{Iin: "880512400011"})
+			req, err := tson.Request(gbdflv1.ServicePerson, &gbdflv1.GetPersonRequest{Iin: "880512400011"})
 			if err != nil {
 				return err
 			}
@@ -156,7 +156,7 @@ func BenchmarkSync(b *testing.B) {
 		}
 		defer conn.Close()
 		cl := shepv1.NewSyncChannelServiceClient(conn)
-		req, err := tson.Request("GBDFL_PERSON", &gbdflv1.GetPersonRequest{Iin: "880512400011"})
+		req, err := tson.Request(gbdflv1.ServicePerson, &gbdflv1.GetPersonRequest{Iin: "880512400011"})
 		if err != nil {
 			b.Fatal(err)
 		}

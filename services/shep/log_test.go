@@ -24,7 +24,7 @@ func (s *suite) logRecords(t *testing.T, n int) {
 	for range n {
 		out, err := s.syncCl.SendMessage(t.Context(), &shepv1.SendMessageRequest{Envelope: &envelopev1.SignedEnvelope{Envelope: []byte{0xff}}})
 		require.NoError(t, err)
-		require.Equal(t, "E_UNSIGNED", envelopeStatus(t, out))
+		require.Equal(t, shepv1.CodeUnsigned, envelopeStatus(t, out))
 	}
 }
 

@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/egov-suite/egov/internal/registries"
-
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc"
@@ -26,6 +24,9 @@ import (
 	"github.com/egov-suite/egov/internal/mtls"
 	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/participant"
+	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
+	enisv1 "github.com/egov-suite/egov/proto/egov/enis/v1"
+	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
 	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
 	"github.com/egov-suite/egov/services/shep/internal/checkpoint"
 	"github.com/egov-suite/egov/services/shep/internal/gateway"
@@ -173,8 +174,8 @@ func Descriptor(cfg Config) app.Descriptor {
 
 // registryServices are the sync services of the suite's registries, by the service that provides them.
 var registryServices = map[string][]string{
-	"gbdfl": {registries.ServicePerson, registries.ServiceChildren},
-	"enis":  {registries.ServicePowerOfAttorney},
+	gbdflv1.ParticipantID: {gbdflv1.ServicePerson, gbdflv1.ServiceChildren},
+	enisv1.ParticipantID:  {enisv1.ServicePowerOfAttorney},
 }
 
 // registerRegistries registers the registries running in this process at their addresses and grants
@@ -215,7 +216,7 @@ func registerRegionalNodes(ctx context.Context, admin *grpcapi.Admin) ([]demo.En
 		if !ok {
 			continue
 		}
-		service := "APPLICATION_" + region
+		service := applicationv1.ServiceID(region)
 		if _, err := admin.PutService(ctx, &shepv1.PutServiceRequest{Service: &shepv1.Service{
 			Id: service, Provider: id, Channel: shepv1.Channel_CHANNEL_ASYNC, Region: region}}); err != nil {
 			return nil, fmt.Errorf("service %s: %w", service, err)

@@ -46,7 +46,7 @@ import (
 	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
 	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
 	"github.com/egov-suite/egov/services/shep"
-	"github.com/egov-suite/egov/services/shep/shepclient"
+	"github.com/egov-suite/egov/shepsdk"
 )
 
 func TestMain(m *testing.M) {
@@ -149,7 +149,7 @@ func shepKeyFiles(t testing.TB, ca *ncatest.Authority) (string, *envelope.Signer
 
 // participant returns a client for id, signing with a fresh system key unless signer is given; it
 // reaches ШЭП over mutual TLS with a fresh certificate of id.
-func (s *suite) participant(t testing.TB, id string, signer *envelope.Signer) *shepclient.Client {
+func (s *suite) participant(t testing.TB, id string, signer *envelope.Signer) *shepsdk.Client {
 	t.Helper()
 	if signer == nil {
 		signer = s.ca.System(t, id)
@@ -157,17 +157,17 @@ func (s *suite) participant(t testing.TB, id string, signer *envelope.Signer) *s
 	bus, err := natsbus.Connect(t.Context(), natsbus.ConnOptions{URL: s.ns.ClientURL(), Name: id}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	t.Cleanup(bus.Conn.Close)
-	return &shepclient.Client{ID: id, Signer: signer, Verifier: s.ca.Verifier(t, s.ca.Checker(time.Minute)), Sync: s.syncAs(t, id), Bus: bus}
+	return &shepsdk.Client{ID: id, Signer: signer, Verifier: s.ca.Verifier(t, s.ca.Checker(time.Minute)), Sync: s.syncAs(t, id), JS: bus.JS}
 }
 
 // provide serves a sync service for participant id behind ШЭП and registers it.
-func (s *suite) provide(t testing.TB, id, service string, timeout time.Duration, h shepclient.ProviderHandler) *shepclient.Client {
+func (s *suite) provide(t testing.TB, id, service string, timeout time.Duration, h shepsdk.ProviderHandler) *shepsdk.Client {
 	t.Helper()
 	c := s.participant(t, id, nil)
 	lis, err := serve.Listen("127.0.0.1:0")
 	require.NoError(t, err)
 	gs := grpc.NewServer(append(s.providerTLS(t, c.Signer), grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(s.tp))))...)
-	shepv1.RegisterSyncChannelServiceServer(gs, &shepclient.Provider{Client: c, Handler: h})
+	shepv1.RegisterSyncChannelServiceServer(gs, &shepsdk.Provider{Client: c, Handler: h})
 	go func() { _ = gs.Serve(lis) }()
 	t.Cleanup(gs.Stop)
 	_, err = s.admin.PutService(t.Context(), &shepv1.PutServiceRequest{Service: &shepv1.Service{
@@ -185,26 +185,26 @@ func (s *suite) providerTLS(t testing.TB, signer *envelope.Signer) []grpc.Server
 	return opts
 }
 
-func personLookup(ctx context.Context, req *envelopev1.Envelope) (*shepclient.Answer, error) {
+func personLookup(ctx context.Context, req *envelopev1.Envelope) (*shepsdk.Answer, error) {
 	var in gbdflv1.GetPersonRequest
 	if err := proto.Unmarshal(req.GetPayload(), &in); err != nil {
 		return nil, err
 	}
 	if in.GetIin() == "000000000000" {
-		return &shepclient.Answer{Status: &envelopev1.Status{Code: "E_NOT_FOUND", Message: "Нет данных в ГБД ФЛ"}}, nil
+		return &shepsdk.Answer{Status: &envelopev1.Status{Code: shepv1.CodeNotFound, Message: "Нет данных в ГБД ФЛ"}}, nil
 	}
-	return &shepclient.Answer{Payload: &gbdflv1.GetPersonResponse{Person: &gbdflv1.Person{Iin: in.GetIin(), Surname: "Ахметова"}}}, nil
+	return &shepsdk.Answer{Payload: &gbdflv1.GetPersonResponse{Person: &gbdflv1.Person{Iin: in.GetIin(), Surname: "Ахметова"}}}, nil
 }
 
 func TestSyncRoundTrip(t *testing.T) {
 	t.Parallel()
 	s := start(t)
-	s.provide(t, "gbdfl", "GBDFL_PERSON", 5*time.Second, personLookup)
-	_, err := s.admin.Grant(t.Context(), &shepv1.GrantRequest{Sender: "tson", ServiceId: "GBDFL_PERSON"})
+	s.provide(t, "gbdfl", gbdflv1.ServicePerson, 5*time.Second, personLookup)
+	_, err := s.admin.Grant(t.Context(), &shepv1.GrantRequest{Sender: "tson", ServiceId: gbdflv1.ServicePerson})
 	require.NoError(t, err)
 	tson := s.participant(t, "tson", nil)
 
-	req, err := tson.Request("GBDFL_PERSON", &gbdflv1.GetPersonRequest{Iin: "880512400011"})
+	req, err := tson.Request(gbdflv1.ServicePerson, &gbdflv1.GetPersonRequest{Iin: "880512400011"})
 	require.NoError(t, err)
 	resp, err := tson.Call(t.Context(), req)
 	require.NoError(t, err)
@@ -216,12 +216,12 @@ func TestSyncRoundTrip(t *testing.T) {
 	require.Equal(t, "Ахметова", person.GetPerson().GetSurname())
 
 	// A business "not found" is the provider's status, passed through.
-	req, err = tson.Request("GBDFL_PERSON", &gbdflv1.GetPersonRequest{Iin: "000000000000"})
+	req, err = tson.Request(gbdflv1.ServicePerson, &gbdflv1.GetPersonRequest{Iin: "000000000000"})
 	require.NoError(t, err)
 	_, err = tson.Call(t.Context(), req)
-	var se *shepclient.StatusError
+	var se *shepsdk.StatusError
 	require.ErrorAs(t, err, &se)
-	require.Equal(t, "E_NOT_FOUND", se.Code)
+	require.Equal(t, shepv1.CodeNotFound, se.Code)
 
 	v, err := s.admin.VerifyLog(t.Context(), &shepv1.VerifyLogRequest{})
 	require.NoError(t, err)
@@ -232,17 +232,17 @@ func TestSyncRoundTrip(t *testing.T) {
 func TestSyncRejections(t *testing.T) {
 	t.Parallel()
 	s := start(t)
-	s.provide(t, "gbdfl", "GBDFL_PERSON", 5*time.Second, personLookup)
+	s.provide(t, "gbdfl", gbdflv1.ServicePerson, 5*time.Second, personLookup)
 	slow := make(chan struct{})
 	t.Cleanup(func() { close(slow) })
-	s.provide(t, "rshep-55", "SLOW", 200*time.Millisecond, func(context.Context, *envelopev1.Envelope) (*shepclient.Answer, error) {
+	s.provide(t, "rshep-55", "SLOW", 200*time.Millisecond, func(context.Context, *envelopev1.Envelope) (*shepsdk.Answer, error) {
 		// Ignore the deadline ШЭП passes on, as a hung provider would: answering at the deadline could
 		// race ШЭП's own timeout.
 		select {
 		case <-slow:
 		case <-time.After(10 * time.Second):
 		}
-		return &shepclient.Answer{}, nil
+		return &shepsdk.Answer{}, nil
 	})
 	_, err := s.admin.PutService(t.Context(), &shepv1.PutServiceRequest{Service: &shepv1.Service{
 		Id: "DOWN", Provider: "gbdfl", Channel: shepv1.Channel_CHANNEL_SYNC, Endpoint: "127.0.0.1:1", TimeoutMs: 500}})
@@ -257,7 +257,7 @@ func TestSyncRejections(t *testing.T) {
 	_, err = s.admin.PutService(t.Context(), &shepv1.PutServiceRequest{Service: &shepv1.Service{
 		Id: "LIAR", Provider: "gbdfl", Channel: shepv1.Channel_CHANNEL_SYNC, Endpoint: lis.Addr().String()}})
 	require.NoError(t, err)
-	for _, svc := range []string{"GBDFL_PERSON", "SLOW", "DOWN", "LIAR"} {
+	for _, svc := range []string{gbdflv1.ServicePerson, "SLOW", "DOWN", "LIAR"} {
 		_, err = s.admin.Grant(t.Context(), &shepv1.GrantRequest{Sender: "tson", ServiceId: svc})
 		require.NoError(t, err)
 	}
@@ -281,12 +281,12 @@ func TestSyncRejections(t *testing.T) {
 		require.NoError(t, err)
 		return se
 	}
-	replay := signed(tson.Signer, envelopeFor("tson", "GBDFL_PERSON", envelopev1.MessageType_MESSAGE_TYPE_REQUEST))
+	replay := signed(tson.Signer, envelopeFor("tson", gbdflv1.ServicePerson, envelopev1.MessageType_MESSAGE_TYPE_REQUEST))
 	_, err = tson.Sync.SendMessage(t.Context(), &shepv1.SendMessageRequest{Envelope: replay})
 	require.NoError(t, err)
-	tampered := signed(tson.Signer, envelopeFor("tson", "GBDFL_PERSON", envelopev1.MessageType_MESSAGE_TYPE_REQUEST))
+	tampered := signed(tson.Signer, envelopeFor("tson", gbdflv1.ServicePerson, envelopev1.MessageType_MESSAGE_TYPE_REQUEST))
 	tampered.Envelope[len(tampered.Envelope)-1] ^= 1
-	big := envelopeFor("tson", "GBDFL_PERSON", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)
+	big := envelopeFor("tson", gbdflv1.ServicePerson, envelopev1.MessageType_MESSAGE_TYPE_REQUEST)
 	big.Payload = make([]byte, envelope.MaxSize)
 
 	tests := []struct {
@@ -294,24 +294,24 @@ func TestSyncRejections(t *testing.T) {
 		se   *envelopev1.SignedEnvelope
 		code string
 	}{
-		{"fail/unsigned", &envelopev1.SignedEnvelope{Envelope: signed(tson.Signer, envelopeFor("tson", "GBDFL_PERSON", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)).GetEnvelope()}, "E_UNSIGNED"},
-		{"fail/badly signed", tampered, "E_SIGNATURE_INVALID"},
-		{"fail/malformed", &envelopev1.SignedEnvelope{Envelope: []byte{0xff, 0xff}, Signature: []byte{0x30}}, "E_MALFORMED"},
-		{"fail/revoked sender", signed(revokedKey, envelopeFor("tson", "GBDFL_PERSON", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), "E_CERT_REVOKED"},
-		{"fail/expired sender", signed(expiredKey, envelopeFor("tson", "GBDFL_PERSON", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), "E_CERT_EXPIRED"},
-		{"fail/person key", signed(person, envelopeFor("tson", "GBDFL_PERSON", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), "E_CERT_USAGE"},
-		{"fail/impersonation", signed(stranger, envelopeFor("tson", "GBDFL_PERSON", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), "E_SENDER_MISMATCH"},
-		{"fail/unregistered sender", signed(stranger, envelopeFor("stranger", "GBDFL_PERSON", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), "E_UNKNOWN_SENDER"},
-		{"fail/unknown service", signed(tson.Signer, envelopeFor("tson", "NO_SUCH", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), "E_UNKNOWN_SERVICE"},
-		{"fail/async service", signed(tson.Signer, envelopeFor("tson", "GUARDIANSHIP_55", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), "E_WRONG_CHANNEL"},
-		{"fail/ACL denial", signed(s.ca.System(t, "portal"), envelopeFor("portal", "GBDFL_PERSON", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), "E_ACL_DENIED"},
-		{"fail/sent in another participant's name", signed(s.ca.System(t, "portal"), envelopeFor("portal", "GBDFL_PERSON", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), "E_SENDER_MISMATCH"},
-		{"fail/not a request", signed(tson.Signer, envelopeFor("tson", "GBDFL_PERSON", envelopev1.MessageType_MESSAGE_TYPE_NOTIFICATION)), "E_BAD_HEADER"},
-		{"fail/oversize", &envelopev1.SignedEnvelope{Envelope: make([]byte, envelope.MaxSize), Signature: []byte{1}}, "E_OVERSIZE"},
-		{"fail/replayed message id", replay, "E_DUPLICATE"},
-		{"fail/provider down", signed(tson.Signer, envelopeFor("tson", "DOWN", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), "E_PROVIDER_UNAVAILABLE"},
-		{"fail/provider timeout", signed(tson.Signer, envelopeFor("tson", "SLOW", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), "E_PROVIDER_TIMEOUT"},
-		{"fail/answer not bound", signed(tson.Signer, envelopeFor("tson", "LIAR", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), "E_BAD_RESPONSE"},
+		{"fail/unsigned", &envelopev1.SignedEnvelope{Envelope: signed(tson.Signer, envelopeFor("tson", gbdflv1.ServicePerson, envelopev1.MessageType_MESSAGE_TYPE_REQUEST)).GetEnvelope()}, shepv1.CodeUnsigned},
+		{"fail/badly signed", tampered, shepv1.CodeBadSignature},
+		{"fail/malformed", &envelopev1.SignedEnvelope{Envelope: []byte{0xff, 0xff}, Signature: []byte{0x30}}, shepv1.CodeMalformed},
+		{"fail/revoked sender", signed(revokedKey, envelopeFor("tson", gbdflv1.ServicePerson, envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), shepv1.CodeCertRevoked},
+		{"fail/expired sender", signed(expiredKey, envelopeFor("tson", gbdflv1.ServicePerson, envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), shepv1.CodeCertExpired},
+		{"fail/person key", signed(person, envelopeFor("tson", gbdflv1.ServicePerson, envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), shepv1.CodeCertUsage},
+		{"fail/impersonation", signed(stranger, envelopeFor("tson", gbdflv1.ServicePerson, envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), shepv1.CodeSenderMismatch},
+		{"fail/unregistered sender", signed(stranger, envelopeFor("stranger", gbdflv1.ServicePerson, envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), shepv1.CodeUnknownSender},
+		{"fail/unknown service", signed(tson.Signer, envelopeFor("tson", "NO_SUCH", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), shepv1.CodeUnknownService},
+		{"fail/async service", signed(tson.Signer, envelopeFor("tson", "GUARDIANSHIP_55", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), shepv1.CodeWrongChannel},
+		{"fail/ACL denial", signed(s.ca.System(t, "portal"), envelopeFor("portal", gbdflv1.ServicePerson, envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), shepv1.CodeACLDenied},
+		{"fail/sent in another participant's name", signed(s.ca.System(t, "portal"), envelopeFor("portal", gbdflv1.ServicePerson, envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), shepv1.CodeSenderMismatch},
+		{"fail/not a request", signed(tson.Signer, envelopeFor("tson", gbdflv1.ServicePerson, envelopev1.MessageType_MESSAGE_TYPE_NOTIFICATION)), shepv1.CodeBadHeader},
+		{"fail/oversize", &envelopev1.SignedEnvelope{Envelope: make([]byte, envelope.MaxSize), Signature: []byte{1}}, shepv1.CodeOversize},
+		{"fail/replayed message id", replay, shepv1.CodeDuplicate},
+		{"fail/provider down", signed(tson.Signer, envelopeFor("tson", "DOWN", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), shepv1.CodeProviderUnavailable},
+		{"fail/provider timeout", signed(tson.Signer, envelopeFor("tson", "SLOW", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), shepv1.CodeProviderTimeout},
+		{"fail/answer not bound", signed(tson.Signer, envelopeFor("tson", "LIAR", envelopev1.MessageType_MESSAGE_TYPE_REQUEST)), shepv1.CodeBadResponse},
 	}
 	verifier := s.ca.Verifier(t, s.ca.Checker(time.Minute))
 	for _, tt := range tests {
@@ -349,13 +349,13 @@ func TestSyncRejections(t *testing.T) {
 // liarProvider answers with a valid signature but a request_hash of another request.
 type liarProvider struct {
 	shepv1.UnimplementedSyncChannelServiceServer
-	c *shepclient.Client
+	c *shepsdk.Client
 }
 
 func (l liarProvider) SendMessage(_ context.Context, _ *shepv1.SendMessageRequest) (*shepv1.SendMessageResponse, error) {
 	se, err := l.c.Signer.SignEnvelope(&envelopev1.Envelope{MessageId: uuid.NewString(), Sender: "gbdfl",
 		Type: envelopev1.MessageType_MESSAGE_TYPE_RESPONSE, RequestHash: envelope.Hash([]byte("another request")),
-		MessageDate: timestamppb.Now(), Status: &envelopev1.Status{Code: shepclient.Success}})
+		MessageDate: timestamppb.Now(), Status: &envelopev1.Status{Code: shepv1.CodeSuccess}})
 	return &shepv1.SendMessageResponse{Envelope: se}, err
 }
 
@@ -366,14 +366,14 @@ type inbox struct {
 	notifications []*shepv1.DeliveryNotification
 }
 
-func (s *suite) receive(t *testing.T, c *shepclient.Client, fail func(*envelopev1.Envelope) bool) *inbox {
+func (s *suite) receive(t *testing.T, c *shepsdk.Client, fail func(*envelopev1.Envelope) bool) *inbox {
 	t.Helper()
 	in := &inbox{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = c.Receive(ctx, func(_ context.Context, d *shepclient.Delivery) error {
+		_ = c.Receive(ctx, func(_ context.Context, d *shepsdk.Delivery) error {
 			if d.Envelope != nil && fail != nil && fail(d.Envelope) {
 				return io.ErrUnexpectedEOF
 			}
@@ -453,7 +453,7 @@ func TestAsyncRoutingReceiptsAndAnswers(t *testing.T) {
 		_, k := rshepIn.count()
 		return rshepIn.notification(bad.GetMessageId(), shepv1.MessageState_MESSAGE_STATE_NOT_DELIVERED) != nil && k > 0
 	}, 10*time.Second, 10*time.Millisecond)
-	require.Equal(t, "E_ACL_DENIED", rshepIn.notification(bad.GetMessageId(), shepv1.MessageState_MESSAGE_STATE_NOT_DELIVERED).GetStatus().GetCode())
+	require.Equal(t, shepv1.CodeACLDenied, rshepIn.notification(bad.GetMessageId(), shepv1.MessageState_MESSAGE_STATE_NOT_DELIVERED).GetStatus().GetCode())
 }
 
 func TestAsyncRejections(t *testing.T) {
@@ -463,7 +463,7 @@ func TestAsyncRejections(t *testing.T) {
 	portalIn, rshepIn := s.receive(t, portal, nil), s.receive(t, rshep, nil)
 
 	// Garbage on the subject.
-	_, err := portal.Bus.JS.PublishMsg(t.Context(), natsbus.NewMsg(t.Context(), natsbus.InSubject("portal"), "garbage-1", []byte("not an envelope")))
+	_, err := portal.JS.PublishMsg(t.Context(), natsbus.NewMsg(t.Context(), natsbus.InSubject("portal"), "garbage-1", []byte("not an envelope")))
 	require.NoError(t, err)
 	// Signed by tson, published on the portal's subject.
 	e, err := tson.Request("GUARDIANSHIP_55", &gbdflv1.GetPersonRequest{})
@@ -472,7 +472,7 @@ func TestAsyncRejections(t *testing.T) {
 	require.NoError(t, err)
 	b, err := proto.Marshal(se)
 	require.NoError(t, err)
-	_, err = portal.Bus.JS.PublishMsg(t.Context(), natsbus.NewMsg(t.Context(), natsbus.InSubject("portal"), "spoof-1", b))
+	_, err = portal.JS.PublishMsg(t.Context(), natsbus.NewMsg(t.Context(), natsbus.InSubject("portal"), "spoof-1", b))
 	require.NoError(t, err)
 	// Unknown service, and a replayed id outside JetStream's duplicate window (a new Nats-Msg-Id).
 	unknown, err := portal.Request("NO_SUCH", &gbdflv1.GetPersonRequest{})
@@ -486,7 +486,7 @@ func TestAsyncRejections(t *testing.T) {
 	require.NoError(t, err)
 	b, err = proto.Marshal(again)
 	require.NoError(t, err)
-	_, err = portal.Bus.JS.PublishMsg(t.Context(), natsbus.NewMsg(t.Context(), natsbus.InSubject("portal"), "another-msg-id", b))
+	_, err = portal.JS.PublishMsg(t.Context(), natsbus.NewMsg(t.Context(), natsbus.InSubject("portal"), "another-msg-id", b))
 	require.NoError(t, err)
 
 	codes := func() map[string]bool {
@@ -502,7 +502,7 @@ func TestAsyncRejections(t *testing.T) {
 	}
 	require.Eventually(t, func() bool {
 		c := codes()
-		return c["E_MALFORMED"] && c["E_SENDER_MISMATCH"] && c["E_UNKNOWN_SERVICE"] && c["E_DUPLICATE"]
+		return c[shepv1.CodeMalformed] && c[shepv1.CodeSenderMismatch] && c[shepv1.CodeUnknownService] && c[shepv1.CodeDuplicate]
 	}, 10*time.Second, 10*time.Millisecond, "the sender is told why: %v", codes())
 	// Each refusal names the bytes it refused, so the sender can tell a refusal of its message from one
 	// of a copy under the same id.
@@ -517,8 +517,8 @@ func TestAsyncRejections(t *testing.T) {
 		return nil
 	}
 	garbage, replay := sha256.Sum256([]byte("not an envelope")), sha256.Sum256(b)
-	require.Equal(t, garbage[:], refused("E_MALFORMED"))
-	require.Equal(t, replay[:], refused("E_DUPLICATE"))
+	require.Equal(t, garbage[:], refused(shepv1.CodeMalformed))
+	require.Equal(t, replay[:], refused(shepv1.CodeDuplicate))
 	n, _ := rshepIn.count()
 	require.Equal(t, 1, n, "nothing rejected was routed; the replay was not delivered twice")
 	// The first copy's receipt may still be on its way: wait for DELIVERED, which the replay must not undo.
@@ -614,8 +614,8 @@ func TestLogTamperingIsFound(t *testing.T) {
 func TestOneTracePerConversation(t *testing.T) {
 	t.Parallel()
 	s := start(t)
-	s.provide(t, "gbdfl", "GBDFL_PERSON", 5*time.Second, personLookup)
-	_, err := s.admin.Grant(t.Context(), &shepv1.GrantRequest{Sender: "tson", ServiceId: "GBDFL_PERSON"})
+	s.provide(t, "gbdfl", gbdflv1.ServicePerson, 5*time.Second, personLookup)
+	_, err := s.admin.Grant(t.Context(), &shepv1.GrantRequest{Sender: "tson", ServiceId: gbdflv1.ServicePerson})
 	require.NoError(t, err)
 	tson := s.participant(t, "tson", nil)
 	conn, err := grpc.NewClient(s.grpc, mtls.Transport{}.Dial(s.ca.TLS(s.ca.System(t, "tson")), "shep"),
@@ -625,7 +625,7 @@ func TestOneTracePerConversation(t *testing.T) {
 	tson.Sync = shepv1.NewSyncChannelServiceClient(conn)
 
 	ctx, root := s.tp.Tracer("test").Start(t.Context(), "tson look-up")
-	req, err := tson.Request("GBDFL_PERSON", &gbdflv1.GetPersonRequest{Iin: "880512400011"})
+	req, err := tson.Request(gbdflv1.ServicePerson, &gbdflv1.GetPersonRequest{Iin: "880512400011"})
 	require.NoError(t, err)
 	_, err = tson.Call(ctx, req)
 	require.NoError(t, err)
@@ -652,7 +652,7 @@ func TestOneTracePerConversation(t *testing.T) {
 	rctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
-		_ = rshep.Receive(rctx, func(ctx context.Context, d *shepclient.Delivery) error {
+		_ = rshep.Receive(rctx, func(ctx context.Context, d *shepsdk.Delivery) error {
 			if d.Envelope != nil {
 				got <- trace.SpanContextFromContext(ctx)
 			}

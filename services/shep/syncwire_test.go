@@ -56,9 +56,9 @@ func TestSyncUndecodableAndOversized(t *testing.T) {
 		requestHash []byte
 		code        string
 	}{
-		{"fail/undecodable request bytes", undecodable, envelope.Hash(undecodable), "E_MALFORMED"},
-		{"fail/garbage", rawBytes("not a protobuf at all"), envelope.Hash([]byte("not a protobuf at all")), "E_MALFORMED"},
-		{"fail/oversized envelope (5 MiB)", wire(oversized), envelope.Hash(oversized.GetEnvelope()), "E_OVERSIZE"},
+		{"fail/undecodable request bytes", undecodable, envelope.Hash(undecodable), shepv1.CodeMalformed},
+		{"fail/garbage", rawBytes("not a protobuf at all"), envelope.Hash([]byte("not a protobuf at all")), shepv1.CodeMalformed},
+		{"fail/oversized envelope (5 MiB)", wire(oversized), envelope.Hash(oversized.GetEnvelope()), shepv1.CodeOversize},
 	}
 	verifier := s.ca.Verifier(t, s.ca.Checker(time.Minute))
 	for _, tt := range tests {

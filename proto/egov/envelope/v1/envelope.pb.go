@@ -171,10 +171,10 @@ func (x *Attachment) GetObjectKey() string {
 	return ""
 }
 
-// Status is a ШЭП-style result: a stable code ("SCSS001" is success) and a human message.
+// Status is a ШЭП-style result: a stable code (SCSS001 is success, see shepv1.CodeSuccess) and a human message.
 type Status struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Stable code, e.g. "SCSS001", "E_ACL_DENIED".
+	// Stable code, e.g. SCSS001 or E_ACL_DENIED (the codes are in egov/shep/v1/names.go).
 	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
 	// Human-readable text (Russian by default).
 	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`

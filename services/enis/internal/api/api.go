@@ -16,8 +16,9 @@ import (
 	"github.com/egov-suite/egov/internal/iin"
 	enisv1 "github.com/egov-suite/egov/proto/egov/enis/v1"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
+	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
 	"github.com/egov-suite/egov/services/enis/internal/source"
-	"github.com/egov-suite/egov/services/shep/shepclient"
+	"github.com/egov-suite/egov/shepsdk"
 )
 
 // Service is the ШЭП service id of the register.
@@ -26,7 +27,7 @@ const Service = registries.ServicePowerOfAttorney
 // Status codes of answers through ШЭП.
 const (
 	CodeInvalidRequest = "E_INVALID_REQUEST"
-	CodeNotFound       = shepclient.CodeNotFound
+	CodeNotFound       = shepv1.CodeNotFound
 )
 
 // NotFoundText is the regulations' wording when the register has no such power of attorney.
@@ -75,19 +76,19 @@ func (s *Server) GetPowerOfAttorney(ctx context.Context, r *enisv1.GetPowerOfAtt
 }
 
 // Provider answers ШЭП requests.
-func (s *Server) Provider(ctx context.Context, req *envelopev1.Envelope) (*shepclient.Answer, error) {
+func (s *Server) Provider(ctx context.Context, req *envelopev1.Envelope) (*shepsdk.Answer, error) {
 	var in enisv1.GetPowerOfAttorneyRequest
 	if req.GetPayloadType() != "egov.enis.v1.GetPowerOfAttorneyRequest" || !decode(req.GetPayload(), &in) {
-		return &shepclient.Answer{Status: &envelopev1.Status{Code: CodeInvalidRequest, Message: "payload is not a GetPowerOfAttorneyRequest"}}, nil
+		return &shepsdk.Answer{Status: &envelopev1.Status{Code: CodeInvalidRequest, Message: "payload is not a GetPowerOfAttorneyRequest"}}, nil
 	}
 	out, err := s.GetPowerOfAttorney(ctx, &in)
 	switch status.Code(err) {
 	case codes.OK:
-		return &shepclient.Answer{Payload: out}, nil
+		return &shepsdk.Answer{Payload: out}, nil
 	case codes.InvalidArgument:
-		return &shepclient.Answer{Status: &envelopev1.Status{Code: CodeInvalidRequest, Message: status.Convert(err).Message()}}, nil
+		return &shepsdk.Answer{Status: &envelopev1.Status{Code: CodeInvalidRequest, Message: status.Convert(err).Message()}}, nil
 	case codes.NotFound:
-		return &shepclient.Answer{Status: &envelopev1.Status{Code: CodeNotFound, Message: NotFoundText}}, nil
+		return &shepsdk.Answer{Status: &envelopev1.Status{Code: CodeNotFound, Message: NotFoundText}}, nil
 	default:
 		return nil, err
 	}

@@ -16,8 +16,9 @@ import (
 	"github.com/egov-suite/egov/internal/registries"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
+	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
 	"github.com/egov-suite/egov/services/gbdfl/internal/source"
-	"github.com/egov-suite/egov/services/shep/shepclient"
+	"github.com/egov-suite/egov/shepsdk"
 )
 
 // ШЭП service ids of the register.
@@ -29,7 +30,7 @@ const (
 // Status codes of the register's answers through ШЭП.
 const (
 	CodeInvalidIIN = "E_INVALID_IIN"
-	CodeNotFound   = shepclient.CodeNotFound
+	CodeNotFound   = shepv1.CodeNotFound
 	CodeBadRequest = "E_BAD_REQUEST"
 )
 
@@ -91,7 +92,7 @@ func (s *Server) ListChildren(ctx context.Context, r *gbdflv1.ListChildrenReques
 }
 
 // Provider answers ШЭП requests with the same server.
-func (s *Server) Provider(ctx context.Context, req *envelopev1.Envelope) (*shepclient.Answer, error) {
+func (s *Server) Provider(ctx context.Context, req *envelopev1.Envelope) (*shepsdk.Answer, error) {
 	var (
 		out proto.Message
 		err error
@@ -114,11 +115,11 @@ func (s *Server) Provider(ctx context.Context, req *envelopev1.Envelope) (*shepc
 	}
 	switch status.Code(err) {
 	case codes.OK:
-		return &shepclient.Answer{Payload: out}, nil
+		return &shepsdk.Answer{Payload: out}, nil
 	case codes.InvalidArgument:
-		return &shepclient.Answer{Status: &envelopev1.Status{Code: CodeInvalidIIN, Message: status.Convert(err).Message()}}, nil
+		return &shepsdk.Answer{Status: &envelopev1.Status{Code: CodeInvalidIIN, Message: status.Convert(err).Message()}}, nil
 	case codes.NotFound:
-		return &shepclient.Answer{Status: &envelopev1.Status{Code: CodeNotFound, Message: NotFoundText}}, nil
+		return &shepsdk.Answer{Status: &envelopev1.Status{Code: CodeNotFound, Message: NotFoundText}}, nil
 	default:
 		return nil, err
 	}
@@ -127,6 +128,6 @@ func (s *Server) Provider(ctx context.Context, req *envelopev1.Envelope) (*shepc
 // decode reads a payload; a payload that does not decode is the caller's error, answered as such.
 func decode(b []byte, m proto.Message) bool { return proto.Unmarshal(b, m) == nil }
 
-func bad(msg string) *shepclient.Answer {
-	return &shepclient.Answer{Status: &envelopev1.Status{Code: CodeBadRequest, Message: msg}}
+func bad(msg string) *shepsdk.Answer {
+	return &shepsdk.Answer{Status: &envelopev1.Status{Code: CodeBadRequest, Message: msg}}
 }

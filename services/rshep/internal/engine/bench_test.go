@@ -10,7 +10,7 @@ import (
 
 	"github.com/egov-suite/egov/internal/pgdb"
 	"github.com/egov-suite/egov/services/rshep/internal/cases"
-	"github.com/egov-suite/egov/services/shep/shepclient"
+	"github.com/egov-suite/egov/shepsdk"
 )
 
 // BenchmarkIntake measures applications registered per second by the engine (the citizen's signature
@@ -30,12 +30,12 @@ func BenchmarkIntake(b *testing.B) {
 	})
 	b.Run("engine", func(b *testing.B) {
 		a := guardianship(s, b, "55", portal, nil)
-		deliveries := make([]*shepclient.Delivery, 0, 1024)
-		next := func() *shepclient.Delivery {
+		deliveries := make([]*shepsdk.Delivery, 0, 1024)
+		next := func() *shepsdk.Delivery {
 			env, _, from := s.build(b, a)
 			signed, err := from.Signer.SignEnvelope(env)
 			require.NoError(b, err)
-			return &shepclient.Delivery{Envelope: env, Signed: signed, Attempt: 1}
+			return &shepsdk.Delivery{Envelope: env, Signed: signed, Attempt: 1}
 		}
 		for range 2000 { // b.Loop starts the timer afresh on its first call
 			deliveries = append(deliveries, next())

@@ -29,7 +29,7 @@ import (
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	"github.com/egov-suite/egov/services/rshep/internal/rules"
 	"github.com/egov-suite/egov/services/rshep/internal/store"
-	"github.com/egov-suite/egov/services/shep/shepclient"
+	"github.com/egov-suite/egov/shepsdk"
 )
 
 // ServiceID is the ШЭП async service of a regional node: applications of every passport of the region.
@@ -42,7 +42,7 @@ func ParticipantID(region string) string { return applicationv1.ParticipantID(re
 type Options struct {
 	Catalog *catalog.Catalog
 	// Nodes are the regions this engine serves, each with its ШЭП client (participant rshep-<region>).
-	Nodes map[string]*shepclient.Client
+	Nodes map[string]*shepsdk.Client
 	DB    *pgxpool.Pool
 	// Registries answers the passports' checks (through ШЭП in production).
 	Registries Registries

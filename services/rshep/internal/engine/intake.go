@@ -24,7 +24,7 @@ import (
 	"github.com/egov-suite/egov/services/rshep/internal/cases"
 	"github.com/egov-suite/egov/services/rshep/internal/rules"
 	"github.com/egov-suite/egov/services/rshep/internal/store"
-	"github.com/egov-suite/egov/services/shep/shepclient"
+	"github.com/egov-suite/egov/shepsdk"
 )
 
 // PayloadType is the payload of an application envelope: the application, signed by a person.
@@ -33,15 +33,15 @@ var PayloadType = string((&envelopev1.SignedDocument{}).ProtoReflect().Descripto
 // MediaTypeApplication is the media type of a signed application's content.
 const MediaTypeApplication = applicationv1.MediaTypeApplication
 
-// Handler returns the delivery handler of region's node, for shepclient.Client.Receive.
-func (e *Engine) Handler(region string) shepclient.Handler {
-	return func(ctx context.Context, d *shepclient.Delivery) error { return e.Handle(ctx, region, d) }
+// Handler returns the delivery handler of region's node, for shepsdk.Client.Receive.
+func (e *Engine) Handler(region string) shepsdk.Handler {
+	return func(ctx context.Context, d *shepsdk.Delivery) error { return e.Handle(ctx, region, d) }
 }
 
 // Handle processes one delivery to region's node. It returns nil once the application is registered (or
 // refused and recorded) and its automatic work done; an error leaves the delivery to ШЭП's redelivery,
 // which registration's idempotency absorbs.
-func (e *Engine) Handle(ctx context.Context, region string, d *shepclient.Delivery) error {
+func (e *Engine) Handle(ctx context.Context, region string, d *shepsdk.Delivery) error {
 	if n := d.Notification; n != nil {
 		e.o.Log.DebugContext(ctx, "delivery state", "message_id", n.GetMessageId(), "state", n.GetState().String())
 		return nil

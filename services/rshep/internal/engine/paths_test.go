@@ -20,7 +20,7 @@ import (
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 	"github.com/egov-suite/egov/services/rshep/internal/engine"
 	"github.com/egov-suite/egov/services/rshep/internal/timers"
-	"github.com/egov-suite/egov/services/shep/shepclient"
+	"github.com/egov-suite/egov/shepsdk"
 )
 
 var (
@@ -385,7 +385,7 @@ func TestRedeliveryRegistersOnce(t *testing.T) {
 	env, id, from := s.build(t, guardianship(s, t, "55", portal, nil))
 	signed, err := from.Signer.SignEnvelope(env)
 	require.NoError(t, err)
-	d := &shepclient.Delivery{Envelope: env, Signed: signed, Attempt: 1}
+	d := &shepsdk.Delivery{Envelope: env, Signed: signed, Attempt: 1}
 	other := s.engine(t, "replica-2")
 	errs := make(chan error, 3)
 	for _, e := range []*engine.Engine{s.eng, other, s.eng} {

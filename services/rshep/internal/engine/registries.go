@@ -10,7 +10,7 @@ import (
 	"github.com/egov-suite/egov/internal/registries"
 	enisv1 "github.com/egov-suite/egov/proto/egov/enis/v1"
 	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
-	"github.com/egov-suite/egov/services/shep/shepclient"
+	"github.com/egov-suite/egov/shepsdk"
 )
 
 // ErrNoRecord is a registry's answer that it has no such record.
@@ -26,7 +26,7 @@ type Registries interface {
 
 // ShepRegistries asks the registries through ШЭП's sync channel, as the region's node.
 type ShepRegistries struct {
-	Nodes map[string]*shepclient.Client
+	Nodes map[string]*shepsdk.Client
 }
 
 func (r ShepRegistries) node(region string) (registries.Client, error) {

@@ -19,7 +19,7 @@ import (
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 	"github.com/egov-suite/egov/services/rshep/internal/engine"
 	"github.com/egov-suite/egov/services/rshep/internal/timers"
-	"github.com/egov-suite/egov/services/shep/shepclient"
+	"github.com/egov-suite/egov/shepsdk"
 )
 
 // notice is a NOTIFICATION envelope of region's node for the portal, with a payload of size bytes.
@@ -105,7 +105,7 @@ func TestOutboxClaimsOnlyItsRegions(t *testing.T) {
 	mine := s.owe(t, "59", notice(t, "59", 10))
 	cat, err := catalog.Builtin()
 	require.NoError(t, err)
-	r59, err := engine.New(engine.Options{Catalog: cat, Nodes: map[string]*shepclient.Client{"59": s.nodes["59"]}, DB: s.db,
+	r59, err := engine.New(engine.Options{Catalog: cat, Nodes: map[string]*shepsdk.Client{"59": s.nodes["59"]}, DB: s.db,
 		Now: s.clock.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Worker: "replica-59"})
 	require.NoError(t, err)
 	sent, err := r59.ForwardOnce(t.Context(), len(others))
@@ -152,12 +152,12 @@ func TestResentApplicationInNewEnvelopeFindsItsCase(t *testing.T) {
 	first, id, from := s.build(t, guardianship(s, t, "55", portal, nil))
 	doc := new(envelopev1.SignedDocument)
 	require.NoError(t, proto.Unmarshal(first.GetPayload(), doc))
-	deliver := func(env *envelopev1.Envelope) *shepclient.Delivery {
+	deliver := func(env *envelopev1.Envelope) *shepsdk.Delivery {
 		signed, err := from.Signer.SignEnvelope(env)
 		require.NoError(t, err)
-		return &shepclient.Delivery{Envelope: env, Signed: signed, Attempt: 1}
+		return &shepsdk.Delivery{Envelope: env, Signed: signed, Attempt: 1}
 	}
-	resend := func() *shepclient.Delivery {
+	resend := func() *shepsdk.Delivery {
 		env, err := from.Request(engine.ServiceID("55"), doc)
 		require.NoError(t, err)
 		env.Region, env.UserId = first.GetRegion(), first.GetUserId()
@@ -166,7 +166,7 @@ func TestResentApplicationInNewEnvelopeFindsItsCase(t *testing.T) {
 	other := s.engine(t, "replica-2")
 	d1 := deliver(first)
 	errs := make(chan error, 3)
-	for i, d := range []*shepclient.Delivery{d1, resend(), d1} {
+	for i, d := range []*shepsdk.Delivery{d1, resend(), d1} {
 		e := []*engine.Engine{s.eng, other, other}[i]
 		go func() { errs <- e.Handle(context.Background(), "55", d) }()
 	}

@@ -45,7 +45,7 @@ import (
 	"github.com/egov-suite/egov/services/rshep/internal/engine"
 	"github.com/egov-suite/egov/services/rshep/internal/schema"
 	"github.com/egov-suite/egov/services/shep"
-	"github.com/egov-suite/egov/services/shep/shepclient"
+	"github.com/egov-suite/egov/shepsdk"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -83,9 +83,9 @@ type suite struct {
 	db      *pgxpool.Pool
 	dbURL   string
 	eng     *engine.Engine
-	nodes   map[string]*shepclient.Client
-	portal  *shepclient.Client
-	tson    *shepclient.Client
+	nodes   map[string]*shepsdk.Client
+	portal  *shepsdk.Client
+	tson    *shepsdk.Client
 	admin   shepv1.ShepAdminServiceClient
 	rn      *apptest.Running
 	natsURL string
@@ -145,7 +145,7 @@ func launch(t testing.TB, forward bool) *suite {
 	require.NoError(t, err)
 	conn := rn.DialAdmin(t, "shep", ca.TLS(ca.Employee(t, adminIIN, demo.BINSuite)))
 	s := &suite{ca: ca, clock: &clock{}, dbURL: url, admin: shepv1.NewShepAdminServiceClient(conn), rn: rn,
-		natsURL: ns.ClientURL(), seen: map[string][]*applicationv1.StatusNotification{}, nodes: map[string]*shepclient.Client{}}
+		natsURL: ns.ClientURL(), seen: map[string][]*applicationv1.StatusNotification{}, nodes: map[string]*shepsdk.Client{}}
 
 	ids := []string{"portal", "tson", "gbdfl", "enis"}
 	for _, r := range regions {
@@ -155,8 +155,8 @@ func launch(t testing.TB, forward bool) *suite {
 		_, err := s.admin.PutParticipant(ctx, &shepv1.PutParticipantRequest{Participant: &shepv1.Participant{Id: id}})
 		require.NoError(t, err)
 	}
-	for svc, ep := range map[string]string{"GBDFL_PERSON": rn.Endpoints["gbdfl"].GRPC, "ENIS_POWER_OF_ATTORNEY": rn.Endpoints["enis"].GRPC} {
-		provider := map[string]string{"GBDFL_PERSON": "gbdfl", "ENIS_POWER_OF_ATTORNEY": "enis"}[svc]
+	for svc, ep := range map[string]string{gbdflv1.ServicePerson: rn.Endpoints["gbdfl"].GRPC, enisv1.ServicePowerOfAttorney: rn.Endpoints["enis"].GRPC} {
+		provider := map[string]string{gbdflv1.ServicePerson: "gbdfl", enisv1.ServicePowerOfAttorney: "enis"}[svc]
 		_, err := s.admin.PutService(ctx, &shepv1.PutServiceRequest{Service: &shepv1.Service{Id: svc, Provider: provider,
 			Channel: shepv1.Channel_CHANNEL_SYNC, Endpoint: ep, TimeoutMs: 5000}})
 		require.NoError(t, err)
@@ -190,13 +190,13 @@ func launch(t testing.TB, forward bool) *suite {
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	for r, n := range s.nodes {
 		wg.Go(func() {
-			_ = n.Receive(runCtx, func(ctx context.Context, d *shepclient.Delivery) error { return s.live.Load().Handler(r)(ctx, d) })
+			_ = n.Receive(runCtx, func(ctx context.Context, d *shepsdk.Delivery) error { return s.live.Load().Handler(r)(ctx, d) })
 		})
 	}
 	if forward {
 		wg.Go(func() { _ = s.eng.Forward(runCtx, 200*time.Millisecond) })
 	}
-	for _, c := range []*shepclient.Client{s.portal, s.tson} {
+	for _, c := range []*shepsdk.Client{s.portal, s.tson} {
 		wg.Go(func() { _ = c.Receive(runCtx, s.collect) })
 	}
 	s.hire(t)
@@ -218,14 +218,14 @@ func (s *suite) engineOn(t testing.TB, worker string, cat *catalog.Catalog) *eng
 	return e
 }
 
-func (s *suite) client(t testing.TB, id string) *shepclient.Client {
+func (s *suite) client(t testing.TB, id string) *shepsdk.Client {
 	t.Helper()
 	bus, err := natsbus.Connect(t.Context(), natsbus.ConnOptions{URL: s.natsURL, Name: id}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	t.Cleanup(bus.Conn.Close)
 	// Each participant reaches ШЭП on its own connection, presenting its own certificate.
 	sync := shepv1.NewSyncChannelServiceClient(s.rn.Dial(t, "shep", s.ca.TLS(s.ca.System(t, id))))
-	return &shepclient.Client{ID: id, Signer: s.ca.System(t, id), Verifier: s.ca.Verifier(t, s.ca.Checker(time.Minute)), Sync: sync, Bus: bus}
+	return &shepsdk.Client{ID: id, Signer: s.ca.System(t, id), Verifier: s.ca.Verifier(t, s.ca.Checker(time.Minute)), Sync: sync, JS: bus.JS}
 }
 
 // hire makes the provider staff of every region: the demo clerk, officer and head, and a second officer.
@@ -247,7 +247,7 @@ func (s *suite) employ(t testing.TB, key, iinV, surname, org, bin string, roles 
 	s.staff[key] = st
 }
 
-func (s *suite) collect(_ context.Context, d *shepclient.Delivery) error {
+func (s *suite) collect(_ context.Context, d *shepsdk.Delivery) error {
 	if d.Envelope == nil {
 		return nil
 	}
@@ -324,7 +324,7 @@ type application struct {
 }
 
 // build returns the application envelope (not yet sent) and the application id.
-func (s *suite) build(t testing.TB, a application) (*envelopev1.Envelope, string, *shepclient.Client) {
+func (s *suite) build(t testing.TB, a application) (*envelopev1.Envelope, string, *shepsdk.Client) {
 	t.Helper()
 	id := uuid.NewString()
 	app := &applicationv1.Application{ApplicationId: id, ServiceCode: a.service, Region: a.region, Channel: a.channel,

@@ -6,34 +6,35 @@ package gateway
 
 import (
 	"github.com/egov-suite/egov/envelope"
+	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
 )
 
-// Status codes, in the style of the ШЭП contract ("SCSS001" is success). Every rejection has its own.
+// Status codes of ШЭП's contract (shepv1), under the gateway's names. Every rejection has its own.
 const (
-	CodeSuccess             = "SCSS001"
-	CodeMalformed           = "E_MALFORMED"
-	CodeUnsigned            = "E_UNSIGNED"
-	CodeOversize            = "E_OVERSIZE"
-	CodeBadSignature        = "E_SIGNATURE_INVALID"
-	CodeCertRevoked         = "E_CERT_REVOKED"
-	CodeCertExpired         = "E_CERT_EXPIRED"
-	CodeCertNotYetValid     = "E_CERT_NOT_YET_VALID"
-	CodeCertUnknownIssuer   = "E_CERT_UNKNOWN_ISSUER"
-	CodeCertUsage           = "E_CERT_USAGE"
-	CodeCertStatus          = "E_CERT_STATUS_UNAVAILABLE"
-	CodeSenderMismatch      = "E_SENDER_MISMATCH"
-	CodeUnknownSender       = "E_UNKNOWN_SENDER"
-	CodeBadHeader           = "E_BAD_HEADER"
-	CodeUnknownService      = "E_UNKNOWN_SERVICE"
-	CodeWrongChannel        = "E_WRONG_CHANNEL"
-	CodeACLDenied           = "E_ACL_DENIED"
-	CodeUnknownRecipient    = "E_UNKNOWN_RECIPIENT"
-	CodeDuplicate           = "E_DUPLICATE"
-	CodeProviderUnavailable = "E_PROVIDER_UNAVAILABLE"
-	CodeProviderTimeout     = "E_PROVIDER_TIMEOUT"
-	CodeBadResponse         = "E_BAD_RESPONSE"
-	CodeDeadLetter          = "E_MAX_DELIVERIES"
-	CodeInternal            = "E_INTERNAL"
+	CodeSuccess             = shepv1.CodeSuccess
+	CodeMalformed           = shepv1.CodeMalformed
+	CodeUnsigned            = shepv1.CodeUnsigned
+	CodeOversize            = shepv1.CodeOversize
+	CodeBadSignature        = shepv1.CodeBadSignature
+	CodeCertRevoked         = shepv1.CodeCertRevoked
+	CodeCertExpired         = shepv1.CodeCertExpired
+	CodeCertNotYetValid     = shepv1.CodeCertNotYetValid
+	CodeCertUnknownIssuer   = shepv1.CodeCertUnknownIssuer
+	CodeCertUsage           = shepv1.CodeCertUsage
+	CodeCertStatus          = shepv1.CodeCertStatus
+	CodeSenderMismatch      = shepv1.CodeSenderMismatch
+	CodeUnknownSender       = shepv1.CodeUnknownSender
+	CodeBadHeader           = shepv1.CodeBadHeader
+	CodeUnknownService      = shepv1.CodeUnknownService
+	CodeWrongChannel        = shepv1.CodeWrongChannel
+	CodeACLDenied           = shepv1.CodeACLDenied
+	CodeUnknownRecipient    = shepv1.CodeUnknownRecipient
+	CodeDuplicate           = shepv1.CodeDuplicate
+	CodeProviderUnavailable = shepv1.CodeProviderUnavailable
+	CodeProviderTimeout     = shepv1.CodeProviderTimeout
+	CodeBadResponse         = shepv1.CodeBadResponse
+	CodeDeadLetter          = shepv1.CodeDeadLetter
+	CodeInternal            = shepv1.CodeInternal
 )
 
 // messages are the Russian texts of the codes, as a participant's operator reads them.

@@ -24,8 +24,8 @@ import (
 
 // Metadata keys ШЭП sets when it forwards a sync request to a provider.
 const (
-	MetadataSession = "egov-shep-session-id"
-	MetadataSender  = "egov-shep-sender"
+	MetadataSession = shepv1.MetadataSession
+	MetadataSender  = shepv1.MetadataSender
 )
 
 // SyncServer is the sync channel.

@@ -1,12 +1,17 @@
-// Package shepclient is a participant's side of ШЭП, for the suite's own systems and for an integration
-// team's adapter: call a sync service, send an async envelope, take deliveries (acknowledging after the
-// caller's own commit and sending the delivery receipt), and serve a sync service as a provider. Every
-// envelope it sends is signed with the participant's system key; every one it takes is verified.
-package shepclient
+// Package shepsdk is a participant's side of ШЭП (шлюз электронного правительства, the e-government
+// gateway), for an information system outside the repository and for the suite's own systems alike:
+// call a sync service, send an async envelope, take deliveries (acknowledging after the caller's own
+// commit and sending the delivery receipt), and serve a sync service as a provider. Every envelope it
+// sends is signed with the participant's system key; every one it takes is verified.
+//
+// Its API holds only public types: the envelope package, the generated contracts under proto/, gRPC and
+// the nats.go JetStream API. ШЭП's names (status codes, subjects, headers) are those of shepv1.
+package shepsdk
 
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,21 +24,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/egov-suite/egov/envelope"
-	"github.com/egov-suite/egov/internal/natsbus"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
-)
-
-// Status codes every participant reads the same way.
-const (
-	// Success is ШЭП's status code of success.
-	Success = "SCSS001"
-	// CodeNotFound is a provider's business answer that it holds no such record (a registry's "нет
-	// данных"), as opposed to a failure to answer.
-	CodeNotFound = "E_NOT_FOUND"
-	// CodeDuplicate is ШЭП's refusal of a message whose id its sender used before: ШЭП keeps the first
-	// message under that id, so the refusal is of the later copy, not of the message.
-	CodeDuplicate = "E_DUPLICATE"
 )
 
 // Client is one participant's connection to ШЭП.
@@ -44,15 +36,30 @@ type Client struct {
 	Signer *envelope.Signer
 	// Verifier checks what arrives.
 	Verifier *envelope.Verifier
+	// Roots are НУЦ's root certificates, which the TLS peers' chains must reach (ClientTLS, ServerTLS).
+	Roots []*x509.Certificate
+	// Status checks the TLS peers' certificates for revocation; nil skips the check.
+	Status envelope.StatusChecker
 	// Sync is ШЭП's sync channel.
 	Sync shepv1.SyncChannelServiceClient
-	// Bus is the participant's NATS connection.
-	Bus *natsbus.Bus
+	// JS is JetStream on the participant's NATS connection (see Connect); nil for a participant that
+	// uses the sync channel only.
+	JS jetstream.JetStream
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// Workers handle deliveries at once (1 when zero). More than one is for a handler that is idempotent
 	// and safe under concurrency, and does not need the deliveries in order.
 	Workers int
+}
+
+// errNoJetStream is the error of an async call on a client made for the sync channel only.
+var errNoJetStream = errors.New("shepsdk: the client has no NATS connection (set Client.JS, see Connect)")
+
+func (c *Client) js() (jetstream.JetStream, error) {
+	if c.JS == nil {
+		return nil, errNoJetStream
+	}
+	return c.JS, nil
 }
 
 func (c *Client) now() time.Time {
@@ -95,16 +102,16 @@ func (c *Client) Call(ctx context.Context, req *envelopev1.Envelope) (*envelopev
 	}
 	out, err := c.Sync.SendMessage(ctx, &shepv1.SendMessageRequest{Envelope: se})
 	if err != nil {
-		return nil, fmt.Errorf("shepclient: %w", err)
+		return nil, fmt.Errorf("shepsdk: %w", err)
 	}
 	resp, _, err := c.Verifier.OpenEnvelope(ctx, out.GetEnvelope())
 	if err != nil {
-		return nil, fmt.Errorf("shepclient: the answer: %w", err)
+		return nil, fmt.Errorf("shepsdk: the answer: %w", err)
 	}
 	if !bytes.Equal(resp.GetRequestHash(), envelope.Hash(se.GetEnvelope())) {
-		return nil, errors.New("shepclient: the answer's request_hash does not match the request")
+		return nil, errors.New("shepsdk: the answer's request_hash does not match the request")
 	}
-	if st := resp.GetStatus(); st.GetCode() != Success {
+	if st := resp.GetStatus(); st.GetCode() != shepv1.CodeSuccess {
 		return resp, &StatusError{Code: st.GetCode(), Message: st.GetMessage(), Envelope: resp}
 	}
 	return resp, nil
@@ -126,7 +133,11 @@ func (c *Client) Send(ctx context.Context, e *envelopev1.Envelope) error {
 // Publish publishes an envelope signed before (a SignedEnvelope, binary) under its message id: an
 // outbox re-sends the very bytes it stored, and ШЭП drops the repeat.
 func (c *Client) Publish(ctx context.Context, messageID string, signed []byte) error {
-	_, err := c.Bus.JS.PublishMsg(ctx, natsbus.NewMsg(ctx, natsbus.InSubject(c.ID), messageID, signed))
+	js, err := c.js()
+	if err != nil {
+		return err
+	}
+	_, err = js.PublishMsg(ctx, NewMsg(ctx, shepv1.InSubject(c.ID), messageID, signed))
 	return err
 }
 
@@ -151,24 +162,32 @@ type Handler func(ctx context.Context, d *Delivery) error
 // Receive takes deliveries until ctx ends. An envelope whose signature fails is not passed to handle:
 // it is left to be retried and, in the end, dead-lettered, where an operator sees it.
 func (c *Client) Receive(ctx context.Context, handle Handler) error {
-	cons, err := c.Bus.JS.Consumer(ctx, natsbus.StreamOut, natsbus.ConsumerName(c.ID))
+	js, err := c.js()
 	if err != nil {
-		return fmt.Errorf("shepclient: consumer of %s: %w", c.ID, err)
+		return err
+	}
+	cons, err := js.Consumer(ctx, shepv1.StreamOut, shepv1.ConsumerName(c.ID))
+	if err != nil {
+		return fmt.Errorf("shepsdk: consumer of %s: %w", c.ID, err)
 	}
 	// A failed delivery is asked for again after the consumer's own back-off.
-	backoff := natsbus.Redelivery{BackOff: cons.CachedInfo().Config.BackOff}
-	return natsbus.Consume(ctx, cons, max(c.Workers, 1), func(m jetstream.Msg) { c.take(ctx, m, handle, backoff) })
+	backoff := cons.CachedInfo().Config.BackOff
+	return Consume(ctx, cons, max(c.Workers, 1), func(m jetstream.Msg) { c.take(ctx, js, m, handle, backoff) })
 }
 
 // ReceiveUntilDone is Receive for a service's lifetime: while ШЭП has not yet registered the participant
-// (no consumer yet), or after the connection failed, it waits and tries again, until ctx ends.
+// (no consumer yet), or after the connection failed, it waits and tries again, until ctx ends. It
+// reports the waits to log (slog.Default when nil).
 func (c *Client) ReceiveUntilDone(ctx context.Context, log *slog.Logger, handle Handler) error {
+	if log == nil {
+		log = slog.Default()
+	}
 	for {
 		err := c.Receive(ctx, handle)
 		if ctx.Err() != nil {
 			return nil //nolint:nilerr // stopping: the error is the cancellation
 		}
-		log.WarnContext(ctx, "shepclient: waiting for ШЭП to register the participant", "participant", c.ID, "error", err)
+		log.WarnContext(ctx, "shepsdk: waiting for ШЭП to register the participant", "participant", c.ID, "error", err)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -179,26 +198,30 @@ func (c *Client) ReceiveUntilDone(ctx context.Context, log *slog.Logger, handle 
 
 // Ready checks that ШЭП has made the participant's consumer, for a service's readiness.
 func (c *Client) Ready(ctx context.Context) error {
-	_, err := c.Bus.JS.Consumer(ctx, natsbus.StreamOut, natsbus.ConsumerName(c.ID))
+	js, err := c.js()
+	if err != nil {
+		return err
+	}
+	_, err = js.Consumer(ctx, shepv1.StreamOut, shepv1.ConsumerName(c.ID))
 	return err
 }
 
-func (c *Client) take(ctx context.Context, m jetstream.Msg, handle Handler, backoff natsbus.Redelivery) {
-	ctx = natsbus.Extract(ctx, m.Headers())
+func (c *Client) take(ctx context.Context, js jetstream.JetStream, m jetstream.Msg, handle Handler, backoff []time.Duration) {
+	ctx = Extract(ctx, m.Headers())
 	meta, err := m.Metadata()
 	if err != nil {
 		_ = m.Nak()
 		return
 	}
-	d := &Delivery{Session: m.Headers().Get(natsbus.HeaderSession), Attempt: meta.NumDelivered}
-	if m.Subject() == natsbus.OutSubject(c.ID, natsbus.DeliveryService) {
+	d := &Delivery{Session: m.Headers().Get(shepv1.HeaderSession), Attempt: meta.NumDelivered}
+	if m.Subject() == shepv1.OutSubject(c.ID, shepv1.DeliveryService) {
 		d.Notification = new(shepv1.DeliveryNotification)
 		if err := proto.Unmarshal(m.Data(), d.Notification); err != nil {
 			_ = m.Term()
 			return
 		}
 		if err := handle(ctx, d); err != nil {
-			_ = m.NakWithDelay(backoff.Delay(d.Attempt))
+			_ = m.NakWithDelay(RetryDelay(backoff, d.Attempt))
 			return
 		}
 		_ = m.Ack()
@@ -206,7 +229,7 @@ func (c *Client) take(ctx context.Context, m jetstream.Msg, handle Handler, back
 	}
 	// A message that cannot be read or verified is asked for again after the back-off (a certificate
 	// status that could not be had is transient) and, in the end, dead-lettered, where an operator sees it.
-	retry := func() { _ = m.NakWithDelay(backoff.Delay(d.Attempt)) }
+	retry := func() { _ = m.NakWithDelay(RetryDelay(backoff, d.Attempt)) }
 	d.Signed = new(envelopev1.SignedEnvelope)
 	if err := proto.Unmarshal(m.Data(), d.Signed); err != nil {
 		retry()
@@ -231,9 +254,9 @@ func (c *Client) take(ctx context.Context, m jetstream.Msg, handle Handler, back
 		retry()
 		return
 	}
-	r := natsbus.NewMsg(ctx, natsbus.InSubject(c.ID), "receipt/"+d.Envelope.GetSender()+"/"+d.Envelope.GetMessageId(), b)
-	r.Header.Set(natsbus.HeaderKind, natsbus.KindDelivery)
-	if _, err := c.Bus.JS.PublishMsg(ctx, r); err != nil {
+	r := NewMsg(ctx, shepv1.InSubject(c.ID), "receipt/"+d.Envelope.GetSender()+"/"+d.Envelope.GetMessageId(), b)
+	r.Header.Set(shepv1.HeaderKind, shepv1.KindDelivery)
+	if _, err := js.PublishMsg(ctx, r); err != nil {
 		retry()
 		return
 	}
@@ -243,7 +266,8 @@ func (c *Client) take(ctx context.Context, m jetstream.Msg, handle Handler, back
 // Answer is what a provider's handler returns: a payload, or a business status.
 type Answer struct {
 	Payload proto.Message
-	// Status, when set, is the business outcome (e.g. a registry's "not found"); Success when nil.
+	// Status, when set, is the business outcome (e.g. a registry's "not found", shepv1.CodeNotFound);
+	// success when nil.
 	Status *envelopev1.Status
 }
 
@@ -267,24 +291,24 @@ func (p *Provider) SendMessage(ctx context.Context, in *shepv1.SendMessageReques
 		MessageDate: timestamppb.New(c.now()), RequestHash: envelope.Hash(se.GetEnvelope()),
 	}
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		if v := md.Get("egov-shep-session-id"); len(v) > 0 {
+		if v := md.Get(shepv1.MetadataSession); len(v) > 0 {
 			resp.SessionId = v[0]
 		}
 	}
 	req, _, err := c.Verifier.OpenEnvelope(ctx, se)
 	if err != nil {
-		resp.Status = &envelopev1.Status{Code: "E_SIGNATURE_INVALID", Message: err.Error()}
+		resp.Status = &envelopev1.Status{Code: shepv1.CodeBadSignature, Message: err.Error()}
 	} else {
 		resp.CorrelationId, resp.ServiceId, resp.Recipient, resp.UserId, resp.CaseId =
 			req.GetCorrelationId(), req.GetServiceId(), req.GetSender(), req.GetUserId(), req.GetCaseId()
 		ans, err := p.Handler(ctx, req)
 		switch {
 		case err != nil:
-			resp.Status = &envelopev1.Status{Code: "E_PROVIDER", Message: err.Error()}
+			resp.Status = &envelopev1.Status{Code: shepv1.CodeProvider, Message: err.Error()}
 		case ans.Status != nil:
 			resp.Status = ans.Status
 		default:
-			resp.Status = &envelopev1.Status{Code: Success, Message: "Сообщение успешно обработано"}
+			resp.Status = &envelopev1.Status{Code: shepv1.CodeSuccess, Message: "Сообщение успешно обработано"}
 		}
 		if err == nil && ans.Payload != nil {
 			b, merr := proto.Marshal(ans.Payload)
