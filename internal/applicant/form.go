@@ -228,7 +228,7 @@ func Funcs() map[string]any {
 	// docs passes a form page's documents to "documents_input": {{template "documents_input" (docs .)}}.
 	f["docs"] = func(p webkit.Page) map[string]any {
 		d, _ := p.Data.(map[string]any)
-		return map[string]any{"Docs": d["Docs"], "Paper": d["Paper"], "T": p.T}
+		return map[string]any{"Docs": d["Docs"], "Paper": d["Paper"], "Expiry": d["Expiry"], "T": p.T}
 	}
 	return f
 }

@@ -38,6 +38,8 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-* headers are believed (Secure cookies
 	// when TLS ends at them).
 	TrustedProxies webkit.Proxies `env:"EGOV_TRUSTED_PROXIES"`
+	// TimersInterval is how often Госкорпорация's timed steps are armed and unclaimed results archived.
+	TimersInterval time.Duration `env:"EGOV_TSON_TIMERS_INTERVAL" envDefault:"1m"`
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -72,10 +74,12 @@ func Descriptor(cfg Config) app.Descriptor {
 			d := desk.New(desk.Options{Desk: ch.Desk, Registries: ch.Registries, DB: env.DB, Now: env.Now, Log: env.Log,
 				SessionTTL: cfg.SessionTTL, SignerURL: env.SignerURL, BIN: cfg.BIN, Office: cfg.Office,
 				Attachments: att, Proxies: cfg.TrustedProxies})
+			workers := ch.Workers(env)
+			workers["statecorp timers"] = func(ctx context.Context) error { return d.Timers(ctx, cfg.TimersInterval) }
 			return &app.Unit{
 				HTTP:    d.Handler(),
 				Checks:  ch.Checks(),
-				Workers: ch.Workers(env),
+				Workers: workers,
 				Close:   ch.Close,
 				// Its gRPC server has the health service only, open to any participant.
 				Identity: ch.Identity,

@@ -23,14 +23,15 @@ import (
 
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/applicant"
+	"github.com/egov-suite/egov/internal/calendar"
 	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/iin"
-	"github.com/egov-suite/egov/internal/registries"
 	"github.com/egov-suite/egov/internal/webkit"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	enisv1 "github.com/egov-suite/egov/proto/egov/enis/v1"
 	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
+	"github.com/egov-suite/egov/services/tson/internal/statecorp"
 )
 
 //go:embed web/*.html
@@ -58,6 +59,8 @@ type Options struct {
 	Office string
 	// Proxies are the trusted reverse proxies (EGOV_TRUSTED_PROXIES).
 	Proxies webkit.Proxies
+	// Calendar is the working-day calendar of Госкорпорация's timed steps.
+	Calendar *calendar.Calendar
 }
 
 // Desk is the operator's workstation.
@@ -71,6 +74,9 @@ type Desk struct {
 func New(o Options) *Desk {
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Calendar == nil {
+		o.Calendar = calendar.Default()
 	}
 	d := &Desk{o: o, web: webkit.New(webkit.Options{Prefix: "/", Cookie: "tson_session", DB: o.DB, TTL: o.SessionTTL,
 		Now: o.Now, SignerURL: o.SignerURL, Proxies: o.Proxies, Log: o.Log})}
@@ -91,6 +97,9 @@ func (d *Desk) Handler() http.Handler {
 	mux.HandleFunc("GET /new/{code}/{region}", d.auth(d.lookupPage))
 	mux.HandleFunc("POST /new/{code}/{region}/lookup", d.auth(d.lookup))
 	mux.HandleFunc("POST /new/{code}/{region}", d.draft)
+	mux.HandleFunc("POST /new/{code}/{region}/refuse", d.refuse)
+	mux.HandleFunc("GET /refusals/{id}", d.auth(d.refusalReceipt))
+	mux.HandleFunc("POST /applications/{id}/steps/{step}", d.auth(d.markStep))
 	mux.HandleFunc("GET /applications/{id}/sign", d.auth(d.signPage))
 	mux.HandleFunc("POST /applications/{id}/sign", d.auth(d.sign))
 	mux.HandleFunc("GET /applications/{id}", d.auth(d.application))
@@ -258,46 +267,6 @@ func Name(p *gbdflv1.Person) string {
 	return strings.TrimSpace(p.GetSurname() + " " + p.GetName() + " " + p.GetPatronymic())
 }
 
-// check looks the citizen, the representative and the power of attorney up through ШЭП. A registry that
-// does not answer is an error; a missing record is in Missing with the passport's refusal text
-// («невозможности получения данных …»).
-func (d *Desk) check(ctx context.Context, p *catalog.Passport, lang, citizen, rep, poa string) (*counterCheck, error) {
-	c := &counterCheck{CitizenIIN: citizen, RepresentativeIIN: rep, POANumber: poa}
-	var err error
-	if c.Citizen, err = d.o.Registries.Person(ctx, citizen); errors.Is(err, registries.ErrNoRecord) {
-		c.Missing = append(c.Missing, webkit.Pick(lang, "нет данных услугополучателя в ГБД ФЛ", "ЖТ МДҚ-да қызмет алушының деректері жоқ"))
-	} else if err != nil {
-		return nil, err
-	}
-	if rep != "" {
-		if c.Representative, err = d.o.Registries.Person(ctx, rep); errors.Is(err, registries.ErrNoRecord) {
-			c.Missing = append(c.Missing, webkit.Pick(lang, "нет данных представителя в ГБД ФЛ", "ЖТ МДҚ-да өкілдің деректері жоқ"))
-		} else if err != nil {
-			return nil, err
-		}
-		c.POA, err = d.o.Registries.PowerOfAttorney(ctx, &enisv1.GetPowerOfAttorneyRequest{Number: poa, PrincipalIin: citizen, RepresentativeIin: rep})
-		switch {
-		case errors.Is(err, registries.ErrNoRecord):
-			c.Missing = append(c.Missing, webkit.Pick(lang, "нет данных доверенности в ЕНИС", "БНАЖ-да сенімхат деректері жоқ"))
-		case err != nil:
-			return nil, err
-		case c.POA.GetState() != enisv1.PowerOfAttorneyState_POWER_OF_ATTORNEY_STATE_VALID:
-			state := strings.ToLower(strings.TrimPrefix(c.POA.GetState().String(), "POWER_OF_ATTORNEY_STATE_"))
-			c.Missing = append(c.Missing, webkit.Pick(lang, "доверенность в ЕНИС недействительна: ", "БНАЖ-дағы сенімхат жарамсыз: ")+state)
-		case c.POA.GetPrincipalIin() != citizen || c.POA.GetRepresentativeIin() != rep:
-			c.Missing = append(c.Missing, webkit.Pick(lang, "доверенность в ЕНИС выдана другим лицом или другому лицу", "БНАЖ-дағы сенімхат басқа тұлғаға берілген"))
-		}
-	}
-	if !c.OK() {
-		for _, rf := range p.Refusals {
-			if rf.Code == "data_missing" {
-				c.Refusal = webkit.Pick(lang, rf.Text.RU, rf.Text.KK)
-			}
-		}
-	}
-	return c, nil
-}
-
 func (d *Desk) lookupPage(w http.ResponseWriter, r *http.Request, op *operator) {
 	p, ok := d.passport(w, r)
 	if !ok {
@@ -307,15 +276,19 @@ func (d *Desk) lookupPage(w http.ResponseWriter, r *http.Request, op *operator) 
 }
 
 func (d *Desk) renderLookup(w http.ResponseWriter, r *http.Request, op *operator, p *catalog.Passport, status int, errText string, c *counterCheck, problems []string) {
+	d.render(w, r, "new.html", status, op, errText, d.lookupData(r, p, c, problems))
+}
+
+func (d *Desk) lookupData(r *http.Request, p *catalog.Passport, c *counterCheck, problems []string) map[string]any {
 	l := webkit.Lang(r)
 	data := map[string]any{"Passport": p, "Name": webkit.Pick(l, p.Name.RU, p.Name.KK), "Check": c, "Problems": problems,
-		"MaxMB": d.o.Attachments.MaxSize >> 20, "Paper": true, "Asked": c.CitizenIIN != ""}
+		"MaxMB": d.o.Attachments.MaxSize >> 20, "Paper": true, "Expiry": p.StateCorp != nil, "Asked": c.CitizenIIN != ""}
 	if c.CitizenIIN != "" && c.OK() {
-		fixed := map[string]string{"applicant_iin": c.CitizenIIN, "representative_iin": c.RepresentativeIIN, "poa_number": c.POANumber}
+		fixed := map[string]string{fieldApplicant: c.CitizenIIN, fieldRepresentative: c.RepresentativeIIN, fieldPOA: c.POANumber}
 		fields, docs := applicant.Form(p, "tson", l, formValues(r), fixed)
 		data["Fields"], data["Docs"] = fields, docs
 	}
-	d.render(w, r, "new.html", status, op, errText, data)
+	return data
 }
 
 // formValues are the values of the form fields already typed (on a redraw).
@@ -354,16 +327,17 @@ func (d *Desk) lookup(w http.ResponseWriter, r *http.Request, op *operator) {
 	if !ok {
 		return
 	}
-	if c := d.atCounter(w, r, op, p); c != nil {
+	if c := d.atCounter(w, r, op, p, nil); c != nil {
 		d.renderLookup(w, r, op, p, http.StatusOK, "", c, nil)
 	}
 }
 
 // atCounter reads who is at the counter (the citizen, a representative and the power of attorney) and
-// looks them up through ШЭП. When the application cannot be taken — a malformed IIN, a registry that
-// does not answer, a missing record or an invalid power of attorney — it answers the page itself and
+// runs the passport's checks on them and on the form's fields (form: the fields read, nil at the
+// look-up). When the application cannot be taken — a malformed IIN, a registry that does not answer, a
+// missing record, an absent link or an invalid power of attorney — it answers the page itself and
 // returns nil.
-func (d *Desk) atCounter(w http.ResponseWriter, r *http.Request, op *operator, p *catalog.Passport) *counterCheck {
+func (d *Desk) atCounter(w http.ResponseWriter, r *http.Request, op *operator, p *catalog.Passport, form map[string]string) *counterCheck {
 	l := webkit.Lang(r)
 	t := texts[l]
 	citizen, rep, poa, problem := readCounter(r, t)
@@ -371,14 +345,19 @@ func (d *Desk) atCounter(w http.ResponseWriter, r *http.Request, op *operator, p
 		d.renderLookup(w, r, op, p, http.StatusUnprocessableEntity, problem, &counterCheck{}, nil)
 		return nil
 	}
-	c, err := d.check(r.Context(), p, l, citizen, rep, poa)
+	values := map[string]string{}
+	for k, v := range form {
+		values[k] = v
+	}
+	values[fieldApplicant], values[fieldRepresentative], values[fieldPOA] = citizen, rep, poa
+	c, err := d.check(r.Context(), p, l, values)
 	if err != nil {
 		d.o.Log.WarnContext(r.Context(), "tson: look-up failed", "error", err)
-		d.renderLookup(w, r, op, p, http.StatusServiceUnavailable, t["err_registry"], &counterCheck{}, nil)
+		d.renderLookup(w, r, op, p, http.StatusServiceUnavailable, t["err_registry"], &counterCheck{CitizenIIN: citizen, RepresentativeIIN: rep, POANumber: poa}, nil)
 		return nil
 	}
 	if !c.OK() {
-		d.o.Log.InfoContext(r.Context(), "tson: registries have no data; the application cannot be taken", "service", p.Code, "region", p.Region)
+		d.o.Log.InfoContext(r.Context(), "tson: the passport's checks fail; the application cannot be taken", "service", p.Code, "region", p.Region)
 		d.renderLookup(w, r, op, p, http.StatusUnprocessableEntity, "", c, nil)
 		return nil
 	}
@@ -394,14 +373,24 @@ func (d *Desk) draft(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			return
 		}
-		c := d.atCounter(w, r, op, p)
+		l := webkit.Lang(r)
+		citizen, rep, poa, _ := readCounter(r, texts[l])
+		fixed := map[string]string{fieldApplicant: citizen, fieldRepresentative: rep, fieldPOA: poa}
+		values := applicant.ReadFields(p, "tson", r, fixed)
+		c := d.atCounter(w, r, op, p, values)
 		if c == nil {
 			return
 		}
-		l := webkit.Lang(r)
-		citizen := c.CitizenIIN
-		fixed := map[string]string{"applicant_iin": citizen, "representative_iin": c.RepresentativeIIN, "poa_number": c.POANumber}
-		values := applicant.ReadFields(p, "tson", r, fixed)
+		if p.StateCorp != nil {
+			// The worker checks the document set before anything is kept (п. 2): an incomplete one is
+			// refused with a receipt and opens no case.
+			if set := statecorp.CheckSet(p, "tson", presence(p, r)); !set.Complete() {
+				data := d.lookupData(r, p, c, setProblems(p, l, set))
+				data["Refuse"] = true
+				d.render(w, r, "new.html", http.StatusUnprocessableEntity, op, "", data)
+				return
+			}
+		}
 		docs, problems, err := d.o.Attachments.ReadDocuments(r.Context(), p, "tson", l, r, true)
 		if err != nil {
 			d.web.Fail(w, r, err)
@@ -546,6 +535,10 @@ func (d *Desk) sign(w http.ResponseWriter, r *http.Request, op *operator) {
 		d.web.Fail(w, r, err)
 		return
 	}
+	// Госкорпорация's timed steps start now; the timers' worker arms them too, should this fail.
+	if _, err := d.arm(r.Context(), d.keys()); err != nil {
+		d.o.Log.WarnContext(r.Context(), "tson: arming the timed steps failed; the timers' worker retries", "application", a.ID, "error", err)
+	}
 	http.Redirect(w, r, "/applications/"+a.ID+"/receipt", http.StatusSeeOther)
 }
 
@@ -568,7 +561,19 @@ func (d *Desk) showApplication(w http.ResponseWriter, r *http.Request, op *opera
 		return
 	}
 	v["Result"] = d.o.Desk.Result(r.Context(), a, "/applications/"+a.ID+"/result")
-	v["CanHandOver"] = a.Closed() && len(a.ResultContent) > 0 && a.HandedOverAt == nil && a.UnclaimedAt == nil
+	ready := a.Closed() && len(a.ResultContent) > 0 && a.HandedOverAt == nil && a.UnclaimedAt == nil
+	v["CanHandOver"], v["CanUnclaim"] = ready, ready
+	if p, ok := d.o.Desk.Catalog().Get(a.ServiceCode, a.Region); ok && p.StateCorp != nil {
+		// The result is handed over once it has come back; an unclaimed one is archived when its
+		// storage runs out, not by a button.
+		ts, err := d.timers(r.Context(), a.ID)
+		if err != nil {
+			d.web.Fail(w, r, err)
+			return
+		}
+		v["Steps"] = stepViews(ts, d.o.Now())
+		v["CanHandOver"], v["CanUnclaim"] = ready && statecorp.CanHandOver(ts), false
+	}
 	d.render(w, r, "application.html", status, op, errText, v)
 }
 
@@ -600,7 +605,25 @@ func (d *Desk) handOver(w http.ResponseWriter, r *http.Request, op *operator) {
 	if !ok {
 		return
 	}
-	err := d.o.Desk.HandOver(r.Context(), d.o.Office, a.ID, op.Name+" ("+iin.Mask(op.IIN)+")", r.PostFormValue("unclaimed") != "")
+	by, unclaimed := op.Name+" ("+iin.Mask(op.IIN)+")", r.PostFormValue("unclaimed") != ""
+	p, ok := d.o.Desk.Catalog().Get(a.ServiceCode, a.Region)
+	if ok && p.StateCorp != nil {
+		ts, err := d.timers(r.Context(), a.ID)
+		if err != nil {
+			d.web.Fail(w, r, err)
+			return
+		}
+		if unclaimed || !statecorp.CanHandOver(ts) {
+			d.showApplication(w, r, op, http.StatusConflict, texts[webkit.Lang(r)]["err_not_arrived"])
+			return
+		}
+	}
+	err := d.o.Desk.HandOver(r.Context(), d.o.Office, a.ID, by, unclaimed)
+	if err == nil && ok && p.StateCorp != nil {
+		// The hand-over ends the storage; should this fail, the archive finds the result handed over.
+		_, err = d.o.DB.Exec(r.Context(), `UPDATE handover_steps SET done_at = $2, done_by = $3 WHERE application_id = $1 AND step = 'storage' AND done_at IS NULL`,
+			a.ID, d.o.Now(), by)
+	}
 	if errors.Is(err, applicant.ErrNotIssued) {
 		d.showApplication(w, r, op, http.StatusConflict, texts[webkit.Lang(r)]["err_hand_over"])
 		return
