@@ -19,6 +19,7 @@ import (
 
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/applicant"
+	"github.com/egov-suite/egov/internal/applicant/channelweb"
 	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/ncatest"
@@ -172,8 +173,8 @@ func TestNotificationWithUnknownStatus(t *testing.T) {
 	require.Len(t, ss, 4)
 	require.Equal(t, []string{applicant.StatusDraft, "REGISTERED", applicant.StatusUnknown, applicant.StatusUnknown}, f.statuses(t, id))
 	require.Equal(t, "Заявление передано в архив", ss[2].TextRU)
-	require.Equal(t, "Статус обновлён", applicant.StatusName("ru", applicant.StatusUnknown))
-	require.Equal(t, "Мәртебесі жаңартылды", applicant.StatusName("kk", applicant.StatusUnknown))
+	require.Equal(t, "Статус обновлён", channelweb.StatusName("ru", applicant.StatusUnknown))
+	require.Equal(t, "Мәртебесі жаңартылды", channelweb.StatusName("kk", applicant.StatusUnknown))
 	a, err := f.desk.Get(t.Context(), owner, id)
 	require.NoError(t, err)
 	require.Equal(t, "REGISTERED", a.Status)

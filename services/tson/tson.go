@@ -12,6 +12,7 @@ import (
 
 	"github.com/egov-suite/egov/internal/app"
 	"github.com/egov-suite/egov/internal/applicant"
+	"github.com/egov-suite/egov/internal/applicant/channelweb"
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/natsbus"
@@ -66,7 +67,7 @@ func Descriptor(cfg Config) app.Descriptor {
 			if err != nil {
 				return nil, err
 			}
-			att, err := ch.Attachments(ctx, env.Bus, cfg.MaxAttachment, ScanTypes)
+			att, err := channelweb.OpenAttachments(ctx, env.Bus, cfg.MaxAttachment, ScanTypes)
 			if err != nil {
 				_ = ch.Close(ctx)
 				return nil, err

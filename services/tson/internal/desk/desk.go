@@ -23,6 +23,7 @@ import (
 
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/applicant"
+	"github.com/egov-suite/egov/internal/applicant/channelweb"
 	"github.com/egov-suite/egov/internal/calendar"
 	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/demo"
@@ -47,7 +48,7 @@ type Registries interface {
 type Options struct {
 	Desk        *applicant.Desk
 	Registries  Registries
-	Attachments applicant.Attachments
+	Attachments channelweb.Attachments
 	DB          *pgxpool.Pool
 	Now         func() time.Time
 	Log         *slog.Logger
@@ -65,9 +66,10 @@ type Options struct {
 
 // Desk is the operator's workstation.
 type Desk struct {
-	o    Options
-	web  *webkit.Site
-	tmpl *template.Template
+	o     Options
+	web   *webkit.Site
+	tmpl  *template.Template
+	pages *channelweb.Pages[*operator]
 }
 
 // New builds the desk.
@@ -80,7 +82,17 @@ func New(o Options) *Desk {
 	}
 	d := &Desk{o: o, web: webkit.New(webkit.Options{Prefix: "/", Cookie: "tson_session", DB: o.DB, TTL: o.SessionTTL,
 		Now: o.Now, SignerURL: o.SignerURL, Proxies: o.Proxies, Log: o.Log})}
-	d.tmpl = template.Must(template.Must(template.New("").Funcs(applicant.Funcs()).ParseFS(applicant.Partials, "web/*.html")).ParseFS(web, "web/*.html"))
+	d.tmpl = template.Must(template.Must(template.New("").Funcs(channelweb.Funcs()).ParseFS(channelweb.Partials, "web/*.html")).ParseFS(web, "web/*.html"))
+	// The office's applications, signed with the operator's key of Госкорпорация; after sending, the
+	// receipt, and Госкорпорация's timed steps start.
+	d.pages = &channelweb.Pages[*operator]{Desk: o.Desk, Web: d.web,
+		Owner:       func(*operator) string { return o.Office },
+		Expect:      func(op *operator) envelope.Expect { return envelope.Expect{IIN: op.IIN, BIN: o.BIN} },
+		SignView:    d.view,
+		Render:      d.render,
+		Text:        func(r *http.Request, key string) string { return texts[webkit.Lang(r)][key] },
+		Sent:        func(a *applicant.Application) string { return "/applications/" + a.ID + "/receipt" },
+		AfterSubmit: d.afterSubmit}
 	return d
 }
 
@@ -100,11 +112,11 @@ func (d *Desk) Handler() http.Handler {
 	mux.HandleFunc("POST /new/{code}/{region}/refuse", d.refuse)
 	mux.HandleFunc("GET /refusals/{id}", d.auth(d.refusalReceipt))
 	mux.HandleFunc("POST /applications/{id}/steps/{step}", d.auth(d.markStep))
-	mux.HandleFunc("GET /applications/{id}/sign", d.auth(d.signPage))
-	mux.HandleFunc("POST /applications/{id}/sign", d.auth(d.sign))
+	mux.HandleFunc("GET /applications/{id}/sign", d.auth(d.pages.SignPage))
+	mux.HandleFunc("POST /applications/{id}/sign", d.auth(d.pages.Sign))
 	mux.HandleFunc("GET /applications/{id}", d.auth(d.application))
 	mux.HandleFunc("GET /applications/{id}/receipt", d.auth(d.receipt))
-	mux.HandleFunc("GET /applications/{id}/result", d.auth(d.result))
+	mux.HandleFunc("GET /applications/{id}/result", d.auth(d.pages.Result))
 	mux.HandleFunc("POST /applications/{id}/hand-over", d.auth(d.handOver))
 	return d.web.Secure(mux)
 }
@@ -285,7 +297,7 @@ func (d *Desk) lookupData(r *http.Request, p *catalog.Passport, c *counterCheck,
 		"MaxMB": d.o.Attachments.MaxSize >> 20, "Paper": true, "Expiry": p.StateCorp != nil, "Asked": c.CitizenIIN != ""}
 	if c.CitizenIIN != "" && c.OK() {
 		fixed := map[string]string{fieldApplicant: c.CitizenIIN, fieldRepresentative: c.RepresentativeIIN, fieldPOA: c.POANumber}
-		fields, docs := applicant.Form(p, "tson", l, formValues(r), fixed)
+		fields, docs := channelweb.Form(p, "tson", l, formValues(r), fixed)
 		data["Fields"], data["Docs"] = fields, docs
 	}
 	return data
@@ -376,7 +388,7 @@ func (d *Desk) draft(w http.ResponseWriter, r *http.Request) {
 		l := webkit.Lang(r)
 		citizen, rep, poa, _ := readCounter(r, texts[l])
 		fixed := map[string]string{fieldApplicant: citizen, fieldRepresentative: rep, fieldPOA: poa}
-		values := applicant.ReadFields(p, "tson", r, fixed)
+		values := channelweb.ReadFields(p, "tson", r, fixed)
 		c := d.atCounter(w, r, op, p, values)
 		if c == nil {
 			return
@@ -425,19 +437,6 @@ func (d *Desk) draft(w http.ResponseWriter, r *http.Request) {
 	})(w, r)
 }
 
-func (d *Desk) load(w http.ResponseWriter, r *http.Request) (*applicant.Application, bool) {
-	a, err := d.o.Desk.Get(r.Context(), d.o.Office, r.PathValue("id"))
-	if errors.Is(err, applicant.ErrNotFound) {
-		http.NotFound(w, r)
-		return nil, false
-	}
-	if err != nil {
-		d.web.Fail(w, r, err)
-		return nil, false
-	}
-	return a, true
-}
-
 // counterRow is what the counter recorded of an application.
 type counterRow struct {
 	CitizenName, RepresentativeName, PowerOfAttorney, OperatorName string
@@ -462,7 +461,7 @@ func (d *Desk) view(r *http.Request, a *applicant.Application) (map[string]any, 
 	if p != nil {
 		name = webkit.Pick(l, p.Name.RU, p.Name.KK)
 	}
-	fields, docs := applicant.Form(p, "tson", l, a.Doc.GetFields(), nil)
+	fields, docs := channelweb.Form(p, "tson", l, a.Doc.GetFields(), nil)
 	names := map[string]string{}
 	for _, x := range docs {
 		names[x.ID] = x.Name
@@ -484,62 +483,12 @@ func (d *Desk) view(r *http.Request, a *applicant.Application) (map[string]any, 
 		"Content64": base64.StdEncoding.EncodeToString(a.Content), "MaskedIIN": iin.Mask(a.ApplicantIIN)}, nil
 }
 
-func (d *Desk) signPage(w http.ResponseWriter, r *http.Request, op *operator) {
-	a, ok := d.load(w, r)
-	if !ok {
-		return
-	}
-	if a.Status != applicant.StatusDraft {
-		http.Redirect(w, r, "/applications/"+a.ID, http.StatusSeeOther)
-		return
-	}
-	d.renderSign(w, r, op, a, http.StatusOK, "")
-}
-
-func (d *Desk) renderSign(w http.ResponseWriter, r *http.Request, op *operator, a *applicant.Application, status int, errText string) {
-	v, err := d.view(r, a)
-	if err != nil {
-		d.web.Fail(w, r, err)
-		return
-	}
-	d.render(w, r, "sign.html", status, op, errText, v)
-}
-
-// sign takes the operator's signature over the application: an employee's signing certificate of the
-// organisation (condition 2 at a ЦОН), then the application goes to ШЭП.
-func (d *Desk) sign(w http.ResponseWriter, r *http.Request, op *operator) {
-	a, ok := d.load(w, r)
-	if !ok {
-		return
-	}
-	sig, ok := webkit.Signature(r)
-	if !ok {
-		d.renderSign(w, r, op, a, http.StatusUnprocessableEntity, texts[webkit.Lang(r)]["err_no_signature"])
-		return
-	}
-	err := d.o.Desk.Submit(r.Context(), d.o.Office, a.ID, sig, envelope.Expect{IIN: op.IIN, BIN: d.o.BIN})
-	var refused *applicant.Refused
-	switch {
-	case errors.Is(err, applicant.ErrStatusUnavailable):
-		d.renderSign(w, r, op, a, http.StatusServiceUnavailable, texts[webkit.Lang(r)]["err_status"])
-		return
-	case errors.As(err, &refused):
-		http.Redirect(w, r, "/applications/"+a.ID, http.StatusSeeOther)
-		return
-	case errors.Is(err, applicant.ErrSubmitted), errors.Is(err, applicant.ErrOutcomeUnknown):
-		// Sent before, or perhaps just now with the database gone around the commit: the application's
-		// page tells, and nothing is sent twice.
-		http.Redirect(w, r, "/applications/"+a.ID, http.StatusSeeOther)
-		return
-	case err != nil:
-		d.web.Fail(w, r, err)
-		return
-	}
-	// Госкорпорация's timed steps start now; the timers' worker arms them too, should this fail.
+// afterSubmit starts Госкорпорация's timed steps of the application just sent; the timers' worker arms
+// them too, should this fail.
+func (d *Desk) afterSubmit(r *http.Request, a *applicant.Application) {
 	if _, err := d.arm(r.Context(), d.keys()); err != nil {
 		d.o.Log.WarnContext(r.Context(), "tson: arming the timed steps failed; the timers' worker retries", "application", a.ID, "error", err)
 	}
-	http.Redirect(w, r, "/applications/"+a.ID+"/receipt", http.StatusSeeOther)
 }
 
 func (d *Desk) application(w http.ResponseWriter, r *http.Request, op *operator) {
@@ -547,7 +496,7 @@ func (d *Desk) application(w http.ResponseWriter, r *http.Request, op *operator)
 }
 
 func (d *Desk) showApplication(w http.ResponseWriter, r *http.Request, op *operator, status int, errText string) {
-	a, ok := d.load(w, r)
+	a, ok := d.pages.Load(w, r, op)
 	if !ok {
 		return
 	}
@@ -560,7 +509,7 @@ func (d *Desk) showApplication(w http.ResponseWriter, r *http.Request, op *opera
 		d.web.Fail(w, r, err)
 		return
 	}
-	v["Result"] = d.o.Desk.Result(r.Context(), a, "/applications/"+a.ID+"/result")
+	v["Result"] = channelweb.Result(r.Context(), d.o.Desk, a, "/applications/"+a.ID+"/result")
 	ready := a.Closed() && len(a.ResultContent) > 0 && a.HandedOverAt == nil && a.UnclaimedAt == nil
 	v["CanHandOver"], v["CanUnclaim"] = ready, ready
 	if p, ok := d.o.Desk.Catalog().Get(a.ServiceCode, a.Region); ok && p.StateCorp != nil {
@@ -579,7 +528,7 @@ func (d *Desk) showApplication(w http.ResponseWriter, r *http.Request, op *opera
 
 // receipt is the расписка for the citizen, printable.
 func (d *Desk) receipt(w http.ResponseWriter, r *http.Request, op *operator) {
-	a, ok := d.load(w, r)
+	a, ok := d.pages.Load(w, r, op)
 	if !ok {
 		return
 	}
@@ -591,17 +540,9 @@ func (d *Desk) receipt(w http.ResponseWriter, r *http.Request, op *operator) {
 	d.render(w, r, "receipt.html", http.StatusOK, op, "", v)
 }
 
-func (d *Desk) result(w http.ResponseWriter, r *http.Request, _ *operator) {
-	a, ok := d.load(w, r)
-	if !ok {
-		return
-	}
-	applicant.ServeResult(w, r, a)
-}
-
 // handOver records the hand-over of the result to the citizen, or that it was not claimed.
 func (d *Desk) handOver(w http.ResponseWriter, r *http.Request, op *operator) {
-	a, ok := d.load(w, r)
+	a, ok := d.pages.Load(w, r, op)
 	if !ok {
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/egov-suite/egov/internal/applicant"
+	"github.com/egov-suite/egov/internal/applicant/channelweb"
 	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/iin"
 	"github.com/egov-suite/egov/internal/pgdb"
@@ -73,7 +74,7 @@ func (d *Desk) refuse(w http.ResponseWriter, r *http.Request) {
 		}
 		l := webkit.Lang(r)
 		citizen, rep, poa, _ := readCounter(r, texts[l])
-		values := applicant.ReadFields(p, "tson", r, map[string]string{fieldApplicant: citizen, fieldRepresentative: rep, fieldPOA: poa})
+		values := channelweb.ReadFields(p, "tson", r, map[string]string{fieldApplicant: citizen, fieldRepresentative: rep, fieldPOA: poa})
 		c := d.atCounter(w, r, op, p, values)
 		if c == nil {
 			return
@@ -217,7 +218,7 @@ func (d *Desk) Mark(ctx context.Context, p *catalog.Passport, id string, step st
 }
 
 func (d *Desk) markStep(w http.ResponseWriter, r *http.Request, op *operator) {
-	a, ok := d.load(w, r)
+	a, ok := d.pages.Load(w, r, op)
 	if !ok {
 		return
 	}
