@@ -87,3 +87,34 @@ func TestBrokenPassportsNameFileFieldProblem(t *testing.T) {
 	_, err = catalog.Load(fstest.MapFS{"a.yaml": {Data: good}, "b.yaml": {Data: good}})
 	require.ErrorContains(t, err, "defined twice")
 }
+
+func TestStateCorpPart(t *testing.T) {
+	t.Parallel()
+	good, err := os.ReadFile("passports/guardian-allowance.27.yaml")
+	require.NoError(t, err)
+	c, err := catalog.Load(fstest.MapFS{"wko.yaml": {Data: good}})
+	require.NoError(t, err)
+	p, ok := c.Get("guardian-allowance", "27")
+	require.True(t, ok)
+	require.Equal(t, "intake_refused", p.StateCorp.Receipt.Ground)
+	require.Equal(t, catalog.Duration{Value: 30, Unit: "calendar_days"}, p.StateCorp.Storage)
+	tests := []struct {
+		name, from, to, field string
+	}{
+		{"fail/no tson channel", "channels: [portal, tson]   #", "channels: [portal]   #", "state_corp: a passport without the tson channel"},
+		{"fail/unknown ground", "ground: intake_refused", "ground: no_such", "state_corp.receipt.ground"},
+		{"fail/storage unit", "storage: {value: 30, unit: calendar_days}", "storage: {value: 30, unit: months}", "state_corp.storage"},
+		{"fail/carriage term", "to_provider: {value: 1, unit: working_days}", "to_provider: {value: 0, unit: working_days}", "state_corp.to_provider"},
+		{"fail/no receipt form", `form: "приложение 3 Стандарта"`, `form: ""`, "state_corp.receipt.form"},
+		{"fail/no Kazakh title", "kk: \"Құжаттарды қабылдаудан бас тарту туралы қолхат\"", "kk: \"\"", "state_corp.receipt.title.kk"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			broken := strings.Replace(string(good), tt.from, tt.to, 1)
+			require.NotEqual(t, string(good), broken, "the test must change the passport")
+			_, err := catalog.Load(fstest.MapFS{"wko.yaml": {Data: []byte(broken)}})
+			require.ErrorContains(t, err, tt.field)
+		})
+	}
+}
