@@ -62,6 +62,10 @@ func TestStateCorpRefusalToAcceptAndTimedHandOver(t *testing.T) {
 		require.Regexp(t, `id="refusal-missing"><li>Заявление опекуна`, pg.Body)
 		require.Regexp(t, `id="refusal-expired"><li>Документы, указанные в пункте 9`, pg.Body)
 		require.Zero(t, countApps(), "no application, nothing to РШЭП")
+		receipt := pg.Path()
+		list, err := op.Get(ctx, "/")
+		require.NoError(t, err)
+		require.Contains(t, list.Body, `href="`+receipt+`"`, "the office lists its receipts")
 		var cases int
 		require.NoError(t, w.db.QueryRow(ctx, `SELECT count(*) FROM rshep.cases WHERE service_code = 'guardian-allowance'`).Scan(&cases))
 		require.Zero(t, cases)

@@ -232,7 +232,12 @@ func (d *Desk) list(w http.ResponseWriter, r *http.Request, op *operator) {
 		}
 		rows = append(rows, x)
 	}
-	d.render(w, r, "list.html", http.StatusOK, op, "", map[string]any{"Applications": rows})
+	refusals, err := d.refusals(r.Context(), l, 50)
+	if err != nil {
+		d.web.Fail(w, r, err)
+		return
+	}
+	d.render(w, r, "list.html", http.StatusOK, op, "", map[string]any{"Applications": rows, "Refusals": refusals})
 }
 
 func (d *Desk) services(w http.ResponseWriter, r *http.Request, op *operator) {

@@ -113,6 +113,32 @@ type intakeRefusal struct {
 	At                                                      time.Time
 }
 
+// refusalRow is a receipt of refusal to accept in the office's list.
+type refusalRow struct {
+	ID, Service, MaskedIIN string
+	Number                 int64
+	At                     time.Time
+}
+
+// refusals are the office's receipts of refusal to accept, newest first.
+func (d *Desk) refusals(ctx context.Context, lang string, limit int) ([]refusalRow, error) {
+	rows, err := d.o.DB.Query(ctx, `SELECT id, number, service_code, region, citizen_iin, at FROM intake_refusals WHERE office = $1
+		ORDER BY at DESC LIMIT $2`, d.o.Office, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (refusalRow, error) {
+		var x refusalRow
+		var code, region, citizen string
+		err := r.Scan(&x.ID, &x.Number, &code, &region, &citizen, &x.At)
+		x.Service, x.MaskedIIN = code, iin.Mask(citizen)
+		if p, ok := d.o.Desk.Catalog().Get(code, region); ok {
+			x.Service = webkit.Pick(lang, p.Name.RU, p.Name.KK)
+		}
+		return x, err
+	})
+}
+
 // refusalReceipt prints the receipt of refusal to accept documents with what the regulation and the
 // Standard's form say it carries (the passport's state_corp.receipt and its decisions).
 func (d *Desk) refusalReceipt(w http.ResponseWriter, r *http.Request, op *operator) {
@@ -142,9 +168,15 @@ func (d *Desk) refusalReceipt(w http.ResponseWriter, r *http.Request, op *operat
 		"Note": webkit.Pick(l, rc.Note.RU, rc.Note.KK), "Office": d.o.Office})
 }
 
-// timers are an application's timed steps.
-func (d *Desk) timers(ctx context.Context, id string) (map[statecorp.Step]statecorp.Timer, error) {
-	rows, err := d.o.DB.Query(ctx, `SELECT step, due_at, done_at, done_by FROM handover_steps WHERE application_id = $1`, id)
+// timers are an application's timed steps (q is the pool, or a transaction that locks them).
+func timers(ctx context.Context, q interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}, id string, lock bool) (map[statecorp.Step]statecorp.Timer, error) {
+	sql := `SELECT step, due_at, done_at, done_by FROM handover_steps WHERE application_id = $1`
+	if lock {
+		sql += ` FOR UPDATE`
+	}
+	rows, err := q.Query(ctx, sql, id)
 	if err != nil {
 		return nil, err
 	}
@@ -158,6 +190,10 @@ func (d *Desk) timers(ctx context.Context, id string) (map[statecorp.Step]statec
 		out[t.Step] = t
 	}
 	return out, err
+}
+
+func (d *Desk) timers(ctx context.Context, id string) (map[statecorp.Step]statecorp.Timer, error) {
+	return timers(ctx, d.o.DB, id, false)
 }
 
 // stepView is a timed step on the application's page.
@@ -186,21 +222,9 @@ var ErrStep = errors.New("tson: the step cannot be marked now")
 func (d *Desk) Mark(ctx context.Context, p *catalog.Passport, id string, step statecorp.Step, by string) error {
 	now := d.o.Now()
 	return pgdb.InTx(ctx, d.o.DB, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT step, due_at, done_at, done_by FROM handover_steps WHERE application_id = $1 FOR UPDATE`, id)
+		ts, err := timers(ctx, tx, id, true)
 		if err != nil {
 			return err
-		}
-		ts := map[statecorp.Step]statecorp.Timer{}
-		list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (statecorp.Timer, error) {
-			var t statecorp.Timer
-			err := r.Scan(&t.Step, &t.Due, &t.DoneAt, &t.DoneBy)
-			return t, err
-		})
-		if err != nil {
-			return err
-		}
-		for _, t := range list {
-			ts[t.Step] = t
 		}
 		if !statecorp.Markable(step, ts) {
 			return ErrStep
