@@ -127,7 +127,9 @@ func TestStateCorpRefusalToAcceptAndTimedHandOver(t *testing.T) {
 		require.NoError(t, err)
 		_, err = clerk.Act(ctx, path, "complete", nil)
 		require.NoError(t, err)
-		pg, err = op.Until(ctx, app, within, func(pg driver.Page) bool { return driver.Closed(pg) && strings.Contains(pg.Body, `id="mark-result_back"`) })
+		pg, err = op.Until(ctx, app, within, func(pg driver.Page) bool {
+			return driver.Closed(pg) && strings.Contains(pg.Body, `id="mark-result_back"`)
+		})
 		require.NoError(t, err)
 		w.result(t, op, app, envelope.Expect{Purpose: envelope.PurposeDocument, IIN: "680415300016"})
 		require.NotContains(t, pg.Body, `id="hand-over"`, "not before it has come back")
