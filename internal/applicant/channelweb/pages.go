@@ -6,7 +6,9 @@ import (
 
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/applicant"
+	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/webkit"
+	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 )
 
 // Pages are the application pages every channel has — the signing page, the signature taken and sent,
@@ -18,6 +20,8 @@ import (
 type Pages[U any] struct {
 	Desk *applicant.Desk
 	Web  *webkit.Site
+	// Attachments keep the channel's uploads.
+	Attachments Attachments
 	// Owner is whose list the user's applications are on (the citizen's IIN, the ЦОН office).
 	Owner func(u U) string
 	// Expect is what the signature over the application must verify for (the portal: the applicant's
@@ -33,6 +37,25 @@ type Pages[U any] struct {
 	// application's page on the portal); AfterSubmit, when set, runs first (a ЦОН arms its timers).
 	Sent        func(a *applicant.Application) string
 	AfterSubmit func(r *http.Request, a *applicant.Application)
+}
+
+// Draft records the passport's form from r as a draft on the user's list: values are the fields the
+// site read (ReadFields, its fixed values winning), the documents come from r with their scans and, at a
+// counter (paper), the marks that the originals were received. What the attachments' limits or the
+// passport refuse comes back as problems for the form to show, and nothing is recorded.
+func (p *Pages[U]) Draft(r *http.Request, u U, pp *catalog.Passport, applicantIIN string, values map[string]string, paper bool) (string, []string, error) {
+	l := webkit.Lang(r)
+	docs, problems, err := p.Attachments.ReadDocuments(r.Context(), pp, p.Desk.ChannelName(), l, r, paper)
+	if err != nil || len(problems) > 0 {
+		return "", problems, err
+	}
+	a := &applicationv1.Application{ServiceCode: pp.Code, Region: pp.Region, ApplicantIin: applicantIIN, Fields: values, Documents: docs, Language: l}
+	id, err := p.Desk.Draft(r.Context(), p.Owner(u), a)
+	var pr applicant.Problems
+	if errors.As(err, &pr) {
+		return "", pr, nil
+	}
+	return id, nil, err
 }
 
 // Load reads the user's application of the path's {id}; it answers 404 itself when there is none.

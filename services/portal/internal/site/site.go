@@ -27,7 +27,6 @@ import (
 	"github.com/egov-suite/egov/internal/iin"
 	"github.com/egov-suite/egov/internal/registries"
 	"github.com/egov-suite/egov/internal/webkit"
-	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
 )
 
@@ -86,7 +85,7 @@ func New(o Options) *Site {
 	s.tmpl = template.Must(template.Must(template.New("").Funcs(channelweb.Funcs()).ParseFS(channelweb.Partials, "web/*.html")).ParseFS(web, "web/*.html"))
 	// The citizen's own applications, signed with the citizen's own certificate; after sending, the
 	// application's page.
-	s.pages = &channelweb.Pages[*user]{Desk: o.Desk, Web: s.web,
+	s.pages = &channelweb.Pages[*user]{Desk: o.Desk, Web: s.web, Attachments: o.Attachments,
 		Owner:    func(u *user) string { return u.IIN },
 		Expect:   func(u *user) envelope.Expect { return envelope.Expect{IIN: u.IIN} },
 		SignView: s.signView,
@@ -587,27 +586,14 @@ func (s *Site) draft(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			return
 		}
-		l := webkit.Lang(r)
-		fixed := map[string]string{"applicant_iin": u.IIN}
-		values := channelweb.ReadFields(p, "portal", r, fixed)
-		docs, problems, err := s.o.Attachments.ReadDocuments(r.Context(), p, "portal", l, r, false)
+		values := channelweb.ReadFields(p, "portal", r, map[string]string{"applicant_iin": u.IIN})
+		id, problems, err := s.pages.Draft(r, u, p, u.IIN, values, false)
 		if err != nil {
 			s.web.Fail(w, r, err)
 			return
 		}
 		if len(problems) > 0 {
 			s.renderForm(w, r, u, p, http.StatusUnprocessableEntity, values, problems)
-			return
-		}
-		a := &applicationv1.Application{ServiceCode: p.Code, Region: p.Region, ApplicantIin: u.IIN, Fields: values, Documents: docs, Language: l}
-		id, err := s.o.Desk.Draft(r.Context(), u.IIN, a)
-		var pr applicant.Problems
-		if errors.As(err, &pr) {
-			s.renderForm(w, r, u, p, http.StatusUnprocessableEntity, values, pr)
-			return
-		}
-		if err != nil {
-			s.web.Fail(w, r, err)
 			return
 		}
 		http.Redirect(w, r, "/applications/"+id+"/sign", http.StatusSeeOther)

@@ -29,7 +29,6 @@ import (
 	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/iin"
 	"github.com/egov-suite/egov/internal/webkit"
-	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	enisv1 "github.com/egov-suite/egov/proto/egov/enis/v1"
 	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
 	"github.com/egov-suite/egov/services/tson/internal/statecorp"
@@ -85,7 +84,7 @@ func New(o Options) *Desk {
 	d.tmpl = template.Must(template.Must(template.New("").Funcs(channelweb.Funcs()).ParseFS(channelweb.Partials, "web/*.html")).ParseFS(web, "web/*.html"))
 	// The office's applications, signed with the operator's key of Госкорпорация; after sending, the
 	// receipt, and Госкорпорация's timed steps start.
-	d.pages = &channelweb.Pages[*operator]{Desk: o.Desk, Web: d.web,
+	d.pages = &channelweb.Pages[*operator]{Desk: o.Desk, Web: d.web, Attachments: o.Attachments,
 		Owner:       func(*operator) string { return o.Office },
 		Expect:      func(op *operator) envelope.Expect { return envelope.Expect{IIN: op.IIN, BIN: o.BIN} },
 		SignView:    d.view,
@@ -408,24 +407,13 @@ func (d *Desk) draft(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		docs, problems, err := d.o.Attachments.ReadDocuments(r.Context(), p, "tson", l, r, true)
+		id, problems, err := d.pages.Draft(r, op, p, citizen, values, true)
 		if err != nil {
 			d.web.Fail(w, r, err)
 			return
 		}
 		if len(problems) > 0 {
 			d.renderLookup(w, r, op, p, http.StatusUnprocessableEntity, "", c, problems)
-			return
-		}
-		a := &applicationv1.Application{ServiceCode: p.Code, Region: p.Region, ApplicantIin: citizen, Fields: values, Documents: docs, Language: l}
-		id, err := d.o.Desk.Draft(r.Context(), d.o.Office, a)
-		var pr applicant.Problems
-		if errors.As(err, &pr) {
-			d.renderLookup(w, r, op, p, http.StatusUnprocessableEntity, "", c, pr)
-			return
-		}
-		if err != nil {
-			d.web.Fail(w, r, err)
 			return
 		}
 		poaText := ""
