@@ -127,9 +127,13 @@ type Problems []string
 
 func (p Problems) Error() string { return fmt.Sprintf("%d problems in the application", len(p)) }
 
-// Draft checks an application against its passport and records it unsigned. The application's id,
-// channel and time are set here; the bytes stored are the bytes the person will sign.
-func (d *Desk) Draft(ctx context.Context, owner string, a *applicationv1.Application) (string, error) {
+// Also is a channel's own record of a new draft, written in the draft's transaction.
+type Also = store.Also
+
+// Draft checks an application against its passport and records it unsigned, with the channel's own
+// records (also) in the same transaction. The application's id, channel and time are set here; the
+// bytes stored are the bytes the person will sign.
+func (d *Desk) Draft(ctx context.Context, owner string, a *applicationv1.Application, also ...Also) (string, error) {
 	p, ok := d.o.Catalog.Get(a.GetServiceCode(), a.GetRegion())
 	if !ok || !slices.Contains(p.Channels, d.ChannelName()) {
 		return "", Problems{fmt.Sprintf("услуга %q в регионе %q через этот канал не оказывается", a.GetServiceCode(), a.GetRegion())}
@@ -147,7 +151,7 @@ func (d *Desk) Draft(ctx context.Context, owner string, a *applicationv1.Applica
 		Region: a.GetRegion(), ApplicantIIN: a.GetApplicantIin(), RepresentativeIIN: a.GetFields()["representative_iin"], Language: a.GetLanguage(),
 		Content: content, At: now},
 		Status{Status: StatusDraft, At: now, Seq: lifecycle.SeqDraft,
-			TextRU: "Заявление сформировано и ожидает подписи ЭЦП", TextKK: "Өтініш қалыптастырылды және ЭЦҚ қолын күтуде"})
+			TextRU: "Заявление сформировано и ожидает подписи ЭЦП", TextKK: "Өтініш қалыптастырылды және ЭЦҚ қолын күтуде"}, also...)
 	return a.GetApplicationId(), err
 }
 

@@ -42,15 +42,17 @@ type Pages[U any] struct {
 // Draft records the passport's form from r as a draft on the user's list: values are the fields the
 // site read (ReadFields, its fixed values winning), the documents come from r with their scans and, at a
 // counter (paper), the marks that the originals were received. What the attachments' limits or the
-// passport refuse comes back as problems for the form to show, and nothing is recorded.
-func (p *Pages[U]) Draft(r *http.Request, u U, pp *catalog.Passport, applicantIIN string, values map[string]string, paper bool) (string, []string, error) {
+// passport refuse comes back as problems for the form to show, and nothing is recorded; also are the
+// site's own records of the draft, written in its transaction.
+func (p *Pages[U]) Draft(r *http.Request, u U, pp *catalog.Passport, applicantIIN string, values map[string]string, paper bool,
+	also ...applicant.Also) (string, []string, error) {
 	l := webkit.Lang(r)
 	docs, problems, err := p.Attachments.ReadDocuments(r.Context(), pp, p.Desk.ChannelName(), l, r, paper)
 	if err != nil || len(problems) > 0 {
 		return "", problems, err
 	}
 	a := &applicationv1.Application{ServiceCode: pp.Code, Region: pp.Region, ApplicantIin: applicantIIN, Fields: values, Documents: docs, Language: l}
-	id, err := p.Desk.Draft(r.Context(), p.Owner(u), a)
+	id, err := p.Desk.Draft(r.Context(), p.Owner(u), a, also...)
 	var pr applicant.Problems
 	if errors.As(err, &pr) {
 		return "", pr, nil

@@ -174,7 +174,8 @@ func (s Store) Notices(ctx context.Context, owner string, limit int) ([]Notice, 
 }
 
 // AddStatus adds a status row under key (its source: "local:…", "shep:…", "rshep:<seq>", "tson:…"),
-// once: a repeat of the key changes nothing and reports false.
+// once: a repeat of the key changes nothing and reports false (in a pipelined transaction, where Exec
+// reports nothing, always false).
 func AddStatus(ctx context.Context, tx pgx.Tx, id, key string, st Status) (bool, error) {
 	tag, err := tx.Exec(ctx, `INSERT INTO statuses (application_id, key, seq, status, at, text_ru, text_kk, reason_ru, reason_kk, comment)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
@@ -189,8 +190,12 @@ type Draft struct {
 	At                                                                                 time.Time
 }
 
-// InsertDraft records a draft with its DRAFT status.
-func (s Store) InsertDraft(ctx context.Context, d Draft, st Status) error {
+// Also is a channel's own record of a new draft, written in the draft's transaction (the ЦОН desk's
+// counter): the draft and it exist together or not at all.
+type Also func(ctx context.Context, tx pgx.Tx, id string) error
+
+// InsertDraft records a draft with its DRAFT status, and what also says, in one transaction.
+func (s Store) InsertDraft(ctx context.Context, d Draft, st Status, also ...Also) error {
 	return pgdb.InTxPipelined(ctx, s.DB, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO applications (id, owner, channel, service_code, region, applicant_iin, representative_iin,
 			language, content, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
@@ -198,8 +203,15 @@ func (s Store) InsertDraft(ctx context.Context, d Draft, st Status) error {
 			lifecycle.StatusDraft, d.At); err != nil {
 			return err
 		}
-		_, err := AddStatus(ctx, tx, d.ID, "local:"+lifecycle.StatusDraft, st)
-		return err
+		if _, err := AddStatus(ctx, tx, d.ID, "local:"+lifecycle.StatusDraft, st); err != nil {
+			return err
+		}
+		for _, f := range also {
+			if err := f(ctx, tx, d.ID); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

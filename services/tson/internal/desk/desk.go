@@ -407,23 +407,24 @@ func (d *Desk) draft(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		id, problems, err := d.pages.Draft(r, op, p, citizen, values, true)
+		poaText := ""
+		if c.POA != nil {
+			poaText = fmt.Sprintf("%s, %s, до %s, нотариус %s", c.POA.GetNumber(), c.POA.GetIssuedOn(), c.POA.GetValidUntil(), c.POA.GetNotaryName())
+		}
+		// What the counter learnt is kept with the draft, in its transaction: the receipt is printed from it.
+		counter := func(ctx context.Context, tx pgx.Tx, id string) error {
+			_, err := tx.Exec(ctx, `INSERT INTO counter (application_id, citizen_name, representative_name, power_of_attorney,
+				operator_iin, operator_name, at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+				id, Name(c.Citizen), Name(c.Representative), poaText, op.IIN, op.Name, d.o.Now())
+			return err
+		}
+		id, problems, err := d.pages.Draft(r, op, p, citizen, values, true, counter)
 		if err != nil {
 			d.web.Fail(w, r, err)
 			return
 		}
 		if len(problems) > 0 {
 			d.renderLookup(w, r, op, p, http.StatusUnprocessableEntity, "", c, problems)
-			return
-		}
-		poaText := ""
-		if c.POA != nil {
-			poaText = fmt.Sprintf("%s, %s, до %s, нотариус %s", c.POA.GetNumber(), c.POA.GetIssuedOn(), c.POA.GetValidUntil(), c.POA.GetNotaryName())
-		}
-		if _, err := d.o.DB.Exec(r.Context(), `INSERT INTO counter (application_id, citizen_name, representative_name, power_of_attorney,
-			operator_iin, operator_name, at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			id, Name(c.Citizen), Name(c.Representative), poaText, op.IIN, op.Name, d.o.Now()); err != nil {
-			d.web.Fail(w, r, err)
 			return
 		}
 		http.Redirect(w, r, "/applications/"+id+"/sign", http.StatusSeeOther)
