@@ -2,6 +2,7 @@ package applicant_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/applicant"
+	"github.com/egov-suite/egov/internal/applicant/channelweb"
 	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/ncatest"
@@ -172,8 +175,8 @@ func TestNotificationWithUnknownStatus(t *testing.T) {
 	require.Len(t, ss, 4)
 	require.Equal(t, []string{applicant.StatusDraft, "REGISTERED", applicant.StatusUnknown, applicant.StatusUnknown}, f.statuses(t, id))
 	require.Equal(t, "Заявление передано в архив", ss[2].TextRU)
-	require.Equal(t, "Статус обновлён", applicant.StatusName("ru", applicant.StatusUnknown))
-	require.Equal(t, "Мәртебесі жаңартылды", applicant.StatusName("kk", applicant.StatusUnknown))
+	require.Equal(t, "Статус обновлён", channelweb.StatusName("ru", applicant.StatusUnknown))
+	require.Equal(t, "Мәртебесі жаңартылды", channelweb.StatusName("kk", applicant.StatusUnknown))
 	a, err := f.desk.Get(t.Context(), owner, id)
 	require.NoError(t, err)
 	require.Equal(t, "REGISTERED", a.Status)
@@ -348,3 +351,49 @@ func (c *commitCutter) pipe(client, server net.Conn) {
 	_ = server.Close()
 	<-done
 }
+
+// TestDraftWithTheChannelsOwnRecord: a channel's own record of a draft (the ЦОН desk's counter) is
+// written in the draft's transaction: a failing one leaves no draft behind, and a good one is there with it.
+func TestDraftWithTheChannelsOwnRecord(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	_, err := f.db.Exec(t.Context(), `CREATE TABLE counter_test (application_id uuid PRIMARY KEY REFERENCES applications (id), note text NOT NULL)`)
+	require.NoError(t, err)
+	count := func() int {
+		var n int
+		require.NoError(t, f.db.QueryRow(t.Context(), `SELECT count(*) FROM applications`).Scan(&n))
+		return n
+	}
+	tests := []struct {
+		name string
+		note *string
+		ok   bool
+	}{
+		{"fail/the channel's record fails: no draft", nil, false},
+		{"ok/both or neither", ptr("оператор Нурланова"), true},
+	}
+	// In turn, not in parallel: each counts the same table.
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := count()
+			id, err := f.desk.Draft(t.Context(), owner, &applicationv1.Application{ServiceCode: "guardianship-certificate", Region: "55",
+				ApplicantIin: applicantID, Language: "ru", Fields: map[string]string{"applicant_iin": applicantID, "ward_iin": demo.WardIIN}},
+				func(ctx context.Context, tx pgx.Tx, id string) error {
+					_, err := tx.Exec(ctx, `INSERT INTO counter_test (application_id, note) VALUES ($1, $2)`, id, tt.note)
+					return err
+				})
+			if !tt.ok {
+				require.Error(t, err, "a NULL note violates the table")
+				require.Equal(t, before, count(), "no half-written draft")
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, before+1, count())
+			var note string
+			require.NoError(t, f.db.QueryRow(t.Context(), `SELECT note FROM counter_test WHERE application_id = $1`, id).Scan(&note))
+			require.Equal(t, *tt.note, note)
+		})
+	}
+}
+
+func ptr(s string) *string { return &s }

@@ -12,7 +12,6 @@ import (
 	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/mtls"
-	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/participant"
 	"github.com/egov-suite/egov/internal/registries"
 	"github.com/egov-suite/egov/internal/serve"
@@ -83,16 +82,6 @@ func (p Participant) Open(env *app.Env, id, prefix string, channel applicationv1
 	client.Sync, client.JS, client.Workers = shepv1.NewSyncChannelServiceClient(conn), env.Bus.JS, p.Workers
 	desk := New(Options{Client: client, DB: env.DB, Catalog: cat, Channel: channel, Now: env.Now, Log: env.Log})
 	return &Channel{Desk: desk, Registries: registries.Client{C: client}, Identity: ident, conn: conn}, nil
-}
-
-// Attachments keeps the channel's uploads in the suite's object store, up to maxSize bytes each, of the
-// media types given (sniffed from the content).
-func (c *Channel) Attachments(ctx context.Context, bus *natsbus.Bus, maxSize int64, types []string) (Attachments, error) {
-	store, err := bus.JS.ObjectStore(ctx, natsbus.BucketAttachments)
-	if err != nil {
-		return Attachments{}, fmt.Errorf("attachments bucket: %w", err)
-	}
-	return Attachments{Store: store, MaxSize: maxSize, Types: types}, nil
 }
 
 // Workers take what ШЭП delivers and send what was submitted.

@@ -78,6 +78,41 @@ type Passport struct {
 	// Raw is the passport file as read: what a case registered under this version keeps, so an edit of
 	// the file changes only new cases.
 	Raw []byte `yaml:"-"`
+
+	// StateCorp is how Госкорпорация takes and returns the paper of a service on the "tson" channel; nil
+	// when its regulation says nothing of it (the desk then only sends the application electronically).
+	StateCorp *StateCorp `yaml:"state_corp,omitempty"`
+}
+
+// StateCorp is Госкорпорация's part of a regulation (the 2019 regulations' п. 2, п. 9 and п. 10, and
+// the Standard's storage of unclaimed results): the worker checks the document set and refuses an
+// incomplete one with a receipt, opening no case; the documents are carried to the provider and the
+// result back, each within its term; a result not collected is kept for a period, then archived as
+// unclaimed.
+type StateCorp struct {
+	// Receipt is the receipt of refusal to accept (расписка об отказе в приёме документов).
+	Receipt StateCorpReceipt `yaml:"receipt"`
+	// ToProvider is the term for carrying the accepted documents to the provider.
+	ToProvider Duration `yaml:"to_provider"`
+	// ResultBack is the term for bringing the result from the provider to Госкорпорация, from its issue.
+	ResultBack Duration `yaml:"result_back"`
+	// Storage is how long a result arrived at Госкорпорация waits for the applicant before it is archived
+	// as unclaimed (невостребованный).
+	Storage Duration `yaml:"storage"`
+	Source  Source   `yaml:"source"`
+}
+
+// StateCorpReceipt is the receipt of refusal to accept documents.
+type StateCorpReceipt struct {
+	// Title is the receipt's heading.
+	Title Text `yaml:"title"`
+	// Form is the form it follows (e.g. «приложение 3 Стандарта»).
+	Form string `yaml:"form"`
+	// Ground is the refusal ground (a code of refusals) the receipt names.
+	Ground string `yaml:"ground"`
+	// Note is the receipt's closing text (copies, signatures).
+	Note   Text   `yaml:"note"`
+	Source Source `yaml:"source"`
 }
 
 // Digest is the SHA-256 of the passport file, hex: two files with one code, region and version must
@@ -468,6 +503,29 @@ func (p *Passport) Validate(file string) error {
 		bad("extension.times", "must be 1 or more")
 	}
 	src("extension.source", p.Extension.Source)
+	if sc := p.StateCorp; sc != nil {
+		if !in("tson", p.Channels...) {
+			bad("state_corp", "a passport without the tson channel has no Госкорпорация part")
+		}
+		text("state_corp.receipt.title", sc.Receipt.Title)
+		text("state_corp.receipt.note", sc.Receipt.Note)
+		if strings.TrimSpace(sc.Receipt.Form) == "" {
+			bad("state_corp.receipt.form", "empty")
+		}
+		if !refusals[sc.Receipt.Ground] {
+			bad("state_corp.receipt.ground", "%q is not a refusal ground of the passport", sc.Receipt.Ground)
+		}
+		src("state_corp.receipt.source", sc.Receipt.Source)
+		for _, d := range []struct {
+			at string
+			d  Duration
+		}{{"to_provider", sc.ToProvider}, {"result_back", sc.ResultBack}, {"storage", sc.Storage}} {
+			if d.d.Value < 1 || !in(d.d.Unit, "minutes", "hours", "working_days", "calendar_days") {
+				bad("state_corp."+d.at, "%d %q: a positive value in minutes, hours, working_days or calendar_days", d.d.Value, d.d.Unit)
+			}
+		}
+		src("state_corp.source", sc.Source)
+	}
 	if w := p.Deadlines.WarnAtPercent; w != 0 && (w < 1 || w > 99) {
 		bad("deadlines.warn_at_percent", "%d: 1 to 99", w)
 	}

@@ -24,7 +24,7 @@ func TestBuiltinPassportsValidate(t *testing.T) {
 	for _, s := range p.Steps {
 		require.NotEmpty(t, s.Source.Ref, s.ID)
 	}
-	require.Len(t, c.All(), 5)
+	require.Len(t, c.All(), 6)
 	sko, ok := c.Get("disabled-children-home-education", "51")
 	require.True(t, ok)
 	require.Len(t, sko.Documents, 5, "its five required documents")
@@ -129,4 +129,35 @@ func TestResultTemplates(t *testing.T) {
 	edited.Templates = map[string]string{"result.ru": "{{.Nope}}", "result.kk": "x"}
 	_, err = edited.Render(p.Results[0], d)
 	require.ErrorContains(t, err, "template result.ru")
+}
+
+func TestStateCorpPart(t *testing.T) {
+	t.Parallel()
+	good, err := os.ReadFile("passports/guardian-allowance.27.yaml")
+	require.NoError(t, err)
+	c, err := catalog.Load(fstest.MapFS{"wko.yaml": {Data: good}})
+	require.NoError(t, err)
+	p, ok := c.Get("guardian-allowance", "27")
+	require.True(t, ok)
+	require.Equal(t, "intake_refused", p.StateCorp.Receipt.Ground)
+	require.Equal(t, catalog.Duration{Value: 30, Unit: "calendar_days"}, p.StateCorp.Storage)
+	tests := []struct {
+		name, from, to, field string
+	}{
+		{"fail/no tson channel", "channels: [portal, tson]   #", "channels: [portal]   #", "state_corp: a passport without the tson channel"},
+		{"fail/unknown ground", "ground: intake_refused", "ground: no_such", "state_corp.receipt.ground"},
+		{"fail/storage unit", "storage: {value: 30, unit: calendar_days}", "storage: {value: 30, unit: months}", "state_corp.storage"},
+		{"fail/carriage term", "to_provider: {value: 1, unit: working_days}", "to_provider: {value: 0, unit: working_days}", "state_corp.to_provider"},
+		{"fail/no receipt form", `form: "приложение 3 Стандарта"`, `form: ""`, "state_corp.receipt.form"},
+		{"fail/no Kazakh title", "kk: \"Құжаттарды қабылдаудан бас тарту туралы қолхат\"", "kk: \"\"", "state_corp.receipt.title.kk"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			broken := strings.Replace(string(good), tt.from, tt.to, 1)
+			require.NotEqual(t, string(good), broken, "the test must change the passport")
+			_, err := catalog.Load(fstest.MapFS{"wko.yaml": {Data: []byte(broken)}})
+			require.ErrorContains(t, err, tt.field)
+		})
+	}
 }

@@ -64,3 +64,24 @@ func (r Client) PowerOfAttorney(ctx context.Context, req *enisv1.GetPowerOfAttor
 	}
 	return resp.GetPowerOfAttorney(), nil
 }
+
+// Related reports whether person has, in ГБД ФЛ, a family link of relation (parent, guardian,
+// parent_or_guardian) to iin: a passport's check with a relation asks it.
+func Related(person *gbdflv1.Person, relation, iin string) bool {
+	for _, l := range person.GetFamily() {
+		if l.GetIin() != iin {
+			continue
+		}
+		switch l.GetRelation() {
+		case gbdflv1.Relation_RELATION_PARENT:
+			if relation == "parent" || relation == "parent_or_guardian" {
+				return true
+			}
+		case gbdflv1.Relation_RELATION_GUARDIAN:
+			if relation == "guardian" || relation == "parent_or_guardian" {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/egov-suite/egov/internal/app"
 	"github.com/egov-suite/egov/internal/applicant"
+	"github.com/egov-suite/egov/internal/applicant/channelweb"
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/webkit"
@@ -64,7 +65,7 @@ func Descriptor(cfg Config) app.Descriptor {
 			if err != nil {
 				return nil, err
 			}
-			att, err := ch.Attachments(ctx, env.Bus, cfg.MaxAttachment, AttachmentTypes)
+			att, err := channelweb.OpenAttachments(ctx, env.Bus, cfg.MaxAttachment, AttachmentTypes)
 			if err != nil {
 				_ = ch.Close(ctx)
 				return nil, err

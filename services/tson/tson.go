@@ -12,6 +12,7 @@ import (
 
 	"github.com/egov-suite/egov/internal/app"
 	"github.com/egov-suite/egov/internal/applicant"
+	"github.com/egov-suite/egov/internal/applicant/channelweb"
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/natsbus"
@@ -38,6 +39,8 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-* headers are believed (Secure cookies
 	// when TLS ends at them).
 	TrustedProxies webkit.Proxies `env:"EGOV_TRUSTED_PROXIES"`
+	// TimersInterval is how often Госкорпорация's timed steps are armed and unclaimed results archived.
+	TimersInterval time.Duration `env:"EGOV_TSON_TIMERS_INTERVAL" envDefault:"1m"`
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -64,7 +67,7 @@ func Descriptor(cfg Config) app.Descriptor {
 			if err != nil {
 				return nil, err
 			}
-			att, err := ch.Attachments(ctx, env.Bus, cfg.MaxAttachment, ScanTypes)
+			att, err := channelweb.OpenAttachments(ctx, env.Bus, cfg.MaxAttachment, ScanTypes)
 			if err != nil {
 				_ = ch.Close(ctx)
 				return nil, err
@@ -72,10 +75,12 @@ func Descriptor(cfg Config) app.Descriptor {
 			d := desk.New(desk.Options{Desk: ch.Desk, Registries: ch.Registries, DB: env.DB, Now: env.Now, Log: env.Log,
 				SessionTTL: cfg.SessionTTL, SignerURL: env.SignerURL, BIN: cfg.BIN, Office: cfg.Office,
 				Attachments: att, Proxies: cfg.TrustedProxies})
+			workers := ch.Workers(env)
+			workers["statecorp timers"] = func(ctx context.Context) error { return d.Timers(ctx, cfg.TimersInterval) }
 			return &app.Unit{
 				HTTP:    d.Handler(),
 				Checks:  ch.Checks(),
-				Workers: ch.Workers(env),
+				Workers: workers,
 				Close:   ch.Close,
 				// Its gRPC server has the health service only, open to any participant.
 				Identity: ch.Identity,

@@ -9,6 +9,7 @@ import (
 	"embed"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -21,11 +22,11 @@ import (
 
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/applicant"
+	"github.com/egov-suite/egov/internal/applicant/channelweb"
 	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/iin"
 	"github.com/egov-suite/egov/internal/registries"
 	"github.com/egov-suite/egov/internal/webkit"
-	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
 )
 
@@ -41,7 +42,7 @@ type Persons interface {
 type Options struct {
 	Desk        *applicant.Desk
 	Persons     Persons
-	Attachments applicant.Attachments
+	Attachments channelweb.Attachments
 	DB          *pgxpool.Pool
 	Now         func() time.Time
 	Log         *slog.Logger
@@ -59,9 +60,10 @@ type Options struct {
 
 // Site is the portal.
 type Site struct {
-	o    Options
-	web  *webkit.Site
-	tmpl *template.Template
+	o     Options
+	web   *webkit.Site
+	tmpl  *template.Template
+	pages *channelweb.Pages[*user]
 }
 
 // New builds the site.
@@ -80,7 +82,16 @@ func New(o Options) *Site {
 	}
 	s := &Site{o: o, web: webkit.New(webkit.Options{Prefix: "/", Cookie: "portal_session", DB: o.DB, TTL: o.SessionTTL,
 		Now: o.Now, SignerURL: o.SignerURL, Proxies: o.Proxies, Log: o.Log})}
-	s.tmpl = template.Must(template.Must(template.New("").Funcs(applicant.Funcs()).ParseFS(applicant.Partials, "web/*.html")).ParseFS(web, "web/*.html"))
+	s.tmpl = template.Must(template.Must(template.New("").Funcs(channelweb.Funcs()).ParseFS(channelweb.Partials, "web/*.html")).ParseFS(web, "web/*.html"))
+	// The citizen's own applications, signed with the citizen's own certificate; after sending, the
+	// application's page.
+	s.pages = &channelweb.Pages[*user]{Desk: o.Desk, Web: s.web, Attachments: o.Attachments,
+		Owner:    func(u *user) string { return u.IIN },
+		Expect:   func(u *user) envelope.Expect { return envelope.Expect{IIN: u.IIN} },
+		SignView: s.signView,
+		Render:   s.render,
+		Text:     func(r *http.Request, key string) string { return texts[webkit.Lang(r)][key] },
+		Sent:     func(a *applicant.Application) string { return "/applications/" + a.ID + "?sent=1" }}
 	return s
 }
 
@@ -102,10 +113,10 @@ func (s *Site) Handler() http.Handler {
 	mux.HandleFunc("GET /cabinet", s.auth(s.cabinet))
 	mux.HandleFunc("GET /services/{code}/{region}", s.auth(s.formPage))
 	mux.HandleFunc("POST /services/{code}/{region}", s.draft)
-	mux.HandleFunc("GET /applications/{id}/sign", s.auth(s.signPage))
-	mux.HandleFunc("POST /applications/{id}/sign", s.auth(s.sign))
+	mux.HandleFunc("GET /applications/{id}/sign", s.auth(s.pages.SignPage))
+	mux.HandleFunc("POST /applications/{id}/sign", s.auth(s.pages.Sign))
 	mux.HandleFunc("GET /applications/{id}", s.auth(s.application))
-	mux.HandleFunc("GET /applications/{id}/result", s.auth(s.result))
+	mux.HandleFunc("GET /applications/{id}/result", s.auth(s.pages.Result))
 	mux.HandleFunc("POST /applications/{id}/survey", s.auth(s.survey))
 	mux.HandleFunc("GET /history", s.auth(s.history))
 	mux.HandleFunc("GET /notifications", s.auth(s.notifications))
@@ -560,7 +571,7 @@ func (s *Site) formPage(w http.ResponseWriter, r *http.Request, u *user) {
 
 func (s *Site) renderForm(w http.ResponseWriter, r *http.Request, u *user, p *catalog.Passport, status int, values map[string]string, problems []string) {
 	l := webkit.Lang(r)
-	fields, docs := applicant.Form(p, "portal", l, values, map[string]string{"applicant_iin": u.IIN})
+	fields, docs := channelweb.Form(p, "portal", l, values, map[string]string{"applicant_iin": u.IIN})
 	s.render(w, r, "form.html", status, u, "", map[string]any{"Passport": p, "Name": webkit.Pick(l, p.Name.RU, p.Name.KK),
 		"Provider": webkit.Pick(l, p.Provider.Name.RU, p.Provider.Name.KK), "Fields": fields, "Docs": docs,
 		"Problems": problems, "MaxMB": s.o.Attachments.MaxSize >> 20})
@@ -575,10 +586,8 @@ func (s *Site) draft(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			return
 		}
-		l := webkit.Lang(r)
-		fixed := map[string]string{"applicant_iin": u.IIN}
-		values := applicant.ReadFields(p, "portal", r, fixed)
-		docs, problems, err := s.o.Attachments.ReadDocuments(r.Context(), p, "portal", l, r, false)
+		values := channelweb.ReadFields(p, "portal", r, map[string]string{"applicant_iin": u.IIN})
+		id, problems, err := s.pages.Draft(r, u, p, u.IIN, values, false)
 		if err != nil {
 			s.web.Fail(w, r, err)
 			return
@@ -587,88 +596,21 @@ func (s *Site) draft(w http.ResponseWriter, r *http.Request) {
 			s.renderForm(w, r, u, p, http.StatusUnprocessableEntity, values, problems)
 			return
 		}
-		a := &applicationv1.Application{ServiceCode: p.Code, Region: p.Region, ApplicantIin: u.IIN, Fields: values, Documents: docs, Language: l}
-		id, err := s.o.Desk.Draft(r.Context(), u.IIN, a)
-		var pr applicant.Problems
-		if errors.As(err, &pr) {
-			s.renderForm(w, r, u, p, http.StatusUnprocessableEntity, values, pr)
-			return
-		}
-		if err != nil {
-			s.web.Fail(w, r, err)
-			return
-		}
 		http.Redirect(w, r, "/applications/"+id+"/sign", http.StatusSeeOther)
 	})(w, r)
 }
 
-func (s *Site) load(w http.ResponseWriter, r *http.Request, u *user) (*applicant.Application, bool) {
-	a, err := s.o.Desk.Get(r.Context(), u.IIN, r.PathValue("id"))
-	if errors.Is(err, applicant.ErrNotFound) {
-		http.NotFound(w, r)
-		return nil, false
-	}
-	if err != nil {
-		s.web.Fail(w, r, err)
-		return nil, false
-	}
-	return a, true
-}
-
-func (s *Site) signPage(w http.ResponseWriter, r *http.Request, u *user) {
-	a, ok := s.load(w, r, u)
-	if !ok {
-		return
-	}
-	if a.Status != applicant.StatusDraft {
-		http.Redirect(w, r, "/applications/"+a.ID, http.StatusSeeOther)
-		return
-	}
-	s.renderSign(w, r, u, a, http.StatusOK, "")
-}
-
-func (s *Site) renderSign(w http.ResponseWriter, r *http.Request, u *user, a *applicant.Application, status int, errText string) {
+// signView is what the portal's signing page shows beside the bytes: the form as filled and the
+// attachments.
+func (s *Site) signView(r *http.Request, a *applicant.Application) (map[string]any, error) {
 	l := webkit.Lang(r)
-	p, _ := s.o.Desk.Catalog().Get(a.ServiceCode, a.Region)
-	fields, docs := applicant.Form(p, "portal", l, a.Doc.GetFields(), nil)
-	s.render(w, r, "sign.html", status, u, errText, map[string]any{"App": a, "Name": webkit.Pick(l, p.Name.RU, p.Name.KK),
-		"Fields": fields, "Docs": docs, "Submitted": a.Doc.GetDocuments(), "Content64": base64.StdEncoding.EncodeToString(a.Content)})
-}
-
-// sign takes the citizen's signature over the draft: condition 2 is checked, and the application goes
-// to ШЭП or is refused with the regulation's text.
-func (s *Site) sign(w http.ResponseWriter, r *http.Request, u *user) {
-	a, ok := s.load(w, r, u)
+	p, ok := s.o.Desk.Catalog().Get(a.ServiceCode, a.Region)
 	if !ok {
-		return
+		return nil, fmt.Errorf("portal: no passport %s/%s", a.ServiceCode, a.Region)
 	}
-	l := webkit.Lang(r)
-	sig, ok := webkit.Signature(r)
-	if !ok {
-		s.renderSign(w, r, u, a, http.StatusUnprocessableEntity, texts[l]["err_no_signature"])
-		return
-	}
-	err := s.o.Desk.Submit(r.Context(), u.IIN, a.ID, sig, envelope.Expect{IIN: u.IIN})
-	var refused *applicant.Refused
-	switch {
-	case errors.Is(err, applicant.ErrStatusUnavailable):
-		s.renderSign(w, r, u, a, http.StatusServiceUnavailable, texts[l]["err_status"])
-		return
-	case errors.As(err, &refused):
-		// Condition 2 failed: the application is refused (process 4); its page shows the text.
-		http.Redirect(w, r, "/applications/"+a.ID, http.StatusSeeOther)
-		return
-	case errors.Is(err, applicant.ErrSubmitted), errors.Is(err, applicant.ErrOutcomeUnknown):
-		// Sent before (a second click, a retry after a lost answer), or perhaps just now with the
-		// database gone around the commit: never "failed" — the application's page tells what became of it,
-		// and nothing is sent twice.
-		http.Redirect(w, r, "/applications/"+a.ID, http.StatusSeeOther)
-		return
-	case err != nil:
-		s.web.Fail(w, r, err)
-		return
-	}
-	http.Redirect(w, r, "/applications/"+a.ID+"?sent=1", http.StatusSeeOther)
+	fields, docs := channelweb.Form(p, "portal", l, a.Doc.GetFields(), nil)
+	return map[string]any{"App": a, "Name": webkit.Pick(l, p.Name.RU, p.Name.KK),
+		"Fields": fields, "Docs": docs, "Submitted": a.Doc.GetDocuments(), "Content64": base64.StdEncoding.EncodeToString(a.Content)}, nil
 }
 
 func (s *Site) application(w http.ResponseWriter, r *http.Request, u *user) {
@@ -676,7 +618,7 @@ func (s *Site) application(w http.ResponseWriter, r *http.Request, u *user) {
 }
 
 func (s *Site) showApplication(w http.ResponseWriter, r *http.Request, u *user, status int, errText string) {
-	a, ok := s.load(w, r, u)
+	a, ok := s.pages.Load(w, r, u)
 	if !ok {
 		return
 	}
@@ -697,22 +639,14 @@ func (s *Site) showApplication(w http.ResponseWriter, r *http.Request, u *user, 
 	if p != nil {
 		name = webkit.Pick(l, p.Name.RU, p.Name.KK)
 	}
-	page := map[string]any{"App": a, "Name": name, "Statuses": statuses, "Result": s.o.Desk.Result(r.Context(), a, "/applications/"+a.ID+"/result"),
+	page := map[string]any{"App": a, "Name": name, "Statuses": statuses, "Result": channelweb.Result(r.Context(), s.o.Desk, a, "/applications/"+a.ID+"/result"),
 		"Survey": survey, "Sent": r.URL.Query().Get("sent") != ""}
 	s.render(w, r, "application.html", status, u, errText, page)
 }
 
-func (s *Site) result(w http.ResponseWriter, r *http.Request, u *user) {
-	a, ok := s.load(w, r, u)
-	if !ok {
-		return
-	}
-	applicant.ServeResult(w, r, a)
-}
-
 // survey records the two answers of приложение 5, once, after a result.
 func (s *Site) survey(w http.ResponseWriter, r *http.Request, u *user) {
-	a, ok := s.load(w, r, u)
+	a, ok := s.pages.Load(w, r, u)
 	if !ok {
 		return
 	}

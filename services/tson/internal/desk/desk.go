@@ -23,14 +23,15 @@ import (
 
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/applicant"
+	"github.com/egov-suite/egov/internal/applicant/channelweb"
+	"github.com/egov-suite/egov/internal/calendar"
 	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/iin"
-	"github.com/egov-suite/egov/internal/registries"
 	"github.com/egov-suite/egov/internal/webkit"
-	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	enisv1 "github.com/egov-suite/egov/proto/egov/enis/v1"
 	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
+	"github.com/egov-suite/egov/services/tson/internal/statecorp"
 )
 
 //go:embed web/*.html
@@ -46,7 +47,7 @@ type Registries interface {
 type Options struct {
 	Desk        *applicant.Desk
 	Registries  Registries
-	Attachments applicant.Attachments
+	Attachments channelweb.Attachments
 	DB          *pgxpool.Pool
 	Now         func() time.Time
 	Log         *slog.Logger
@@ -58,13 +59,16 @@ type Options struct {
 	Office string
 	// Proxies are the trusted reverse proxies (EGOV_TRUSTED_PROXIES).
 	Proxies webkit.Proxies
+	// Calendar is the working-day calendar of Госкорпорация's timed steps.
+	Calendar *calendar.Calendar
 }
 
 // Desk is the operator's workstation.
 type Desk struct {
-	o    Options
-	web  *webkit.Site
-	tmpl *template.Template
+	o     Options
+	web   *webkit.Site
+	tmpl  *template.Template
+	pages *channelweb.Pages[*operator]
 }
 
 // New builds the desk.
@@ -72,9 +76,22 @@ func New(o Options) *Desk {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Calendar == nil {
+		o.Calendar = calendar.Default()
+	}
 	d := &Desk{o: o, web: webkit.New(webkit.Options{Prefix: "/", Cookie: "tson_session", DB: o.DB, TTL: o.SessionTTL,
 		Now: o.Now, SignerURL: o.SignerURL, Proxies: o.Proxies, Log: o.Log})}
-	d.tmpl = template.Must(template.Must(template.New("").Funcs(applicant.Funcs()).ParseFS(applicant.Partials, "web/*.html")).ParseFS(web, "web/*.html"))
+	d.tmpl = template.Must(template.Must(template.New("").Funcs(channelweb.Funcs()).ParseFS(channelweb.Partials, "web/*.html")).ParseFS(web, "web/*.html"))
+	// The office's applications, signed with the operator's key of Госкорпорация; after sending, the
+	// receipt, and Госкорпорация's timed steps start.
+	d.pages = &channelweb.Pages[*operator]{Desk: o.Desk, Web: d.web, Attachments: o.Attachments,
+		Owner:       func(*operator) string { return o.Office },
+		Expect:      func(op *operator) envelope.Expect { return envelope.Expect{IIN: op.IIN, BIN: o.BIN} },
+		SignView:    d.view,
+		Render:      d.render,
+		Text:        func(r *http.Request, key string) string { return texts[webkit.Lang(r)][key] },
+		Sent:        func(a *applicant.Application) string { return "/applications/" + a.ID + "/receipt" },
+		AfterSubmit: d.afterSubmit}
 	return d
 }
 
@@ -91,11 +108,14 @@ func (d *Desk) Handler() http.Handler {
 	mux.HandleFunc("GET /new/{code}/{region}", d.auth(d.lookupPage))
 	mux.HandleFunc("POST /new/{code}/{region}/lookup", d.auth(d.lookup))
 	mux.HandleFunc("POST /new/{code}/{region}", d.draft)
-	mux.HandleFunc("GET /applications/{id}/sign", d.auth(d.signPage))
-	mux.HandleFunc("POST /applications/{id}/sign", d.auth(d.sign))
+	mux.HandleFunc("POST /new/{code}/{region}/refuse", d.refuse)
+	mux.HandleFunc("GET /refusals/{id}", d.auth(d.refusalReceipt))
+	mux.HandleFunc("POST /applications/{id}/steps/{step}", d.auth(d.markStep))
+	mux.HandleFunc("GET /applications/{id}/sign", d.auth(d.pages.SignPage))
+	mux.HandleFunc("POST /applications/{id}/sign", d.auth(d.pages.Sign))
 	mux.HandleFunc("GET /applications/{id}", d.auth(d.application))
 	mux.HandleFunc("GET /applications/{id}/receipt", d.auth(d.receipt))
-	mux.HandleFunc("GET /applications/{id}/result", d.auth(d.result))
+	mux.HandleFunc("GET /applications/{id}/result", d.auth(d.pages.Result))
 	mux.HandleFunc("POST /applications/{id}/hand-over", d.auth(d.handOver))
 	return d.web.Secure(mux)
 }
@@ -211,7 +231,12 @@ func (d *Desk) list(w http.ResponseWriter, r *http.Request, op *operator) {
 		}
 		rows = append(rows, x)
 	}
-	d.render(w, r, "list.html", http.StatusOK, op, "", map[string]any{"Applications": rows})
+	refusals, err := d.refusals(r.Context(), l, 50)
+	if err != nil {
+		d.web.Fail(w, r, err)
+		return
+	}
+	d.render(w, r, "list.html", http.StatusOK, op, "", map[string]any{"Applications": rows, "Refusals": refusals})
 }
 
 func (d *Desk) services(w http.ResponseWriter, r *http.Request, op *operator) {
@@ -258,46 +283,6 @@ func Name(p *gbdflv1.Person) string {
 	return strings.TrimSpace(p.GetSurname() + " " + p.GetName() + " " + p.GetPatronymic())
 }
 
-// check looks the citizen, the representative and the power of attorney up through ШЭП. A registry that
-// does not answer is an error; a missing record is in Missing with the passport's refusal text
-// («невозможности получения данных …»).
-func (d *Desk) check(ctx context.Context, p *catalog.Passport, lang, citizen, rep, poa string) (*counterCheck, error) {
-	c := &counterCheck{CitizenIIN: citizen, RepresentativeIIN: rep, POANumber: poa}
-	var err error
-	if c.Citizen, err = d.o.Registries.Person(ctx, citizen); errors.Is(err, registries.ErrNoRecord) {
-		c.Missing = append(c.Missing, webkit.Pick(lang, "нет данных услугополучателя в ГБД ФЛ", "ЖТ МДҚ-да қызмет алушының деректері жоқ"))
-	} else if err != nil {
-		return nil, err
-	}
-	if rep != "" {
-		if c.Representative, err = d.o.Registries.Person(ctx, rep); errors.Is(err, registries.ErrNoRecord) {
-			c.Missing = append(c.Missing, webkit.Pick(lang, "нет данных представителя в ГБД ФЛ", "ЖТ МДҚ-да өкілдің деректері жоқ"))
-		} else if err != nil {
-			return nil, err
-		}
-		c.POA, err = d.o.Registries.PowerOfAttorney(ctx, &enisv1.GetPowerOfAttorneyRequest{Number: poa, PrincipalIin: citizen, RepresentativeIin: rep})
-		switch {
-		case errors.Is(err, registries.ErrNoRecord):
-			c.Missing = append(c.Missing, webkit.Pick(lang, "нет данных доверенности в ЕНИС", "БНАЖ-да сенімхат деректері жоқ"))
-		case err != nil:
-			return nil, err
-		case c.POA.GetState() != enisv1.PowerOfAttorneyState_POWER_OF_ATTORNEY_STATE_VALID:
-			state := strings.ToLower(strings.TrimPrefix(c.POA.GetState().String(), "POWER_OF_ATTORNEY_STATE_"))
-			c.Missing = append(c.Missing, webkit.Pick(lang, "доверенность в ЕНИС недействительна: ", "БНАЖ-дағы сенімхат жарамсыз: ")+state)
-		case c.POA.GetPrincipalIin() != citizen || c.POA.GetRepresentativeIin() != rep:
-			c.Missing = append(c.Missing, webkit.Pick(lang, "доверенность в ЕНИС выдана другим лицом или другому лицу", "БНАЖ-дағы сенімхат басқа тұлғаға берілген"))
-		}
-	}
-	if !c.OK() {
-		for _, rf := range p.Refusals {
-			if rf.Code == "data_missing" {
-				c.Refusal = webkit.Pick(lang, rf.Text.RU, rf.Text.KK)
-			}
-		}
-	}
-	return c, nil
-}
-
 func (d *Desk) lookupPage(w http.ResponseWriter, r *http.Request, op *operator) {
 	p, ok := d.passport(w, r)
 	if !ok {
@@ -307,15 +292,19 @@ func (d *Desk) lookupPage(w http.ResponseWriter, r *http.Request, op *operator) 
 }
 
 func (d *Desk) renderLookup(w http.ResponseWriter, r *http.Request, op *operator, p *catalog.Passport, status int, errText string, c *counterCheck, problems []string) {
+	d.render(w, r, "new.html", status, op, errText, d.lookupData(r, p, c, problems))
+}
+
+func (d *Desk) lookupData(r *http.Request, p *catalog.Passport, c *counterCheck, problems []string) map[string]any {
 	l := webkit.Lang(r)
 	data := map[string]any{"Passport": p, "Name": webkit.Pick(l, p.Name.RU, p.Name.KK), "Check": c, "Problems": problems,
-		"MaxMB": d.o.Attachments.MaxSize >> 20, "Paper": true, "Asked": c.CitizenIIN != ""}
+		"MaxMB": d.o.Attachments.MaxSize >> 20, "Paper": true, "Expiry": p.StateCorp != nil, "Asked": c.CitizenIIN != ""}
 	if c.CitizenIIN != "" && c.OK() {
-		fixed := map[string]string{"applicant_iin": c.CitizenIIN, "representative_iin": c.RepresentativeIIN, "poa_number": c.POANumber}
-		fields, docs := applicant.Form(p, "tson", l, formValues(r), fixed)
+		fixed := map[string]string{fieldApplicant: c.CitizenIIN, fieldRepresentative: c.RepresentativeIIN, fieldPOA: c.POANumber}
+		fields, docs := channelweb.Form(p, "tson", l, formValues(r), fixed)
 		data["Fields"], data["Docs"] = fields, docs
 	}
-	d.render(w, r, "new.html", status, op, errText, data)
+	return data
 }
 
 // formValues are the values of the form fields already typed (on a redraw).
@@ -354,16 +343,17 @@ func (d *Desk) lookup(w http.ResponseWriter, r *http.Request, op *operator) {
 	if !ok {
 		return
 	}
-	if c := d.atCounter(w, r, op, p); c != nil {
+	if c := d.atCounter(w, r, op, p, nil); c != nil {
 		d.renderLookup(w, r, op, p, http.StatusOK, "", c, nil)
 	}
 }
 
 // atCounter reads who is at the counter (the citizen, a representative and the power of attorney) and
-// looks them up through ШЭП. When the application cannot be taken — a malformed IIN, a registry that
-// does not answer, a missing record or an invalid power of attorney — it answers the page itself and
+// runs the passport's checks on them and on the form's fields (form: the fields read, nil at the
+// look-up). When the application cannot be taken — a malformed IIN, a registry that does not answer, a
+// missing record, an absent link or an invalid power of attorney — it answers the page itself and
 // returns nil.
-func (d *Desk) atCounter(w http.ResponseWriter, r *http.Request, op *operator, p *catalog.Passport) *counterCheck {
+func (d *Desk) atCounter(w http.ResponseWriter, r *http.Request, op *operator, p *catalog.Passport, form map[string]string) *counterCheck {
 	l := webkit.Lang(r)
 	t := texts[l]
 	citizen, rep, poa, problem := readCounter(r, t)
@@ -371,14 +361,19 @@ func (d *Desk) atCounter(w http.ResponseWriter, r *http.Request, op *operator, p
 		d.renderLookup(w, r, op, p, http.StatusUnprocessableEntity, problem, &counterCheck{}, nil)
 		return nil
 	}
-	c, err := d.check(r.Context(), p, l, citizen, rep, poa)
+	values := map[string]string{}
+	for k, v := range form {
+		values[k] = v
+	}
+	values[fieldApplicant], values[fieldRepresentative], values[fieldPOA] = citizen, rep, poa
+	c, err := d.check(r.Context(), p, l, values)
 	if err != nil {
 		d.o.Log.WarnContext(r.Context(), "tson: look-up failed", "error", err)
-		d.renderLookup(w, r, op, p, http.StatusServiceUnavailable, t["err_registry"], &counterCheck{}, nil)
+		d.renderLookup(w, r, op, p, http.StatusServiceUnavailable, t["err_registry"], &counterCheck{CitizenIIN: citizen, RepresentativeIIN: rep, POANumber: poa}, nil)
 		return nil
 	}
 	if !c.OK() {
-		d.o.Log.InfoContext(r.Context(), "tson: registries have no data; the application cannot be taken", "service", p.Code, "region", p.Region)
+		d.o.Log.InfoContext(r.Context(), "tson: the passport's checks fail; the application cannot be taken", "service", p.Code, "region", p.Region)
 		d.renderLookup(w, r, op, p, http.StatusUnprocessableEntity, "", c, nil)
 		return nil
 	}
@@ -394,15 +389,36 @@ func (d *Desk) draft(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			return
 		}
-		c := d.atCounter(w, r, op, p)
+		l := webkit.Lang(r)
+		citizen, rep, poa, _ := readCounter(r, texts[l])
+		fixed := map[string]string{fieldApplicant: citizen, fieldRepresentative: rep, fieldPOA: poa}
+		values := channelweb.ReadFields(p, "tson", r, fixed)
+		c := d.atCounter(w, r, op, p, values)
 		if c == nil {
 			return
 		}
-		l := webkit.Lang(r)
-		citizen := c.CitizenIIN
-		fixed := map[string]string{"applicant_iin": citizen, "representative_iin": c.RepresentativeIIN, "poa_number": c.POANumber}
-		values := applicant.ReadFields(p, "tson", r, fixed)
-		docs, problems, err := d.o.Attachments.ReadDocuments(r.Context(), p, "tson", l, r, true)
+		if p.StateCorp != nil {
+			// The worker checks the document set before anything is kept (п. 2): an incomplete one is
+			// refused with a receipt and opens no case.
+			if set := statecorp.CheckSet(p, "tson", presence(p, r)); !set.Complete() {
+				data := d.lookupData(r, p, c, setProblems(p, l, set))
+				data["Refuse"] = true
+				d.render(w, r, "new.html", http.StatusUnprocessableEntity, op, "", data)
+				return
+			}
+		}
+		poaText := ""
+		if c.POA != nil {
+			poaText = fmt.Sprintf("%s, %s, до %s, нотариус %s", c.POA.GetNumber(), c.POA.GetIssuedOn(), c.POA.GetValidUntil(), c.POA.GetNotaryName())
+		}
+		// What the counter learnt is kept with the draft, in its transaction: the receipt is printed from it.
+		counter := func(ctx context.Context, tx pgx.Tx, id string) error {
+			_, err := tx.Exec(ctx, `INSERT INTO counter (application_id, citizen_name, representative_name, power_of_attorney,
+				operator_iin, operator_name, at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+				id, Name(c.Citizen), Name(c.Representative), poaText, op.IIN, op.Name, d.o.Now())
+			return err
+		}
+		id, problems, err := d.pages.Draft(r, op, p, citizen, values, true, counter)
 		if err != nil {
 			d.web.Fail(w, r, err)
 			return
@@ -411,42 +427,8 @@ func (d *Desk) draft(w http.ResponseWriter, r *http.Request) {
 			d.renderLookup(w, r, op, p, http.StatusUnprocessableEntity, "", c, problems)
 			return
 		}
-		a := &applicationv1.Application{ServiceCode: p.Code, Region: p.Region, ApplicantIin: citizen, Fields: values, Documents: docs, Language: l}
-		id, err := d.o.Desk.Draft(r.Context(), d.o.Office, a)
-		var pr applicant.Problems
-		if errors.As(err, &pr) {
-			d.renderLookup(w, r, op, p, http.StatusUnprocessableEntity, "", c, pr)
-			return
-		}
-		if err != nil {
-			d.web.Fail(w, r, err)
-			return
-		}
-		poaText := ""
-		if c.POA != nil {
-			poaText = fmt.Sprintf("%s, %s, до %s, нотариус %s", c.POA.GetNumber(), c.POA.GetIssuedOn(), c.POA.GetValidUntil(), c.POA.GetNotaryName())
-		}
-		if _, err := d.o.DB.Exec(r.Context(), `INSERT INTO counter (application_id, citizen_name, representative_name, power_of_attorney,
-			operator_iin, operator_name, at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			id, Name(c.Citizen), Name(c.Representative), poaText, op.IIN, op.Name, d.o.Now()); err != nil {
-			d.web.Fail(w, r, err)
-			return
-		}
 		http.Redirect(w, r, "/applications/"+id+"/sign", http.StatusSeeOther)
 	})(w, r)
-}
-
-func (d *Desk) load(w http.ResponseWriter, r *http.Request) (*applicant.Application, bool) {
-	a, err := d.o.Desk.Get(r.Context(), d.o.Office, r.PathValue("id"))
-	if errors.Is(err, applicant.ErrNotFound) {
-		http.NotFound(w, r)
-		return nil, false
-	}
-	if err != nil {
-		d.web.Fail(w, r, err)
-		return nil, false
-	}
-	return a, true
 }
 
 // counterRow is what the counter recorded of an application.
@@ -473,7 +455,7 @@ func (d *Desk) view(r *http.Request, a *applicant.Application) (map[string]any, 
 	if p != nil {
 		name = webkit.Pick(l, p.Name.RU, p.Name.KK)
 	}
-	fields, docs := applicant.Form(p, "tson", l, a.Doc.GetFields(), nil)
+	fields, docs := channelweb.Form(p, "tson", l, a.Doc.GetFields(), nil)
 	names := map[string]string{}
 	for _, x := range docs {
 		names[x.ID] = x.Name
@@ -495,58 +477,12 @@ func (d *Desk) view(r *http.Request, a *applicant.Application) (map[string]any, 
 		"Content64": base64.StdEncoding.EncodeToString(a.Content), "MaskedIIN": iin.Mask(a.ApplicantIIN)}, nil
 }
 
-func (d *Desk) signPage(w http.ResponseWriter, r *http.Request, op *operator) {
-	a, ok := d.load(w, r)
-	if !ok {
-		return
+// afterSubmit starts Госкорпорация's timed steps of the application just sent; the timers' worker arms
+// them too, should this fail.
+func (d *Desk) afterSubmit(r *http.Request, a *applicant.Application) {
+	if _, err := d.arm(r.Context(), d.keys()); err != nil {
+		d.o.Log.WarnContext(r.Context(), "tson: arming the timed steps failed; the timers' worker retries", "application", a.ID, "error", err)
 	}
-	if a.Status != applicant.StatusDraft {
-		http.Redirect(w, r, "/applications/"+a.ID, http.StatusSeeOther)
-		return
-	}
-	d.renderSign(w, r, op, a, http.StatusOK, "")
-}
-
-func (d *Desk) renderSign(w http.ResponseWriter, r *http.Request, op *operator, a *applicant.Application, status int, errText string) {
-	v, err := d.view(r, a)
-	if err != nil {
-		d.web.Fail(w, r, err)
-		return
-	}
-	d.render(w, r, "sign.html", status, op, errText, v)
-}
-
-// sign takes the operator's signature over the application: an employee's signing certificate of the
-// organisation (condition 2 at a ЦОН), then the application goes to ШЭП.
-func (d *Desk) sign(w http.ResponseWriter, r *http.Request, op *operator) {
-	a, ok := d.load(w, r)
-	if !ok {
-		return
-	}
-	sig, ok := webkit.Signature(r)
-	if !ok {
-		d.renderSign(w, r, op, a, http.StatusUnprocessableEntity, texts[webkit.Lang(r)]["err_no_signature"])
-		return
-	}
-	err := d.o.Desk.Submit(r.Context(), d.o.Office, a.ID, sig, envelope.Expect{IIN: op.IIN, BIN: d.o.BIN})
-	var refused *applicant.Refused
-	switch {
-	case errors.Is(err, applicant.ErrStatusUnavailable):
-		d.renderSign(w, r, op, a, http.StatusServiceUnavailable, texts[webkit.Lang(r)]["err_status"])
-		return
-	case errors.As(err, &refused):
-		http.Redirect(w, r, "/applications/"+a.ID, http.StatusSeeOther)
-		return
-	case errors.Is(err, applicant.ErrSubmitted), errors.Is(err, applicant.ErrOutcomeUnknown):
-		// Sent before, or perhaps just now with the database gone around the commit: the application's
-		// page tells, and nothing is sent twice.
-		http.Redirect(w, r, "/applications/"+a.ID, http.StatusSeeOther)
-		return
-	case err != nil:
-		d.web.Fail(w, r, err)
-		return
-	}
-	http.Redirect(w, r, "/applications/"+a.ID+"/receipt", http.StatusSeeOther)
 }
 
 func (d *Desk) application(w http.ResponseWriter, r *http.Request, op *operator) {
@@ -554,7 +490,7 @@ func (d *Desk) application(w http.ResponseWriter, r *http.Request, op *operator)
 }
 
 func (d *Desk) showApplication(w http.ResponseWriter, r *http.Request, op *operator, status int, errText string) {
-	a, ok := d.load(w, r)
+	a, ok := d.pages.Load(w, r, op)
 	if !ok {
 		return
 	}
@@ -567,14 +503,26 @@ func (d *Desk) showApplication(w http.ResponseWriter, r *http.Request, op *opera
 		d.web.Fail(w, r, err)
 		return
 	}
-	v["Result"] = d.o.Desk.Result(r.Context(), a, "/applications/"+a.ID+"/result")
-	v["CanHandOver"] = a.Closed() && len(a.ResultContent) > 0 && a.HandedOverAt == nil && a.UnclaimedAt == nil
+	v["Result"] = channelweb.Result(r.Context(), d.o.Desk, a, "/applications/"+a.ID+"/result")
+	ready := a.Closed() && len(a.ResultContent) > 0 && a.HandedOverAt == nil && a.UnclaimedAt == nil
+	v["CanHandOver"], v["CanUnclaim"] = ready, ready
+	if p, ok := d.o.Desk.Catalog().Get(a.ServiceCode, a.Region); ok && p.StateCorp != nil {
+		// The result is handed over once it has come back; an unclaimed one is archived when its
+		// storage runs out, not by a button.
+		ts, err := d.timers(r.Context(), a.ID)
+		if err != nil {
+			d.web.Fail(w, r, err)
+			return
+		}
+		v["Steps"] = stepViews(ts, d.o.Now())
+		v["CanHandOver"], v["CanUnclaim"] = ready && statecorp.CanHandOver(ts), false
+	}
 	d.render(w, r, "application.html", status, op, errText, v)
 }
 
 // receipt is the расписка for the citizen, printable.
 func (d *Desk) receipt(w http.ResponseWriter, r *http.Request, op *operator) {
-	a, ok := d.load(w, r)
+	a, ok := d.pages.Load(w, r, op)
 	if !ok {
 		return
 	}
@@ -586,21 +534,31 @@ func (d *Desk) receipt(w http.ResponseWriter, r *http.Request, op *operator) {
 	d.render(w, r, "receipt.html", http.StatusOK, op, "", v)
 }
 
-func (d *Desk) result(w http.ResponseWriter, r *http.Request, _ *operator) {
-	a, ok := d.load(w, r)
-	if !ok {
-		return
-	}
-	applicant.ServeResult(w, r, a)
-}
-
 // handOver records the hand-over of the result to the citizen, or that it was not claimed.
 func (d *Desk) handOver(w http.ResponseWriter, r *http.Request, op *operator) {
-	a, ok := d.load(w, r)
+	a, ok := d.pages.Load(w, r, op)
 	if !ok {
 		return
 	}
-	err := d.o.Desk.HandOver(r.Context(), d.o.Office, a.ID, op.Name+" ("+iin.Mask(op.IIN)+")", r.PostFormValue("unclaimed") != "")
+	by, unclaimed := op.Name+" ("+iin.Mask(op.IIN)+")", r.PostFormValue("unclaimed") != ""
+	p, ok := d.o.Desk.Catalog().Get(a.ServiceCode, a.Region)
+	if ok && p.StateCorp != nil {
+		ts, err := d.timers(r.Context(), a.ID)
+		if err != nil {
+			d.web.Fail(w, r, err)
+			return
+		}
+		if unclaimed || !statecorp.CanHandOver(ts) {
+			d.showApplication(w, r, op, http.StatusConflict, texts[webkit.Lang(r)]["err_not_arrived"])
+			return
+		}
+	}
+	err := d.o.Desk.HandOver(r.Context(), d.o.Office, a.ID, by, unclaimed)
+	if err == nil && ok && p.StateCorp != nil {
+		// The hand-over ends the storage; should this fail, the archive finds the result handed over.
+		_, err = d.o.DB.Exec(r.Context(), `UPDATE handover_steps SET done_at = $2, done_by = $3 WHERE application_id = $1 AND step = 'storage' AND done_at IS NULL`,
+			a.ID, d.o.Now(), by)
+	}
 	if errors.Is(err, applicant.ErrNotIssued) {
 		d.showApplication(w, r, op, http.StatusConflict, texts[webkit.Lang(r)]["err_hand_over"])
 		return

@@ -1,4 +1,9 @@
-package applicant
+// Package channelweb is the web part the channels' sites share (ПЭП, the ЦОН desk, and any channel
+// added later): a passport's form drawn and read, the attachments, the signing page, the signature taken
+// and sent, the application's result with its signature checked, and the partial templates. A site mounts
+// the handlers with its own templates, its own user and its hooks (Pages), and keeps only what its
+// regulation makes it differ in.
+package channelweb
 
 import (
 	"context"
@@ -16,7 +21,9 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/egov-suite/egov/internal/applicant"
 	"github.com/egov-suite/egov/internal/catalog"
+	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/webkit"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
@@ -184,7 +191,7 @@ type ResultView struct {
 }
 
 // Result checks a's result and describes it; nil when there is none yet.
-func (d *Desk) Result(ctx context.Context, a *Application, link string) *ResultView {
+func Result(ctx context.Context, d *applicant.Desk, a *applicant.Application, link string) *ResultView {
 	if len(a.ResultContent) == 0 {
 		return nil
 	}
@@ -200,7 +207,7 @@ func (d *Desk) Result(ctx context.Context, a *Application, link string) *ResultV
 }
 
 // ServeResult writes a's result document, or with ?part=signature its detached CMS signature.
-func ServeResult(w http.ResponseWriter, r *http.Request, a *Application) {
+func ServeResult(w http.ResponseWriter, r *http.Request, a *applicant.Application) {
 	if len(a.ResultContent) == 0 {
 		http.NotFound(w, r)
 		return
@@ -228,7 +235,17 @@ func Funcs() map[string]any {
 	// docs passes a form page's documents to "documents_input": {{template "documents_input" (docs .)}}.
 	f["docs"] = func(p webkit.Page) map[string]any {
 		d, _ := p.Data.(map[string]any)
-		return map[string]any{"Docs": d["Docs"], "Paper": d["Paper"], "T": p.T}
+		return map[string]any{"Docs": d["Docs"], "Paper": d["Paper"], "Expiry": d["Expiry"], "T": p.T}
 	}
 	return f
+}
+
+// OpenAttachments keeps a channel's uploads in the suite's object store, up to maxSize bytes each, of
+// the media types given (sniffed from the content).
+func OpenAttachments(ctx context.Context, bus *natsbus.Bus, maxSize int64, types []string) (Attachments, error) {
+	store, err := bus.JS.ObjectStore(ctx, natsbus.BucketAttachments)
+	if err != nil {
+		return Attachments{}, fmt.Errorf("attachments bucket: %w", err)
+	}
+	return Attachments{Store: store, MaxSize: maxSize, Types: types}, nil
 }

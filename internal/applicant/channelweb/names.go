@@ -1,4 +1,4 @@
-package applicant
+package channelweb
 
 // StatusName is a status as the citizen reads it, in Russian or Kazakh.
 func StatusName(lang, status string) string {
