@@ -33,8 +33,8 @@ func NewStaff(ctx context.Context, base, keys, slug, region string) (*Staff, err
 var stepRe = regexp.MustCompile(`name="step" value="([^"]+)"`)
 
 // Case opens the region's case with a registration number, as АРМ's search field does; it returns the
-// case page's path and the page. Where two providers of the region hold the same number, the field finds
-// one of them: OpenCase tells them apart by the passport.
+// case page's path and the page. A number is unique in its region (one register for all the region's
+// providers).
 func (s *Staff) Case(ctx context.Context, number string) (string, Page, error) {
 	pg, err := s.Get(ctx, "/arm/find?number="+url.QueryEscape(number))
 	if err == nil {
@@ -47,9 +47,8 @@ func (s *Staff) Case(ctx context.Context, number string) (string, Page, error) {
 }
 
 // OpenCase opens the case with a registration number among the region's open cases (АРМ's inbox), of
-// the passport АРМ names service (its Russian name): a number is unique per provider, so two providers
-// of one region can hold the same number, and the search field finds only one of them. found is false
-// when no open case matches (the case is closed, or not yet registered).
+// the passport АРМ names service (its Russian name). found is false when no open case matches (the case
+// is closed, or not yet registered, or of another service).
 func (s *Staff) OpenCase(ctx context.Context, number, service string) (path string, pg Page, found bool, err error) {
 	inbox, err := s.Get(ctx, "/arm/")
 	if err == nil {

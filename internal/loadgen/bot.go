@@ -59,7 +59,7 @@ func startBots(ctx context.Context, target *qakit.Target, work []job, numbers <-
 					if p == nil || !needsStaff(p) {
 						continue // fully automated
 					}
-					if err := bots[p.Region].handle(ctx, n[1], p); err != nil {
+					if err := bots[p.Region].handle(ctx, n[1]); err != nil {
 						log.WarnContext(ctx, "loadgen bot", "number", n[1], "error", err)
 					}
 				}
@@ -83,17 +83,17 @@ var stepRe = regexp.MustCompile(`\((clerk|head|officer|commission|system)\) — 
 // page offers them, until the case has no current step or has left the open cases. A step the system
 // is doing (a signature being time-stamped, a result being sent) shows no action to anyone for a
 // moment: the bot asks again.
-func (b *bot) handle(ctx context.Context, number string, p *catalog.Passport) error {
+func (b *bot) handle(ctx context.Context, number string) error {
 	acts := 0
 	deadline := time.Now().Add(time.Minute)
 	for {
 		acted := false
 		for _, who := range b.staff {
-			_, pg, found, err := who.OpenCase(ctx, number, p.Name.RU)
+			_, pg, err := who.Case(ctx, number)
 			if err != nil {
 				return err
 			}
-			if !found || !stepRe.MatchString(pg.Body) {
+			if !stepRe.MatchString(pg.Body) {
 				return nil // done
 			}
 			kind := ""

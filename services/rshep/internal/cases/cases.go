@@ -1,5 +1,5 @@
 // Package cases registers applications (заявки) at РШЭП: each gets a registration number (регистрационный
-// номер, assigned by АРМ РШЭП) unique per provider and year, exactly once even when ШЭП delivers the
+// номер, assigned by АРМ РШЭП) unique per region and year, exactly once even when ШЭП delivers the
 // application twice, or when the channel sends the same signed application again in a new envelope.
 package cases
 
@@ -39,8 +39,9 @@ type Registration struct {
 }
 
 // Register gives the application its registration number in tx, or returns the number it already has.
-// Numbers read "<region>-<year>-<sequence>", e.g. "55-2026-000042", the sequence counting per provider and
-// year (Kazakhstan time).
+// Numbers read "<region>-<year>-<sequence>", e.g. "55-2026-000042", the sequence counting per region and
+// year (Kazakhstan time): the number names the region, so every provider of the region draws from one
+// register, and a number finds one case of the region.
 func Register(ctx context.Context, tx pgx.Tx, a Application, now time.Time) (Registration, error) {
 	if a.Sender == "" || a.MessageID == "" || a.Provider == "" || a.Region == "" {
 		return Registration{}, errors.New("cases: an application needs its sender, message id, provider and region")
@@ -67,9 +68,9 @@ func Register(ctx context.Context, tx pgx.Tx, a Application, now time.Time) (Reg
 	}
 	year := now.In(calendar.Zone).Year()
 	var seq int64
-	if err := tx.QueryRow(ctx, `INSERT INTO registration_counters (provider, year, last) VALUES ($1, $2, 1)
-		ON CONFLICT (provider, year) DO UPDATE SET last = registration_counters.last + 1 RETURNING last`,
-		a.Provider, year).Scan(&seq); err != nil {
+	if err := tx.QueryRow(ctx, `INSERT INTO region_counters (region, year, last) VALUES ($1, $2, 1)
+		ON CONFLICT (region, year) DO UPDATE SET last = region_counters.last + 1 RETURNING last`,
+		a.Region, year).Scan(&seq); err != nil {
 		return Registration{}, fmt.Errorf("cases: number: %w", err)
 	}
 	r = Registration{Number: fmt.Sprintf("%s-%d-%06d", a.Region, year, seq), At: now, New: true}

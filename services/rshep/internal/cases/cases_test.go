@@ -3,9 +3,11 @@ package cases_test
 import (
 	"crypto/sha256"
 	"fmt"
+	"io/fs"
 	"sort"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -60,7 +62,11 @@ func TestRegistrationNumberOncePerApplication(t *testing.T) {
 
 	other := app("m3")
 	other.Provider = "990840000012"
-	require.Equal(t, "55-2026-000001", register(t, pool, other, now).Number, "numbers count per provider")
+	require.Equal(t, "55-2026-000003", register(t, pool, other, now).Number,
+		"the region's providers draw from one register: a number names the region, and finds one case of it")
+	elsewhere := app("m5")
+	elsewhere.Region = "59"
+	require.Equal(t, "59-2026-000001", register(t, pool, elsewhere, now).Number, "each region counts its own")
 	// A new year starts a new count; the year is Kazakhstan's (UTC+5): 31 Dec 20:00 UTC is already 1 January.
 	require.Equal(t, "55-2027-000001", register(t, pool, app("m4"), time.Date(2026, 12, 31, 20, 0, 0, 0, time.UTC)).Number)
 
@@ -213,4 +219,37 @@ func TestConcurrentEnvelopesOfOneApplication(t *testing.T) {
 	for i, n := range numbers {
 		require.Equal(t, fmt.Sprintf("55-2026-%06d", i+1), n, "contiguous and unique")
 	}
+}
+
+// TestRegionalRegisterContinuesProvidersNumbers: the migration to one register per region continues
+// after the highest number any of the region's providers gave, so no number is given twice.
+func TestRegionalRegisterContinuesProvidersNumbers(t *testing.T) {
+	t.Parallel()
+	pool, err := pgdb.Open(t.Context(), pgtest.URL(t), "rshep", 4)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	before := fstest.MapFS{}
+	require.NoError(t, fs.WalkDir(schema.Migrations(), ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || path >= "0011" {
+			return err
+		}
+		b, err := fs.ReadFile(schema.Migrations(), path)
+		before[path] = &fstest.MapFile{Data: b}
+		return err
+	}))
+	_, err = pgdb.Migrate(t.Context(), pool, "rshep", before)
+	require.NoError(t, err)
+	// Two providers of region 27 counted apart before.
+	_, err = pool.Exec(t.Context(), `INSERT INTO cases (sender, message_id, provider, service_code, region, registration_number, registered_at)
+		VALUES ('portal', 'a', 'p1', 's1', '27', '27-2026-000035', now()), ('portal', 'b', 'p2', 's2', '27', '27-2026-000012', now()),
+		       ('portal', 'c', 'p1', 's1', '55', '55-2026-000004', now())`)
+	require.NoError(t, err)
+	_, err = pgdb.Migrate(t.Context(), pool, "rshep", schema.Migrations())
+	require.NoError(t, err)
+
+	now := time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)
+	a := app("n1")
+	a.Region = "27"
+	require.Equal(t, "27-2026-000036", register(t, pool, a, now).Number)
+	require.Equal(t, "55-2026-000005", register(t, pool, app("n2"), now).Number)
 }

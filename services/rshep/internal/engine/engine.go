@@ -1,6 +1,6 @@
 // Package engine is РШЭП's regulation engine: one engine runs every service passport. It takes
 // application envelopes from ШЭП for its regions' providers, refuses at intake what the passport does not
-// allow (recorded, with the regulation's text), registers the rest (a number per provider and year,
+// allow (recorded, with the regulation's text), registers the rest (a number per region and year,
 // exactly once under redelivery), asks ГБД ФЛ and ЕНИС through ШЭП where the passport says so, walks the
 // passport's steps with their roles and terms, takes the employees' decisions and signatures, keeps every
 // deadline as a durable timer (warning, escalation to the head, extension), and sends each status change

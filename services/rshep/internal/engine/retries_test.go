@@ -180,6 +180,6 @@ func TestResentApplicationInNewEnvelopeFindsItsCase(t *testing.T) {
 	require.Equal(t, 1, n, "one case")
 	require.NoError(t, s.db.QueryRow(t.Context(), `SELECT count(*) FROM outbox o JOIN cases c ON c.region = o.region WHERE c.application_id = $1`, id).Scan(&n))
 	require.Equal(t, 1, n, "one notification owed")
-	require.NoError(t, s.db.QueryRow(t.Context(), `SELECT count(*) FROM registration_counters WHERE last > 1`).Scan(&n))
+	require.NoError(t, s.db.QueryRow(t.Context(), `SELECT count(*) FROM region_counters WHERE last > 1`).Scan(&n))
 	require.Zero(t, n, "one number used")
 }
