@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"github.com/egov-suite/egov/shepsdk"
 	"os"
 
 	"google.golang.org/grpc"
@@ -12,6 +11,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/shepsdk"
 )
 
 // Remote is TLS towards an endpoint outside the suite (a real registry, a team's adapter): its own CA,
