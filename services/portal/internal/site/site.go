@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -62,6 +63,8 @@ type Site struct {
 	o    Options
 	web  *webkit.Site
 	tmpl *template.Template
+	// forwardWarn logs once that X-Forwarded-For came from a peer not trusted (throttle.go).
+	forwardWarn sync.Once
 }
 
 // New builds the site.
@@ -333,7 +336,7 @@ func (s *Site) login(w http.ResponseWriter, r *http.Request) {
 		s.web.Fail(w, r, err)
 		return
 	}
-	wait, err := s.waiting(r.Context(), keys)
+	wait, err := s.reserve(r.Context(), keys)
 	if err != nil {
 		s.web.Fail(w, r, err)
 		return
@@ -363,22 +366,20 @@ func (s *Site) login(w http.ResponseWriter, r *http.Request) {
 		_, _ = checkPassword(dummyHash, r.PostFormValue("password"))
 	}
 	if !ok {
-		if err := s.fail(r.Context(), keys); err != nil {
-			s.web.Fail(w, r, err)
-			return
-		}
+		// The attempt was counted when it was reserved.
 		s.renderLogin(w, r, http.StatusUnauthorized, t["err_credentials"], value)
-		return
-	}
-	if err := s.succeed(w, r, keys); err != nil {
-		s.web.Fail(w, r, err)
 		return
 	}
 	if !proven {
 		// The password is right, but whoever set it never proved the IIN: only the owner's certificate
-		// opens this account now (and voids that password).
+		// opens this account now (and voids that password). The attempt stays counted, and the browser
+		// does not become a known device of the account.
 		s.o.Log.InfoContext(r.Context(), "portal: password sign-in to an unproven account refused", "iin", iin.Mask(value))
 		s.renderLogin(w, r, http.StatusForbidden, t["err_unproven"], value)
+		return
+	}
+	if err := s.succeed(w, r, value, keys); err != nil {
+		s.web.Fail(w, r, err)
 		return
 	}
 	s.begin(w, r, value, "password")
