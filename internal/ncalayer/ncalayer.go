@@ -25,7 +25,10 @@
 // Like NCALayer, it asks the person before it uses a key for a web site it does not know: a request
 // from an origin not yet allowed is held and shown on the signer's own page with «Разрешить» /
 // «Запретить»; denied or left unanswered, the page gets an error that says signing for that site was not
-// allowed. Only the signer's own page can allow (consent.go).
+// allowed. Only the signer's own page can allow (consent.go). An allowed origin is exact —
+// scheme://host[:port], compared with == — so allowing https://x does not allow http://x, and no entry
+// is a pattern. Every route answers on a loopback Host only, so a site whose name is rebound to
+// 127.0.0.1 reads neither the page, nor the key list (/keys), nor the consent token.
 package ncalayer
 
 import (
