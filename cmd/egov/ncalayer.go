@@ -67,6 +67,6 @@ The key files' password is read from EGOV_NCALAYER_PASSWORD (or asked for on the
 	}
 	cmd.Flags().StringVar(&addr, "addr", ncalayer.DefaultAddr, "listen address (keep it on the loopback)")
 	cmd.Flags().StringVar(&person, "person", "", "choose this person's keys at start (the file name without -AUTH.p12/-SIGN.p12)")
-	cmd.Flags().StringSliceVar(&origins, "allow-origin", nil, "web origins (host patterns, e.g. 127.0.0.1:8060) whose pages may use the keys without asking; any other site waits for Allow on the signer's page")
+	cmd.Flags().StringSliceVar(&origins, "allow-origin", nil, "web origins, exactly scheme://host[:port] (e.g. http://127.0.0.1:8060), whose pages may use the keys without asking; any other site waits for Allow on the signer's page")
 	return cmd
 }

@@ -133,6 +133,10 @@ func (w *web) registration(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, resp.StatusCode, "an unproven account does not open by password")
 	require.Contains(t, body, "без подтверждения личности")
 	require.NotContains(t, resp.SetCookie, "portal_session=")
+	require.NotContains(t, resp.SetCookie, "portal_known=", "the squatter's browser does not become a known device of the account")
+	var devices int
+	require.NoError(t, w.db.QueryRow(t.Context(), `SELECT count(*) FROM portal.known_devices WHERE iin = $1`, ivanov).Scan(&devices))
+	require.Zero(t, devices)
 
 	// Иванов comes with his certificate: the account is his alone, the squatter's password void.
 	owner := newClient(t, w.portal)
@@ -283,6 +287,67 @@ func (w *web) throttle(t *testing.T) {
 	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "an unknown browser at the address waits")
 	resp, body = regular.passwordSignIn(asel, password)
 	require.Equal(t, http.StatusOK, resp.StatusCode, "a browser known to the account is not held to its address's count: %s", body)
+
+	// Everyone at one address (an ingress not trusted: all clients share its address): a guesser of
+	// Асель's password at that address does not keep her known browser out — its attempts count against
+	// that device, not the account-and-address pair. Her first sign-in typed the IIN with a space, as
+	// the form allows: the device is still known to her account.
+	const office = "203.0.113.60"
+	own := from(office)
+	resp, body = own.passwordSignIn(" "+asel, password)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	require.Contains(t, resp.SetCookie, "portal_known=")
+	colleague := from(office)
+	for range 5 {
+		resp, _ = colleague.passwordSignIn(asel, "не тот пароль")
+		require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	}
+	resp, _ = colleague.passwordSignIn(asel, "не тот пароль")
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "the guesser waits")
+	resp, body = own.passwordSignIn(asel, password)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "her known browser at the same address is not locked out: %s", body)
+	require.Contains(t, body, "Ахметова Асель")
+
+	// Guesses sent at once: each attempt is counted before its password is checked, so no more than
+	// the limit (5) get an answer on the password; the rest wait.
+	const burst = "203.0.113.70"
+	type attempt struct {
+		c     *client
+		token string
+	}
+	attempts := make([]attempt, 12)
+	for i := range attempts {
+		c := from(burst)
+		_, page := c.do(http.MethodGet, "/login", "", nil)
+		m := passwordRe.FindStringSubmatch(page)
+		require.NotNil(t, m, "password form")
+		attempts[i] = attempt{c, m[1]}
+	}
+	codes := make(chan int, len(attempts))
+	for _, a := range attempts {
+		go func() {
+			form := url.Values{"csrf": {a.token}, "iin": {spouse}, "password": {"не тот пароль"}}
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, w.portal+"/login", strings.NewReader(form.Encode()))
+			if err != nil {
+				codes <- 0
+				return
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("X-Forwarded-For", burst)
+			resp, err := a.c.http.Do(req)
+			if err != nil {
+				codes <- 0
+				return
+			}
+			_ = resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	count := map[int]int{}
+	for range attempts {
+		count[<-codes]++
+	}
+	require.Equal(t, map[int]int{http.StatusUnauthorized: 5, http.StatusTooManyRequests: len(attempts) - 5}, count)
 
 	// X-Forwarded-Proto from the trusted ingress makes the cookies Secure.
 	tls := newClient(t, w.portal)

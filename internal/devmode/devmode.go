@@ -16,6 +16,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -357,12 +358,11 @@ func privateDir(dir string) error {
 func suiteOrigins(eps Endpoints) []string {
 	var out []string
 	for _, name := range []string{"portal", "tson", "rshep"} {
-		host := strings.TrimPrefix(eps.Services[name].HTTP, "http://")
-		_, port, err := net.SplitHostPort(host)
-		if err != nil {
+		u, err := url.Parse(eps.Services[name].HTTP)
+		if err != nil || u.Port() == "" {
 			continue
 		}
-		out = append(out, host, "localhost:"+port)
+		out = append(out, u.Scheme+"://"+u.Host, u.Scheme+"://localhost:"+u.Port())
 	}
 	slices.Sort(out)
 	return out

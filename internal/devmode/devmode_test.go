@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/egov-suite/egov/internal/app"
 	"github.com/egov-suite/egov/internal/demo"
 )
 
@@ -67,4 +68,18 @@ func TestDataFolderAndSecretsArePrivate(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), name)
 	}
+}
+
+// TestSuiteOriginsAreExact: the signer pre-allows the suite's sites as the browser sends their Origin,
+// scheme included, by IP and by the name localhost.
+func TestSuiteOriginsAreExact(t *testing.T) {
+	t.Parallel()
+	eps := Endpoints{Services: map[string]app.Endpoint{
+		"portal": {HTTP: "http://127.0.0.1:8060"},
+		"tson":   {HTTP: "http://127.0.0.1:8061"},
+		"rshep":  {HTTP: "https://127.0.0.1:8062"},
+		"gbdfl":  {HTTP: "http://127.0.0.1:8063"},
+	}}
+	require.Equal(t, []string{"http://127.0.0.1:8060", "http://127.0.0.1:8061", "http://localhost:8060", "http://localhost:8061",
+		"https://127.0.0.1:8062", "https://localhost:8062"}, suiteOrigins(eps))
 }

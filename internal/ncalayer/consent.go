@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -36,7 +35,7 @@ type consent struct {
 	token string
 
 	mu      sync.Mutex
-	allowed []string // host patterns of Origin
+	allowed []string // exact origins, scheme://host[:port] as canonicalOrigin writes them
 	waiting map[string]*question
 }
 
@@ -46,6 +45,9 @@ type question struct {
 	what   []string
 	done   chan struct{}
 	allow  bool
+	// askers is how many requests wait for this answer: when the last goes away, the question goes
+	// too, so that a later «Разрешить» cannot allow an origin nobody asked for any more.
+	askers int
 }
 
 // Pending is one origin waiting, as the page shows it.
@@ -54,38 +56,61 @@ type Pending struct {
 	What   string
 }
 
-func newConsent(allowed []string, timeout time.Duration) *consent {
+func newConsent(allowed []string, timeout time.Duration) (*consent, error) {
 	if timeout <= 0 {
 		timeout = DefaultConsentTimeout
 	}
+	c := &consent{timeout: timeout, waiting: map[string]*question{}}
+	for _, a := range allowed {
+		o, err := canonicalOrigin(a)
+		if err != nil {
+			return nil, fmt.Errorf("ncalayer: allowed origin %q: %w", a, err)
+		}
+		c.allowed = append(c.allowed, o)
+	}
 	b := make([]byte, 16)
 	_, _ = rand.Read(b) // crypto/rand does not fail on the platforms Go supports
-	return &consent{timeout: timeout, token: hex.EncodeToString(b), allowed: slices.Clone(allowed), waiting: map[string]*question{}}
+	c.token = hex.EncodeToString(b)
+	return c, nil
 }
 
-// originHost is the host:port of an Origin header ("" when it is absent or not a web origin: such a
-// request is always asked about).
-func originHost(origin string) string {
+// canonicalOrigin is a web origin as compared: scheme://host[:port], lower case, the scheme's default
+// port left out (as browsers send Origin). The scheme is part of it: allowing https://x does not allow
+// http://x, whose pages anyone on the network path can rewrite. Nothing else — a path, a query, a user
+// — is an origin, and neither is a host without its scheme.
+func canonicalOrigin(origin string) (string, error) {
 	u, err := url.Parse(origin)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return ""
+	if err != nil {
+		return "", err
 	}
-	return strings.ToLower(u.Host)
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "http" && scheme != "https" {
+		return "", errors.New("an origin is http:// or https:// and a host, e.g. http://127.0.0.1:8060")
+	}
+	if u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return "", errors.New("an origin is a scheme and a host[:port] only, e.g. http://127.0.0.1:8060")
+	}
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+		port = ""
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return scheme + "://" + host, nil
 }
 
 func (c *consent) isAllowed(origin string) bool {
-	host := originHost(origin)
-	if host == "" {
-		return false
+	o, err := canonicalOrigin(origin)
+	if err != nil {
+		return false // no web origin (absent, "null", a file): always asked about
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, p := range c.allowed {
-		if ok, _ := path.Match(strings.ToLower(p), host); ok {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(c.allowed, o)
 }
 
 // ask returns nil when origin may use a key: at once for an allowed origin, otherwise once the person
@@ -94,8 +119,8 @@ func (c *consent) ask(ctx context.Context, origin, what string) error {
 	if c.isAllowed(origin) {
 		return nil
 	}
-	label := origin
-	if originHost(origin) == "" {
+	label, err := canonicalOrigin(origin)
+	if err != nil {
 		label = "без Origin / Origin жоқ: " + origin
 	}
 	c.mu.Lock()
@@ -104,6 +129,7 @@ func (c *consent) ask(ctx context.Context, origin, what string) error {
 		q = &question{origin: label, done: make(chan struct{})}
 		c.waiting[label] = q
 	}
+	q.askers++
 	if !slices.Contains(q.what, what) {
 		q.what = append(q.what, what)
 	}
@@ -121,15 +147,19 @@ func (c *consent) ask(ctx context.Context, origin, what string) error {
 		c.forget(q)
 		return errTimedOut
 	case <-ctx.Done():
+		// The page closed its connection (or the signer stops): nobody waits for this answer now.
+		c.forget(q)
 		return ctx.Err()
 	}
 }
 
-// forget drops an unanswered question (its asker gave up); a later request asks again.
+// forget drops an unanswered question once its last asker gave up (timed out or went away); a later
+// request asks again.
 func (c *consent) forget(q *question) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.waiting[q.origin] == q {
+	q.askers--
+	if q.askers <= 0 && c.waiting[q.origin] == q {
 		delete(c.waiting, q.origin)
 	}
 }
@@ -145,8 +175,8 @@ func (c *consent) answer(origin string, allow bool) error {
 		return fmt.Errorf("нет запроса от %s (он мог истечь) / %s сұрауы жоқ", origin, origin)
 	}
 	delete(c.waiting, origin)
-	if host := originHost(origin); allow && host != "" {
-		c.allowed = append(c.allowed, host)
+	if o, err := canonicalOrigin(origin); allow && err == nil && !slices.Contains(c.allowed, o) {
+		c.allowed = append(c.allowed, o)
 	}
 	q.allow = allow
 	close(q.done)
@@ -177,9 +207,9 @@ func notAllowed(origin, self string) string {
 		"%s сайты үшін қол қоюға рұқсат берілмеген: оны %s бетінде рұқсат етіңіз", site, self, site, self)
 }
 
-// loopbackHost reports whether the Host header names the loopback interface: the signer's page answers
-// only there, so a site that rebinds its own name to 127.0.0.1 (DNS rebinding) does not become the
-// page's own origin.
+// loopbackHost reports whether the Host header names the loopback interface: the signer answers only
+// there, so a site that rebinds its own name to 127.0.0.1 (DNS rebinding) does not become the page's
+// own origin and cannot read the page, the key list or the consent token.
 func loopbackHost(hostport string) bool {
 	host, _, err := net.SplitHostPort(hostport)
 	if err != nil {
@@ -192,12 +222,29 @@ func loopbackHost(hostport string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// answerConsent takes the page's Allow / Deny. Only the signer's own page may send it: the Host must be
-// the loopback, an Origin other than the page's own is refused, and the form must carry the page's
-// token, which another origin cannot read.
+// onLoopback refuses every request whose Host is not the loopback, before any route sees it: a check
+// per handler is one a new route forgets (GET /keys did).
+func onLoopback(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !loopbackHost(r.Host) {
+			http.Error(w, "the signer answers on the loopback address only / қол қою бағдарламасы тек loopback мекенжайында жауап береді", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// ownPage reports whether a form comes from the signer's own page: the browser's Sec-Fetch-Site, or
+// else its Origin, must say same origin (a client sending neither, such as curl, is not a browser
+// page another site could drive). The Host is the loopback already (onLoopback).
+func (s *Signer) ownPage(r *http.Request) bool {
+	return s.sameOrigin.Check(r) == nil
+}
+
+// answerConsent takes the page's Allow / Deny. Only the signer's own page may send it (ownPage), and the
+// form must carry the page's token, which another origin cannot read.
 func (s *Signer) answerConsent(w http.ResponseWriter, r *http.Request) {
-	o := r.Header.Get("Origin")
-	if !loopbackHost(r.Host) || (o != "" && o != "http://"+r.Host) || r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+	if !s.ownPage(r) {
 		http.Error(w, "разрешение даётся только на странице самого подписчика / рұқсат тек қол қою бағдарламасының өз бетінде беріледі", http.StatusForbidden)
 		return
 	}

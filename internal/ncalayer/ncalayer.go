@@ -25,7 +25,10 @@
 // Like NCALayer, it asks the person before it uses a key for a web site it does not know: a request
 // from an origin not yet allowed is held and shown on the signer's own page with «Разрешить» /
 // «Запретить»; denied or left unanswered, the page gets an error that says signing for that site was not
-// allowed. Only the signer's own page can allow (consent.go).
+// allowed. Only the signer's own page can allow (consent.go). An allowed origin is exact —
+// scheme://host[:port], compared with == — so allowing https://x does not allow http://x, and no entry
+// is a pattern. Every route answers on a loopback Host only, so a site whose name is rebound to
+// 127.0.0.1 reads neither the page, nor the key list (/keys), nor the consent token.
 package ncalayer
 
 import (
@@ -85,6 +88,8 @@ func (k *Key) Cert() *x509.Certificate { return k.signer.Cert }
 type Signer struct {
 	log     *slog.Logger
 	consent *consent
+	// sameOrigin tells the signer's own page's forms from another site's (ownPage).
+	sameOrigin *http.CrossOriginProtection
 
 	mu     sync.Mutex
 	keys   []*Key
@@ -101,8 +106,9 @@ type Options struct {
 	Password string
 	// Person, when set, is chosen at start (both its keys).
 	Person string
-	// Origins are the web origins whose pages may use the keys without asking (host patterns, e.g.
-	// "127.0.0.1:8060"; egov dev passes the suite's own sites). Any page may connect, as to NCALayer, but
+	// Origins are the web origins whose pages may use the keys without asking, exactly as a browser
+	// sends them: scheme://host[:port], e.g. "http://127.0.0.1:8060" (egov dev passes the suite's own
+	// sites). No patterns: https://x does not allow http://x, nor x another port. Any page may connect, as to NCALayer, but
 	// a request from another origin waits for the person's answer on the signer's page.
 	Origins []string
 	// ConsentTimeout bounds how long a request waits for that answer (2 minutes when zero); unanswered,
@@ -116,7 +122,11 @@ func New(o Options) (*Signer, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Signer{log: o.Log, consent: newConsent(o.Origins, o.ConsentTimeout), chosen: map[string]string{}}
+	c, err := newConsent(o.Origins, o.ConsentTimeout)
+	if err != nil {
+		return nil, err
+	}
+	s := &Signer{log: o.Log, consent: c, sameOrigin: http.NewCrossOriginProtection(), chosen: map[string]string{}}
 	var files []string
 	for _, f := range o.Files {
 		st, err := os.Stat(f)
@@ -345,16 +355,13 @@ func info(k *Key) KeyInfo {
 		PEM:                    string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}))}
 }
 
-// Handler serves the WebSocket protocol and, for plain HTTP, the key choice page.
+// Handler serves the WebSocket protocol and, for plain HTTP, the key choice page, all on a loopback
+// Host only (onLoopback).
 func (s *Signer) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 			s.serveWS(w, r)
-			return
-		}
-		if !loopbackHost(r.Host) {
-			http.Error(w, "the signer's page is served on the loopback address only", http.StatusForbidden)
 			return
 		}
 		s.page(w, r, "")
@@ -373,7 +380,7 @@ func (s *Signer) Handler() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(out)
 	})
-	return mux
+	return onLoopback(mux)
 }
 
 func (s *Signer) serveWS(w http.ResponseWriter, r *http.Request) {
@@ -384,15 +391,35 @@ func (s *Signer) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	defer func() { _ = c.CloseNow() }()
 	c.SetReadLimit(32 << 20)
-	ctx := r.Context()
+	// The connection is read apart from the answering, so that a page that goes away while its request
+	// waits for the person's consent cancels ctx: the question leaves the signer's page with it.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
 	self := "http://" + r.Host + "/"
 	greet, _ := json.Marshal(map[string]any{"result": map[string]string{"version": Version}})
 	if err := c.Write(ctx, websocket.MessageText, greet); err != nil {
 		return
 	}
+	requests := make(chan []byte)
+	go func() {
+		defer cancel()
+		for {
+			_, raw, err := c.Read(ctx)
+			if err != nil {
+				return
+			}
+			select {
+			case requests <- raw:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	for {
-		_, raw, err := c.Read(ctx)
-		if err != nil {
+		var raw []byte
+		select {
+		case raw = <-requests:
+		case <-ctx.Done():
 			return
 		}
 		b, _ := json.Marshal(s.Handle(ctx, raw, self, r.Header.Get("Origin")))
@@ -402,10 +429,10 @@ func (s *Signer) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// choose takes the page's form: key=<file> (repeatable) or person=<name>. Only a same-origin form (or a
-// client sending no Origin, such as curl) may change the choice: another web page cannot.
+// choose takes the page's form: key=<file> (repeatable) or person=<name>. Only the signer's own page (or
+// a client that is no browser page, such as curl) may change the choice: another web page cannot.
 func (s *Signer) choose(w http.ResponseWriter, r *http.Request) {
-	if o := r.Header.Get("Origin"); !loopbackHost(r.Host) || (o != "" && o != "http://"+r.Host) {
+	if !s.ownPage(r) {
 		http.Error(w, "the key choice is made on the signer's own page", http.StatusForbidden)
 		return
 	}

@@ -25,7 +25,7 @@ import (
 const password = "secret"
 
 // suiteOrigin is the site the fixture's signer serves without asking, as egov dev pre-allows its own.
-const suiteOrigin = "127.0.0.1:8080"
+const suiteOrigin = "http://127.0.0.1:8080"
 
 func keyFile(t *testing.T, dir, name string, s *envelope.Signer) {
 	t.Helper()
@@ -54,7 +54,8 @@ func start(t *testing.T, opts ...ncalayer.Options) *fixture {
 	keyFile(t, dir, "citizen-a-SIGN.p12", ca.Person(t, "880512400011", pki.Sign))
 	keyFile(t, dir, "citizen-b-SIGN.p12", ca.Person(t, "841103300017", pki.Sign))
 	keyFile(t, dir, "system-portal.p12", ca.System(t, "portal"))
-	o.Files, o.Password, o.Origins = []string{dir}, password, []string{suiteOrigin}
+	o.Files, o.Password = []string{dir}, password
+	o.Origins = append(o.Origins, suiteOrigin)
 	s, err := ncalayer.New(o)
 	require.NoError(t, err)
 	srv := httptest.NewServer(s.Handler())
@@ -65,7 +66,7 @@ func start(t *testing.T, opts ...ncalayer.Options) *fixture {
 // call connects as a page of the suite's own site does, reads the greeting and sends one request.
 func (f *fixture) call(t *testing.T, req map[string]any) map[string]any {
 	t.Helper()
-	return f.callFrom(t, "http://"+suiteOrigin, req)
+	return f.callFrom(t, suiteOrigin, req)
 }
 
 // callFrom connects as a page of origin does, reads the greeting and sends one request.

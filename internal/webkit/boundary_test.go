@@ -104,17 +104,19 @@ func TestProxies(t *testing.T) {
 		peer, xff, proto string
 		addr             string
 		https            bool
+		// untrusted: X-Forwarded-For came from a peer not trusted (the operator is warned).
+		untrusted bool
 	}{
-		"ok/direct":                          {"203.0.113.5:4000", "", "", "203.0.113.5", false},
-		"ok/behind the ingress":              {"10.1.2.3:4000", "198.51.100.7", "https", "198.51.100.7", true},
-		"ok/two proxies":                     {"10.1.2.3:4000", "198.51.100.7, 192.168.1.7", "http,https", "198.51.100.7", true},
-		"ok/spoofed left hop ignored":        {"10.1.2.3:4000", "1.2.3.4, 198.51.100.7", "https", "198.51.100.7", true},
-		"ok/ipv6 proxy":                      {"[::1]:4000", "2001:db8::9", "https", "2001:db8::9", true},
-		"ok/proxy with no header":            {"10.1.2.3:4000", "", "", "10.1.2.3", false},
-		"fail/untrusted peer's headers":      {"203.0.113.5:4000", "198.51.100.7", "https", "203.0.113.5", false},
-		"fail/garbage hop":                   {"10.1.2.3:4000", "198.51.100.7, not-an-ip", "https", "10.1.2.3", true},
-		"fail/only trusted hops":             {"10.1.2.3:4000", "10.9.9.9", "http", "10.9.9.9", false},
-		"fail/untrusted peer, https claimed": {"198.51.100.8:1", "", "https", "198.51.100.8", false},
+		"ok/direct":                          {"203.0.113.5:4000", "", "", "203.0.113.5", false, false},
+		"ok/behind the ingress":              {"10.1.2.3:4000", "198.51.100.7", "https", "198.51.100.7", true, false},
+		"ok/two proxies":                     {"10.1.2.3:4000", "198.51.100.7, 192.168.1.7", "http,https", "198.51.100.7", true, false},
+		"ok/spoofed left hop ignored":        {"10.1.2.3:4000", "1.2.3.4, 198.51.100.7", "https", "198.51.100.7", true, false},
+		"ok/ipv6 proxy":                      {"[::1]:4000", "2001:db8::9", "https", "2001:db8::9", true, false},
+		"ok/proxy with no header":            {"10.1.2.3:4000", "", "", "10.1.2.3", false, false},
+		"fail/untrusted peer's headers":      {"203.0.113.5:4000", "198.51.100.7", "https", "203.0.113.5", false, true},
+		"fail/garbage hop":                   {"10.1.2.3:4000", "198.51.100.7, not-an-ip", "https", "10.1.2.3", true, false},
+		"fail/only trusted hops":             {"10.1.2.3:4000", "10.9.9.9", "http", "10.9.9.9", false, false},
+		"fail/untrusted peer, https claimed": {"198.51.100.8:1", "", "https", "198.51.100.8", false, false},
 	} {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
 		r.RemoteAddr = c.peer
@@ -126,6 +128,7 @@ func TestProxies(t *testing.T) {
 		}
 		assert.Equal(t, c.addr, s.ClientAddr(r), name)
 		assert.Equal(t, c.https, s.HTTPS(r), name)
+		assert.Equal(t, c.untrusted, s.ForwardedByUntrusted(r), name)
 	}
 }
 

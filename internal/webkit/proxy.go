@@ -99,6 +99,17 @@ func (s *Site) ClientAddr(r *http.Request) string {
 	return a.String()
 }
 
+// ForwardedByUntrusted reports whether the request carries X-Forwarded-For from a peer that is not a
+// trusted proxy: the header is ignored then, which behind an ingress means the operator has not named
+// it in EGOV_TRUSTED_PROXIES and every client shares the ingress's address.
+func (s *Site) ForwardedByUntrusted(r *http.Request) bool {
+	if len(r.Header.Values("X-Forwarded-For")) == 0 {
+		return false
+	}
+	a, ok := peer(r)
+	return !ok || !s.o.Proxies.trusts(a)
+}
+
 // HTTPS reports whether the browser's connection is TLS: its own, or the one a trusted proxy ended
 // and says so in X-Forwarded-Proto. Cookies are Secure then.
 func (s *Site) HTTPS(r *http.Request) bool {

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -64,6 +65,8 @@ type Site struct {
 	web   *webkit.Site
 	tmpl  *template.Template
 	pages *channelweb.Pages[*user]
+	// forwardWarn logs once that X-Forwarded-For came from a peer not trusted (throttle.go).
+	forwardWarn sync.Once
 }
 
 // New builds the site.
@@ -344,7 +347,7 @@ func (s *Site) login(w http.ResponseWriter, r *http.Request) {
 		s.web.Fail(w, r, err)
 		return
 	}
-	wait, err := s.waiting(r.Context(), keys)
+	wait, err := s.reserve(r.Context(), keys)
 	if err != nil {
 		s.web.Fail(w, r, err)
 		return
@@ -374,22 +377,20 @@ func (s *Site) login(w http.ResponseWriter, r *http.Request) {
 		_, _ = checkPassword(dummyHash, r.PostFormValue("password"))
 	}
 	if !ok {
-		if err := s.fail(r.Context(), keys); err != nil {
-			s.web.Fail(w, r, err)
-			return
-		}
+		// The attempt was counted when it was reserved.
 		s.renderLogin(w, r, http.StatusUnauthorized, t["err_credentials"], value)
-		return
-	}
-	if err := s.succeed(w, r, keys); err != nil {
-		s.web.Fail(w, r, err)
 		return
 	}
 	if !proven {
 		// The password is right, but whoever set it never proved the IIN: only the owner's certificate
-		// opens this account now (and voids that password).
+		// opens this account now (and voids that password). The attempt stays counted, and the browser
+		// does not become a known device of the account.
 		s.o.Log.InfoContext(r.Context(), "portal: password sign-in to an unproven account refused", "iin", iin.Mask(value))
 		s.renderLogin(w, r, http.StatusForbidden, t["err_unproven"], value)
+		return
+	}
+	if err := s.succeed(w, r, value, keys); err != nil {
+		s.web.Fail(w, r, err)
 		return
 	}
 	s.begin(w, r, value, "password")

@@ -3,6 +3,7 @@ package site
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,21 +17,27 @@ import (
 // Password sign-in is throttled so that guessing is slow, without handing anyone a way to keep a
 // citizen, or everyone behind one address, out:
 //
-//   - per account and client address ("acct:<iin>|<address>"): MaxFailures failures within Window,
-//     then that pair waits, longer after every further failure (30 s, 1 min, 2 min … up to Lockout). A
-//     guesser at another address does not slow the citizen down: there is no lock of the account as such.
-//   - per client address ("ip:<address>", four times MaxFailures): one address trying many accounts
-//     slows down the same way. A browser that has signed in to an account before carries a cookie
-//     (known-device) that exempts it from its address's counter for that account, so a guesser behind
-//     the same NAT or ingress does not keep the regular users of that address out.
+//   - a browser that has signed in to an account before carries a cookie (known device): its attempts
+//     at that account count against that device only ("dev:<hash of the cookie>", MaxFailures). Nobody
+//     else holds that cookie, so no guesser, at whatever address, slows the citizen's own browser down —
+//     there is no lock of the account as such, even when every client shares one address (an ingress
+//     without EGOV_TRUSTED_PROXIES).
+//   - any other browser is held per account and client address ("acct:<iin>|<address>", MaxFailures)
+//     and per client address ("ip:<address>", four times MaxFailures: one address trying many accounts).
+//   - from the limit on, the key waits, longer after every further attempt (30 s, 1 min, 2 min … up to
+//     Lockout).
 //   - the certificate sign-in is never throttled: the owner can always come in with the AUTH key.
 //
-// The client's address is the peer's, or, behind a trusted proxy (EGOV_TRUSTED_PROXIES), the rightmost
-// untrusted hop of X-Forwarded-For; without that configuration, everyone behind an ingress shares the
-// ingress's address and only the per-account-and-address counter tells them apart.
+// An attempt is counted before its password is checked (reserve), in one statement per key that also
+// sets the wait, so that guesses sent at once cannot all pass before the wait grows; a right password
+// gives its attempt back (release).
 //
-// A failure's count is kept in the throttle table; a known device is the SHA-256 of a random cookie,
-// per account, in known_devices.
+// The client's address is the peer's, or, behind a trusted proxy (EGOV_TRUSTED_PROXIES), the rightmost
+// untrusted hop of X-Forwarded-For; X-Forwarded-For from a peer that is not trusted is logged once as a
+// warning (the operator probably forgot EGOV_TRUSTED_PROXIES).
+//
+// The counts are kept in the throttle table; a known device is the SHA-256 of a random cookie, per
+// account, in known_devices.
 
 // knownCookie names the cookie of a browser that has signed in to an account before.
 const knownCookie = "portal_known"
@@ -42,51 +49,124 @@ const knownTTL = 90 * 24 * time.Hour
 type throttleKey struct {
 	key   string
 	limit int
+	// pair is the counter of this browser (device) or this account from this address: a right
+	// password clears it.
+	pair bool
 }
 
 // throttleKeys are the counters a password sign-in to account from the request's client is held to.
 func (s *Site) throttleKeys(r *http.Request, account string) ([]throttleKey, error) {
-	addr := s.web.ClientAddr(r)
-	keys := []throttleKey{{key: "acct:" + account + "|" + addr, limit: s.o.MaxFailures}}
-	known, err := s.knownDevice(r, account)
+	if s.web.ForwardedByUntrusted(r) {
+		s.forwardWarn.Do(func() {
+			s.o.Log.WarnContext(r.Context(), "portal: X-Forwarded-For from a peer that is not a trusted proxy: it is ignored and every "+
+				"client behind that peer shares its address in the sign-in throttle (set EGOV_TRUSTED_PROXIES to the ingress's addresses)",
+				"peer", r.RemoteAddr)
+		})
+	}
+	device, err := s.knownDevice(r, account)
 	if err != nil {
 		return nil, err
 	}
-	if !known {
-		keys = append(keys, throttleKey{key: "ip:" + addr, limit: 4 * s.o.MaxFailures})
+	if device != "" {
+		return []throttleKey{{key: "dev:" + device, limit: s.o.MaxFailures, pair: true}}, nil
 	}
-	return keys, nil
+	addr := s.web.ClientAddr(r)
+	return []throttleKey{
+		{key: "acct:" + account + "|" + addr, limit: s.o.MaxFailures, pair: true},
+		{key: "ip:" + addr, limit: 4 * s.o.MaxFailures},
+	}, nil
 }
 
-func (s *Site) knownDevice(r *http.Request, account string) (bool, error) {
+// knownDevice is the hash (hex) of the request's known-device cookie when it is one of account's, or "".
+func (s *Site) knownDevice(r *http.Request, account string) (string, error) {
 	c, err := r.Cookie(knownCookie)
 	if err != nil || c.Value == "" {
-		return false, nil //nolint:nilerr // no cookie: an unknown browser
+		return "", nil //nolint:nilerr // no cookie: an unknown browser
 	}
+	h := sha(c.Value)
 	var ok bool
 	err = s.o.DB.QueryRow(r.Context(), `SELECT EXISTS (SELECT 1 FROM known_devices WHERE token_sha256 = $1 AND iin = $2 AND expires_at > $3)`,
-		sha(c.Value), account, s.o.Now()).Scan(&ok)
-	return ok, err
+		h, account, s.o.Now()).Scan(&ok)
+	if err != nil || !ok {
+		return "", err
+	}
+	return hex.EncodeToString(h), nil
 }
 
-// waiting is how long the client must wait before the next attempt: the longest wait of its keys.
-func (s *Site) waiting(ctx context.Context, keys []throttleKey) (time.Duration, error) {
-	names := make([]string, len(keys))
-	for i, k := range keys {
-		names[i] = k.key
+// reserve counts a sign-in attempt against every key before its password is checked, or, when a key
+// must wait, counts nothing and says how long. The keys' rows are locked (SELECT … FOR UPDATE) in one
+// transaction while the count and the wait are read and written, so concurrent attempts are counted one
+// after another, each seeing the wait the one before set, and an attempt refused by one key is not
+// counted by another.
+func (s *Site) reserve(ctx context.Context, keys []throttleKey) (time.Duration, error) {
+	now := s.o.Now()
+	var wait time.Duration
+	err := pgx.BeginFunc(ctx, s.o.DB, func(tx pgx.Tx) error {
+		for _, k := range keys {
+			if _, err := tx.Exec(ctx, `INSERT INTO throttle (key, failures, window_start) VALUES ($1, 0, $2) ON CONFLICT (key) DO NOTHING`,
+				k.key, now); err != nil {
+				return err
+			}
+			var c counter
+			if err := tx.QueryRow(ctx, `SELECT failures, window_start, locked_until FROM throttle WHERE key = $1 FOR UPDATE`,
+				k.key).Scan(&c.failures, &c.windowStart, &c.lockedUntil); err != nil {
+				return err
+			}
+			w, next := s.attempt(c, k.limit, now)
+			if w > 0 {
+				wait = max(wait, w)
+				continue
+			}
+			if _, err := tx.Exec(ctx, `UPDATE throttle SET failures = $2, window_start = $3, locked_until = $4 WHERE key = $1`,
+				k.key, next.failures, next.windowStart, next.lockedUntil); err != nil {
+				return err
+			}
+		}
+		if wait > 0 {
+			return errWait
+		}
+		return nil
+	})
+	if errors.Is(err, errWait) {
+		return wait, nil
 	}
-	var until *time.Time
-	err := s.o.DB.QueryRow(ctx, `SELECT max(locked_until) FROM throttle WHERE key = ANY($1)`, names).Scan(&until)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+	if err != nil {
 		return 0, err
 	}
-	if until == nil {
-		return 0, nil
-	}
-	return max(until.Sub(s.o.Now()), 0), nil
+	_, _ = s.o.DB.Exec(ctx, `DELETE FROM throttle WHERE window_start < $1 AND (locked_until IS NULL OR locked_until < $2)`,
+		now.Add(-s.o.Window), now)
+	return 0, nil
 }
 
-// delay is the wait after the n-th failure from the limit on (n ≥ 1): 30 s doubling, at most Lockout.
+// counter is one throttle row.
+type counter struct {
+	failures    int
+	windowStart time.Time
+	lockedUntil *time.Time
+}
+
+// attempt is the rule of one attempt against a counter at now: while the counter waits, the attempt is
+// refused (the wait returned) and not counted; otherwise it is counted (afresh once the window has
+// passed), and from the limit on it makes the counter wait, longer each time.
+func (s *Site) attempt(c counter, limit int, now time.Time) (time.Duration, counter) {
+	if c.lockedUntil != nil && c.lockedUntil.After(now) {
+		return c.lockedUntil.Sub(now), c
+	}
+	if c.windowStart.Before(now.Add(-s.o.Window)) {
+		c = counter{windowStart: now}
+	}
+	c.failures++
+	if c.failures >= limit {
+		until := now.Add(s.delay(c.failures - limit + 1))
+		c.lockedUntil = &until
+	}
+	return 0, c
+}
+
+// errWait rolls reserve's transaction back: an attempt that must wait is not counted.
+var errWait = errors.New("wait")
+
+// delay is the wait after the n-th attempt from the limit on (n ≥ 1): 30 s doubling, at most Lockout.
 func (s *Site) delay(n int) time.Duration {
 	d := 30 * time.Second
 	for range min(n-1, 30) {
@@ -98,38 +178,23 @@ func (s *Site) delay(n int) time.Duration {
 	return min(d, s.o.Lockout)
 }
 
-// fail counts a failed sign-in against every key; from the limit on, each failure sets a longer wait.
-func (s *Site) fail(ctx context.Context, keys []throttleKey) error {
-	now := s.o.Now()
+// succeed, after a right password to a proven account, clears the browser's own counter (the device's,
+// or the account-and-address one), gives the address back its attempt (not more: one good password must
+// not let a guesser try other accounts afresh) and makes the browser a known device of the account.
+func (s *Site) succeed(w http.ResponseWriter, r *http.Request, account string, keys []throttleKey) error {
 	for _, k := range keys {
-		var failures int
-		err := s.o.DB.QueryRow(ctx, `INSERT INTO throttle (key, failures, window_start) VALUES ($1, 1, $2)
-			ON CONFLICT (key) DO UPDATE SET
-				failures = CASE WHEN throttle.window_start < $2 - $3::interval THEN 1 ELSE throttle.failures + 1 END,
-				window_start = CASE WHEN throttle.window_start < $2 - $3::interval THEN $2 ELSE throttle.window_start END,
-				locked_until = CASE WHEN throttle.window_start < $2 - $3::interval THEN NULL ELSE throttle.locked_until END
-			RETURNING failures`, k.key, now, s.o.Window).Scan(&failures)
+		var err error
+		if k.pair {
+			_, err = s.o.DB.Exec(r.Context(), `DELETE FROM throttle WHERE key = $1`, k.key)
+		} else {
+			_, err = s.o.DB.Exec(r.Context(), `UPDATE throttle SET failures = failures - 1,
+				locked_until = CASE WHEN failures - 1 < $2 THEN NULL ELSE locked_until END
+				WHERE key = $1 AND failures > 0`, k.key, k.limit)
+		}
 		if err != nil {
 			return err
 		}
-		if failures >= k.limit {
-			if _, err := s.o.DB.Exec(ctx, `UPDATE throttle SET locked_until = $2 WHERE key = $1`, k.key, now.Add(s.delay(failures-k.limit+1))); err != nil {
-				return err
-			}
-		}
 	}
-	_, _ = s.o.DB.Exec(ctx, `DELETE FROM throttle WHERE window_start < $1 AND (locked_until IS NULL OR locked_until < $2)`,
-		now.Add(-s.o.Window), now)
-	return nil
-}
-
-// succeed clears the account-and-address counter (not the address's: one good password must not let a
-// guesser try other accounts afresh) and makes the browser a known device of the account.
-func (s *Site) succeed(w http.ResponseWriter, r *http.Request, keys []throttleKey) error {
-	if _, err := s.o.DB.Exec(r.Context(), `DELETE FROM throttle WHERE key = $1`, keys[0].key); err != nil {
-		return err
-	}
-	account := r.PostFormValue("iin")
 	token := webkit.Random()
 	now := s.o.Now()
 	if _, err := s.o.DB.Exec(r.Context(), `INSERT INTO known_devices (token_sha256, iin, expires_at) VALUES ($1, $2, $3)`,
