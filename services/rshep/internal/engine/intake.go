@@ -50,7 +50,7 @@ func (e *Engine) Handle(ctx context.Context, region string, d *shepsdk.Delivery)
 	ctx, span := otel.Tracer("egov/rshep").Start(ctx, "rshep.intake", trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(attribute.String("egov.region", region), attribute.String("egov.message_id", env.GetMessageId())))
 	defer span.End()
-	in, refusal, err := e.open(ctx, region, env)
+	in, refusal, err := e.open(ctx, region, env, false)
 	if err != nil {
 		return err // could not decide now (a certificate status nobody could give): the delivery comes again
 	}
@@ -80,6 +80,8 @@ type intake struct {
 	app      *applicationv1.Application
 	signed   *envelopev1.SignedDocument
 	passport *catalog.Passport
+	// office is an application the provider's clerk entered in АРМ: it has no channel to notify.
+	office bool
 }
 
 var textUnknownService = catalog.Text{
@@ -93,8 +95,8 @@ var textMalformed = catalog.Text{
 }
 
 // open reads, checks and validates an application envelope.
-func (e *Engine) open(ctx context.Context, region string, env *envelopev1.Envelope) (*intake, *refusal, error) {
-	in := &intake{}
+func (e *Engine) open(ctx context.Context, region string, env *envelopev1.Envelope, office bool) (*intake, *refusal, error) {
+	in := &intake{office: office}
 	if env.GetType() != envelopev1.MessageType_MESSAGE_TYPE_REQUEST || env.GetPayloadType() != PayloadType {
 		return in, &refusal{code: "malformed", text: textMalformed,
 			detail: fmt.Sprintf("expected a REQUEST carrying %s, got %s carrying %q", PayloadType, env.GetType(), env.GetPayloadType())}, nil
@@ -121,7 +123,7 @@ func (e *Engine) open(ctx context.Context, region string, env *envelopev1.Envelo
 	}
 	in.passport = p
 	channel := catalog.ChannelName(a.GetChannel())
-	if !slices.Contains(p.Channels, channel) {
+	if !slices.Contains(p.Channels, channel) || (channel == "office") != in.office {
 		return in, e.ground(p, catalog.IntakeRefusal, fmt.Sprintf("услуга не оказывается через канал %q (паспорт: %s)", channel, strings.Join(p.Channels, ", "))), nil
 	}
 	// The person's signature: the applicant's own on the portal; a ЦОН operator's (an employee's
@@ -140,6 +142,12 @@ func (e *Engine) open(ctx context.Context, region string, env *envelopev1.Envelo
 	}
 	if channel != "portal" && res.Holder.BIN == "" {
 		return in, e.ground(p, "eds_not_confirmed", "заявление через ЦОН подписывается ЭЦП работника (оператора), а не физического лица"), nil
+	}
+	// At the office the clerk signs for the provider: the organisation in the certificate must be the
+	// provider's (a passport naming no BIN, as 51's district departments, cannot be checked; see its decisions).
+	if channel == "office" && p.Provider.BIN != "" && res.Holder.BIN != p.Provider.BIN {
+		return in, e.ground(p, "eds_not_confirmed", fmt.Sprintf("заявление в канцелярии подписывает работник услугодателя (БИН %s), а не БИН %s",
+			p.Provider.BIN, res.Holder.BIN)), nil
 	}
 	if problems := p.CheckApplication(a); len(problems) > 0 {
 		return in, e.ground(p, catalog.IntakeRefusal, strings.Join(problems, "; ")), nil
@@ -239,8 +247,12 @@ func (e *Engine) register(ctx context.Context, region string, env *envelopev1.En
 		if lang != "kk" {
 			lang = "ru"
 		}
+		replyTo := env.GetSender()
+		if in.office {
+			replyTo = "" // nobody to notify: the statuses are shown in АРМ and on the receipt's status page
+		}
 		c, err := store.Fill(ctx, tx, id, store.Filled{ApplicationID: a.GetApplicationId(), Channel: catalog.ChannelName(a.GetChannel()),
-			ReplyTo: env.GetSender(), CorrelationID: env.GetMessageId(), ApplicantIIN: a.GetApplicantIin(), Language: lang,
+			ReplyTo: replyTo, CorrelationID: env.GetMessageId(), ApplicantIIN: a.GetApplicantIin(), Language: lang,
 			PassportVersion: p.Version, Form: a.GetFields(), Documents: docs, Application: signed, TraceContext: natsbus.TraceParent(ctx)})
 		if err != nil {
 			return err
