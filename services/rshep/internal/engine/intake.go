@@ -50,7 +50,7 @@ func (e *Engine) Handle(ctx context.Context, region string, d *shepsdk.Delivery)
 	ctx, span := otel.Tracer("egov/rshep").Start(ctx, "rshep.intake", trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(attribute.String("egov.region", region), attribute.String("egov.message_id", env.GetMessageId())))
 	defer span.End()
-	in, refusal, err := e.open(ctx, region, env, false)
+	in, refusal, err := e.open(ctx, region, env, "")
 	if err != nil {
 		return err // could not decide now (a certificate status nobody could give): the delivery comes again
 	}
@@ -94,9 +94,10 @@ var textMalformed = catalog.Text{
 	KK: "өтінішті оқу мүмкін емес: электрондық құжаттың құрылымы бұзылған",
 }
 
-// open reads, checks and validates an application envelope.
-func (e *Engine) open(ctx context.Context, region string, env *envelopev1.Envelope, office bool) (*intake, *refusal, error) {
-	in := &intake{office: office}
+// open reads, checks and validates an application envelope; clerk is the signed-in clerk's IIN for an
+// application entered at the office, "" for a channel's.
+func (e *Engine) open(ctx context.Context, region string, env *envelopev1.Envelope, clerk string) (*intake, *refusal, error) {
+	in := &intake{office: clerk != ""}
 	if env.GetType() != envelopev1.MessageType_MESSAGE_TYPE_REQUEST || env.GetPayloadType() != PayloadType {
 		return in, &refusal{code: "malformed", text: textMalformed,
 			detail: fmt.Sprintf("expected a REQUEST carrying %s, got %s carrying %q", PayloadType, env.GetType(), env.GetPayloadType())}, nil
@@ -129,8 +130,11 @@ func (e *Engine) open(ctx context.Context, region string, env *envelopev1.Envelo
 	// The person's signature: the applicant's own on the portal; a ЦОН operator's (an employee's
 	// certificate) at a ЦОН or an employee's at the provider's office.
 	want := ""
-	if channel == "portal" {
+	switch {
+	case channel == "portal":
 		want = a.GetApplicantIin()
+	case in.office:
+		want = clerk // the clerk signed in to АРМ signs, with their own key
 	}
 	res, err := e.Verifier(region).VerifyDocument(ctx, in.signed, want)
 	if envelope.CodeOf(err) == envelope.CodeStatusUnavailable {

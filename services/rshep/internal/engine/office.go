@@ -12,6 +12,7 @@ import (
 	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/pgdb"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
+	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
 	"github.com/egov-suite/egov/services/rshep/internal/store"
 )
 
@@ -37,14 +38,17 @@ func (r *OfficeRefusal) Error() string { return r.Text.RU + ": " + r.Detail }
 // there is no channel to carry the application to the provider or to notify afterwards. The same checks,
 // number, steps and terms follow as for a channel's application. It returns the case, or an
 // *OfficeRefusal.
-func (e *Engine) Office(ctx context.Context, region string, signed *envelopev1.SignedDocument) (*Case, error) {
+func (e *Engine) Office(ctx context.Context, region string, clerk Employee, signed *envelopev1.SignedDocument) (*Case, error) {
+	if !clerk.Has("clerk") {
+		return nil, refuseAction("wrong_role", "заявления в канцелярии принимает работник канцелярии (роль clerk)")
+	}
 	payload, err := proto.Marshal(signed)
 	if err != nil {
 		return nil, err
 	}
 	env := &envelopev1.Envelope{Type: envelopev1.MessageType_MESSAGE_TYPE_REQUEST, PayloadType: PayloadType, Payload: payload,
 		Sender: "office-" + region, Region: region, MessageDate: timestamppb.New(e.o.Now())}
-	opened, r, err := e.open(ctx, region, env, true)
+	opened, r, err := e.open(ctx, region, env, clerk.IIN)
 	if err != nil {
 		return nil, err
 	}
@@ -103,4 +107,13 @@ func (e *Engine) HandOver(ctx context.Context, region string, id int64, who Empl
 		}
 	}
 	return err
+}
+
+// Person looks a person up in ГБД ФЛ (through ШЭП, as the region's node) for the clerk who identifies the
+// applicant at the office; ErrNoRecord when ГБД ФЛ has none.
+func (e *Engine) Person(ctx context.Context, region, iin string) (*gbdflv1.Person, error) {
+	if e.o.Registries == nil {
+		return nil, errors.New("engine: no registries to ask")
+	}
+	return e.o.Registries.Person(ctx, region, iin)
 }

@@ -46,7 +46,7 @@ func TestOfficeIntake(t *testing.T) {
 	s := start(t)
 	office := applicationv1.Channel_CHANNEL_OFFICE
 	id, doc := officeApplication(t, "disabled-children-home-education", "51", office, s.staff["clerk"].sign)
-	c, err := s.eng.Office(t.Context(), "51", doc)
+	c, err := s.eng.Office(t.Context(), "51", s.staff["clerk"].Employee, doc)
 	require.NoError(t, err)
 	require.NotEmpty(t, c.Number)
 	require.Equal(t, "office", c.Channel)
@@ -54,12 +54,16 @@ func TestOfficeIntake(t *testing.T) {
 	require.Len(t, c.Documents, 5)
 	require.True(t, c.Documents[1].PaperReceived)
 
-	again, err := s.eng.Office(t.Context(), "51", doc)
+	var ae *engine.ActionError
+	_, err = s.eng.Office(t.Context(), "51", s.staff["officer"].Employee, doc)
+	require.ErrorAs(t, err, &ae, "only a clerk enters office applications")
+	require.Equal(t, "wrong_role", ae.Code)
+
+	again, err := s.eng.Office(t.Context(), "51", s.staff["clerk"].Employee, doc)
 	require.NoError(t, err)
 	require.Equal(t, c.Number, again.Number, "the same application entered twice is one case")
 
 	clerk := s.staff["clerk"].Employee
-	var ae *engine.ActionError
 	require.ErrorAs(t, s.eng.HandOver(t.Context(), "51", c.ID, clerk, true), &ae, "nothing to hand over before the result")
 	require.Equal(t, "wrong_step", ae.Code)
 
@@ -100,12 +104,13 @@ func TestOfficeRefusals(t *testing.T) {
 		{"fail/a passport without the office channel", "guardianship-certificate", "55", office, s.staff["clerk"].sign, "documents_irregular"},
 		{"fail/signed by a citizen, not an employee", "disabled-children-home-education", "51", office, s.citizen(t, "880512400011"), "eds_not_confirmed"},
 		{"fail/a portal application entered at the office", "disabled-children-home-education", "51", applicationv1.Channel_CHANNEL_PORTAL, s.staff["clerk"].sign, "documents_irregular"},
+		{"fail/signed by another employee than the clerk signed in", "disabled-children-home-education", "51", office, s.staff["officer"].sign, "eds_not_confirmed"},
 		{"fail/another region's passport", "disabled-children-home-education", "55", office, s.staff["clerk"].sign, "unknown_service"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			id, doc := officeApplication(t, tc.service, tc.region, tc.channel, tc.signer)
-			_, err := s.eng.Office(t.Context(), tc.region, doc)
+			_, err := s.eng.Office(t.Context(), tc.region, s.staff["clerk"].Employee, doc)
 			var r *engine.OfficeRefusal
 			require.ErrorAs(t, err, &r)
 			require.Equal(t, tc.code, r.Code)
