@@ -88,6 +88,12 @@ func (a *ARM) Handler() http.Handler {
 	mux.HandleFunc("GET /arm/cases/{id}/result", a.auth(a.result))
 	mux.HandleFunc("GET /arm/cases/{id}/documents/{n}", a.auth(a.document))
 	mux.HandleFunc("POST /arm/cases/{id}/act", a.auth(a.act))
+	mux.HandleFunc("GET /arm/office", a.clerk(a.office))
+	mux.HandleFunc("GET /arm/office/{code}", a.clerk(a.officeForm))
+	mux.HandleFunc("POST /arm/office/{code}", a.clerk(a.officeDraft))
+	mux.HandleFunc("POST /arm/office/{code}/sign", a.clerk(a.officeSign))
+	mux.HandleFunc("GET /arm/cases/{id}/receipt", a.auth(a.receipt))
+	mux.HandleFunc("POST /arm/cases/{id}/handover", a.clerk(a.handOver))
 	return a.site.Secure(mux)
 }
 

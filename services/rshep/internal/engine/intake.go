@@ -82,6 +82,8 @@ type intake struct {
 	passport *catalog.Passport
 	// office is an application the provider's clerk entered in АРМ: it has no channel to notify.
 	office bool
+	// clerk is who entered an office application; the registration is theirs.
+	clerk Employee
 }
 
 var textUnknownService = catalog.Text{
@@ -264,8 +266,11 @@ func (e *Engine) register(ctx context.Context, region string, env *envelopev1.En
 		// The whole term: every step's term, one after the other, from now.
 		due := rules.ServiceDue(e.cal, p, now)
 		c.DueAt = &due
-		if err := store.AddEvent(ctx, tx, id, Event{At: now, Actor: "system", ActorName: ParticipantID(region), Role: "system",
-			Action: ActRegistered, Status: "REGISTERED", Note: reg.Number}); err != nil {
+		by := Event{At: now, Actor: "system", ActorName: ParticipantID(region), Role: "system", Action: ActRegistered, Status: "REGISTERED", Note: reg.Number}
+		if in.office {
+			by.Actor, by.ActorName, by.Role = in.clerk.IIN, in.clerk.Name, "clerk"
+		}
+		if err := store.AddEvent(ctx, tx, id, by); err != nil {
 			return err
 		}
 		if len(checksFor(p, c.Channel)) == 0 { // nothing to ask the registries: done in this transaction

@@ -55,6 +55,7 @@ func (e *Engine) Office(ctx context.Context, region string, clerk Employee, sign
 	if r != nil {
 		return nil, &OfficeRefusal{Code: r.code, Text: r.text, Detail: r.detail}
 	}
+	opened.clerk = clerk
 	// The application id is the message id: the same application entered twice finds its case.
 	env.MessageId = opened.app.GetApplicationId()
 	id, err := e.register(ctx, region, env, opened)
