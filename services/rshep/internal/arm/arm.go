@@ -322,7 +322,8 @@ func (a *ARM) showCase(w http.ResponseWriter, r *http.Request, s *session, statu
 	// The buttons are the rules' answer, the same the engine gives when the action comes.
 	can := rules.Permitted(p, c.State(), rules.Actor{IIN: s.IIN, Roles: s.Roles})
 	a.render(w, r, "case.html", status, s, errText, map[string]any{"Case": c, "Passport": p, "Step": step, "History": history,
-		"Can": can, "Officers": officers, "Result": resultText(c), "Docs": c.Docs(), "Files": a.o.Attachments != nil})
+		"Can": can, "Officers": officers, "Result": resultText(c), "Docs": c.Docs(), "Files": a.o.Attachments != nil,
+		"Clerk": s.Has("clerk")})
 }
 
 // resultText is the case's result documents as the employee reads them before signing.
