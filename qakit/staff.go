@@ -125,12 +125,24 @@ var applicationRe = regexp.MustCompile(`name="application" value="([^"]+)"`)
 // clerk's SIGN key. It returns the receipt page (расписка), which names the case's number (Number).
 func (s *Staff) OfficeApply(ctx context.Context, code, iin string, f Form) (Page, error) {
 	page := "/arm/office/" + url.PathEscape(code)
-	pg, err := s.Get(ctx, page+"?iin="+url.QueryEscape(iin))
+	pg, err := s.Get(ctx, page)
 	if err == nil {
 		err = pg.Err()
 	}
 	if err != nil {
 		return pg, fmt.Errorf("qakit: office form of %s: %w", code, err)
+	}
+	token, err := find(csrfRe, pg.Body, "CSRF token")
+	if err != nil {
+		return pg, err
+	}
+	// The IIN is posted (never in a URL); ГБД ФЛ's name for it shows the applicant identified.
+	pg, err = s.Post(ctx, page+"/identify", url.Values{"csrf": {token}, "iin": {iin}})
+	if err == nil {
+		err = pg.Err()
+	}
+	if err != nil {
+		return pg, fmt.Errorf("qakit: identify %s at the office: %w", iin, err)
 	}
 	if !regexp.MustCompile(`id="applicant-name"`).MatchString(pg.Body) {
 		return pg, fmt.Errorf("qakit: office form of %s: the applicant %s was not identified", code, iin)
@@ -140,7 +152,7 @@ func (s *Staff) OfficeApply(ctx context.Context, code, iin string, f Form) (Page
 		f.Extra = map[string]string{}
 	}
 	f.Extra["iin"] = iin
-	pg, err = s.Submit(ctx, page+"?iin="+url.QueryEscape(iin), f)
+	pg, err = s.Submit(ctx, page, f)
 	if err == nil {
 		err = pg.Err()
 	}

@@ -24,10 +24,8 @@ func TestOfficeIntake(t *testing.T) {
 	paper := []string{"birth_certificate", "residence", "ppk_conclusion", "disability_certificate", "bank_account_document"}
 
 	t.Run("fail/an IIN ГБД ФЛ does not know", func(t *testing.T) {
-		pg, err := clerk.Get(ctx, "/arm/office/disabled-children-home-education?iin="+missing)
-		require.NoError(t, err)
-		require.Equal(t, 422, pg.Status)
-		require.Contains(t, pg.Body, "ИИН не найден в ГБД ФЛ")
+		_, err := clerk.OfficeApply(ctx, "disabled-children-home-education", missing, qakit.Form{Fields: fields, Paper: paper})
+		require.ErrorContains(t, err, "ИИН не найден в ГБД ФЛ")
 	})
 	t.Run("fail/a document neither received nor scanned", func(t *testing.T) {
 		_, err := clerk.OfficeApply(ctx, "disabled-children-home-education", asel, qakit.Form{Fields: fields, Paper: paper[:4]})

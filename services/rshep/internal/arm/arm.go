@@ -91,6 +91,7 @@ func (a *ARM) Handler() http.Handler {
 	mux.HandleFunc("GET /arm/office", a.clerk(a.office))
 	mux.HandleFunc("GET /arm/office/{code}", a.clerk(a.officeForm))
 	mux.HandleFunc("POST /arm/office/{code}", a.clerk(a.officeDraft))
+	mux.HandleFunc("POST /arm/office/{code}/identify", a.clerk(a.officeIdentify))
 	mux.HandleFunc("POST /arm/office/{code}/sign", a.clerk(a.officeSign))
 	mux.HandleFunc("GET /arm/cases/{id}/receipt", a.auth(a.receipt))
 	mux.HandleFunc("POST /arm/cases/{id}/handover", a.clerk(a.handOver))

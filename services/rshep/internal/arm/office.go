@@ -72,13 +72,28 @@ func (a *ARM) officePassport(w http.ResponseWriter, r *http.Request, s *session)
 	return p, true
 }
 
-// officeForm shows the passport's form on the office channel; ?iin= looks the applicant up in ГБД ФЛ.
+// officeForm asks for the applicant's IIN.
 func (a *ARM) officeForm(w http.ResponseWriter, r *http.Request, s *session) {
 	p, ok := a.officePassport(w, r, s)
 	if !ok {
 		return
 	}
-	a.renderOfficeForm(w, r, s, p, http.StatusOK, "", strings.TrimSpace(r.URL.Query().Get("iin")), nil)
+	a.renderOfficeForm(w, r, s, p, http.StatusOK, "", "", nil)
+}
+
+// officeIdentify looks the applicant up in ГБД ФЛ and shows the passport's form on the office channel. The
+// IIN is posted, never put in a URL.
+func (a *ARM) officeIdentify(w http.ResponseWriter, r *http.Request, s *session) {
+	p, ok := a.officePassport(w, r, s)
+	if !ok {
+		return
+	}
+	who := strings.TrimSpace(r.PostFormValue("iin"))
+	if who == "" {
+		a.renderOfficeForm(w, r, s, p, http.StatusUnprocessableEntity, texts[webkit.Lang(r)]["err_iin"], "", nil)
+		return
+	}
+	a.renderOfficeForm(w, r, s, p, http.StatusOK, "", who, nil)
 }
 
 func (a *ARM) renderOfficeForm(w http.ResponseWriter, r *http.Request, s *session, p *catalog.Passport, status int, errText, who string, values map[string]string) {
