@@ -126,7 +126,12 @@ func (e *Engine) open(ctx context.Context, region string, env *envelopev1.Envelo
 	}
 	in.passport = p
 	channel := catalog.ChannelName(a.GetChannel())
-	if !slices.Contains(p.Channels, channel) || (channel == "office") != in.office {
+	if (channel == "office") != in.office {
+		// The office is the provider's own АРМ: an application claiming it through ШЭП, or a channel's
+		// application entered at the office, is neither.
+		return in, e.ground(p, catalog.IntakeRefusal, fmt.Sprintf("заявление канала %q не принимается этим способом: канцелярия регистрирует заявления только в АРМ услугодателя", channel)), nil
+	}
+	if !slices.Contains(p.Channels, channel) {
 		return in, e.ground(p, catalog.IntakeRefusal, fmt.Sprintf("услуга не оказывается через канал %q (паспорт: %s)", channel, strings.Join(p.Channels, ", "))), nil
 	}
 	// The person's signature: the applicant's own on the portal; a ЦОН operator's (an employee's

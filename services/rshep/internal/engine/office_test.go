@@ -120,3 +120,17 @@ func TestOfficeRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestOfficeApplicationThroughShep: an application claiming the office channel that comes through ШЭП is
+// refused at intake (the office is the provider's own АРМ), with the reason, and no case.
+func TestOfficeApplicationThroughShep(t *testing.T) {
+	s := start(t)
+	id := s.send(t, application{service: "disabled-children-home-education", region: "51", channel: applicationv1.Channel_CHANNEL_OFFICE,
+		applicant: "880512400011", fields: map[string]string{"applicant_iin": "880512400011", "child_iin": demo.ChildIIN, "bank_account": "KZ123"},
+		signer: s.staff["clerk"].sign})
+	s.waitFor(t, id, "REFUSED")
+	require.Equal(t, "documents_irregular", s.last(id).GetRefusalCode())
+	require.Contains(t, s.last(id).GetComment(), "канцелярия регистрирует заявления только в АРМ")
+	_, err := s.eng.ByApplication(t.Context(), id)
+	require.ErrorIs(t, err, engine.ErrNotFound)
+}
