@@ -82,6 +82,24 @@ func TestOfficeIntake(t *testing.T) {
 	require.Equal(t, "HANDED_OVER", c.Status)
 	require.ErrorAs(t, s.eng.HandOver(t.Context(), "51", c.ID, clerk, false), &ae, "handed over once")
 
+	// Nobody comes for the second application's result: unclaimed, once.
+	_, doc2 := officeApplication(t, "disabled-children-home-education", "51", office, s.staff["clerk"].sign)
+	c2, err := s.eng.Office(t.Context(), "51", clerk, doc2)
+	require.NoError(t, err)
+	require.NotEqual(t, c.Number, c2.Number)
+	require.NoError(t, s.act(t, c2, "officer", engine.Action{Kind: "complete", Step: "examine"}))
+	require.NoError(t, s.act(t, c2, "head", engine.Action{Kind: "decide", Step: "commission", Outcome: engine.Refuse,
+		RefusalCode: "documents_irregular", Comment: "заключение ПМПК просрочено"}))
+	require.NoError(t, s.act(t, c2, "officer", engine.Action{Kind: "sign", Step: "sign"}))
+	require.NoError(t, s.eng.HandOver(t.Context(), "51", c2.ID, clerk, false))
+	c2, err = s.eng.Get(t.Context(), "51", c2.ID)
+	require.NoError(t, err)
+	require.Equal(t, "UNCLAIMED", c2.Status)
+	history, err := s.eng.History(t.Context(), c2.ID)
+	require.NoError(t, err)
+	require.Equal(t, engine.ActUnclaimed, history[len(history)-1].Action)
+	require.Equal(t, clerk.IIN, history[0].Actor, "the registration is the clerk's")
+
 	var outbox int
 	require.NoError(t, s.db.QueryRow(t.Context(), `SELECT count(*) FROM outbox WHERE region = '51'`).Scan(&outbox))
 	require.Zero(t, outbox, "the office owes no channel a notification")
