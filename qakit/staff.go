@@ -116,3 +116,77 @@ func (s *Staff) SignResultOn(ctx context.Context, pg Page) (Page, error) {
 	}
 	return s.SignPage(ctx, pg, pg.Path()+"/act", s.Sign, url.Values{"kind": {"sign"}, "step": {step}})
 }
+
+var applicationRe = regexp.MustCompile(`name="application" value="([^"]+)"`)
+
+// OfficeApply registers a paper application at the provider's office (канцелярия), as the clerk does in
+// АРМ: the applicant (iin) looked up in ГБД ФЛ, the form of passport code filled (f.Fields), the paper
+// originals marked received (f.Paper) and the scans attached (f.Files), the application signed with the
+// clerk's SIGN key. It returns the receipt page (расписка), which names the case's number (Number).
+func (s *Staff) OfficeApply(ctx context.Context, code, iin string, f Form) (Page, error) {
+	page := "/arm/office/" + url.PathEscape(code)
+	pg, err := s.Get(ctx, page)
+	if err == nil {
+		err = pg.Err()
+	}
+	if err != nil {
+		return pg, fmt.Errorf("qakit: office form of %s: %w", code, err)
+	}
+	token, err := find(csrfRe, pg.Body, "CSRF token")
+	if err != nil {
+		return pg, err
+	}
+	// The IIN is posted (never in a URL); ГБД ФЛ's name for it shows the applicant identified.
+	pg, err = s.Post(ctx, page+"/identify", url.Values{"csrf": {token}, "iin": {iin}})
+	if err == nil {
+		err = pg.Err()
+	}
+	if err != nil {
+		return pg, fmt.Errorf("qakit: identify %s at the office: %w", iin, err)
+	}
+	if !regexp.MustCompile(`id="applicant-name"`).MatchString(pg.Body) {
+		return pg, fmt.Errorf("qakit: office form of %s: the applicant %s was not identified", code, iin)
+	}
+	f.Path = page
+	if f.Extra == nil {
+		f.Extra = map[string]string{}
+	}
+	f.Extra["iin"] = iin
+	pg, err = s.Submit(ctx, page, f)
+	if err == nil {
+		err = pg.Err()
+	}
+	if err != nil {
+		return pg, fmt.Errorf("qakit: office application of %s: %w", code, err)
+	}
+	app, err := find(applicationRe, pg.Body, "application to sign")
+	if err != nil {
+		return pg, err
+	}
+	pg, err = s.SignPage(ctx, pg, page+"/sign", s.Sign, url.Values{"application": {app}})
+	if err == nil {
+		err = pg.Err()
+	}
+	if err != nil {
+		return pg, fmt.Errorf("qakit: sign the office application of %s: %w", code, err)
+	}
+	return pg, nil
+}
+
+// HandOver marks the printed result of the office case at path handed over in person (handed) or
+// unclaimed; it returns the case page after.
+func (s *Staff) HandOver(ctx context.Context, path string, handed bool) (Page, error) {
+	pg, err := s.Get(ctx, path)
+	if err != nil {
+		return pg, err
+	}
+	token, err := find(csrfRe, pg.Body, "CSRF token")
+	if err != nil {
+		return pg, err
+	}
+	v := url.Values{"csrf": {token}, "handed": {"0"}}
+	if handed {
+		v.Set("handed", "1")
+	}
+	return s.Post(ctx, path+"/handover", v)
+}

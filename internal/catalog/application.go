@@ -93,8 +93,9 @@ func (p *Passport) CheckApplication(a *applicationv1.Application) []string {
 			problems = append(problems, fmt.Sprintf("документ %q приложен дважды", d.GetId()))
 		}
 		att := d.GetAttachment()
-		if att == nil && (!d.GetPaperReceived() || channel != "tson") {
-			problems = append(problems, fmt.Sprintf("документ %q: нет ни файла, ни отметки о приёме оригинала в ЦОН", d.GetId()))
+		// Paper is received in person: at a ЦОН, or at the provider's office (канцелярия).
+		if att == nil && (!d.GetPaperReceived() || (channel != "tson" && channel != "office")) {
+			problems = append(problems, fmt.Sprintf("документ %q: нет ни файла, ни отметки о приёме оригинала в ЦОН или канцелярии", d.GetId()))
 			continue
 		}
 		if att != nil && (att.GetObjectKey() == "" || len(att.GetSha256()) != 32 || att.GetSize() <= 0) {

@@ -82,7 +82,15 @@ func TestServiceUsersDoOnlyTheirPart(t *testing.T) {
 			_, err = s.GetBytes(ctx, "scan")
 			return err
 		}},
-		{user: "rshep", name: "fail/write an attachment", do: publish("$O.attachments.M.scan"), denied: "$O.attachments.M.scan"},
+		{user: "rshep", name: "ok/store an office scan", do: func(ctx context.Context, js jetstream.JetStream) error {
+			s, err := js.ObjectStore(ctx, natsbus.BucketAttachments)
+			if err != nil {
+				return err
+			}
+			_, err = s.PutBytes(ctx, "office-scan", []byte("paper"))
+			return err
+		}},
+		{user: "rshep", name: "fail/purge the attachments", do: purge("OBJ_" + natsbus.BucketAttachments), denied: "STREAM.PURGE.OBJ_attachments"},
 		{user: "rshep", name: "fail/read the portal's consumer", do: consumer("recipient-portal"), denied: "CONSUMER.INFO.SHEP_OUT.recipient-portal"},
 		{user: "shep", name: "ok/create a recipient's consumer", do: func(ctx context.Context, js jetstream.JetStream) error {
 			_, err := js.CreateOrUpdateConsumer(ctx, natsbus.StreamOut, natsbus.RecipientConsumer("tson", natsbus.DefaultRedelivery))

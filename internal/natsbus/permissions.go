@@ -28,6 +28,9 @@ const (
 	ReadBucket
 	// WriteBucket: look objects up and add them (the channels keep uploads); never purge or delete.
 	WriteBucket
+	// ReadWriteBucket: read objects and add them (РШЭП: АРМ shows the scans, the provider's office keeps
+	// the scans of the paper it receives); never purge or delete.
+	ReadWriteBucket
 )
 
 // Access is what one service does on NATS; its NATS user gets exactly the permissions that follow from
@@ -59,9 +62,11 @@ func ChannelAccess(participant string) Access {
 	return Access{User: participant, Participants: []string{participant}, Attachments: WriteBucket}
 }
 
-// NodeAccess is РШЭП's: the participants of the regions it serves, and reading the uploaded files.
+// NodeAccess is РШЭП's: the participants of the regions it serves, and the uploaded files: АРМ reads the
+// channels' scans, and the provider's office (канцелярия) keeps the scans of the paper it receives
+// (added, never purged or deleted, as a channel's).
 func NodeAccess(user string, participants []string) Access {
-	return Access{User: user, Participants: slices.Clone(participants), Attachments: ReadBucket}
+	return Access{User: user, Participants: slices.Clone(participants), Attachments: ReadWriteBucket}
 }
 
 // Streams are the streams and buckets the service uses: a restricted service checks at start that they
@@ -132,12 +137,12 @@ func (a Access) Permissions() *server.Permissions {
 		s := "OBJ_" + b // the bucket's stream
 		// Looking an object up reads its last meta message directly.
 		pub = append(pub, jsAPI+"STREAM.INFO."+s, jsAPI+"DIRECT.GET."+s, jsAPI+"DIRECT.GET."+s+".>", jsAPI+"STREAM.MSG.GET."+s)
-		switch a.Attachments {
-		case ReadBucket:
+		if a.Attachments == ReadBucket || a.Attachments == ReadWriteBucket {
 			// Reading an object runs an ordered push consumer over its chunks, with flow control.
 			pub = append(pub, jsAPI+"CONSUMER.CREATE."+s, jsAPI+"CONSUMER.CREATE."+s+".>",
 				jsAPI+"CONSUMER.INFO."+s+".>", jsAPI+"CONSUMER.DELETE."+s+".>", "$JS.FC.>")
-		case WriteBucket:
+		}
+		if a.Attachments == WriteBucket || a.Attachments == ReadWriteBucket {
 			pub = append(pub, "$O."+b+".C.>", "$O."+b+".M.>")
 		}
 	}

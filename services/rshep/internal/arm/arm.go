@@ -88,6 +88,13 @@ func (a *ARM) Handler() http.Handler {
 	mux.HandleFunc("GET /arm/cases/{id}/result", a.auth(a.result))
 	mux.HandleFunc("GET /arm/cases/{id}/documents/{n}", a.auth(a.document))
 	mux.HandleFunc("POST /arm/cases/{id}/act", a.auth(a.act))
+	mux.HandleFunc("GET /arm/office", a.clerk(a.office))
+	mux.HandleFunc("GET /arm/office/{code}", a.clerk(a.officeForm))
+	mux.HandleFunc("POST /arm/office/{code}", a.clerk(a.officeDraft))
+	mux.HandleFunc("POST /arm/office/{code}/identify", a.clerk(a.officeIdentify))
+	mux.HandleFunc("POST /arm/office/{code}/sign", a.clerk(a.officeSign))
+	mux.HandleFunc("GET /arm/cases/{id}/receipt", a.auth(a.receipt))
+	mux.HandleFunc("POST /arm/cases/{id}/handover", a.clerk(a.handOver))
 	return a.site.Secure(mux)
 }
 
@@ -316,7 +323,8 @@ func (a *ARM) showCase(w http.ResponseWriter, r *http.Request, s *session, statu
 	// The buttons are the rules' answer, the same the engine gives when the action comes.
 	can := rules.Permitted(p, c.State(), rules.Actor{IIN: s.IIN, Roles: s.Roles})
 	a.render(w, r, "case.html", status, s, errText, map[string]any{"Case": c, "Passport": p, "Step": step, "History": history,
-		"Can": can, "Officers": officers, "Result": resultText(c), "Docs": c.Docs(), "Files": a.o.Attachments != nil})
+		"Can": can, "Officers": officers, "Result": resultText(c), "Docs": c.Docs(), "Files": a.o.Attachments != nil,
+		"Clerk": s.Has("clerk")})
 }
 
 // resultText is the case's result documents as the employee reads them before signing.

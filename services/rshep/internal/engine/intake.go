@@ -50,7 +50,7 @@ func (e *Engine) Handle(ctx context.Context, region string, d *shepsdk.Delivery)
 	ctx, span := otel.Tracer("egov/rshep").Start(ctx, "rshep.intake", trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(attribute.String("egov.region", region), attribute.String("egov.message_id", env.GetMessageId())))
 	defer span.End()
-	in, refusal, err := e.open(ctx, region, env)
+	in, refusal, err := e.open(ctx, region, env, "")
 	if err != nil {
 		return err // could not decide now (a certificate status nobody could give): the delivery comes again
 	}
@@ -80,6 +80,10 @@ type intake struct {
 	app      *applicationv1.Application
 	signed   *envelopev1.SignedDocument
 	passport *catalog.Passport
+	// office is an application the provider's clerk entered in АРМ: it has no channel to notify.
+	office bool
+	// clerk is who entered an office application; the registration is theirs.
+	clerk Employee
 }
 
 var textUnknownService = catalog.Text{
@@ -92,9 +96,10 @@ var textMalformed = catalog.Text{
 	KK: "өтінішті оқу мүмкін емес: электрондық құжаттың құрылымы бұзылған",
 }
 
-// open reads, checks and validates an application envelope.
-func (e *Engine) open(ctx context.Context, region string, env *envelopev1.Envelope) (*intake, *refusal, error) {
-	in := &intake{}
+// open reads, checks and validates an application envelope; clerk is the signed-in clerk's IIN for an
+// application entered at the office, "" for a channel's.
+func (e *Engine) open(ctx context.Context, region string, env *envelopev1.Envelope, clerk string) (*intake, *refusal, error) {
+	in := &intake{office: clerk != ""}
 	if env.GetType() != envelopev1.MessageType_MESSAGE_TYPE_REQUEST || env.GetPayloadType() != PayloadType {
 		return in, &refusal{code: "malformed", text: textMalformed,
 			detail: fmt.Sprintf("expected a REQUEST carrying %s, got %s carrying %q", PayloadType, env.GetType(), env.GetPayloadType())}, nil
@@ -121,14 +126,22 @@ func (e *Engine) open(ctx context.Context, region string, env *envelopev1.Envelo
 	}
 	in.passport = p
 	channel := catalog.ChannelName(a.GetChannel())
+	if (channel == "office") != in.office {
+		// The office is the provider's own АРМ: an application claiming it through ШЭП, or a channel's
+		// application entered at the office, is neither.
+		return in, e.ground(p, catalog.IntakeRefusal, fmt.Sprintf("заявление канала %q не принимается этим способом: канцелярия регистрирует заявления только в АРМ услугодателя", channel)), nil
+	}
 	if !slices.Contains(p.Channels, channel) {
 		return in, e.ground(p, catalog.IntakeRefusal, fmt.Sprintf("услуга не оказывается через канал %q (паспорт: %s)", channel, strings.Join(p.Channels, ", "))), nil
 	}
 	// The person's signature: the applicant's own on the portal; a ЦОН operator's (an employee's
 	// certificate) at a ЦОН or an employee's at the provider's office.
 	want := ""
-	if channel == "portal" {
+	switch {
+	case channel == "portal":
 		want = a.GetApplicantIin()
+	case in.office:
+		want = clerk // the clerk signed in to АРМ signs, with their own key
 	}
 	res, err := e.Verifier(region).VerifyDocument(ctx, in.signed, want)
 	if envelope.CodeOf(err) == envelope.CodeStatusUnavailable {
@@ -140,6 +153,12 @@ func (e *Engine) open(ctx context.Context, region string, env *envelopev1.Envelo
 	}
 	if channel != "portal" && res.Holder.BIN == "" {
 		return in, e.ground(p, "eds_not_confirmed", "заявление через ЦОН подписывается ЭЦП работника (оператора), а не физического лица"), nil
+	}
+	// At the office the clerk signs for the provider: the organisation in the certificate must be the
+	// provider's (a passport naming no BIN, as 51's district departments, cannot be checked; see its decisions).
+	if channel == "office" && p.Provider.BIN != "" && res.Holder.BIN != p.Provider.BIN {
+		return in, e.ground(p, "eds_not_confirmed", fmt.Sprintf("заявление в канцелярии подписывает работник услугодателя (БИН %s), а не БИН %s",
+			p.Provider.BIN, res.Holder.BIN)), nil
 	}
 	if problems := p.CheckApplication(a); len(problems) > 0 {
 		return in, e.ground(p, catalog.IntakeRefusal, strings.Join(problems, "; ")), nil
@@ -239,8 +258,12 @@ func (e *Engine) register(ctx context.Context, region string, env *envelopev1.En
 		if lang != "kk" {
 			lang = "ru"
 		}
+		replyTo := env.GetSender()
+		if in.office {
+			replyTo = "" // nobody to notify: the statuses are shown in АРМ and on the receipt's status page
+		}
 		c, err := store.Fill(ctx, tx, id, store.Filled{ApplicationID: a.GetApplicationId(), Channel: catalog.ChannelName(a.GetChannel()),
-			ReplyTo: env.GetSender(), CorrelationID: env.GetMessageId(), ApplicantIIN: a.GetApplicantIin(), Language: lang,
+			ReplyTo: replyTo, CorrelationID: env.GetMessageId(), ApplicantIIN: a.GetApplicantIin(), Language: lang,
 			PassportVersion: p.Version, Form: a.GetFields(), Documents: docs, Application: signed, TraceContext: natsbus.TraceParent(ctx)})
 		if err != nil {
 			return err
@@ -248,8 +271,11 @@ func (e *Engine) register(ctx context.Context, region string, env *envelopev1.En
 		// The whole term: every step's term, one after the other, from now.
 		due := rules.ServiceDue(e.cal, p, now)
 		c.DueAt = &due
-		if err := store.AddEvent(ctx, tx, id, Event{At: now, Actor: "system", ActorName: ParticipantID(region), Role: "system",
-			Action: ActRegistered, Status: "REGISTERED", Note: reg.Number}); err != nil {
+		by := Event{At: now, Actor: "system", ActorName: ParticipantID(region), Role: "system", Action: ActRegistered, Status: "REGISTERED", Note: reg.Number}
+		if in.office {
+			by.Actor, by.ActorName, by.Role = in.clerk.IIN, in.clerk.Name, "clerk"
+		}
+		if err := store.AddEvent(ctx, tx, id, by); err != nil {
 			return err
 		}
 		if len(checksFor(p, c.Channel)) == 0 { // nothing to ask the registries: done in this transaction

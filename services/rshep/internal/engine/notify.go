@@ -59,6 +59,9 @@ func (e *Engine) setStatus(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.P
 
 // enqueue writes the NOTIFICATION envelope of n to the outbox in tx.
 func (e *Engine) enqueue(ctx context.Context, tx pgx.Tx, c *Case, n *applicationv1.StatusNotification, now time.Time) error {
+	if c.ReplyTo == "" {
+		return nil // an office application: no channel waits for its statuses
+	}
 	payload, err := proto.Marshal(n)
 	if err != nil {
 		return err
