@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"net"
 	"os"
 
 	"google.golang.org/grpc"
@@ -24,6 +25,20 @@ type Remote struct {
 	ServerName string
 	// Client is presented as the client certificate; nil presents none.
 	Client *tls.Certificate
+}
+
+// OnThisHost reports whether target (host:port) is a loopback address or localhost: the only place a
+// remote endpoint may be reached in plaintext.
+func OnThisHost(target string) bool {
+	host, _, err := net.SplitHostPort(target)
+	if err != nil {
+		host = target
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Dial is the dial option for the endpoint.

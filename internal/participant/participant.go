@@ -134,6 +134,11 @@ func (r Registry) Remote() bool { return r.Source == "remote" }
 // Dial opens the connection to the remote endpoint, presenting own's certificate over TLS when
 // RemoteCAFile is set; prefix names the variables in the error.
 func (r Registry) Dial(prefix string, own *mtls.Identity) (*grpc.ClientConn, error) {
+	if r.RemoteCAFile == "" && !mtls.OnThisHost(r.RemoteTarget) {
+		// A registry's records are personal data: they cross a network only inside TLS.
+		return nil, fmt.Errorf("%sREMOTE_TARGET=%s is not on this host: set %sREMOTE_CA_FILE (and %sREMOTE_SERVER_NAME) to reach it over TLS; "+
+			"plaintext is only for an adapter on the same host", prefix, r.RemoteTarget, prefix, prefix)
+	}
 	remote := mtls.Remote{CAFile: r.RemoteCAFile, ServerName: r.RemoteServerName}
 	if own != nil && len(own.Cert.Certificate) > 0 {
 		remote.Client = &own.Cert
