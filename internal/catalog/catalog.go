@@ -15,9 +15,11 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/egov-suite/egov/internal/calendar"
 	"github.com/egov-suite/egov/internal/iin"
 )
 
@@ -203,6 +205,22 @@ type Duration struct {
 	Value int `yaml:"value"`
 	// Unit is minutes, hours, working_days or calendar_days.
 	Unit string `yaml:"unit"`
+}
+
+// From is the end of the term d started at t, on the working-day calendar: a term in working days ends at
+// the same clock time on the n-th working day after t, one in calendar days on the n-th day (Kazakhstan
+// time).
+func (d Duration) From(cal *calendar.Calendar, t time.Time) time.Time {
+	switch d.Unit {
+	case "minutes":
+		return t.Add(time.Duration(d.Value) * time.Minute)
+	case "hours":
+		return t.Add(time.Duration(d.Value) * time.Hour)
+	case "working_days":
+		return cal.AddWorkingDays(t, d.Value)
+	default: // calendar_days
+		return t.In(calendar.Zone).AddDate(0, 0, d.Value)
+	}
 }
 
 // Step is one action of the provider.

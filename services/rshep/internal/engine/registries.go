@@ -88,7 +88,7 @@ func (e *Engine) runChecks(ctx context.Context, c *Case, p *catalog.Passport) ([
 			default:
 				r.Found, r.Summary = true, fullName(person)
 				if ch.Relation != "" {
-					r.Found = related(person, ch.Relation, c.Form[ch.Of])
+					r.Found = registries.Related(person, ch.Relation, c.Form[ch.Of])
 					if r.Found {
 						r.Summary += "; связь с заявителем подтверждена (" + ch.Relation + ")"
 					} else {
@@ -127,24 +127,4 @@ func (e *Engine) runChecks(ctx context.Context, c *Case, p *catalog.Passport) ([
 
 func fullName(p *gbdflv1.Person) string {
 	return strings.TrimSpace(p.GetSurname() + " " + p.GetName() + " " + p.GetPatronymic())
-}
-
-// related reports whether person has a link of relation to iin.
-func related(person *gbdflv1.Person, relation, iin string) bool {
-	for _, l := range person.GetFamily() {
-		if l.GetIin() != iin {
-			continue
-		}
-		switch l.GetRelation() {
-		case gbdflv1.Relation_RELATION_PARENT:
-			if relation == "parent" || relation == "parent_or_guardian" {
-				return true
-			}
-		case gbdflv1.Relation_RELATION_GUARDIAN:
-			if relation == "guardian" || relation == "parent_or_guardian" {
-				return true
-			}
-		}
-	}
-	return false
 }

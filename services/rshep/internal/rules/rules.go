@@ -246,16 +246,7 @@ func SignerBIN(p *catalog.Passport, step *catalog.Step) (bin, whose string) {
 
 // Add returns the end of a term of d from t on the working-day calendar.
 func Add(cal *calendar.Calendar, t time.Time, d catalog.Duration) time.Time {
-	switch d.Unit {
-	case "minutes":
-		return t.Add(time.Duration(d.Value) * time.Minute)
-	case "hours":
-		return t.Add(time.Duration(d.Value) * time.Hour)
-	case "working_days":
-		return cal.AddWorkingDays(t, d.Value)
-	default: // calendar_days
-		return t.In(calendar.Zone).AddDate(0, 0, d.Value)
-	}
+	return d.From(cal, t)
 }
 
 // ServiceDue is the whole term of a case registered at t: every step's term, one after the other.

@@ -43,16 +43,7 @@ func Term(sc *catalog.StateCorp, s Step) catalog.Duration {
 
 // Due is the end of a term d started at t, on the working-day calendar.
 func Due(cal *calendar.Calendar, t time.Time, d catalog.Duration) time.Time {
-	switch d.Unit {
-	case "minutes":
-		return t.Add(time.Duration(d.Value) * time.Minute)
-	case "hours":
-		return t.Add(time.Duration(d.Value) * time.Hour)
-	case "working_days":
-		return cal.AddWorkingDays(t, d.Value)
-	default: // calendar_days
-		return t.In(calendar.Zone).AddDate(0, 0, d.Value)
-	}
+	return d.From(cal, t)
 }
 
 // Presence is what the worker found of one document at the counter.
