@@ -214,12 +214,18 @@ func (s *Site) registerPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Site) renderRegister(w http.ResponseWriter, r *http.Request, status int, errText, value string) {
-	nonce, err := s.web.Challenge(r.Context(), "portal-register")
+	s.renderWithChallenge(w, r, "register.html", "portal-register", status, errText, value)
+}
+
+// renderWithChallenge renders a page that signs a fresh one-time challenge of scope with the AUTH key
+// (registration, certificate sign-in), with the IIN typed so far and an error, if any.
+func (s *Site) renderWithChallenge(w http.ResponseWriter, r *http.Request, page, scope string, status int, errText, value string) {
+	nonce, err := s.web.Challenge(r.Context(), scope)
 	if err != nil {
 		s.web.Fail(w, r, err)
 		return
 	}
-	s.render(w, r, "register.html", status, nil, errText, map[string]any{"IIN": value, "Challenge": nonce,
+	s.render(w, r, page, status, nil, errText, map[string]any{"IIN": value, "Challenge": nonce,
 		"Challenge64": base64.StdEncoding.EncodeToString([]byte(nonce))})
 }
 
@@ -322,13 +328,7 @@ func (s *Site) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Site) renderLogin(w http.ResponseWriter, r *http.Request, status int, errText, value string) {
-	nonce, err := s.web.Challenge(r.Context(), "portal-login")
-	if err != nil {
-		s.web.Fail(w, r, err)
-		return
-	}
-	s.render(w, r, "login.html", status, nil, errText, map[string]any{"IIN": value, "Challenge": nonce,
-		"Challenge64": base64.StdEncoding.EncodeToString([]byte(nonce))})
+	s.renderWithChallenge(w, r, "login.html", "portal-login", status, errText, value)
 }
 
 // login signs in by IIN and password, throttled per account and client address and per client address

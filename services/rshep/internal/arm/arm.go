@@ -27,6 +27,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/iin"
 	"github.com/egov-suite/egov/internal/webkit"
@@ -279,6 +280,26 @@ func (a *ARM) load(w http.ResponseWriter, r *http.Request, s *session) (*engine.
 	return c, true
 }
 
+// loadFull is load with the passport the case was registered under and its history (the case page, the
+// office's receipt); false when it has answered the request itself.
+func (a *ARM) loadFull(w http.ResponseWriter, r *http.Request, s *session) (*engine.Case, *catalog.Passport, []engine.Event, bool) {
+	c, ok := a.load(w, r, s)
+	if !ok {
+		return nil, nil, nil, false
+	}
+	p, err := a.o.Engine.Passport(r.Context(), c)
+	if err != nil {
+		a.site.Fail(w, r, err)
+		return nil, nil, nil, false
+	}
+	history, err := a.o.Engine.History(r.Context(), c.ID)
+	if err != nil {
+		a.site.Fail(w, r, err)
+		return nil, nil, nil, false
+	}
+	return c, p, history, true
+}
+
 // find opens the region's case with a registration number (?number=), as the staff type it.
 func (a *ARM) find(w http.ResponseWriter, r *http.Request, s *session) {
 	var id int64
@@ -300,18 +321,8 @@ func (a *ARM) casePage(w http.ResponseWriter, r *http.Request, s *session) {
 }
 
 func (a *ARM) showCase(w http.ResponseWriter, r *http.Request, s *session, status int, errText string) {
-	c, ok := a.load(w, r, s)
+	c, p, history, ok := a.loadFull(w, r, s)
 	if !ok {
-		return
-	}
-	p, err := a.o.Engine.Passport(r.Context(), c)
-	if err != nil {
-		a.site.Fail(w, r, err)
-		return
-	}
-	history, err := a.o.Engine.History(r.Context(), c.ID)
-	if err != nil {
-		a.site.Fail(w, r, err)
 		return
 	}
 	officers, err := a.officers(r.Context(), s.Region)

@@ -224,18 +224,8 @@ func (a *ARM) officeSign(w http.ResponseWriter, r *http.Request, s *session) {
 // receipt is the printable receipt (расписка о приёме) of an office application, with its current status:
 // the office's status page, as no portal shows an office application's statuses.
 func (a *ARM) receipt(w http.ResponseWriter, r *http.Request, s *session) {
-	c, ok := a.load(w, r, s)
+	c, p, history, ok := a.loadFull(w, r, s)
 	if !ok {
-		return
-	}
-	p, err := a.o.Engine.Passport(r.Context(), c)
-	if err != nil {
-		a.site.Fail(w, r, err)
-		return
-	}
-	history, err := a.o.Engine.History(r.Context(), c.ID)
-	if err != nil {
-		a.site.Fail(w, r, err)
 		return
 	}
 	name, err := a.personName(r, s, c.ApplicantIIN)
