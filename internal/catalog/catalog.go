@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -69,6 +70,9 @@ type Passport struct {
 	Extension  Extension  `yaml:"extension"`
 	Deadlines  Deadlines  `yaml:"deadlines,omitempty"`
 	Decisions  []Decision `yaml:"decisions"`
+	// AfterRefusal is what a refused applicant can do next (correct the grounds and apply again, appeal,
+	// and where), shown after the regulation's refusal text on the refusal and the status pages.
+	AfterRefusal *AfterRefusal `yaml:"after_refusal,omitempty"`
 	// Bodies are other state bodies that take a step of the service (the district akimat adopting a
 	// resolution), each with its own staff and BIN.
 	Bodies []Body `yaml:"bodies,omitempty"`
@@ -149,8 +153,11 @@ type Field struct {
 	Label Text   `yaml:"label"`
 	// Required fields must be filled.
 	Required bool `yaml:"required"`
-	// Choices for type choice.
+	// Choices for type choice: the values stored in the application.
 	Choices []string `yaml:"choices,omitempty"`
+	// ChoiceLabels name each choice for people, in both languages: a form shows «Распоряжение
+	// имуществом», never the stored value "property".
+	ChoiceLabels map[string]Text `yaml:"choice_labels,omitempty"`
 	// MaxLength for text.
 	MaxLength int `yaml:"max_length,omitempty"`
 	// Channels the field is asked on; every channel when empty (a representative's fields, say, only at
@@ -307,6 +314,13 @@ type Notice struct {
 	Text   Text   `yaml:"text"`
 }
 
+// AfterRefusal is what follows a refusal: the regulation's own words where it has them (the
+// appeal paragraph of the 2019 regulations), else the suite's decision, cited in Source.
+type AfterRefusal struct {
+	Text   Text   `yaml:"text"`
+	Source Source `yaml:"source"`
+}
+
 // Decision records what the suite decided where the regulation is silent or contradicts itself.
 type Decision struct {
 	Topic string `yaml:"topic"`
@@ -404,6 +418,14 @@ func (p *Passport) Validate(file string) error {
 		if f.Type == "choice" && len(f.Choices) < 2 {
 			bad(at+".choices", "a choice needs two or more")
 		}
+		for _, c := range f.Choices {
+			text(fmt.Sprintf("%s.choice_labels[%s]", at, c), f.ChoiceLabels[c])
+		}
+		for c := range f.ChoiceLabels {
+			if !slices.Contains(f.Choices, c) {
+				bad(at+".choice_labels", "%q is not one of the choices", c)
+			}
+		}
 		for j, ch := range f.Channels {
 			if !in(ch, p.Channels...) {
 				bad(fmt.Sprintf("%s.channels[%d]", at, j), "%q is not a channel of the passport", ch)
@@ -421,6 +443,10 @@ func (p *Passport) Validate(file string) error {
 		text(at+".name", d.Name)
 	}
 	refusals := map[string]bool{}
+	if a := p.AfterRefusal; a != nil {
+		text("after_refusal.text", a.Text)
+		src("after_refusal.source", a.Source)
+	}
 	for i, r := range p.Refusals {
 		at := fmt.Sprintf("refusals[%d]", i)
 		if r.Code == "" || refusals[r.Code] {
