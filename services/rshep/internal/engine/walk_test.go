@@ -1,0 +1,190 @@
+package engine_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/egov-suite/egov/internal/catalog"
+	"github.com/egov-suite/egov/services/rshep/internal/engine"
+)
+
+// A plan is a path through a passport derived from its data alone: the moves a person (or the applicant)
+// makes, each with the statuses the citizen is told as a result of it. The path test drives the engine
+// along a plan and compares; the derivation itself is pinned by hand-written golden sequences
+// (TestPlanGolden), so a wrong derivation cannot agree with a wrong engine unnoticed.
+
+// move is one thing done to a case.
+type move struct {
+	// Kind is submit, complete, decide, sign or extend.
+	Kind string
+	// Step is the step the move is made at ("" for submit).
+	Step string
+	// Performer is the role (Step.Performer, or the extension's role) that makes it.
+	Performer string
+	// Emits are the statuses the citizen is told as a result, in order.
+	Emits []string
+}
+
+// path is what a plan walks: approve, refuse on a ground, or extend and approve.
+type path struct {
+	Outcome string // engine.Approve or engine.Refuse
+	Ground  string // the refusal ground of a refusal
+	Extend  bool   // the term is extended at the first step a person takes
+}
+
+// walker follows a passport the way its data says a case moves.
+type walker struct {
+	p       *catalog.Passport
+	step    int
+	closed  bool
+	decided string
+	emits   []string
+}
+
+func (w *walker) emit(s string) { w.emits = append(w.emits, s) }
+
+// complete ends the current step: the next one starts (the second step means the examination has begun:
+// IN_PROGRESS), or the case closes with its result (RESULT_ISSUED).
+func (w *walker) complete() {
+	if w.step+1 < len(w.p.Steps) {
+		w.step++
+		if w.step == 1 {
+			w.emit("IN_PROGRESS")
+		}
+		return
+	}
+	w.closed = true
+	w.emit("RESULT_ISSUED")
+}
+
+// signed is the result signed: the outcome is told.
+func (w *walker) signed() {
+	if w.decided == engine.Approve {
+		w.emit("APPROVED")
+	} else {
+		w.emit("REFUSED")
+	}
+}
+
+// settle runs the system's steps until a person's step or the end: an automatic decision approves.
+func (w *walker) settle() {
+	for !w.closed && w.p.Steps[w.step].Role == "system" {
+		s := w.p.Steps[w.step]
+		if s.Decides {
+			w.decided = engine.Approve
+		}
+		if s.Signs {
+			w.signed()
+		}
+		w.complete()
+	}
+}
+
+// take drains what the last move emitted.
+func (w *walker) take() []string {
+	out := w.emits
+	w.emits = nil
+	return out
+}
+
+// plan derives the moves of a path and what each tells the citizen. A fully automated passport has no
+// person's step: its plan is the submission alone, and its outcome is the system's (approve).
+func plan(p *catalog.Passport, pt path) []move {
+	w := &walker{p: p}
+	w.emit("REGISTERED")
+	w.settle()
+	moves := []move{{Kind: "submit", Emits: w.take()}}
+	extend := pt.Extend
+	for !w.closed {
+		s := w.p.Steps[w.step]
+		if extend {
+			extend = false
+			w.emit("EXTENDED")
+			moves = append(moves, move{Kind: "extend", Step: s.ID, Performer: p.Extension.By, Emits: w.take()})
+		}
+		switch {
+		case s.Decides && w.decided == "":
+			w.decided = pt.Outcome
+			moves = append(moves, move{Kind: "decide", Step: s.ID, Performer: s.Performer()})
+			if s.Signs {
+				continue // the same person signs next, at the same step
+			}
+		case s.Signs:
+			w.signed()
+			moves = append(moves, move{Kind: "sign", Step: s.ID, Performer: s.Performer()})
+		default:
+			moves = append(moves, move{Kind: "complete", Step: s.ID, Performer: s.Performer()})
+		}
+		w.complete()
+		w.settle()
+		moves[len(moves)-1].Emits = w.take()
+	}
+	return moves
+}
+
+// statuses are every status of a plan, in order.
+func statusesOf(moves []move) []string {
+	var out []string
+	for _, m := range moves {
+		out = append(out, m.Emits...)
+	}
+	return out
+}
+
+// manual reports whether a person takes any step of the passport.
+func manual(p *catalog.Passport) bool {
+	return slices.ContainsFunc(p.Steps, func(s catalog.Step) bool { return s.Role != "system" })
+}
+
+// TestPlanGolden pins the derivation of plan against sequences written by hand from the regulations (and
+// seen in the engine's own tests above), so the path test's expectations are not the engine's echo.
+func TestPlanGolden(t *testing.T) {
+	t.Parallel()
+	cat, err := catalog.Builtin()
+	require.NoError(t, err)
+	tests := []struct {
+		name, code, region string
+		path               path
+		want               []string
+	}{
+		{name: "ok/Pavlodar approved: the clerk registers, the officer decides and signs", code: "guardianship-certificate", region: "55",
+			path: path{Outcome: engine.Approve}, want: []string{"submit:REGISTERED", "complete@register/clerk:IN_PROGRESS",
+				"decide@examine/officer", "sign@examine/officer:APPROVED,RESULT_ISSUED"}},
+		{name: "ok/Pavlodar extended at registration, before the examination begins", code: "guardianship-certificate", region: "55",
+			path: path{Outcome: engine.Approve, Extend: true}, want: []string{"submit:REGISTERED", "extend@register/head:EXTENDED",
+				"complete@register/clerk:IN_PROGRESS", "decide@examine/officer", "sign@examine/officer:APPROVED,RESULT_ISSUED"}},
+		{name: "ok/Zhambyl registers automatically: extended once the examination runs", code: "guardianship-certificate", region: "59",
+			path: path{Outcome: engine.Approve, Extend: true}, want: []string{"submit:REGISTERED,IN_PROGRESS", "extend@examine/head:EXTENDED",
+				"decide@examine/officer", "sign@examine/officer:APPROVED,RESULT_ISSUED"}},
+		{name: "ok/West Kazakhstan decides without a person", code: "guardianship-certificate", region: "27",
+			path: path{Outcome: engine.Approve}, want: []string{"submit:REGISTERED,IN_PROGRESS,APPROVED,RESULT_ISSUED"}},
+		{name: "ok/minors' property refused: the head signs, the clerk issues", code: "minors-property-certificate", region: "27",
+			path: path{Outcome: engine.Refuse, Ground: "grounds_absent"}, want: []string{"submit:REGISTERED", "complete@register/clerk:IN_PROGRESS",
+				"complete@assign/head", "decide@examine/officer", "sign@sign/head:REFUSED", "complete@issue/clerk:RESULT_ISSUED"}},
+		{name: "ok/home education: the commission decides, the officer signs", code: "disabled-children-home-education", region: "51",
+			path: path{Outcome: engine.Refuse, Ground: "documents_irregular"}, want: []string{"submit:REGISTERED", "complete@examine/officer:IN_PROGRESS",
+				"decide@commission/commission", "sign@sign/officer:REFUSED,RESULT_ISSUED"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p, ok := cat.Get(tt.code, tt.region)
+			require.True(t, ok)
+			var got []string
+			for _, m := range plan(p, tt.path) {
+				s := m.Kind
+				if m.Step != "" {
+					s += "@" + m.Step + "/" + m.Performer
+				}
+				if len(m.Emits) > 0 {
+					s += ":" + strings.Join(m.Emits, ",")
+				}
+				got = append(got, s)
+			}
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
