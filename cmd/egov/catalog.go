@@ -30,6 +30,9 @@ func catalogCommand(stdout io.Writer) *cobra.Command {
 			for _, p := range c.All() {
 				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", p.Code, p.Region, p.Version, strings.Join(p.Channels, ","), p.Provider.Name.RU, p.Name.RU)
 			}
+			if err := listTitleOnly(tw, c); err != nil {
+				return err
+			}
 			return tw.Flush()
 		},
 	}
@@ -86,6 +89,6 @@ func catalogCommand(stdout io.Writer) *cobra.Command {
 		},
 	}
 	show.Flags().StringVar(&region, "region", "", "only this region's variant")
-	cmd.AddCommand(list, validate, show)
+	cmd.AddCommand(list, validate, show, catalogDiagram(stdout))
 	return cmd
 }
