@@ -65,6 +65,21 @@ func pick(lang string, t catalog.Text) string {
 	return t.RU
 }
 
+// look are the presentation attributes of each class of shape and text.
+var look = map[string]string{
+	"lane":      `fill="#f4f6f8" stroke="#c9d1d9"`,
+	"lane-name": `font-family="sans-serif" font-size="13" font-weight="600" fill="#1f2328"`,
+	"box":       `fill="#ffffff" stroke="#0b5394" stroke-width="1.5"`,
+	"decides":   `fill="#fff7e0" stroke="#b26a00" stroke-width="2"`,
+	"end-ok":    `fill="#e6f4ea" stroke="#1e7e34" stroke-width="1.5"`,
+	"end-no":    `fill="#fdecea" stroke="#b3261e" stroke-width="1.5"`,
+	"t":         `font-family="sans-serif" font-size="12" fill="#1f2328"`,
+	"d":         `font-family="sans-serif" font-size="11" font-style="italic" fill="#57606a"`,
+	"h":         `font-family="sans-serif" font-size="15" font-weight="600" fill="#1f2328"`,
+	"arrow":     `stroke="#57606a" stroke-width="1.5" fill="none" marker-end="url(#dg-arrow)"`,
+	"branch":    `stroke="#b3261e" stroke-width="1.5" fill="none" stroke-dasharray="5 3" marker-end="url(#dg-arrow)"`,
+}
+
 // lane is one swimlane: who acts there.
 type lane struct {
 	key, name string
@@ -142,7 +157,7 @@ func (s *svg) f(format string, args ...any) { fmt.Fprintf(&s.b, format, args...)
 // text writes lines of text centred at x, starting at y, wrapped to about width characters.
 func (s *svg) text(x, y int, width, most int, class, t string) {
 	lines := wrap(t, width, most)
-	s.f(`<text x="%d" y="%d" class="%s" text-anchor="middle">`, x, y, class)
+	s.f(`<text x="%d" y="%d" class="%s" %s text-anchor="middle">`, x, y, class, look[class])
 	for i, l := range lines {
 		dy := "0"
 		if i > 0 {
@@ -219,21 +234,19 @@ func Render(p *catalog.Passport, lang string) []byte {
 		html.EscapeString(title), width, height, width, height, lang)
 	s.f(`<title id="dg-title">%s</title>`+"\n", html.EscapeString(title))
 	descAt := s.b.Len()
-	s.f(`<style>.lane{fill:#f4f6f8;stroke:#c9d1d9}.lane-name{font:600 13px sans-serif;fill:#1f2328}.box{fill:#fff;stroke:#0b5394;stroke-width:1.5}`+
-		`.decides{fill:#fff7e0;stroke:#b26a00;stroke-width:2}.end-ok{fill:#e6f4ea;stroke:#1e7e34}.end-no{fill:#fdecea;stroke:#b3261e}`+
-		`.t{font:12px sans-serif;fill:#1f2328}.d{font:italic 11px sans-serif;fill:#57606a}.h{font:600 15px sans-serif;fill:#1f2328}`+
-		`.arrow{stroke:#57606a;stroke-width:1.5;fill:none;marker-end:url(#dg-arrow)}.branch{stroke-dasharray:5 3}</style>`+"\n")
+	// Presentation attributes, not a <style> sheet: a page whose Content-Security-Policy refuses inline
+	// styles (the portal's, АРМ's) still draws the diagram in colour.
 	s.f(`<defs><marker id="dg-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" fill="#57606a"/></marker></defs>` + "\n")
-	s.f(`<text x="12" y="24" class="h">%s</text>`+"\n", html.EscapeString(title))
-	s.f(`<text x="12" y="44" class="d">%s</text>`+"\n", html.EscapeString(fmt.Sprintf(w["term"], Total(p, lang))))
+	s.f(`<text x="12" y="24" class="h" %s>%s</text>`+"\n", look["h"], html.EscapeString(title))
+	s.f(`<text x="12" y="44" class="d" %s>%s</text>`+"\n", look["d"], html.EscapeString(fmt.Sprintf(w["term"], Total(p, lang))))
 	for i, l := range ls {
 		y := top + i*laneH
-		s.f(`<g class="swimlane" data-lane="%s"><rect class="lane" x="0" y="%d" width="%d" height="%d"/>`, html.EscapeString(l.key), y, width, laneH)
+		s.f(`<g class="swimlane" data-lane="%s"><rect class="lane" %s x="0" y="%d" width="%d" height="%d"/>`, html.EscapeString(l.key), look["lane"], y, width, laneH)
 		s.text(laneHead/2, y+laneH/2-6, 22, 4, "lane-name", l.name)
 		s.f("</g>\n")
 	}
 	box := func(n node, class, id, label, sub string) {
-		s.f(`<g class="node" id="%s"><rect class="%s" x="%d" y="%d" width="%d" height="%d" rx="8"/>`, id, class, n.x(), n.y(), boxW, boxH)
+		s.f(`<g class="node" id="%s"><rect class="%s" %s x="%d" y="%d" width="%d" height="%d" rx="8"/>`, id, class, look[class], n.x(), n.y(), boxW, boxH)
 		s.text(n.x()+boxW/2, n.y()+17, 21, 3, "t", label)
 		if sub != "" {
 			s.text(n.x()+boxW/2, n.y()+boxH-22, 25, 2, "d", sub)
@@ -251,7 +264,7 @@ func Render(p *catalog.Passport, lang string) []byte {
 			}
 		}
 		mx := (x1 + x2) / 2
-		s.f(`<path class="arrow %s" d="M%d %d C%d %d %d %d %d %d"/>`+"\n", class, x1, y1, mx, y1, mx, y2, x2, y2)
+		s.f(`<path class="%s" %s d="M%d %d C%d %d %d %d %d %d"/>`+"\n", class, look[class], x1, y1, mx, y1, mx, y2, x2, y2)
 	}
 	channels := make([]string, 0, len(p.Channels))
 	for _, c := range p.Channels {
@@ -265,13 +278,13 @@ func Render(p *catalog.Passport, lang string) []byte {
 	if tson {
 		n := node{col, laneOf("statecorp")}
 		box(n, "box", "dg-intake", w["intake"], "")
-		arrow(start, n, "")
+		arrow(start, n, "arrow")
 		refusal := w["intake_refusal"]
 		if p.StateCorp != nil {
 			refusal = pick(lang, p.StateCorp.Receipt.Title)
 		}
 		desc = append(desc, w["intake"]+" ("+w["tson"]+"); "+w["intake_refusal"])
-		s.f(`<text x="%d" y="%d" class="d" id="dg-intake-refusal">%s</text>`+"\n", n.x(), n.y()+boxH+14, html.EscapeString("✗ "+truncate(refusal, 34)))
+		s.f(`<text x="%d" y="%d" class="d" %s id="dg-intake-refusal">%s</text>`+"\n", n.x(), n.y()+boxH+14, look["d"], html.EscapeString("✗ "+truncate(refusal, 34)))
 		col++
 		// The portal's and the office's applications go straight to the provider; the ЦОН's after intake.
 		prev = n
@@ -287,9 +300,9 @@ func Render(p *catalog.Passport, lang string) []byte {
 			sub = "✎ " + w["signs"] + " · " + sub
 		}
 		box(n, class, "dg-step-"+st.ID, pick(lang, st.Action), sub)
-		arrow(prev, n, "")
+		arrow(prev, n, "arrow")
 		if i == 0 && tson {
-			arrow(start, n, "") // the portal's (and office's) path skips Госкорпорация
+			arrow(start, n, "arrow") // the portal's (and office's) path skips Госкорпорация
 		}
 		desc = append(desc, fmt.Sprintf("%d. %s — %s, %s", i+1, pick(lang, st.Action), ls[n.lane].name, Term(st.Duration, lang)))
 		prev = n
@@ -305,14 +318,14 @@ func Render(p *catalog.Passport, lang string) []byte {
 		}
 	}
 	box(end, "end-ok", "dg-approve", w["approve"], truncate(strings.Join(ok, "; "), 60))
-	arrow(prev, end, "")
+	arrow(prev, end, "arrow")
 	box(refuseAt, "end-no", "dg-refuse", w["refuse"], truncate(strings.Join(no, "; "), 60))
 	arrow(decided, refuseAt, "branch")
 	desc = append(desc, w["decision"]+" "+w["approve"]+": "+strings.Join(ok, "; ")+"; "+w["refuse"]+": "+strings.Join(no, "; "))
 	x := p.Extension
 	ext := fmt.Sprintf(w["extension"], strings.ToLower(w[x.By]), Term(x.Max, lang), x.Times)
 	noteY := top + rows*laneH + 24
-	s.f(`<text x="12" y="%d" class="d" id="dg-extension">%s</text>`+"\n", noteY, html.EscapeString(ext))
+	s.f(`<text x="12" y="%d" class="d" %s id="dg-extension">%s</text>`+"\n", noteY, look["d"], html.EscapeString(ext))
 	desc = append(desc, ext)
 	if tson {
 		code := catalog.IntakeRefusal
@@ -320,7 +333,7 @@ func Render(p *catalog.Passport, lang string) []byte {
 			code = p.StateCorp.Receipt.Form
 		}
 		note := fmt.Sprintf(w["intake_note"], code)
-		s.f(`<text x="12" y="%d" class="d">%s</text>`+"\n", noteY+22, html.EscapeString("✗ "+note))
+		s.f(`<text x="12" y="%d" class="d" %s>%s</text>`+"\n", noteY+22, look["d"], html.EscapeString("✗ "+note))
 		desc = append(desc, note)
 	}
 	s.f("</svg>\n")

@@ -67,6 +67,8 @@ type Site struct {
 	pages *channelweb.Pages[*user]
 	// forwardWarn logs once that X-Forwarded-For came from a peer not trusted (throttle.go).
 	forwardWarn sync.Once
+	// listing groups and names the catalogue for the citizen (catalog.go).
+	listing *catalog.Listing
 }
 
 // New builds the site.
@@ -95,6 +97,7 @@ func New(o Options) *Site {
 		Render:   s.render,
 		Text:     func(r *http.Request, key string) string { return texts[webkit.Lang(r)][key] },
 		Sent:     func(a *applicant.Application) string { return "/applications/" + a.ID + "?sent=1" }}
+	s.listing = listing(s)
 	return s
 }
 
@@ -105,6 +108,7 @@ func (s *Site) Handler() http.Handler {
 	mux.HandleFunc("GET /lang/{lang}", s.web.SetLang)
 	mux.HandleFunc("GET /{$}", s.home)
 	mux.HandleFunc("GET /services", s.services)
+	mux.HandleFunc("GET /catalog/{code}/{region}", s.servicePage)
 	mux.HandleFunc("GET /register", s.registerPage)
 	// The forms posted before a session carry a pre-session token and must come from the portal itself
 	// (login CSRF).
@@ -180,21 +184,6 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, name string, statu
 
 func (s *Site) home(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/services", http.StatusSeeOther)
-}
-
-// serviceRow is a passport in the catalogue.
-type serviceRow struct {
-	Code, Region, Name, Provider string
-}
-
-func (s *Site) services(w http.ResponseWriter, r *http.Request) {
-	l := webkit.Lang(r)
-	var rows []serviceRow
-	for _, p := range s.o.Desk.Passports() {
-		rows = append(rows, serviceRow{Code: p.Code, Region: p.Region, Name: webkit.Pick(l, p.Name.RU, p.Name.KK),
-			Provider: webkit.Pick(l, p.Provider.Name.RU, p.Provider.Name.KK)})
-	}
-	s.render(w, r, "services.html", http.StatusOK, nil, "", map[string]any{"Services": rows})
 }
 
 // refusalText finds a refusal text of the catalogue by code (the passports share the regulations' texts).
