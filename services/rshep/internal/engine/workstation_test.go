@@ -151,6 +151,10 @@ func TestWorkstation(t *testing.T) {
 	require.Contains(t, page, "мой шаг")
 	_, page = clerk.get(casePath)
 	require.Contains(t, page, "Передать далее")
+	// The case's passport drawn: the employee sees the steps ahead and the decision's branches.
+	require.Contains(t, page, `id="case-diagram"`)
+	require.Contains(t, page, `id="dg-step-register"`)
+	require.Contains(t, page, "Схема оказания услуги")
 	require.NotContains(t, page, "Принять решение", "a clerk does not decide")
 	csrf := find(t, csrfRe, page)
 	code, _ = clerk.post(casePath+"/act", url.Values{"kind": {"complete"}, "step": {"register"}})
@@ -191,4 +195,7 @@ func TestWorkstation(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, page, "Аяқталғандар")
 	require.Contains(t, page, c.Number)
+	_, page = officer.get(casePath)
+	require.Contains(t, page, "Қызмет көрсету сызбасы")
+	require.Contains(t, page, `lang="kk"`)
 }
