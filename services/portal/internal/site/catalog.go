@@ -66,6 +66,8 @@ type catalogEntry struct {
 	Code, Region, RegionName, Name, Provider, Term, Cost string
 	Channels                                             []string
 	TitleOnly, Orderable                                 bool
+	// Repeat marks a service shown again in a later group: its elements carry no ids, which stay unique.
+	Repeat bool
 }
 
 type catalogGroup struct {
@@ -95,10 +97,14 @@ func (s *Site) services(w http.ResponseWriter, r *http.Request) {
 		q = string([]rune(q)[:200])
 	}
 	var groups []catalogGroup
+	shown := map[string]bool{}
 	for _, g := range s.listing.Groups(s.o.Desk.Catalog(), q) {
 		cg := catalogGroup{ID: g.ID, Name: g.Name.In(lang)}
 		for _, e := range g.Entries {
-			cg.Entries = append(cg.Entries, s.entry(e, lang))
+			ce := s.entry(e, lang)
+			ce.Repeat = shown[e.Code+"/"+e.Region]
+			shown[e.Code+"/"+e.Region] = true
+			cg.Entries = append(cg.Entries, ce)
 		}
 		groups = append(groups, cg)
 	}

@@ -90,6 +90,11 @@ func TestCatalogPages(t *testing.T) {
 				require.NoError(t, xml.Unmarshal([]byte(m), new(struct{})), "the drawing in the page parses")
 			}
 			require.False(t, strings.Contains(body, "<no value>"), "a text key is missing")
+			ids := map[string]bool{}
+			for _, m := range regexp.MustCompile(` id="([^"]+)"`).FindAllStringSubmatch(body, -1) {
+				require.False(t, ids[m[1]], "id %q twice in the page", m[1])
+				ids[m[1]] = true
+			}
 		})
 	}
 }
