@@ -4,8 +4,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/egov-suite/egov/internal/calendar"
 
 	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/services/rshep/internal/engine"
@@ -185,6 +188,39 @@ func TestPlanGolden(t *testing.T) {
 				got = append(got, s)
 			}
 			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+// TestTermsGolden pins the service deadlines the path test expects (registeredDue) against dates counted
+// by hand on the 2026 calendar: a case registered on Friday 11 December 2026 at 10:00, with День
+// Независимости on Wednesday the 16th.
+func TestTermsGolden(t *testing.T) {
+	t.Parallel()
+	cat, err := catalog.Builtin()
+	require.NoError(t, err)
+	at := func(s string) time.Time {
+		v, err := time.ParseInLocation("2006-01-02 15:04", s, calendar.Zone)
+		require.NoError(t, err)
+		return v
+	}
+	registered := at("2026-12-11 10:00")
+	tests := []struct {
+		name, code, region, want string
+	}{
+		{"ok/Pavlodar: 3 + 3 calendar days, the holiday counted", "guardianship-certificate", "55", "2026-12-17 10:00"},
+		{"ok/Zhambyl: 1 minute, then 5 working days past the holiday", "guardianship-certificate", "59", "2026-12-21 10:01"},
+		{"ok/minors' property: 10 minutes, 2 working days, 10 minutes", "minors-property-certificate", "27", "2026-12-15 10:20"},
+		{"ok/home education: 7 + 2 + 1 working days", "disabled-children-home-education", "51", "2026-12-28 10:00"},
+		{"ok/West Kazakhstan automated: 30 minutes", "guardianship-certificate", "27", "2026-12-11 10:30"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p, ok := cat.Get(tt.code, tt.region)
+			require.True(t, ok)
+			require.True(t, at(tt.want).Equal(registeredDue(calendar.Default(), p, registered)),
+				"got %s", registeredDue(calendar.Default(), p, registered).In(calendar.Zone).Format("2006-01-02 15:04"))
 		})
 	}
 }
