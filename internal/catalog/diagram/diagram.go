@@ -35,7 +35,7 @@ var words = map[string]map[string]string{
 		"intake": "Приём документов", "intake_refusal": "Отказ в приёме документов", "decides": "решение",
 		"signs": "подписание", "approve": "Да: результат", "refuse": "Нет: мотивированный отказ",
 		"extension": "Продление срока: %s, не более %s, раз: %d", "term": "Срок по шагам: %s",
-		"title": "Схема оказания услуги «%s»", "intake_note": "Неполный пакет документов — отказ в приёме (%s); дело не открывается.",
+		"title": "Схема оказания услуги «%s»", "intake_note": "Неполный пакет документов — отказ в приёме%s; дело не открывается.",
 		"decision": "Решение?",
 	},
 	"kk": {
@@ -45,7 +45,7 @@ var words = map[string]map[string]string{
 		"intake": "Құжаттарды қабылдау", "intake_refusal": "Құжаттарды қабылдаудан бас тарту", "decides": "шешім",
 		"signs": "қол қою", "approve": "Иә: нәтиже", "refuse": "Жоқ: дәлелді бас тарту",
 		"extension": "Мерзімді ұзарту: %s, %s артық емес, рет: %d", "term": "Қадамдар бойынша мерзім: %s",
-		"title": "«%s» қызметін көрсету сызбасы", "intake_note": "Құжаттар топтамасы толық емес — қабылдаудан бас тарту (%s); іс ашылмайды.",
+		"title": "«%s» қызметін көрсету сызбасы", "intake_note": "Құжаттар топтамасы толық емес — қабылдаудан бас тарту%s; іс ашылмайды.",
 		"decision": "Шешім?",
 	},
 }
@@ -277,7 +277,11 @@ func Render(p *catalog.Passport, lang string) []byte {
 	col := 1
 	if tson {
 		n := node{col, laneOf("statecorp")}
-		box(n, "box", "dg-intake", w["intake"], "")
+		sub := ""
+		if p.StateCorp != nil { // the documents are carried to the provider within Госкорпорация's term
+			sub = "→ " + Term(p.StateCorp.ToProvider, lang)
+		}
+		box(n, "box", "dg-intake", w["intake"], sub)
 		arrow(start, n, "arrow")
 		refusal := w["intake_refusal"]
 		if p.StateCorp != nil {
@@ -328,11 +332,11 @@ func Render(p *catalog.Passport, lang string) []byte {
 	s.f(`<text x="12" y="%d" class="d" %s id="dg-extension">%s</text>`+"\n", noteY, look["d"], html.EscapeString(ext))
 	desc = append(desc, ext)
 	if tson {
-		code := catalog.IntakeRefusal
-		if p.StateCorp != nil {
-			code = p.StateCorp.Receipt.Form
+		receipt := ""
+		if sc := p.StateCorp; sc != nil {
+			receipt = " (" + pick(lang, sc.Receipt.Title) + ", " + sc.Receipt.Form + ")"
 		}
-		note := fmt.Sprintf(w["intake_note"], code)
+		note := fmt.Sprintf(w["intake_note"], receipt)
 		s.f(`<text x="12" y="%d" class="d" %s>%s</text>`+"\n", noteY+22, look["d"], html.EscapeString("✗ "+note))
 		desc = append(desc, note)
 	}
