@@ -36,7 +36,7 @@ var words = map[string]map[string]string{
 		"signs": "подписание", "approve": "Да: результат", "refuse": "Нет: мотивированный отказ",
 		"extension": "Продление срока: %s, не более %s, раз: %d", "term": "Срок по шагам: %s",
 		"title": "Схема оказания услуги «%s»", "intake_note": "Неполный пакет документов — отказ в приёме%s; дело не открывается.",
-		"decision": "Решение?",
+		"decision": "Решение?", "now": "дело сейчас здесь",
 	},
 	"kk": {
 		"applicant": "Өтініш беруші", "statecorp": "Мемлекеттік корпорация (ХҚКО)", "clerk": "Кеңсе", "head": "Басшы",
@@ -46,7 +46,7 @@ var words = map[string]map[string]string{
 		"signs": "қол қою", "approve": "Иә: нәтиже", "refuse": "Жоқ: дәлелді бас тарту",
 		"extension": "Мерзімді ұзарту: %s, %s артық емес, рет: %d", "term": "Қадамдар бойынша мерзім: %s",
 		"title": "«%s» қызметін көрсету сызбасы", "intake_note": "Құжаттар топтамасы толық емес — қабылдаудан бас тарту%s; іс ашылмайды.",
-		"decision": "Шешім?",
+		"decision": "Шешім?", "now": "іс қазір осында",
 	},
 }
 
@@ -202,7 +202,11 @@ func (n node) x() int { return laneHead + n.col*colW + (colW-boxW)/2 }
 func (n node) y() int { return top + n.lane*laneH + (laneH-boxH)/2 }
 
 // Render draws the passport in lang ("ru" or "kk").
-func Render(p *catalog.Passport, lang string) []byte {
+func Render(p *catalog.Passport, lang string) []byte { return RenderAt(p, lang, "") }
+
+// RenderAt draws the passport with the step current (an id of its steps) marked where a case is now, as
+// АРМ shows a case; "" marks none.
+func RenderAt(p *catalog.Passport, lang, current string) []byte {
 	lang = Lang(lang)
 	w := words[lang]
 	ls := lanes(p, lang)
@@ -246,7 +250,15 @@ func Render(p *catalog.Passport, lang string) []byte {
 		s.f("</g>\n")
 	}
 	box := func(n node, class, id, label, sub string) {
-		s.f(`<g class="node" id="%s"><rect class="%s" %s x="%d" y="%d" width="%d" height="%d" rx="8"/>`, id, class, look[class], n.x(), n.y(), boxW, boxH)
+		attrs := look[class]
+		if current != "" && id == "dg-step-"+current {
+			attrs += ` stroke-width="4"`
+			s.f(`<g class="node current" id="%s" aria-current="step"><rect class="%s" %s x="%d" y="%d" width="%d" height="%d" rx="8"/>`,
+				id, class, attrs, n.x(), n.y(), boxW, boxH)
+			s.f(`<text x="%d" y="%d" class="d" %s text-anchor="middle">%s</text>`, n.x()+boxW/2, n.y()-4, look["d"], html.EscapeString("▼ "+w["now"]))
+		} else {
+			s.f(`<g class="node" id="%s"><rect class="%s" %s x="%d" y="%d" width="%d" height="%d" rx="8"/>`, id, class, attrs, n.x(), n.y(), boxW, boxH)
+		}
 		s.text(n.x()+boxW/2, n.y()+17, 21, 3, "t", label)
 		if sub != "" {
 			s.text(n.x()+boxW/2, n.y()+boxH-22, 25, 2, "d", sub)
@@ -308,7 +320,11 @@ func Render(p *catalog.Passport, lang string) []byte {
 		if i == 0 && tson {
 			arrow(start, n, "arrow") // the portal's (and office's) path skips Госкорпорация
 		}
-		desc = append(desc, fmt.Sprintf("%d. %s — %s, %s", i+1, pick(lang, st.Action), ls[n.lane].name, Term(st.Duration, lang)))
+		line := fmt.Sprintf("%d. %s — %s, %s", i+1, pick(lang, st.Action), ls[n.lane].name, Term(st.Duration, lang))
+		if st.ID == current {
+			line += " (" + w["now"] + ")"
+		}
+		desc = append(desc, line)
 		prev = n
 	}
 	// The outcome: the applicant receives the result on approval, the motivated refusal otherwise.

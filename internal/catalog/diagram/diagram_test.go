@@ -157,3 +157,46 @@ func TestTerm(t *testing.T) {
 		})
 	}
 }
+
+// TestRenderAt marks the step a case is at, for sight (a heavier frame and a caption) and for screen
+// readers (aria-current and the text equivalent); no other step is marked.
+func TestRenderAt(t *testing.T) {
+	t.Parallel()
+	cat, err := catalog.Builtin()
+	require.NoError(t, err)
+	p, ok := cat.Get("minors-property-certificate", "27")
+	require.True(t, ok)
+	tests := []struct{ name, step, lang, caption string }{
+		{"ok/the head's assignment, in Russian", "assign", "ru", "дело сейчас здесь"},
+		{"ok/the officer's examination, in Kazakh", "examine", "kk", "іс қазір осында"},
+		{"ok/a closed case marks nothing", "", "ru", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			out := diagram.RenderAt(p, tt.lang, tt.step)
+			var root element
+			require.NoError(t, xml.Unmarshal(out, &root))
+			var marked []string
+			root.walk(func(e element) {
+				if e.attr("aria-current") == "step" {
+					marked = append(marked, e.attr("id"))
+				}
+			})
+			var desc string
+			root.walk(func(e element) {
+				if e.attr("id") == "dg-desc" {
+					desc = e.Text
+				}
+			})
+			if tt.step == "" {
+				require.Empty(t, marked)
+				require.Equal(t, diagram.Render(p, tt.lang), out)
+				return
+			}
+			require.Equal(t, []string{"dg-step-" + tt.step}, marked)
+			require.Contains(t, root.texts(), tt.caption)
+			require.Contains(t, desc, tt.caption)
+		})
+	}
+}

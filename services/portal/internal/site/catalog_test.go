@@ -3,6 +3,7 @@ package site_test
 import (
 	"encoding/xml"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/stretchr/testify/require"
 
@@ -97,4 +99,28 @@ func TestCatalogPages(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCatalogServiceNotOnThePortal: a service taken only at a ЦОН is listed and described, with no order
+// link and the advice to apply where it is taken.
+func TestCatalogServiceNotOnThePortal(t *testing.T) {
+	t.Parallel()
+	files, err := catalog.Files()
+	require.NoError(t, err)
+	b, err := fs.ReadFile(files, "guardianship-certificate.55.yaml")
+	require.NoError(t, err)
+	only := strings.Replace(string(b), "channels: [portal, tson]", "channels: [tson]", 1)
+	cat, err := catalog.Load(fstest.MapFS{"guardianship-certificate.55.yaml": {Data: []byte(only)}})
+	require.NoError(t, err)
+	desk := applicant.New(applicant.Options{Catalog: cat, Channel: applicationv1.Channel_CHANNEL_PORTAL})
+	h := site.New(site.Options{Desk: desk, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler()
+	status, body := get(t, h, "/services", "")
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, body, `id="entry-guardianship-certificate-55"`)
+	require.NotContains(t, body, `id="order-`)
+	status, body = get(t, h, "/catalog/guardianship-certificate/55", "kk")
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, body, `id="not-online"`)
+	require.Contains(t, body, "Мемлекеттік корпорацияда (ХҚКО)")
+	require.NotContains(t, body, `id="order-`)
 }

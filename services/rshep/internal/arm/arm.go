@@ -336,13 +336,17 @@ func (a *ARM) showCase(w http.ResponseWriter, r *http.Request, s *session, statu
 	can := rules.Permitted(p, c.State(), rules.Actor{IIN: s.IIN, Roles: s.Roles})
 	a.render(w, r, "case.html", status, s, errText, map[string]any{"Case": c, "Passport": p, "Step": step, "History": history,
 		"Can": can, "Officers": officers, "Result": resultText(c), "Docs": c.Docs(), "Files": a.o.Attachments != nil,
-		"Clerk": s.Has("clerk"), "Diagram": flow(p, webkit.Lang(r))})
+		"Clerk": s.Has("clerk"), "Diagram": flow(p, webkit.Lang(r), step)})
 }
 
-// flow is the drawing of the passport version the case runs under: the employee sees where the case is
-// and what comes next.
-func flow(p *catalog.Passport, lang string) template.HTML {
-	return template.HTML(diagram.Render(p, lang)) //nolint:gosec // drawn by the suite from the passport, every text escaped
+// flow is the drawing of the passport version the case runs under, the step it is at marked (none once
+// closed): the employee sees where the case is and what comes next.
+func flow(p *catalog.Passport, lang string, at *catalog.Step) template.HTML {
+	current := ""
+	if at != nil {
+		current = at.ID
+	}
+	return template.HTML(diagram.RenderAt(p, lang, current)) //nolint:gosec // drawn by the suite from the passport, every text escaped
 }
 
 // resultText is the case's result documents as the employee reads them before signing.

@@ -377,6 +377,11 @@ func (w *walks) drive(t *testing.T, a submitted, c *engine.Case, moves []move, p
 	}
 	w.verify(t, a, c, signer)
 	w.noTimerLeft(t, c)
+	if a.channel == "office" {
+		// The office hands the printed result over in person: the case's last status.
+		require.NoError(t, w.s.eng.HandOver(t.Context(), p.Region, c.ID, w.who(t, "clerk"), true))
+		require.Equal(t, "HANDED_OVER", w.s.get(t, c).Status)
+	}
 }
 
 // registeredDue is the service's deadline of a case registered at t: each step's term from the end of the

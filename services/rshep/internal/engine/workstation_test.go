@@ -153,7 +153,7 @@ func TestWorkstation(t *testing.T) {
 	require.Contains(t, page, "Передать далее")
 	// The case's passport drawn: the employee sees the steps ahead and the decision's branches.
 	require.Contains(t, page, `id="case-diagram"`)
-	require.Contains(t, page, `id="dg-step-register"`)
+	require.Contains(t, page, `id="dg-step-register" aria-current="step"`, "the step the case is at is marked")
 	require.Contains(t, page, "Схема оказания услуги")
 	require.NotContains(t, page, "Принять решение", "a clerk does not decide")
 	csrf := find(t, csrfRe, page)
