@@ -31,6 +31,7 @@ func TestNewPassportAppearsWithoutCode(t *testing.T) {
     type: choice
     required: true
     choices: [осенний, весенний]
+    choice_labels: {осенний: {ru: осенний, kk: күзгі}, весенний: {ru: весенний, kk: көктемгі}}
     label: {ru: "Учебный период", kk: "Оқу кезеңі"}
 `, 1)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "pilot-certificate.55.yaml"), []byte(p), 0o644))
