@@ -264,29 +264,29 @@ func (w *walks) channel(t *testing.T, p *catalog.Passport, ch string, reach func
 		name string
 		run  func(t *testing.T)
 	}
-	var walks []walk
+	var todo []walk
 	if manual(p) {
-		walks = append(walks, walk{"ok/approved", func(t *testing.T) { w.walk(t, p, ch, path{Outcome: engine.Approve}) }},
+		todo = append(todo, walk{"ok/approved", func(t *testing.T) { w.walk(t, p, ch, path{Outcome: engine.Approve}) }},
 			walk{"ok/extended and approved", func(t *testing.T) { w.walk(t, p, ch, path{Outcome: engine.Approve, Extend: true}) }})
 		for _, r := range p.Refusals {
-			walks = append(walks, walk{"ok/refused on " + r.Code, func(t *testing.T) {
+			todo = append(todo, walk{"ok/refused on " + r.Code, func(t *testing.T) {
 				w.walk(t, p, ch, path{Outcome: engine.Refuse, Ground: r.Code})
 				reach(r.Code)
 			}})
 		}
 	} else {
-		walks = append(walks, walk{"ok/approved by the system", func(t *testing.T) { w.walk(t, p, ch, path{Outcome: engine.Approve}) }})
+		todo = append(todo, walk{"ok/approved by the system", func(t *testing.T) { w.walk(t, p, ch, path{Outcome: engine.Approve}) }})
 	}
 	for _, c := range p.Checks {
 		if !slices.Contains(c.Channels, ch) {
 			continue
 		}
-		walks = append(walks, walk{"ok/check " + c.ID + " fails", func(t *testing.T) {
+		todo = append(todo, walk{"ok/check " + c.ID + " fails", func(t *testing.T) {
 			w.failedCheck(t, p, ch, c)
 			reach(c.Refusal)
 		}})
 	}
-	walks = append(walks, walk{"fail/the form is irregular", func(t *testing.T) {
+	todo = append(todo, walk{"fail/the form is irregular", func(t *testing.T) {
 		fields := form(p, ch)
 		fields["applicant_iin"] = "123456789012"
 		w.intake(t, p, ch, fields, nil, catalog.IntakeRefusal)
@@ -303,7 +303,7 @@ func (w *walks) channel(t *testing.T, p *catalog.Passport, ch string, reach func
 		w.intake(t, p, ch, form(p, ch), signer, code)
 		reach(code)
 	}})
-	for _, wk := range walks {
+	for _, wk := range todo {
 		t.Run(wk.name, func(t *testing.T) {
 			t.Parallel()
 			wk.run(t)
