@@ -68,10 +68,14 @@ type Passport struct {
 	Refusals   []Refusal  `yaml:"refusals"`
 	Notices    []Notice   `yaml:"notifications"`
 	Extension  Extension  `yaml:"extension"`
-	Deadlines  Deadlines  `yaml:"deadlines,omitempty"`
+	// Term is the whole term of the service where the regulation gives one (Pavlodar's «3 дня»): the
+	// case's deadline, and no step's deadline runs past it. Without it the case's term is every step's
+	// term, one after the other.
+	Term      *Duration `yaml:"term,omitempty"`
+	Deadlines Deadlines `yaml:"deadlines,omitempty"`
 	Decisions  []Decision `yaml:"decisions"`
 	// AfterRefusal is what a refused applicant can do next (correct the grounds and apply again, appeal,
-	// and where), shown after the regulation's refusal text on the refusal and the status pages.
+	// and where), shown after the regulation's refusal text on the refusal and the status pages; required.
 	AfterRefusal *AfterRefusal `yaml:"after_refusal,omitempty"`
 	// Bodies are other state bodies that take a step of the service (the district akimat adopting a
 	// resolution), each with its own staff and BIN.
@@ -446,6 +450,9 @@ func (p *Passport) Validate(file string) error {
 	if a := p.AfterRefusal; a != nil {
 		text("after_refusal.text", a.Text)
 		src("after_refusal.source", a.Source)
+	} else {
+		// A refusal page that ends at the refusal leaves the citizen without a next step (appeal, apply again).
+		bad("after_refusal", "required: what a refused applicant can do next, in both languages, with its source")
 	}
 	for i, r := range p.Refusals {
 		at := fmt.Sprintf("refusals[%d]", i)
@@ -569,6 +576,9 @@ func (p *Passport) Validate(file string) error {
 			}
 		}
 		src("state_corp.source", sc.Source)
+	}
+	if d := p.Term; d != nil && (d.Value < 1 || !in(d.Unit, "minutes", "hours", "working_days", "calendar_days")) {
+		bad("term", "%d %q: a positive value in minutes, hours, working_days or calendar_days", d.Value, d.Unit)
 	}
 	if w := p.Deadlines.WarnAtPercent; w != 0 && (w < 1 || w > 99) {
 		bad("deadlines.warn_at_percent", "%d: 1 to 99", w)

@@ -258,13 +258,22 @@ func (e *Engine) completeStep(ctx context.Context, tx pgx.Tx, c *Case, p *catalo
 func (e *Engine) enterStep(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, idx int, now time.Time) error {
 	c.Step = idx
 	s := p.Steps[idx]
-	due := rules.Add(e.cal, now, s.Duration)
+	due := rules.StepDue(e.cal, s, now, c.DueAt)
 	c.StepStartedAt, c.StepDueAt, c.Warned, c.Overdue, c.Arm = &now, &due, false, false, true
-	if idx == 1 { // the registration step is behind: the examination has begun
-
+	if idx == examinationStart(p) { // the registration is behind: the examination has begun
 		return e.setStatus(ctx, tx, c, p, "IN_PROGRESS", now, nil)
 	}
 	return nil
+}
+
+// examinationStart is the step whose start is «в работе» (IN_PROGRESS): the second, when the first is a
+// registration (a clerk's or the system's); else the first, since an employee's processing starts on
+// registration (South Kazakhstan's МИО) and «в работе» must not wait for it to end.
+func examinationStart(p *catalog.Passport) int {
+	if r := p.Steps[0].Role; r == "clerk" || r == "system" {
+		return 1
+	}
+	return 0
 }
 
 // close issues the signed result to the channel and ends the case.

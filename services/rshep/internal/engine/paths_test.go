@@ -365,7 +365,8 @@ func TestDisabledChildrenCommission(t *testing.T) {
 		fields:    map[string]string{"applicant_iin": "880512400011", "child_iin": demo.ChildIIN, "bank_account": "KZ86125KZT5004100100"},
 		documents: docs, signer: s.citizen(t, "880512400011")}
 	id := s.send(t, a)
-	s.waitFor(t, id, "REGISTERED")
+	// The employee's processing is the first step: «в работе» on registration, not when it ends.
+	s.waitFor(t, id, "REGISTERED", "IN_PROGRESS")
 	c := s.caseOf(t, id)
 	require.Len(t, c.Documents, 5)
 	require.NoError(t, s.act(t, c, "officer", engine.Action{Kind: "complete", Step: "examine"}))

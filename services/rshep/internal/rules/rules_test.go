@@ -174,6 +174,50 @@ func TestDeadlines(t *testing.T) {
 	assert.Equal(t, cal.AddWorkingDays(start, 2), newStep)
 }
 
+// TestPassportTerm: a passport's own term (Pavlodar's «3 дня» in all) is the case's deadline instead of
+// the sum of the steps, and no step's deadline runs past it while it is ahead.
+func TestPassportTerm(t *testing.T) {
+	t.Parallel()
+	cal := calendar.Default()
+	// Friday 2 October 2026, 10:00 in Kazakhstan.
+	start := time.Date(2026, 10, 2, 10, 0, 0, 0, calendar.Zone)
+	threeDays := catalog.Duration{Value: 3, Unit: "calendar_days"}
+	examine := catalog.Step{ID: "examine", Role: "officer", Duration: threeDays}
+	caseDue := start.AddDate(0, 0, 3)
+	for _, tc := range []struct {
+		name string
+		term *catalog.Duration
+		want time.Time
+	}{
+		{name: "ok/no term: the steps one after the other", want: cal.AddWorkingDays(cal.AddWorkingDays(start.Add(15*time.Minute), 1), 3).Add(2 * time.Hour)},
+		{name: "ok/the passport's term", term: &threeDays, want: caseDue},
+		{name: "ok/a term in working days", term: &catalog.Duration{Value: 5, Unit: "working_days"}, want: cal.AddWorkingDays(start, 5)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := passport()
+			p.Term = tc.term
+			assert.Equal(t, tc.want, rules.ServiceDue(cal, p, start))
+		})
+	}
+	for _, tc := range []struct {
+		name    string
+		at      time.Time
+		caseDue *time.Time
+		want    time.Time
+	}{
+		{name: "ok/no case deadline: the step's own term", at: start.Add(time.Hour), want: start.Add(time.Hour).AddDate(0, 0, 3)},
+		{name: "ok/within the case's term: the step's own term", at: start, caseDue: &caseDue, want: caseDue},
+		{name: "ok/the step would run past the case: capped", at: start.Add(24 * time.Hour), caseDue: &caseDue, want: caseDue},
+		{name: "ok/the case is already late: the step keeps its term", at: caseDue.Add(time.Hour), caseDue: &caseDue, want: caseDue.Add(time.Hour).AddDate(0, 0, 3)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tc.want, rules.StepDue(cal, examine, tc.at, tc.caseDue))
+		})
+	}
+}
+
 // akimatPassport is the shape of S3: the district akimat adopts (and signs) the resolution in its own
 // step.
 func akimatPassport() *catalog.Passport {
