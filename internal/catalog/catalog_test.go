@@ -74,6 +74,8 @@ func TestBrokenPassportsNameFileFieldProblem(t *testing.T) {
 		{"fail/missing template", "  - kind: certificate\n    signer: officer", "  - kind: certificate\n    signer: officer\n    template: nowhere", "templates/nowhere.ru.tmpl"},
 		{"fail/two results of a kind without ids", "  - kind: certificate\n    signer: officer", "  - kind: certificate\n    signer: officer\n    name: {ru: x, kk: y}\n  - kind: certificate\n    signer: officer", "results[1].id"},
 		{"fail/unknown result kind", "  - kind: certificate\n    signer: officer", "  - kind: diploma\n    signer: officer", "results[0].kind"},
+		{"fail/a clerk signs a refusal", "  - id: register\n    role: clerk", "  - id: register\n    role: clerk\n    signs_refusal: true", "steps[0].signs_refusal"},
+		{"fail/signs_refusal on the signing step", "  - id: examine\n    role: officer", "  - id: examine\n    role: officer\n    signs_refusal: true", "steps[1].signs_refusal"},
 		{"fail/a term of no length", "term: {value: 3, unit: calendar_days}", "term: {value: 0, unit: calendar_days}", "term"},
 		{"fail/a term in an unknown unit", "term: {value: 3, unit: calendar_days}", "term: {value: 3, unit: days}", "term"},
 		{"fail/after_refusal without a source", "  source: {document: seeds/000_e904fed1dceb5ab9.txt, ref: \"the regulation has no appeal section", "  source: {document: \"\", ref: \"the regulation has no appeal section", "after_refusal.source"},

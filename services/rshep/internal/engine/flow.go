@@ -125,7 +125,7 @@ func (e *Engine) Act(ctx context.Context, region string, id int64, who Employee,
 			if err := e.decide(ctx, tx, c, p, who, a, now); err != nil {
 				return err
 			}
-			if step.Signs {
+			if p.SignsAt(step, c.Outcome == Refuse) {
 				return store.Save(ctx, tx, c) // the same employee signs next
 			}
 		case rules.Sign:
@@ -248,6 +248,13 @@ func (e *Engine) completeStep(ctx context.Context, tx pgx.Tx, c *Case, p *catalo
 		return err
 	}
 	next := c.Step + 1
+	if step.SignsRefusal && c.Outcome == Refuse { // a refusal signed apart skips the steps of an approval's signature
+		for i := range p.Steps {
+			if p.Steps[i].Signs {
+				next = i + 1
+			}
+		}
+	}
 	if next < len(p.Steps) {
 		return e.enterStep(ctx, tx, c, p, next, now)
 	}

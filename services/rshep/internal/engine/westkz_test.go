@@ -164,51 +164,72 @@ func TestWestKazakhstanIntakeAndChecks(t *testing.T) {
 }
 
 // TestGuardianshipEstablishment walks S3 of the catalogue: the district akimat's staff adopt the
-// resolution in their own step of 6 working days, and, as the passport decides, sign a refusal there
-// too; the provider's head cannot take the akimat's step.
+// resolution in their own step of 6 working days, which the provider's head cannot take; a refusal, as
+// the passport decides, is signed by the officer at the examining step and does not pass the akimat.
 func TestGuardianshipEstablishment(t *testing.T) {
 	s := start(t)
 	s.employ(t, "akim", "700101300005", "Ахметов", "ГУ «Аппарат акима района»", akimatBIN, "district_akimat:head")
 	fields := map[string]string{"ward_iin": demo.WardIIN, "guardianship_kind": "guardianship"}
-	for _, outcome := range []string{engine.Approve, engine.Refuse} {
-		t.Run("ok/"+outcome, func(t *testing.T) {
-			id := s.send(t, asel(s, t, "guardianship-establishment", fields))
-			s.waitFor(t, id, "REGISTERED")
-			c := s.checked(t, s.caseOf(t, id))
-			require.NoError(t, s.act(t, c, "clerk", engine.Action{Kind: "complete", Step: "register"}))
-			require.NoError(t, s.act(t, c, "head", engine.Action{Kind: "complete", Step: "assign", Assignee: s.staff["officer"].IIN}))
-			c = s.get(t, c)
-			require.Equal(t, calendar.Default().AddWorkingDays(*c.StepStartedAt, 12), c.StepDueAt.In(calendar.Zone))
-			d := engine.Action{Kind: "decide", Step: "examine", Outcome: outcome}
-			if outcome == engine.Refuse {
-				d.RefusalCode, d.Comment = "grounds_absent", "кандидат не прошёл подготовку, предусмотренную Стандартом"
-			}
-			require.NoError(t, s.act(t, c, "officer", d))
-			c = s.get(t, c)
-			require.Equal(t, "adopt", s.stepOf(t, c), "a refusal passes the akimat too (decisions: the refusal)")
-			require.Equal(t, calendar.Default().AddWorkingDays(*c.StepStartedAt, 6), c.StepDueAt.In(calendar.Zone))
-			var ae *engine.ActionError
-			require.ErrorAs(t, s.act(t, c, "head", engine.Action{Kind: "sign"}), &ae)
-			require.Equal(t, "wrong_role", ae.Code, "the provider's head cannot adopt the akimat's resolution")
-			require.NoError(t, s.act(t, c, "akim", engine.Action{Kind: "sign", Step: "adopt"}))
-			require.NoError(t, s.act(t, c, "clerk", engine.Action{Kind: "complete", Step: "issue"}))
-			status := "APPROVED"
-			if outcome == engine.Refuse {
-				status = "REFUSED"
-			}
-			s.waitFor(t, id, "REGISTERED", "IN_PROGRESS", status, "RESULT_ISSUED")
-			n := s.last(id)
-			require.Len(t, n.GetResults(), 1)
-			if outcome == engine.Approve {
-				require.Equal(t, "resolution", n.GetResults()[0].GetKind())
-			} else {
-				require.Equal(t, refusalText(t, "guardianship-establishment", "grounds_absent"), n.GetReason().GetRu())
-			}
-			res, err := s.ca.Verifier(t, s.ca.Checker(time.Minute)).VerifyDocument(t.Context(), n.GetResult(), s.staff["akim"].IIN)
-			require.NoError(t, err)
-			require.Equal(t, akimatBIN, res.Holder.BIN)
-		})
+	examine := func(t *testing.T, d engine.Action) (string, *engine.Case) {
+		t.Helper()
+		id := s.send(t, asel(s, t, "guardianship-establishment", fields))
+		s.waitFor(t, id, "REGISTERED")
+		c := s.checked(t, s.caseOf(t, id))
+		for _, ch := range c.Checks {
+			require.True(t, ch.Found, ch.Summary)
+		}
+		require.NoError(t, s.act(t, c, "clerk", engine.Action{Kind: "complete", Step: "register"}))
+		require.NoError(t, s.act(t, c, "head", engine.Action{Kind: "complete", Step: "assign", Assignee: s.staff["officer"].IIN}))
+		c = s.get(t, c)
+		require.Equal(t, calendar.Default().AddWorkingDays(*c.StepStartedAt, 12), c.StepDueAt.In(calendar.Zone))
+		require.NoError(t, s.act(t, c, "officer", d))
+		return id, s.get(t, c)
 	}
+	v := s.ca.Verifier(t, s.ca.Checker(time.Minute))
+
+	t.Run("ok/approved: the akimat adopts the resolution", func(t *testing.T) {
+		id, c := examine(t, engine.Action{Kind: "decide", Step: "examine", Outcome: engine.Approve})
+		require.Equal(t, "adopt", s.stepOf(t, c))
+		require.Equal(t, calendar.Default().AddWorkingDays(*c.StepStartedAt, 6), c.StepDueAt.In(calendar.Zone))
+		var ae *engine.ActionError
+		require.ErrorAs(t, s.act(t, c, "head", engine.Action{Kind: "sign"}), &ae)
+		require.Equal(t, "wrong_role", ae.Code, "the provider's head cannot adopt the akimat's resolution")
+		require.NoError(t, s.act(t, c, "akim", engine.Action{Kind: "sign", Step: "adopt"}))
+		require.NoError(t, s.act(t, c, "clerk", engine.Action{Kind: "complete", Step: "issue"}))
+		s.waitFor(t, id, "REGISTERED", "IN_PROGRESS", "APPROVED", "RESULT_ISSUED")
+		n := s.last(id)
+		require.Len(t, n.GetResults(), 1)
+		require.Equal(t, "resolution", n.GetResults()[0].GetKind())
+		require.Contains(t, string(n.GetResult().GetContent()), "Акимат района (города областного значения)")
+		res, err := v.VerifyDocument(t.Context(), n.GetResult(), s.staff["akim"].IIN)
+		require.NoError(t, err)
+		require.Equal(t, akimatBIN, res.Holder.BIN)
+	})
+
+	t.Run("ok/refused: the officer signs, the akimat is skipped", func(t *testing.T) {
+		id, c := examine(t, engine.Action{Kind: "decide", Step: "examine", Outcome: engine.Refuse, RefusalCode: "grounds_absent",
+			Comment: "кандидат не прошёл подготовку, предусмотренную Стандартом"})
+		require.Equal(t, "examine", s.stepOf(t, c), "the refusal waits for the officer's signature")
+		var ae *engine.ActionError
+		require.ErrorAs(t, s.act(t, c, "officer", engine.Action{Kind: "complete"}), &ae)
+		require.Equal(t, "wrong_step", ae.Code, "an unsigned refusal does not pass on")
+		require.ErrorAs(t, s.act(t, c, "akim", engine.Action{Kind: "sign"}), &ae)
+		require.Equal(t, "wrong_role", ae.Code, "the akimat does not sign a refusal")
+		require.NoError(t, s.act(t, c, "officer", engine.Action{Kind: "sign", Step: "examine"}))
+		c = s.get(t, c)
+		require.Equal(t, "issue", s.stepOf(t, c), "past the akimat's step")
+		require.NoError(t, s.act(t, c, "clerk", engine.Action{Kind: "complete", Step: "issue"}))
+		s.waitFor(t, id, "REGISTERED", "IN_PROGRESS", "REFUSED", "RESULT_ISSUED")
+		n := s.last(id)
+		require.Equal(t, refusalText(t, "guardianship-establishment", "grounds_absent"), n.GetReason().GetRu())
+		require.Len(t, n.GetResults(), 1)
+		require.Equal(t, "refusal", n.GetResults()[0].GetKind())
+		require.NotContains(t, string(n.GetResult().GetContent()), "Акимат района", "the provider's letter, not the akimat's")
+		res, err := v.VerifyDocument(t.Context(), n.GetResult(), s.staff["officer"].IIN)
+		require.NoError(t, err)
+		require.Equal(t, s.staff["officer"].IIN, res.Holder.IIN)
+		require.Equal(t, []string{"register", "assign", "examine", "issue"}, stepsOf(t, s.eng, c))
+	})
 }
 
 // TestPavlodarTermInAll: Pavlodar's «3 дня» is the whole term (passport `term`): the case is due three

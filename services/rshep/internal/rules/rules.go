@@ -141,15 +141,19 @@ func Check(p *catalog.Passport, s State, who Actor, kind, seenStep string) error
 		if s.Outcome != "" && s.Signed {
 			return refuse("closed", "the case is decided and signed: a second decision is not possible")
 		}
-		if s.Outcome != "" && !step.Signs {
+		if s.Outcome != "" && !step.Signs && !step.SignsRefusal {
 			return refuse("closed", "the case is decided: a second decision is not possible")
 		}
 	case Sign:
-		if !step.Signs {
+		if !step.Signs && !step.SignsRefusal {
 			return refuse("wrong_step", "step %q does not sign", step.ID)
 		}
 		if s.Outcome == "" {
 			return refuse("wrong_step", "nothing to sign: the case has no decision yet")
+		}
+		if !p.SignsAt(step, s.Outcome == Refuse) {
+			return refuse("wrong_step", "step %q does not sign this outcome: the result of %q is signed at step %q", step.ID, s.Outcome,
+				p.SigningStepOf(s.Outcome == Refuse).ID)
 		}
 		if s.Signed {
 			return refuse("wrong_step", "the result is already signed")
@@ -161,7 +165,7 @@ func Check(p *catalog.Passport, s State, who Actor, kind, seenStep string) error
 		if step.Decides && s.Outcome == "" {
 			return refuse("wrong_step", "step %q decides: approve or refuse", step.ID)
 		}
-		if step.Signs && !s.Signed {
+		if p.SignsAt(step, s.Outcome == Refuse) && !s.Signed {
 			return refuse("wrong_step", "step %q signs the result", step.ID)
 		}
 		if kind == Assign {

@@ -232,6 +232,46 @@ func akimatPassport() *catalog.Passport {
 	return p
 }
 
+// TestRefusalSignedApart: the S3 shape as the catalogue decides it — the officer signs a refusal at the
+// examining step and the case skips the akimat; an approval is signed at the akimat's step only.
+func TestRefusalSignedApart(t *testing.T) {
+	t.Parallel()
+	p := akimatPassport()
+	p.Steps[2].SignsRefusal = true
+	p.Results[2].Signer = "officer"
+	akim := rules.Actor{IIN: "7", Roles: []string{"district_akimat:head"}}
+	for _, tc := range []struct {
+		name string
+		s    rules.State
+		who  rules.Actor
+		kind string
+		code string
+	}{
+		{name: "ok/the officer signs a refusal at the examining step", s: rules.State{Step: 2, Outcome: rules.Refuse}, who: officer, kind: rules.Sign},
+		{name: "ok/the officer redecides before signing the refusal", s: rules.State{Step: 2, Outcome: rules.Refuse}, who: officer, kind: rules.Decide},
+		{name: "ok/an approval passes the examining step unsigned", s: rules.State{Step: 2, Outcome: rules.Approve}, who: officer, kind: rules.Complete},
+		{name: "ok/the akim signs an approval", s: rules.State{Step: 3, Outcome: rules.Approve}, who: akim, kind: rules.Sign},
+		{name: "fail/an approval is not signed at the examining step", s: rules.State{Step: 2, Outcome: rules.Approve}, who: officer, kind: rules.Sign, code: "wrong_step"},
+		{name: "fail/a refusal unsigned cannot pass on", s: rules.State{Step: 2, Outcome: rules.Refuse}, who: officer, kind: rules.Complete, code: "wrong_step"},
+		{name: "fail/the head does not sign the officer's refusal", s: rules.State{Step: 2, Outcome: rules.Refuse}, who: head, kind: rules.Sign, code: "wrong_role"},
+		{name: "fail/the akim does not sign a refusal", s: rules.State{Step: 3, Outcome: rules.Refuse}, who: akim, kind: rules.Sign, code: "wrong_step"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := rules.Check(p, tc.s, tc.who, tc.kind, "")
+			if tc.code == "" {
+				require.NoError(t, err)
+				return
+			}
+			var r *rules.Refusal
+			require.ErrorAs(t, err, &r)
+			assert.Equal(t, tc.code, r.Code)
+		})
+	}
+	assert.Equal(t, "examine", p.SigningStepOf(true).ID)
+	assert.Equal(t, "adopt", p.SigningStepOf(false).ID)
+}
+
 func TestAnotherBody(t *testing.T) {
 	t.Parallel()
 	p := akimatPassport()
