@@ -415,7 +415,7 @@ func TestTimersFireOnceWithTwoReplicas(t *testing.T) {
 	for _, id := range ids {
 		s.waitFor(t, id, "REGISTERED")
 	}
-	s.clock.Advance(4 * 24 * time.Hour) // past the warning and the deadline of the first step
+	s.clock.Advance(4 * 24 * time.Hour) // past the warning and the deadline of the first step, and the three days in all
 	other := s.engine(t, "replica-2")
 	errs := make(chan error, 2)
 	for i, e := range []*engine.Engine{s.eng, other} {
@@ -432,7 +432,7 @@ func TestTimersFireOnceWithTwoReplicas(t *testing.T) {
 			count(*) FILTER (WHERE action = 'escalated') FROM case_events`).Scan(&warned, &overdue, &escalated)
 	}))
 	require.Equal(t, 20, warned)
-	require.Equal(t, 20, overdue)
+	require.Equal(t, 40, overdue, "the step's deadline and the service's, each once per case")
 	require.Equal(t, 20, escalated)
 }
 
