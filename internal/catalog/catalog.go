@@ -71,9 +71,9 @@ type Passport struct {
 	// Term is the whole term of the service where the regulation gives one (Pavlodar's «3 дня»): the
 	// case's deadline, and no step's deadline runs past it. Without it the case's term is every step's
 	// term, one after the other.
-	Term      *Duration `yaml:"term,omitempty"`
-	Deadlines Deadlines `yaml:"deadlines,omitempty"`
-	Decisions  []Decision `yaml:"decisions"`
+	Term      *Duration  `yaml:"term,omitempty"`
+	Deadlines Deadlines  `yaml:"deadlines,omitempty"`
+	Decisions []Decision `yaml:"decisions"`
 	// AfterRefusal is what a refused applicant can do next (correct the grounds and apply again, appeal,
 	// and where), shown after the regulation's refusal text on the refusal and the status pages; required.
 	AfterRefusal *AfterRefusal `yaml:"after_refusal,omitempty"`

@@ -103,7 +103,7 @@ func TestWestKazakhstanFiveSteps(t *testing.T) {
 				require.NoError(t, s.act(t, c, "head", engine.Action{Kind: "sign", Step: "sign"}))
 				require.NoError(t, s.act(t, c, "clerk", engine.Action{Kind: "complete", Step: "issue"}))
 
-				n := s.last(id)
+				var n *applicationv1.StatusNotification
 				if outcome == engine.Refuse {
 					s.waitFor(t, id, "REGISTERED", "IN_PROGRESS", "REFUSED", "RESULT_ISSUED")
 					n = s.last(id)
