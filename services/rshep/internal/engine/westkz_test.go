@@ -5,7 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/egov-suite/egov/internal/calendar"
 	"github.com/egov-suite/egov/internal/catalog"
@@ -249,4 +252,69 @@ func TestPavlodarTermInAll(t *testing.T) {
 	require.Equal(t, "examine", s.stepOf(t, c))
 	require.True(t, c.StepStartedAt.In(calendar.Zone).AddDate(0, 0, 3).After(due), "the step's own term would run past the case")
 	require.Equal(t, due, c.StepDueAt.In(calendar.Zone), "the examination is due with the case")
+}
+
+// TestWestKazakhstanPaperChannels: S1 taken in person at the канцелярия (the clerk enters and signs it in
+// АРМ, the originals received) and S3 through Госкорпорация (the operator signs it, the applicant looked
+// up in ГБД ФЛ) both register with the documents received on paper and walk to their result like the
+// portal's.
+func TestWestKazakhstanPaperChannels(t *testing.T) {
+	s := start(t)
+	s.employ(t, "akim", "700101300005", "Ахметов", "ГУ «Аппарат акима района»", akimatBIN, "district_akimat:head")
+	paper := func(ids ...string) []*applicationv1.SubmittedDocument {
+		out := scans(ids...)
+		for _, d := range out {
+			d.PaperReceived = true
+		}
+		return out
+	}
+
+	t.Run("ok/camp-referral at the канцелярия", func(t *testing.T) {
+		app := &applicationv1.Application{ApplicationId: uuid.NewString(), ServiceCode: "camp-referral", Region: "27",
+			Channel: applicationv1.Channel_CHANNEL_OFFICE, ApplicantIin: "880512400011", Language: "ru", SubmittedAt: timestamppb.Now(),
+			Fields: map[string]string{"applicant_iin": "880512400011", "child_iin": demo.ChildIIN, "camp_kind": "school", "school": "СОШ № 5"},
+			Documents: paper("camp_application", "standard_documents")}
+		content, err := proto.MarshalOptions{Deterministic: true}.Marshal(app)
+		require.NoError(t, err)
+		doc, err := s.staff["clerk"].sign.SignDocument(engine.MediaTypeApplication, content)
+		require.NoError(t, err)
+		c, err := s.eng.Office(t.Context(), "27", s.staff["clerk"].Employee, doc)
+		require.NoError(t, err)
+		require.Equal(t, "office", c.Channel)
+		require.Len(t, c.Documents, 2)
+		c = s.checked(t, c)
+		for _, ch := range c.Checks {
+			require.True(t, ch.Found, ch.Summary)
+		}
+		require.NoError(t, s.act(t, c, "clerk", engine.Action{Kind: "complete", Step: "register"}))
+		require.NoError(t, s.act(t, c, "head", engine.Action{Kind: "complete", Step: "assign", Assignee: s.staff["officer"].IIN}))
+		require.NoError(t, s.act(t, c, "officer", engine.Action{Kind: "decide", Step: "examine", Outcome: engine.Approve}))
+		require.NoError(t, s.act(t, c, "head", engine.Action{Kind: "sign", Step: "sign"}))
+		require.NoError(t, s.act(t, c, "clerk", engine.Action{Kind: "complete", Step: "issue"}))
+		c = s.get(t, c)
+		require.Equal(t, "RESULT_ISSUED", c.Status)
+		require.Equal(t, "referral", c.Docs()[0].Kind)
+		require.NoError(t, s.eng.HandOver(t.Context(), "27", c.ID, s.staff["clerk"].Employee, true))
+		require.Equal(t, "HANDED_OVER", s.get(t, c).Status)
+	})
+
+	t.Run("ok/guardianship-establishment through Госкорпорация", func(t *testing.T) {
+		a := application{service: "guardianship-establishment", region: "27", channel: tson, applicant: "880512400011",
+			fields:    map[string]string{"applicant_iin": "880512400011", "ward_iin": demo.WardIIN, "guardianship_kind": "trusteeship"},
+			documents: paper("guardianship_application", "standard_documents"), signer: s.operator(t)}
+		id := s.send(t, a)
+		s.waitFor(t, id, "REGISTERED")
+		c := s.checked(t, s.caseOf(t, id))
+		require.Len(t, c.Checks, 2, "the applicant and the child in ГБД ФЛ; no power of attorney to look up")
+		for _, ch := range c.Checks {
+			require.True(t, ch.Found, ch.Summary)
+		}
+		require.NoError(t, s.act(t, c, "clerk", engine.Action{Kind: "complete", Step: "register"}))
+		require.NoError(t, s.act(t, c, "head", engine.Action{Kind: "complete", Step: "assign", Assignee: s.staff["officer"].IIN}))
+		require.NoError(t, s.act(t, c, "officer", engine.Action{Kind: "decide", Step: "examine", Outcome: engine.Approve}))
+		require.NoError(t, s.act(t, c, "akim", engine.Action{Kind: "sign", Step: "adopt"}))
+		require.NoError(t, s.act(t, c, "clerk", engine.Action{Kind: "complete", Step: "issue"}))
+		s.waitFor(t, id, "REGISTERED", "IN_PROGRESS", "APPROVED", "RESULT_ISSUED")
+		require.Equal(t, "resolution", s.last(id).GetResults()[0].GetKind())
+	})
 }
