@@ -272,7 +272,7 @@ func TestWestKazakhstanPaperChannels(t *testing.T) {
 	t.Run("ok/camp-referral at the канцелярия", func(t *testing.T) {
 		app := &applicationv1.Application{ApplicationId: uuid.NewString(), ServiceCode: "camp-referral", Region: "27",
 			Channel: applicationv1.Channel_CHANNEL_OFFICE, ApplicantIin: "880512400011", Language: "ru", SubmittedAt: timestamppb.Now(),
-			Fields: map[string]string{"applicant_iin": "880512400011", "child_iin": demo.ChildIIN, "camp_kind": "school", "school": "СОШ № 5"},
+			Fields:    map[string]string{"applicant_iin": "880512400011", "child_iin": demo.ChildIIN, "camp_kind": "school", "school": "СОШ № 5"},
 			Documents: paper("camp_application", "standard_documents")}
 		content, err := proto.MarshalOptions{Deterministic: true}.Marshal(app)
 		require.NoError(t, err)
