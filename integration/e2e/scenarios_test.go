@@ -197,7 +197,7 @@ func TestGuardianshipPaths(t *testing.T) {
 	t.Run("ЦОН: missing in ГБД ФЛ, expired power of attorney", func(t *testing.T) {
 		op := w.operator(t)
 		for _, c := range []struct{ citizen, rep, poa, want string }{
-			{missing, "", "", "невозможности получения данных в связи с отсутствием данных получателя в ГБД ФЛ"},
+			{missing, "", "", "невозможности получения данных в связи с отсутствием данных получателя государственной услуги в ГБД ФЛ"},
 			{asel, ivanov, poaExpired, "доверенность в ЕНИС недействительна"},
 		} {
 			pg, err := op.Submit(ctx, "/new/guardianship-certificate/59", qakit.Form{Path: "/new/guardianship-certificate/59/lookup",

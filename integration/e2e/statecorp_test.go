@@ -48,7 +48,7 @@ func TestStateCorpRefusalToAcceptAndTimedHandOver(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, 422, pg.Status)
 		require.Contains(t, pg.Body, `id="refuse-accept"`, "the worker is offered the refusal")
-		require.Contains(t, pg.Body, "неполный пакет документов")
+		require.Contains(t, pg.Body, "неполного пакета документов")
 		pg, err = op.Submit(ctx, page, qakit.Form{Path: page + "/refuse", Fields: map[string]string{"ward_iin": ward},
 			Extra: merge(counter, map[string]string{"e_standard_documents": "1"}), Paper: []string{"standard_documents"}})
 		require.NoError(t, err)
@@ -56,7 +56,7 @@ func TestStateCorpRefusalToAcceptAndTimedHandOver(t *testing.T) {
 		require.Contains(t, pg.URL, "/refusals/")
 		for _, want := range []string{`id="refusal-receipt"`, "Расписка об отказе в приёме документов", "приложение 3 Стандарта",
 			"Заявление опекуна или попечителя для назначения пособия", "Документы, указанные в пункте 9 Стандарта",
-			"неполный пакет документов согласно перечню", "Ахметова", "88********11", "в двух экземплярах", "Нурланова"} {
+			"неполного пакета документов согласно пункта 9 Стандарта", "Ахметова", "88********11", "в двух экземплярах", "Нурланова"} {
 			require.Contains(t, pg.Body, want)
 		}
 		require.Regexp(t, `id="refusal-missing"><li>Заявление опекуна`, pg.Body)

@@ -68,10 +68,14 @@ type Passport struct {
 	Refusals   []Refusal  `yaml:"refusals"`
 	Notices    []Notice   `yaml:"notifications"`
 	Extension  Extension  `yaml:"extension"`
-	Deadlines  Deadlines  `yaml:"deadlines,omitempty"`
-	Decisions  []Decision `yaml:"decisions"`
+	// Term is the whole term of the service where the regulation gives one (Pavlodar's «3 дня»): the
+	// case's deadline, and no step's deadline runs past it. Without it the case's term is every step's
+	// term, one after the other.
+	Term      *Duration  `yaml:"term,omitempty"`
+	Deadlines Deadlines  `yaml:"deadlines,omitempty"`
+	Decisions []Decision `yaml:"decisions"`
 	// AfterRefusal is what a refused applicant can do next (correct the grounds and apply again, appeal,
-	// and where), shown after the regulation's refusal text on the refusal and the status pages.
+	// and where), shown after the regulation's refusal text on the refusal and the status pages; required.
 	AfterRefusal *AfterRefusal `yaml:"after_refusal,omitempty"`
 	// Bodies are other state bodies that take a step of the service (the district akimat adopting a
 	// resolution), each with its own staff and BIN.
@@ -242,6 +246,10 @@ type Step struct {
 	Decides bool `yaml:"decides,omitempty"`
 	// Signs marks the step where the result or the refusal is signed.
 	Signs bool `yaml:"signs,omitempty"`
+	// SignsRefusal marks the step where a refusal is signed when that is not the signing step (S3: the
+	// officer's refusal does not go to the akimat, whose step signs the resolution): a refusal signed there
+	// skips the steps up to and including the signing step; an approval passes it like any step.
+	SignsRefusal bool `yaml:"signs_refusal,omitempty"`
 	// Body, when set, is the id of another body (bodies[]) whose staff take the step in their own role
 	// and workstation; empty for the provider's own staff.
 	Body   string `yaml:"body,omitempty"`
@@ -265,6 +273,25 @@ func (p *Passport) SigningStep() *Step {
 		}
 	}
 	return nil
+}
+
+// SigningStepOf is the step that signs the result of an outcome: for a refusal the step marked
+// signs_refusal where the passport has one, else the signing step.
+func (p *Passport) SigningStepOf(refusal bool) *Step {
+	if refusal {
+		for i := range p.Steps {
+			if p.Steps[i].SignsRefusal {
+				return &p.Steps[i]
+			}
+		}
+	}
+	return p.SigningStep()
+}
+
+// SignsAt reports whether step s is where the result of an outcome (a refusal, or not) is signed.
+func (p *Passport) SignsAt(s *Step, refusal bool) bool {
+	at := p.SigningStepOf(refusal)
+	return s != nil && at != nil && at.ID == s.ID
 }
 
 // BodyOf returns the body of id.
@@ -446,6 +473,9 @@ func (p *Passport) Validate(file string) error {
 	if a := p.AfterRefusal; a != nil {
 		text("after_refusal.text", a.Text)
 		src("after_refusal.source", a.Source)
+	} else {
+		// A refusal page that ends at the refusal leaves the citizen without a next step (appeal, apply again).
+		bad("after_refusal", "required: what a refused applicant can do next, in both languages, with its source")
 	}
 	for i, r := range p.Refusals {
 		at := fmt.Sprintf("refusals[%d]", i)
@@ -487,7 +517,8 @@ func (p *Passport) Validate(file string) error {
 	}
 	roles := map[string]bool{}
 	steps := map[string]bool{}
-	decides, signs := 0, 0
+	decides, signs, refusalSigns := 0, 0, 0
+	decidesAt, signsAt := -1, -1
 	if len(p.Steps) == 0 {
 		bad("steps", "at least one step")
 	}
@@ -515,9 +546,20 @@ func (p *Passport) Validate(file string) error {
 		}
 		if s.Decides {
 			decides++
+			decidesAt = i
+		}
+		if s.SignsRefusal {
+			refusalSigns++
+			if s.Signs {
+				bad(at+".signs_refusal", "the step signs every result already")
+			}
+			if s.Role == "clerk" || s.Role == "system" {
+				bad(at+".signs_refusal", "a %s does not sign a refusal", s.Role)
+			}
 		}
 		if s.Signs {
 			signs++
+			signsAt = i
 			if s.Role == "clerk" {
 				bad(at+".signs", "a clerk cannot sign a result")
 			}
@@ -529,6 +571,14 @@ func (p *Passport) Validate(file string) error {
 	}
 	if signs != 1 {
 		bad("steps", "exactly one step signs (found %d)", signs)
+	}
+	if refusalSigns > 1 {
+		bad("steps", "at most one step signs a refusal apart (found %d)", refusalSigns)
+	}
+	for i, s := range p.Steps {
+		if s.SignsRefusal && (i < decidesAt || i > signsAt) {
+			bad(fmt.Sprintf("steps[%d].signs_refusal", i), "a refusal is signed after it is decided and before the signing step")
+		}
 	}
 	if p.Automation == "full" {
 		for role := range roles {
@@ -570,6 +620,9 @@ func (p *Passport) Validate(file string) error {
 		}
 		src("state_corp.source", sc.Source)
 	}
+	if d := p.Term; d != nil && (d.Value < 1 || !in(d.Unit, "minutes", "hours", "working_days", "calendar_days")) {
+		bad("term", "%d %q: a positive value in minutes, hours, working_days or calendar_days", d.Value, d.Unit)
+	}
 	if w := p.Deadlines.WarnAtPercent; w != 0 && (w < 1 || w > 99) {
 		bad("deadlines.warn_at_percent", "%d: 1 to 99", w)
 	}
@@ -589,7 +642,6 @@ func (p *Passport) Validate(file string) error {
 	kinds := map[string]bool{}
 	resultIDs := map[string]bool{}
 	refusalDocs := 0
-	signing := p.SigningStep()
 	for i, r := range p.Results {
 		at := fmt.Sprintf("results[%d]", i)
 		if !in(r.Kind, ResultKinds...) {
@@ -607,7 +659,7 @@ func (p *Passport) Validate(file string) error {
 		if !in(r.Signer, "head", "officer", "system") && !bodies[r.Signer] {
 			bad(at+".signer", "%q: head, officer, system or a body's id", r.Signer)
 		}
-		if signing != nil {
+		if signing := p.SigningStepOf(r.Kind == "refusal"); signing != nil {
 			want := signing.Role
 			if signing.Body != "" {
 				want = signing.Body

@@ -24,7 +24,7 @@ func TestBuiltinPassportsValidate(t *testing.T) {
 	for _, s := range p.Steps {
 		require.NotEmpty(t, s.Source.Ref, s.ID)
 	}
-	require.Len(t, c.All(), 6)
+	require.Len(t, c.All(), 11)
 	sko, ok := c.Get("disabled-children-home-education", "51")
 	require.True(t, ok)
 	require.Len(t, sko.Documents, 5, "its five required documents")
@@ -74,6 +74,11 @@ func TestBrokenPassportsNameFileFieldProblem(t *testing.T) {
 		{"fail/missing template", "  - kind: certificate\n    signer: officer", "  - kind: certificate\n    signer: officer\n    template: nowhere", "templates/nowhere.ru.tmpl"},
 		{"fail/two results of a kind without ids", "  - kind: certificate\n    signer: officer", "  - kind: certificate\n    signer: officer\n    name: {ru: x, kk: y}\n  - kind: certificate\n    signer: officer", "results[1].id"},
 		{"fail/unknown result kind", "  - kind: certificate\n    signer: officer", "  - kind: diploma\n    signer: officer", "results[0].kind"},
+		{"fail/a clerk signs a refusal", "  - id: register\n    role: clerk", "  - id: register\n    role: clerk\n    signs_refusal: true", "steps[0].signs_refusal"},
+		{"fail/signs_refusal on the signing step", "  - id: examine\n    role: officer", "  - id: examine\n    role: officer\n    signs_refusal: true", "steps[1].signs_refusal"},
+		{"fail/a term of no length", "term: {value: 3, unit: calendar_days}", "term: {value: 0, unit: calendar_days}", "term"},
+		{"fail/a term in an unknown unit", "term: {value: 3, unit: calendar_days}", "term: {value: 3, unit: days}", "term"},
+		{"fail/after_refusal without a source", "  source: {document: seeds/000_e904fed1dceb5ab9.txt, ref: \"the regulation has no appeal section", "  source: {document: \"\", ref: \"the regulation has no appeal section", "after_refusal.source"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,6 +96,29 @@ func TestBrokenPassportsNameFileFieldProblem(t *testing.T) {
 
 	_, err = catalog.Load(fstest.MapFS{"a.yaml": {Data: good}, "b.yaml": {Data: good}})
 	require.ErrorContains(t, err, "defined twice")
+}
+
+// TestAfterRefusalRequired: every passport says what a refused applicant can do next; one without it
+// does not validate, and every passport of the catalogue has one with its source.
+func TestAfterRefusalRequired(t *testing.T) {
+	t.Parallel()
+	good, err := os.ReadFile("passports/guardianship-certificate.55.yaml")
+	require.NoError(t, err)
+	p, err := catalog.Decode("pav.yaml", good)
+	require.NoError(t, err)
+	require.NoError(t, p.Validate("pav.yaml"))
+	p.AfterRefusal = nil
+	var ce *catalog.Error
+	err = p.Validate("pav.yaml")
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, "after_refusal", ce.Field)
+
+	c, err := catalog.Builtin()
+	require.NoError(t, err)
+	for _, p := range c.All() {
+		require.NotNil(t, p.AfterRefusal, p.Code+"/"+p.Region)
+		require.NotEmpty(t, p.AfterRefusal.Source.Ref, p.Code+"/"+p.Region)
+	}
 }
 
 func TestResultTemplates(t *testing.T) {

@@ -75,9 +75,9 @@ var assigneeRe = regexp.MustCompile(`name="assignee"><option value="([^"]+)"`)
 // offering the same action again and again cannot hold a worker.
 const maxActs = 12
 
-// stepRe finds the case's current step on its page, with the role it waits for; a decided and signed
-// case has none (it stays among the open cases until its result is delivered).
-var stepRe = regexp.MustCompile(`\((clerk|head|officer|commission|system)\) — `)
+// stepRe finds the case's current step on its page, with the role it waits for (another body's role is
+// qualified: district_akimat:head); a decided and signed case has none (it stays among the open cases until its result is delivered).
+var stepRe = regexp.MustCompile(`\(((?:[a-z_]+:)?(?:clerk|head|officer|commission)|system)\) — `)
 
 // handle takes one case through АРМ: round after round, each member of the staff does whatever the
 // page offers them, until the case has no current step or has left the open cases. A step the system

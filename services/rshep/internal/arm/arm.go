@@ -496,9 +496,12 @@ func (a *ARM) act(w http.ResponseWriter, r *http.Request, s *session) {
 }
 
 // SeedDemo makes the demo staff employees of every region (idempotently): the Pavlodar cast's clerk,
-// officer and head.
+// officer and head. The head also takes the district akimat's step of the passports that have one
+// (guardianship-establishment.27 names no akimat BIN), so that every passport of the catalogue can be
+// walked in the demo; a real akimat's staff are employed with that role alone.
 func (a *ARM) SeedDemo(ctx context.Context, regions []string) ([]demo.Entry, error) {
-	roles := map[string][]string{"clerk-pavlodar": {"clerk"}, "officer-pavlodar": {"officer", "commission"}, "head-pavlodar": {"head", "commission"}}
+	roles := map[string][]string{"clerk-pavlodar": {"clerk"}, "officer-pavlodar": {"officer", "commission"},
+		"head-pavlodar": {"head", "commission", "district_akimat:head"}}
 	var out []demo.Entry
 	for _, p := range demo.People {
 		rs, ok := roles[p.Slug]

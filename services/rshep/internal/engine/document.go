@@ -27,7 +27,7 @@ func (e *Engine) renderResults(c *Case, p *catalog.Passport, who Employee) ([]Re
 		}
 	}
 	signer := p.Provider.Name
-	if s := p.SigningStep(); s != nil && s.Body != "" {
+	if s := p.SigningStepOf(c.Outcome == Refuse); s != nil && s.Body != "" {
 		if b, ok := p.BodyOf(s.Body); ok {
 			signer = b.Name
 		}

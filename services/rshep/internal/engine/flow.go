@@ -125,7 +125,7 @@ func (e *Engine) Act(ctx context.Context, region string, id int64, who Employee,
 			if err := e.decide(ctx, tx, c, p, who, a, now); err != nil {
 				return err
 			}
-			if step.Signs {
+			if p.SignsAt(step, c.Outcome == Refuse) {
 				return store.Save(ctx, tx, c) // the same employee signs next
 			}
 		case rules.Sign:
@@ -248,6 +248,13 @@ func (e *Engine) completeStep(ctx context.Context, tx pgx.Tx, c *Case, p *catalo
 		return err
 	}
 	next := c.Step + 1
+	if step.SignsRefusal && c.Outcome == Refuse { // a refusal signed apart skips the steps of an approval's signature
+		for i := range p.Steps {
+			if p.Steps[i].Signs {
+				next = i + 1
+			}
+		}
+	}
 	if next < len(p.Steps) {
 		return e.enterStep(ctx, tx, c, p, next, now)
 	}
@@ -258,13 +265,22 @@ func (e *Engine) completeStep(ctx context.Context, tx pgx.Tx, c *Case, p *catalo
 func (e *Engine) enterStep(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, idx int, now time.Time) error {
 	c.Step = idx
 	s := p.Steps[idx]
-	due := rules.Add(e.cal, now, s.Duration)
+	due := rules.StepDue(e.cal, s, now, c.DueAt)
 	c.StepStartedAt, c.StepDueAt, c.Warned, c.Overdue, c.Arm = &now, &due, false, false, true
-	if idx == 1 { // the registration step is behind: the examination has begun
-
+	if idx == examinationStart(p) { // the registration is behind: the examination has begun
 		return e.setStatus(ctx, tx, c, p, "IN_PROGRESS", now, nil)
 	}
 	return nil
+}
+
+// examinationStart is the step whose start is «в работе» (IN_PROGRESS): the second, when the first is a
+// registration (a clerk's or the system's); else the first, since an employee's processing starts on
+// registration (South Kazakhstan's МИО) and «в работе» must not wait for it to end.
+func examinationStart(p *catalog.Passport) int {
+	if r := p.Steps[0].Role; r == "clerk" || r == "system" {
+		return 1
+	}
+	return 0
 }
 
 // close issues the signed result to the channel and ends the case.

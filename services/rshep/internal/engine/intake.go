@@ -268,7 +268,7 @@ func (e *Engine) register(ctx context.Context, region string, env *envelopev1.En
 		if err != nil {
 			return err
 		}
-		// The whole term: every step's term, one after the other, from now.
+		// The whole term from now: the passport's term, or every step's term one after the other.
 		due := rules.ServiceDue(e.cal, p, now)
 		c.DueAt = &due
 		by := Event{At: now, Actor: "system", ActorName: ParticipantID(region), Role: "system", Action: ActRegistered, Status: "REGISTERED", Note: reg.Number}

@@ -50,7 +50,7 @@ func TestOfficeIntake(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, c.Number)
 	require.Equal(t, "office", c.Channel)
-	require.Equal(t, "REGISTERED", c.Status)
+	require.Equal(t, "IN_PROGRESS", c.Status, "registered, and the МИО employee's processing (the first step) has begun")
 	require.Len(t, c.Documents, 5)
 	require.True(t, c.Documents[1].PaperReceived)
 

@@ -197,7 +197,7 @@ func TestPavlodarExtendedWarnedAndEscalated(t *testing.T) {
 	s.waitFor(t, id, "REGISTERED")
 	c := s.caseOf(t, id)
 	due := *c.DueAt
-	require.WithinDuration(t, c.RegisteredAt.In(calendar.Zone).AddDate(0, 0, 6), due, time.Second, "3 + 3 calendar days")
+	require.WithinDuration(t, c.RegisteredAt.In(calendar.Zone).AddDate(0, 0, 3), due, time.Second, "«3 дня» in all (the passport's term), not 3 + 3")
 
 	// 75 % of the three days of registration: the warning.
 	s.clock.Advance(55 * time.Hour)
@@ -218,7 +218,8 @@ func TestPavlodarExtendedWarnedAndEscalated(t *testing.T) {
 	require.ErrorAs(t, s.act(t, c, "head", engine.Action{Kind: "extend", Comment: "ещё раз"}), &ae)
 	require.Equal(t, "invalid", ae.Code, "once only")
 
-	// The registration step's deadline (moved by the extension) passes: escalated to the head, once.
+	// The registration step's deadline and the service's (both moved by the extension) pass: escalated to
+	// the head, once.
 	s.clock.Advance(4 * 24 * time.Hour)
 	_, err = timers.Claim(t.Context(), s.db, s.clock.Now(), 100, "replica-1", s.eng.Fire)
 	require.NoError(t, err)
@@ -235,7 +236,8 @@ func TestPavlodarExtendedWarnedAndEscalated(t *testing.T) {
 		count[e.Action]++
 	}
 	require.Equal(t, 2, count[engine.ActWarned], "one warning before the first deadline, one before the extended one")
-	require.Equal(t, 1, count[engine.ActOverdue])
+	// The step is due with the case (the passport's term binds it): both deadlines passed, each recorded once.
+	require.Equal(t, 2, count[engine.ActOverdue])
 	require.Equal(t, 1, count[engine.ActEscalated])
 	require.Equal(t, 1, count[engine.ActExtended])
 
@@ -329,7 +331,7 @@ func TestMinorsPropertyFiveSteps(t *testing.T) {
 	s := start(t)
 	a := application{service: "minors-property-certificate", region: "27", channel: portal, applicant: "880512400011",
 		fields: map[string]string{"applicant_iin": "880512400011", "child_iin": demo.ChildIIN, "purpose": "property",
-			"property_description": "квартира, г. Уральск"}, signer: s.citizen(t, "880512400011")}
+			"property_description": "квартира, г. Уральск"}, documents: scans("standard_documents"), signer: s.citizen(t, "880512400011")}
 	id := s.send(t, a)
 	s.waitFor(t, id, "REGISTERED")
 	c := s.caseOf(t, id)
@@ -365,7 +367,8 @@ func TestDisabledChildrenCommission(t *testing.T) {
 		fields:    map[string]string{"applicant_iin": "880512400011", "child_iin": demo.ChildIIN, "bank_account": "KZ86125KZT5004100100"},
 		documents: docs, signer: s.citizen(t, "880512400011")}
 	id := s.send(t, a)
-	s.waitFor(t, id, "REGISTERED")
+	// The employee's processing is the first step: «в работе» on registration, not when it ends.
+	s.waitFor(t, id, "REGISTERED", "IN_PROGRESS")
 	c := s.caseOf(t, id)
 	require.Len(t, c.Documents, 5)
 	require.NoError(t, s.act(t, c, "officer", engine.Action{Kind: "complete", Step: "examine"}))
@@ -412,7 +415,7 @@ func TestTimersFireOnceWithTwoReplicas(t *testing.T) {
 	for _, id := range ids {
 		s.waitFor(t, id, "REGISTERED")
 	}
-	s.clock.Advance(4 * 24 * time.Hour) // past the warning and the deadline of the first step
+	s.clock.Advance(4 * 24 * time.Hour) // past the warning and the deadline of the first step, and the three days in all
 	other := s.engine(t, "replica-2")
 	errs := make(chan error, 2)
 	for i, e := range []*engine.Engine{s.eng, other} {
@@ -429,7 +432,7 @@ func TestTimersFireOnceWithTwoReplicas(t *testing.T) {
 			count(*) FILTER (WHERE action = 'escalated') FROM case_events`).Scan(&warned, &overdue, &escalated)
 	}))
 	require.Equal(t, 20, warned)
-	require.Equal(t, 20, overdue)
+	require.Equal(t, 40, overdue, "the step's deadline and the service's, each once per case")
 	require.Equal(t, 20, escalated)
 }
 

@@ -141,15 +141,19 @@ func Check(p *catalog.Passport, s State, who Actor, kind, seenStep string) error
 		if s.Outcome != "" && s.Signed {
 			return refuse("closed", "the case is decided and signed: a second decision is not possible")
 		}
-		if s.Outcome != "" && !step.Signs {
+		if s.Outcome != "" && !step.Signs && !step.SignsRefusal {
 			return refuse("closed", "the case is decided: a second decision is not possible")
 		}
 	case Sign:
-		if !step.Signs {
+		if !step.Signs && !step.SignsRefusal {
 			return refuse("wrong_step", "step %q does not sign", step.ID)
 		}
 		if s.Outcome == "" {
 			return refuse("wrong_step", "nothing to sign: the case has no decision yet")
+		}
+		if !p.SignsAt(step, s.Outcome == Refuse) {
+			return refuse("wrong_step", "step %q does not sign this outcome: the result of %q is signed at step %q", step.ID, s.Outcome,
+				p.SigningStepOf(s.Outcome == Refuse).ID)
 		}
 		if s.Signed {
 			return refuse("wrong_step", "the result is already signed")
@@ -161,7 +165,7 @@ func Check(p *catalog.Passport, s State, who Actor, kind, seenStep string) error
 		if step.Decides && s.Outcome == "" {
 			return refuse("wrong_step", "step %q decides: approve or refuse", step.ID)
 		}
-		if step.Signs && !s.Signed {
+		if p.SignsAt(step, s.Outcome == Refuse) && !s.Signed {
 			return refuse("wrong_step", "step %q signs the result", step.ID)
 		}
 		if kind == Assign {
@@ -249,12 +253,27 @@ func Add(cal *calendar.Calendar, t time.Time, d catalog.Duration) time.Time {
 	return d.From(cal, t)
 }
 
-// ServiceDue is the whole term of a case registered at t: every step's term, one after the other.
+// ServiceDue is the whole term of a case registered at t: the passport's term where the regulation gives
+// one, else every step's term, one after the other.
 func ServiceDue(cal *calendar.Calendar, p *catalog.Passport, t time.Time) time.Time {
+	if p.Term != nil {
+		return Add(cal, t, *p.Term)
+	}
 	for _, s := range p.Steps {
 		t = Add(cal, t, s.Duration)
 	}
 	return t
+}
+
+// StepDue is the deadline of step s started at t in a case due at caseDue: the step's own term, but not
+// past the case's deadline while that is still ahead (a regulation's total term binds every step in it;
+// a step begun after the case is already late keeps its own term).
+func StepDue(cal *calendar.Calendar, s catalog.Step, t time.Time, caseDue *time.Time) time.Time {
+	due := Add(cal, t, s.Duration)
+	if caseDue != nil && caseDue.After(t) && due.After(*caseDue) {
+		return *caseDue
+	}
+	return due
 }
 
 // WarnAt is when the warning of a step's term (from start to due) fires: at deadlines.warn_at_percent of

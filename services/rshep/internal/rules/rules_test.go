@@ -174,6 +174,50 @@ func TestDeadlines(t *testing.T) {
 	assert.Equal(t, cal.AddWorkingDays(start, 2), newStep)
 }
 
+// TestPassportTerm: a passport's own term (Pavlodar's «3 дня» in all) is the case's deadline instead of
+// the sum of the steps, and no step's deadline runs past it while it is ahead.
+func TestPassportTerm(t *testing.T) {
+	t.Parallel()
+	cal := calendar.Default()
+	// Friday 2 October 2026, 10:00 in Kazakhstan.
+	start := time.Date(2026, 10, 2, 10, 0, 0, 0, calendar.Zone)
+	threeDays := catalog.Duration{Value: 3, Unit: "calendar_days"}
+	examine := catalog.Step{ID: "examine", Role: "officer", Duration: threeDays}
+	caseDue := start.AddDate(0, 0, 3)
+	for _, tc := range []struct {
+		name string
+		term *catalog.Duration
+		want time.Time
+	}{
+		{name: "ok/no term: the steps one after the other", want: cal.AddWorkingDays(cal.AddWorkingDays(start.Add(15*time.Minute), 1), 3).Add(2 * time.Hour)},
+		{name: "ok/the passport's term", term: &threeDays, want: caseDue},
+		{name: "ok/a term in working days", term: &catalog.Duration{Value: 5, Unit: "working_days"}, want: cal.AddWorkingDays(start, 5)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := passport()
+			p.Term = tc.term
+			assert.Equal(t, tc.want, rules.ServiceDue(cal, p, start))
+		})
+	}
+	for _, tc := range []struct {
+		name    string
+		at      time.Time
+		caseDue *time.Time
+		want    time.Time
+	}{
+		{name: "ok/no case deadline: the step's own term", at: start.Add(time.Hour), want: start.Add(time.Hour).AddDate(0, 0, 3)},
+		{name: "ok/within the case's term: the step's own term", at: start, caseDue: &caseDue, want: caseDue},
+		{name: "ok/the step would run past the case: capped", at: start.Add(24 * time.Hour), caseDue: &caseDue, want: caseDue},
+		{name: "ok/the case is already late: the step keeps its term", at: caseDue.Add(time.Hour), caseDue: &caseDue, want: caseDue.Add(time.Hour).AddDate(0, 0, 3)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tc.want, rules.StepDue(cal, examine, tc.at, tc.caseDue))
+		})
+	}
+}
+
 // akimatPassport is the shape of S3: the district akimat adopts (and signs) the resolution in its own
 // step.
 func akimatPassport() *catalog.Passport {
@@ -186,6 +230,46 @@ func akimatPassport() *catalog.Passport {
 		p.Results[i].Signer = "district_akimat"
 	}
 	return p
+}
+
+// TestRefusalSignedApart: the S3 shape as the catalogue decides it — the officer signs a refusal at the
+// examining step and the case skips the akimat; an approval is signed at the akimat's step only.
+func TestRefusalSignedApart(t *testing.T) {
+	t.Parallel()
+	p := akimatPassport()
+	p.Steps[2].SignsRefusal = true
+	p.Results[2].Signer = "officer"
+	akim := rules.Actor{IIN: "7", Roles: []string{"district_akimat:head"}}
+	for _, tc := range []struct {
+		name string
+		s    rules.State
+		who  rules.Actor
+		kind string
+		code string
+	}{
+		{name: "ok/the officer signs a refusal at the examining step", s: rules.State{Step: 2, Outcome: rules.Refuse}, who: officer, kind: rules.Sign},
+		{name: "ok/the officer redecides before signing the refusal", s: rules.State{Step: 2, Outcome: rules.Refuse}, who: officer, kind: rules.Decide},
+		{name: "ok/an approval passes the examining step unsigned", s: rules.State{Step: 2, Outcome: rules.Approve}, who: officer, kind: rules.Complete},
+		{name: "ok/the akim signs an approval", s: rules.State{Step: 3, Outcome: rules.Approve}, who: akim, kind: rules.Sign},
+		{name: "fail/an approval is not signed at the examining step", s: rules.State{Step: 2, Outcome: rules.Approve}, who: officer, kind: rules.Sign, code: "wrong_step"},
+		{name: "fail/a refusal unsigned cannot pass on", s: rules.State{Step: 2, Outcome: rules.Refuse}, who: officer, kind: rules.Complete, code: "wrong_step"},
+		{name: "fail/the head does not sign the officer's refusal", s: rules.State{Step: 2, Outcome: rules.Refuse}, who: head, kind: rules.Sign, code: "wrong_role"},
+		{name: "fail/the akim does not sign a refusal", s: rules.State{Step: 3, Outcome: rules.Refuse}, who: akim, kind: rules.Sign, code: "wrong_step"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := rules.Check(p, tc.s, tc.who, tc.kind, "")
+			if tc.code == "" {
+				require.NoError(t, err)
+				return
+			}
+			var r *rules.Refusal
+			require.ErrorAs(t, err, &r)
+			assert.Equal(t, tc.code, r.Code)
+		})
+	}
+	assert.Equal(t, "examine", p.SigningStepOf(true).ID)
+	assert.Equal(t, "adopt", p.SigningStepOf(false).ID)
 }
 
 func TestAnotherBody(t *testing.T) {
