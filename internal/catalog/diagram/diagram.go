@@ -134,6 +134,9 @@ func Term(d catalog.Duration, lang string) string {
 
 // Total says the steps' terms added unit by unit: «10 рабочих дней + 30 минут».
 func Total(p *catalog.Passport, lang string) string {
+	if p.Term != nil { // the regulation's own term in all (Pavlodar's «3 дня»), not the steps one after the other
+		return Term(*p.Term, lang)
+	}
 	sum := map[string]int{}
 	for _, s := range p.Steps {
 		sum[s.Duration.Unit] += s.Duration.Value
