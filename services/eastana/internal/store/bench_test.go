@@ -49,6 +49,10 @@ func loadCity(b *testing.B, s *store.Store, pool *pgxpool.Pool) []int64 {
 	if _, err := pool.Exec(ctx, `UPDATE lists SET next_number = $2 WHERE id = $1`, list, cityChildren+1); err != nil {
 		b.Fatal(err)
 	}
+	if _, err := pool.Exec(ctx, `INSERT INTO waiting_blocks (list_id, kind, block, waiting)
+		SELECT list_id, kind, number / $1, count(*) FROM entries WHERE state = 'waiting' GROUP BY 1, 2, 3`, store.Block); err != nil {
+		b.Fatal(err)
+	}
 	var groups []int64
 	for k := range cityKindergartens {
 		var gs []store.Group

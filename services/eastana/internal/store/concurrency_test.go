@@ -48,6 +48,17 @@ func holdAt(t testing.TB, pool *pgxpool.Pool, point string) (s *store.Store, hel
 	return s, held, release
 }
 
+// waitHeld returns once the first party holds its transaction open, and fails the test if it ended
+// instead.
+func waitHeld(t testing.TB, held <-chan struct{}, done <-chan error) {
+	t.Helper()
+	select {
+	case <-held:
+	case err := <-done:
+		t.Fatalf("the first party ended before holding its transaction: %v", err)
+	}
+}
+
 // waitForLockWaiter returns once a session of the database waits for a lock: the second party of an
 // interleaving has reached the list's lock the first one holds.
 func waitForLockWaiter(t testing.TB, pool *pgxpool.Pool) {
@@ -84,13 +95,14 @@ func TestTwoEmployeesReleaseAtOnce(t *testing.T) {
 				register(t, plain, child(i, 2), "", t0)
 			}
 			a, held, release := holdAt(t, pool, "commit")
-			var eg errgroup.Group
 			var offersA, offersB []store.Offer
-			eg.Go(func() (err error) {
+			doneA := make(chan error, 1)
+			go func() {
+				var err error
 				offersA, err = a.Release(ctx, g[0], 2, "employee A", t0)
-				return err
-			})
-			<-held
+				doneA <- err
+			}()
+			waitHeld(t, held, doneA)
 			var errB error
 			done := make(chan struct{})
 			go func() {
@@ -99,7 +111,7 @@ func TestTwoEmployeesReleaseAtOnce(t *testing.T) {
 			}()
 			waitForLockWaiter(t, pool)
 			close(release)
-			require.NoError(t, eg.Wait())
+			require.NoError(t, <-doneA)
 			<-done
 
 			require.Len(t, offersA, 2)
@@ -145,17 +157,20 @@ func TestTwoAllocatorsAtOnce(t *testing.T) {
 
 	var eg errgroup.Group
 	var offersA, offersB []store.Offer
-	eg.Go(func() (err error) {
+	doneA := make(chan error, 1)
+	go func() {
+		var err error
 		offersA, err = a.Allocate(ctx, list, "replica A", day)
-		return err
-	})
-	<-held
+		doneA <- err
+	}()
+	waitHeld(t, held, doneA)
 	eg.Go(func() (err error) {
 		offersB, err = b.Allocate(ctx, list, "replica B", day)
 		return err
 	})
 	waitForLockWaiter(t, pool)
 	close(release)
+	require.NoError(t, <-doneA)
 	require.NoError(t, eg.Wait())
 
 	require.Len(t, offersA, 10)

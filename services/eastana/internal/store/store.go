@@ -236,6 +236,9 @@ func (s *Store) Register(ctx context.Context, r Registration, now time.Time) (Re
 		if err := event(ctx, tx, e.ID, now, "registered", nil); err != nil {
 			return err
 		}
+		if err := countWaiting(ctx, tx, e.ListID, e.Kind, e.Number, +1); err != nil {
+			return err
+		}
 		offers, err := s.allocate(ctx, tx, r.ListID, "registration", now)
 		if err != nil {
 			return err
@@ -365,7 +368,7 @@ func (s *Store) allocate(ctx context.Context, tx pgx.Tx, listID, by string, now 
 				heads.General = &id
 			}
 		}
-		entryID, _, next, ok := s.policy.Pick(heads, turn)
+		entryID, kind, next, ok := s.policy.Pick(heads, turn)
 		if !ok {
 			continue
 		}
@@ -376,6 +379,9 @@ func (s *Store) allocate(ctx context.Context, tx pgx.Tx, listID, by string, now 
 			SELECT $1, $2, $3, $4, 'offered', $5 FROM e RETURNING id, (SELECT number FROM e), (SELECT child_iin FROM e)`,
 			o.SeatID, o.EntryID, o.OfferedAt, o.ExpiresAt, by).Scan(&o.ID, &o.Number, &o.ChildIIN); err != nil {
 			return nil, fmt.Errorf("eastana: offer place %d: %w", seat.id, err)
+		}
+		if err := countWaiting(ctx, tx, listID, kind, o.Number, -1); err != nil {
+			return nil, err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE seats SET state = 'offered' WHERE id = $1 AND state = 'free'`, seat.id); err != nil {
 			return nil, err
@@ -521,12 +527,18 @@ func (s *Store) Remove(ctx context.Context, entryID int64, now time.Time) error 
 		if err := lockList(ctx, tx, listID); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `UPDATE entries SET state = 'removed', closed_at = $2 WHERE id = $1 AND state = 'waiting'`, entryID, now)
+		var kind string
+		var number int64
+		err = tx.QueryRow(ctx, `UPDATE entries SET state = 'removed', closed_at = $2 WHERE id = $1 AND state = 'waiting' RETURNING kind, number`,
+			entryID, now).Scan(&kind, &number)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("%w: %d is not waiting", ErrNoEntry, entryID)
+		}
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("%w: %d is not waiting", ErrNoEntry, entryID)
+		if err := countWaiting(ctx, tx, listID, queue.Kind(kind), number, -1); err != nil {
+			return err
 		}
 		return event(ctx, tx, entryID, now, "removed", nil)
 	})
@@ -539,16 +551,42 @@ type Position struct {
 	Ahead int64
 }
 
-// Position returns a child's entry and, while it waits, how many are ahead of it.
+// Block is how many queue numbers a row of waiting_blocks counts.
+const Block = 1000
+
+// countWaiting adds delta to the waiting children of kind in number's block; the caller holds the list's
+// lock.
+func countWaiting(ctx context.Context, tx pgx.Tx, listID string, kind queue.Kind, number int64, delta int) error {
+	if delta < 0 {
+		// A child leaving waiting was counted when it came in: its block's row exists. (An INSERT of a
+		// negative count would fail the row's check before ON CONFLICT.)
+		tag, err := tx.Exec(ctx, `UPDATE waiting_blocks SET waiting = waiting + $4 WHERE list_id = $1 AND kind = $2 AND block = $3`,
+			listID, string(kind), number/Block, delta)
+		if err == nil && tag.RowsAffected() != 1 {
+			err = fmt.Errorf("eastana: no count of waiting children for list %s, block %d", listID, number/Block)
+		}
+		return err
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO waiting_blocks (list_id, kind, block, waiting) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (list_id, kind, block) DO UPDATE SET waiting = waiting_blocks.waiting + excluded.waiting`,
+		listID, string(kind), number/Block, delta)
+	return err
+}
+
+// Position returns a child's entry and, while it waits, how many children of its kind are ahead of it
+// (the sum of the blocks before its own and a count within its block).
 func (s *Store) Position(ctx context.Context, entryID int64) (Position, error) {
 	var p Position
 	e := &p.Entry
 	var kind string
 	err := s.pool.QueryRow(ctx, `SELECT e.id, e.list_id, e.number, e.child_iin, e.birth_date, e.applicant_iin, e.category, e.kind, e.channel,
 			e.registered_at, e.state,
-			CASE WHEN e.state = 'waiting' THEN (SELECT count(*) FROM entries w
-				WHERE w.list_id = e.list_id AND w.state = 'waiting' AND w.kind = e.kind AND w.number < e.number) ELSE 0 END
-		FROM entries e WHERE e.id = $1`, entryID).
+			CASE WHEN e.state = 'waiting' THEN
+				(SELECT coalesce(sum(b.waiting), 0) FROM waiting_blocks b WHERE b.list_id = e.list_id AND b.kind = e.kind AND b.block < e.number / $2)
+				+ (SELECT count(*) FROM entries w WHERE w.list_id = e.list_id AND w.state = 'waiting' AND w.kind = e.kind
+					AND w.number >= (e.number / $2) * $2 AND w.number < e.number)
+			ELSE 0 END
+		FROM entries e WHERE e.id = $1`, entryID, int64(Block)).
 		Scan(&e.ID, &e.ListID, &e.Number, &e.ChildIIN, &e.BirthDate, &e.ApplicantIIN, &e.Category, &kind, &e.Channel, &e.RegisteredAt, &e.State, &p.Ahead)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Position{}, fmt.Errorf("%w: %d", ErrNoEntry, entryID)

@@ -102,6 +102,10 @@ func invariants(t testing.TB, pool *pgxpool.Pool) {
 	require.Equal(t, n, maxNumber, "numbers dense from 1")
 	require.Equal(t, n, distinct, "no number reused")
 	require.Equal(t, n+1, next, "the counter is past the last number")
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM (
+		SELECT list_id, kind, number / $1 AS block, count(*) AS waiting FROM entries WHERE state = 'waiting' GROUP BY 1, 2, 3) e
+		FULL JOIN waiting_blocks b USING (list_id, kind, block) WHERE coalesce(e.waiting, 0) <> coalesce(b.waiting, 0)`, store.Block).Scan(&bad))
+	require.Zero(t, bad, "blocks of waiting children that disagree with the list")
 }
 
 // noneSkipped checks, for children all of one age and kind, that every child offered a place was

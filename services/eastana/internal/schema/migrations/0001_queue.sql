@@ -80,3 +80,14 @@ CREATE TABLE events (
     offer_id bigint REFERENCES offers
 );
 CREATE INDEX events_entry ON events (entry_id, id);
+
+-- how many children of a kind wait in each block of 1,000 queue numbers of a list, kept in the
+-- transaction that moves a child in or out of waiting: a child's position is the sum over the blocks
+-- before its own plus a count within its block, instead of a count over the whole list
+CREATE TABLE waiting_blocks (
+    list_id text NOT NULL REFERENCES lists,
+    kind    text NOT NULL,
+    block   bigint NOT NULL,
+    waiting integer NOT NULL CHECK (waiting >= 0),
+    PRIMARY KEY (list_id, kind, block)
+);
