@@ -346,6 +346,13 @@ func (s *Store) allocate(ctx context.Context, tx pgx.Tx, listID, by string, now 
 		kinds = []queue.Kind{queue.KindExtraordinary, queue.KindPrimary, queue.KindGeneral}
 	}
 	var offers []Offer
+	// The children leaving waiting are counted out of their blocks once at the end: updating one row a
+	// thousand times in a transaction leaves a chain of versions each update walks.
+	type blockKey struct {
+		kind  queue.Kind
+		block int64
+	}
+	left := map[blockKey]int{}
 	for _, seat := range seats {
 		after, through := queue.BornBetween(seat.ageFrom, seat.ageTo, now)
 		var heads queue.Heads
@@ -380,9 +387,7 @@ func (s *Store) allocate(ctx context.Context, tx pgx.Tx, listID, by string, now 
 			o.SeatID, o.EntryID, o.OfferedAt, o.ExpiresAt, by).Scan(&o.ID, &o.Number, &o.ChildIIN); err != nil {
 			return nil, fmt.Errorf("eastana: offer place %d: %w", seat.id, err)
 		}
-		if err := countWaiting(ctx, tx, listID, kind, o.Number, -1); err != nil {
-			return nil, err
-		}
+		left[blockKey{kind, o.Number / Block}]++
 		if _, err := tx.Exec(ctx, `UPDATE seats SET state = 'offered' WHERE id = $1 AND state = 'free'`, seat.id); err != nil {
 			return nil, err
 		}
@@ -391,6 +396,11 @@ func (s *Store) allocate(ctx context.Context, tx pgx.Tx, listID, by string, now 
 		}
 		offers = append(offers, o)
 		if err := s.at(ctx, "offered"); err != nil {
+			return nil, err
+		}
+	}
+	for k, n := range left {
+		if err := countWaiting(ctx, tx, listID, k.kind, k.block*Block, -n); err != nil {
 			return nil, err
 		}
 	}
