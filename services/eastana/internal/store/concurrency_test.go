@@ -347,3 +347,77 @@ func TestCrashInTheMiddle(t *testing.T) {
 	invariants(t, pool)
 	noneSkipped(t, pool)
 }
+
+// TestTwoReplicasExpireAtOnce: replica A has expired a referral and offered its place to the next child,
+// and holds its transaction; replica B's expiry round starts meanwhile. B waits, then finds the referral
+// closed and leaves it: the place passes on once.
+func TestTwoReplicasExpireAtOnce(t *testing.T) {
+	t.Parallel()
+	plain, pool, _ := setup(t, queue.Passport2012())
+	ctx := t.Context()
+	g := kindergarten(t, plain, "7", store.Group{AgeFrom: 2, AgeTo: 3, Capacity: 1})
+	for i := range 3 {
+		register(t, plain, child(i, 2), "", t0)
+	}
+	first, err := plain.Release(ctx, g[0], 1, "МИО", t0)
+	require.NoError(t, err)
+	require.Len(t, first, 1)
+	due := first[0].ExpiresAt
+
+	a, held, release := holdAt(t, pool, "commit")
+	type round struct{ expired, offered []store.Offer }
+	var ra, rb round
+	doneA := make(chan error, 1)
+	go func() {
+		var err error
+		ra.expired, ra.offered, err = a.Expire(ctx, "replica A", due, 10)
+		doneA <- err
+	}()
+	waitHeld(t, held, doneA)
+	doneB := make(chan error, 1)
+	go func() {
+		var err error
+		rb.expired, rb.offered, err = plain.Expire(ctx, "replica B", due, 10)
+		doneB <- err
+	}()
+	waitForLockWaiter(t, pool)
+	close(release)
+	require.NoError(t, <-doneA)
+	require.NoError(t, <-doneB)
+
+	require.Len(t, ra.expired, 1)
+	require.Len(t, ra.offered, 1)
+	require.Equal(t, int64(2), ra.offered[0].Number)
+	require.Empty(t, rb.expired, "B left the referral A closed")
+	require.Empty(t, rb.offered)
+	require.Equal(t, map[string]int{"expired": 1, "offered": 1, "waiting": 1}, states(t, pool, "entries"))
+	invariants(t, pool)
+}
+
+// TestRunExpiry: the worker expires a referral once its month has passed and the place goes on.
+func TestRunExpiry(t *testing.T) {
+	t.Parallel()
+	s, pool, _ := setup(t, queue.Passport2012())
+	g := kindergarten(t, s, "8", store.Group{AgeFrom: 2, AgeTo: 3, Capacity: 1})
+	register(t, s, child(1, 2), "", t0)
+	register(t, s, child(2, 2), "", t0)
+	offers, err := s.Release(t.Context(), g[0], 1, "МИО", t0)
+	require.NoError(t, err)
+	require.Len(t, offers, 1)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() {
+		done <- s.RunExpiry(ctx, func() time.Time { return offers[0].ExpiresAt }, 10*time.Millisecond, "timer",
+			func(err error) { t.Errorf("expiry: %v", err) })
+	}()
+	require.Eventually(t, func() bool {
+		var n int
+		err := pool.QueryRow(context.Background(), `SELECT count(*) FROM entries WHERE state = 'expired'`).Scan(&n)
+		return err == nil && n == 1
+	}, 10*time.Second, 10*time.Millisecond)
+	cancel()
+	require.NoError(t, <-done)
+	require.Equal(t, map[string]int{"expired": 1, "offered": 1}, states(t, pool, "entries"))
+	invariants(t, pool)
+}

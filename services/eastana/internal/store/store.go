@@ -623,3 +623,27 @@ func (s *Store) Events(ctx context.Context, entryID int64) ([]Event, error) {
 		return e, r.Scan(&e.At, &e.Kind, &e.OfferID)
 	})
 }
+
+// RunExpiry closes the referrals past their month every interval until ctx ends, taking "now" from
+// clock each round, and passes their places on; onErr is told of every failure. The referrals are rows,
+// so a replica that dies loses nothing: the next round (of any replica) finds them still due.
+func (s *Store) RunExpiry(ctx context.Context, clock func() time.Time, interval time.Duration, by string, onErr func(error)) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		for {
+			expired, _, err := s.Expire(ctx, by, clock(), 100)
+			if err != nil && ctx.Err() == nil {
+				onErr(err)
+			}
+			if err != nil || len(expired) < 100 {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
