@@ -157,6 +157,27 @@ func (p Policy) Category(code string) (Category, bool) {
 	return Category{}, false
 }
 
+// ErrNoDistrict is a registration without a district where the lists are kept by district.
+var ErrNoDistrict = &Refusal{Code: "no_district", Text: Text{
+	RU: "Очередь ведётся по районам города: укажите район.",
+	KK: "Кезек қала аудандары бойынша жүргізіледі: ауданды көрсетіңіз.",
+}}
+
+// ListID names the waiting list of a city, or of its district when the policy keeps lists by district
+// ("<city>/<district>"); a district given where the city keeps one list is ignored.
+func (p Policy) ListID(city, district string) (string, error) {
+	if city == "" {
+		return "", errors.New("queue: a list needs its city")
+	}
+	if !p.ByDistrict {
+		return city, nil
+	}
+	if district == "" {
+		return "", ErrNoDistrict
+	}
+	return city + "/" + district, nil
+}
+
 // Refusal is a motivated refusal (мотивированный ответ об отказе): its code and its text for the applicant.
 type Refusal struct {
 	Code string

@@ -169,3 +169,34 @@ func TestPolicyValidate(t *testing.T) {
 	require.Empty(t, queue.Passport2012().Categories, "the 2012 passport runs without priority categories")
 	require.Equal(t, time.Date(2026, 10, 1, 10, 0, 0, 0, time.UTC), queue.Passport2012().ReferralExpiry(day), "a referral is valid a month")
 }
+
+func TestListID(t *testing.T) {
+	t.Parallel()
+	byDistrict := queue.Passport2012()
+	byDistrict.ByDistrict = true
+	cases := []struct {
+		name           string
+		policy         queue.Policy
+		city, district string
+		want           string
+		wantErr        error
+	}{
+		{name: "ok/one list for the city", policy: queue.Passport2012(), city: "astana", district: "esil", want: "astana"},
+		{name: "ok/a list per district", policy: byDistrict, city: "astana", district: "esil", want: "astana/esil"},
+		{name: "fail/no district where lists are by district", policy: byDistrict, city: "astana", wantErr: queue.ErrNoDistrict},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := tc.policy.ListID(tc.city, tc.district)
+			if tc.wantErr != nil {
+				require.ErrorIs(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+		})
+	}
+	_, err := queue.Passport2012().ListID("", "")
+	require.Error(t, err)
+}

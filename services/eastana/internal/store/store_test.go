@@ -240,6 +240,10 @@ func TestRegisterRefusals(t *testing.T) {
 			require.ErrorIs(t, err, tc.want)
 		})
 	}
+	// One child once in the city: a district's list refuses a child the city's list holds.
+	require.NoError(t, s.AddList(ctx, "astana/esil"))
+	_, err := s.Register(ctx, store.Registration{ListID: "astana/esil", ApplicantIIN: applicant, Child: child(1, 2), Channel: "office"}, t0)
+	require.ErrorIs(t, err, queue.RefuseAlreadyListed)
 	// Nothing of the refusals stayed: the next child gets number 2.
 	require.Equal(t, int64(2), register(t, s, child(6, 2), "", t0.Add(time.Hour)).Entry.Number)
 	invariants(t, pool)
