@@ -353,47 +353,56 @@ func (s *Store) allocate(ctx context.Context, tx pgx.Tx, listID, by string, now 
 		block int64
 	}
 	left := map[blockKey]int{}
+	heads := make(map[queue.Kind]*candidates, len(kinds))
+	for _, k := range kinds {
+		c, err := loadCandidates(ctx, tx, listID, k, 8*len(seats)+100)
+		if err != nil {
+			return nil, err
+		}
+		heads[k] = c
+	}
 	for _, seat := range seats {
 		after, through := queue.BornBetween(seat.ageFrom, seat.ageTo, now)
-		var heads queue.Heads
+		var h queue.Heads
 		for _, k := range kinds {
-			var id int64
-			err := tx.QueryRow(ctx, `SELECT id FROM entries WHERE list_id = $1 AND state = 'waiting' AND kind = $2
-				AND birth_date > $3 AND birth_date <= $4 ORDER BY number LIMIT 1`, listID, string(k), after, through).Scan(&id)
-			if errors.Is(err, pgx.ErrNoRows) {
-				continue
-			}
+			id, ok, err := heads[k].first(ctx, tx, listID, k, after, through)
 			if err != nil {
 				return nil, err
 			}
+			if !ok {
+				continue
+			}
 			switch k {
 			case queue.KindExtraordinary:
-				heads.Extraordinary = &id
+				h.Extraordinary = &id
 			case queue.KindPrimary:
-				heads.Primary = &id
+				h.Primary = &id
 			default:
-				heads.General = &id
+				h.General = &id
 			}
 		}
-		entryID, kind, next, ok := s.policy.Pick(heads, turn)
+		entryID, kind, next, ok := s.policy.Pick(h, turn)
 		if !ok {
 			continue
 		}
 		turn = next
+		heads[kind].take(entryID)
 		o := Offer{SeatID: seat.id, EntryID: entryID, OfferedAt: now, ExpiresAt: s.policy.ReferralExpiry(now), State: "offered"}
-		if err := tx.QueryRow(ctx, `WITH e AS (UPDATE entries SET state = 'offered' WHERE id = $2 AND state = 'waiting' RETURNING number, child_iin)
-			INSERT INTO offers (seat_id, entry_id, offered_at, expires_at, state, offered_by)
-			SELECT $1, $2, $3, $4, 'offered', $5 FROM e RETURNING id, (SELECT number FROM e), (SELECT child_iin FROM e)`,
-			o.SeatID, o.EntryID, o.OfferedAt, o.ExpiresAt, by).Scan(&o.ID, &o.Number, &o.ChildIIN); err != nil {
+		// One statement, one round trip: the child leaves waiting, the referral, the place, the event.
+		var placed int
+		if err := tx.QueryRow(ctx, `WITH e AS (UPDATE entries SET state = 'offered' WHERE id = $2 AND state = 'waiting' RETURNING id, number, child_iin),
+				o AS (INSERT INTO offers (seat_id, entry_id, offered_at, expires_at, state, offered_by)
+					SELECT $1, e.id, $3, $4, 'offered', $5 FROM e RETURNING id, entry_id),
+				p AS (UPDATE seats SET state = 'offered' WHERE id = $1 AND state = 'free' RETURNING id),
+				ev AS (INSERT INTO events (entry_id, at, kind, offer_id) SELECT o.entry_id, $3, 'offered', o.id FROM o)
+			SELECT o.id, e.number, e.child_iin, (SELECT count(*) FROM p) FROM o JOIN e ON e.id = o.entry_id`,
+			o.SeatID, o.EntryID, o.OfferedAt, o.ExpiresAt, by).Scan(&o.ID, &o.Number, &o.ChildIIN, &placed); err != nil {
 			return nil, fmt.Errorf("eastana: offer place %d: %w", seat.id, err)
 		}
+		if placed != 1 {
+			return nil, fmt.Errorf("eastana: place %d is no longer free", seat.id)
+		}
 		left[blockKey{kind, o.Number / Block}]++
-		if _, err := tx.Exec(ctx, `UPDATE seats SET state = 'offered' WHERE id = $1 AND state = 'free'`, seat.id); err != nil {
-			return nil, err
-		}
-		if err := event(ctx, tx, entryID, now, "offered", &o.ID); err != nil {
-			return nil, err
-		}
 		offers = append(offers, o)
 		if err := s.at(ctx, "offered"); err != nil {
 			return nil, err
@@ -408,6 +417,73 @@ func (s *Store) allocate(ctx context.Context, tx pgx.Tx, listID, by string, now 
 		return nil, err
 	}
 	return offers, nil
+}
+
+// candidates are the first waiting children of one kind, in queue-number order, read once per
+// allocation: the heads for every place are found among them in memory. (Asked of the index one place at
+// a time, each look-up walked past the children the same transaction had already offered places to, whose
+// old index entries stay until the transaction ends: a thousand places cost a quarter of a million
+// visits.) A place that fits none of them asks the database for the first fitting child after them.
+type candidates struct {
+	list []candidate
+	// complete: every waiting child of the kind is in list.
+	complete bool
+}
+
+type candidate struct {
+	id, number int64
+	born       time.Time
+	taken      bool
+}
+
+func loadCandidates(ctx context.Context, tx pgx.Tx, listID string, kind queue.Kind, limit int) (*candidates, error) {
+	rows, err := tx.Query(ctx, `SELECT id, number, birth_date FROM entries WHERE list_id = $1 AND state = 'waiting' AND kind = $2
+		ORDER BY number LIMIT $3`, listID, string(kind), limit)
+	if err != nil {
+		return nil, err
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (candidate, error) {
+		var c candidate
+		return c, r.Scan(&c.id, &c.number, &c.born)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &candidates{list: list, complete: len(list) < limit}, nil
+}
+
+// first is the first child not yet taken born in (after, through]. (The children after list that this
+// allocation took are no longer waiting in its own transaction's view.)
+func (c *candidates) first(ctx context.Context, tx pgx.Tx, listID string, kind queue.Kind, after, through time.Time) (int64, bool, error) {
+	for _, x := range c.list {
+		if !x.taken && x.born.After(after) && !x.born.After(through) {
+			return x.id, true, nil
+		}
+	}
+	if c.complete {
+		return 0, false, nil
+	}
+	var last int64
+	if len(c.list) > 0 {
+		last = c.list[len(c.list)-1].number
+	}
+	var id int64
+	err := tx.QueryRow(ctx, `SELECT id FROM entries WHERE list_id = $1 AND state = 'waiting' AND kind = $2 AND number > $3
+		AND birth_date > $4 AND birth_date <= $5 ORDER BY number LIMIT 1`,
+		listID, string(kind), last, after, through).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, nil
+	}
+	return id, err == nil, err
+}
+
+func (c *candidates) take(id int64) {
+	for i := range c.list {
+		if c.list[i].id == id {
+			c.list[i].taken = true
+			return
+		}
+	}
 }
 
 // Enroll records that the parents registered the referral at the kindergarten: the child leaves the list

@@ -320,3 +320,29 @@ func TestReleaseRefusals(t *testing.T) {
 	_, err = s.Release(ctx, g[0], 0, "МИО", t0)
 	require.ErrorAs(t, err, &re)
 }
+
+// TestPlaceBeyondTheFirstCandidates: the allocation reads the first waiting children once and matches
+// places among them; a place that fits none of them still goes to the first fitting child after them.
+func TestPlaceBeyondTheFirstCandidates(t *testing.T) {
+	t.Parallel()
+	s, pool, _ := setup(t, queue.Passport2012())
+	g := kindergarten(t, s, "11", store.Group{AgeFrom: 3, AgeTo: 4, Capacity: 2}, store.Group{AgeFrom: 1, AgeTo: 2, Capacity: 1})
+	for i := range 150 {
+		register(t, s, child(i, 1), "", t0)
+	}
+	register(t, s, child(150, 3), "", t0)
+	register(t, s, child(151, 3), "", t0)
+	// Two places of three-year-olds and one of one-year-olds in one allocation: the candidates read are
+	// the first 8×3+100 = 124 children, all one year old.
+	_, err := pool.Exec(t.Context(), `UPDATE seats SET state = 'free', freed_at = $1`, t0)
+	require.NoError(t, err)
+	offers, err := s.Allocate(t.Context(), list, "МИО", t0)
+	require.NoError(t, err)
+	got := map[int64]bool{}
+	for _, o := range offers {
+		got[o.Number] = true
+	}
+	require.Equal(t, map[int64]bool{1: true, 151: true, 152: true}, got)
+	require.Len(t, g, 2)
+	invariants(t, pool)
+}
