@@ -210,35 +210,30 @@ func (s *Store) Register(ctx context.Context, r Registration, now time.Time) (Re
 	var res Result
 	err := pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error {
 		res = Result{}
-		// The counter's update is the list's lock and the number in one statement.
-		var number int64
-		err := tx.QueryRow(ctx, `UPDATE lists SET next_number = next_number + 1 WHERE id = $1 RETURNING next_number - 1`, r.ListID).Scan(&number)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("%w: %q", ErrNoList, r.ListID)
-		}
-		if err != nil {
-			return err
-		}
-		e := Entry{ListID: r.ListID, Number: number, ChildIIN: r.Child.IIN, BirthDate: r.Child.BirthDate, ApplicantIIN: r.ApplicantIIN,
+		e := Entry{ListID: r.ListID, ChildIIN: r.Child.IIN, BirthDate: r.Child.BirthDate, ApplicantIIN: r.ApplicantIIN,
 			Category: r.Category, Kind: s.policy.KindOf(r.Category), Channel: r.Channel, RegisteredAt: now, State: "waiting"}
-		// ON CONFLICT on the one-child index: a child already waiting or holding a referral is refused, and
-		// the transaction (and so the number) rolls back.
-		err = tx.QueryRow(ctx, `INSERT INTO entries (list_id, number, child_iin, birth_date, applicant_iin, category, kind, channel, registered_at, state)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'waiting')
-			ON CONFLICT (child_iin) WHERE state IN ('waiting', 'offered') DO NOTHING RETURNING id`,
-			e.ListID, e.Number, e.ChildIIN, e.BirthDate, e.ApplicantIIN, e.Category, string(e.Kind), e.Channel, now).Scan(&e.ID)
-		if errors.Is(err, pgx.ErrNoRows) {
+		// One statement, one round trip: the counter's update (the list's lock and the number), the entry,
+		// its event and its block's count. ON CONFLICT on the one-child index: a child already waiting or
+		// holding a referral is refused, and the transaction (and so the number) rolls back.
+		var number, id *int64
+		err := tx.QueryRow(ctx, `WITH n AS (UPDATE lists SET next_number = next_number + 1 WHERE id = $1 RETURNING next_number - 1 AS number),
+				e AS (INSERT INTO entries (list_id, number, child_iin, birth_date, applicant_iin, category, kind, channel, registered_at, state)
+					SELECT $1, n.number, $2, $3, $4, $5, $6, $7, $8, 'waiting' FROM n
+					ON CONFLICT (child_iin) WHERE state IN ('waiting', 'offered') DO NOTHING RETURNING id, number),
+				ev AS (INSERT INTO events (entry_id, at, kind) SELECT id, $8, 'registered' FROM e),
+				b AS (INSERT INTO waiting_blocks (list_id, kind, block, waiting) SELECT $1, $6, number / $9, 1 FROM e
+					ON CONFLICT (list_id, kind, block) DO UPDATE SET waiting = waiting_blocks.waiting + 1)
+			SELECT (SELECT number FROM n), (SELECT id FROM e)`,
+			e.ListID, e.ChildIIN, e.BirthDate, e.ApplicantIIN, e.Category, string(e.Kind), e.Channel, now, int64(Block)).Scan(&number, &id)
+		switch {
+		case err != nil:
+			return err
+		case number == nil:
+			return fmt.Errorf("%w: %q", ErrNoList, r.ListID)
+		case id == nil:
 			return queue.RefuseAlreadyListed
 		}
-		if err != nil {
-			return err
-		}
-		if err := event(ctx, tx, e.ID, now, "registered", nil); err != nil {
-			return err
-		}
-		if err := countWaiting(ctx, tx, e.ListID, e.Kind, e.Number, +1); err != nil {
-			return err
-		}
+		e.Number, e.ID = *number, *id
 		offers, err := s.allocate(ctx, tx, r.ListID, "registration", now)
 		if err != nil {
 			return err
