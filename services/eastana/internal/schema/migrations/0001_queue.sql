@@ -54,7 +54,7 @@ CREATE TABLE entries (
     UNIQUE (list_id, number)
 );
 CREATE UNIQUE INDEX entries_one_child ON entries (child_iin) WHERE state IN ('waiting', 'offered');
-CREATE INDEX entries_waiting ON entries (list_id, kind, number) INCLUDE (birth_date) WHERE state = 'waiting';
+CREATE INDEX entries_waiting ON entries (list_id, kind, number) INCLUDE (birth_date, id) WHERE state = 'waiting';
 
 -- a referral (направление в ДДО): a place offered to a child, valid until expires_at
 CREATE TABLE offers (
