@@ -58,6 +58,34 @@ var (
 	ErrOfferNotActive = errors.New("eastana: the referral is no longer valid (enrolled, declined or expired)")
 )
 
+// Message is err in the user's language: a refusal's own text, a release's, or the text of one of the
+// errors above; ok is false for an error that is not the user's (the database down), which the caller
+// reports as a failure to try again.
+func Message(err error) (text queue.Text, ok bool) {
+	var r *queue.Refusal
+	var re *ReleaseError
+	switch {
+	case errors.As(err, &r):
+		return r.Text, true
+	case errors.As(err, &re):
+		return re.Text(), true
+	case errors.Is(err, ErrNoList):
+		return queue.Text{RU: "Такой очереди нет: проверьте город и район.", KK: "Мұндай кезек жоқ: қала мен ауданды тексеріңіз."}, true
+	case errors.Is(err, ErrNoGroup):
+		return queue.Text{RU: "Такой возрастной группы нет в ДДО.", KK: "МЖҰ-да мұндай жас тобы жоқ."}, true
+	case errors.Is(err, ErrNoEntry):
+		return queue.Text{RU: "Ребёнок не стоит в очереди.", KK: "Бала кезекте тұрған жоқ."}, true
+	case errors.Is(err, ErrNoOffer):
+		return queue.Text{RU: "Такого направления нет.", KK: "Мұндай жолдама жоқ."}, true
+	case errors.Is(err, ErrOfferNotActive):
+		return queue.Text{
+			RU: "Направление больше не действует: оно уже зарегистрировано в ДДО, от него отказались или истёк месяц его действия.",
+			KK: "Жолдама енді жарамсыз: ол МЖҰ-да тіркелген, одан бас тартылған немесе оның бір айлық мерзімі өткен.",
+		}, true
+	}
+	return queue.Text{}, false
+}
+
 // ReleaseError says a release asked for more places than the group has occupied.
 type ReleaseError struct {
 	Asked, Occupied int

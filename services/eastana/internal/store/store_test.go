@@ -346,3 +346,31 @@ func TestPlaceBeyondTheFirstCandidates(t *testing.T) {
 	require.Len(t, g, 2)
 	invariants(t, pool)
 }
+
+func TestMessage(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		err  error
+		want string
+		ok   bool
+	}{
+		{name: "ok/refusal", err: fmt.Errorf("register: %w", queue.RefuseTooOld), want: "до 7 лет", ok: true},
+		{name: "ok/release", err: &store.ReleaseError{Asked: 3, Occupied: 1}, want: "занято только 1", ok: true},
+		{name: "ok/referral no longer valid", err: fmt.Errorf("enroll: %w", store.ErrOfferNotActive), want: "истёк месяц", ok: true},
+		{name: "ok/no list", err: store.ErrNoList, want: "Такой очереди нет", ok: true},
+		{name: "fail/not the user's", err: context.DeadlineExceeded},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			text, ok := store.Message(tc.err)
+			require.Equal(t, tc.ok, ok)
+			if !tc.ok {
+				return
+			}
+			require.Contains(t, text.RU, tc.want)
+			require.NotEmpty(t, text.KK)
+		})
+	}
+}
