@@ -121,6 +121,8 @@ func commonDecisions() []Decision {
 			Why: "the regulation gives only «до 7 лет»"},
 		{Topic: "declined or expired referral", Decision: "the child leaves the list (recorded with the reason); the place passes to the next child; the parent may register again at the end of the list",
 			Why: "App. 10 gives the month but not what follows; keeping the child first would offer the same place again"},
+		{Topic: "child turned 7 while waiting", Decision: "leaves the list (removed, recorded) on the first sweep after the birthday",
+			Why: "the service is for children «до 7 лет»; a child who can no longer be offered a place would only stand in front of the others"},
 		{Topic: "applicant", Decision: "the applicant is the child's parent or guardian in ГБД ФЛ",
 			Why: "the service is for «моей (-му) дочери (сыну)» (App. 9); a legal representative is a guardian in the register"},
 	}

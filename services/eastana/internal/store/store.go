@@ -653,6 +653,70 @@ func (s *Store) Remove(ctx context.Context, entryID int64, now time.Time) error 
 	})
 }
 
+// RemoveAgedOut takes out of every list the waiting children who reached the policy's age limit by now
+// (recorded as removed), and returns how many.
+func (s *Store) RemoveAgedOut(ctx context.Context, now time.Time) (int, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id FROM lists ORDER BY id`)
+	if err != nil {
+		return 0, err
+	}
+	lists, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, err
+	}
+	// Born on or before this day: the child has turned MaxAgeYears.
+	limit, _ := queue.BornBetween(0, s.policy.MaxAgeYears, now)
+	total := 0
+	for _, listID := range lists {
+		removed := 0
+		err := pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+			if err := lockList(ctx, tx, listID); err != nil {
+				return err
+			}
+			rows, err := tx.Query(ctx, `UPDATE entries SET state = 'removed', closed_at = $3 WHERE list_id = $1 AND state = 'waiting' AND birth_date <= $2
+				RETURNING id, kind, number`, listID, limit, now)
+			if err != nil {
+				return err
+			}
+			type gone struct {
+				id     int64
+				kind   string
+				number int64
+			}
+			out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (gone, error) {
+				var g gone
+				return g, r.Scan(&g.id, &g.kind, &g.number)
+			})
+			if err != nil {
+				return err
+			}
+			type blockKey struct {
+				kind  queue.Kind
+				block int64
+			}
+			blocks := map[blockKey]int{}
+			for _, g := range out {
+				if err := event(ctx, tx, g.id, now, "removed", nil); err != nil {
+					return err
+				}
+				blocks[blockKey{queue.Kind(g.kind), g.number / Block}]++
+			}
+			for k, n := range blocks {
+				if err := countWaiting(ctx, tx, listID, k.kind, k.block*Block, -n); err != nil {
+					return err
+				}
+			}
+			removed = len(out)
+			return nil
+		})
+		if err != nil {
+			return total, err
+		}
+		total += removed
+	}
+	return total, nil
+}
+
 // Position is where a waiting child stands: its queue number and how many waiting children of its list
 // were registered before it (ahead is 0 for the first).
 type Position struct {

@@ -374,3 +374,31 @@ func TestMessage(t *testing.T) {
 		})
 	}
 }
+
+// TestRemoveAgedOut: a child who turns 7 while waiting leaves the list on the next sweep (recorded), the
+// day before the birthday it stays, and the positions of the others move up.
+func TestRemoveAgedOut(t *testing.T) {
+	t.Parallel()
+	s, pool, _ := setup(t, queue.Passport2012())
+	ctx := t.Context()
+	old := &queue.Child{IIN: "190901500001", BirthDate: time.Date(2019, 9, 3, 0, 0, 0, 0, time.UTC), Representatives: []string{applicant}}
+	first := register(t, s, old, "", t0)
+	second := register(t, s, child(1, 2), "", t0)
+	p, err := s.Position(ctx, second.Entry.ID)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), p.Ahead)
+
+	n, err := s.RemoveAgedOut(ctx, time.Date(2026, 9, 2, 12, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	require.Zero(t, n, "the day before the seventh birthday")
+	n, err = s.RemoveAgedOut(ctx, time.Date(2026, 9, 3, 0, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	ev, err := s.Events(ctx, first.Entry.ID)
+	require.NoError(t, err)
+	require.Equal(t, "removed", ev[len(ev)-1].Kind)
+	p, err = s.Position(ctx, second.Entry.ID)
+	require.NoError(t, err)
+	require.Zero(t, p.Ahead, "moved up")
+	invariants(t, pool)
+}
