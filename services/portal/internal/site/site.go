@@ -105,6 +105,7 @@ func (s *Site) Handler() http.Handler {
 	mux.HandleFunc("GET /lang/{lang}", s.web.SetLang)
 	mux.HandleFunc("GET /{$}", s.home)
 	mux.HandleFunc("GET /services", s.services)
+	mux.HandleFunc("GET /verify", s.verify)
 	mux.HandleFunc("GET /register", s.registerPage)
 	// The forms posted before a session carry a pre-session token and must come from the portal itself
 	// (login CSRF).
