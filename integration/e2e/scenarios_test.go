@@ -91,6 +91,13 @@ func TestGuardianshipPaths(t *testing.T) {
 		require.GreaterOrEqual(t, count(got["portal"], "applicant.status"), 4)
 	})
 
+	t.Run("printed result: PDF, its QR code and the public /verify, West Kazakhstan", func(t *testing.T) {
+		app := apply(t, aselP, "guardianship-certificate", "27", map[string]string{"ward_iin": ward}, aselP.Sign)
+		_, err := aselP.Until(ctx, app, within, qakit.Closed)
+		require.NoError(t, err)
+		w.printedResult(t, aselP, app, "27")
+	})
+
 	t.Run("portal approve, Pavlodar", func(t *testing.T) {
 		app := apply(t, aselP, "guardianship-certificate", "55", map[string]string{"ward_iin": ward}, aselP.Sign)
 		pg, err := aselP.Until(ctx, app, within, qakit.Has("REGISTERED"))
