@@ -164,3 +164,48 @@ func TestOpenSSLVerifiesSignedPDF(t *testing.T) {
 		})
 	}
 }
+
+func TestReceiptDocument(t *testing.T) {
+	t.Parallel()
+	due := at.Add(5 * 24 * time.Hour)
+	base := printform.Receipt{
+		Issuer: catalog.Text{RU: "ЦОН № 1 г. Уральск", KK: "Орал қ. № 1 ХҚКО"}, Address: "г. Уральск, ул. Достык, 1",
+		Title: catalog.Text{RU: "Расписка о приеме документов", KK: "Құжаттарды қабылдау туралы қолхат"},
+		At:    at, Service: catalog.Text{RU: "Выдача справок по опеке", KK: "Қорғаншылық бойынша анықтамалар беру"},
+		Applicant:      printform.Person{Name: "АХМЕТОВА АСЕЛЬ", IIN: "880512400011"},
+		Representative: &printform.Person{Name: "СЕЙТКАЛИ ЕРЖАН", IIN: "841103300017"}, PowerOfAttorney: "2026-ДОВ-000101",
+		Persons:   []printform.LabelledPerson{{Label: catalog.Text{RU: "ИИН подопечного", KK: "Қамқордағы адамның ЖСН"}, IIN: "120921600010"}},
+		Documents: []catalog.Text{{RU: "Удостоверение личности — оригинал принят", KK: "Жеке куәлік — түпнұсқасы қабылданды"}},
+		Acceptor:  "ОПЕРАТОР ЦОН", AcceptorRole: catalog.Text{RU: "оператор ЦОН", KK: "ХҚКО операторы"},
+		Note: catalog.Text{RU: "Результат выдаётся в Центре.", KK: "Нәтиже Орталықта беріледі."},
+	}
+	registered := base
+	registered.Number, registered.Deadline = "55-2026-000001", &due
+	tests := []struct {
+		name    string
+		r       printform.Receipt
+		want    []string
+		wantNot []string
+	}{
+		{name: "ok/registered", r: registered, want: []string{"ЦОН № 1 г. Уральск", "Адрес: г. Уральск, ул. Достык, 1",
+			"55-2026-000001", "АХМЕТОВА АСЕЛЬ, ИИН 880512400011", "ИИН подопечного 120921600010", "СЕЙТКАЛИ ЕРЖАН, ИИН 841103300017",
+			"2026-ДОВ-000101", "07.12.2026", "Документы принял (оператор ЦОН)", "Документы сдал", "қабылдау туралы қолхат", "Қамқордағы адамның ЖСН 120921600010"},
+			wantNot: []string{"присваивается", "ещё не присвоен"}},
+		{name: "ok/printed before registration says so", r: base, want: []string{"ещё не присвоен", "исчисляется со дня регистрации",
+			"распечатанной повторно после регистрации", "әлі берілмеген"}, wantNot: []string{"присваивается…", "Срок —"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			pdf, err := printform.Render(printform.ReceiptDocument(tt.r))
+			require.NoError(t, err)
+			text := strings.Join(strings.Fields(pdfText(t, pdf)), " ")
+			for _, w := range tt.want {
+				require.Contains(t, text, w)
+			}
+			for _, w := range tt.wantNot {
+				require.NotContains(t, text, w)
+			}
+		})
+	}
+}
