@@ -96,3 +96,35 @@ func (w *world) printedResult(t *testing.T, c *qakit.Person, app, region string)
 	require.Equal(t, http.StatusNotFound, status)
 	require.Contains(t, string(page), "не найден среди документов, выданных через портал")
 }
+
+// pdfText reads a PDF's text with pdftotext (poppler-utils), words joined by single spaces.
+func pdfText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	bin, err := exec.LookPath("pdftotext")
+	require.NoError(t, err, "pdftotext is needed (apt-get install poppler-utils)")
+	p := filepath.Join(t.TempDir(), "doc.pdf")
+	require.NoError(t, os.WriteFile(p, pdf, 0o600))
+	out, err := exec.CommandContext(t.Context(), bin, p, "-").Output()
+	require.NoError(t, err)
+	return strings.Join(strings.Fields(string(out)), " ")
+}
+
+// printedReceipt: the receipt the ЦОН prints as PDF names the centre, the applicant's, the ward's and
+// the representative's IIN and the number — or, printed before registration, says it is not assigned
+// yet; never «присваивается…». want are further texts it must carry.
+func (w *world) printedReceipt(t *testing.T, op *qakit.Person, app string, want ...string) string {
+	t.Helper()
+	pg, err := op.Get(t.Context(), app+"/receipt")
+	require.NoError(t, err)
+	require.Contains(t, pg.Body, `id="receipt-print"`, "the HTML receipt has a print button")
+	require.Contains(t, pg.Body, `id="receipt-centre"`)
+	status, pdf := fetch(t, op.Client(), w.s.URL("tson"), app+"/receipt.pdf")
+	require.Equal(t, http.StatusOK, status)
+	text := pdfText(t, pdf)
+	for _, s := range append([]string{"Расписка о приеме документов", "Құжаттарды қабылдау туралы қолхат", "Центр обслуживания населения",
+		"Документы принял (оператор ЦОН)", "Документы сдал"}, want...) {
+		require.Contains(t, text, s)
+	}
+	require.NotContains(t, text, "присваивается")
+	return text
+}
