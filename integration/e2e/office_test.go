@@ -49,6 +49,14 @@ func TestOfficeIntake(t *testing.T) {
 	require.Contains(t, receipt.Body, "скан приложен")
 	require.Equal(t, []string{"REGISTERED"}, qakit.Statuses(receipt))
 	path := strings.TrimSuffix(receipt.Path(), "/receipt")
+	require.Contains(t, receipt.Body, `id="receipt-print"`, "the receipt has a print button")
+	status, pdf := fetch(t, clerk.Client(), w.s.URL("rshep"), path+"/receipt.pdf")
+	require.Equal(t, 200, status)
+	text := pdfText(t, pdf)
+	for _, want := range []string{"Расписка о приёме документов", "Регистрационный номер " + number, "ИИН " + asel, child,
+		"Документы принял (работник канцелярии услугодателя)", "Документы сдал", "оригинал принят в канцелярии", "Құжаттарды қабылдау"} {
+		require.Contains(t, text, want)
+	}
 
 	officer := w.staff(t, "officer-pavlodar", "51")
 	_, err = officer.Act(ctx, path, "complete", nil)

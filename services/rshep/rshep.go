@@ -50,6 +50,9 @@ type Config struct {
 	// VerifyURL is the portal's public address (https://…): the QR code of every printed result opens its
 	// /verify there. Default: the portal of the suite (its HTTP address), when the node knows it.
 	VerifyURL string `env:"EGOV_RSHEP_VERIFY_URL"`
+	// OfficeAddresses are the providers' office addresses by region, printed on the office's receipts:
+	// "27=г. Уральск, …;55=г. Павлодар, …".
+	OfficeAddresses map[string]string `env:"EGOV_RSHEP_OFFICE_ADDRESSES" envSeparator:";" envKeyValSeparator:"="`
 	// CatalogDir, when set, holds the passports (*.yaml) instead of the built-in catalogue.
 	CatalogDir string `env:"EGOV_RSHEP_CATALOG_DIR"`
 	// TimerInterval is how often due timers are claimed.
@@ -189,7 +192,7 @@ func Descriptor(cfg Config) app.Descriptor {
 				return nil, fmt.Errorf("attachments bucket: %w", err)
 			}
 			workstation := arm.New(arm.Options{Engine: eng, DB: env.DB, Now: env.Now, Log: env.Log, SessionTTL: cfg.SessionTTL,
-				SignerURL: env.SignerURL, Attachments: files, Proxies: cfg.TrustedProxies})
+				SignerURL: env.SignerURL, Attachments: files, Proxies: cfg.TrustedProxies, OfficeAddresses: cfg.OfficeAddresses})
 			workers := map[string]func(context.Context) error{
 				"outbox": func(ctx context.Context) error { return eng.Forward(ctx, time.Second) },
 				"timers": func(ctx context.Context) error { return eng.RunTimers(ctx, cfg.TimerInterval) },

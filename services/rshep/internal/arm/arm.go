@@ -52,6 +52,9 @@ type Options struct {
 	Attachments jetstream.ObjectStore
 	// Proxies are the trusted reverse proxies (EGOV_TRUSTED_PROXIES).
 	Proxies webkit.Proxies
+	// OfficeAddresses are the addresses of the providers' offices by region, printed on the office's
+	// receipts (EGOV_RSHEP_OFFICE_ADDRESSES); a region without one prints none.
+	OfficeAddresses map[string]string
 }
 
 // ARM is the workstation.
@@ -95,6 +98,7 @@ func (a *ARM) Handler() http.Handler {
 	mux.HandleFunc("POST /arm/office/{code}/identify", a.clerk(a.officeIdentify))
 	mux.HandleFunc("POST /arm/office/{code}/sign", a.clerk(a.officeSign))
 	mux.HandleFunc("GET /arm/cases/{id}/receipt", a.auth(a.receipt))
+	mux.HandleFunc("GET /arm/cases/{id}/receipt.pdf", a.auth(a.receiptPDF))
 	mux.HandleFunc("POST /arm/cases/{id}/handover", a.clerk(a.handOver))
 	return a.site.Secure(mux)
 }
