@@ -209,3 +209,14 @@ func TestReceiptDocument(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkRenderResult is what a printable form adds to issuing a result: the PDF of two pages with
+// the fonts' subsets and the QR code.
+func BenchmarkRenderResult(b *testing.B) {
+	d := printform.ResultDocument(result())
+	for b.Loop() {
+		if _, err := printform.Render(d); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
