@@ -94,7 +94,9 @@ func Render(d Document) ([]byte, error) {
 	f.SetModificationDate(d.At.UTC())
 	f.SetCatalogSort(true)
 	if d.QR != "" {
-		png, err := qrcode.Encode(d.QR, qrcode.Medium, 512)
+		// One pixel a module: the page scales the image up without smoothing (PDF's default), so the
+		// code prints sharp at any size, and a large image would only cost time to encode.
+		png, err := qrcode.Encode(d.QR, qrcode.Medium, -1)
 		if err != nil {
 			return nil, fmt.Errorf("printform: QR code: %w", err)
 		}
