@@ -19,7 +19,9 @@ func TestResultDocumentsAndTheirVerification(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	const number = "55-2026-000007"
-	textOf := func(number string) []byte { return []byte("СПРАВКА ОБ ОПЕКЕ\nРегистрационный номер заявления: " + number + "\n") }
+	textOf := func(number string) []byte {
+		return []byte("СПРАВКА ОБ ОПЕКЕ\nРегистрационный номер заявления: " + number + "\n")
+	}
 	text := textOf(number)
 	pdf := []byte("%PDF-1.3 the printable form")
 	node, stranger := f.ca.System(t, "rshep-55"), f.ca.System(t, "rshep-27")

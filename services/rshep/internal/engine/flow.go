@@ -287,8 +287,8 @@ func (e *Engine) close(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passp
 		n.Result = &envelopev1.SignedDocument{MediaType: c.ResultMediaType, Content: c.ResultContent, Signature: c.ResultSignature}
 		for _, d := range c.Docs() {
 			n.Results = append(n.Results, &applicationv1.ResultDocument{Id: d.ID, Kind: d.Kind,
-				Name:     &applicationv1.LocalizedText{Ru: d.Name.RU, Kk: d.Name.KK},
-				Document: &envelopev1.SignedDocument{MediaType: d.MediaType, Content: d.Content, Signature: d.Signature},
+				Name:      &applicationv1.LocalizedText{Ru: d.Name.RU, Kk: d.Name.KK},
+				Document:  &envelopev1.SignedDocument{MediaType: d.MediaType, Content: d.Content, Signature: d.Signature},
 				Printable: printable(d), VerifyUrl: d.VerifyURL})
 		}
 		if c.Outcome == Refuse {
