@@ -367,7 +367,7 @@ func (a *ARM) officers(ctx context.Context, region string) ([]engine.Employee, e
 }
 
 // result downloads a result document (?doc=n, the first when absent); ?part=signature gives its
-// detached CMS signature.
+// detached CMS signature, ?part=pdf its printable form and ?part=pdf-signature the form's signature.
 func (a *ARM) result(w http.ResponseWriter, r *http.Request, s *session) {
 	c, ok := a.load(w, r, s)
 	if !ok {
@@ -390,6 +390,10 @@ func (a *ARM) result(w http.ResponseWriter, r *http.Request, s *session) {
 	name := c.Number
 	if n > 0 {
 		name += "-" + d.ID
+	}
+	if part := r.URL.Query().Get("part"); part == "pdf" || part == "pdf-signature" {
+		servePrintable(w, r, d, name, part == "pdf-signature")
+		return
 	}
 	if r.URL.Query().Get("part") == "signature" {
 		if len(d.Signature) == 0 {

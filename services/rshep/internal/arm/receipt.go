@@ -74,3 +74,21 @@ func (a *ARM) receiptPDF(w http.ResponseWriter, r *http.Request, s *session) {
 	w.Header().Set("Content-Disposition", `inline; filename="receipt-`+c.Number+`.pdf"`)
 	_, _ = w.Write(pdf)
 }
+
+// servePrintable writes a signed result's printable form (PDF) to print and hand over at the office, or
+// its detached signature by the node's system key; 404 before the result is signed.
+func servePrintable(w http.ResponseWriter, r *http.Request, d engine.ResultDoc, name string, sig bool) {
+	if len(d.Printable) == 0 {
+		http.NotFound(w, r)
+		return
+	}
+	if sig {
+		w.Header().Set("Content-Type", "application/pkcs7-signature")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.pdf.p7s"`)
+		_, _ = w.Write(d.PrintableSignature)
+		return
+	}
+	w.Header().Set("Content-Type", printform.MediaType)
+	w.Header().Set("Content-Disposition", `inline; filename="`+name+`.pdf"`)
+	_, _ = w.Write(d.Printable)
+}
