@@ -52,6 +52,10 @@ const (
 	PurposeEnvelope
 	// PurposeAuthentication: a person signs a sign-in challenge. Needs an AUTH certificate.
 	PurposeAuthentication
+	// PurposeIssued: a document the state issues, a result or a printable form of it. A civil servant
+	// signs it with a SIGN key (as PurposeDocument), or the provider's node with its system key when the
+	// regulation is fully automated (as PurposeEnvelope); the certificate says which of the two applies.
+	PurposeIssued
 )
 
 func (p Purpose) String() string {
@@ -62,6 +66,8 @@ func (p Purpose) String() string {
 		return "envelope"
 	case PurposeAuthentication:
 		return "authentication"
+	case PurposeIssued:
+		return "issued"
 	default:
 		return "unknown"
 	}
@@ -148,6 +154,11 @@ func checkUsage(c *x509.Certificate, purpose Purpose) string {
 		if c.KeyUsage&x509.KeyUsageContentCommitment != 0 {
 			return "a signing (SIGN) key is not used to sign in; use the AUTH key"
 		}
+	case PurposeIssued:
+		if hasPolicy(c, OIDPolicySystem) {
+			return checkUsage(c, PurposeEnvelope)
+		}
+		return checkUsage(c, PurposeDocument)
 	default:
 		return "unknown purpose"
 	}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need and a fresh Debian machine lacks: the PostgreSQL server binaries (for the
 # throw-away clusters of the tests and egov dev), openssl (the tests check the suite's signatures with
-# it) and Chromium (the browser tests of the portal, the ЦОН desk and АРМ drive it headless). As root
+# it), poppler-utils (pdftotext and pdftoppm read the printed results and receipts back in the tests) and
+# Chromium (the browser tests of the portal, the ЦОН desk and АРМ drive it headless). As root
 # with apt-get it installs them; otherwise it names what to install and fails.
 set -euo pipefail
 
@@ -14,6 +15,7 @@ have_pg() {
 have_pg || missing+=(postgresql)
 command -v openssl >/dev/null || missing+=(openssl)
 command -v git >/dev/null || missing+=(git)
+{ command -v pdftotext >/dev/null && command -v pdftoppm >/dev/null; } || missing+=(poppler-utils)
 have_chromium() {
   [ -n "${EGOV_CHROMIUM:-}" ] && [ -x "$EGOV_CHROMIUM" ] && return 0
   command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null

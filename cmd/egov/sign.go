@@ -64,7 +64,8 @@ func verifyCommand(stdout io.Writer) *cobra.Command {
 		Use:   "verify",
 		Short: "Verify a detached CMS signature: signer, IIN/BIN, certificate status; non-zero exit on any failure",
 		Long: `verify checks a detached signature against НУЦ's root (--ca, or fetched from the running НУЦ), validity,
-key usage for --purpose, the IIN binding (--iin) and revocation (OCSP from the certificate, CRL as fall-back).
+key usage for --purpose (by default any document the suite issues: signed with a person's SIGN key or
+with a system key, as the signer's certificate says), the IIN binding (--iin) and revocation (OCSP from the certificate, CRL as fall-back).
 A failure prints the code and the citizen's refusal text and exits 1.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -75,10 +76,10 @@ A failure prints the code and the citizen's refusal text and exits 1.`,
 			if err != nil {
 				return err
 			}
-			p := map[string]envelope.Purpose{"document": envelope.PurposeDocument, "envelope": envelope.PurposeEnvelope,
-				"auth": envelope.PurposeAuthentication}[purpose]
+			p := map[string]envelope.Purpose{"issued": envelope.PurposeIssued, "document": envelope.PurposeDocument,
+				"envelope": envelope.PurposeEnvelope, "auth": envelope.PurposeAuthentication}[purpose]
 			if p == 0 {
-				return fmt.Errorf("--purpose %q: want document, envelope or auth", purpose)
+				return fmt.Errorf("--purpose %q: want issued, document, envelope or auth", purpose)
 			}
 			opts := envelope.VerifierOptions{Roots: roots, SkipRevocation: offline}
 			if !offline {
@@ -115,6 +116,9 @@ A failure prints the code and the citizen's refusal text and exits 1.`,
 			if h.BIN != "" {
 				fmt.Fprintf(stdout, "BIN      %s\n", h.BIN)
 			}
+			if h.System {
+				fmt.Fprintf(stdout, "system   %s (the node's system key: a fully automated result)\n", h.Name)
+			}
 			fmt.Fprintf(stdout, "signed   %s\nvalid    %s – %s\nstatus   ", res.SigningTime.Format(time.RFC3339),
 				res.Signer.NotBefore.Format(time.DateOnly), res.Signer.NotAfter.Format(time.DateOnly))
 			if res.Status.Source == "none" {
@@ -129,7 +133,9 @@ A failure prints the code and the citizen's refusal text and exits 1.`,
 	cmd.Flags().StringVar(&sig, "sig", "", "its detached signature (.p7s, DER)")
 	cmd.Flags().StringVar(&pkiURL, "pki-url", os.Getenv("EGOV_PKI_URL"), "ask НУЦ here (http://host:port) instead of the host in the certificate's OCSP and CRL URLs")
 	cmd.Flags().StringVar(&caFile, "ca", "", "PEM file with НУЦ's root (default: ask the running НУЦ)")
-	cmd.Flags().StringVar(&purpose, "purpose", "document", "document, envelope or auth")
+	// The default takes every document the suite issues: a person's or civil servant's SIGN key, or the
+	// provider node's system key on the result of a fully automated regulation (its certificate says which).
+	cmd.Flags().StringVar(&purpose, "purpose", "issued", "issued (a SIGN key or a system key, as the certificate says), document (SIGN key only), envelope (system key only) or auth")
 	cmd.Flags().StringVar(&iin, "iin", "", "the IIN the signer's certificate must carry")
 	cmd.Flags().BoolVar(&offline, "offline", false, "skip the revocation check")
 	t.flags(cmd)

@@ -92,6 +92,17 @@ func TestChannels(t *testing.T) {
 		b.run("survey", chromedp.Click("#quality-3", chromedp.ByQuery), chromedp.Click("#accessibility-2", chromedp.ByQuery),
 			submit("#survey-submit"), chromedp.WaitVisible("#survey-done", chromedp.ByQuery))
 
+		// The printable form's «Проверить подлинность» (the link its QR code carries) opens /verify.
+		var verify string
+		b.run("verify link", chromedp.AttributeValue(".result-verify", "href", &verify, &ok, chromedp.ByQuery))
+		require.True(t, ok, "the result has a printable form")
+		require.Contains(t, verify, portal+"/verify?")
+		b.run("verify page", chromedp.Navigate(verify), chromedp.WaitVisible("#verify-result", chromedp.ByQuery))
+		require.Contains(t, b.text("#verify-result"), "Документ подлинный")
+		require.Contains(t, b.text("#verify-signer"), "rshep-27")
+		require.Contains(t, b.text("#verify-cert"), "действителен")
+		b.shot("portal-06-verify")
+
 		// «История получения услуг» and «Уведомления».
 		b.run("history", chromedp.Navigate(portal+"/history"), chromedp.WaitVisible("#history", chromedp.ByQuery))
 		require.Contains(t, b.text("#history"), "Результат готов")
@@ -181,6 +192,7 @@ func TestChannels(t *testing.T) {
 		b.run("where", chromedp.Location(&receipt))
 		page := strings.TrimSuffix(receipt, "/receipt")
 		b.until(receipt, "#receipt-number", "55-", 60*time.Second)
+		require.Contains(t, b.text("#receipt-print"), "Печать", "the receipt has a print button")
 		b.shot("tson-04-receipt")
 
 		// АРМ РШЭП of Pavlodar: the clerk registers, the officer decides and signs.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/qakit"
 )
 
@@ -49,6 +50,14 @@ func TestOfficeIntake(t *testing.T) {
 	require.Contains(t, receipt.Body, "скан приложен")
 	require.Equal(t, []string{"REGISTERED"}, qakit.Statuses(receipt))
 	path := strings.TrimSuffix(receipt.Path(), "/receipt")
+	require.Contains(t, receipt.Body, `id="receipt-print"`, "the receipt has a print button")
+	status, pdf := fetch(t, clerk.Client(), w.s.URL("rshep"), path+"/receipt.pdf")
+	require.Equal(t, 200, status)
+	text := pdfText(t, pdf)
+	for _, want := range []string{"Расписка о приёме документов", "Регистрационный номер " + number, "ИИН " + asel, child,
+		"Документы принял (работник канцелярии услугодателя)", "Документы сдал", "оригинал принят в канцелярии", "Құжаттарды қабылдау"} {
+		require.Contains(t, text, want)
+	}
 
 	officer := w.staff(t, "officer-pavlodar", "51")
 	_, err = officer.Act(ctx, path, "complete", nil)
@@ -66,6 +75,21 @@ func TestOfficeIntake(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 200, sig.Status, "the signed result to print")
 	require.NotEmpty(t, sig.Body)
+	// The clerk prints the result's printable form: the signed text in Russian and Kazakh, the signer, the
+	// QR code of the portal's /verify; sealed by the node.
+	status, printed := fetch(t, clerk.Client(), w.s.URL("rshep"), path+"/result?doc=0&part=pdf")
+	require.Equal(t, 200, status)
+	text = pdfText(t, printed)
+	require.Contains(t, text, number)
+	require.Contains(t, text, "подписано ЭЦП")
+	require.Contains(t, qrOf(t, printed), w.s.URL("portal")+"/verify?")
+	status, seal := fetch(t, clerk.Client(), w.s.URL("rshep"), path+"/result?doc=0&part=pdf-signature")
+	require.Equal(t, 200, status)
+	v, err := w.s.Verifier()
+	require.NoError(t, err)
+	res, err := v.Verify(ctx, printed, seal, envelope.Expect{Purpose: envelope.PurposeIssued})
+	require.NoError(t, err)
+	require.Equal(t, "rshep-51", res.Holder.Name)
 
 	pg, err = clerk.HandOver(ctx, path, true)
 	require.NoError(t, err)

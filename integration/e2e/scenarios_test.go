@@ -91,6 +91,13 @@ func TestGuardianshipPaths(t *testing.T) {
 		require.GreaterOrEqual(t, count(got["portal"], "applicant.status"), 4)
 	})
 
+	t.Run("printed result: PDF, its QR code and the public /verify, West Kazakhstan", func(t *testing.T) {
+		app := apply(t, aselP, "guardianship-certificate", "27", map[string]string{"ward_iin": ward}, aselP.Sign)
+		_, err := aselP.Until(ctx, app, within, qakit.Closed)
+		require.NoError(t, err)
+		w.printedResult(t, aselP, app, "27")
+	})
+
 	t.Run("portal approve, Pavlodar", func(t *testing.T) {
 		app := apply(t, aselP, "guardianship-certificate", "55", map[string]string{"ward_iin": ward}, aselP.Sign)
 		pg, err := aselP.Until(ctx, app, within, qakit.Has("REGISTERED"))
@@ -169,8 +176,14 @@ func TestGuardianshipPaths(t *testing.T) {
 		pg, err = op.SignPage(ctx, pg, app+"/sign", op.Sign, nil)
 		require.NoError(t, err)
 		require.Contains(t, pg.Body, `id="receipt"`)
+		// Printed at once: the number may not be assigned yet, and the receipt says so honestly.
+		text := w.printedReceipt(t, op, app, "ИИН "+asel, "ИИН "+ivanov, ward, poaValid)
+		if !strings.Contains(text, "59-") {
+			require.Contains(t, text, "ещё не присвоен")
+		}
 		pg, err = op.Until(ctx, app, within, qakit.Has("REGISTERED"))
 		require.NoError(t, err)
+		w.printedReceipt(t, op, app, qakit.Number(pg))
 		officer := w.staff(t, "officer-pavlodar", "59")
 		path, cp, err := officer.Case(ctx, qakit.Number(pg))
 		require.NoError(t, err)

@@ -99,25 +99,37 @@ func parseTemplate(name, text, lang string) (*template.Template, error) {
 // Render renders the result document r from d: every language's text, one after the other (the bytes
 // the signature covers).
 func (p *Passport) Render(r Result, d ResultData) ([]byte, error) {
+	var b bytes.Buffer
+	for _, lang := range Languages {
+		text, err := p.RenderLang(r, d, lang)
+		if err != nil {
+			return nil, err
+		}
+		b.WriteString(text)
+		b.WriteString("\n")
+	}
+	return b.Bytes(), nil
+}
+
+// RenderLang renders a result document in one language: the part of Render's text in lang, which a
+// printable form lays out on its own page.
+func (p *Passport) RenderLang(r Result, d ResultData, lang string) (string, error) {
 	name := r.Template
 	if name == "" {
 		name = DefaultTemplate
 	}
-	var b bytes.Buffer
-	for _, lang := range Languages {
-		key := name + "." + lang
-		text, ok := p.Templates[key]
-		if !ok {
-			return nil, fmt.Errorf("passport %s/%s: no template %s", p.Code, p.Region, key)
-		}
-		t, err := parseTemplate(key, text, lang)
-		if err != nil {
-			return nil, err
-		}
-		if err := t.Execute(&b, d); err != nil {
-			return nil, fmt.Errorf("passport %s/%s: template %s: %w", p.Code, p.Region, key, err)
-		}
-		b.WriteString("\n")
+	key := name + "." + lang
+	text, ok := p.Templates[key]
+	if !ok {
+		return "", fmt.Errorf("passport %s/%s: no template %s", p.Code, p.Region, key)
 	}
-	return b.Bytes(), nil
+	t, err := parseTemplate(key, text, lang)
+	if err != nil {
+		return "", err
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, d); err != nil {
+		return "", fmt.Errorf("passport %s/%s: template %s: %w", p.Code, p.Region, key, err)
+	}
+	return b.String(), nil
 }

@@ -47,6 +47,12 @@ type Config struct {
 	OCSPFreshness time.Duration `env:"EGOV_RSHEP_OCSP_FRESHNESS" envDefault:"5m"`
 	// ShepTarget is ШЭП's gRPC address (host:port) for the registry look-ups (dev: the embedded ШЭП).
 	ShepTarget string `env:"EGOV_RSHEP_SHEP_TARGET"`
+	// VerifyURL is the portal's public address (https://…): the QR code of every printed result opens its
+	// /verify there. Default: the portal of the suite (its HTTP address), when the node knows it.
+	VerifyURL string `env:"EGOV_RSHEP_VERIFY_URL"`
+	// OfficeAddresses are the providers' office addresses by region, printed on the office's receipts:
+	// "27=г. Уральск, …;55=г. Павлодар, …".
+	OfficeAddresses map[string]string `env:"EGOV_RSHEP_OFFICE_ADDRESSES" envSeparator:";" envKeyValSeparator:"="`
 	// CatalogDir, when set, holds the passports (*.yaml) instead of the built-in catalogue.
 	CatalogDir string `env:"EGOV_RSHEP_CATALOG_DIR"`
 	// TimerInterval is how often due timers are claimed.
@@ -159,8 +165,16 @@ func Descriptor(cfg Config) app.Descriptor {
 				client.Sync, client.JS, client.Workers = shepv1.NewSyncChannelServiceClient(conn), env.Bus.JS, cfg.Workers
 				nodes[r] = client
 			}
+			verifyURL := cfg.VerifyURL
+			if verifyURL == "" && env.Peers["portal"].HTTP != "" {
+				verifyURL = "http://" + env.Peers["portal"].HTTP
+			}
+			if verifyURL == "" {
+				_ = closeAll()
+				return nil, errors.New("EGOV_RSHEP_VERIFY_URL: the portal's public address is needed for the QR code of printed results")
+			}
 			eng, err := engine.New(engine.Options{Catalog: cat, Nodes: nodes, DB: env.DB, Registries: engine.ShepRegistries{Nodes: nodes},
-				Now: env.Now, Log: env.Log, Worker: hostname(), Meter: env.Telemetry.Meter("egov/rshep")})
+				Now: env.Now, Log: env.Log, Worker: hostname(), Meter: env.Telemetry.Meter("egov/rshep"), VerifyURL: verifyURL})
 			if err != nil {
 				_ = closeAll()
 				return nil, err
@@ -178,7 +192,7 @@ func Descriptor(cfg Config) app.Descriptor {
 				return nil, fmt.Errorf("attachments bucket: %w", err)
 			}
 			workstation := arm.New(arm.Options{Engine: eng, DB: env.DB, Now: env.Now, Log: env.Log, SessionTTL: cfg.SessionTTL,
-				SignerURL: env.SignerURL, Attachments: files, Proxies: cfg.TrustedProxies})
+				SignerURL: env.SignerURL, Attachments: files, Proxies: cfg.TrustedProxies, OfficeAddresses: cfg.OfficeAddresses})
 			workers := map[string]func(context.Context) error{
 				"outbox": func(ctx context.Context) error { return eng.Forward(ctx, time.Second) },
 				"timers": func(ctx context.Context) error { return eng.RunTimers(ctx, cfg.TimerInterval) },

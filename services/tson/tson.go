@@ -13,6 +13,7 @@ import (
 	"github.com/egov-suite/egov/internal/app"
 	"github.com/egov-suite/egov/internal/applicant"
 	"github.com/egov-suite/egov/internal/applicant/channelweb"
+	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/natsbus"
@@ -39,6 +40,11 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-* headers are believed (Secure cookies
 	// when TLS ends at them).
 	TrustedProxies webkit.Proxies `env:"EGOV_TRUSTED_PROXIES"`
+	// CentreName (Russian) and CentreNameKK name this ЦОН on its receipts, CentreAddress is where it is.
+	// The defaults name Госкорпорация's centre of the demo; a real centre sets its own.
+	CentreName    string `env:"EGOV_TSON_CENTRE_NAME" envDefault:"Центр обслуживания населения НАО «Государственная корпорация «Правительство для граждан»"`
+	CentreNameKK  string `env:"EGOV_TSON_CENTRE_NAME_KK" envDefault:"«Азаматтарға арналған үкімет» мемлекеттік корпорациясы» КЕАҚ халыққа қызмет көрсету орталығы"`
+	CentreAddress string `env:"EGOV_TSON_CENTRE_ADDRESS" envDefault:"адрес не задан (EGOV_TSON_CENTRE_ADDRESS)"`
 	// TimersInterval is how often Госкорпорация's timed steps are armed and unclaimed results archived.
 	TimersInterval time.Duration `env:"EGOV_TSON_TIMERS_INTERVAL" envDefault:"1m"`
 }
@@ -74,7 +80,8 @@ func Descriptor(cfg Config) app.Descriptor {
 			}
 			d := desk.New(desk.Options{Desk: ch.Desk, Registries: ch.Registries, DB: env.DB, Now: env.Now, Log: env.Log,
 				SessionTTL: cfg.SessionTTL, SignerURL: env.SignerURL, BIN: cfg.BIN, Office: cfg.Office,
-				Attachments: att, Proxies: cfg.TrustedProxies})
+				Attachments: att, Proxies: cfg.TrustedProxies,
+				Centre: desk.Centre{Name: catalog.Text{RU: cfg.CentreName, KK: cfg.CentreNameKK}, Address: cfg.CentreAddress}})
 			workers := ch.Workers(env)
 			workers["statecorp timers"] = func(ctx context.Context) error { return d.Timers(ctx, cfg.TimersInterval) }
 			return &app.Unit{

@@ -188,6 +188,8 @@ type ResultView struct {
 	Revoked     bool
 	Source      string
 	ProducedAt  any
+	// Printables are the result documents' printable forms (PDF), when РШЭП issued them.
+	Printables []Printable
 }
 
 // Result checks a's result and describes it; nil when there is none yet.
@@ -195,7 +197,7 @@ func Result(ctx context.Context, d *applicant.Desk, a *applicant.Application, li
 	if len(a.ResultContent) == 0 {
 		return nil
 	}
-	v := &ResultView{Text: string(a.ResultContent), Link: link}
+	v := &ResultView{Text: string(a.ResultContent), Link: link, Printables: printables(ctx, d, a, link)}
 	res, err := d.VerifyResult(ctx, a)
 	if err != nil {
 		v.Err = err.Error()

@@ -140,5 +140,9 @@ func (p *Pages[U]) Result(w http.ResponseWriter, r *http.Request, u U) {
 	if !ok {
 		return
 	}
+	if r.URL.Query().Get("part") == "pdf" {
+		ServePrintable(w, r, p.Desk, a)
+		return
+	}
 	ServeResult(w, r, a)
 }

@@ -162,6 +162,9 @@ func (in *Intake) record(ctx context.Context, n *applicationv1.StatusNotificatio
 				return err
 			}
 		}
+		if err := store.AddDocuments(ctx, tx, n.GetApplicationId(), n.GetResults()); err != nil {
+			return err
+		}
 		// Closed once the final notification is in and none before it is missing: notifications may
 		// arrive out of order (a redelivery after a failure, concurrent workers), and the citizen's list
 		// is complete only then.

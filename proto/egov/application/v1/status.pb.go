@@ -396,7 +396,13 @@ type ResultDocument struct {
 	// Its name in the passport.
 	Name *LocalizedText `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
 	// The rendered document and its detached signature.
-	Document      *v1.SignedDocument `protobuf:"bytes,4,opt,name=document,proto3" json:"document,omitempty"`
+	Document *v1.SignedDocument `protobuf:"bytes,4,opt,name=document,proto3" json:"document,omitempty"`
+	// The document's printable form (application/pdf): the same text in Russian and Kazakh, with the
+	// signer's name and position and the QR code of the portal's public verification page; signed on its
+	// own, detached, by the provider node's system key. Absent for documents issued before it existed.
+	Printable *v1.SignedDocument `protobuf:"bytes,5,opt,name=printable,proto3" json:"printable,omitempty"`
+	// The public verification page the printable form's QR code opens.
+	VerifyUrl     string `protobuf:"bytes,6,opt,name=verify_url,json=verifyUrl,proto3" json:"verify_url,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -459,6 +465,20 @@ func (x *ResultDocument) GetDocument() *v1.SignedDocument {
 	return nil
 }
 
+func (x *ResultDocument) GetPrintable() *v1.SignedDocument {
+	if x != nil {
+		return x.Printable
+	}
+	return nil
+}
+
+func (x *ResultDocument) GetVerifyUrl() string {
+	if x != nil {
+		return x.VerifyUrl
+	}
+	return ""
+}
+
 var File_egov_application_v1_status_proto protoreflect.FileDescriptor
 
 const file_egov_application_v1_status_proto_rawDesc = "" +
@@ -482,12 +502,15 @@ const file_egov_application_v1_status_proto_rawDesc = "" +
 	"\x06reason\x18\v \x01(\v2\".egov.application.v1.LocalizedTextR\x06reason\x12\x18\n" +
 	"\acomment\x18\f \x01(\tR\acomment\x128\n" +
 	"\x06result\x18\r \x01(\v2 .egov.envelope.v1.SignedDocumentR\x06result\x12=\n" +
-	"\aresults\x18\x0e \x03(\v2#.egov.application.v1.ResultDocumentR\aresults\"\xaa\x01\n" +
+	"\aresults\x18\x0e \x03(\v2#.egov.application.v1.ResultDocumentR\aresults\"\x89\x02\n" +
 	"\x0eResultDocument\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x126\n" +
 	"\x04name\x18\x03 \x01(\v2\".egov.application.v1.LocalizedTextR\x04name\x12<\n" +
-	"\bdocument\x18\x04 \x01(\v2 .egov.envelope.v1.SignedDocumentR\bdocument*\xbc\x02\n" +
+	"\bdocument\x18\x04 \x01(\v2 .egov.envelope.v1.SignedDocumentR\bdocument\x12>\n" +
+	"\tprintable\x18\x05 \x01(\v2 .egov.envelope.v1.SignedDocumentR\tprintable\x12\x1d\n" +
+	"\n" +
+	"verify_url\x18\x06 \x01(\tR\tverifyUrl*\xbc\x02\n" +
 	"\n" +
 	"CaseStatus\x12\x1b\n" +
 	"\x17CASE_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
@@ -532,20 +555,21 @@ var file_egov_application_v1_status_proto_goTypes = []any{
 	(*v1.SignedDocument)(nil),     // 6: egov.envelope.v1.SignedDocument
 }
 var file_egov_application_v1_status_proto_depIdxs = []int32{
-	0, // 0: egov.application.v1.StatusNotification.status:type_name -> egov.application.v1.CaseStatus
-	5, // 1: egov.application.v1.StatusNotification.time:type_name -> google.protobuf.Timestamp
-	2, // 2: egov.application.v1.StatusNotification.text:type_name -> egov.application.v1.LocalizedText
-	5, // 3: egov.application.v1.StatusNotification.deadline:type_name -> google.protobuf.Timestamp
-	2, // 4: egov.application.v1.StatusNotification.reason:type_name -> egov.application.v1.LocalizedText
-	6, // 5: egov.application.v1.StatusNotification.result:type_name -> egov.envelope.v1.SignedDocument
-	4, // 6: egov.application.v1.StatusNotification.results:type_name -> egov.application.v1.ResultDocument
-	2, // 7: egov.application.v1.ResultDocument.name:type_name -> egov.application.v1.LocalizedText
-	6, // 8: egov.application.v1.ResultDocument.document:type_name -> egov.envelope.v1.SignedDocument
-	9, // [9:9] is the sub-list for method output_type
-	9, // [9:9] is the sub-list for method input_type
-	9, // [9:9] is the sub-list for extension type_name
-	9, // [9:9] is the sub-list for extension extendee
-	0, // [0:9] is the sub-list for field type_name
+	0,  // 0: egov.application.v1.StatusNotification.status:type_name -> egov.application.v1.CaseStatus
+	5,  // 1: egov.application.v1.StatusNotification.time:type_name -> google.protobuf.Timestamp
+	2,  // 2: egov.application.v1.StatusNotification.text:type_name -> egov.application.v1.LocalizedText
+	5,  // 3: egov.application.v1.StatusNotification.deadline:type_name -> google.protobuf.Timestamp
+	2,  // 4: egov.application.v1.StatusNotification.reason:type_name -> egov.application.v1.LocalizedText
+	6,  // 5: egov.application.v1.StatusNotification.result:type_name -> egov.envelope.v1.SignedDocument
+	4,  // 6: egov.application.v1.StatusNotification.results:type_name -> egov.application.v1.ResultDocument
+	2,  // 7: egov.application.v1.ResultDocument.name:type_name -> egov.application.v1.LocalizedText
+	6,  // 8: egov.application.v1.ResultDocument.document:type_name -> egov.envelope.v1.SignedDocument
+	6,  // 9: egov.application.v1.ResultDocument.printable:type_name -> egov.envelope.v1.SignedDocument
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_egov_application_v1_status_proto_init() }

@@ -109,6 +109,7 @@ func (s *Site) Handler() http.Handler {
 	mux.HandleFunc("GET /{$}", s.home)
 	mux.HandleFunc("GET /services", s.services)
 	mux.HandleFunc("GET /catalog/{code}/{region}", s.servicePage)
+	mux.HandleFunc("GET /verify", s.verify)
 	mux.HandleFunc("GET /register", s.registerPage)
 	// The forms posted before a session carry a pre-session token and must come from the portal itself
 	// (login CSRF).

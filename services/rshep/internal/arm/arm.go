@@ -53,6 +53,9 @@ type Options struct {
 	Attachments jetstream.ObjectStore
 	// Proxies are the trusted reverse proxies (EGOV_TRUSTED_PROXIES).
 	Proxies webkit.Proxies
+	// OfficeAddresses are the addresses of the providers' offices by region, printed on the office's
+	// receipts (EGOV_RSHEP_OFFICE_ADDRESSES); a region without one prints none.
+	OfficeAddresses map[string]string
 }
 
 // ARM is the workstation.
@@ -96,6 +99,7 @@ func (a *ARM) Handler() http.Handler {
 	mux.HandleFunc("POST /arm/office/{code}/identify", a.clerk(a.officeIdentify))
 	mux.HandleFunc("POST /arm/office/{code}/sign", a.clerk(a.officeSign))
 	mux.HandleFunc("GET /arm/cases/{id}/receipt", a.auth(a.receipt))
+	mux.HandleFunc("GET /arm/cases/{id}/receipt.pdf", a.auth(a.receiptPDF))
 	mux.HandleFunc("POST /arm/cases/{id}/handover", a.clerk(a.handOver))
 	return a.site.Secure(mux)
 }
@@ -374,7 +378,7 @@ func (a *ARM) officers(ctx context.Context, region string) ([]engine.Employee, e
 }
 
 // result downloads a result document (?doc=n, the first when absent); ?part=signature gives its
-// detached CMS signature.
+// detached CMS signature, ?part=pdf its printable form and ?part=pdf-signature the form's signature.
 func (a *ARM) result(w http.ResponseWriter, r *http.Request, s *session) {
 	c, ok := a.load(w, r, s)
 	if !ok {
@@ -397,6 +401,10 @@ func (a *ARM) result(w http.ResponseWriter, r *http.Request, s *session) {
 	name := c.Number
 	if n > 0 {
 		name += "-" + d.ID
+	}
+	if part := r.URL.Query().Get("part"); part == "pdf" || part == "pdf-signature" {
+		servePrintable(w, r, d, name, part == "pdf-signature")
+		return
 	}
 	if r.URL.Query().Get("part") == "signature" {
 		if len(d.Signature) == 0 {

@@ -243,7 +243,7 @@ func (a *ARM) receipt(w http.ResponseWriter, r *http.Request, s *session) {
 		docs[d.ID] = d
 	}
 	a.render(w, r, "receipt.html", http.StatusOK, s, "", map[string]any{"Case": c, "Passport": p, "Name": name,
-		"History": history, "DocNames": docs, "Clerk": clerk})
+		"History": history, "DocNames": docs, "Clerk": clerk, "Receipt": a.officeReceipt(c, p, name, history)})
 }
 
 // handOver records the printed result handed over in person (handed=1) or unclaimed.

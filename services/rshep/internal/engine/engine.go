@@ -54,6 +54,9 @@ type Options struct {
 	Worker string
 	// Meter, when set, records SLA warnings and breaches, registrations and decisions.
 	Meter metric.Meter
+	// VerifyURL is the portal's public address: the QR code of every printed result opens its /verify.
+	// Empty: results are issued without a printable form.
+	VerifyURL string
 }
 
 // Engine runs the passports.

@@ -222,6 +222,9 @@ func (e *Engine) signed(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Pass
 		c.Results[i].Signature, c.Results[i].SignedBy = sigs[i], by
 	}
 	c.ResultSignature, c.ResultSignedBy = sigs[0], by
+	if err := e.print(c, p, who, now); err != nil {
+		return err
+	}
 	step := c.CurrentStep(p)
 	if err := store.AddEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: step.Role, Action: ActSigned, Step: step.ID}); err != nil {
 		return err
@@ -300,8 +303,9 @@ func (e *Engine) close(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passp
 		n.Result = &envelopev1.SignedDocument{MediaType: c.ResultMediaType, Content: c.ResultContent, Signature: c.ResultSignature}
 		for _, d := range c.Docs() {
 			n.Results = append(n.Results, &applicationv1.ResultDocument{Id: d.ID, Kind: d.Kind,
-				Name:     &applicationv1.LocalizedText{Ru: d.Name.RU, Kk: d.Name.KK},
-				Document: &envelopev1.SignedDocument{MediaType: d.MediaType, Content: d.Content, Signature: d.Signature}})
+				Name:      &applicationv1.LocalizedText{Ru: d.Name.RU, Kk: d.Name.KK},
+				Document:  &envelopev1.SignedDocument{MediaType: d.MediaType, Content: d.Content, Signature: d.Signature},
+				Printable: printable(d), VerifyUrl: d.VerifyURL})
 		}
 		if c.Outcome == Refuse {
 			e.refusalOf(c, p, n)

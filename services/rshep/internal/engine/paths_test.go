@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"github.com/egov-suite/egov/internal/calendar"
 	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/pgdb"
+	"github.com/egov-suite/egov/internal/printform"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 	"github.com/egov-suite/egov/services/rshep/internal/engine"
@@ -54,6 +56,20 @@ func (s *suite) verifyResult(t *testing.T, id string, wantSigner string) *envelo
 		res, err = v.Verify(t.Context(), doc.GetContent(), doc.GetSignature(), envelope.Expect{Purpose: envelope.PurposeEnvelope})
 	}
 	require.NoError(t, err)
+	// Every document comes with its printable form: a PDF signed by the node's system key, whose QR code
+	// opens the portal's /verify with the number and the digest of the signed text.
+	require.NotEmpty(t, n.GetResults())
+	for _, d := range n.GetResults() {
+		pf := d.GetPrintable()
+		require.Equal(t, printform.MediaType, pf.GetMediaType(), d.GetId())
+		require.True(t, bytes.HasPrefix(pf.GetContent(), []byte("%PDF-")), d.GetId())
+		pres, err := v.Verify(t.Context(), pf.GetContent(), pf.GetSignature(), envelope.Expect{Purpose: envelope.PurposeIssued})
+		require.NoError(t, err, d.GetId())
+		require.Equal(t, "rshep-"+n.GetRegion(), pres.Holder.Name)
+		require.Equal(t, printform.VerifyLink(verifyBase, n.GetRegistrationNumber(), d.GetId(), d.GetDocument().GetContent()), d.GetVerifyUrl())
+		_, err = v.Verify(t.Context(), append(bytes.Clone(pf.GetContent()), ' '), pf.GetSignature(), envelope.Expect{Purpose: envelope.PurposeIssued})
+		require.Equal(t, envelope.CodeBadSignature, envelope.CodeOf(err), "a changed PDF does not verify")
+	}
 	return res
 }
 

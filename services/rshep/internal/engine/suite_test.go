@@ -220,6 +220,9 @@ func launch(t testing.TB, forward bool) *suite {
 	return s
 }
 
+// verifyBase is the portal's address the printed results' QR codes lead to.
+const verifyBase = "https://portal.example.kz"
+
 func (s *suite) engine(t testing.TB, worker string) *engine.Engine {
 	cat, err := catalog.Builtin()
 	require.NoError(t, err)
@@ -229,7 +232,7 @@ func (s *suite) engine(t testing.TB, worker string) *engine.Engine {
 // engineOn is a replica running the catalogue cat, its passports recorded as the service records them.
 func (s *suite) engineOn(t testing.TB, worker string, cat *catalog.Catalog) *engine.Engine {
 	e, err := engine.New(engine.Options{Catalog: cat, Nodes: s.nodes, DB: s.db, Registries: engine.ShepRegistries{Nodes: s.nodes},
-		Now: s.clock.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Worker: worker})
+		Now: s.clock.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Worker: worker, VerifyURL: verifyBase})
 	require.NoError(t, err)
 	require.NoError(t, e.RecordPassports(t.Context()))
 	return e

@@ -87,6 +87,11 @@ type ResultDoc struct {
 	Data      catalog.ResultData `json:"data"`
 	Signature []byte             `json:"signature,omitempty"`
 	SignedBy  string             `json:"signed_by,omitempty"`
+	// Printable is the signed document's printable form (PDF), PrintableSignature its detached
+	// signature by the node's system key, VerifyURL the verification page its QR code opens.
+	Printable          []byte `json:"printable,omitempty"`
+	PrintableSignature []byte `json:"printable_signature,omitempty"`
+	VerifyURL          string `json:"verify_url,omitempty"`
 }
 
 // Docs are the case's result documents; a case decided before documents were kept apart has its one

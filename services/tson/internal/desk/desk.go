@@ -61,6 +61,8 @@ type Options struct {
 	Proxies webkit.Proxies
 	// Calendar is the working-day calendar of Госкорпорация's timed steps.
 	Calendar *calendar.Calendar
+	// Centre is the ЦОН's name and address, printed on every receipt.
+	Centre Centre
 }
 
 // Desk is the operator's workstation.
@@ -115,6 +117,7 @@ func (d *Desk) Handler() http.Handler {
 	mux.HandleFunc("POST /applications/{id}/sign", d.auth(d.pages.Sign))
 	mux.HandleFunc("GET /applications/{id}", d.auth(d.application))
 	mux.HandleFunc("GET /applications/{id}/receipt", d.auth(d.receipt))
+	mux.HandleFunc("GET /applications/{id}/receipt.pdf", d.auth(d.receiptPDF))
 	mux.HandleFunc("GET /applications/{id}/result", d.auth(d.pages.Result))
 	mux.HandleFunc("POST /applications/{id}/hand-over", d.auth(d.handOver))
 	return d.web.Secure(mux)
@@ -528,6 +531,11 @@ func (d *Desk) receipt(w http.ResponseWriter, r *http.Request, op *operator) {
 	}
 	v, err := d.view(r, a)
 	if err != nil {
+		d.web.Fail(w, r, err)
+		return
+	}
+	v["Centre"] = d.o.Centre
+	if v["Receipt"], err = d.printableReceipt(r, a); err != nil {
 		d.web.Fail(w, r, err)
 		return
 	}
