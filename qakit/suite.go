@@ -204,6 +204,13 @@ var natsServices = []string{"shep", "rshep", "portal", "tson"}
 // adminUser is the NATS administrator of the suite's server, as in egov dev.
 const adminUser = "egov"
 
+// AdminUser is the NATS administrator's name among SuiteUsers.
+const AdminUser = adminUser
+
+// SuiteUsers are the NATS users of a suite as Start makes them, with their passwords by name: for a
+// harness that runs NATS elsewhere (a container) and writes them into its configuration.
+func SuiteUsers() ([]*server.User, map[string]string, error) { return suiteUsers() }
+
 // suiteUsers are the NATS users of the suite: the administrator, every service that uses NATS with its
 // own restricted permissions (natsbus.Access, as the services declare it), and the demo's other ШЭП
 // participants; each with a random password.
