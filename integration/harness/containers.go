@@ -230,7 +230,7 @@ func (c *Containers) startNATS(n int) {
 				ContainerRequest: testcontainers.ContainerRequest{
 					Image: NATSImage, ExposedPorts: []string{"4222/tcp", "8222/tcp"}, HostConfigModifier: local("4222/tcp", "8222/tcp"),
 					Networks: []string{c.net.Name}, NetworkAliases: map[string][]string{c.net.Name: {name}},
-					Files:      []testcontainers.ContainerFile{{Reader: strings.NewReader(string(conf)), ContainerFilePath: "/nats.conf", FileMode: 0o644}},
+					Files: []testcontainers.ContainerFile{{Reader: strings.NewReader(string(conf)), ContainerFilePath: "/nats.conf", FileMode: 0o644}},
 				},
 				Started: true,
 			})
