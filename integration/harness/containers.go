@@ -405,11 +405,33 @@ func (c *Containers) Kill(ctr testcontainers.Container) {
 	c.docker("kill", ctr.GetContainerID())
 }
 
-// Restart starts a stopped or killed container again and waits until it is ready.
-func (c *Containers) Restart(ctr testcontainers.Container) {
+// Restart starts a stopped or killed container of a service again and waits until it is ready.
+func (c *Containers) Restart(name string, ctr testcontainers.Container) {
 	c.t.Helper()
-	if err := ctr.Start(c.t.Context()); err != nil {
-		c.t.Fatalf("harness: restart: %v%s", err, tail(ctr))
+	err := ctr.Start(c.t.Context())
+	if err == nil {
+		err = waitHTTP(c.t.Context(), ctr, strconv.Itoa(ports[name][0])+"/tcp", "/readyz")
+	}
+	if err != nil {
+		c.t.Fatalf("harness: restart %s: %v%s", name, err, tail(ctr))
+	}
+}
+
+// RestartNATS starts a stopped NATS node again and waits until it reports healthy (in a cluster: it
+// has caught up with the others).
+func (c *Containers) RestartNATS(i int) {
+	c.t.Helper()
+	if err := c.NATS[i].Start(c.t.Context()); err != nil {
+		c.t.Fatalf("harness: nats-%d: %v%s", i, err, tail(c.NATS[i]))
+	}
+	c.WaitNATS(i)
+}
+
+// WaitNATS waits until a NATS node reports healthy.
+func (c *Containers) WaitNATS(i int) {
+	c.t.Helper()
+	if err := waitHTTP(c.t.Context(), c.NATS[i], "8222/tcp", "/healthz"); err != nil {
+		c.t.Fatalf("harness: nats-%d: %v%s", i, err, tail(c.NATS[i]))
 	}
 }
 
