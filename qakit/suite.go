@@ -31,9 +31,9 @@ var Order = []string{"nca", "shep", "gbdfl", "enis", "rshep", "portal", "tson"}
 // Mode is how Start runs the suite.
 type Mode string
 
-// ModeProcess runs every service as its own `egov run` process on this machine. It is the only mode
-// so far; a container mode (every service its own container) is the next one, behind the same
-// Options and Suite.
+// ModeProcess runs every service as its own `egov run` process on this machine. It is the kit's only
+// mode: the container mode is the integration module's (harness.StartContainers), because it needs
+// testcontainers-go, which the public kit does not carry; it yields a Target all the same.
 const ModeProcess Mode = "process"
 
 // Options configure a suite Start runs.

@@ -3,7 +3,6 @@ package containers
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -105,72 +104,8 @@ func TestClusterFaultsLoseNothing(t *testing.T) {
 	t.Logf("applications accepted %d, attempts that met a fault %d", accepted.Load(), failed.Load())
 	require.Positive(t, accepted.Load())
 
-	account(t, db, accepted.Load())
+	harness.Account(t, db, accepted.Load())
 	shepRecords(t, db)
-}
-
-// account is the fault tests' accounting: every signed application reaches exactly one final state
-// (its result), one case and one registration number, and its citizen sees each status once, in order.
-func account(t *testing.T, db *pgxpool.Pool, accepted int64) {
-	t.Helper()
-	deadline := time.Now().Add(4 * time.Minute)
-	for {
-		var open int
-		require.NoError(t, db.QueryRow(t.Context(), `SELECT count(*) FROM portal.applications
-			WHERE status <> 'DRAFT' AND closed_at IS NULL`).Scan(&open))
-		if open == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d applications still open after the faults", open)
-		}
-		time.Sleep(time.Second)
-	}
-	var signed, issued int
-	require.NoError(t, db.QueryRow(t.Context(), `SELECT count(*), count(*) FILTER (WHERE status = 'RESULT_ISSUED')
-		FROM portal.applications WHERE status <> 'DRAFT'`).Scan(&signed, &issued))
-	t.Logf("signed %d, results issued %d", signed, issued)
-	require.GreaterOrEqual(t, int64(signed), accepted, "every accepted application is recorded")
-	require.Equal(t, signed, issued, "every signed application reached one final state: its result")
-
-	var apps, cases, numbers int
-	require.NoError(t, db.QueryRow(t.Context(), `SELECT count(DISTINCT application_id), count(*), count(DISTINCT registration_number)
-		FROM rshep.cases`).Scan(&apps, &cases, &numbers))
-	require.Equal(t, signed, apps)
-	require.Equal(t, apps, cases, "one case per application")
-	require.Equal(t, cases, numbers, "one number per case")
-
-	want := []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED", "IN_PROGRESS", "APPROVED", "RESULT_ISSUED"}
-	type seen struct {
-		id       string
-		statuses []string
-	}
-	var wrong []seen
-	for {
-		rows, err := db.Query(t.Context(), `SELECT a.id::text, array_agg(s.status ORDER BY s.seq, s.at) FROM portal.applications a
-			JOIN portal.statuses s ON s.application_id = a.id WHERE a.status <> 'DRAFT' GROUP BY a.id`)
-		require.NoError(t, err)
-		all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (seen, error) {
-			var x seen
-			err := r.Scan(&x.id, &x.statuses)
-			return x, err
-		})
-		require.NoError(t, err)
-		require.Len(t, all, signed)
-		wrong = wrong[:0]
-		for _, x := range all {
-			if !slices.Equal(want, x.statuses) {
-				wrong = append(wrong, x)
-			}
-		}
-		if len(wrong) == 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(time.Second)
-	}
-	for _, x := range wrong {
-		require.Equal(t, want, x.statuses, "application %s", x.id)
-	}
 }
 
 // shepRecords checks ШЭП's own records after the faults: every call and message reached a final
