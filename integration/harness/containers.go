@@ -415,6 +415,13 @@ func (c *Containers) Restart(name string, ctr testcontainers.Container) {
 	if err != nil {
 		c.t.Fatalf("harness: restart %s: %v%s", name, err, tail(ctr))
 	}
+	// Docker publishes a restarted container on new host ports.
+	c.mu.Lock()
+	latest := c.services[name][len(c.services[name])-1] == ctr
+	c.mu.Unlock()
+	if latest {
+		c.refresh(name, ctr)
+	}
 }
 
 // RestartNATS starts a stopped NATS node again and waits until it reports healthy (in a cluster: it
