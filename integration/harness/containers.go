@@ -193,7 +193,7 @@ func natsConfig(i, n int, users []*server.User) ([]byte, error) {
 	}
 	cfg := map[string]any{
 		"server_name": fmt.Sprintf("nats-%d", i), "port": 4222, "http_port": 8222, "max_payload": 4 << 20,
-		"jetstream":     map[string]any{"store_dir": "/tmp/nats", "max_file_store": 4 << 30, "max_memory_store": 256 << 20},
+		"jetstream":     map[string]any{"store_dir": "/data", "max_file_store": 4 << 30, "max_memory_store": 256 << 20},
 		"authorization": map[string]any{"users": us},
 	}
 	if n > 1 {

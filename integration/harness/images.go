@@ -111,7 +111,8 @@ func dockerBuild(ctx context.Context, tag, dockerfile, ctxDir string) error {
 	return nil
 }
 
-// withContext runs fill on a fresh build folder holding an empty tmp/ (the images' /tmp), then removes it.
+// withContext runs fill on a fresh build folder holding an empty tmp/ (an image's temporary folder, or
+// its data folder), then removes it.
 func withContext(fill func(dir string) error) error {
 	dir, err := os.MkdirTemp("", "egov-image-")
 	if err != nil {
@@ -152,7 +153,7 @@ func buildNATS(ctx context.Context) error {
 			"github.com/nats-io/nats-server/v2"); err != nil {
 			return err
 		}
-		df := "FROM scratch\nCOPY --chown=65532:65532 tmp /tmp\nCOPY nats-server /nats-server\nUSER 65532:65532\n" +
+		df := "FROM scratch\nCOPY --chown=65532:65532 tmp /data\nCOPY nats-server /nats-server\nUSER 65532:65532\n" +
 			"ENTRYPOINT [\"/nats-server\"]\nCMD [\"-c\", \"/nats.conf\"]\n"
 		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
 			return err
