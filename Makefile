@@ -12,7 +12,7 @@ export PATH := $(CURDIR)/bin:$(PATH)
 GO_TEST_FLAGS ?= -race -count=1 -timeout=20m
 TOOLS := bin/buf bin/golangci-lint bin/protoc-gen-go bin/protoc-gen-go-grpc
 
-.PHONY: demo build test deps tools generate check-generate lint breaking release-contract vet unit examples integration qa-example bench fmt clean
+.PHONY: demo build image test deps tools generate check-generate lint breaking release-contract vet unit examples integration qa-example bench fmt clean
 
 ## demo: install what is missing, build and run the whole suite on the embedded default (egov dev)
 demo: deps build
@@ -21,6 +21,14 @@ demo: deps build
 ## build: the egov binary in bin/
 build:
 	go build -o bin/egov ./cmd/egov
+
+## image: the suite's container image, IMAGE (default egov:dev), from the static binary (deploy/Dockerfile:
+## FROM scratch, numeric non-root user, nothing pulled)
+IMAGE ?= egov:dev
+image:
+	rm -rf bin/image && mkdir -p bin/image/tmp && chmod 1777 bin/image/tmp
+	CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o bin/image/egov ./cmd/egov
+	docker build -q -t $(IMAGE) -f deploy/Dockerfile bin/image
 
 ## test: install what is missing, then lint (with buf breaking), check-generate, vet, every test with -race and the examples
 test: deps lint check-generate vet unit examples integration

@@ -31,9 +31,9 @@ var Order = []string{"nca", "shep", "gbdfl", "enis", "rshep", "portal", "tson"}
 // Mode is how Start runs the suite.
 type Mode string
 
-// ModeProcess runs every service as its own `egov run` process on this machine. It is the only mode
-// so far; a container mode (every service its own container) is the next one, behind the same
-// Options and Suite.
+// ModeProcess runs every service as its own `egov run` process on this machine. It is the kit's only
+// mode: the container mode is the integration module's (harness.StartContainers), because it needs
+// testcontainers-go, which the public kit does not carry; it yields a Target all the same.
 const ModeProcess Mode = "process"
 
 // Options configure a suite Start runs.
@@ -203,6 +203,13 @@ var natsServices = []string{"shep", "rshep", "portal", "tson"}
 
 // adminUser is the NATS administrator of the suite's server, as in egov dev.
 const adminUser = "egov"
+
+// AdminUser is the NATS administrator's name among SuiteUsers.
+const AdminUser = adminUser
+
+// SuiteUsers are the NATS users of a suite as Start makes them, with their passwords by name: for a
+// harness that runs NATS elsewhere (a container) and writes them into its configuration.
+func SuiteUsers() ([]*server.User, map[string]string, error) { return suiteUsers() }
 
 // suiteUsers are the NATS users of the suite: the administrator, every service that uses NATS with its
 // own restricted permissions (natsbus.Access, as the services declare it), and the demo's other ШЭП

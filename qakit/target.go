@@ -178,7 +178,9 @@ func (t *Target) signIn(ctx context.Context, service, slug, page, action, mark s
 }
 
 // Verifier checks results independently of the suite's services: НУЦ's root (keys/root.pem) and its
-// OCSP responder, named in each certificate.
+// OCSP responder, at the path each certificate names but at НУЦ's endpoint as the target lists it: the
+// certificates name НУЦ as the services reach it (http://nca:8010 on a container network), which the
+// tester's machine may not resolve.
 func (t *Target) Verifier() (*envelope.Verifier, error) {
 	b, err := os.ReadFile(filepath.Join(t.Keys(), "root.pem"))
 	if err != nil {
@@ -192,7 +194,7 @@ func (t *Target) Verifier() (*envelope.Verifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("qakit: НУЦ's root: %w", err)
 	}
-	checker, err := envelope.NewRevocationChecker(envelope.RevocationOptions{})
+	checker, err := envelope.NewRevocationChecker(envelope.RevocationOptions{Origin: t.Endpoints.Services["nca"].HTTP})
 	if err != nil {
 		return nil, err
 	}

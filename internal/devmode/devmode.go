@@ -215,7 +215,7 @@ func Run(ctx context.Context, o Options) error {
 			o.Log.Info("the PostgreSQL cluster is kept outside the data folder, which the postgres user cannot reach",
 				"cluster", pgDir, "reason", err.Error())
 		}
-		pg, err := pgcluster.Start(ctx, pgcluster.Options{Dir: pgDir, Port: pgPort, Durable: true, Database: "egov"})
+		pg, err := pgcluster.Start(ctx, pgcluster.Options{Dir: pgDir, Port: pgPort, Durable: true, Database: "egov", Log: o.Log})
 		if err != nil {
 			natsbus.StopEmbedded(ns)
 			return errors.Join(err, r.Stop())

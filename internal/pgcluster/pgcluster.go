@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"os/user"
@@ -76,6 +77,9 @@ type Options struct {
 	Durable bool
 	// Database is created on first start when not "postgres".
 	Database string
+	// Log is told when a server left running by a previous owner of Dir is stopped and started again
+	// (nil: not told).
+	Log *slog.Logger
 }
 
 // Cluster is a running PostgreSQL server.
@@ -130,8 +134,14 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	if !o.Durable {
 		settings = append(settings, "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off")
 	}
-	// A server left running by a killed process still holds the folder; stop it first.
-	if _, err := os.Stat(filepath.Join(data, "postmaster.pid")); err == nil {
+	// A server left running by a killed process (kill -9 of egov dev: PostgreSQL is a process of its
+	// own and outlives it) still holds the folder; stop it first, and say so: the user sees the
+	// restart instead of wondering why the old server's port went away.
+	if pid, ok := Leftover(data); ok {
+		if o.Log != nil {
+			o.Log.Warn("PostgreSQL was left running by a previous run that did not stop it (killed?): stopping it and starting it again; the data are kept",
+				"cluster", dir, "pid", pid)
+		}
 		_ = c.run(ctx, "pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
 	}
 	// A port picked here may still be taken by another process before the server binds it: then pick
@@ -162,6 +172,26 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 		}
 	}
 	return c, nil
+}
+
+// Leftover reports whether a server still runs on the data folder (its postmaster.pid names a live
+// process), and its pid. A pid file whose process is gone (the machine restarted) is no server: pg_ctl
+// start replaces it.
+func Leftover(data string) (int, bool) {
+	b, err := os.ReadFile(filepath.Join(data, "postmaster.pid"))
+	if err != nil {
+		return 0, false
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(first))
+	if err != nil || pid <= 0 {
+		return 0, false
+	}
+	// Signal 0 checks that the process exists; EPERM means it exists under another user (postgres).
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return pid, false
+	}
+	return pid, true
 }
 
 // URL is the connection URL of the cluster's database.

@@ -53,6 +53,9 @@ type Config struct {
 	Workers int `env:"EGOV_SHEP_WORKERS" envDefault:"32"`
 	// CheckpointInterval is how often the message log's head is signed and time-stamped (when it grew).
 	CheckpointInterval time.Duration `env:"EGOV_SHEP_LOG_CHECKPOINT_INTERVAL" envDefault:"1m"`
+	// SyncSweep is how often the sync calls a stopped replica left «в доставке» are closed, and how long
+	// past its service's timeout a call must be to count as left (gateway.SweepInterrupted).
+	SyncSweep time.Duration `env:"EGOV_SHEP_SYNC_SWEEP" envDefault:"30s"`
 	// TSAURL is НУЦ's time-stamping service; by default /tsa at the PKI origin (EGOV_PKI_URL, or the host
 	// of the OCSP URL in ШЭП's own certificate).
 	TSAURL string `env:"EGOV_SHEP_TSA_URL"`
@@ -110,7 +113,8 @@ func Descriptor(cfg Config) app.Descriptor {
 				TSA:                &checkpoint.TSA{URL: tsaURL},
 				Checkpoints:        &checkpoint.Verifier{Roots: roots, Signer: envelope.HolderOf(signer.Cert).Name, Status: checker},
 				CheckpointInterval: cfg.CheckpointInterval,
-				Meter:              env.Telemetry.Meter("egov/shep"), Tracer: env.Telemetry.Tracer("egov/shep"),
+				SweepInterval:      cfg.SyncSweep, SweepGrace: cfg.SyncSweep,
+				Meter: env.Telemetry.Meter("egov/shep"), Tracer: env.Telemetry.Tracer("egov/shep"),
 				DialProvider: func(target, provider string) (*grpc.ClientConn, error) {
 					return grpc.NewClient(target, env.Transport.Dial(ident, provider),
 						grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(tp), otelgrpc.WithMeterProvider(mp),
@@ -149,6 +153,7 @@ func Descriptor(cfg Config) app.Descriptor {
 					"dead letters": g.DeadLetters,
 					"message log":  g.WriteLog,
 					"checkpoints":  g.Checkpoints,
+					"sync sweep":   g.SweepInterrupted,
 				},
 				Close: func(context.Context) error { return g.Close() },
 				Seed: func(ctx context.Context, _ string) ([]demo.Entry, error) {

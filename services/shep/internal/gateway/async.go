@@ -195,9 +195,12 @@ func (g *Gateway) handleReceipt(ctx context.Context, participant string, m jetst
 	if msg.State != "DELIVERED" {
 		rec := store.LogRecord{At: g.o.Now(), Channel: "async", Event: "DELIVERED", Sender: msg.Sender, Recipient: participant,
 			ServiceID: msg.ServiceID, MessageID: msg.MessageID, SessionID: msg.SessionID, Code: CodeSuccess}
+		// Unless: two copies of the receipt (the recipient's re-send after a NATS fault, which a restarted
+		// server's duplicate window no longer drops) handled at once by two workers or replicas would
+		// both have read ON_DELIVERY above; the second finds DELIVERED under the row lock and logs nothing.
 		err = g.record(ctx, rec, store.Op{Update: &store.StateChange{Sender: msg.Sender, MessageID: msg.MessageID,
-			State: "DELIVERED", Code: CodeSuccess, At: g.o.Now()}})
-		if err != nil {
+			State: "DELIVERED", Code: CodeSuccess, At: g.o.Now(), Unless: "DELIVERED"}})
+		if err != nil && !errors.Is(err, store.ErrUnchanged) {
 			g.retry(ctx, m, err)
 			return
 		}

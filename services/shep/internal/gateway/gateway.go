@@ -49,6 +49,9 @@ type Options struct {
 	Checkpoints *checkpoint.Verifier
 	// CheckpointInterval is how often the log's head is checkpointed; a minute when zero.
 	CheckpointInterval time.Duration
+	// SweepInterval is how often interrupted sync calls are looked for, SweepGrace how long past its
+	// service's timeout a call must be before it counts as interrupted; 30 s each when zero.
+	SweepInterval, SweepGrace time.Duration
 }
 
 // Gateway is a running ШЭП.

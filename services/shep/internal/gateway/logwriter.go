@@ -28,8 +28,8 @@ type logItem struct {
 	done chan error
 }
 
-// record appends a log record together with op; op's error (store.ErrDuplicate, store.ErrNotFound)
-// leaves the record out and is returned.
+// record appends a log record together with op; op's error (store.ErrDuplicate, store.ErrNotFound,
+// store.ErrUnchanged) leaves the record out and is returned.
 func (g *Gateway) record(ctx context.Context, r store.LogRecord, op store.Op) error {
 	it := logItem{rec: r, op: op, done: make(chan error, 1)}
 	select {
@@ -95,7 +95,8 @@ func (g *Gateway) commit(ctx context.Context, batch []logItem) {
 		br := tx.SendBatch(ctx, ops)
 		for i, it := range batch {
 			results[i] = it.op.Read(br)
-			if results[i] != nil && !errors.Is(results[i], store.ErrDuplicate) && !errors.Is(results[i], store.ErrNotFound) {
+			if results[i] != nil && !errors.Is(results[i], store.ErrDuplicate) && !errors.Is(results[i], store.ErrNotFound) &&
+				!errors.Is(results[i], store.ErrUnchanged) {
 				_ = br.Close()
 				return results[i]
 			}

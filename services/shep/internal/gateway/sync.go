@@ -95,9 +95,14 @@ func (s *SyncServer) SendMessage(ctx context.Context, req *shepv1.SendMessageReq
 	if resp != nil {
 		respEnv = resp.env
 	}
+	// From: once the sweep (SweepInterrupted) has closed a call this replica took too long to record,
+	// the late outcome changes nothing: a call has one final record.
 	err := g.record(ctx, g.logEntry("sync", state, respEnv, se, a.sender, a.recipient, session, code, reason), store.Op{
-		Update: &store.StateChange{Sender: a.sender, MessageID: e.GetMessageId(), State: state, Code: code, Reason: reason, At: g.o.Now()}})
-	if err != nil {
+		Update: &store.StateChange{Sender: a.sender, MessageID: e.GetMessageId(), State: state, Code: code, Reason: reason, At: g.o.Now(),
+			From: "ON_DELIVERY"}})
+	if errors.Is(err, store.ErrUnchanged) {
+		g.o.Log.WarnContext(ctx, "sync: the outcome came after the call was closed as interrupted", "message_id", e.GetMessageId(), "state", state)
+	} else if err != nil {
 		g.o.Log.ErrorContext(ctx, "sync: cannot record the outcome", "err", err)
 	}
 	if rej != nil {
@@ -154,6 +159,62 @@ func (g *Gateway) provider(target, provider string) (*grpc.ClientConn, error) {
 	}
 	g.providers[key] = c
 	return c, nil
+}
+
+// SweepInterrupted runs until ctx ends: every interval it closes the sync calls left «в доставке» by a
+// replica that stopped (or lost its database) between forwarding a call and recording its outcome. Such
+// a call's sender got no answer from ШЭП (its connection broke or timed out); the call is recorded
+// NOT_DELIVERED with E_INTERNAL and the reason, once its service's timeout and grace have passed, so no
+// replica still forwarding it can be overtaken. Every replica sweeps; the From condition makes one win.
+func (g *Gateway) SweepInterrupted(ctx context.Context) error {
+	interval, grace := g.o.SweepInterval, g.o.SweepGrace
+	if interval <= 0 {
+		interval = 30 * time.Second
+	}
+	if grace <= 0 {
+		grace = 30 * time.Second
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if _, err := g.CloseInterrupted(ctx, grace); err != nil {
+				g.o.Log.WarnContext(ctx, "sync: cannot close interrupted calls; retried at the next sweep", "err", err)
+			}
+		}
+	}
+}
+
+// interruptedReason is the reason recorded for a call closed by the sweep.
+const interruptedReason = "ШЭП stopped before it recorded the outcome of this call; the sender got no answer"
+
+// CloseInterrupted records every interrupted sync call NOT_DELIVERED (see SweepInterrupted) and
+// returns how many this replica closed.
+func (g *Gateway) CloseInterrupted(ctx context.Context, grace time.Duration) (int, error) {
+	calls, err := g.store.InterruptedCalls(ctx, g.o.Now(), grace)
+	if err != nil {
+		return 0, err
+	}
+	closed := 0
+	for _, m := range calls {
+		rec := store.LogRecord{At: g.o.Now(), Channel: "sync", Event: "NOT_DELIVERED", Sender: m.Sender, Recipient: m.Recipient,
+			ServiceID: m.ServiceID, MessageID: m.MessageID, SessionID: m.SessionID, Code: CodeInternal, Reason: interruptedReason}
+		err := g.record(ctx, rec, store.Op{Update: &store.StateChange{Sender: m.Sender, MessageID: m.MessageID,
+			State: "NOT_DELIVERED", Code: CodeInternal, Reason: interruptedReason, At: g.o.Now(), From: "ON_DELIVERY"}})
+		switch {
+		case errors.Is(err, store.ErrUnchanged):
+			// Another replica's sweep, or the late outcome, came first.
+		case err != nil:
+			return closed, err
+		default:
+			closed++
+			g.o.Log.InfoContext(ctx, "sync: an interrupted call closed", "sender", m.Sender, "message_id", m.MessageID, "service", m.ServiceID)
+		}
+	}
+	return closed, nil
 }
 
 // Close stops the log writer (after the servers and consumers have stopped) and closes the provider

@@ -375,13 +375,40 @@ func (s *Store) InsertCheckpoint(ctx context.Context, c checkpoint.Checkpoint) e
 	return nil
 }
 
+// InterruptedCalls are the sync calls still «в доставке» (ON_DELIVERY) although their service's
+// timeout and grace have passed since they were admitted (at now): the replica that forwarded them
+// stopped before it recorded the outcome, or could not record it. Sync calls are the messages without
+// a SHEP_IN sequence.
+func (s *Store) InterruptedCalls(ctx context.Context, now time.Time, grace time.Duration) ([]Message, error) {
+	rows, err := s.pool.Query(ctx, `SELECT m.sender, m.message_id, m.correlation_id, m.session_id, m.service_id, m.recipient
+		FROM messages m LEFT JOIN services v ON v.id = m.service_id
+		WHERE m.state = 'ON_DELIVERY' AND m.in_seq = 0
+			AND m.updated_at < $1::timestamptz - make_interval(secs => (coalesce(v.timeout_ms, 0) + $2::bigint) / 1000.0)
+		ORDER BY m.updated_at LIMIT 1000`, now, grace.Milliseconds())
+	if err != nil {
+		return nil, fmt.Errorf("store: interrupted calls: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Message, error) {
+		m := Message{State: "ON_DELIVERY"}
+		err := r.Scan(&m.Sender, &m.MessageID, &m.CorrelationID, &m.SessionID, &m.ServiceID, &m.Recipient)
+		return m, err
+	})
+}
+
 // StateChange moves a message to a new delivery state.
 type StateChange struct {
 	Sender, MessageID, State, Code, Reason string
 	At                                     time.Time
 	// IgnoreMissing treats an unknown message as done rather than ErrNotFound.
 	IgnoreMissing bool
+	// From, when set, moves the message only from that state; Unless, when set, only when it is not
+	// already in that state. A message the condition keeps where it is gives ErrUnchanged, and its log
+	// record is left out: two replicas (or a redelivered copy) racing on one message log one change.
+	From, Unless string
 }
+
+// ErrUnchanged is returned when a StateChange's From or Unless kept the message where it was.
+var ErrUnchanged = errors.New("store: message state unchanged")
 
 // Op is the change to the messages table that goes with a log record, in the same transaction.
 type Op struct {
@@ -402,8 +429,11 @@ func (o Op) Queue(b *pgx.Batch) {
 			m.Sender, m.MessageID, m.CorrelationID, m.SessionID, m.ServiceID, m.Recipient, m.State, m.Code, m.Reason, m.UpdatedAt, m.InSeq)
 	case o.Update != nil:
 		u := o.Update
-		b.Queue(`UPDATE messages SET state = $3, code = $4, reason = $5, updated_at = $6 WHERE sender = $1 AND message_id = $2`,
-			u.Sender, u.MessageID, u.State, u.Code, u.Reason, u.At)
+		// The row lock makes a racing second update wait for the first and then test the condition
+		// against what the first committed.
+		b.Queue(`UPDATE messages SET state = $3, code = $4, reason = $5, updated_at = $6 WHERE sender = $1 AND message_id = $2
+				AND ($7 = '' OR state = $7) AND ($8 = '' OR state <> $8)`,
+			u.Sender, u.MessageID, u.State, u.Code, u.Reason, u.At, u.From, u.Unless)
 	}
 }
 
@@ -420,6 +450,9 @@ func (o Op) Read(br pgx.BatchResults) error {
 		switch {
 		case o.Insert != nil:
 			return ErrDuplicate
+		case o.Update.From != "" || o.Update.Unless != "":
+			// The callers that set a condition know the message exists (they admitted or read it).
+			return ErrUnchanged
 		case !o.Update.IgnoreMissing:
 			return ErrNotFound
 		}
