@@ -24,7 +24,7 @@ func TestBuiltinPassportsValidate(t *testing.T) {
 	for _, s := range p.Steps {
 		require.NotEmpty(t, s.Source.Ref, s.ID)
 	}
-	require.Len(t, c.All(), 6)
+	require.Len(t, c.All(), 11)
 	sko, ok := c.Get("disabled-children-home-education", "51")
 	require.True(t, ok)
 	require.Len(t, sko.Documents, 5, "its five required documents")

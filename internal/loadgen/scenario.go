@@ -74,6 +74,8 @@ var demoValues = map[string]string{
 	"child_iin":            demo.ChildIIN,
 	"bank_account":         "KZ86125KZT5004100100",
 	"property_description": "Квартира, г. Павлодар (нагрузка egov loadgen)",
+	"settlement":           "с. Январцево, Зеленовский район",
+	"school":               "Январцевская средняя общеобразовательная школа",
 }
 
 // demoForm fills a passport's form on channel as the demo citizen Асель (applicant_iin is the signed-in
