@@ -46,9 +46,22 @@ func TestBuiltinPassportsValidate(t *testing.T) {
 	}
 	require.Equal(t, []string{"clerk", "head", "officer", "head", "clerk"}, roles,
 		"канцелярия → руководитель → ответственный исполнитель → руководитель → канцелярия")
+	// The канцелярия refuses an incomplete set in п. 2's words, the portal in процесс 6's.
+	transport, ok := c.Get("school-transport", "27")
+	require.True(t, ok)
+	require.Equal(t, "intake_refused", transport.IntakeGround("office"))
+	require.Equal(t, catalog.IntakeRefusal, transport.IntakeGround("portal"))
+	require.Equal(t, catalog.IntakeRefusal, z55(t, c).IntakeGround("office"), "a passport naming no intake ground")
 	z, ok := c.Get("guardianship-certificate", "59")
 	require.True(t, ok)
 	require.Equal(t, catalog.Duration{Value: 5, Unit: "working_days"}, z.Steps[1].Duration)
+}
+
+func z55(t *testing.T, c *catalog.Catalog) *catalog.Passport {
+	t.Helper()
+	p, ok := c.Get("guardianship-certificate", "55")
+	require.True(t, ok)
+	return p
 }
 
 func TestBrokenPassportsNameFileFieldProblem(t *testing.T) {
@@ -74,6 +87,9 @@ func TestBrokenPassportsNameFileFieldProblem(t *testing.T) {
 		{"fail/missing template", "  - kind: certificate\n    signer: officer", "  - kind: certificate\n    signer: officer\n    template: nowhere", "templates/nowhere.ru.tmpl"},
 		{"fail/two results of a kind without ids", "  - kind: certificate\n    signer: officer", "  - kind: certificate\n    signer: officer\n    name: {ru: x, kk: y}\n  - kind: certificate\n    signer: officer", "results[1].id"},
 		{"fail/unknown result kind", "  - kind: certificate\n    signer: officer", "  - kind: diploma\n    signer: officer", "results[0].kind"},
+		{"fail/intake ground on a channel the passport has not", "  - code: auth_refused\n", "  - code: auth_refused\n    intake: [office]\n", "refusals[0].intake[0]"},
+		{"fail/two intake grounds on one channel", "  - code: auth_refused\n", "  - code: other\n    intake: [tson]\n    text: {ru: x, kk: y}\n    source: {document: d, ref: r}\n  - code: auth_refused\n    intake: [tson]\n",
+			"refusals[1].intake[0]: \"tson\" already refuses at intake with \"other\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

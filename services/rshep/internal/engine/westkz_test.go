@@ -297,12 +297,26 @@ func TestWestKazakhstanS9ToS13Intake(t *testing.T) {
 	require.True(t, strings.HasPrefix(n.GetReason().GetRu(), "невозможность получения данных"), n.GetReason().GetRu())
 	s.verifyResult(t, id, "system")
 
-	// The office refuses an entry without the paper application of п. 4 and opens no case.
-	a := s.wkoApplication(t, get("school-transport"), office, nil)
-	a.documents = a.documents[1:]
-	_, err = s.enter(t, a)
-	var r *engine.OfficeRefusal
-	require.ErrorAs(t, err, &r)
-	require.Equal(t, "documents_irregular", r.Code)
-	require.Equal(t, "отказ в запрашиваемой государственной услуге в связи с имеющимися нарушениями в документах услугополучателя", r.Text.RU)
+	// The канцелярия refuses an incomplete set in п. 2's words («услугодатель … отказывает в приеме
+	// заявления»), with what is missing, and opens no case.
+	for _, tt := range []struct{ service, code, text string }{
+		{"school-transport", "intake_refused", "отказ в приеме заявления в случае представления услугополучателем неполного пакета документов, " +
+			"согласно перечню, предусмотренному пунктом 9 Стандарта государственной услуги и (или) предоставления документов с истекшим сроком действия"},
+		{"foster-family", "intake_refused", "отказ в приеме заявления в случае предоставления услугополучателем неполного пакета документов " +
+			"согласно пункта 9 Стандарта, и (или) документов с истекшим сроком действия"},
+		{"child-opinion", "documents_irregular", "отказ в приеме заявления в случае предоставления услугополучателем неполного пакета документов " +
+			"согласно пункту 9 Стандарта и (или) документов с истекшим сроком действия"},
+	} {
+		a := s.wkoApplication(t, get(tt.service), office, nil)
+		a.documents = a.documents[:len(a.documents)-1] // without the documents of п. 9 of the Standard
+		_, err = s.enter(t, a)
+		var r *engine.OfficeRefusal
+		require.ErrorAs(t, err, &r, tt.service)
+		require.Equal(t, tt.code, r.Code, tt.service)
+		require.Equal(t, tt.text, r.Text.RU, tt.service)
+		require.Contains(t, r.Detail, "не представлен документ «Документы, указанные в пункте 9 Стандарта»", tt.service)
+	}
+	var cases int
+	require.NoError(t, s.db.QueryRow(t.Context(), `SELECT count(*) FROM cases WHERE region = '27' AND channel = 'office'`).Scan(&cases))
+	require.Zero(t, cases)
 }
