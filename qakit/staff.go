@@ -2,6 +2,7 @@ package qakit
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"html"
 	"net/url"
@@ -108,13 +109,37 @@ func (s *Staff) SignResult(ctx context.Context, path string) (Page, error) {
 	return s.SignResultOn(ctx, pg)
 }
 
-// SignResultOn signs the result the case page pg offers for signature.
+// resultSignRe finds each result document the case page offers for signature, in the case's order (a
+// contract and a decision on payment are signed on their own, at once).
+var resultSignRe = regexp.MustCompile(`id="sign-ncalayer(?:-\d+)?" data-sign="([^"]+)"`)
+
+// SignResultOn signs every result document the case page pg offers for signature, one signature each.
 func (s *Staff) SignResultOn(ctx context.Context, pg Page) (Page, error) {
 	step, err := find(stepRe, pg.Body, "step")
 	if err != nil {
 		return pg, err
 	}
-	return s.SignPage(ctx, pg, pg.Path()+"/act", s.Sign, url.Values{"kind": {"sign"}, "step": {step}})
+	token, err := find(csrfRe, pg.Body, "CSRF token")
+	if err != nil {
+		return pg, err
+	}
+	docs := resultSignRe.FindAllStringSubmatch(pg.Body, -1)
+	if len(docs) == 0 {
+		return pg, fmt.Errorf("qakit: %s offers no result to sign", pg.Path())
+	}
+	v := url.Values{"csrf": {token}, "kind": {"sign"}, "step": {step}}
+	for _, d := range docs {
+		raw, err := base64.StdEncoding.DecodeString(html.UnescapeString(d[1]))
+		if err != nil {
+			return pg, fmt.Errorf("qakit: a result on %s: %w", pg.Path(), err)
+		}
+		sig, err := s.Sign.Sign(raw)
+		if err != nil {
+			return pg, err
+		}
+		v.Add("signature", base64.StdEncoding.EncodeToString(sig))
+	}
+	return s.Post(ctx, pg.Path()+"/act", v)
 }
 
 var applicationRe = regexp.MustCompile(`name="application" value="([^"]+)"`)

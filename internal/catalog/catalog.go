@@ -330,9 +330,25 @@ func (r Result) DocID() string {
 
 // Refusal is a ground for refusal with the regulation's text.
 type Refusal struct {
-	Code   string `yaml:"code"`
-	Text   Text   `yaml:"text"`
-	Source Source `yaml:"source"`
+	Code string `yaml:"code"`
+	Text Text   `yaml:"text"`
+	// Intake lists the channels on which this ground, not documents_irregular, refuses at intake an
+	// application whose form or document list fails: the 2019 regulations have the provider itself
+	// refuse an incomplete set at its канцелярия («услугодатель отказывает в приеме заявления», п. 2) in
+	// other words than the portal's refusal for irregular documents.
+	Intake []string `yaml:"intake,omitempty"`
+	Source Source   `yaml:"source"`
+}
+
+// IntakeGround is the refusal ground of an application on channel whose form or document list fails:
+// the ground whose intake names the channel, else IntakeRefusal.
+func (p *Passport) IntakeGround(channel string) string {
+	for _, r := range p.Refusals {
+		if slices.Contains(r.Intake, channel) {
+			return r.Code
+		}
+	}
+	return IntakeRefusal
 }
 
 // Notice is the notification text of a status.
@@ -470,6 +486,7 @@ func (p *Passport) Validate(file string) error {
 		text(at+".name", d.Name)
 	}
 	refusals := map[string]bool{}
+	intake := map[string]string{} // channel → the ground refusing on it at intake
 	if a := p.AfterRefusal; a != nil {
 		text("after_refusal.text", a.Text)
 		src("after_refusal.source", a.Source)
@@ -485,6 +502,15 @@ func (p *Passport) Validate(file string) error {
 		refusals[r.Code] = true
 		text(at+".text", r.Text)
 		src(at+".source", r.Source)
+		for j, ch := range r.Intake {
+			if !in(ch, p.Channels...) {
+				bad(fmt.Sprintf("%s.intake[%d]", at, j), "%q is not a channel of the passport", ch)
+			}
+			if intake[ch] != "" {
+				bad(fmt.Sprintf("%s.intake[%d]", at, j), "%q already refuses at intake with %q", ch, intake[ch])
+			}
+			intake[ch] = r.Code
+		}
 	}
 	for i, c := range p.Checks {
 		at := fmt.Sprintf("checks[%d]", i)

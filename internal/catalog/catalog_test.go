@@ -24,7 +24,7 @@ func TestBuiltinPassportsValidate(t *testing.T) {
 	for _, s := range p.Steps {
 		require.NotEmpty(t, s.Source.Ref, s.ID)
 	}
-	require.Len(t, c.All(), 11)
+	require.Len(t, c.All(), 16)
 	sko, ok := c.Get("disabled-children-home-education", "51")
 	require.True(t, ok)
 	require.Len(t, sko.Documents, 5, "its five required documents")
@@ -46,9 +46,22 @@ func TestBuiltinPassportsValidate(t *testing.T) {
 	}
 	require.Equal(t, []string{"clerk", "head", "officer", "head", "clerk"}, roles,
 		"канцелярия → руководитель → ответственный исполнитель → руководитель → канцелярия")
+	// The канцелярия refuses an incomplete set in п. 2's words, the portal in процесс 6's.
+	transport, ok := c.Get("school-transport", "27")
+	require.True(t, ok)
+	require.Equal(t, "intake_refused", transport.IntakeGround("office"))
+	require.Equal(t, catalog.IntakeRefusal, transport.IntakeGround("portal"))
+	require.Equal(t, catalog.IntakeRefusal, z55(t, c).IntakeGround("office"), "a passport naming no intake ground")
 	z, ok := c.Get("guardianship-certificate", "59")
 	require.True(t, ok)
 	require.Equal(t, catalog.Duration{Value: 5, Unit: "working_days"}, z.Steps[1].Duration)
+}
+
+func z55(t *testing.T, c *catalog.Catalog) *catalog.Passport {
+	t.Helper()
+	p, ok := c.Get("guardianship-certificate", "55")
+	require.True(t, ok)
+	return p
 }
 
 func TestBrokenPassportsNameFileFieldProblem(t *testing.T) {
@@ -79,6 +92,9 @@ func TestBrokenPassportsNameFileFieldProblem(t *testing.T) {
 		{"fail/a term of no length", "term: {value: 3, unit: calendar_days}", "term: {value: 0, unit: calendar_days}", "term"},
 		{"fail/a term in an unknown unit", "term: {value: 3, unit: calendar_days}", "term: {value: 3, unit: days}", "term"},
 		{"fail/after_refusal without a source", "  source: {document: seeds/000_e904fed1dceb5ab9.txt, ref: \"the regulation has no appeal section", "  source: {document: \"\", ref: \"the regulation has no appeal section", "after_refusal.source"},
+		{"fail/intake ground on a channel the passport has not", "  - code: auth_refused\n", "  - code: auth_refused\n    intake: [office]\n", "refusals[0].intake[0]"},
+		{"fail/two intake grounds on one channel", "  - code: auth_refused\n", "  - code: other\n    intake: [tson]\n    text: {ru: x, kk: y}\n    source: {document: d, ref: r}\n  - code: auth_refused\n    intake: [tson]\n",
+			"refusals[1].intake[0]: \"tson\" already refuses at intake with \"other\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

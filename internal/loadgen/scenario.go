@@ -75,7 +75,8 @@ var demoValues = map[string]string{
 	"bank_account":         "KZ86125KZT5004100100",
 	"property_description": "Квартира, г. Павлодар (нагрузка egov loadgen)",
 	"spouse_iin":           demo.SpouseIIN,
-	"school":               "СОШ № 1 (нагрузка egov loadgen)",
+	"settlement":           "с. Январцево, Зеленовский район",
+	"school":               "Январцевская средняя общеобразовательная школа",
 }
 
 // demoForm fills a passport's form on channel as the demo citizen Асель (applicant_iin is the signed-in

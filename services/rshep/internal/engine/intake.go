@@ -161,7 +161,7 @@ func (e *Engine) open(ctx context.Context, region string, env *envelopev1.Envelo
 			p.Provider.BIN, res.Holder.BIN)), nil
 	}
 	if problems := p.CheckApplication(a); len(problems) > 0 {
-		return in, e.ground(p, catalog.IntakeRefusal, strings.Join(problems, "; ")), nil
+		return in, e.ground(p, p.IntakeGround(channel), strings.Join(problems, "; ")), nil
 	}
 	return in, nil, nil
 }
