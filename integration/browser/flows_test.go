@@ -113,24 +113,35 @@ func TestChannels(t *testing.T) {
 	t.Run("portal refusals", func(t *testing.T) {
 		b.t = t
 		eds := "отказ в запрашиваемой электронной государственной услуге в связи с не подтверждением подлинности ЭЦП получателя"
-		apply := func(file string) []string {
+		// A key that fails refuses the signature, not the application: the signing page says why, the
+		// draft stays, and signing again with the right key sends it.
+		refusedBy := func(file string) string {
 			b.chooseKey(signer, file)
 			b.run("apply", chromedp.Navigate(portal+"/services/guardianship-certificate/27"), chromedp.SendKeys("#f_ward_iin", ward, chromedp.ByQuery),
 				submit("#form-submit"), chromedp.WaitVisible("#sign-ncalayer", chromedp.ByQuery),
-				submit("#sign-ncalayer"), chromedp.WaitVisible("#statuses", chromedp.ByQuery))
-			return b.statuses()
+				submit("#sign-ncalayer"), chromedp.WaitVisible("#error", chromedp.ByQuery))
+			var loc string
+			b.run("where", chromedp.Location(&loc))
+			require.True(t, strings.HasSuffix(loc, "/sign"), "still the signing page: %s", loc)
+			return b.text("#error")
 		}
 		// Another person's key: the IIN in the certificate is not the applicant's.
-		require.Equal(t, []string{"DRAFT", "REFUSED"}, apply("citizen-ivanov-SIGN.p12"))
-		require.Contains(t, b.text("#statuses"), eds)
-		require.Contains(t, b.text("#status"), "Отказано")
+		msg := refusedBy("citizen-ivanov-SIGN.p12")
+		require.Contains(t, msg, eds)
+		require.Contains(t, msg, "подпишите снова")
 		b.shot("portal-10-refused-iin-mismatch")
 		// Асель's revoked key.
-		require.Equal(t, []string{"DRAFT", "REFUSED"}, apply("citizen-akhmetova-revoked-SIGN.p12"))
-		require.Contains(t, b.text("#statuses"), eds)
-		require.Contains(t, strings.ToLower(b.text("#statuses")), "отозван")
+		msg = refusedBy("citizen-akhmetova-revoked-SIGN.p12")
+		var draft string
+		b.run("the draft", chromedp.Location(&draft))
+		require.Contains(t, msg, eds)
+		require.Contains(t, strings.ToLower(msg), "отозван")
 		b.shot("portal-11-refused-revoked")
 		b.chooseKey(signer, "citizen-akhmetova-SIGN.p12")
+		b.run("sign again", chromedp.Navigate(draft), chromedp.WaitVisible("#sign-ncalayer", chromedp.ByQuery),
+			submit("#sign-ncalayer"), chromedp.WaitVisible("#sent", chromedp.ByQuery))
+		st := b.statuses()
+		require.Equal(t, []string{"DRAFT", "SUBMITTED"}, st[:2])
 
 		// Nobody opens an account for another person's IIN: Асель's AUTH key does not prove Иванов's.
 		b.run("logout", chromedp.Navigate(portal+"/cabinet"), submit("#logout"))

@@ -46,6 +46,7 @@ type fixture struct {
 	db      *pgxpool.Pool
 	citizen *envelope.Signer
 	proxy   *commitCutter
+	ca      *ncatest.Authority
 }
 
 // setup is a portal desk on a fresh database, reached through a proxy that can lose a commit's answer.
@@ -63,7 +64,7 @@ func setup(t *testing.T) *fixture {
 	client := &shepsdk.Client{ID: "portal", Signer: ca.System(t, "portal"), Verifier: ca.Verifier(t, ca.Checker(time.Minute))}
 	desk := applicant.New(applicant.Options{Client: client, DB: db, Catalog: cat, Channel: applicationv1.Channel_CHANNEL_PORTAL,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	return &fixture{desk: desk, db: db, citizen: ca.Person(t, applicantID, pki.Sign), proxy: proxy}
+	return &fixture{desk: desk, db: db, citizen: ca.Person(t, applicantID, pki.Sign), proxy: proxy, ca: ca}
 }
 
 func (f *fixture) draft(t *testing.T) string {

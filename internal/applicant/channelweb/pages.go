@@ -115,8 +115,14 @@ func (p *Pages[U]) Sign(w http.ResponseWriter, r *http.Request, u U) {
 		p.renderSign(w, r, u, a, http.StatusServiceUnavailable, p.Text(r, "err_status"))
 		return
 	case errors.As(err, &refused):
-		// Condition 2 failed: the application is refused (process 4); its page shows the text.
-		http.Redirect(w, r, "/applications/"+a.ID, http.StatusSeeOther)
+		// Condition 2 failed: nothing was sent and the draft stays; the signing page says why, in the
+		// regulation's words, and asks for a valid key.
+		l := webkit.Lang(r)
+		msg := webkit.Pick(l, refused.Text.RU, refused.Text.KK)
+		if detail := webkit.Pick(l, refused.DetailRU, refused.DetailKK); detail != "" {
+			msg += ": " + detail
+		}
+		p.renderSign(w, r, u, a, http.StatusUnprocessableEntity, msg+". "+p.Text(r, "sign_again"))
 		return
 	case errors.Is(err, applicant.ErrSubmitted), errors.Is(err, applicant.ErrOutcomeUnknown):
 		// Sent before (a second click, a retry after a lost answer), or perhaps just now with the
@@ -141,4 +147,16 @@ func (p *Pages[U]) Result(w http.ResponseWriter, r *http.Request, u U) {
 		return
 	}
 	ServeResult(w, r, a)
+}
+
+// AfterRefusal is what the passport says a refused applicant can do next, for a refused application
+// (nil otherwise, or when the passport says nothing).
+func AfterRefusal(d *applicant.Desk, a *applicant.Application) *catalog.AfterRefusal {
+	if !a.Refused {
+		return nil
+	}
+	if p, ok := d.Catalog().Get(a.ServiceCode, a.Region); ok {
+		return p.AfterRefusal
+	}
+	return nil
 }

@@ -3,6 +3,10 @@ package site
 // texts are the portal's words, in Russian (default) and Kazakh.
 var texts = map[string]map[string]string{
 	"ru": {
+		"sign_again": "Заявление не отправлено и сохранено: выберите действительный ключ ЭЦП (SIGNATURE) и подпишите снова",
+		"unread_new": "Новых уведомлений",
+		"unread": "непрочитанных",
+		"after_refusal": "Что можно сделать дальше",
 		"title": "Портал «электронного правительства»", "services": "Услуги", "cabinet": "Личный кабинет", "history": "История получения услуг",
 		"notifications": "Уведомления", "login": "Вход", "logout": "Выйти", "register": "Регистрация", "iin": "ИИН", "password": "Пароль",
 		"confirm": "Пароль ещё раз", "sign_in": "Войти", "sign_in_password": "Вход по ИИН и паролю", "sign_in_cert": "Вход по ЭЦП",
@@ -43,6 +47,10 @@ var texts = map[string]map[string]string{
 		"paper_received": "оригинал принят", "draft_sent": "Заявление подписано и отправлено. Статусы появятся ниже по мере обработки.",
 	},
 	"kk": {
+		"sign_again": "Өтініш жіберілген жоқ және сақталды: жарамды ЭЦҚ кілтін (SIGNATURE) таңдап, қайта қол қойыңыз",
+		"unread_new": "Жаңа хабарламалар",
+		"unread": "оқылмаған",
+		"after_refusal": "Әрі қарай не істеуге болады",
 		"title": "«Электрондық үкімет» порталы", "services": "Қызметтер", "cabinet": "Жеке кабинет", "history": "Қызметтерді алу тарихы",
 		"notifications": "Хабарламалар", "login": "Кіру", "logout": "Шығу", "register": "Тіркелу", "iin": "ЖСН", "password": "Құпиясөз",
 		"confirm": "Құпиясөзді қайталаңыз", "sign_in": "Кіру", "sign_in_password": "ЖСН және құпиясөз арқылы кіру", "sign_in_cert": "ЭЦҚ арқылы кіру",

@@ -504,6 +504,7 @@ func (d *Desk) showApplication(w http.ResponseWriter, r *http.Request, op *opera
 		return
 	}
 	v["Result"] = channelweb.Result(r.Context(), d.o.Desk, a, "/applications/"+a.ID+"/result")
+	v["AfterRefusal"] = channelweb.AfterRefusal(d.o.Desk, a)
 	ready := a.Closed() && len(a.ResultContent) > 0 && a.HandedOverAt == nil && a.UnclaimedAt == nil
 	v["CanHandOver"], v["CanUnclaim"] = ready, ready
 	if p, ok := d.o.Desk.Catalog().Get(a.ServiceCode, a.Region); ok && p.StateCorp != nil {

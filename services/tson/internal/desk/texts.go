@@ -3,6 +3,8 @@ package desk
 // texts are the desk's words, in Russian (default) and Kazakh.
 var texts = map[string]map[string]string{
 	"ru": {
+		"sign_again": "Заявление не отправлено и сохранено: выберите действительный ключ ЭЦП (SIGNATURE) и подпишите снова",
+		"after_refusal": "Что можно сделать дальше",
 		"title": "ЦОН · рабочее место оператора", "applications": "Заявления", "new": "Принять заявление", "logout": "Выйти",
 		"login": "Вход оператора", "login_help": "Подпишите вход ключом аутентификации (AUTH) работника Госкорпорации через NCALayer.",
 		"sign_with_ncalayer": "Подписать через NCALayer", "signature": "Подпись CMS (Base64), если NCALayer недоступен", "sign_in": "Войти",
@@ -44,6 +46,8 @@ var texts = map[string]map[string]string{
 		"unclaimed_at":     "Не востребован, передан в архив",
 	},
 	"kk": {
+		"sign_again": "Өтініш жіберілген жоқ және сақталды: жарамды ЭЦҚ кілтін (SIGNATURE) таңдап, қайта қол қойыңыз",
+		"after_refusal": "Әрі қарай не істеуге болады",
 		"title": "ХҚКО · оператордың жұмыс орны", "applications": "Өтініштер", "new": "Өтінішті қабылдау", "logout": "Шығу",
 		"login": "Оператордың кіруі", "login_help": "Мемлекеттік корпорация қызметкерінің аутентификация кілтімен (AUTH) NCALayer арқылы қол қойыңыз.",
 		"sign_with_ncalayer": "NCALayer арқылы қол қою", "signature": "CMS қолы (Base64), NCALayer қолжетімсіз болса", "sign_in": "Кіру",
