@@ -31,6 +31,11 @@ func (d *Desk) Notices(ctx context.Context, owner string, limit int) ([]Notice, 
 	return d.store.Notices(ctx, owner, limit)
 }
 
+// Newest is the number of the newest status row of the owner's application.
+func (d *Desk) Newest(ctx context.Context, owner, id string) (int64, error) {
+	return d.store.Newest(ctx, owner, id)
+}
+
 // Unread counts the owner's notices recorded after the one numbered seen, and gives the newest number.
 func (d *Desk) Unread(ctx context.Context, owner string, seen int64) (count int, newest int64, err error) {
 	return d.store.Unread(ctx, owner, seen)

@@ -1,8 +1,10 @@
 package channelweb
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/applicant"
@@ -138,6 +140,25 @@ func (p *Pages[U]) Sign(w http.ResponseWriter, r *http.Request, u U) {
 		p.AfterSubmit(r, a)
 	}
 	http.Redirect(w, r, p.Sent(a), http.StatusSeeOther)
+}
+
+// Events streams the application's changes as server-sent events (webkit.Stream) from the status
+// numbered ?after= on: the application's page listens and reloads itself when a status comes, and
+// without JavaScript it is reloaded by hand.
+func (p *Pages[U]) Events(w http.ResponseWriter, r *http.Request, u U) {
+	a, ok := p.Load(w, r, u)
+	if !ok {
+		return
+	}
+	after, err := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
+	if err != nil {
+		after = a.Recorded
+	}
+	owner := p.Owner(u)
+	p.Web.Stream(w, r, after, func(ctx context.Context) (int64, bool, error) {
+		n, err := p.Desk.Newest(ctx, owner, a.ID)
+		return n, false, err
+	})
 }
 
 // Result serves the application's result document, or with ?part=signature its signature.

@@ -58,6 +58,9 @@ type Application struct {
 	// decision whose result (a motivated refusal) is issued. A refusal's RESULT_ISSUED is still a
 	// refusal to the citizen, never «Результат готов» in green.
 	Refused bool
+	// Recorded is the number of the newest status row (statuses.recorded): a page drawn with it asks
+	// for the statuses recorded after it.
+	Recorded int64
 	// Doc is Content, read.
 	Doc *applicationv1.Application
 }
@@ -110,13 +113,14 @@ type Store struct {
 const columns = `id, owner, channel, service_code, region, applicant_iin, representative_iin, language, content, signature, signer,
 	message_id, status, number, deadline, created_at, submitted_at, sent_at, result_media_type, result_content, result_signature,
 	closed_at, handed_over_at, handed_over_by, unclaimed_at,
-	EXISTS (SELECT 1 FROM statuses r WHERE r.application_id = applications.id AND (r.status = 'REFUSED' OR r.reason_ru <> '')) AS refused`
+	EXISTS (SELECT 1 FROM statuses r WHERE r.application_id = applications.id AND (r.status = 'REFUSED' OR r.reason_ru <> '')) AS refused,
+	(SELECT coalesce(max(r.recorded), 0) FROM statuses r WHERE r.application_id = applications.id) AS recorded`
 
 func scan(r pgx.CollectableRow) (*Application, error) {
 	a := &Application{}
 	err := r.Scan(&a.ID, &a.Owner, &a.Channel, &a.ServiceCode, &a.Region, &a.ApplicantIIN, &a.RepresentativeIIN, &a.Language,
 		&a.Content, &a.Signature, &a.Signer, &a.MessageID, &a.Status, &a.Number, &a.Deadline, &a.CreatedAt, &a.SubmittedAt,
-		&a.SentAt, &a.ResultMediaType, &a.ResultContent, &a.ResultSignature, &a.ClosedAt, &a.HandedOverAt, &a.HandedOverBy, &a.UnclaimedAt, &a.Refused)
+		&a.SentAt, &a.ResultMediaType, &a.ResultContent, &a.ResultSignature, &a.ClosedAt, &a.HandedOverAt, &a.HandedOverBy, &a.UnclaimedAt, &a.Refused, &a.Recorded)
 	if err != nil {
 		return nil, err
 	}
@@ -184,6 +188,18 @@ func (s Store) Notices(ctx context.Context, owner string, limit int) ([]Notice, 
 			&n.ApplicationID, &n.ServiceCode, &n.Region, &n.Number)
 		return n, err
 	})
+}
+
+// Newest is the number of the owner's application's newest status row (0 with none), and ErrNotFound
+// when the application is not the owner's.
+func (s Store) Newest(ctx context.Context, owner, id string) (int64, error) {
+	var n int64
+	err := s.DB.QueryRow(ctx, `SELECT coalesce((SELECT max(recorded) FROM statuses WHERE application_id = a.id), 0)
+		FROM applications a WHERE a.id = $1 AND a.owner = $2`, id, owner).Scan(&n)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	return n, err
 }
 
 // Unread counts the owner's notices recorded after the row seen (statuses.recorded), and gives the

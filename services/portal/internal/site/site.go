@@ -120,6 +120,7 @@ func (s *Site) Handler() http.Handler {
 	mux.HandleFunc("POST /applications/{id}/sign", s.auth(s.pages.Sign))
 	mux.HandleFunc("GET /applications/{id}", s.auth(s.application))
 	mux.HandleFunc("GET /applications/{id}/result", s.auth(s.pages.Result))
+	mux.HandleFunc("GET /applications/{id}/events", s.auth(s.pages.Events))
 	mux.HandleFunc("POST /applications/{id}/survey", s.auth(s.survey))
 	mux.HandleFunc("GET /history", s.auth(s.history))
 	mux.HandleFunc("GET /notifications", s.auth(s.notifications))

@@ -115,6 +115,7 @@ func (d *Desk) Handler() http.Handler {
 	mux.HandleFunc("POST /applications/{id}/sign", d.auth(d.pages.Sign))
 	mux.HandleFunc("GET /applications/{id}", d.auth(d.application))
 	mux.HandleFunc("GET /applications/{id}/receipt", d.auth(d.receipt))
+	mux.HandleFunc("GET /applications/{id}/events", d.auth(d.pages.Events))
 	mux.HandleFunc("GET /applications/{id}/result", d.auth(d.pages.Result))
 	mux.HandleFunc("POST /applications/{id}/hand-over", d.auth(d.handOver))
 	return d.web.Secure(mux)
