@@ -35,6 +35,17 @@ func checkAxe(t *testing.T) {
 	require.Contains(t, axeSums, hex.EncodeToString(sum[:])+"  axe.min.js", "testdata/axe-core/axe.min.js is not the pinned file")
 }
 
+// axeRun runs axe-core on the page and gives its serious and critical violations.
+func axeRun(violations *[]string) chromedp.Action {
+	return chromedp.Tasks{
+		chromedp.Evaluate(axe, nil),
+		chromedp.Evaluate(`axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations
+			.filter(v => v.impact === "serious" || v.impact === "critical")
+			.map(v => v.id + " (" + v.impact + "): " + v.help + " — " + v.nodes.slice(0, 4).map(n => n.target.join(" ")).join(", ")))`,
+			violations, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }),
+	}
+}
+
 // look checks the page at url in both languages and both widths: nothing scrolls sideways
 // (document.scrollWidth <= innerWidth), the page has its own title and a skip link to its main
 // content, and axe-core finds no serious or critical violation. A screenshot of each is kept.
@@ -59,11 +70,7 @@ func (b *browser) look(name, url string) {
 				chromedp.Title(&title),
 				chromedp.Evaluate(`document.documentElement.lang`, &htmlLang),
 				chromedp.Evaluate(`(() => { const a = document.querySelector('a.skip[href="#main"]'); return !!a && !!document.getElementById("main") })()`, &skip),
-				chromedp.Evaluate(axe, nil),
-				chromedp.Evaluate(`axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations
-					.filter(v => v.impact === "serious" || v.impact === "critical")
-					.map(v => v.id + " (" + v.impact + "): " + v.help + " — " + v.nodes.slice(0, 4).map(n => n.target.join(" ")).join(", ")))`,
-					&violations, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+				axeRun(&violations))
 			b.shot(fmt.Sprintf("pages-%s-%s-%d", name, lang, w))
 			require.LessOrEqual(b.t, scroll, inner, "%s scrolls sideways", what)
 			require.Contains(b.t, title, " — ", "%s has no title of its own: %q", what, title)
@@ -92,6 +99,16 @@ func TestPagesEverywhere(t *testing.T) {
 	portal := d.Endpoints.Services["portal"].HTTP
 	tson := d.Endpoints.Services["tson"].HTTP
 	arm := d.Endpoints.Services["rshep"].HTTP + "/arm"
+
+	// The check can fail: a page with an image without its text and a field without its label.
+	t.Run("axe finds", func(t *testing.T) {
+		b.t = t
+		var violations []string
+		b.run("a bad page", chromedp.Navigate(`data:text/html;charset=utf-8,<!doctype html><html lang="ru"><title>x</title><img src="a.png"><input type="text">`),
+			axeRun(&violations))
+		require.Len(t, violations, 2, "%v", violations)
+		require.Contains(t, violations[0]+violations[1], "image-alt")
+	})
 
 	t.Run("signer", func(t *testing.T) {
 		b.t = t

@@ -351,9 +351,9 @@ func When(t any) string {
 	return ""
 }
 
-// Funcs are the template functions every site has: when, b64, pick.
+// Funcs are the template functions every site has: when, b64, pick, region.
 func Funcs() template.FuncMap {
-	return template.FuncMap{"when": When, "b64": base64.StdEncoding.EncodeToString, "pick": Pick}
+	return template.FuncMap{"when": When, "b64": base64.StdEncoding.EncodeToString, "pick": Pick, "region": RegionName}
 }
 
 // Page is what every template of a site gets.

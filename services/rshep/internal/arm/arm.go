@@ -68,9 +68,12 @@ func New(o Options) *ARM {
 	}
 	a := &ARM{o: o, site: webkit.New(webkit.Options{Prefix: "/arm/", Cookie: "arm_session", DB: o.DB, TTL: o.SessionTTL,
 		Now: o.Now, SignerURL: o.SignerURL, Proxies: o.Proxies, Log: o.Log})}
-	funcs := webkit.Funcs()
-	funcs["left"] = a.left
-	a.tmpl = template.Must(template.New("").Funcs(funcs).ParseFS(web, "web/*.html"))
+	fm := webkit.Funcs()
+	for k, f := range funcs() {
+		fm[k] = f
+	}
+	fm["left"] = a.left
+	a.tmpl = template.Must(template.New("").Funcs(fm).ParseFS(web, "web/*.html"))
 	return a
 }
 
