@@ -62,13 +62,45 @@ func word(lang, kind, code string) string {
 	return code
 }
 
-// roleName names a step's performer: a role, or "body:role" for another body's staff.
+// roleName names a step's performer: a role, or "body:role" for another body's staff (the body by
+// its id; performerName names it from the passport).
 func roleName(lang, performer string) string {
 	body, role, ok := strings.Cut(performer, ":")
 	if !ok {
 		return word(lang, "role", performer)
 	}
 	return word(lang, "role", role) + " (" + body + ")"
+}
+
+// performerName names a step's performer with the passport's name of another body.
+func performerName(lang string, p *catalog.Passport, performer string) string {
+	body, role, ok := strings.Cut(performer, ":")
+	if ok && p != nil {
+		for _, b := range p.Bodies {
+			if b.ID == body {
+				return word(lang, "role", role) + " — " + webkit.Pick(lang, b.Name.RU, b.Name.KK)
+			}
+		}
+	}
+	return roleName(lang, performer)
+}
+
+// decisionNote reads a decision's history note ("<outcome> [<ground>] [<comment>]") in lang.
+func decisionNote(lang string, p *catalog.Passport, note string) string {
+	outcome, rest, _ := strings.Cut(note, " ")
+	out := word(lang, "outcome", outcome)
+	if outcome == "refused" {
+		code, comment, _ := strings.Cut(rest, " ")
+		out += ": " + refusalName(lang, p, code)
+		if comment != "" {
+			out += ". " + comment
+		}
+		return out
+	}
+	if rest != "" {
+		out += ". " + rest
+	}
+	return out
 }
 
 // rolesName names an employee's roles.
@@ -104,6 +136,30 @@ func documentName(lang string, p *catalog.Passport, id string) string {
 	return id
 }
 
+// fieldLabel is the passport's label of a form field.
+func fieldLabel(lang string, p *catalog.Passport, id string) string {
+	if p != nil {
+		for _, f := range p.Fields {
+			if f.ID == id {
+				return webkit.Pick(lang, f.Label.RU, f.Label.KK)
+			}
+		}
+	}
+	return id
+}
+
+// stepName is the passport's action of a step (by its id), "" for none.
+func stepName(lang string, p *catalog.Passport, id string) string {
+	if p != nil {
+		for _, s := range p.Steps {
+			if s.ID == id {
+				return webkit.Pick(lang, s.Action.RU, s.Action.KK)
+			}
+		}
+	}
+	return id
+}
+
 // fieldValue is a form field's value as people read it: a choice by its label.
 func fieldValue(lang string, f catalog.Field, v string) string {
 	return channelweb.ChoiceLabel(f, lang, v)
@@ -133,6 +189,10 @@ func funcs() map[string]any {
 		"refusalName":  refusalName,
 		"documentName": documentName,
 		"fieldValue":   fieldValue,
+		"fieldLabel":   fieldLabel,
+		"performer":    performerName,
+		"decisionNote": decisionNote,
+		"stepName":     stepName,
 		"size":         size,
 		"regionName":   webkit.RegionName,
 	}
