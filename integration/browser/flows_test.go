@@ -2,6 +2,7 @@ package browser
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -191,7 +192,7 @@ func TestChannels(t *testing.T) {
 		var receipt string
 		b.run("where", chromedp.Location(&receipt))
 		page := strings.TrimSuffix(receipt, "/receipt")
-		b.until(receipt, "#receipt-number", "55-", 60*time.Second)
+		number := strings.TrimSpace(b.until(receipt, "#receipt-number", "55-", 60*time.Second))
 		b.shot("tson-04-receipt")
 
 		// АРМ РШЭП of Pavlodar: the clerk registers, the officer decides and signs.
@@ -228,6 +229,23 @@ func TestChannels(t *testing.T) {
 		b.shot("tson-06-handed-over")
 		b.run("list", chromedp.Navigate(tson+"/"), chromedp.WaitVisible("#applications", chromedp.ByQuery))
 		require.Contains(t, b.text("#applications"), "Выдано")
+
+		// The application made at the ЦОН is in Асель's personal cabinet too, with its statuses and the
+		// result, as the regulation's «направлен в личный кабинет» says.
+		b.choosePerson(signer, "citizen-akhmetova")
+		b.run("portal sign-in", chromedp.Navigate(portal+"/login"), submit("#login-cert-sign"), chromedp.WaitVisible("#welcome", chromedp.ByQuery))
+		b.until(portal+"/history", "#history", number, 60*time.Second)
+		var mine string
+		b.run("the ЦОН application", chromedp.Evaluate(`Array.from(document.querySelectorAll("#history tr[data-id]")).find(r => r.textContent.includes(`+
+			strconv.Quote(number)+`)).querySelector("a").href`, &mine))
+		require.Contains(t, b.text("#history"), "подано в ЦОН")
+		b.untilClosed(mine, 60*time.Second)
+		require.NotEmpty(t, b.text("#made-at-tson"))
+		st = b.statuses()
+		require.Contains(t, st, "REGISTERED")
+		require.Equal(t, "RESULT_ISSUED", st[len(st)-1])
+		require.Contains(t, b.text("#result-signer"), "КАСЫМОВ")
+		b.shot("portal-14-tson-application-in-cabinet")
 	})
 
 	b.noPersonalDataInURLs(asel, ivanov, ward, missing)

@@ -79,6 +79,9 @@ type Options struct {
 	Catalog *catalog.Catalog
 	// Channel is the channel's name in the contract.
 	Channel applicationv1.Channel
+	// Cabinet: the channel is the citizens' personal cabinet (ПЭП). A status of an application made at
+	// another channel (a ЦОН), which РШЭП copies here, puts that application on its applicant's list.
+	Cabinet bool
 	Now     func() time.Time
 	Log     *slog.Logger
 }
@@ -98,7 +101,7 @@ func New(o Options) *Desk {
 		o.Now = time.Now
 	}
 	name := catalog.ChannelName(o.Channel)
-	d := &Desk{o: o, store: store.Store{DB: o.DB}, intake: &intake.Intake{DB: o.DB, Tracer: "egov/" + name, Log: o.Log}}
+	d := &Desk{o: o, store: store.Store{DB: o.DB}, intake: &intake.Intake{DB: o.DB, Tracer: "egov/" + name, Log: o.Log, Adopt: o.Cabinet}}
 	if o.Client != nil {
 		d.outbox = outbox.New(o.DB, o.Client, name, o.Now, o.Log)
 	}

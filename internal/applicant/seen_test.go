@@ -5,12 +5,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/applicant"
 	"github.com/egov-suite/egov/internal/applicant/channelweb"
 	"github.com/egov-suite/egov/internal/pki"
+	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
+	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
+	"github.com/egov-suite/egov/shepsdk"
 )
 
 // TestSignAgainAfterAFailingKey: a signature that fails condition 2 (another person's key, a revoked
@@ -103,4 +109,58 @@ func TestNoticesInOrderAndUnread(t *testing.T) {
 	require.True(t, a.Refused)
 	require.Equal(t, "Отказано: ответ готов", channelweb.StatusName("ru", channelweb.Shown("RESULT_ISSUED", a.Refused)))
 	require.Equal(t, "Результат готов", channelweb.StatusName("ru", channelweb.Shown("RESULT_ISSUED", false)))
+}
+
+// TestCabinetAdoptsApplicationsMadeAtATSON: РШЭП copies the statuses of an application made at a ЦОН
+// to the personal cabinet; there the first one puts the application on its applicant's list (the
+// envelope's user id), the rest follow once each, and a desk that is no cabinet, or a copy that names
+// no applicant, adopts nothing.
+func TestCabinetAdoptsApplicationsMadeAtATSON(t *testing.T) {
+	t.Parallel()
+	notice := func(id string, seq int64, status applicationv1.CaseStatus, user string) *shepsdk.Delivery {
+		n := &applicationv1.StatusNotification{ApplicationId: id, RegistrationNumber: "55-2026-000042", ServiceCode: "guardianship-certificate",
+			Region: "55", Status: status, Time: timestamppb.Now(), Sequence: seq,
+			Text: &applicationv1.LocalizedText{Ru: "Заявление зарегистрировано", Kk: "Өтініш тіркелді"}}
+		b, err := proto.Marshal(n)
+		require.NoError(t, err)
+		return &shepsdk.Delivery{Envelope: &envelopev1.Envelope{MessageId: uuid.NewString(), Type: envelopev1.MessageType_MESSAGE_TYPE_NOTIFICATION,
+			UserId: user, Payload: b}}
+	}
+	for _, tc := range []struct {
+		name    string
+		cabinet bool
+		user    string
+		want    int
+	}{
+		{"ok/the cabinet adopts it", true, applicantID, 1},
+		{"fail/a ЦОН desk is no cabinet", false, applicantID, 0},
+		{"fail/a copy that names no applicant", true, "", 0},
+		{"fail/a user id that is no IIN", true, "rshep-55", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := setupDesk(t, tc.cabinet)
+			id := uuid.NewString()
+			require.NoError(t, f.desk.Handle(t.Context(), notice(id, 1, applicationv1.CaseStatus_CASE_STATUS_REGISTERED, tc.user)))
+			require.NoError(t, f.desk.Handle(t.Context(), notice(id, 1, applicationv1.CaseStatus_CASE_STATUS_REGISTERED, tc.user)), "a repeat")
+			require.NoError(t, f.desk.Handle(t.Context(), notice(id, 2, applicationv1.CaseStatus_CASE_STATUS_IN_PROGRESS, tc.user)))
+			apps, err := f.desk.List(t.Context(), applicantID, 10)
+			require.NoError(t, err)
+			require.Len(t, apps, tc.want)
+			if tc.want == 0 {
+				return
+			}
+			a := apps[0]
+			require.Equal(t, id, a.ID)
+			require.Equal(t, "tson", a.Channel)
+			require.Equal(t, "55-2026-000042", a.Number)
+			require.Equal(t, "IN_PROGRESS", a.Status)
+			require.Equal(t, []string{"REGISTERED", "IN_PROGRESS"}, f.statuses(t, id))
+			ns, err := f.desk.Notices(t.Context(), applicantID, 10)
+			require.NoError(t, err)
+			require.Len(t, ns, 2, "in the applicant's notifications")
+			require.ErrorIs(t, f.desk.Submit(t.Context(), applicantID, id, []byte("x"), envelope.Expect{IIN: applicantID}), applicant.ErrSubmitted,
+				"nothing of it is signed or sent from the cabinet")
+		})
+	}
 }

@@ -54,6 +54,11 @@ type Options struct {
 	Worker string
 	// Meter, when set, records SLA warnings and breaches, registrations and decisions.
 	Meter metric.Meter
+	// Cabinet is the participant of the citizens' personal cabinet (ПЭП, "portal"): every status of an
+	// application made at a ЦОН is sent there too, addressed by the applicant's IIN, so that it appears
+	// in the citizen's history and notifications («направлен в личный кабинет»). "" sends the statuses
+	// to the ЦОН only.
+	Cabinet string
 }
 
 // Engine runs the passports.
