@@ -513,9 +513,10 @@ func (s *Signer) page(w http.ResponseWriter, r *http.Request, errText string) {
 			people = append(people, k.Person)
 		}
 	}
+	// Whose a chosen key is: the holder's name and IIN (people are told apart by the IIN, not the name).
 	name := func(t string) (string, string) {
 		if k := s.Chosen(t); k != nil {
-			return k.Name, k.Holder.Name
+			return k.Name, strings.TrimSpace(k.Holder.Name + ", " + k.Holder.IIN + k.Holder.BIN)
 		}
 		return "—", ""
 	}
