@@ -92,6 +92,7 @@ func TestChannels(t *testing.T) {
 		require.Contains(t, href, "part=signature")
 		b.run("survey", chromedp.Click("#quality-3", chromedp.ByQuery), chromedp.Click("#accessibility-2", chromedp.ByQuery),
 			submit("#survey-submit"), chromedp.WaitVisible("#survey-done", chromedp.ByQuery))
+		b.look("portal-application-result", page)
 
 		// «История получения услуг» and «Уведомления».
 		b.run("history", chromedp.Navigate(portal+"/history"), chromedp.WaitVisible("#history", chromedp.ByQuery))
@@ -187,6 +188,10 @@ func TestChannels(t *testing.T) {
 		b.run("draft", submit("#form-submit"), chromedp.WaitVisible("#sign-ncalayer", chromedp.ByQuery))
 		require.Contains(t, b.text("#summary"), "Иванов")
 		require.Contains(t, b.text("#summary"), "скан-документов.png")
+		var signPage string
+		b.run("where", chromedp.Location(&signPage))
+		b.look("tson-sign", signPage)
+		b.run("back", chromedp.Navigate(signPage), chromedp.WaitVisible("#sign-ncalayer", chromedp.ByQuery))
 		b.run("operator signs", submit("#sign-ncalayer"), chromedp.WaitVisible("#receipt", chromedp.ByQuery))
 		require.Contains(t, b.text("#receipt-citizen"), "Ахметова Асель")
 		var receipt string
@@ -194,6 +199,7 @@ func TestChannels(t *testing.T) {
 		page := strings.TrimSuffix(receipt, "/receipt")
 		number := strings.TrimSpace(b.until(receipt, "#receipt-number", "55-", 60*time.Second))
 		b.shot("tson-04-receipt")
+		b.look("tson-receipt", receipt)
 
 		// АРМ РШЭП of Pavlodar: the clerk registers, the officer decides and signs.
 		actAs := func(person string) {
@@ -207,8 +213,12 @@ func TestChannels(t *testing.T) {
 		b.run("register", submit("#complete-submit"), chromedp.WaitVisible("#history", chromedp.ByQuery))
 		actAs("officer-pavlodar")
 		b.run("decide", submit("#decide-submit"), chromedp.WaitVisible("#sign-ncalayer", chromedp.ByQuery))
+		var casePage string
+		b.run("where", chromedp.Location(&casePage))
+		b.look("arm-case-sign", casePage)
+		b.run("back", chromedp.Navigate(casePage), chromedp.WaitVisible("#sign-ncalayer", chromedp.ByQuery))
 		b.run("sign the result", submit("#sign-ncalayer"), chromedp.WaitVisible("#result", chromedp.ByQuery))
-		b.until(arm+"/", "body", "RESULT_ISSUED", 30*time.Second)
+		b.until(arm+"/", "#closed", "Результат готов", 30*time.Second)
 		b.shot("arm-02-closed")
 
 		// Back at the ЦОН: the result, checked, handed over.
@@ -219,6 +229,8 @@ func TestChannels(t *testing.T) {
 		require.Contains(t, b.text("#result-signer"), "КАСЫМОВ")
 		require.Contains(t, b.text("#result-cert"), "действителен")
 		b.shot("tson-05-result")
+		b.look("tson-application-result", page)
+		b.run("back", chromedp.Navigate(page), chromedp.WaitVisible("#hand-over", chromedp.ByQuery))
 		b.run("hand over", submit("#hand-over"), chromedp.WaitVisible("#handed-over", chromedp.ByQuery))
 		st := b.statuses()
 		t.Logf("statuses: %v", st)
