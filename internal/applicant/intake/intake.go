@@ -102,8 +102,10 @@ func (in *Intake) receipt(ctx context.Context, n *shepv1.DeliveryNotification) e
 // An owner that is not an IIN adopts nothing.
 func (in *Intake) adopt(ctx context.Context, tx pgx.Tx, n *applicationv1.StatusNotification, owner string) error {
 	if _, err := iin.Parse(owner); err != nil {
-		in.Log.WarnContext(ctx, "applications: a copied notification names no applicant; not adopted", "application", n.GetApplicationId())
-		return nil
+		// Not this channel's to refuse: the notification is recorded (or ignored) as any other.
+		in.Log.WarnContext(ctx, "applications: a copied notification names no applicant; not adopted", "application", n.GetApplicationId(),
+			"why", err.Error())
+		return nil //nolint:nilerr // an owner that is no IIN adopts nothing; the delivery itself is fine
 	}
 	var created bool
 	err := tx.QueryRow(ctx, `INSERT INTO applications (id, owner, channel, service_code, region, applicant_iin, content, status, created_at, submitted_at)
