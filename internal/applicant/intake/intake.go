@@ -105,7 +105,7 @@ func (in *Intake) adopt(ctx context.Context, tx pgx.Tx, n *applicationv1.StatusN
 		// Not this channel's to refuse: the notification is recorded (or ignored) as any other.
 		in.Log.WarnContext(ctx, "applications: a copied notification names no applicant; not adopted", "application", n.GetApplicationId(),
 			"why", err.Error())
-		return nil //nolint:nilerr // an owner that is no IIN adopts nothing; the delivery itself is fine
+		return nil
 	}
 	var created bool
 	err := tx.QueryRow(ctx, `INSERT INTO applications (id, owner, channel, service_code, region, applicant_iin, content, status, created_at, submitted_at)
