@@ -195,6 +195,13 @@ func TestPagesEverywhere(t *testing.T) {
 			submit("#login-sign"), chromedp.WaitVisible("#open", chromedp.ByQuery))
 		b.look("arm-inbox", arm+"/")
 		b.look("arm-office", arm+"/office")
+		b.run("inbox", chromedp.Navigate(arm+"/"), chromedp.WaitVisible("#open", chromedp.ByQuery))
+		require.Contains(t, b.text("#who"), "сотрудник канцелярии", "roles by name")
+		require.Contains(t, b.text("#who"), "Павлодарская область", "the region by name")
+		// Turkestan takes applications at the provider's office: its form, as the clerk fills it in.
+		b.run("arm sign-in, Turkestan", chromedp.Navigate(arm+"/login"), chromedp.SetValue("#region", "51", chromedp.ByQuery),
+			submit("#login-sign"), chromedp.WaitVisible("#open", chromedp.ByQuery))
+		b.look("arm-office-form", arm+"/office/disabled-children-home-education")
 	})
 
 	t.Run("live statuses", func(t *testing.T) {
