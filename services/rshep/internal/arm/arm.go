@@ -264,8 +264,8 @@ func (a *ARM) inbox(w http.ResponseWriter, r *http.Request, s *session) {
 	a.render(w, r, "inbox.html", http.StatusOK, s, "", map[string]any{"Open": rows(open), "Closed": rows(closed), "Rejected": rejectedRows})
 }
 
-// left writes the time left to a deadline, or how long ago it passed.
-func (a *ARM) left(t *time.Time) string {
+// left writes the time left to a deadline, or how long ago it passed, in lang.
+func (a *ARM) left(lang string, t *time.Time) string {
 	if t == nil {
 		return "—"
 	}
@@ -278,9 +278,9 @@ func (a *ARM) left(t *time.Time) string {
 	h := int(d.Hours()) % 24
 	m := int(d.Minutes()) % 60
 	if days > 0 {
-		return fmt.Sprintf("%s%d д %d ч", sign, days, h)
+		return fmt.Sprintf("%s%d %s %d %s", sign, days, webkit.Pick(lang, "д", "күн"), h, webkit.Pick(lang, "ч", "сағ"))
 	}
-	return fmt.Sprintf("%s%d ч %02d мин", sign, h, m)
+	return fmt.Sprintf("%s%d %s %02d %s", sign, h, webkit.Pick(lang, "ч", "сағ"), m, webkit.Pick(lang, "мин", "мин"))
 }
 
 func (a *ARM) load(w http.ResponseWriter, r *http.Request, s *session) (*engine.Case, bool) {
