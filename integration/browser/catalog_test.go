@@ -31,7 +31,9 @@ func TestNewPassportAppearsWithoutCode(t *testing.T) {
     type: choice
     required: true
     choices: [осенний, весенний]
-    choice_labels: {осенний: {ru: осенний, kk: күзгі}, весенний: {ru: весенний, kk: көктемгі}}
+    choice_labels:
+      осенний: {ru: "Осенний семестр", kk: "Күзгі семестр"}
+      весенний: {ru: "Весенний семестр", kk: "Көктемгі семестр"}
     label: {ru: "Учебный период", kk: "Оқу кезеңі"}
 `, 1)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "pilot-certificate.55.yaml"), []byte(p), 0o644))
@@ -54,7 +56,10 @@ func TestNewPassportAppearsWithoutCode(t *testing.T) {
 	require.Contains(t, form, "Учебный период")
 	var choices []string
 	b.run("choices", chromedp.Evaluate(`Array.from(document.querySelectorAll("#f_term option")).map(o => o.textContent).filter(Boolean)`, &choices))
-	require.Equal(t, []string{"осенний", "весенний"}, choices)
+	require.Equal(t, []string{"Осенний семестр", "Весенний семестр"}, choices, "the choices by their labels")
+	var values []string
+	b.run("values", chromedp.Evaluate(`Array.from(document.querySelectorAll("#f_term option")).map(o => o.value).filter(Boolean)`, &values))
+	require.Equal(t, []string{"осенний", "весенний"}, values, "the values the application stores")
 	b.shot("portal-13-new-passport-form")
 
 	b.choosePerson(d.Endpoints.Signer, "tson-operator")

@@ -2,6 +2,7 @@ package browser
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -91,6 +92,7 @@ func TestChannels(t *testing.T) {
 		require.Contains(t, href, "part=signature")
 		b.run("survey", chromedp.Click("#quality-3", chromedp.ByQuery), chromedp.Click("#accessibility-2", chromedp.ByQuery),
 			submit("#survey-submit"), chromedp.WaitVisible("#survey-done", chromedp.ByQuery))
+		b.look("portal-application-result", page)
 
 		// The printable form's «Проверить подлинность» (the link its QR code carries) opens /verify.
 		var verify string
@@ -124,24 +126,35 @@ func TestChannels(t *testing.T) {
 	t.Run("portal refusals", func(t *testing.T) {
 		b.t = t
 		eds := "отказ в запрашиваемой электронной государственной услуге в связи с не подтверждением подлинности ЭЦП получателя"
-		apply := func(file string) []string {
+		// A key that fails refuses the signature, not the application: the signing page says why, the
+		// draft stays, and signing again with the right key sends it.
+		refusedBy := func(file string) string {
 			b.chooseKey(signer, file)
 			b.run("apply", chromedp.Navigate(portal+"/services/guardianship-certificate/27"), chromedp.SendKeys("#f_ward_iin", ward, chromedp.ByQuery),
 				submit("#form-submit"), chromedp.WaitVisible("#sign-ncalayer", chromedp.ByQuery),
-				submit("#sign-ncalayer"), chromedp.WaitVisible("#statuses", chromedp.ByQuery))
-			return b.statuses()
+				submit("#sign-ncalayer"), chromedp.WaitVisible("#error", chromedp.ByQuery))
+			var loc string
+			b.run("where", chromedp.Location(&loc))
+			require.True(t, strings.HasSuffix(loc, "/sign"), "still the signing page: %s", loc)
+			return b.text("#error")
 		}
 		// Another person's key: the IIN in the certificate is not the applicant's.
-		require.Equal(t, []string{"DRAFT", "REFUSED"}, apply("citizen-ivanov-SIGN.p12"))
-		require.Contains(t, b.text("#statuses"), eds)
-		require.Contains(t, b.text("#status"), "Отказано")
+		msg := refusedBy("citizen-ivanov-SIGN.p12")
+		require.Contains(t, msg, eds)
+		require.Contains(t, msg, "подпишите снова")
 		b.shot("portal-10-refused-iin-mismatch")
 		// Асель's revoked key.
-		require.Equal(t, []string{"DRAFT", "REFUSED"}, apply("citizen-akhmetova-revoked-SIGN.p12"))
-		require.Contains(t, b.text("#statuses"), eds)
-		require.Contains(t, strings.ToLower(b.text("#statuses")), "отозван")
+		msg = refusedBy("citizen-akhmetova-revoked-SIGN.p12")
+		var draft string
+		b.run("the draft", chromedp.Location(&draft))
+		require.Contains(t, msg, eds)
+		require.Contains(t, strings.ToLower(msg), "отозван")
 		b.shot("portal-11-refused-revoked")
 		b.chooseKey(signer, "citizen-akhmetova-SIGN.p12")
+		b.run("sign again", chromedp.Navigate(draft), chromedp.WaitVisible("#sign-ncalayer", chromedp.ByQuery),
+			submit("#sign-ncalayer"), chromedp.WaitVisible("#sent", chromedp.ByQuery))
+		st := b.statuses()
+		require.Equal(t, []string{"DRAFT", "SUBMITTED"}, st[:2])
 
 		// Nobody opens an account for another person's IIN: Асель's AUTH key does not prove Иванов's.
 		b.run("logout", chromedp.Navigate(portal+"/cabinet"), submit("#logout"))
@@ -186,14 +199,19 @@ func TestChannels(t *testing.T) {
 		b.run("draft", submit("#form-submit"), chromedp.WaitVisible("#sign-ncalayer", chromedp.ByQuery))
 		require.Contains(t, b.text("#summary"), "Иванов")
 		require.Contains(t, b.text("#summary"), "скан-документов.png")
+		var signPage string
+		b.run("where", chromedp.Location(&signPage))
+		b.look("tson-sign", signPage)
+		b.run("back", chromedp.Navigate(signPage), chromedp.WaitVisible("#sign-ncalayer", chromedp.ByQuery))
 		b.run("operator signs", submit("#sign-ncalayer"), chromedp.WaitVisible("#receipt", chromedp.ByQuery))
 		require.Contains(t, b.text("#receipt-citizen"), "Ахметова Асель")
 		var receipt string
 		b.run("where", chromedp.Location(&receipt))
 		page := strings.TrimSuffix(receipt, "/receipt")
-		b.until(receipt, "#receipt-number", "55-", 60*time.Second)
+		number := strings.TrimSpace(b.until(receipt, "#receipt-number", "55-", 60*time.Second))
 		require.Contains(t, b.text("#receipt-print"), "Печать", "the receipt has a print button")
 		b.shot("tson-04-receipt")
+		b.look("tson-receipt", receipt)
 
 		// АРМ РШЭП of Pavlodar: the clerk registers, the officer decides and signs.
 		actAs := func(person string) {
@@ -207,8 +225,12 @@ func TestChannels(t *testing.T) {
 		b.run("register", submit("#complete-submit"), chromedp.WaitVisible("#history", chromedp.ByQuery))
 		actAs("officer-pavlodar")
 		b.run("decide", submit("#decide-submit"), chromedp.WaitVisible("#sign-ncalayer", chromedp.ByQuery))
+		var casePage string
+		b.run("where", chromedp.Location(&casePage))
+		b.look("arm-case-sign", casePage)
+		b.run("back", chromedp.Navigate(casePage), chromedp.WaitVisible("#sign-ncalayer", chromedp.ByQuery))
 		b.run("sign the result", submit("#sign-ncalayer"), chromedp.WaitVisible("#result", chromedp.ByQuery))
-		b.until(arm+"/", "body", "RESULT_ISSUED", 30*time.Second)
+		b.until(arm+"/", "#closed", "Результат готов", 30*time.Second)
 		b.shot("arm-02-closed")
 
 		// Back at the ЦОН: the result, checked, handed over.
@@ -219,6 +241,8 @@ func TestChannels(t *testing.T) {
 		require.Contains(t, b.text("#result-signer"), "КАСЫМОВ")
 		require.Contains(t, b.text("#result-cert"), "действителен")
 		b.shot("tson-05-result")
+		b.look("tson-application-result", page)
+		b.run("back", chromedp.Navigate(page), chromedp.WaitVisible("#hand-over", chromedp.ByQuery))
 		b.run("hand over", submit("#hand-over"), chromedp.WaitVisible("#handed-over", chromedp.ByQuery))
 		st := b.statuses()
 		t.Logf("statuses: %v", st)
@@ -229,6 +253,23 @@ func TestChannels(t *testing.T) {
 		b.shot("tson-06-handed-over")
 		b.run("list", chromedp.Navigate(tson+"/"), chromedp.WaitVisible("#applications", chromedp.ByQuery))
 		require.Contains(t, b.text("#applications"), "Выдано")
+
+		// The application made at the ЦОН is in Асель's personal cabinet too, with its statuses and the
+		// result, as the regulation's «направлен в личный кабинет» says.
+		b.choosePerson(signer, "citizen-akhmetova")
+		b.run("portal sign-in", chromedp.Navigate(portal+"/login"), submit("#login-cert-sign"), chromedp.WaitVisible("#welcome", chromedp.ByQuery))
+		b.until(portal+"/history", "#history", number, 60*time.Second)
+		var mine string
+		b.run("the ЦОН application", chromedp.Evaluate(`Array.from(document.querySelectorAll("#history tr[data-id]")).find(r => r.textContent.includes(`+
+			strconv.Quote(number)+`)).querySelector("a").href`, &mine))
+		require.Contains(t, b.text("#history"), "подано в ЦОН")
+		b.untilClosed(mine, 60*time.Second)
+		require.NotEmpty(t, b.text("#made-at-tson"))
+		st = b.statuses()
+		require.Contains(t, st, "REGISTERED")
+		require.Equal(t, "RESULT_ISSUED", st[len(st)-1])
+		require.Contains(t, b.text("#result-signer"), "КАСЫМОВ")
+		b.shot("portal-14-tson-application-in-cabinet")
 	})
 
 	b.noPersonalDataInURLs(asel, ivanov, ward, missing)

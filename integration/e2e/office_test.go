@@ -68,7 +68,7 @@ func TestOfficeIntake(t *testing.T) {
 	pg, err := officer.SignResult(ctx, path)
 	require.NoError(t, err)
 	require.NoError(t, pg.Err())
-	require.Contains(t, pg.Body, `id="status">RESULT_ISSUED`)
+	require.Contains(t, pg.Body, `id="status" data-status="RESULT_ISSUED">Результат готов`)
 	require.NotContains(t, pg.Body, `id="handover"`, "the officer does not hand over: the form is the clerk's")
 
 	sig, err := clerk.Get(ctx, path+"/result?part=signature")
@@ -94,7 +94,7 @@ func TestOfficeIntake(t *testing.T) {
 	pg, err = clerk.HandOver(ctx, path, true)
 	require.NoError(t, err)
 	require.NoError(t, pg.Err())
-	require.Contains(t, pg.Body, `id="status">HANDED_OVER`)
+	require.Contains(t, pg.Body, `id="status" data-status="HANDED_OVER">Выдано`)
 	pg, err = clerk.HandOver(ctx, path, false)
 	require.NoError(t, err)
 	require.Equal(t, 409, pg.Status, "handed over once")

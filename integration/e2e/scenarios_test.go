@@ -227,13 +227,31 @@ func TestGuardianshipPaths(t *testing.T) {
 		require.NoError(t, err)
 		ivanovKey, err := qakit.Key(w.keys, "citizen-ivanov-SIGN.p12")
 		require.NoError(t, err)
+		// The signature is refused, not the application: the signing page says why, the draft stays,
+		// nothing reaches РШЭП, and the right key then sends it.
 		for _, key := range []*envelope.Signer{revoked, ivanovKey} {
-			app := apply(t, aselP, "guardianship-certificate", "55", map[string]string{"ward_iin": ward}, key)
-			pg, err := aselP.Get(ctx, app)
+			pg, err := aselP.Submit(ctx, "/services/guardianship-certificate/55", qakit.Form{Path: "/services/guardianship-certificate/55",
+				Fields: map[string]string{"ward_iin": ward}})
 			require.NoError(t, err)
-			require.Equal(t, []string{"DRAFT", "REFUSED"}, qakit.Statuses(pg))
-			require.Contains(t, pg.Body, eds)
-			require.Zero(t, w.caseCount(t, strings.TrimPrefix(app, "/applications/")), "nothing reaches РШЭП")
+			id, err := qakit.Application(pg)
+			require.NoError(t, err)
+			app := "/applications/" + id
+			signed, err := aselP.SignPage(ctx, pg, app+"/sign", key, nil)
+			require.NoError(t, err)
+			require.Equal(t, 422, signed.Status)
+			require.Contains(t, signed.Body, eds)
+			require.Contains(t, signed.Body, "подпишите снова")
+			pg, err = aselP.Get(ctx, app)
+			require.NoError(t, err)
+			require.Equal(t, []string{"DRAFT"}, qakit.Statuses(pg))
+			require.Zero(t, w.caseCount(t, id), "nothing reaches РШЭП")
+			sign, err := aselP.Get(ctx, app+"/sign")
+			require.NoError(t, err)
+			_, err = aselP.SignPage(ctx, sign, app+"/sign", aselP.Sign, nil)
+			require.NoError(t, err)
+			pg, err = aselP.Until(ctx, app, within, qakit.Has("REGISTERED"))
+			require.NoError(t, err)
+			require.Equal(t, []string{"DRAFT", "SUBMITTED"}, qakit.Statuses(pg)[:2])
 		}
 		// West Kazakhstan checks the ward in ГБД ФЛ: no record, an automatic refusal signed by the node.
 		app := apply(t, aselP, "guardianship-certificate", "27", map[string]string{"ward_iin": missing}, aselP.Sign)

@@ -79,6 +79,9 @@ type Options struct {
 	Catalog *catalog.Catalog
 	// Channel is the channel's name in the contract.
 	Channel applicationv1.Channel
+	// Cabinet: the channel is the citizens' personal cabinet (ПЭП). A status of an application made at
+	// another channel (a ЦОН), which РШЭП copies here, puts that application on its applicant's list.
+	Cabinet bool
 	Now     func() time.Time
 	Log     *slog.Logger
 }
@@ -98,7 +101,7 @@ func New(o Options) *Desk {
 		o.Now = time.Now
 	}
 	name := catalog.ChannelName(o.Channel)
-	d := &Desk{o: o, store: store.Store{DB: o.DB}, intake: &intake.Intake{DB: o.DB, Tracer: "egov/" + name, Log: o.Log}}
+	d := &Desk{o: o, store: store.Store{DB: o.DB}, intake: &intake.Intake{DB: o.DB, Tracer: "egov/" + name, Log: o.Log, Adopt: o.Cabinet}}
 	if o.Client != nil {
 		d.outbox = outbox.New(o.DB, o.Client, name, o.Now, o.Log)
 	}
@@ -167,7 +170,9 @@ var ErrSubmitted = errors.New("applicant: the application was signed and sent be
 // page tells, once it can; signing again sends nothing twice.
 var ErrOutcomeUnknown = errors.New("applicant: whether the submission was recorded is not known yet")
 
-// Refused is a signature that fails condition 2: the application is refused with the passport's text.
+// Refused is a signature that fails condition 2 (a wrong, expired or revoked key, another person's
+// certificate). Nothing is recorded and nothing sent: the draft stays a draft and the person signs it
+// again with a valid key. Text is the passport's refusal text, shown with what exactly failed.
 type Refused struct {
 	// Text is the passport's refusal text (eds_not_confirmed).
 	Text catalog.Text
@@ -181,9 +186,13 @@ func (r *Refused) Error() string { return r.Text.RU + ": " + r.DetailRU }
 func (r *Refused) Unwrap() error { return r.Err }
 
 // Submit takes the person's detached CMS signature over a draft. The signature must verify for want
-// (the portal: the applicant's own IIN; a ЦОН: the operator's organisation BIN). When it does not, the
-// application is refused here, with the passport's text, and *Refused is returned; when it does, the
-// application is signed into a ШЭП envelope and queued in the outbox, in one transaction.
+// (the portal: the applicant's own IIN; a ЦОН: the operator's organisation BIN). When it does not,
+// *Refused is returned and the draft stays as it was, to be signed again: a key that fails is the
+// person's mistake to correct (another key file, a renewed certificate), not the end of the
+// application, and the regulation's condition 2 is met only by a signature that verifies. (Decision:
+// the regulations' «отказ … в связи с не подтверждением подлинности ЭЦП» is shown as the reason on the
+// signing page rather than closing the application; see docs/architecture.md, "Signing again".) When it
+// verifies, the application is signed into a ШЭП envelope and queued in the outbox, in one transaction.
 func (d *Desk) Submit(ctx context.Context, owner, id string, signature []byte, want envelope.Expect) error {
 	a, err := d.Get(ctx, owner, id)
 	if err != nil {
@@ -207,13 +216,8 @@ func (d *Desk) Submit(ctx context.Context, owner, id string, signature []byte, w
 	}
 	if verr != nil {
 		ru, kk, _ := envelope.Refusal(verr)
-		r := &Refused{Text: refusalText(p, "eds_not_confirmed"), DetailRU: ru, DetailKK: kk, Err: verr}
-		if err := d.store.Refuse(ctx, owner, id, signature, Status{Status: StatusRefused, At: now, Seq: lifecycle.SeqSubmitted,
-			TextRU: r.Text.RU, TextKK: r.Text.KK, ReasonRU: r.Text.RU, ReasonKK: r.Text.KK, Comment: ru}); err != nil {
-			return err
-		}
-		d.o.Log.InfoContext(ctx, "application refused: the signature fails condition 2", "application", id, "reason", string(envelope.CodeOf(verr)))
-		return r
+		d.o.Log.InfoContext(ctx, "signature refused: condition 2; the draft stays to be signed again", "application", id, "reason", string(envelope.CodeOf(verr)))
+		return &Refused{Text: refusalText(p, "eds_not_confirmed"), DetailRU: ru, DetailKK: kk, Err: verr}
 	}
 	payload, err := proto.Marshal(&envelopev1.SignedDocument{MediaType: applicationv1.MediaTypeApplication, Content: a.Content, Signature: signature})
 	if err != nil {

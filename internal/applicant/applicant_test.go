@@ -50,7 +50,10 @@ type fixture struct {
 }
 
 // setup is a portal desk on a fresh database, reached through a proxy that can lose a commit's answer.
-func setup(t *testing.T) *fixture {
+func setup(t *testing.T) *fixture { return setupDesk(t, false) }
+
+// setupDesk is setup, the desk the citizens' personal cabinet when cabinet is set.
+func setupDesk(t *testing.T, cabinet bool) *fixture {
 	t.Helper()
 	proxy := cutCommits(t, pgtest.URL(t))
 	db, err := pgdb.Open(t.Context(), proxy.url, "portal", 4)
@@ -62,7 +65,7 @@ func setup(t *testing.T) *fixture {
 	cat, err := catalog.Builtin()
 	require.NoError(t, err)
 	client := &shepsdk.Client{ID: "portal", Signer: ca.System(t, "portal"), Verifier: ca.Verifier(t, ca.Checker(time.Minute))}
-	desk := applicant.New(applicant.Options{Client: client, DB: db, Catalog: cat, Channel: applicationv1.Channel_CHANNEL_PORTAL,
+	desk := applicant.New(applicant.Options{Client: client, DB: db, Catalog: cat, Channel: applicationv1.Channel_CHANNEL_PORTAL, Cabinet: cabinet,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	return &fixture{desk: desk, db: db, citizen: ca.Person(t, applicantID, pki.Sign), proxy: proxy, ca: ca}
 }

@@ -31,6 +31,16 @@ func (d *Desk) Notices(ctx context.Context, owner string, limit int) ([]Notice, 
 	return d.store.Notices(ctx, owner, limit)
 }
 
+// Newest is the number of the newest status row of the owner's application.
+func (d *Desk) Newest(ctx context.Context, owner, id string) (int64, error) {
+	return d.store.Newest(ctx, owner, id)
+}
+
+// Unread counts the owner's notices recorded after the one numbered seen, and gives the newest number.
+func (d *Desk) Unread(ctx context.Context, owner string, seen int64) (count int, newest int64, err error) {
+	return d.store.Unread(ctx, owner, seen)
+}
+
 // VerifyResult checks the result document's signature now: who signed, when, the certificate's status.
 // A result decided by a person carries that person's signature (a signing certificate); a result of a
 // fully automated regulation carries the regional node's system signature, which is checked as such.

@@ -80,7 +80,10 @@ func (p Participant) Open(env *app.Env, id, prefix string, channel applicationv1
 		return nil, fmt.Errorf("%sSHEP_TARGET: %w", prefix, err)
 	}
 	client.Sync, client.JS, client.Workers = shepv1.NewSyncChannelServiceClient(conn), env.Bus.JS, p.Workers
-	desk := New(Options{Client: client, DB: env.DB, Catalog: cat, Channel: channel, Now: env.Now, Log: env.Log})
+	// The portal is the citizens' personal cabinet: it keeps the statuses РШЭП copies to it of the
+	// applications they made at a ЦОН.
+	desk := New(Options{Client: client, DB: env.DB, Catalog: cat, Channel: channel, Now: env.Now, Log: env.Log,
+		Cabinet: channel == applicationv1.Channel_CHANNEL_PORTAL})
 	return &Channel{Desk: desk, Registries: registries.Client{C: client}, Identity: ident, conn: conn}, nil
 }
 

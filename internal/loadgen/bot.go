@@ -69,15 +69,16 @@ func startBots(ctx context.Context, target *qakit.Target, work []job, numbers <-
 	return nil
 }
 
-var assigneeRe = regexp.MustCompile(`name="assignee"><option value="([^"]+)"`)
+var assigneeRe = regexp.MustCompile(`name="assignee" id="assignee-select"><option value="([^"]+)"`)
 
 // maxActs bounds the actions on one case (the longest passport has five steps), so that a case page
 // offering the same action again and again cannot hold a worker.
 const maxActs = 12
 
-// stepRe finds the case's current step on its page, with the role it waits for (another body's role is
-// qualified: district_akimat:head); a decided and signed case has none (it stays among the open cases until its result is delivered).
-var stepRe = regexp.MustCompile(`\(((?:[a-z_]+:)?(?:clerk|head|officer|commission)|system)\) — `)
+// stepRe finds the case's current step on its page, by the role it waits for (the page names the role
+// for people and carries its code for machines); a decided and signed case has none (it stays among the
+// open cases until its result is delivered).
+var stepRe = regexp.MustCompile(`id="step" data-performer="[^"]+"`)
 
 // handle takes one case through АРМ: round after round, each member of the staff does whatever the
 // page offers them, until the case has no current step or has left the open cases. A step the system

@@ -210,20 +210,22 @@ func (s *Signer) Choose(name string) error {
 }
 
 // ChoosePerson chooses the person's authentication and signing keys (those named <person>-AUTH.p12 and
-// <person>-SIGN.p12, or any of the person's keys of each type).
+// <person>-SIGN.p12, or any of the person's keys of each type). A type the person has no key of is left
+// unchosen, never with the previous person's key: signing in as one person and signing as another is
+// not what anyone choosing a person means.
 func (s *Signer) ChoosePerson(person string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	found := false
+	chosen := map[string]string{}
 	for _, k := range s.keys {
 		if k.Person == person {
-			s.chosen[k.Type] = k.Name
-			found = true
+			chosen[k.Type] = k.Name
 		}
 	}
-	if !found {
+	if len(chosen) == 0 {
 		return fmt.Errorf("ncalayer: no key of %q is loaded", person)
 	}
+	s.chosen = chosen
 	return nil
 }
 
@@ -444,7 +446,9 @@ func (s *Signer) choose(w http.ResponseWriter, r *http.Request) {
 	if p := r.PostForm.Get("person"); p != "" {
 		errs = append(errs, s.ChoosePerson(p))
 	}
-	for _, k := range r.PostForm["key"] {
+	// "key" (repeatable, any type) for a script; the page sends one group per type.
+	keys := slices.Concat(r.PostForm["key"], r.PostForm["key_"+KeyAuthentication], r.PostForm["key_"+KeySignature])
+	for _, k := range keys {
 		if k != "" {
 			errs = append(errs, s.Choose(k))
 		}
@@ -458,47 +462,72 @@ func (s *Signer) choose(w http.ResponseWriter, r *http.Request) {
 }
 
 var pageTmpl = template.Must(template.New("").Parse(`<!doctype html><html lang="ru"><head><meta charset="utf-8">
-<title>egov ncalayer</title><style>body{font-family:system-ui,sans-serif;margin:1rem}td,th{padding:.2rem .5rem;text-align:left}.error{color:#a40000}</style></head><body>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Ключи подписи — egov ncalayer</title><style>body{font-family:system-ui,sans-serif;margin:1rem;overflow-wrap:anywhere}
+td,th{padding:.2rem .5rem;text-align:left;vertical-align:top}table{border-collapse:collapse;width:100%}caption{text-align:left;font-weight:bold;padding:.4rem 0}
+.error{color:#a40000;font-weight:bold}.warning{background:#fff4d6;padding:.4rem}button{padding:.35rem .8rem;margin:.3rem 0}
+.skip{position:absolute;left:-9999px}.skip:focus{left:.5rem}
+@media (max-width:40rem){table,thead,tbody,tr,th,td,caption{display:block}thead tr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+tr{border-bottom:1px solid #ddd;padding:.3rem 0}td[data-label]::before{content:attr(data-label) ": ";color:#555}}</style></head><body>
+<a class="skip" href="#main">Перейти к содержанию</a><main id="main">
 <h1>egov ncalayer — ключи / кілттер</h1>
-<p>Страницы портала, ЦОН и АРМ подписывают через этот сервис (WebSocket {{.WS}}). Выберите ключ для входа (AUTHENTICATION) и для подписи (SIGNATURE).</p>
+<p>Страницы портала, ЦОН и АРМ подписывают через этот сервис (WebSocket {{.WS}}). Выберите ключ для входа (AUTHENTICATION) и ключ для подписи (SIGNATURE): это два разных выбора. / Кіру кілтін (AUTHENTICATION) және қол қою кілтін (SIGNATURE) бөлек таңдаңыз.</p>
 {{if .Error}}<p class="error" role="alert">{{.Error}}</p>{{end}}
 {{if .Pending}}<section id="consent"><h2>Запросы на подпись / Қол қою сұраулары</h2>
 <p>Эти сайты просят использовать ваш ключ. Разрешайте только сайтам, которым доверяете. / Бұл сайттар кілтіңізді пайдалануды сұрайды.</p>
-<table><thead><tr><th>Сайт / Сайт</th><th>Запрос</th><th></th></tr></thead><tbody>
-{{range .Pending}}<tr><td class="origin">{{.Origin}}</td><td>{{.What}}</td><td><form method="post" action="/consent"><input type="hidden" name="token" value="{{$.Token}}"><input type="hidden" name="origin" value="{{.Origin}}">
+<table><thead><tr><th>Сайт / Сайт</th><th>Запрос / Сұрау</th><th>Решение / Шешім</th></tr></thead><tbody>
+{{range .Pending}}<tr><td class="origin" data-label="Сайт">{{.Origin}}</td><td data-label="Запрос">{{.What}}</td><td><form method="post" action="/consent"><input type="hidden" name="token" value="{{$.Token}}"><input type="hidden" name="origin" value="{{.Origin}}">
 <button type="submit" name="decision" value="allow" class="allow">Разрешить / Рұқсат ету</button> <button type="submit" name="decision" value="deny" class="deny">Запретить / Тыйым салу</button></form></td></tr>
 {{end}}</tbody></table></section>{{end}}
-<form method="post" action="/choose"><label>Человек / Адам <select name="person" id="person">{{range .People}}<option>{{.}}</option>{{end}}</select></label>
-<button type="submit" id="choose-person">Выбрать оба ключа</button></form>
-<form method="post" action="/choose"><table><thead><tr><th></th><th>Файл</th><th>Тип</th><th>Владелец</th><th>ИИН</th><th>БИН</th><th>Действует до</th></tr></thead><tbody>
-{{range .Keys}}<tr><td><input type="radio" name="key" value="{{.Name}}" id="key-{{.Name}}" {{if .Chosen}}checked{{end}}></td><td><label for="key-{{.Name}}">{{.Name}}</label></td><td>{{.Type}}</td><td>{{.Holder}}</td><td>{{.IIN}}</td><td>{{.BIN}}</td><td>{{.Until}}</td></tr>
-{{end}}</tbody></table><button type="submit" id="choose-key">Выбрать ключ</button></form>
-<p>Выбрано: AUTHENTICATION — <b id="chosen-auth">{{.Auth}}</b>; SIGNATURE — <b id="chosen-sign">{{.Sign}}</b></p>
-</body></html>`))
+<h2>Выбрано / Таңдалды</h2>
+<p>AUTHENTICATION — <b id="chosen-auth">{{.Auth}}</b>{{if .AuthHolder}} ({{.AuthHolder}}){{end}}; SIGNATURE — <b id="chosen-sign">{{.Sign}}</b>{{if .SignHolder}} ({{.SignHolder}}){{end}}</p>
+{{if .Mixed}}<p class="warning" id="mixed" role="status">Ключ входа и ключ подписи принадлежат разным людям: вход будет от имени «{{.AuthHolder}}», подпись — от имени «{{.SignHolder}}». / Кіру кілті мен қол қою кілті әртүрлі адамдарға тиесілі.</p>{{end}}
+<form method="post" action="/choose"><label>Человек (оба ключа) / Адам (екі кілт) <select name="person" id="person">{{range .People}}<option>{{.}}</option>{{end}}</select></label>
+<button type="submit" id="choose-person">Выбрать оба ключа человека</button></form>
+<form method="post" action="/choose">{{range .Groups}}<table id="keys-{{.Type}}"><caption>{{.Title}}</caption><thead><tr><th>Выбор</th><th>Файл</th><th>Владелец</th><th>ИИН</th><th>БИН</th><th>Действует до</th></tr></thead><tbody>
+{{$type := .Type}}{{range .Keys}}<tr><td><input type="radio" name="key_{{$type}}" value="{{.Name}}" id="key-{{.Name}}" {{if .Chosen}}checked{{end}}></td><td data-label="Файл"><label for="key-{{.Name}}">{{.Name}}</label></td><td data-label="Владелец">{{.Holder}}</td><td data-label="ИИН">{{.IIN}}</td><td data-label="БИН">{{if .BIN}}{{.BIN}}{{else}}—{{end}}</td><td data-label="Действует до">{{.Until}}</td></tr>
+{{end}}</tbody></table>{{end}}<button type="submit" id="choose-key">Выбрать отмеченные ключи</button></form>
+</main></body></html>`))
 
 func (s *Signer) page(w http.ResponseWriter, r *http.Request, errText string) {
 	type row struct {
 		Name, Type, Holder, IIN, BIN, Until string
 		Chosen                              bool
 	}
-	var rows []row
+	// One radio group per key type: choosing a signing key never unchooses the authentication key, and
+	// the page shows whose each chosen key is.
+	type group struct {
+		Type, Title string
+		Keys        []row
+	}
+	groups := []*group{{Type: KeyAuthentication, Title: "Ключи входа (AUTHENTICATION) / Кіру кілттері"},
+		{Type: KeySignature, Title: "Ключи подписи (SIGNATURE) / Қол қою кілттері"}}
 	var people []string
 	for _, k := range s.Keys() {
-		rows = append(rows, row{k.Name, k.Type, k.Holder.Name, k.Holder.IIN, k.Holder.BIN, k.Cert().NotAfter.Format("2006-01-02"), s.Chosen(k.Type) == k})
+		for _, g := range groups {
+			if g.Type == k.Type {
+				g.Keys = append(g.Keys, row{k.Name, k.Type, k.Holder.Name, k.Holder.IIN, k.Holder.BIN, k.Cert().NotAfter.Format("2006-01-02"), s.Chosen(k.Type) == k})
+			}
+		}
 		if !slices.Contains(people, k.Person) {
 			people = append(people, k.Person)
 		}
 	}
-	name := func(t string) string {
+	// Whose a chosen key is: the holder's name and IIN (people are told apart by the IIN, not the name).
+	name := func(t string) (string, string) {
 		if k := s.Chosen(t); k != nil {
-			return k.Name
+			return k.Name, strings.TrimSpace(k.Holder.Name + ", " + k.Holder.IIN + k.Holder.BIN)
 		}
-		return "—"
+		return "—", ""
 	}
+	auth, authHolder := name(KeyAuthentication)
+	sign, signHolder := name(KeySignature)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = pageTmpl.Execute(w, map[string]any{"Keys": rows, "People": people, "Error": errText, "WS": "ws://" + r.Host + "/",
-		"Auth": name(KeyAuthentication), "Sign": name(KeySignature), "Pending": s.consent.pending(), "Token": s.consent.token})
+	_ = pageTmpl.Execute(w, map[string]any{"Groups": groups, "People": people, "Error": errText, "WS": "ws://" + r.Host + "/",
+		"Auth": auth, "Sign": sign, "AuthHolder": authHolder, "SignHolder": signHolder,
+		"Mixed":   authHolder != "" && signHolder != "" && authHolder != signHolder,
+		"Pending": s.consent.pending(), "Token": s.consent.token})
 }

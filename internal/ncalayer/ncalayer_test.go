@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -178,4 +179,34 @@ func TestWrongPasswordIsNamed(t *testing.T) {
 	_, err := ncalayer.New(ncalayer.Options{Files: []string{dir}, Password: "wrong"})
 	require.ErrorIs(t, err, envelope.ErrPassword)
 	require.Contains(t, err.Error(), "x-SIGN.p12")
+}
+
+// TestThePageChoosesEachTypeApart: the page has one choice per key type, shows whose each chosen key is
+// and warns when they are different people's; choosing a person never keeps another person's key of a
+// type that person has none of.
+func TestThePageChoosesEachTypeApart(t *testing.T) {
+	f := start(t)
+	require.NoError(t, f.signer.ChoosePerson("citizen-a"))
+	resp, err := http.PostForm(f.srv.URL+"/choose", url.Values{"key_SIGNATURE": {"citizen-b-SIGN.p12"}, "key_AUTHENTICATION": {"citizen-a-AUTH.p12"}})
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Equal(t, "841103300017", f.signer.Chosen(ncalayer.KeySignature).Holder.IIN)
+	require.Equal(t, "880512400011", f.signer.Chosen(ncalayer.KeyAuthentication).Holder.IIN)
+
+	resp, err = http.Get(f.srv.URL + "/")
+	require.NoError(t, err)
+	page, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Contains(t, string(page), `name="key_AUTHENTICATION" value="citizen-a-AUTH.p12"`)
+	require.Contains(t, string(page), `name="key_SIGNATURE" value="citizen-b-SIGN.p12"`)
+	require.NotContains(t, string(page), `name="key" `, "no single group for both types")
+	require.Contains(t, string(page), `id="mixed"`, "two people's keys are pointed out")
+
+	// citizen-b has a SIGN key only: their choice leaves no AUTH key of citizen-a behind.
+	require.NoError(t, f.signer.ChoosePerson("citizen-b"))
+	require.Nil(t, f.signer.Chosen(ncalayer.KeyAuthentication))
+	require.Equal(t, "841103300017", f.signer.Chosen(ncalayer.KeySignature).Holder.IIN)
+	require.Error(t, f.signer.ChoosePerson("nobody"))
+	require.Equal(t, "841103300017", f.signer.Chosen(ncalayer.KeySignature).Holder.IIN, "a failed choice changes nothing")
 }

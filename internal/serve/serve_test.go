@@ -154,3 +154,33 @@ func TestHealthEndpointsAndGRPC(t *testing.T) {
 	cancel()
 	require.NoError(t, <-done)
 }
+
+// TestStoppingEndsLongAnswers: a long answer (a stream of events) that waits on Stopping ends when the
+// server begins to shut down, so the graceful shutdown does not wait for it; outside a server Stopping
+// is never closed.
+func TestStoppingEndsLongAnswers(t *testing.T) {
+	t.Parallel()
+	require.Nil(t, serve.Stopping(t.Context()))
+	lis, err := serve.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	entered := make(chan struct{})
+	r := serve.NewRunner(discard, 30*time.Second)
+	serve.HTTP(r, "http", lis, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		_ = http.NewResponseController(w).Flush()
+		close(entered)
+		select {
+		case <-serve.Stopping(req.Context()):
+		case <-req.Context().Done():
+		}
+	}))
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	resp, err := http.Get("http://" + lis.Addr().String() + "/")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	<-entered
+	cancel()
+	require.NoError(t, <-done, "the shutdown ended the stream and finished")
+}

@@ -21,9 +21,26 @@ func Listen(addr string) (net.Listener, error) {
 	return lis, nil
 }
 
+// stoppingKey carries the channel closed when the server begins to shut down.
+type stoppingKey struct{}
+
+// Stopping is closed when the server that serves the request ctx begins to shut down: a long answer
+// (a stream of server-sent events) ends then, so that the graceful shutdown does not wait for it. Plain
+// requests go on to their end. Outside such a server it is never closed.
+func Stopping(ctx context.Context) <-chan struct{} {
+	if ch, ok := ctx.Value(stoppingKey{}).(chan struct{}); ok {
+		return ch
+	}
+	return nil
+}
+
 // HTTP serves h on lis under the runner and shuts it down in PhaseHTTP.
 func HTTP(r *Runner, name string, lis net.Listener, h http.Handler) {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	stopping := make(chan struct{})
+	base := context.WithValue(context.Background(), stoppingKey{}, stopping)
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		BaseContext: func(net.Listener) context.Context { return base }}
+	srv.RegisterOnShutdown(func() { close(stopping) })
 	r.Go(name, func(context.Context) error {
 		if err := srv.Serve(lis); !errors.Is(err, http.ErrServerClosed) {
 			return err

@@ -351,9 +351,9 @@ func When(t any) string {
 	return ""
 }
 
-// Funcs are the template functions every site has: when, b64, pick.
+// Funcs are the template functions every site has: when, b64, pick, region.
 func Funcs() template.FuncMap {
-	return template.FuncMap{"when": When, "b64": base64.StdEncoding.EncodeToString, "pick": Pick}
+	return template.FuncMap{"when": When, "b64": base64.StdEncoding.EncodeToString, "pick": Pick, "region": RegionName}
 }
 
 // Page is what every template of a site gets.
@@ -370,14 +370,20 @@ type Page struct {
 	Guest     bool
 	GuestCSRF string
 	Signer    string
-	Error     string
-	Notice    string
-	Data      any
+	// Title is the page's own title (before the site's); Render takes the site's text "title_<page>"
+	// when it is not set.
+	Title  string
+	Error  string
+	Notice string
+	Data   any
 }
 
 // Render executes the template name of tmpl with the page; back is the path the language links return to.
 func (s *Site) Render(w http.ResponseWriter, r *http.Request, tmpl *template.Template, name string, status int, p Page) {
 	p.Lang, p.Signer = Lang(r), s.o.SignerURL
+	if p.Title == "" {
+		p.Title = p.T["title_"+strings.TrimSuffix(name, ".html")]
+	}
 	if p.Path == "" {
 		p.Path = r.URL.Path
 	}

@@ -62,6 +62,9 @@ type Config struct {
 	Workers int `env:"EGOV_RSHEP_WORKERS" envDefault:"8"`
 	// SessionTTL is how long an АРМ session lasts.
 	SessionTTL time.Duration `env:"EGOV_RSHEP_SESSION_TTL" envDefault:"8h"`
+	// Cabinet is the ШЭП participant of the citizens' personal cabinet (ПЭП): the statuses of an
+	// application made at a ЦОН go there too, to the applicant's cabinet ("" sends them to the ЦОН only).
+	Cabinet string `env:"EGOV_RSHEP_CABINET" envDefault:"portal"`
 	// TrustedProxies are the reverse proxies whose X-Forwarded-* headers АРМ believes (Secure cookies
 	// when TLS ends at them).
 	TrustedProxies webkit.Proxies `env:"EGOV_TRUSTED_PROXIES"`
@@ -174,7 +177,7 @@ func Descriptor(cfg Config) app.Descriptor {
 				return nil, errors.New("EGOV_RSHEP_VERIFY_URL: the portal's public address is needed for the QR code of printed results")
 			}
 			eng, err := engine.New(engine.Options{Catalog: cat, Nodes: nodes, DB: env.DB, Registries: engine.ShepRegistries{Nodes: nodes},
-				Now: env.Now, Log: env.Log, Worker: hostname(), Meter: env.Telemetry.Meter("egov/rshep"), VerifyURL: verifyURL})
+				Now: env.Now, Log: env.Log, Worker: hostname(), Meter: env.Telemetry.Meter("egov/rshep"), VerifyURL: verifyURL, Cabinet: cfg.Cabinet})
 			if err != nil {
 				_ = closeAll()
 				return nil, err

@@ -39,10 +39,24 @@ var Partials embed.FS
 type FieldView struct {
 	ID, Type, Label string
 	Required        bool
-	Choices         []string
+	Choices         []Choice
 	MaxLength       int
 	Value           string
-	ReadOnly        bool
+	// Shown is Value as people read it: a choice's label, else the value itself.
+	Shown    string
+	ReadOnly bool
+}
+
+// Choice is one value of a choice field with its label in the page's language.
+type Choice struct{ Value, Label string }
+
+// ChoiceLabel is how value of field f reads in lang: the passport's choice_labels, else the value itself
+// (a field that is not a choice, or a value the passport no longer lists).
+func ChoiceLabel(f catalog.Field, lang, value string) string {
+	if t, ok := f.ChoiceLabels[value]; ok {
+		return webkit.Pick(lang, t.RU, t.KK)
+	}
+	return value
 }
 
 // DocView is a document the form asks for.
@@ -57,9 +71,19 @@ func Form(p *catalog.Passport, channel, lang string, values, fixed map[string]st
 	var fields []FieldView
 	for _, f := range p.FieldsFor(channel) {
 		v := FieldView{ID: f.ID, Type: f.Type, Label: webkit.Pick(lang, f.Label.RU, f.Label.KK), Required: f.Required,
-			Choices: f.Choices, MaxLength: f.MaxLength, Value: values[f.ID]}
+			MaxLength: f.MaxLength, Value: values[f.ID]}
+		for _, c := range f.Choices {
+			v.Choices = append(v.Choices, Choice{Value: c, Label: ChoiceLabel(f, lang, c)})
+		}
 		if x, ok := fixed[f.ID]; ok {
 			v.Value, v.ReadOnly = x, true
+		}
+		v.Shown = ChoiceLabel(f, lang, v.Value)
+		switch {
+		case f.Type == "bool" && v.Value == "true":
+			v.Shown = webkit.Pick(lang, "да", "иә")
+		case f.Type == "bool" && v.Value != "":
+			v.Shown = webkit.Pick(lang, "нет", "жоқ")
 		}
 		fields = append(fields, v)
 	}
@@ -233,6 +257,7 @@ func ServeResult(w http.ResponseWriter, r *http.Request, a *applicant.Applicatio
 func Funcs() map[string]any {
 	f := webkit.Funcs()
 	f["statusName"] = StatusName
+	f["shown"] = Shown
 	f["list"] = func(xs ...string) []string { return xs }
 	// docs passes a form page's documents to "documents_input": {{template "documents_input" (docs .)}}.
 	f["docs"] = func(p webkit.Page) map[string]any {

@@ -11,14 +11,24 @@ func StatusName(lang, status string) string {
 	return status
 }
 
+// Shown is the status a page shows for an application's (or one status row's) status: a result issued
+// after a refusal is a refusal to the citizen (REFUSAL_ISSUED, shown as a refusal), never «Результат
+// готов» as after an approval.
+func Shown(status string, refused bool) string {
+	if refused && status == "RESULT_ISSUED" {
+		return "REFUSAL_ISSUED"
+	}
+	return status
+}
+
 // statusNames are the statuses as the citizen reads them.
 var statusNames = map[string]map[string]string{
 	"ru": {"DRAFT": "Черновик", "SUBMITTED": "Отправлено", "DELIVERED": "Доставлено", "NOT_DELIVERED": "Не доставлено",
 		"REGISTERED": "Зарегистрировано", "IN_PROGRESS": "В работе", "EXTENDED": "Срок продлён", "APPROVED": "Одобрено",
-		"REFUSED": "Отказано", "RESULT_ISSUED": "Результат готов", "HANDED_OVER": "Выдано", "UNCLAIMED": "Не востребовано",
+		"REFUSED": "Отказано", "RESULT_ISSUED": "Результат готов", "REFUSAL_ISSUED": "Отказано: ответ готов", "HANDED_OVER": "Выдано", "UNCLAIMED": "Не востребовано",
 		"UNKNOWN": "Статус обновлён"},
 	"kk": {"DRAFT": "Жоба", "SUBMITTED": "Жіберілді", "DELIVERED": "Жеткізілді", "NOT_DELIVERED": "Жеткізілмеді",
 		"REGISTERED": "Тіркелді", "IN_PROGRESS": "Жұмыста", "EXTENDED": "Мерзімі ұзартылды", "APPROVED": "Мақұлданды",
-		"REFUSED": "Бас тартылды", "RESULT_ISSUED": "Нәтиже дайын", "HANDED_OVER": "Берілді", "UNCLAIMED": "Талап етілмеді",
+		"REFUSED": "Бас тартылды", "RESULT_ISSUED": "Нәтиже дайын", "REFUSAL_ISSUED": "Бас тартылды: жауап дайын", "HANDED_OVER": "Берілді", "UNCLAIMED": "Талап етілмеді",
 		"UNKNOWN": "Мәртебесі жаңартылды"},
 }

@@ -1,8 +1,10 @@
 package channelweb
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/applicant"
@@ -115,8 +117,14 @@ func (p *Pages[U]) Sign(w http.ResponseWriter, r *http.Request, u U) {
 		p.renderSign(w, r, u, a, http.StatusServiceUnavailable, p.Text(r, "err_status"))
 		return
 	case errors.As(err, &refused):
-		// Condition 2 failed: the application is refused (process 4); its page shows the text.
-		http.Redirect(w, r, "/applications/"+a.ID, http.StatusSeeOther)
+		// Condition 2 failed: nothing was sent and the draft stays; the signing page says why, in the
+		// regulation's words, and asks for a valid key.
+		l := webkit.Lang(r)
+		msg := webkit.Pick(l, refused.Text.RU, refused.Text.KK)
+		if detail := webkit.Pick(l, refused.DetailRU, refused.DetailKK); detail != "" {
+			msg += ": " + detail
+		}
+		p.renderSign(w, r, u, a, http.StatusUnprocessableEntity, msg+". "+p.Text(r, "sign_again"))
 		return
 	case errors.Is(err, applicant.ErrSubmitted), errors.Is(err, applicant.ErrOutcomeUnknown):
 		// Sent before (a second click, a retry after a lost answer), or perhaps just now with the
@@ -134,6 +142,25 @@ func (p *Pages[U]) Sign(w http.ResponseWriter, r *http.Request, u U) {
 	http.Redirect(w, r, p.Sent(a), http.StatusSeeOther)
 }
 
+// Events streams the application's changes as server-sent events (webkit.Stream) from the status
+// numbered ?after= on: the application's page listens and reloads itself when a status comes, and
+// without JavaScript it is reloaded by hand.
+func (p *Pages[U]) Events(w http.ResponseWriter, r *http.Request, u U) {
+	a, ok := p.Load(w, r, u)
+	if !ok {
+		return
+	}
+	after, err := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
+	if err != nil {
+		after = a.Recorded
+	}
+	owner := p.Owner(u)
+	p.Web.Stream(w, r, after, func(ctx context.Context) (int64, bool, error) {
+		n, err := p.Desk.Newest(ctx, owner, a.ID)
+		return n, false, err
+	})
+}
+
 // Result serves the application's result document, or with ?part=signature its signature.
 func (p *Pages[U]) Result(w http.ResponseWriter, r *http.Request, u U) {
 	a, ok := p.Load(w, r, u)
@@ -145,4 +172,16 @@ func (p *Pages[U]) Result(w http.ResponseWriter, r *http.Request, u U) {
 		return
 	}
 	ServeResult(w, r, a)
+}
+
+// AfterRefusal is what the passport says a refused applicant can do next, for a refused application
+// (nil otherwise, or when the passport says nothing).
+func AfterRefusal(d *applicant.Desk, a *applicant.Application) *catalog.AfterRefusal {
+	if !a.Refused {
+		return nil
+	}
+	if p, ok := d.Catalog().Get(a.ServiceCode, a.Region); ok {
+		return p.AfterRefusal
+	}
+	return nil
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/egov-suite/egov/internal/applicant/lifecycle"
 	"github.com/egov-suite/egov/internal/applicant/store"
+	"github.com/egov-suite/egov/internal/iin"
 	"github.com/egov-suite/egov/internal/pgdb"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
@@ -34,6 +35,11 @@ type Intake struct {
 	// Tracer names the channel's spans (egov/<channel>).
 	Tracer string
 	Log    *slog.Logger
+	// Adopt (the personal cabinet): a notification of an application this channel did not take (one
+	// made at a ЦОН, copied here by РШЭП) puts the application on the list of the applicant the
+	// envelope names (its user id, an IIN), with the statuses that follow; nothing of it can be signed
+	// or sent from here.
+	Adopt bool
 }
 
 // Handle records a delivery of ШЭП's.
@@ -51,7 +57,11 @@ func (in *Intake) Handle(ctx context.Context, dv *shepsdk.Delivery) error {
 		in.Log.WarnContext(ctx, "applications: unreadable notification ignored", "message_id", e.GetMessageId(), "error", err)
 		return nil
 	}
-	return in.record(ctx, n)
+	owner := ""
+	if in.Adopt {
+		owner = e.GetUserId()
+	}
+	return in.record(ctx, n, owner)
 }
 
 // receipt records ШЭП's delivery receipt of an application's message.
@@ -87,6 +97,30 @@ func (in *Intake) receipt(ctx context.Context, n *shepv1.DeliveryNotification) e
 	})
 }
 
+// adopt puts an application made at another channel on owner's list, once: its first status to arrive
+// creates it (as submitted there, with no content to sign), and the rest are recorded as for any other.
+// An owner that is not an IIN adopts nothing.
+func (in *Intake) adopt(ctx context.Context, tx pgx.Tx, n *applicationv1.StatusNotification, owner string) error {
+	if _, err := iin.Parse(owner); err != nil {
+		// Not this channel's to refuse: the notification is recorded (or ignored) as any other.
+		in.Log.WarnContext(ctx, "applications: a copied notification names no applicant; not adopted", "application", n.GetApplicationId(),
+			"why", err.Error())
+		return nil
+	}
+	var created bool
+	err := tx.QueryRow(ctx, `INSERT INTO applications (id, owner, channel, service_code, region, applicant_iin, content, status, created_at, submitted_at)
+		VALUES ($1, $2, 'tson', $3, $4, $2, ''::bytea, 'SUBMITTED', $5, $5) ON CONFLICT (id) DO NOTHING RETURNING true`,
+		n.GetApplicationId(), owner, n.GetServiceCode(), n.GetRegion(), n.GetTime().AsTime()).Scan(&created)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // on the list already
+	}
+	if err == nil {
+		in.Log.InfoContext(ctx, "applications: an application made at a ЦОН put in the applicant's cabinet", "application", n.GetApplicationId(),
+			"applicant", iin.Mask(owner))
+	}
+	return err
+}
+
 // CopyRefusal says why a NOT_DELIVERED notice is about a copy of the application's message rather than
 // the message itself, or "" when it is about the message. ШЭП refuses a message id used before (the
 // channel re-sent the very same message, e.g. after a NATS restart: ШЭП holds the first) and names the
@@ -108,7 +142,9 @@ func CopyRefusal(n *shepv1.DeliveryNotification, env []byte) string {
 	return ""
 }
 
-func (in *Intake) record(ctx context.Context, n *applicationv1.StatusNotification) error {
+// record records a notification; owner, when set, is whose list an application this channel does not
+// hold is adopted into (Adopt).
+func (in *Intake) record(ctx context.Context, n *applicationv1.StatusNotification, owner string) error {
 	status, known := lifecycle.CaseStatus(n.GetStatus())
 	if !known {
 		// Recorded all the same, with РШЭП's text, so the citizen loses nothing and the list stays
@@ -121,6 +157,11 @@ func (in *Intake) record(ctx context.Context, n *applicationv1.StatusNotificatio
 	defer span.End()
 	// Pipelined: the updates after the status row go to the server together with the commit.
 	return pgdb.InTxPipelined(ctx, in.DB, func(tx pgx.Tx) error {
+		if owner != "" {
+			if err := in.adopt(ctx, tx, n, owner); err != nil {
+				return err
+			}
+		}
 		var cur string
 		err := tx.QueryRow(ctx, `SELECT status FROM applications WHERE id = $1 FOR UPDATE`, n.GetApplicationId()).Scan(&cur)
 		if errors.Is(err, pgx.ErrNoRows) {

@@ -54,6 +54,13 @@ type Application struct {
 	HandedOverAt      *time.Time
 	HandedOverBy      string
 	UnclaimedAt       *time.Time
+	// Refused is a refusal among the application's statuses: at the signature, at РШЭП's intake, or the
+	// decision whose result (a motivated refusal) is issued. A refusal's RESULT_ISSUED is still a
+	// refusal to the citizen, never «Результат готов» in green.
+	Refused bool
+	// Recorded is the number of the newest status row (statuses.recorded): a page drawn with it asks
+	// for the statuses recorded after it.
+	Recorded int64
 	// Doc is Content, read.
 	Doc *applicationv1.Application
 }
@@ -81,6 +88,8 @@ type Status struct {
 // Notice is a status of one of the owner's applications, for «Уведомления».
 type Notice struct {
 	Status
+	// Recorded numbers the row in the order the channel recorded it (unread ones are after the seen).
+	Recorded      int64
 	ApplicationID string
 	ServiceCode   string
 	Region        string
@@ -103,13 +112,15 @@ type Store struct {
 
 const columns = `id, owner, channel, service_code, region, applicant_iin, representative_iin, language, content, signature, signer,
 	message_id, status, number, deadline, created_at, submitted_at, sent_at, result_media_type, result_content, result_signature,
-	closed_at, handed_over_at, handed_over_by, unclaimed_at`
+	closed_at, handed_over_at, handed_over_by, unclaimed_at,
+	EXISTS (SELECT 1 FROM statuses r WHERE r.application_id = applications.id AND (r.status = 'REFUSED' OR r.reason_ru <> '')) AS refused,
+	(SELECT coalesce(max(r.recorded), 0) FROM statuses r WHERE r.application_id = applications.id) AS recorded`
 
 func scan(r pgx.CollectableRow) (*Application, error) {
 	a := &Application{}
 	err := r.Scan(&a.ID, &a.Owner, &a.Channel, &a.ServiceCode, &a.Region, &a.ApplicantIIN, &a.RepresentativeIIN, &a.Language,
 		&a.Content, &a.Signature, &a.Signer, &a.MessageID, &a.Status, &a.Number, &a.Deadline, &a.CreatedAt, &a.SubmittedAt,
-		&a.SentAt, &a.ResultMediaType, &a.ResultContent, &a.ResultSignature, &a.ClosedAt, &a.HandedOverAt, &a.HandedOverBy, &a.UnclaimedAt)
+		&a.SentAt, &a.ResultMediaType, &a.ResultContent, &a.ResultSignature, &a.ClosedAt, &a.HandedOverAt, &a.HandedOverBy, &a.UnclaimedAt, &a.Refused, &a.Recorded)
 	if err != nil {
 		return nil, err
 	}
@@ -156,21 +167,48 @@ func (s Store) Statuses(ctx context.Context, id string) ([]Status, error) {
 	})
 }
 
-// Notices are the statuses of all the owner's applications, newest first.
+// Notices are the statuses of all the owner's applications, newest first. Within one application a
+// status never shows as older than the one before it: ШЭП's delivery receipt is stamped by ШЭП and
+// may come a moment after РШЭП's result, so each status is dated, for the order, by the latest time of
+// it and every status before it (its "shown" time), and ties go by the application's own order.
 func (s Store) Notices(ctx context.Context, owner string, limit int) ([]Notice, error) {
-	rows, err := s.DB.Query(ctx, `SELECT s.status, s.at, s.seq, s.text_ru, s.text_kk, s.reason_ru, s.reason_kk, s.comment,
-			a.id, a.service_code, a.region, a.number
-		FROM statuses s JOIN applications a ON a.id = s.application_id
-		WHERE a.owner = $1 AND s.status <> 'DRAFT' ORDER BY s.at DESC, s.seq DESC LIMIT $2`, owner, limit)
+	rows, err := s.DB.Query(ctx, `SELECT status, at, seq, text_ru, text_kk, reason_ru, reason_kk, comment, recorded, id, service_code, region, number
+		FROM (SELECT s.status, s.at, s.seq, s.text_ru, s.text_kk, s.reason_ru, s.reason_kk, s.comment, s.recorded,
+				a.id, a.service_code, a.region, a.number,
+				max(s.at) OVER (PARTITION BY s.application_id ORDER BY s.seq, s.at ROWS UNBOUNDED PRECEDING) AS shown
+			FROM statuses s JOIN applications a ON a.id = s.application_id
+			WHERE a.owner = $1 AND s.status <> 'DRAFT') n
+		ORDER BY shown DESC, id, seq DESC LIMIT $2`, owner, limit)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Notice, error) {
 		var n Notice
-		err := r.Scan(&n.Status.Status, &n.At, &n.Seq, &n.TextRU, &n.TextKK, &n.ReasonRU, &n.ReasonKK, &n.Comment,
+		err := r.Scan(&n.Status.Status, &n.At, &n.Seq, &n.TextRU, &n.TextKK, &n.ReasonRU, &n.ReasonKK, &n.Comment, &n.Recorded,
 			&n.ApplicationID, &n.ServiceCode, &n.Region, &n.Number)
 		return n, err
 	})
+}
+
+// Newest is the number of the owner's application's newest status row (0 with none), and ErrNotFound
+// when the application is not the owner's.
+func (s Store) Newest(ctx context.Context, owner, id string) (int64, error) {
+	var n int64
+	err := s.DB.QueryRow(ctx, `SELECT coalesce((SELECT max(recorded) FROM statuses WHERE application_id = a.id), 0)
+		FROM applications a WHERE a.id = $1 AND a.owner = $2`, id, owner).Scan(&n)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	return n, err
+}
+
+// Unread counts the owner's notices recorded after the row seen (statuses.recorded), and gives the
+// newest row's number (what the owner has seen once the list is shown).
+func (s Store) Unread(ctx context.Context, owner string, seen int64) (count int, newest int64, err error) {
+	err = s.DB.QueryRow(ctx, `SELECT count(*) FILTER (WHERE s.recorded > $2), coalesce(max(s.recorded), 0)
+		FROM statuses s JOIN applications a ON a.id = s.application_id
+		WHERE a.owner = $1 AND s.status <> 'DRAFT'`, owner, seen).Scan(&count, &newest)
+	return count, newest, err
 }
 
 // AddStatus adds a status row under key (its source: "local:…", "shep:…", "rshep:<seq>", "tson:…"),
@@ -212,20 +250,6 @@ func (s Store) InsertDraft(ctx context.Context, d Draft, st Status, also ...Also
 			}
 		}
 		return nil
-	})
-}
-
-// Refuse closes a draft refused at its signature (condition 2), keeping the signature refused; a draft
-// that moved on meanwhile is left as it is.
-func (s Store) Refuse(ctx context.Context, owner, id string, signature []byte, st Status) error {
-	return pgdb.InTx(ctx, s.DB, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE applications SET status = $3, signature = $4, closed_at = $5 WHERE id = $1 AND owner = $2 AND status = 'DRAFT'`,
-			id, owner, lifecycle.StatusRefused, signature, st.At)
-		if err != nil || tag.RowsAffected() == 0 {
-			return err
-		}
-		_, err = AddStatus(ctx, tx, id, "local:"+lifecycle.StatusRefused, st)
-		return err
 	})
 }
 

@@ -125,6 +125,7 @@ func (s *Site) Handler() http.Handler {
 	mux.HandleFunc("POST /applications/{id}/sign", s.auth(s.pages.Sign))
 	mux.HandleFunc("GET /applications/{id}", s.auth(s.application))
 	mux.HandleFunc("GET /applications/{id}/result", s.auth(s.pages.Result))
+	mux.HandleFunc("GET /applications/{id}/events", s.auth(s.pages.Events))
 	mux.HandleFunc("POST /applications/{id}/survey", s.auth(s.survey))
 	mux.HandleFunc("GET /history", s.auth(s.history))
 	mux.HandleFunc("GET /notifications", s.auth(s.notifications))
@@ -135,7 +136,10 @@ func (s *Site) Handler() http.Handler {
 type user struct {
 	IIN  string
 	Name string
-	web  *webkit.Session
+	// Unread are the notices recorded since the citizen last opened «Уведомления» (the menu's count).
+	Unread int
+	seen   int64
+	web    *webkit.Session
 }
 
 type authed func(w http.ResponseWriter, r *http.Request, u *user)
@@ -161,10 +165,14 @@ func (s *Site) authBody(limit int64, next authed) http.HandlerFunc {
 
 func (s *Site) user(ctx context.Context, ws *webkit.Session) (*user, error) {
 	u := &user{IIN: ws.Subject, web: ws}
-	err := s.o.DB.QueryRow(ctx, `SELECT name FROM accounts WHERE iin = $1`, ws.Subject).Scan(&u.Name)
+	err := s.o.DB.QueryRow(ctx, `SELECT name, notices_seen FROM accounts WHERE iin = $1`, ws.Subject).Scan(&u.Name, &u.seen)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
+	if err != nil {
+		return nil, err
+	}
+	u.Unread, _, err = s.o.Desk.Unread(ctx, u.IIN, u.seen)
 	return u, err
 }
 
@@ -501,6 +509,7 @@ func (s *Site) rows(r *http.Request, apps []*applicant.Application) []row {
 type noticeRow struct {
 	applicant.Notice
 	Service string
+	Unread  bool
 }
 
 func (s *Site) notices(r *http.Request, ns []applicant.Notice) []noticeRow {
@@ -525,13 +534,30 @@ func (s *Site) history(w http.ResponseWriter, r *http.Request, u *user) {
 	s.render(w, r, "history.html", http.StatusOK, u, "", map[string]any{"Applications": s.rows(r, apps)})
 }
 
+// notifications lists the citizen's notices, newest first, the unread ones marked; from then on they
+// count as read.
 func (s *Site) notifications(w http.ResponseWriter, r *http.Request, u *user) {
+	_, newest, err := s.o.Desk.Unread(r.Context(), u.IIN, u.seen)
+	if err != nil {
+		s.web.Fail(w, r, err)
+		return
+	}
 	ns, err := s.o.Desk.Notices(r.Context(), u.IIN, 200)
 	if err != nil {
 		s.web.Fail(w, r, err)
 		return
 	}
-	s.render(w, r, "notifications.html", http.StatusOK, u, "", map[string]any{"Notices": s.notices(r, ns)})
+	if _, err := s.o.DB.Exec(r.Context(), `UPDATE accounts SET notices_seen = greatest(notices_seen, $2) WHERE iin = $1`, u.IIN, newest); err != nil {
+		s.web.Fail(w, r, err)
+		return
+	}
+	rows := s.notices(r, ns)
+	unread := u.Unread
+	for i := range rows {
+		rows[i].Unread = rows[i].Recorded > u.seen
+	}
+	u.Unread = 0
+	s.render(w, r, "notifications.html", http.StatusOK, u, "", map[string]any{"Notices": rows, "Unread": unread})
 }
 
 func (s *Site) passport(w http.ResponseWriter, r *http.Request) (*catalog.Passport, bool) {
@@ -631,7 +657,7 @@ func (s *Site) showApplication(w http.ResponseWriter, r *http.Request, u *user, 
 		name = webkit.Pick(l, p.Name.RU, p.Name.KK)
 	}
 	page := map[string]any{"App": a, "Name": name, "Statuses": statuses, "Result": channelweb.Result(r.Context(), s.o.Desk, a, "/applications/"+a.ID+"/result"),
-		"Survey": survey, "Sent": r.URL.Query().Get("sent") != ""}
+		"Survey": survey, "Sent": r.URL.Query().Get("sent") != "", "AfterRefusal": channelweb.AfterRefusal(s.o.Desk, a)}
 	s.render(w, r, "application.html", status, u, errText, page)
 }
 

@@ -31,6 +31,7 @@ import (
 	"github.com/egov-suite/egov/internal/catalog/diagram"
 	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/iin"
+	"github.com/egov-suite/egov/internal/registries"
 	"github.com/egov-suite/egov/internal/webkit"
 	"github.com/egov-suite/egov/services/rshep/internal/engine"
 	"github.com/egov-suite/egov/services/rshep/internal/rules"
@@ -72,9 +73,12 @@ func New(o Options) *ARM {
 	}
 	a := &ARM{o: o, site: webkit.New(webkit.Options{Prefix: "/arm/", Cookie: "arm_session", DB: o.DB, TTL: o.SessionTTL,
 		Now: o.Now, SignerURL: o.SignerURL, Proxies: o.Proxies, Log: o.Log})}
-	funcs := webkit.Funcs()
-	funcs["left"] = a.left
-	a.tmpl = template.Must(template.New("").Funcs(funcs).ParseFS(web, "web/*.html"))
+	fm := webkit.Funcs()
+	for k, f := range funcs() {
+		fm[k] = f
+	}
+	fm["left"] = a.left
+	a.tmpl = template.Must(template.New("").Funcs(fm).ParseFS(web, "web/*.html"))
 	return a
 }
 
@@ -202,6 +206,14 @@ type row struct {
 	Step    string
 	Role    string
 	Mine    bool
+	// Refusal is the passport's text of the case's refusal ground.
+	Refusal string
+}
+
+// rejectedRow is an application refused at intake, with its service and ground by name.
+type rejectedRow struct {
+	engine.Rejection
+	Service, Ground string
 }
 
 func (a *ARM) inbox(w http.ResponseWriter, r *http.Request, s *session) {
@@ -230,8 +242,9 @@ func (a *ARM) inbox(w http.ResponseWriter, r *http.Request, s *session) {
 			x := row{Case: c}
 			if p, err := a.o.Engine.Passport(r.Context(), c); err == nil {
 				x.Service = webkit.Pick(l, p.Name.RU, p.Name.KK)
+				x.Refusal = refusalName(l, p, c.RefusalCode)
 				if st := c.CurrentStep(p); st != nil {
-					x.Step, x.Role = webkit.Pick(l, st.Action.RU, st.Action.KK), st.Performer()
+					x.Step, x.Role = webkit.Pick(l, st.Action.RU, st.Action.KK), performerName(l, p, st.Performer())
 					x.Mine = rules.Holds(p, c.State(), rules.Actor{IIN: s.IIN, Roles: s.Roles})
 				}
 			}
@@ -245,11 +258,19 @@ func (a *ARM) inbox(w http.ResponseWriter, r *http.Request, s *session) {
 	if other {
 		closed, rejected = nil, nil
 	}
-	a.render(w, r, "inbox.html", http.StatusOK, s, "", map[string]any{"Open": rows(open), "Closed": rows(closed), "Rejected": rejected})
+	rejectedRows := make([]rejectedRow, 0, len(rejected))
+	for _, x := range rejected {
+		rr := rejectedRow{Rejection: x, Service: x.ServiceCode, Ground: x.RefusalCode}
+		if p, ok := a.o.Engine.Catalog().Get(x.ServiceCode, x.Region); ok {
+			rr.Service, rr.Ground = webkit.Pick(l, p.Name.RU, p.Name.KK), refusalName(l, p, x.RefusalCode)
+		}
+		rejectedRows = append(rejectedRows, rr)
+	}
+	a.render(w, r, "inbox.html", http.StatusOK, s, "", map[string]any{"Open": rows(open), "Closed": rows(closed), "Rejected": rejectedRows})
 }
 
-// left writes the time left to a deadline, or how long ago it passed.
-func (a *ARM) left(t *time.Time) string {
+// left writes the time left to a deadline, or how long ago it passed, in lang.
+func (a *ARM) left(lang string, t *time.Time) string {
 	if t == nil {
 		return "—"
 	}
@@ -262,9 +283,9 @@ func (a *ARM) left(t *time.Time) string {
 	h := int(d.Hours()) % 24
 	m := int(d.Minutes()) % 60
 	if days > 0 {
-		return fmt.Sprintf("%s%d д %d ч", sign, days, h)
+		return fmt.Sprintf("%s%d %s %d %s", sign, days, webkit.Pick(lang, "д", "күн"), h, webkit.Pick(lang, "ч", "сағ"))
 	}
-	return fmt.Sprintf("%s%d ч %02d мин", sign, h, m)
+	return fmt.Sprintf("%s%d %s %02d %s", sign, h, webkit.Pick(lang, "ч", "сағ"), m, webkit.Pick(lang, "мин", "мин"))
 }
 
 func (a *ARM) load(w http.ResponseWriter, r *http.Request, s *session) (*engine.Case, bool) {
@@ -338,9 +359,23 @@ func (a *ARM) showCase(w http.ResponseWriter, r *http.Request, s *session, statu
 	step := c.CurrentStep(p)
 	// The buttons are the rules' answer, the same the engine gives when the action comes.
 	can := rules.Permitted(p, c.State(), rules.Actor{IIN: s.IIN, Roles: s.Roles})
+	// What the employee typed comes back with a refused action, so that nothing has to be typed again.
+	typed := map[string]string{}
+	if r.Method == http.MethodPost {
+		for _, k := range []string{"kind", "outcome", "refusal_code", "comment", "assignee"} {
+			typed[k] = r.PostFormValue(k)
+		}
+	}
+	var assigneeName string
+	for _, o := range officers {
+		if o.IIN == c.Assignee {
+			assigneeName = o.Name
+		}
+	}
+	names, namesErr := a.names(r.Context(), s.Region, c, p)
 	a.render(w, r, "case.html", status, s, errText, map[string]any{"Case": c, "Passport": p, "Step": step, "History": history,
 		"Can": can, "Officers": officers, "Result": resultText(c), "Docs": c.Docs(), "Files": a.o.Attachments != nil,
-		"Clerk": s.Has("clerk"), "Diagram": flow(p, webkit.Lang(r), step)})
+		"Clerk": s.Has("clerk"), "Typed": typed, "AssigneeName": assigneeName, "Names": names, "NamesErr": namesErr, "Diagram": flow(p, webkit.Lang(r), step)})
 }
 
 // flow is the drawing of the passport version the case runs under, the step it is at marked (none once
@@ -351,6 +386,36 @@ func flow(p *catalog.Passport, lang string, at *catalog.Step) template.HTML {
 		current = at.ID
 	}
 	return template.HTML(diagram.RenderAt(p, lang, current)) //nolint:gosec // drawn by the suite from the passport, every text escaped
+}
+
+// names are the people the case names (the applicant, and each IIN of the form: the ward, the child,
+// the representative), looked up in ГБД ФЛ through ШЭП as the checks are, by form field. The case
+// keeps IINs only; a name is read when the page is drawn and never stored. A look-up that fails leaves
+// the names out and says so (true); a person ГБД ФЛ does not know is left out.
+func (a *ARM) names(ctx context.Context, region string, c *engine.Case, p *catalog.Passport) (map[string]string, bool) {
+	iins := map[string]string{"applicant_iin": c.ApplicantIIN}
+	for _, f := range p.Fields {
+		if v := c.Form[f.ID]; f.Type == "iin" && v != "" {
+			iins[f.ID] = v
+		}
+	}
+	out := map[string]string{}
+	failed := false
+	for field, v := range iins {
+		if v == "" {
+			continue
+		}
+		person, err := a.o.Engine.Person(ctx, region, v)
+		switch {
+		case errors.Is(err, registries.ErrNoRecord):
+		case err != nil:
+			failed = true
+			a.o.Log.WarnContext(ctx, "arm: a name could not be looked up in ГБД ФЛ", "case", c.Number, "field", field, "error", err)
+		default:
+			out[field] = strings.TrimSpace(person.GetSurname() + " " + person.GetName() + " " + person.GetPatronymic())
+		}
+	}
+	return out, failed
 }
 
 // resultText is the case's result documents as the employee reads them before signing.
@@ -493,7 +558,7 @@ func (a *ARM) act(w http.ResponseWriter, r *http.Request, s *session) {
 		case "closed", "wrong_step":
 			status = http.StatusConflict
 		}
-		a.showCase(w, r, s, status, ae.Message)
+		a.showCase(w, r, s, status, ae.Text(webkit.Lang(r)))
 		return
 	case err != nil:
 		a.site.Fail(w, r, err)

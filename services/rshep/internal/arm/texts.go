@@ -3,6 +3,10 @@ package arm
 // texts are the workstation's words, in Russian (default) and Kazakh.
 var texts = map[string]map[string]string{
 	"ru": {
+		"choose_ground":     "— выберите основание отказа —",
+		"no_file":           "файл не приложен",
+		"names_unavailable": "Имена не получены из ГБД ФЛ: реестр сейчас не отвечает. Сверьте ИИН.",
+		"title_case":        "Заявка", "title_inbox": "Входящие", "title_login": "Вход", "title_office": "Приём у услугодателя", "title_office_form": "Заявление у услугодателя", "title_office_sign": "Подписание заявления", "title_receipt": "Расписка",
 		"title": "АРМ РШЭП", "login": "Вход по ЭЦП", "region": "Регион", "sign_in": "Войти", "logout": "Выйти",
 		"login_help": "Подпишите вход ключом аутентификации (AUTH) через NCALayer. Без NCALayer: сохраните текст вызова в файл, подпишите его командой «egov sign --in файл --p12 ключ-AUTH.p12 --out вход.p7s» и вставьте «base64 -w0 вход.p7s» в поле.",
 		"challenge":  "Текст вызова", "signature": "Подпись CMS (Base64)", "sign_with_ncalayer": "Подписать через NCALayer",
@@ -40,6 +44,10 @@ var texts = map[string]map[string]string{
 		"err_application": "Заявление повреждено или относится к другой услуге: заполните форму заново.",
 	},
 	"kk": {
+		"choose_ground":     "— бас тарту негізін таңдаңыз —",
+		"no_file":           "файл тіркелмеген",
+		"names_unavailable": "Аттар ЖТ МДҚ-дан алынбады: тізілім қазір жауап бермейді. ЖСН-ді салыстырыңыз.",
+		"title_case":        "Өтінім", "title_inbox": "Кіріс", "title_login": "Кіру", "title_office": "Қызмет берушіде қабылдау", "title_office_form": "Қызмет берушідегі өтініш", "title_office_sign": "Өтінішке қол қою", "title_receipt": "Қолхат",
 		"title": "РШЭП АЖО", "login": "ЭЦҚ арқылы кіру", "region": "Өңір", "sign_in": "Кіру", "logout": "Шығу",
 		"login_help": "Кіруді NCALayer арқылы аутентификация кілтімен (AUTH) қол қойыңыз. NCALayer болмаса: шақыру мәтінін файлға сақтап, оған «egov sign --in файл --p12 кілт-AUTH.p12 --out кіру.p7s» командасымен қол қойыңыз және «base64 -w0 кіру.p7s» нәтижесін өріске қойыңыз.",
 		"challenge":  "Шақыру мәтіні", "signature": "CMS қолтаңбасы (Base64)", "sign_with_ncalayer": "NCALayer арқылы қол қою",

@@ -57,6 +57,11 @@ type Options struct {
 	// VerifyURL is the portal's public address: the QR code of every printed result opens its /verify.
 	// Empty: results are issued without a printable form.
 	VerifyURL string
+	// Cabinet is the participant of the citizens' personal cabinet (ПЭП, "portal"): every status of an
+	// application made at a ЦОН is sent there too, addressed by the applicant's IIN, so that it appears
+	// in the citizen's history and notifications («направлен в личный кабинет»). "" sends the statuses
+	// to the ЦОН only.
+	Cabinet string
 }
 
 // Engine runs the passports.

@@ -35,8 +35,8 @@ var system = Employee{IIN: "system", Name: "система", Roles: []string{"sy
 // ActionError is an action the engine refuses; Code tells the АРМ which. The rules package decides it.
 type ActionError = rules.Refusal
 
-func refuseAction(code, format string, args ...any) error {
-	return &ActionError{Code: code, Message: fmt.Sprintf(format, args...)}
+func refuseAction(code, en, ru, kk string, args ...any) error {
+	return rules.NewRefusal(code, en, ru, kk, args...)
 }
 
 // actor is an employee as the rules see them.
@@ -73,21 +73,21 @@ func (e *Engine) Act(ctx context.Context, region string, id int64, who Employee,
 		}
 		signedDocs = c.Docs()
 		if len(signedDocs) == 0 {
-			return refuseAction("wrong_step", "nothing to sign: the case has no decision yet")
+			return refuseAction("wrong_step", "nothing to sign: the case has no decision yet", "подписывать нечего: решения по заявке ещё нет", "қол қоятын ештеңе жоқ: өтінім бойынша шешім әлі жоқ")
 		}
 		if len(a.Signatures) == 0 && len(a.Signature) > 0 {
 			a.Signatures = [][]byte{a.Signature}
 		}
 		if len(a.Signatures) != len(signedDocs) {
-			return refuseAction("signature", "the decision issues %d document(s); sign each of them (%d signature(s) came)", len(signedDocs), len(a.Signatures))
+			return refuseAction("signature", "the decision issues %d document(s); sign each of them (%d signature(s) came)", "решение выпускает %d документ(а); подпишите каждый (подписей пришло: %d)", "шешім %d құжат шығарады; әрқайсысына қол қойыңыз (келген қолтаңбалар: %d)", len(signedDocs), len(a.Signatures))
 		}
 		// Verified outside the transaction: the certificate status may take an OCSP round trip. The
 		// transaction then checks the drafts are still the ones signed.
 		for i, d := range signedDocs {
 			sig, err := e.Verifier(region).Verify(ctx, d.Content, a.Signatures[i], envelope.Expect{Purpose: envelope.PurposeDocument, IIN: who.IIN})
 			if err != nil {
-				ru, _, _ := envelope.Refusal(err)
-				return refuseAction("signature", "подпись не принята: %s", ru)
+				ru, kk, _ := envelope.Refusal(err)
+				return refuseAction("signature", "the signature is not accepted: %s", "подпись не принята: %s", "қолтаңба қабылданбады: %s", ru, kk)
 			}
 			sigs = append(sigs, sig)
 		}
@@ -109,7 +109,7 @@ func (e *Engine) Act(ctx context.Context, region string, id int64, who Employee,
 		case kind == rules.Complete && a.Assignee != "":
 			kind = rules.Assign
 		case kind == rules.Assign && a.Assignee == "":
-			return refuseAction("invalid", "name the officer (ответственный исполнитель) to assign the case to")
+			return refuseAction("invalid", "name the officer (ответственный исполнитель) to assign the case to", "выберите ответственного исполнителя", "жауапты орындаушыны таңдаңыз")
 		case kind == rules.Assign:
 			a.Kind = rules.Complete
 		}
@@ -131,17 +131,17 @@ func (e *Engine) Act(ctx context.Context, region string, id int64, who Employee,
 		case rules.Sign:
 			docs := c.Docs()
 			if len(docs) != len(signedDocs) {
-				return refuseAction("wrong_step", "the decision changed while it was being signed; sign the new draft")
+				return refuseAction("wrong_step", "the decision changed while it was being signed; sign the new draft", "решение изменилось, пока его подписывали; подпишите новый проект", "қол қойылып жатқанда шешім өзгерді; жаңа жобаға қол қойыңыз")
 			}
 			for i := range docs {
 				if !bytes.Equal(signedDocs[i].Content, docs[i].Content) {
-					return refuseAction("wrong_step", "the decision changed while it was being signed; sign the new draft")
+					return refuseAction("wrong_step", "the decision changed while it was being signed; sign the new draft", "решение изменилось, пока его подписывали; подпишите новый проект", "қол қойылып жатқанда шешім өзгерді; жаңа жобаға қол қойыңыз")
 				}
 			}
 			bin, whose := rules.SignerBIN(p, step)
 			for _, sig := range sigs {
 				if bin != "" && sig.Holder.BIN != bin {
-					return refuseAction("signature", "the result is signed with the certificate of %q, not of %s", sig.Holder.Organization, whose)
+					return refuseAction("signature", "the result is signed with the certificate of %q, not of %s", "результат подписан сертификатом организации «%s», а не %s", "нәтижеге «%s» ұйымының сертификатымен қол қойылған, %s емес", sig.Holder.Organization, whose)
 				}
 			}
 			if err := e.signed(ctx, tx, c, p, who, a.Signatures, now); err != nil {
@@ -185,7 +185,7 @@ func (e *Engine) assign(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Pass
 		return err
 	}
 	if !slices.Contains(roles, "officer") {
-		return refuseAction("invalid", "the assignee is not an officer (ответственный исполнитель) of the provider")
+		return refuseAction("invalid", "the assignee is not an officer (ответственный исполнитель) of the provider", "выбранный сотрудник не ответственный исполнитель услугодателя", "таңдалған қызметкер қызмет берушінің жауапты орындаушысы емес")
 	}
 	c.Assignee = assignee
 	return store.AddEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: c.CurrentStep(p).Role,
@@ -195,7 +195,7 @@ func (e *Engine) assign(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Pass
 // decide records the decision and drafts the result document.
 func (e *Engine) decide(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, who Employee, a Action, now time.Time) error {
 	if c.Outcome != "" && len(c.ResultSignature) > 0 {
-		return refuseAction("closed", "the case is decided and signed: a second decision is not possible")
+		return refuseAction("closed", "the case is decided and signed: a second decision is not possible", "решение принято и подписано: второе решение невозможно", "шешім қабылданып, қол қойылды: екінші шешім мүмкін емес")
 	}
 	d, err := rules.CheckDecision(p, rules.Decision{Outcome: a.Outcome, RefusalCode: a.RefusalCode, Comment: a.Comment})
 	if err != nil {
@@ -317,7 +317,7 @@ func (e *Engine) close(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passp
 func (e *Engine) extend(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, who Employee, reason string, now time.Time) error {
 	x := p.Extension
 	if strings.TrimSpace(reason) == "" {
-		return refuseAction("invalid", "an extension needs its reason")
+		return refuseAction("invalid", "an extension needs its reason", "укажите причину продления срока", "мерзімді ұзарту себебін көрсетіңіз")
 	}
 	due, stepDue := rules.Extended(e.cal, p, *c.DueAt, *c.StepDueAt)
 	c.DueAt, c.StepDueAt, c.Extensions, c.Overdue, c.Warned = &due, &stepDue, c.Extensions+1, false, false

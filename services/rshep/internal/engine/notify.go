@@ -57,18 +57,29 @@ func (e *Engine) setStatus(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.P
 	return e.enqueue(ctx, tx, c, n, now)
 }
 
-// enqueue writes the NOTIFICATION envelope of n to the outbox in tx.
+// enqueue writes the NOTIFICATION envelope of n to the outbox in tx: to the channel the application
+// came from and, for an application made at a ЦОН, a copy to the citizen's personal cabinet (Cabinet).
 func (e *Engine) enqueue(ctx context.Context, tx pgx.Tx, c *Case, n *applicationv1.StatusNotification, now time.Time) error {
 	if c.ReplyTo == "" {
 		return nil // an office application: no channel waits for its statuses
 	}
+	if err := e.enqueueTo(ctx, tx, c, c.ReplyTo, n, now); err != nil {
+		return err
+	}
+	if e.o.Cabinet != "" && c.Channel == "tson" && c.ReplyTo != e.o.Cabinet && c.ApplicantIIN != "" {
+		return e.enqueueTo(ctx, tx, c, e.o.Cabinet, n, now)
+	}
+	return nil
+}
+
+func (e *Engine) enqueueTo(ctx context.Context, tx pgx.Tx, c *Case, recipient string, n *applicationv1.StatusNotification, now time.Time) error {
 	payload, err := proto.Marshal(n)
 	if err != nil {
 		return err
 	}
 	env := &envelopev1.Envelope{
 		MessageId: uuid.NewString(), CorrelationId: c.CorrelationID, ServiceId: ServiceID(c.Region), ServiceVersion: "1",
-		Sender: ParticipantID(c.Region), Recipient: c.ReplyTo, Type: envelopev1.MessageType_MESSAGE_TYPE_NOTIFICATION,
+		Sender: ParticipantID(c.Region), Recipient: recipient, Type: envelopev1.MessageType_MESSAGE_TYPE_NOTIFICATION,
 		MessageDate: timestamppb.New(now), UserId: c.ApplicantIIN, Region: c.Region, CaseId: c.Number,
 		PayloadType: string(n.ProtoReflect().Descriptor().FullName()), Payload: payload,
 	}

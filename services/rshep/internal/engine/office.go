@@ -40,7 +40,8 @@ func (r *OfficeRefusal) Error() string { return r.Text.RU + ": " + r.Detail }
 // *OfficeRefusal.
 func (e *Engine) Office(ctx context.Context, region string, clerk Employee, signed *envelopev1.SignedDocument) (*Case, error) {
 	if !clerk.Has("clerk") {
-		return nil, refuseAction("wrong_role", "заявления в канцелярии принимает работник канцелярии (роль clerk)")
+		return nil, refuseAction("wrong_role", "only a clerk takes applications at the office",
+			"заявления в канцелярии принимает сотрудник канцелярии", "кеңседе өтінішті кеңсе қызметкері қабылдайды")
 	}
 	payload, err := proto.Marshal(signed)
 	if err != nil {
@@ -80,13 +81,16 @@ func (e *Engine) HandOver(ctx context.Context, region string, id int64, who Empl
 			return ErrNotFound
 		}
 		if c.Channel != "office" {
-			return refuseAction("wrong_channel", "результат заявления, поданного через канал %s, доставляется этим каналом, а не выдаётся в канцелярии", c.Channel)
+			return refuseAction("wrong_channel", "the result of an application made through %s goes back through it, not over the office's counter",
+				"результат заявления, поданного через другой канал, доставляется этим каналом, а не выдаётся в канцелярии",
+				"басқа арна арқылы берілген өтініштің нәтижесі сол арна арқылы жеткізіледі, кеңседе берілмейді", c.Channel)
 		}
 		if !c.Closed() || c.Status != "RESULT_ISSUED" {
-			return refuseAction("wrong_step", "выдать можно только подписанный и ещё не выданный результат (статус %s)", c.Status)
+			return refuseAction("wrong_step", "only a signed result not yet handed over can be handed over (status %s)",
+				"выдать можно только подписанный и ещё не выданный результат", "тек қол қойылған және әлі берілмеген нәтижені беруге болады", c.Status)
 		}
 		if !who.Has("clerk") {
-			return refuseAction("wrong_role", "результат выдаёт работник канцелярии (роль clerk)")
+			return refuseAction("wrong_role", "a clerk hands the result over", "результат выдаёт сотрудник канцелярии", "нәтижені кеңсе қызметкері береді")
 		}
 		now := e.o.Now()
 		status, act := "HANDED_OVER", ActHandedOver

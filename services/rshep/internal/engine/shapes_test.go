@@ -239,7 +239,7 @@ func TestWorkstationOfShapes(t *testing.T) {
 	one := url.Values{"csrf": form["csrf"], "kind": {"sign"}, "step": {"sign"}, "signature": form["signature"][:1]}
 	code, page := head.post(path+"/act", one)
 	require.Equal(t, http.StatusUnprocessableEntity, code)
-	require.Contains(t, page, "issues 2 document(s)")
+	require.Contains(t, page, "решение выпускает 2 документ(а); подпишите каждый")
 	code, _ = head.post(path+"/act", form)
 	require.Equal(t, http.StatusOK, code)
 	for i, want := range contents {
@@ -263,7 +263,7 @@ func TestWorkstationOfShapes(t *testing.T) {
 	s.actOn(t, e, c, "officer", engine.Action{Kind: "decide", Outcome: engine.Approve})
 	_, page = akim.get("/arm/")
 	require.Contains(t, page, c.Number)
-	require.Contains(t, page, "district_akimat:head")
+	require.Contains(t, page, "руководитель — ", "the akimat's step by the role and the body's name")
 	path = "/arm/cases/" + strconv.FormatInt(c.ID, 10)
 	_, page = akim.get(path)
 	content, err := base64.StdEncoding.DecodeString(find(t, toSignRe, page))

@@ -164,7 +164,7 @@ func TestWorkstation(t *testing.T) {
 	s.waitFor(t, id, "REGISTERED", "IN_PROGRESS")
 	code, page = clerk.post(casePath+"/act", url.Values{"csrf": {csrf}, "kind": {"decide"}, "step": {"examine"}, "outcome": {"approved"}})
 	require.Equal(t, http.StatusForbidden, code)
-	require.Contains(t, page, `role &#34;officer&#34;`)
+	require.Contains(t, page, "этот шаг выполняет другая роль")
 
 	officer := open()
 	code, _ = officer.signIn("55", s.employeeKey(t, "officer", pki.Auth))
@@ -174,7 +174,17 @@ func TestWorkstation(t *testing.T) {
 	code, page = officer.post(casePath+"/act", url.Values{"csrf": {csrf}, "kind": {"decide"}, "step": {"examine"}, "outcome": {"refused"},
 		"refusal_code": {"documents_irregular"}})
 	require.Equal(t, http.StatusUnprocessableEntity, code)
-	require.Contains(t, page, "мотивированный отказ")
+	require.Contains(t, page, "отказ должен быть мотивирован")
+	require.Contains(t, page, `value="documents_irregular" selected`, "the ground chosen stays chosen")
+	require.Contains(t, page, `value="refused" id="outcome-refused" checked`)
+	// A refusal without its ground: a clear error in the employee's language, and the motivation typed
+	// is kept.
+	code, page = officer.post(casePath+"/act", url.Values{"csrf": {csrf}, "kind": {"decide"}, "step": {"examine"}, "outcome": {"refused"},
+		"comment": {"Справка уже выдана"}})
+	require.Equal(t, http.StatusUnprocessableEntity, code)
+	require.Contains(t, page, "выберите основание отказа из перечня паспорта услуги")
+	require.NotContains(t, page, "is not a refusal ground")
+	require.Contains(t, page, ">Справка уже выдана</textarea>")
 	code, page = officer.post(casePath+"/act", url.Values{"csrf": {csrf}, "kind": {"decide"}, "step": {"examine"}, "outcome": {"approved"}})
 	require.Equal(t, http.StatusOK, code)
 	content, err := base64.StdEncoding.DecodeString(find(t, toSignRe, page))

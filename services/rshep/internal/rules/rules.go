@@ -32,16 +32,38 @@ const (
 )
 
 // Refusal is an action the rules refuse; Code tells the АРМ which: wrong_role, wrong_step, closed,
-// invalid or signature.
+// invalid or signature. Message is for the log; RU and KK are what the employee reads.
 type Refusal struct {
 	Code    string
 	Message string
+	RU, KK  string
 }
 
 func (r *Refusal) Error() string { return r.Message }
 
-func refuse(code, format string, args ...any) error {
-	return &Refusal{Code: code, Message: fmt.Sprintf(format, args...)}
+// Text is the refusal in the employee's language.
+func (r *Refusal) Text(lang string) string {
+	if lang == "kk" && r.KK != "" {
+		return r.KK
+	}
+	if r.RU != "" {
+		return r.RU
+	}
+	return r.Message
+}
+
+// NewRefusal makes a refusal: en for the log, ru and kk for the employee, each a format over the leading
+// args it has verbs for (the employee's words may leave out an identifier the log keeps).
+func NewRefusal(code, en, ru, kk string, args ...any) error {
+	return &Refusal{Code: code, Message: sprintf(en, args), RU: sprintf(ru, args), KK: sprintf(kk, args)}
+}
+
+func refuse(code, en, ru, kk string, args ...any) error { return NewRefusal(code, en, ru, kk, args...) }
+
+// sprintf formats with as many of args as format has verbs.
+func sprintf(format string, args []any) string {
+	n := strings.Count(format, "%") - 2*strings.Count(format, "%%")
+	return fmt.Sprintf(format, args[:min(n, len(args))]...)
 }
 
 // Actor is who acts: an employee's IIN and roles (system for the engine itself).
@@ -105,75 +127,77 @@ func assigned(step *catalog.Step, s State) bool {
 // saw ("" skips the check). The error is a *Refusal.
 func Check(p *catalog.Passport, s State, who Actor, kind, seenStep string) error {
 	if s.Closed {
-		return refuse("closed", "the case is closed: a second decision is not possible")
+		return refuse("closed", "the case is closed: a second decision is not possible", "заявка закрыта: второе решение невозможно", "өтінім жабық: екінші шешім мүмкін емес")
 	}
 	step := Current(p, s)
 	if step == nil {
-		return refuse("closed", "the case has passed every step")
+		return refuse("closed", "the case has passed every step", "заявка прошла все шаги", "өтінім барлық қадамнан өтті")
 	}
 	if seenStep != "" && seenStep != step.ID {
-		return refuse("wrong_step", "the case has moved on to step %q; reload it", step.ID)
+		return refuse("wrong_step", "the case has moved on to step %q; reload it", "заявка уже перешла к следующему шагу; обновите страницу", "өтінім келесі қадамға өтті; бетті жаңартыңыз", step.ID)
 	}
 	if kind == Extend {
 		x := p.Extension
 		if !who.Has(x.By) {
-			return refuse("wrong_role", "the term is extended by the role %q", x.By)
+			return refuse("wrong_role", "the term is extended by the role %q", "срок продлевает другая роль", "мерзімді басқа рөл ұзартады", x.By)
 		}
 		if s.Extensions >= x.Times {
-			return refuse("invalid", "the term was already extended %d time(s), the most the passport allows", s.Extensions)
+			return refuse("invalid", "the term was already extended %d time(s), the most the passport allows", "срок уже продлевался столько раз, сколько позволяет паспорт услуги", "мерзім қызмет паспорты рұқсат ететін рет ұзартылды", s.Extensions)
 		}
 		return nil
 	}
 	if !slices.Contains(Kinds, kind) {
-		return refuse("invalid", "unknown action %q", kind)
+		return refuse("invalid", "unknown action %q", "неизвестное действие", "белгісіз әрекет", kind)
 	}
 	if !who.Has(step.Performer()) {
-		return refuse("wrong_role", "step %q is done by the role %q; you have %s", step.ID, step.Performer(), strings.Join(who.Roles, ", "))
+		return refuse("wrong_role", "step %q is done by the role %q; you have %s", "этот шаг выполняет другая роль, а не ваша", "бұл қадамды сіздің емес, басқа рөл орындайды", step.ID, step.Performer(), strings.Join(who.Roles, ", "))
 	}
 	if assigned(step, s) && who.IIN != s.Assignee {
-		return refuse("wrong_role", "the case is assigned to another officer")
+		return refuse("wrong_role", "the case is assigned to another officer", "заявка назначена другому исполнителю", "өтінім басқа орындаушыға тағайындалған")
 	}
 	switch kind {
 	case Decide:
 		if !step.Decides {
-			return refuse("wrong_step", "step %q does not decide", step.ID)
+			return refuse("wrong_step", "step %q does not decide", "на этом шаге решение не принимается", "бұл қадамда шешім қабылданбайды", step.ID)
 		}
 		if s.Outcome != "" && s.Signed {
-			return refuse("closed", "the case is decided and signed: a second decision is not possible")
+			return refuse("closed", "the case is decided and signed: a second decision is not possible", "решение принято и подписано: второе решение невозможно", "шешім қабылданып, қол қойылды: екінші шешім мүмкін емес")
 		}
 		if s.Outcome != "" && !step.Signs && !step.SignsRefusal {
-			return refuse("closed", "the case is decided: a second decision is not possible")
+			return refuse("closed", "the case is decided: a second decision is not possible", "решение уже принято: второе решение невозможно", "шешім қабылданған: екінші шешім мүмкін емес")
 		}
 	case Sign:
 		if !step.Signs && !step.SignsRefusal {
-			return refuse("wrong_step", "step %q does not sign", step.ID)
+			return refuse("wrong_step", "step %q does not sign", "на этом шаге результат не подписывается", "бұл қадамда нәтижеге қол қойылмайды", step.ID)
 		}
 		if s.Outcome == "" {
-			return refuse("wrong_step", "nothing to sign: the case has no decision yet")
+			return refuse("wrong_step", "nothing to sign: the case has no decision yet", "подписывать нечего: решения по заявке ещё нет", "қол қоятын ештеңе жоқ: өтінім бойынша шешім әлі жоқ")
 		}
 		if !p.SignsAt(step, s.Outcome == Refuse) {
-			return refuse("wrong_step", "step %q does not sign this outcome: the result of %q is signed at step %q", step.ID, s.Outcome,
-				p.SigningStepOf(s.Outcome == Refuse).ID)
+			return refuse("wrong_step", "step %q does not sign this outcome: the result of %q is signed at step %q",
+				"на этом шаге такое решение не подписывается: его подписывают на другом шаге",
+				"бұл қадамда мұндай шешімге қол қойылмайды: оған басқа қадамда қол қойылады",
+				step.ID, s.Outcome, p.SigningStepOf(s.Outcome == Refuse).ID)
 		}
 		if s.Signed {
-			return refuse("wrong_step", "the result is already signed")
+			return refuse("wrong_step", "the result is already signed", "результат уже подписан", "нәтижеге қол қойылған")
 		}
 		if signer := Signer(p, s.Outcome); signer != "" && signer != "system" && signer != step.Body && !who.Has(signer) {
-			return refuse("wrong_role", "the result is signed by the role %q (results[].signer)", signer)
+			return refuse("wrong_role", "the result is signed by the role %q (results[].signer)", "результат подписывает другая роль", "нәтижеге басқа рөл қол қояды", signer)
 		}
 	case Complete, Assign:
 		if step.Decides && s.Outcome == "" {
-			return refuse("wrong_step", "step %q decides: approve or refuse", step.ID)
+			return refuse("wrong_step", "step %q decides: approve or refuse", "на этом шаге нужно решение: одобрить или отказать", "бұл қадамда шешім керек: мақұлдау немесе бас тарту", step.ID)
 		}
 		if p.SignsAt(step, s.Outcome == Refuse) && !s.Signed {
-			return refuse("wrong_step", "step %q signs the result", step.ID)
+			return refuse("wrong_step", "step %q signs the result", "на этом шаге нужно подписать результат", "бұл қадамда нәтижеге қол қою керек", step.ID)
 		}
 		if kind == Assign {
 			if step.Role != "head" || step.Body != "" {
-				return refuse("wrong_step", "a case is assigned to an officer at the head's step, not at %q", step.ID)
+				return refuse("wrong_step", "a case is assigned to an officer at the head's step, not at %q", "исполнителя назначает руководитель на своём шаге", "орындаушыны басшы өз қадамында тағайындайды", step.ID)
 			}
 			if s.Assignee != "" {
-				return refuse("invalid", "the case is already assigned")
+				return refuse("invalid", "the case is already assigned", "исполнитель уже назначен", "орындаушы тағайындалған")
 			}
 		}
 	}
@@ -205,13 +229,13 @@ func CheckDecision(p *catalog.Passport, d Decision) (Decision, error) {
 		d.RefusalCode = ""
 	case Refuse:
 		if !slices.ContainsFunc(p.Refusals, func(r catalog.Refusal) bool { return r.Code == d.RefusalCode }) {
-			return d, refuse("invalid", "%q is not a refusal ground of the passport", d.RefusalCode)
+			return d, refuse("invalid", "%q is not a refusal ground of the passport", "выберите основание отказа из перечня паспорта услуги", "қызмет паспортының тізбесінен бас тарту негізін таңдаңыз", d.RefusalCode)
 		}
 		if d.Comment == "" {
-			return d, refuse("invalid", "a refusal must be motivated: write the reasons (мотивированный отказ)")
+			return d, refuse("invalid", "a refusal must be motivated: write the reasons (мотивированный отказ)", "отказ должен быть мотивирован: напишите причины в комментарии", "бас тарту дәлелді болуы керек: себептерін түсініктемеге жазыңыз")
 		}
 	default:
-		return d, refuse("invalid", "the outcome is approved or refused, not %q", d.Outcome)
+		return d, refuse("invalid", "the outcome is approved or refused, not %q", "выберите решение: одобрить или отказать", "шешімді таңдаңыз: мақұлдау немесе бас тарту", d.Outcome)
 	}
 	return d, nil
 }

@@ -118,6 +118,7 @@ func (d *Desk) Handler() http.Handler {
 	mux.HandleFunc("GET /applications/{id}", d.auth(d.application))
 	mux.HandleFunc("GET /applications/{id}/receipt", d.auth(d.receipt))
 	mux.HandleFunc("GET /applications/{id}/receipt.pdf", d.auth(d.receiptPDF))
+	mux.HandleFunc("GET /applications/{id}/events", d.auth(d.pages.Events))
 	mux.HandleFunc("GET /applications/{id}/result", d.auth(d.pages.Result))
 	mux.HandleFunc("POST /applications/{id}/hand-over", d.auth(d.handOver))
 	return d.web.Secure(mux)
@@ -507,6 +508,7 @@ func (d *Desk) showApplication(w http.ResponseWriter, r *http.Request, op *opera
 		return
 	}
 	v["Result"] = channelweb.Result(r.Context(), d.o.Desk, a, "/applications/"+a.ID+"/result")
+	v["AfterRefusal"] = channelweb.AfterRefusal(d.o.Desk, a)
 	ready := a.Closed() && len(a.ResultContent) > 0 && a.HandedOverAt == nil && a.UnclaimedAt == nil
 	v["CanHandOver"], v["CanUnclaim"] = ready, ready
 	if p, ok := d.o.Desk.Catalog().Get(a.ServiceCode, a.Region); ok && p.StateCorp != nil {

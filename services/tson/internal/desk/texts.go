@@ -3,7 +3,12 @@ package desk
 // texts are the desk's words, in Russian (default) and Kazakh.
 var texts = map[string]map[string]string{
 	"ru": {
-		"title": "ЦОН · рабочее место оператора", "applications": "Заявления", "new": "Принять заявление", "logout": "Выйти",
+		"title_application": "Заявление", "title_list": "Заявления ЦОН", "title_login": "Вход оператора", "title_new": "Приём заявления", "title_receipt": "Расписка", "title_refusal": "Расписка об отказе", "title_services": "Услуги", "title_sign": "Подписание заявления",
+		"live_updated":  "Пришёл новый статус, страница обновляется…",
+		"live_help":     "Новые статусы появляются на этой странице сами; если JavaScript отключён, обновите страницу.",
+		"sign_again":    "Заявление не отправлено и сохранено: выберите действительный ключ ЭЦП (SIGNATURE) и подпишите снова",
+		"after_refusal": "Что можно сделать дальше",
+		"title":         "ЦОН · рабочее место оператора", "applications": "Заявления", "new": "Принять заявление", "logout": "Выйти",
 		"login": "Вход оператора", "login_help": "Подпишите вход ключом аутентификации (AUTH) работника Госкорпорации через NCALayer.",
 		"sign_with_ncalayer": "Подписать через NCALayer", "signature": "Подпись CMS (Base64), если NCALayer недоступен", "sign_in": "Войти",
 		"ncalayer_off": "NCALayer не отвечает. Запустите NCALayer (или «egov ncalayer») и повторите. Всё, кроме подписи, работает без него.",
@@ -44,7 +49,12 @@ var texts = map[string]map[string]string{
 		"unclaimed_at":     "Не востребован, передан в архив",
 	},
 	"kk": {
-		"title": "ХҚКО · оператордың жұмыс орны", "applications": "Өтініштер", "new": "Өтінішті қабылдау", "logout": "Шығу",
+		"title_application": "Өтініш", "title_list": "ХҚКО өтініштері", "title_login": "Операторды кіру", "title_new": "Өтінішті қабылдау", "title_receipt": "Қолхат", "title_refusal": "Бас тарту туралы қолхат", "title_services": "Қызметтер", "title_sign": "Өтінішке қол қою",
+		"live_updated":  "Жаңа мәртебе келді, бет жаңартылуда…",
+		"live_help":     "Жаңа мәртебелер осы бетте өзі пайда болады; JavaScript өшірулі болса, бетті жаңартыңыз.",
+		"sign_again":    "Өтініш жіберілген жоқ және сақталды: жарамды ЭЦҚ кілтін (SIGNATURE) таңдап, қайта қол қойыңыз",
+		"after_refusal": "Әрі қарай не істеуге болады",
+		"title":         "ХҚКО · оператордың жұмыс орны", "applications": "Өтініштер", "new": "Өтінішті қабылдау", "logout": "Шығу",
 		"login": "Оператордың кіруі", "login_help": "Мемлекеттік корпорация қызметкерінің аутентификация кілтімен (AUTH) NCALayer арқылы қол қойыңыз.",
 		"sign_with_ncalayer": "NCALayer арқылы қол қою", "signature": "CMS қолы (Base64), NCALayer қолжетімсіз болса", "sign_in": "Кіру",
 		"ncalayer_off": "NCALayer жауап бермейді. NCALayer (немесе «egov ncalayer») іске қосып, қайталаңыз. Қол қоюдан басқасының бәрі онсыз жұмыс істейді.",
