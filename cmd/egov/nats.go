@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -17,8 +19,56 @@ import (
 
 func natsCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "nats", Short: "Provision the suite's NATS JetStream topology (streams and buckets)"}
-	cmd.AddCommand(natsProvision(stdout, stderr))
+	cmd.AddCommand(natsProvision(stdout, stderr), natsAuthConfig(stdout))
 	return cmd
+}
+
+// natsAuthConfig prints the authorization block of a NATS server configuration: the administrator and
+// each NATS-using service's user with exactly the permissions of its natsbus.Access, passwords read
+// from the server's environment ($EGOV_NATS_PASSWORD_<SERVICE>). deploy/k8s keeps its output, and a test
+// keeps the two equal, so the permissions are written in one place only.
+func natsAuthConfig(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "auth-config",
+		Short: "Print the NATS server's authorization block: one restricted user per service (regions from EGOV_RSHEP_REGIONS)",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			all, err := services()
+			if err != nil {
+				return err
+			}
+			var b strings.Builder
+			b.WriteString("# Written by `egov nats auth-config`; do not edit: the permissions are natsbus.Access's.\n")
+			b.WriteString("authorization {\n  users: [\n")
+			b.WriteString("    # The administrator: egov nats provision only; no service connects as it.\n")
+			b.WriteString("    {user: egov, password: $EGOV_NATS_PASSWORD_ADMIN}\n")
+			for _, d := range all {
+				if d.NATS == nil {
+					continue
+				}
+				a, err := d.NATS()
+				if err != nil {
+					return fmt.Errorf("%s: %w", d.Name, err)
+				}
+				perms := a.Permissions()
+				fmt.Fprintf(&b, "    {user: %s, password: $EGOV_NATS_PASSWORD_%s, permissions: {\n", a.User, strings.ToUpper(a.User))
+				fmt.Fprintf(&b, "      publish: {allow: %s}\n", natsList(perms.Publish.Allow))
+				fmt.Fprintf(&b, "      subscribe: {allow: %s}\n", natsList(perms.Subscribe.Allow))
+				b.WriteString("    }}\n")
+			}
+			b.WriteString("  ]\n}\n")
+			_, err = io.WriteString(stdout, b.String())
+			return err
+		},
+	}
+}
+
+func natsList(subjects []string) string {
+	q := make([]string, len(subjects))
+	for i, s := range subjects {
+		q[i] = strconv.Quote(s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
 }
 
 // natsProvision is the one step that creates and changes the streams and buckets; the services only
