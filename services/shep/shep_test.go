@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"io"
+	"net/http"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -227,6 +228,26 @@ func TestSyncRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, v.GetOk())
 	require.EqualValues(t, 4, v.GetRecords(), "ACCEPTED and DELIVERED for each call")
+
+	// The latency histogram is in seconds with sub-second buckets: with the SDK's default boundaries
+	// (meant for milliseconds) every call fell in the first one.
+	metrics := s.metrics(t)
+	require.Regexp(t, `egov_shep_latency_seconds_bucket\{[^}]*service="GBDFL_PERSON",le="0\.005"\} \d+`, metrics)
+	require.Regexp(t, `egov_shep_latency_seconds_count\{[^}]*service="GBDFL_PERSON"[^}]*\} 2\n`, metrics)
+}
+
+// metrics is ШЭП's /metrics page.
+func (s *suite) metrics(t *testing.T) string {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, s.rn.Endpoints["shep"].HTTP+"/metrics", nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	return string(b)
 }
 
 func TestSyncRejections(t *testing.T) {

@@ -103,8 +103,11 @@ func New(o Options) (*Gateway, error) {
 	if g.rejected, err = o.Meter.Int64Counter("egov.shep.envelopes.rejected", metric.WithDescription("Envelopes ШЭП rejected, by channel and code")); err != nil {
 		return nil, err
 	}
+	// Buckets in seconds: the SDK's default boundaries (0, 5, 10, 25 … 10000) suit milliseconds, and put
+	// every hop of ШЭП, a few milliseconds to a provider's deadline, in the first bucket.
 	if g.latency, err = o.Meter.Float64Histogram("egov.shep.latency", metric.WithUnit("s"),
-		metric.WithDescription("Time from arrival to routing (async) or to the provider's answer (sync), by service")); err != nil {
+		metric.WithDescription("Time from arrival to routing (async) or to the provider's answer (sync), by service"),
+		metric.WithExplicitBucketBoundaries(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)); err != nil {
 		return nil, err
 	}
 	if g.checkpoints, err = o.Meter.Int64Counter("egov.shep.log.checkpoints",
