@@ -54,7 +54,7 @@ egov run --services=shep.`,
 			if p.DatabaseURL == "" {
 				return errors.New("DATABASE_URL is not set (egov run uses an external PostgreSQL; egov dev makes one)")
 			}
-			tel, log, err := setupTelemetry(cmd.Context(), p, "egov", stderr)
+			tel, log, err := setupTelemetry(cmd.Context(), p, processName(chosen), stderr)
 			if err != nil {
 				return err
 			}
@@ -85,6 +85,17 @@ egov run --services=shep.`,
 	_ = cmd.Flags().MarkHidden("stream-replicas") // fails only for a flag that does not exist
 	cmd.Flags().StringVar(&devDir, "dev-dir", os.Getenv("EGOV_DEV_DIR"), "demo data and demo keys in this folder, as egov dev seeds them (QA and demos only; $EGOV_DEV_DIR)")
 	return cmd
+}
+
+// processName is the process's service.name in its traces and metrics: egov-<service> for a process of
+// one service (every Deployment), egov-<a>-<b> for several; all of them reported "egov" before, so a
+// trace could not tell ШЭП's spans from a registry's.
+func processName(chosen []app.Descriptor) string {
+	names := make([]string, len(chosen))
+	for i, d := range chosen {
+		names[i] = d.Name
+	}
+	return "egov-" + strings.Join(names, "-")
 }
 
 // natsUsers are the chosen services' own NATS credentials: EGOV_<NAME>_NATS_USER and _PASSWORD, or
