@@ -114,7 +114,36 @@ func New(o Options) (*Gateway, error) {
 		metric.WithDescription("Attempts to checkpoint the message log, by outcome (made, nothing new, failed)")); err != nil {
 		return nil, err
 	}
+	if _, err = o.Meter.Int64ObservableGauge("egov.shep.consumer.lag", metric.WithUnit("{message}"),
+		metric.WithDescription("Messages routed to a recipient and not yet acknowledged by it (waiting or in its hands), by recipient"),
+		metric.WithInt64Callback(g.observeLag)); err != nil {
+		return nil, err
+	}
 	return g, nil
+}
+
+// observeLag reads, when the metrics are collected, every registered participant's consumer on
+// SHEP_OUT: what waits for it and what it holds unacknowledged. A recipient that stopped taking its
+// deliveries shows here long before its messages reach the dead letters.
+func (g *Gateway) observeLag(ctx context.Context, o metric.Int64Observer) error {
+	if g.o.Bus == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	ps, err := g.store.Participants(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		cons, err := g.o.Bus.JS.Consumer(ctx, natsbus.StreamOut, natsbus.ConsumerName(p.ID))
+		if err != nil {
+			continue // not registered for async deliveries yet, or NATS away: nothing to report
+		}
+		info := cons.CachedInfo()
+		o.Observe(int64(info.NumPending)+int64(info.NumAckPending), metric.WithAttributes(attribute.String("recipient", p.ID))) //nolint:gosec // message counts
+	}
+	return nil
 }
 
 // Store exposes the store to the admin API.
