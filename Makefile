@@ -10,9 +10,9 @@ export GOWORK := off
 export PATH := $(CURDIR)/bin:$(PATH)
 
 GO_TEST_FLAGS ?= -race -count=1 -timeout=20m
-TOOLS := bin/buf bin/golangci-lint bin/protoc-gen-go bin/protoc-gen-go-grpc
+TOOLS := bin/buf bin/golangci-lint bin/protoc-gen-go bin/protoc-gen-go-grpc bin/kustomize bin/kubeconform
 
-.PHONY: demo build image test deps tools generate check-generate lint breaking release-contract vet unit examples integration qa-example bench fmt clean
+.PHONY: demo build image test deps tools generate check-generate lint breaking release-contract vet k8s-validate k8s-schemas unit examples integration qa-example bench fmt clean
 
 ## demo: install what is missing, build and run the whole suite on the embedded default (egov dev)
 demo: deps build
@@ -31,7 +31,7 @@ image:
 	docker build -q -t $(IMAGE) -f deploy/Dockerfile bin/image
 
 ## test: install what is missing, then lint (with buf breaking), check-generate, vet, every test with -race and the examples
-test: deps lint check-generate vet unit examples integration
+test: deps lint check-generate vet k8s-validate unit examples integration
 
 ## deps: install PostgreSQL (and later Chromium) when missing; as root on Debian with apt-get, else say what to install
 deps:
@@ -44,7 +44,24 @@ $(TOOLS) &: tools/go.mod tools/go.sum
 		github.com/bufbuild/buf/cmd/buf \
 		github.com/golangci/golangci-lint/v2/cmd/golangci-lint \
 		google.golang.org/protobuf/cmd/protoc-gen-go \
-		google.golang.org/grpc/cmd/protoc-gen-go-grpc
+		google.golang.org/grpc/cmd/protoc-gen-go-grpc \
+		sigs.k8s.io/kustomize/kustomize/v5 \
+		github.com/yannh/kubeconform/cmd/kubeconform
+
+## k8s-validate: kustomize build each overlay of deploy/k8s and validate every object, strictly, against
+## the JSON schemas kept in deploy/k8s/schemas (nothing is downloaded)
+K8S_SCHEMAS := deploy/k8s/schemas/{{.ResourceKind}}{{.KindSuffix}}.json
+k8s-validate: tools
+	for o in base overlays/dev overlays/prod; do \
+		echo "deploy/k8s/$$o:"; \
+		kustomize build deploy/k8s/$$o | kubeconform -strict -summary -schema-location '$(K8S_SCHEMAS)' -; \
+	done
+
+## k8s-schemas: regenerate deploy/k8s/schemas (deploy/k8s/schemas/README.md: the sources and versions)
+K8S_VERSION := v1.36.3
+CNPG_VERSION := v1.30.0
+k8s-schemas:
+	./scripts/k8s-schemas.sh $(K8S_VERSION) $(CNPG_VERSION)
 
 ## generate: regenerate the Go code of proto/
 generate: tools

@@ -160,7 +160,10 @@ type Delivery struct {
 type Handler func(ctx context.Context, d *Delivery) error
 
 // Receive takes deliveries until ctx ends. An envelope whose signature fails is not passed to handle:
-// it is left to be retried and, in the end, dead-lettered, where an operator sees it.
+// it is left to be retried and, in the end, dead-lettered, where an operator sees it. When ctx ends the
+// consumer is drained, not cancelled: no new delivery is pulled, and a delivery being handled finishes
+// with a context that is not cancelled (its commit and ack go through) before Receive returns; the
+// process's shutdown timeout bounds the wait.
 func (c *Client) Receive(ctx context.Context, handle Handler) error {
 	js, err := c.js()
 	if err != nil {
@@ -172,7 +175,8 @@ func (c *Client) Receive(ctx context.Context, handle Handler) error {
 	}
 	// A failed delivery is asked for again after the consumer's own back-off.
 	backoff := cons.CachedInfo().Config.BackOff
-	return Consume(ctx, cons, max(c.Workers, 1), func(m jetstream.Msg) { c.take(ctx, js, m, handle, backoff) })
+	hctx := context.WithoutCancel(ctx)
+	return Consume(ctx, cons, max(c.Workers, 1), func(m jetstream.Msg) { c.take(hctx, js, m, handle, backoff) })
 }
 
 // ReceiveUntilDone is Receive for a service's lifetime: while ШЭП has not yet registered the participant

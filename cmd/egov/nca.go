@@ -118,7 +118,7 @@ func grpcError(err error) error {
 
 func ncaCommand(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "nca", Short: "Talk to НУЦ, the certification authority: issue, revoke, list, root"}
-	cmd.AddCommand(ncaIssue(stdout), ncaRevoke(stdout), ncaList(stdout), ncaRoot(stdout))
+	cmd.AddCommand(ncaIssue(stdout), ncaRevoke(stdout), ncaList(stdout), ncaRoot(stdout), ncaBootstrap(stdout))
 	return cmd
 }
 

@@ -30,6 +30,7 @@ Start with "egov dev": everything in one process on an embedded NATS and Postgre
 	root.AddCommand(
 		devCommand(stdout, stderr),
 		runCommand(stderr),
+		natsCommand(stdout, stderr),
 		configCommand(stdout),
 		ncaCommand(stdout),
 		shepCommand(stdout),

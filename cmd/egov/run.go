@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/egov-suite/egov/internal/app"
-	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/serve"
 )
@@ -25,12 +24,18 @@ func runCommand(stderr io.Writer) *cobra.Command {
 environment (EGOV_NATS_URL, DATABASE_URL; see "egov config"). Each service listens on
 EGOV_<NAME>_HTTP_ADDR and EGOV_<NAME>_GRPC_ADDR, and ШЭП and НУЦ their admin API on EGOV_<NAME>_ADMIN_ADDR
 (defaults in its README), and connects to NATS as its own restricted user: EGOV_<NAME>_NATS_USER and
-EGOV_<NAME>_NATS_PASSWORD, or EGOV_<NAME>_NATS_CREDS (TLS: EGOV_NATS_CA, EGOV_NATS_CERT, EGOV_NATS_KEY). Only a
-process given the administrator's EGOV_NATS_USER and EGOV_NATS_PASSWORD (or EGOV_NATS_CREDS) creates the
-streams; the others check that theirs exist. In production every service is its
-own Deployment of the same image: egov run --services=shep.`,
+EGOV_<NAME>_NATS_PASSWORD, or EGOV_<NAME>_NATS_CREDS (TLS: EGOV_NATS_CA, EGOV_NATS_CERT, EGOV_NATS_KEY). No
+service creates or changes the streams: they are provisioned once, before, with "egov nats provision
+--replicas N" as the NATS administrator, and each service refuses to start when what it finds differs
+from what it needs. In production every service is its own Deployment of the same image:
+egov run --services=shep.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if replicas != 0 {
+				return errors.New("--stream-replicas is gone: egov run no longer creates or changes the streams (one process started " +
+					"without it once turned a cluster's streams from three replicas to one); provision them once with " +
+					"egov nats provision --replicas N as the NATS administrator")
+			}
 			if list == "" {
 				list = os.Getenv("EGOV_SERVICES")
 			}
@@ -49,7 +54,7 @@ own Deployment of the same image: egov run --services=shep.`,
 			if p.DatabaseURL == "" {
 				return errors.New("DATABASE_URL is not set (egov run uses an external PostgreSQL; egov dev makes one)")
 			}
-			tel, log, err := setupTelemetry(cmd.Context(), p, "egov", stderr)
+			tel, log, err := setupTelemetry(cmd.Context(), p, processName(chosen), stderr)
 			if err != nil {
 				return err
 			}
@@ -66,7 +71,7 @@ own Deployment of the same image: egov run --services=shep.`,
 			users := natsUsers(chosen)
 			if _, err := app.Start(cmd.Context(), r, app.Options{
 				Platform: p, Log: log, Telemetry: tel, Services: chosen, Listeners: listeners,
-				Topology: natsbus.DefaultTopology(replicas), ApplyTopology: applyTopology(p, chosen, users), NATSUsers: users,
+				Topology: natsbus.DefaultTopology(1), NATSUsers: users,
 				SeedDir: devDir, Peers: peers(all),
 			}); err != nil {
 				return errors.Join(err, r.Stop())
@@ -75,9 +80,22 @@ own Deployment of the same image: egov run --services=shep.`,
 		},
 	}
 	cmd.Flags().StringVar(&list, "services", "", `comma-separated services to run, or "all" (default $EGOV_SERVICES)`)
-	cmd.Flags().IntVar(&replicas, "stream-replicas", 1, "JetStream replicas for the suite's streams (3 on a production cluster)")
+	// Kept only to say where the replicas went: a deployment still passing it learns it at once.
+	cmd.Flags().IntVar(&replicas, "stream-replicas", 0, "gone: see egov nats provision --replicas")
+	_ = cmd.Flags().MarkHidden("stream-replicas") // fails only for a flag that does not exist
 	cmd.Flags().StringVar(&devDir, "dev-dir", os.Getenv("EGOV_DEV_DIR"), "demo data and demo keys in this folder, as egov dev seeds them (QA and demos only; $EGOV_DEV_DIR)")
 	return cmd
+}
+
+// processName is the process's service.name in its traces and metrics: egov-<service> for a process of
+// one service (every Deployment), egov-<a>-<b> for several; all of them reported "egov" before, so a
+// trace could not tell ШЭП's spans from a registry's.
+func processName(chosen []app.Descriptor) string {
+	names := make([]string, len(chosen))
+	for i, d := range chosen {
+		names[i] = d.Name
+	}
+	return "egov-" + strings.Join(names, "-")
 }
 
 // natsUsers are the chosen services' own NATS credentials: EGOV_<NAME>_NATS_USER and _PASSWORD, or
@@ -92,24 +110,6 @@ func natsUsers(chosen []app.Descriptor) map[string]natsbus.ConnOptions {
 		}
 	}
 	return out
-}
-
-// applyTopology says whether this process creates the streams and buckets: when one of its services
-// uses NATS and it is given the NATS administrator's credentials (EGOV_NATS_USER or EGOV_NATS_CREDS),
-// or none of them has a user of its own (a NATS server without authentication). A process of
-// restricted services only checks that what they need exists, and refuses to start with a clear
-// message when it does not; a process whose services do not use NATS does not connect at all.
-func applyTopology(p config.Platform, chosen []app.Descriptor, users map[string]natsbus.ConnOptions) bool {
-	uses, own := false, false
-	for _, d := range chosen {
-		if d.NATS != nil {
-			uses = true
-			if _, ok := users[d.Name]; ok {
-				own = true
-			}
-		}
-	}
-	return uses && (p.NATSUser != "" || p.NATSCreds != "" || !own)
 }
 
 // peers are where the services of other processes listen, from their EGOV_<NAME>_HTTP_ADDR and

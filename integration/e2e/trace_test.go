@@ -14,16 +14,22 @@ type span struct {
 	SpanContext struct {
 		TraceID string
 	}
-	Attributes []struct {
-		Key   string
-		Value struct {
-			Value any
-		}
+	Attributes []keyValue
+	// Resource is the process's: service.name says which.
+	Resource []keyValue
+}
+
+type keyValue struct {
+	Key   string
+	Value struct {
+		Value any
 	}
 }
 
-func (s span) attr(key string) string {
-	for _, a := range s.Attributes {
+func (s span) attr(key string) string { return value(s.Attributes, key) }
+
+func value(kvs []keyValue, key string) string {
+	for _, a := range kvs {
 		if a.Key == key {
 			v, _ := a.Value.Value.(string)
 			return v
@@ -51,8 +57,10 @@ func spans(log string) []span {
 }
 
 // traceOf waits until the spans of an application's trace are exported by every process it crossed:
-// the channel's publication and status spans, ШЭП's routing both ways, РШЭП's intake and notification.
-// It returns the span names by service.
+// the channel's publication and status spans, ШЭП's routing both ways, РШЭП's intake and notification,
+// and the registry look-ups РШЭП's checks make through ШЭП's sync channel (they started traces of their
+// own before). It returns the span names by service, and fails when a process's spans do not name it
+// (service.name egov-<service>: every process said "egov" before).
 func (w *world) traceOf(t *testing.T, application, channel string) map[string][]string {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -69,12 +77,15 @@ func (w *world) traceOf(t *testing.T, application, channel string) map[string][]
 				for _, s := range spans(w.s.Process(svc).Stderr()) {
 					if s.SpanContext.TraceID == id {
 						got[svc] = append(got[svc], s.Name)
+						if name := value(s.Resource, "service.name"); name != "egov-"+svc {
+							t.Fatalf("span %s of %s reports service.name %q", s.Name, svc, name)
+						}
 					}
 				}
 			}
 		}
 		if has(got[channel], "applicant.send", "applicant.status") && has(got["rshep"], "rshep.intake", "rshep.notify") &&
-			count(got["shep"], "shep.route") >= 2 {
+			count(got["shep"], "shep.route") >= 2 && count(got["shep"], "egov.shep.v1.SyncChannelService/SendMessage") >= 1 {
 			return got
 		}
 		if time.Now().After(deadline) {

@@ -84,6 +84,17 @@ type Env struct {
 	Transport mtls.Transport
 }
 
+// GRPCClientStats traces and measures the service's outgoing gRPC calls, and carries their trace
+// context in the metadata: without it a call starts a new trace at the server (the registry look-ups of
+// a case, made through ШЭП, left the application's trace).
+func (e *Env) GRPCClientStats() grpc.DialOption {
+	if e.Telemetry == nil {
+		return grpc.EmptyDialOption{}
+	}
+	return grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(e.Telemetry.TracerProvider),
+		otelgrpc.WithMeterProvider(e.Telemetry.MeterProvider), otelgrpc.WithPropagators(e.Telemetry.Propagator)))
+}
+
 // Unit is a started service.
 type Unit struct {
 	// RegisterGRPC registers the service's gRPC services on the server the platform made for it.

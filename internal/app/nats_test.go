@@ -28,6 +28,8 @@ func TestServicesConnectAsTheirOwnUsers(t *testing.T) {
 		name string
 		// provisioned: the streams exist before the process starts (an administrator made them).
 		provisioned bool
+		// changed: after provisioning, someone changed SHEP_IN's message size limit.
+		changed bool
 		// admin: the process is given the administrator's credentials and applies the topology.
 		admin   bool
 		wantErr []string
@@ -35,7 +37,10 @@ func TestServicesConnectAsTheirOwnUsers(t *testing.T) {
 		{name: "ok/restricted service starts when its streams exist", provisioned: true},
 		{name: "ok/administrator applies the topology, then leaves", admin: true},
 		{name: "fail/restricted service missing its stream refuses to start", wantErr: []string{
-			"portal:", "stream " + natsbus.StreamIn, "may not create it", "EGOV_NATS_USER",
+			"portal:", "stream " + natsbus.StreamIn, "may not create or change it", "egov nats provision",
+		}},
+		{name: "fail/restricted service finding its stream changed refuses to start", provisioned: true, changed: true, wantErr: []string{
+			"portal:", "stream " + natsbus.StreamIn + " differs", "max message size is 1024, needs 4194304", "egov nats provision",
 		}},
 	}
 	for _, tt := range tests {
@@ -49,6 +54,12 @@ func TestServicesConnectAsTheirOwnUsers(t *testing.T) {
 				admin, err := natsbus.Connect(t.Context(), natsbus.ConnOptions{URL: ns.ClientURL(), User: "egov", Password: adminPW}, discard())
 				require.NoError(t, err)
 				require.NoError(t, natsbus.DefaultTopology(1).Apply(t.Context(), admin.JS))
+				if tt.changed {
+					cfg := natsbus.DefaultTopology(1).Streams[0]
+					cfg.MaxMsgSize = 1024
+					_, err := admin.JS.UpdateStream(t.Context(), cfg)
+					require.NoError(t, err)
+				}
 				admin.Conn.Close()
 			}
 			// The services here have no system key: this test is about their NATS users, not their TLS.

@@ -75,7 +75,7 @@ func (p Participant) Open(env *app.Env, id, prefix string, channel applicationv1
 	if err != nil {
 		return nil, fmt.Errorf("%sKEY_FILE: %w", prefix, err)
 	}
-	conn, err := grpc.NewClient(target, env.Transport.Dial(ident, "shep"))
+	conn, err := grpc.NewClient(target, env.Transport.Dial(ident, "shep"), env.GRPCClientStats())
 	if err != nil {
 		return nil, fmt.Errorf("%sSHEP_TARGET: %w", prefix, err)
 	}

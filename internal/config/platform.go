@@ -14,7 +14,7 @@ type Platform struct {
 	// NATSURL is the NATS server (or cluster seed) URL.
 	NATSURL string `env:"EGOV_NATS_URL" envDefault:"nats://127.0.0.1:4222"`
 	// NATSUser and NATSPassword, or NATSCreds (a NATS credentials file), are the NATS administrator's:
-	// a process given them creates the streams and buckets at start. Each service connects with its own
+	// egov nats provision uses them to create the streams and buckets, and egov dev to run its own server. Each service connects with its own
 	// restricted user (EGOV_<SERVICE>_NATS_USER and _PASSWORD, or _CREDS); one without falls back to these.
 	NATSUser     string `env:"EGOV_NATS_USER"`
 	NATSPassword Secret `env:"EGOV_NATS_PASSWORD"`

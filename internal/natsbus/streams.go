@@ -13,7 +13,7 @@ import (
 )
 
 // Topology is the set of streams and object store buckets the suite needs, declared as code and
-// applied idempotently at start-up.
+// provisioned once by the administrator (Provision); each service verifies its part at start.
 type Topology struct {
 	Streams []jetstream.StreamConfig
 	Buckets []jetstream.ObjectStoreConfig
@@ -86,19 +86,10 @@ func DefaultTopology(replicas int) Topology {
 	}
 }
 
-// Apply creates or updates every stream and bucket.
+// Apply creates or updates every stream and bucket: Provision, for callers that need no report.
 func (t Topology) Apply(ctx context.Context, js jetstream.JetStream) error {
-	for _, cfg := range t.Streams {
-		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
-			return fmt.Errorf("natsbus: stream %s: %w", cfg.Name, err)
-		}
-	}
-	for _, cfg := range t.Buckets {
-		if _, err := js.CreateOrUpdateObjectStore(ctx, cfg); err != nil {
-			return fmt.Errorf("natsbus: bucket %s: %w", cfg.Bucket, err)
-		}
-	}
-	return nil
+	_, err := t.Provision(ctx, js)
+	return err
 }
 
 // Check reports whether every stream and bucket exists: a readiness check.
@@ -117,13 +108,13 @@ func (t Topology) Check(ctx context.Context, js jetstream.JetStream) error {
 	return errors.Join(errs...)
 }
 
-// Require is Check for a service that may not create what it lacks: its error says what is missing and
-// who creates it.
+// Require is Verify for a service, which may not create or change what it lacks: it refuses to start,
+// and its error says what differs and who provisions it.
 func (t Topology) Require(ctx context.Context, js jetstream.JetStream) error {
-	if err := t.Check(ctx, js); err != nil {
-		return fmt.Errorf("natsbus: NATS lacks what this service needs, and its user may not create it: %w "+
-			"(streams and buckets are created with the NATS administrator's credentials, EGOV_NATS_USER and "+
-			"EGOV_NATS_PASSWORD or EGOV_NATS_CREDS, as egov dev does)", err)
+	if err := t.Verify(ctx, js); err != nil {
+		return fmt.Errorf("natsbus: NATS lacks what this service needs, and a service may not create or change it: %w "+
+			"(the streams and buckets are provisioned once, with the NATS administrator's credentials: "+
+			"egov nats provision --replicas N; egov dev and the test harness do it themselves)", err)
 	}
 	return nil
 }

@@ -27,9 +27,13 @@ type Health struct {
 	grpc     *health.Server
 }
 
-// NewHealth returns a health reporter with no checks (ready until one is added).
+// NewHealth returns a health reporter with no checks (ready until one is added). Its gRPC health
+// service says NOT_SERVING until Watch has seen every check pass: grpc-go's starts SERVING, so a
+// balancer or a probe would send calls to a process still applying its migrations.
 func NewHealth() *Health {
-	return &Health{grpc: health.NewServer()}
+	h := &Health{grpc: health.NewServer()}
+	h.grpc.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	return h
 }
 
 // Add registers readiness checks.
@@ -102,6 +106,10 @@ func (h *Health) GRPCServer() healthpb.HealthServer { return h.grpc }
 // Watch keeps the gRPC health status of services (and of the server as a whole, "") in step with
 // readiness, polling every interval until ctx ends or shutdown begins.
 func (h *Health) Watch(ctx context.Context, interval time.Duration, services ...string) error {
+	// Known, and not serving, before the first round of checks has passed.
+	for _, s := range services {
+		h.grpc.SetServingStatus(s, healthpb.HealthCheckResponse_NOT_SERVING)
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

@@ -184,3 +184,53 @@ func TestStoppingEndsLongAnswers(t *testing.T) {
 	cancel()
 	require.NoError(t, <-done, "the shutdown ended the stream and finished")
 }
+
+// TestGRPCHealthNotServingUntilReady: the gRPC health service answers NOT_SERVING, for the server and
+// for each named service, from the moment it serves until every readiness check has passed (grpc-go's
+// health server starts SERVING).
+func TestGRPCHealthNotServingUntilReady(t *testing.T) {
+	t.Parallel()
+	h := serve.NewHealth()
+	release := make(chan struct{})
+	h.Add(serve.Check{Name: "migrations", Fn: func(ctx context.Context) error {
+		select {
+		case <-release:
+			return nil
+		default:
+			return errors.New("still migrating")
+		}
+	}})
+	gs := grpc.NewServer()
+	healthpb.RegisterHealthServer(gs, h.GRPCServer())
+	glis, err := serve.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = gs.Serve(glis) }()
+	t.Cleanup(gs.Stop)
+	conn, err := grpc.NewClient(glis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	hc := healthpb.NewHealthClient(conn)
+	status := func(service string) healthpb.HealthCheckResponse_ServingStatus {
+		resp, err := hc.Check(t.Context(), &healthpb.HealthCheckRequest{Service: service})
+		require.NoError(t, err, "service %q is known", service)
+		return resp.GetStatus()
+	}
+
+	require.Equal(t, healthpb.HealthCheckResponse_NOT_SERVING, status(""), "fail/before any check has run")
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	watching := make(chan error, 1)
+	go func() { watching <- h.Watch(ctx, 10*time.Millisecond, "egov.test") }()
+	require.Eventually(t, func() bool {
+		resp, err := hc.Check(t.Context(), &healthpb.HealthCheckRequest{Service: "egov.test"})
+		return err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_NOT_SERVING
+	}, 5*time.Second, 5*time.Millisecond, "fail/a check failing")
+	require.Equal(t, healthpb.HealthCheckResponse_NOT_SERVING, status(""))
+
+	close(release)
+	require.Eventually(t, func() bool {
+		return status("") == healthpb.HealthCheckResponse_SERVING && status("egov.test") == healthpb.HealthCheckResponse_SERVING
+	}, 5*time.Second, 5*time.Millisecond, "ok/every check passed")
+	cancel()
+	require.NoError(t, <-watching)
+}

@@ -155,7 +155,7 @@ func Descriptor(cfg Config) app.Descriptor {
 					_ = closeAll()
 					return nil, fmt.Errorf("EGOV_RSHEP_KEY_DIR (region %s): %w", r, err)
 				}
-				conn, err := grpc.NewClient(target, env.Transport.Dial(nodeIdent, "shep"))
+				conn, err := grpc.NewClient(target, env.Transport.Dial(nodeIdent, "shep"), env.GRPCClientStats())
 				if err != nil {
 					_ = closeAll()
 					return nil, fmt.Errorf("EGOV_RSHEP_SHEP_TARGET: %w", err)

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc"
 
@@ -106,7 +105,6 @@ func Descriptor(cfg Config) app.Descriptor {
 			if err != nil {
 				return nil, err
 			}
-			tp, mp := env.Telemetry.TracerProvider, env.Telemetry.MeterProvider
 			g, err := gateway.New(gateway.Options{
 				Pool: env.DB, Verifier: verifier, Signer: signer, Bus: env.Bus, Now: env.Now, Log: env.Log,
 				Redelivery: natsbus.Redelivery{BackOff: cfg.Redelivery, AckWait: cfg.AckWait}, Workers: cfg.Workers,
@@ -116,9 +114,7 @@ func Descriptor(cfg Config) app.Descriptor {
 				SweepInterval:      cfg.SyncSweep, SweepGrace: cfg.SyncSweep,
 				Meter: env.Telemetry.Meter("egov/shep"), Tracer: env.Telemetry.Tracer("egov/shep"),
 				DialProvider: func(target, provider string) (*grpc.ClientConn, error) {
-					return grpc.NewClient(target, env.Transport.Dial(ident, provider),
-						grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(tp), otelgrpc.WithMeterProvider(mp),
-							otelgrpc.WithPropagators(env.Telemetry.Propagator))))
+					return grpc.NewClient(target, env.Transport.Dial(ident, provider), env.GRPCClientStats())
 				},
 			})
 			if err != nil {

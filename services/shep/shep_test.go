@@ -5,10 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -227,6 +230,26 @@ func TestSyncRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, v.GetOk())
 	require.EqualValues(t, 4, v.GetRecords(), "ACCEPTED and DELIVERED for each call")
+
+	// The latency histogram is in seconds with sub-second buckets: with the SDK's default boundaries
+	// (meant for milliseconds) every call fell in the first one.
+	metrics := s.metrics(t)
+	require.Regexp(t, `egov_shep_latency_seconds_bucket\{[^}]*service="GBDFL_PERSON",le="0\.005"\} \d+`, metrics)
+	require.Regexp(t, `egov_shep_latency_seconds_count\{[^}]*service="GBDFL_PERSON"[^}]*\} 2\n`, metrics)
+}
+
+// metrics is ШЭП's /metrics page.
+func (s *suite) metrics(t *testing.T) string {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, s.rn.Endpoints["shep"].HTTP+"/metrics", nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	return string(b)
 }
 
 func TestSyncRejections(t *testing.T) {
@@ -779,4 +802,31 @@ func (s *suite) connect() {
 			}
 		}
 	}
+}
+
+// TestConsumerLagMetric: what ШЭП routed to a recipient and the recipient has not yet taken shows, by
+// recipient, on /metrics; it falls back to zero once the recipient takes it.
+func TestConsumerLagMetric(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	portal, rshep := s.participant(t, "portal", nil), s.participant(t, "rshep-55", nil)
+	for i := range 2 {
+		req, err := portal.Request("GUARDIANSHIP_55", &gbdflv1.GetPersonRequest{Iin: "880512400011"})
+		require.NoError(t, err)
+		req.UserId = "KZ880512400011"
+		req.MessageId = fmt.Sprintf("lag-%d", i)
+		require.NoError(t, portal.Send(t.Context(), req))
+	}
+	lag := regexp.MustCompile(`egov_shep_consumer_lag\{[^}]*recipient="rshep-55"[^}]*\} (\d+)`)
+	value := func() string {
+		if m := lag.FindStringSubmatch(s.metrics(t)); m != nil {
+			return m[1]
+		}
+		return ""
+	}
+	require.Eventually(t, func() bool { return value() == "2" }, 10*time.Second, 20*time.Millisecond,
+		"fail/two routed, none taken: the recipient lags by two")
+	rshepIn := s.receive(t, rshep, nil)
+	require.Eventually(t, func() bool { n, _ := rshepIn.count(); return n == 2 }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return value() == "0" }, 10*time.Second, 20*time.Millisecond, "ok/taken and acknowledged")
 }

@@ -93,17 +93,17 @@ func (e *Engine) Fire(ctx context.Context, tx pgx.Tx, t timers.Timer) error {
 		}
 		c.Warned = true
 		ev.Action, ev.Note = ActWarned, "срок шага истекает "+c.StepDueAt.In(calendar.Zone).Format("02.01.2006 15:04")
-		e.add(ctx, e.count.warnings)
+		e.add(ctx, e.count.warnings, c.Region, c.ServiceCode)
 	case timerStep:
 		if pl.Step != c.Step {
 			return nil
 		}
 		c.Overdue = true
 		ev.Action, ev.Note = ActOverdue, fmt.Sprintf("срок шага «%s» (%d %s) истёк", step.Action.RU, step.Duration.Value, step.Duration.Unit)
-		e.add(ctx, e.count.breaches)
+		e.add(ctx, e.count.breaches, c.Region, c.ServiceCode)
 	case timerService:
 		ev.Action, ev.Note = ActOverdue, "истёк срок оказания услуги "+c.DueAt.In(calendar.Zone).Format("02.01.2006 15:04")
-		e.add(ctx, e.count.breaches)
+		e.add(ctx, e.count.breaches, c.Region, c.ServiceCode)
 	default:
 		return fmt.Errorf("unknown timer kind %q", t.Kind)
 	}
@@ -139,10 +139,10 @@ func (e *Engine) RunTimers(ctx context.Context, interval time.Duration) error {
 func (e *Engine) timerFailed(ctx context.Context, f *timers.Failure) {
 	attrs := []any{"timer", f.Timer.ID, "case", f.Timer.CaseID, "kind", f.Timer.Kind, "region", f.Timer.Scope, "attempts", f.Attempts, "error", f.Err}
 	if f.Parked {
-		e.add(ctx, e.count.timersParked)
+		e.add(ctx, e.count.timersParked, f.Timer.Scope, "")
 		e.o.Log.ErrorContext(ctx, "timer parked after its last attempt; release it once the cause is fixed", attrs...)
 		return
 	}
-	e.add(ctx, e.count.timerFailures)
+	e.add(ctx, e.count.timerFailures, f.Timer.Scope, "")
 	e.o.Log.WarnContext(ctx, "timer failed; will retry", append(attrs, "retry_in", timers.Backoff(f.Attempts))...)
 }

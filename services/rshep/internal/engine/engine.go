@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/egov-suite/egov/envelope"
@@ -129,9 +130,12 @@ func New(o Options) (*Engine, error) {
 	return e, nil
 }
 
-func (e *Engine) add(ctx context.Context, c metric.Int64Counter) {
+// add counts one event of a region's node for a service (the passport's code; "" when not known, as for
+// a timer or a notification counted by region only): one node serves several regions and services, and
+// an operator watches each.
+func (e *Engine) add(ctx context.Context, c metric.Int64Counter, region, service string) {
 	if c != nil {
-		c.Add(ctx, 1)
+		c.Add(ctx, 1, metric.WithAttributes(attribute.String("region", region), attribute.String("service", service)))
 	}
 }
 

@@ -208,7 +208,7 @@ func (e *Engine) decide(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Pass
 	}
 	c.Results = docs
 	c.ResultMediaType, c.ResultContent, c.ResultSignature, c.ResultSignedBy = docs[0].MediaType, docs[0].Content, nil, ""
-	e.add(ctx, e.count.decisions)
+	e.add(ctx, e.count.decisions, c.Region, c.ServiceCode)
 	step := c.CurrentStep(p)
 	return store.AddEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: step.Role, Action: ActDecided,
 		Step: step.ID, Note: strings.TrimSpace(c.Outcome + " " + c.RefusalCode + " " + c.Comment)})

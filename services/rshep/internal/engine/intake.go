@@ -203,7 +203,7 @@ func (e *Engine) reject(ctx context.Context, region string, env *envelopev1.Enve
 	if err != nil {
 		return fmt.Errorf("engine: record the refusal of %s: %w", env.GetMessageId(), err)
 	}
-	e.add(ctx, e.count.rejected)
+	e.add(ctx, e.count.rejected, region, a.GetServiceCode())
 	e.o.Log.InfoContext(ctx, "application refused at intake", "region", region, "message_id", env.GetMessageId(),
 		"service", a.GetServiceCode(), "refusal", r.code, "detail", r.detail)
 	e.poke()
@@ -302,7 +302,7 @@ func (e *Engine) register(ctx context.Context, region string, env *envelopev1.En
 	if err != nil {
 		return 0, fmt.Errorf("engine: register %s: %w", env.GetMessageId(), err)
 	}
-	e.add(ctx, e.count.registered)
+	e.add(ctx, e.count.registered, region, p.Code)
 	e.poke()
 	return id, nil
 }

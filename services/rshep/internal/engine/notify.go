@@ -211,11 +211,11 @@ func (e *Engine) outboxFailed(ctx context.Context, tx pgx.Tx, id int64, region s
 	}
 	attrs := []any{"outbox", id, "region", region, "attempts", attempts, "error", cause}
 	if parked {
-		e.add(ctx, e.count.outboxParked)
+		e.add(ctx, e.count.outboxParked, region, "")
 		e.o.Log.ErrorContext(ctx, "notification parked after its last attempt; release it once the cause is fixed", attrs...)
 		return fmt.Errorf("outbox %d: parked after %d attempts: %w", id, attempts, cause), nil
 	}
-	e.add(ctx, e.count.outboxFailures)
+	e.add(ctx, e.count.outboxFailures, region, "")
 	e.o.Log.WarnContext(ctx, "notification not published; will retry", append(attrs, "retry_in", timers.Backoff(attempts))...)
 	return fmt.Errorf("outbox %d: attempt %d failed: %w", id, attempts, cause), nil
 }

@@ -106,15 +106,47 @@ func New(o Options) (*Gateway, error) {
 	if g.rejected, err = o.Meter.Int64Counter("egov.shep.envelopes.rejected", metric.WithDescription("Envelopes ШЭП rejected, by channel and code")); err != nil {
 		return nil, err
 	}
+	// Buckets in seconds: the SDK's default boundaries (0, 5, 10, 25 … 10000) suit milliseconds, and put
+	// every hop of ШЭП, a few milliseconds to a provider's deadline, in the first bucket.
 	if g.latency, err = o.Meter.Float64Histogram("egov.shep.latency", metric.WithUnit("s"),
-		metric.WithDescription("Time from arrival to routing (async) or to the provider's answer (sync), by service")); err != nil {
+		metric.WithDescription("Time from arrival to routing (async) or to the provider's answer (sync), by service"),
+		metric.WithExplicitBucketBoundaries(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)); err != nil {
 		return nil, err
 	}
 	if g.checkpoints, err = o.Meter.Int64Counter("egov.shep.log.checkpoints",
 		metric.WithDescription("Attempts to checkpoint the message log, by outcome (made, nothing new, failed)")); err != nil {
 		return nil, err
 	}
+	if _, err = o.Meter.Int64ObservableGauge("egov.shep.consumer.lag", metric.WithUnit("{message}"),
+		metric.WithDescription("Messages routed to a recipient and not yet acknowledged by it (waiting or in its hands), by recipient"),
+		metric.WithInt64Callback(g.observeLag)); err != nil {
+		return nil, err
+	}
 	return g, nil
+}
+
+// observeLag reads, when the metrics are collected, every registered participant's consumer on
+// SHEP_OUT: what waits for it and what it holds unacknowledged. A recipient that stopped taking its
+// deliveries shows here long before its messages reach the dead letters.
+func (g *Gateway) observeLag(ctx context.Context, o metric.Int64Observer) error {
+	if g.o.Bus == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	ps, err := g.store.Participants(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		cons, err := g.o.Bus.JS.Consumer(ctx, natsbus.StreamOut, natsbus.ConsumerName(p.ID))
+		if err != nil {
+			continue // not registered for async deliveries yet, or NATS away: nothing to report
+		}
+		info := cons.CachedInfo()
+		o.Observe(int64(info.NumPending)+int64(info.NumAckPending), metric.WithAttributes(attribute.String("recipient", p.ID))) //nolint:gosec // message counts
+	}
+	return nil
 }
 
 // Store exposes the store to the admin API.
