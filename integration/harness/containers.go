@@ -348,7 +348,7 @@ func (c *Containers) StartService(name string) testcontainers.Container {
 	}
 	ctr, err := testcontainers.GenericContainer(c.t.Context(), testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
-			Image: EgovImage, Cmd: []string{"run", "--services", name, "--stream-replicas", strconv.Itoa(c.replicas)},
+			Image: EgovImage, Cmd: []string{"run", "--services", name},
 			Env: env, ExposedPorts: exposed,
 			Networks: []string{c.net.Name}, NetworkAliases: map[string][]string{c.net.Name: {name}},
 			HostConfigModifier: func(h *container.HostConfig) {
