@@ -300,7 +300,7 @@ func TestStepTermsGolden(t *testing.T) {
 		{"ok/a step begun after the case's deadline keeps its own 3 days", "guardianship-certificate", "55", "examine",
 			"2026-12-15 10:00", "2026-12-14 10:00", "2026-12-18 10:00"},
 		{"ok/home education's officer: 7 working days, well within the case", "disabled-children-home-education", "51", "examine",
-			"2026-12-11 10:00", "2026-12-28 10:00", "2026-12-22 10:00"},
+			"2026-12-11 10:00", "2026-12-28 10:00", "2026-12-23 10:00"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
