@@ -48,7 +48,7 @@ func TestCatalogueBeforeOrdering(t *testing.T) {
 	// The service's page: what the citizen reads before ordering, with the drawing.
 	b.run("service", chromedp.Navigate(portal+"/services"), submit("#about-guardianship-certificate-55"),
 		chromedp.WaitVisible("#service-diagram svg", chromedp.ByQuery))
-	require.Contains(t, b.text("#service-term"), "6 календарных дней")
+	require.Contains(t, b.text("#service-term"), "3 календарных дня (срок по регламенту в целом)")
 	require.Equal(t, "бесплатно", b.text("#service-cost"))
 	require.Contains(t, b.text("#service-channels"), "в Госкорпорации (ЦОН)")
 	var role, label string

@@ -27,7 +27,7 @@ var catalogTexts = map[string]map[string]string{
 		"source": "Источник", "no_documents": "Документы не требуются: сведения берутся из государственных баз данных.",
 		"ch_portal": "онлайн на портале (с ЭЦП)", "ch_tson": "в Госкорпорации (ЦОН)", "ch_office": "лично у услугодателя",
 		"only": "только", "required": "обязательно", "optional": "по необходимости", "back": "Все услуги",
-		"term_steps": "сумма сроков всех шагов", "refusal_next": "Если откажут", "extension": "Продление срока",
+		"term_steps": "сумма сроков всех шагов", "term_whole": "срок по регламенту в целом", "refusal_next": "Если откажут", "extension": "Продление срока",
 		"not_online": "Эту услугу нельзя заказать на портале: подайте заявление способом, указанным выше.",
 	},
 	"kk": {
@@ -39,7 +39,7 @@ var catalogTexts = map[string]map[string]string{
 		"source": "Дереккөз", "no_documents": "Құжаттар талап етілмейді: мәліметтер мемлекеттік дерекқорлардан алынады.",
 		"ch_portal": "порталда онлайн (ЭЦҚ арқылы)", "ch_tson": "Мемлекеттік корпорацияда (ХҚКО)", "ch_office": "қызмет берушіге жеке өзі",
 		"only": "тек", "required": "міндетті", "optional": "қажет болса", "back": "Барлық қызметтер",
-		"term_steps": "барлық қадамдар мерзімдерінің қосындысы", "refusal_next": "Бас тартылса", "extension": "Мерзімді ұзарту",
+		"term_steps": "барлық қадамдар мерзімдерінің қосындысы", "term_whole": "регламент бойынша жалпы мерзім", "refusal_next": "Бас тартылса", "extension": "Мерзімді ұзарту",
 		"not_online": "Бұл қызметке порталда тапсырыс беру мүмкін емес: жоғарыда көрсетілген тәсілмен өтініш беріңіз.",
 	},
 }
@@ -66,6 +66,8 @@ type catalogEntry struct {
 	Code, Region, RegionName, Name, Provider, Term, Cost string
 	Channels                                             []string
 	TitleOnly, Orderable                                 bool
+	// WholeTerm marks a term the passport gives for the whole service (term:), not the steps' terms added.
+	WholeTerm bool
 	// Repeat marks a service shown again in a later group: its elements carry no ids, which stay unique.
 	Repeat bool
 }
@@ -80,7 +82,7 @@ func (s *Site) entry(e catalog.Entry, lang string) catalogEntry {
 	out := catalogEntry{Code: e.Code, Region: e.Region, RegionName: s.listing.RegionName(e.Region, lang), Name: e.Name.In(lang),
 		Cost: s.listing.CostOf(e.Code).In(lang), TitleOnly: e.Passport == nil}
 	if p := e.Passport; p != nil {
-		out.Provider, out.Term = p.Provider.Name.In(lang), diagram.Total(p, lang)
+		out.Provider, out.Term, out.WholeTerm = p.Provider.Name.In(lang), diagram.Total(p, lang), p.Term != nil
 		for _, ch := range p.Channels {
 			out.Channels = append(out.Channels, ct["ch_"+ch])
 		}

@@ -331,15 +331,19 @@ func (w *walks) drive(t *testing.T, a submitted, c *engine.Case, moves []move, p
 	told := slices.Clone(moves[0].Emits)
 	due := *c.DueAt
 	signer, extendedAt := "", ""
+	at, entered := "", due // the step the last move was made at, and the case's deadline when it began
 	for _, m := range moves[1:] {
 		c = w.s.get(t, c)
 		require.Equal(t, m.Step, w.s.stepOf(t, c), "the plan and the case are at different steps")
-		st := p.Steps[c.Step]
-		stepDue := st.Duration.From(w.cal, *c.StepStartedAt)
-		if st.ID == extendedAt {
-			stepDue = p.Extension.Max.From(w.cal, stepDue)
+		if m.Step != at {
+			at, entered = m.Step, due
 		}
-		require.WithinDuration(t, stepDue, *c.StepDueAt, time.Second, "step %s's term", st.ID)
+		st := p.Steps[c.Step]
+		want := stepDue(w.cal, st, *c.StepStartedAt, entered)
+		if st.ID == extendedAt {
+			want = p.Extension.Max.From(w.cal, want)
+		}
+		require.WithinDuration(t, want, *c.StepDueAt, time.Second, "step %s's term", st.ID)
 		who := w.who(t, m.Performer)
 		act := engine.Action{Kind: m.Kind, Step: m.Step}
 		switch m.Kind {
@@ -384,13 +388,26 @@ func (w *walks) drive(t *testing.T, a submitted, c *engine.Case, moves []move, p
 	}
 }
 
-// registeredDue is the service's deadline of a case registered at t: each step's term from the end of the
-// one before.
+// registeredDue is the service's deadline of a case registered at t: the passport's term where the
+// regulation gives one, else each step's term from the end of the one before.
 func registeredDue(cal *calendar.Calendar, p *catalog.Passport, t time.Time) time.Time {
+	if p.Term != nil {
+		return p.Term.From(cal, t)
+	}
 	for _, s := range p.Steps {
 		t = s.Duration.From(cal, t)
 	}
 	return t
+}
+
+// stepDue is the deadline of step s begun at start in a case due at caseDue: its own term, ending no later
+// than the case while the case is not yet late (the passport's term binds every step in it).
+func stepDue(cal *calendar.Calendar, s catalog.Step, start, caseDue time.Time) time.Time {
+	due := s.Duration.From(cal, start)
+	if caseDue.After(start) && due.After(caseDue) {
+		return caseDue
+	}
+	return due
 }
 
 // verify checks every result document: signed by signer (a person's IIN), or by the node's system key
@@ -452,7 +469,7 @@ func (w *walks) failedCheck(t *testing.T, p *catalog.Passport, ch string, c cata
 	}
 	a := w.submit(t, p, ch, fields, nil)
 	require.Nil(t, a.refusal)
-	want := []string{"REGISTERED", "REFUSED", "RESULT_ISSUED"}
+	want := append(registration(p), "REFUSED", "RESULT_ISSUED")
 	w.told(t, a, want)
 	cs := w.caseOf(t, a)
 	require.Equal(t, c.Refusal, cs.RefusalCode)
