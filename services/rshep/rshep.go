@@ -95,6 +95,7 @@ func (c Config) regions(cat *catalog.Catalog) []string {
 				regions = append(regions, p.Region)
 			}
 		}
+		slices.Sort(regions) // one order whatever the passports' order: the deployed NATS users are written from it
 	}
 	return regions
 }
