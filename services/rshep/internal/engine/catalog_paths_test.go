@@ -289,8 +289,9 @@ func (w *walks) channel(t *testing.T, p *catalog.Passport, ch string, reach func
 	todo = append(todo, walk{"fail/the form is irregular", func(t *testing.T) {
 		fields := form(p, ch)
 		fields["applicant_iin"] = "123456789012"
-		w.intake(t, p, ch, fields, nil, catalog.IntakeRefusal)
-		reach(catalog.IntakeRefusal)
+		ground := p.IntakeGround(ch) // a ground may refuse at intake on its channels (refusals[].intake)
+		w.intake(t, p, ch, fields, nil, ground)
+		reach(ground)
 	}}, walk{"fail/signed by someone else", func(t *testing.T) {
 		code := "eds_not_confirmed"
 		if !slices.ContainsFunc(p.Refusals, func(r catalog.Refusal) bool { return r.Code == code }) {
