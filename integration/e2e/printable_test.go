@@ -58,17 +58,18 @@ func qrOf(t *testing.T, pdf []byte) string {
 	return res.GetText()
 }
 
-// printedResult: the citizen downloads the result's printable form from the application's page; its QR
-// code opens the portal's public /verify, which — with no session — says who signed and serves the very
-// same PDF; its detached signature verifies with the node's system key; an altered digest is unknown.
-func (w *world) printedResult(t *testing.T, c *qakit.Person, app, region string) {
+// printedResult: whoever holds the application at channel (the citizen at "portal", the operator at
+// "tson") downloads the result's printable form from the application's page; its QR code opens the
+// portal's public /verify, which — with no session — says who signed and serves the very same PDF; its
+// detached signature verifies with the node's system key; an altered digest is unknown.
+func (w *world) printedResult(t *testing.T, c *qakit.Person, channel, app, region string) {
 	t.Helper()
 	pg, err := c.Get(t.Context(), app)
 	require.NoError(t, err)
 	m := printableRe.FindStringSubmatch(pg.Body)
 	require.NotNil(t, m, "the application's page links the printable form: %s", pg.Body)
 	portal := w.s.URL("portal")
-	status, pdf := fetch(t, c.Client(), portal, html.UnescapeString(m[1]))
+	status, pdf := fetch(t, c.Client(), w.s.URL(channel), html.UnescapeString(m[1]))
 	require.Equal(t, http.StatusOK, status)
 	require.True(t, bytes.HasPrefix(pdf, []byte("%PDF-")))
 
@@ -94,7 +95,7 @@ func (w *world) printedResult(t *testing.T, c *qakit.Person, app, region string)
 	altered := regexp.MustCompile(`d=[0-9a-f]{64}`).ReplaceAllString(strings.TrimPrefix(link, portal), "d="+strings.Repeat("0", 64))
 	status, page = fetch(t, anonymous, portal, altered)
 	require.Equal(t, http.StatusNotFound, status)
-	require.Contains(t, string(page), "не найден среди документов, выданных через портал")
+	require.Contains(t, string(page), "не найден среди документов, выданных через портал и ЦОН")
 }
 
 // pdfText reads a PDF's text with pdftotext (poppler-utils), words joined by single spaces.

@@ -95,7 +95,7 @@ func TestGuardianshipPaths(t *testing.T) {
 		app := apply(t, aselP, "guardianship-certificate", "27", map[string]string{"ward_iin": ward}, aselP.Sign)
 		_, err := aselP.Until(ctx, app, within, qakit.Closed)
 		require.NoError(t, err)
-		w.printedResult(t, aselP, app, "27")
+		w.printedResult(t, aselP, "portal", app, "27")
 	})
 
 	t.Run("portal approve, Pavlodar", func(t *testing.T) {
@@ -195,6 +195,11 @@ func TestGuardianshipPaths(t *testing.T) {
 		pg, err = op.Until(ctx, app, within, qakit.Closed)
 		require.NoError(t, err)
 		w.result(t, op, app, envelope.Expect{Purpose: envelope.PurposeDocument, IIN: "750723300016"})
+		// РШЭП copies the statuses and the result to the citizen's cabinet on the portal, so the QR code of
+		// the PDF the ЦОН prints opens the portal's /verify on the document, not «не найден».
+		_, err = aselP.Until(ctx, app, within, qakit.Closed)
+		require.NoError(t, err, "the application made at the ЦОН is in the citizen's cabinet")
+		w.printedResult(t, op, "tson", app, "59")
 		token := csrf(t, pg.Body)
 		_, err = op.Post(ctx, app+"/hand-over", url.Values{"csrf": {token}})
 		require.NoError(t, err)

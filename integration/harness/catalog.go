@@ -14,10 +14,15 @@ func Builtin() string {
 }
 
 // Catalog copies the built-in passports into a folder of the test's, each through edit (nil: as they
-// are), for a suite started with EGOV_<SERVICE>_CATALOG_DIR pointing there.
+// are), with the document templates they name (templates/, as they are), for a suite started with
+// EGOV_<SERVICE>_CATALOG_DIR pointing there.
 func Catalog(t testing.TB, edit func(name string, yaml []byte) []byte) string {
 	t.Helper()
 	dir := t.TempDir()
+	// A passport names its templates relative to its folder: without them РШЭП refuses the catalogue.
+	if err := os.CopyFS(filepath.Join(dir, "templates"), os.DirFS(filepath.Join(Builtin(), "templates"))); err != nil {
+		t.Fatalf("harness: passport templates: %v", err)
+	}
 	names, err := filepath.Glob(filepath.Join(Builtin(), "*.yaml"))
 	if err != nil || len(names) == 0 {
 		t.Fatalf("harness: built-in passports: %v (found %d)", err, len(names))

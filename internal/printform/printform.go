@@ -4,8 +4,26 @@
 // caller signs the bytes and stores them.
 //
 // PDF is written by github.com/go-pdf/fpdf with the DejaVu Sans TrueType fonts embedded in the binary
-// (Cyrillic and the Kazakh letters ә ғ қ ң ө ұ ү һ і), so nothing is read from the machine at run time;
+// (Cyrillic and the Kazakh letters ә ғ қ ң ө ұ ү һ і; cut to the scripts the suite prints, see
+// fonts/README.md), so nothing is read from the machine at run time;
 // the QR code by github.com/skip2/go-qrcode.
+//
+// The fonts are most of a document's cost, and fpdf gives no way to parse them once per process:
+// AddUTF8FontFromBytes parses the TrueType file into the document it is added to, and Output writes to
+// that parsed font when it cuts the subset of the glyphs used — sharing one parsed font between
+// documents is the data race of go-pdf/fpdf#37, which fpdf fixed by parsing per document — and no
+// function hands a parsed font to another document (github.com/go-pdf/fpdf v0.9.0, and its successor
+// codeberg.org/go-pdf/fpdf v0.12.0 alike). So only the embedded bytes are shared, read-only, and each
+// Render parses both fonts again; Render is safe for concurrent use. With the whole DejaVu Sans
+// (6253 glyphs) the fonts were four fifths of a document (go test -bench . -benchmem -count=6 on the
+// shared 2-core machine: BenchmarkRenderResult median 25 ms, 21 MB, 35.6k allocations; BenchmarkFonts,
+// the two fonts alone, median 21 ms, 16.8 MB, 25k allocations). What is left to cut is how much there
+// is to parse: the embedded fonts are subsets (1701 glyphs). Measured in one run, the test binaries of
+// both alternating, one CPU, 60 documents each, five rounds: BenchmarkRenderResult 32–46 ms (median
+// 35 ms), 20.6 MB, 35.6k allocations a document with the whole fonts; 23.7–26.4 ms (median 24 ms),
+// 16.4 MB, 21.5k allocations with the subsets. The rest of the fonts' cost is fpdf's own (a table of
+// 65536 widths per font, marshalled to JSON to name it): removing it needs fpdf changed to share a
+// parsed font read-only and cut the subset into a copy.
 package printform
 
 import (

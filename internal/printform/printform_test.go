@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -218,5 +219,26 @@ func BenchmarkRenderResult(b *testing.B) {
 		if _, err := printform.Render(d); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestRenderConcurrent: Render shares only the embedded font bytes, read-only, so documents rendered at
+// once (РШЭП's workers do) come out byte for byte as one rendered alone; run with -race.
+func TestRenderConcurrent(t *testing.T) {
+	t.Parallel()
+	d := printform.ResultDocument(result())
+	want, err := printform.Render(d)
+	require.NoError(t, err)
+	const n = 4
+	got := make([][]byte, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { got[i], errs[i] = printform.Render(d) })
+	}
+	wg.Wait()
+	for i := range n {
+		require.NoError(t, errs[i])
+		require.Equal(t, want, got[i], "document %d", i)
 	}
 }
