@@ -48,12 +48,25 @@ func (p *Passport) DocumentsFor(channel string) []Document {
 }
 
 // CheckApplication checks an application against the passport: the applicant, every field of the
-// channel, and the document list. It returns every problem, in Russian, as a refusal's comment shows
-// them; the portal and the ЦОН desk run it before signing, РШЭП again at intake.
+// channel, and the document list. It returns every problem, in Russian; the portal and the ЦОН desk run
+// it before signing. CheckApplicationText gives the same problems in both languages.
 func (p *Passport) CheckApplication(a *applicationv1.Application) []string {
-	var problems []string
+	texts := p.CheckApplicationText(a)
+	problems := make([]string, 0, len(texts))
+	for _, t := range texts {
+		problems = append(problems, t.RU)
+	}
+	return problems
+}
+
+// CheckApplicationText is CheckApplication in Russian and Kazakh: РШЭП runs it at intake, and a refusal's
+// comment reaches the applicant in their language. A field or a document is named by its passport label
+// in each language.
+func (p *Passport) CheckApplicationText(a *applicationv1.Application) []Text {
+	var problems []Text
+	add := func(ru, kk string) { problems = append(problems, Text{RU: ru, KK: kk}) }
 	if _, err := iin.Parse(a.GetApplicantIin()); err != nil {
-		problems = append(problems, fmt.Sprintf("ИИН заявителя: %v", err))
+		add(fmt.Sprintf("ИИН заявителя: %v", err), fmt.Sprintf("өтініш берушінің ЖСН-і: %v", err))
 	}
 	channel := ChannelName(a.GetChannel())
 	known := map[string]bool{}
@@ -63,21 +76,22 @@ func (p *Passport) CheckApplication(a *applicationv1.Application) []string {
 		v = strings.TrimSpace(v)
 		if !ok || v == "" {
 			if f.Required {
-				problems = append(problems, fmt.Sprintf("не заполнено поле «%s»", f.Label.RU))
+				add(fmt.Sprintf("не заполнено поле «%s»", f.Label.RU), fmt.Sprintf("«%s» өрісі толтырылмаған", kkOr(f.Label)))
 			}
 			continue
 		}
-		if why := checkField(f, v); why != "" {
-			problems = append(problems, fmt.Sprintf("поле «%s»: %s", f.Label.RU, why))
+		if why := checkField(f, v); why.RU != "" {
+			add(fmt.Sprintf("поле «%s»: %s", f.Label.RU, why.RU), fmt.Sprintf("«%s» өрісі: %s", kkOr(f.Label), why.KK))
 		}
 	}
 	for id := range a.GetFields() {
 		if !known[id] {
-			problems = append(problems, fmt.Sprintf("поле %q не предусмотрено паспортом услуги для канала %q", id, channel))
+			add(fmt.Sprintf("поле %q не предусмотрено паспортом услуги для канала %q", id, channel),
+				fmt.Sprintf("%q өрісі қызмет паспортында %q арнасы үшін көзделмеген", id, channel))
 		}
 	}
 	if v, ok := a.GetFields()["applicant_iin"]; ok && v != a.GetApplicantIin() {
-		problems = append(problems, "ИИН заявителя в форме не совпадает с ИИН получателя услуги")
+		add("ИИН заявителя в форме не совпадает с ИИН получателя услуги", "нысандағы өтініш берушінің ЖСН-і қызмет алушының ЖСН-імен сәйкес келмейді")
 	}
 	given := map[string]bool{}
 	docs := map[string]bool{}
@@ -86,57 +100,76 @@ func (p *Passport) CheckApplication(a *applicationv1.Application) []string {
 	}
 	for _, d := range a.GetDocuments() {
 		if !docs[d.GetId()] {
-			problems = append(problems, fmt.Sprintf("документ %q не предусмотрен паспортом услуги", d.GetId()))
+			add(fmt.Sprintf("документ %q не предусмотрен паспортом услуги", d.GetId()), fmt.Sprintf("%q құжаты қызмет паспортында көзделмеген", d.GetId()))
 			continue
 		}
 		if given[d.GetId()] {
-			problems = append(problems, fmt.Sprintf("документ %q приложен дважды", d.GetId()))
+			add(fmt.Sprintf("документ %q приложен дважды", d.GetId()), fmt.Sprintf("%q құжаты екі рет қоса берілген", d.GetId()))
 		}
 		att := d.GetAttachment()
 		// Paper is received in person: at a ЦОН, or at the provider's office (канцелярия).
 		if att == nil && (!d.GetPaperReceived() || (channel != "tson" && channel != "office")) {
-			problems = append(problems, fmt.Sprintf("документ %q: нет ни файла, ни отметки о приёме оригинала в ЦОН или канцелярии", d.GetId()))
+			add(fmt.Sprintf("документ %q: нет ни файла, ни отметки о приёме оригинала в ЦОН или канцелярии", d.GetId()),
+				fmt.Sprintf("%q құжаты: файл да, түпнұсқаның ХҚКО-да немесе кеңседе қабылданғаны туралы белгі де жоқ", d.GetId()))
 			continue
 		}
 		if att != nil && (att.GetObjectKey() == "" || len(att.GetSha256()) != 32 || att.GetSize() <= 0) {
-			problems = append(problems, fmt.Sprintf("документ %q: ссылка на файл неполна (ключ, SHA-256, размер)", d.GetId()))
+			add(fmt.Sprintf("документ %q: ссылка на файл неполна (ключ, SHA-256, размер)", d.GetId()),
+				fmt.Sprintf("%q құжаты: файлға сілтеме толық емес (кілт, SHA-256, өлшем)", d.GetId()))
 			continue
 		}
 		given[d.GetId()] = true
 	}
 	for _, d := range p.Documents {
 		if d.Required && !given[d.ID] && (len(d.Channels) == 0 || slices.Contains(d.Channels, channel)) {
-			problems = append(problems, fmt.Sprintf("не представлен документ «%s»", d.Name.RU))
+			add(fmt.Sprintf("не представлен документ «%s»", d.Name.RU), fmt.Sprintf("«%s» құжаты ұсынылмаған", kkOr(d.Name)))
 		}
 	}
 	return problems
 }
 
-func checkField(f Field, v string) string {
+// JoinTexts joins texts language by language.
+func JoinTexts(texts []Text, sep string) Text {
+	ru, kk := make([]string, 0, len(texts)), make([]string, 0, len(texts))
+	for _, t := range texts {
+		ru, kk = append(ru, t.RU), append(kk, t.KK)
+	}
+	return Text{RU: strings.Join(ru, sep), KK: strings.Join(kk, sep)}
+}
+
+// kkOr is a label's Kazakh text, or its Russian one where a passport has none.
+func kkOr(t Text) string {
+	if t.KK != "" {
+		return t.KK
+	}
+	return t.RU
+}
+
+func checkField(f Field, v string) Text {
 	switch f.Type {
 	case "iin":
 		if _, err := iin.Parse(v); err != nil {
-			return err.Error()
+			return Text{RU: err.Error(), KK: err.Error()}
 		}
 	case "text":
 		if f.MaxLength > 0 && utf8.RuneCountInString(v) > f.MaxLength {
-			return fmt.Sprintf("длиннее %d символов", f.MaxLength)
+			return Text{RU: fmt.Sprintf("длиннее %d символов", f.MaxLength), KK: fmt.Sprintf("%d таңбадан ұзын", f.MaxLength)}
 		}
 		if !utf8.ValidString(v) || strings.ContainsAny(v, "\x00") {
-			return "недопустимые символы"
+			return Text{RU: "недопустимые символы", KK: "рұқсат етілмеген таңбалар"}
 		}
 	case "date":
 		if _, err := time.Parse(time.DateOnly, v); err != nil {
-			return "дата в виде ГГГГ-ММ-ДД"
+			return Text{RU: "дата в виде ГГГГ-ММ-ДД", KK: "күн ЖЖЖЖ-АА-КК түрінде"}
 		}
 	case "choice":
 		if !slices.Contains(f.Choices, v) {
-			return fmt.Sprintf("значение %q не из списка", v)
+			return Text{RU: fmt.Sprintf("значение %q не из списка", v), KK: fmt.Sprintf("%q мәні тізімде жоқ", v)}
 		}
 	case "bool":
 		if v != "true" && v != "false" {
-			return "да или нет (true/false)"
+			return Text{RU: "да или нет (true/false)", KK: "иә немесе жоқ (true/false)"}
 		}
 	}
-	return ""
+	return Text{}
 }

@@ -172,11 +172,14 @@ func (in *Intake) record(ctx context.Context, n *applicationv1.StatusNotificatio
 			return err
 		}
 		s := store.Status{Status: status, At: n.GetTime().AsTime(), Seq: int(n.GetSequence()), TextRU: lifecycle.Fill(n.GetText().GetRu(), n),
-			TextKK: lifecycle.Fill(n.GetText().GetKk(), n), ReasonRU: n.GetReason().GetRu(), ReasonKK: n.GetReason().GetKk(), Comment: n.GetComment()}
+			TextKK: lifecycle.Fill(n.GetText().GetKk(), n), ReasonRU: n.GetReason().GetRu(), ReasonKK: n.GetReason().GetKk(), Comment: n.GetComment(), CommentKK: n.GetCommentText().GetKk()}
+		if ru := n.GetCommentText().GetRu(); ru != "" {
+			s.Comment = ru
+		}
 		var one int
-		err = tx.QueryRow(ctx, `INSERT INTO statuses (application_id, key, seq, status, at, text_ru, text_kk, reason_ru, reason_kk, comment)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING 1`,
-			n.GetApplicationId(), fmt.Sprintf("rshep:%d", n.GetSequence()), s.Seq, s.Status, s.At, s.TextRU, s.TextKK, s.ReasonRU, s.ReasonKK, s.Comment).Scan(&one)
+		err = tx.QueryRow(ctx, `INSERT INTO statuses (application_id, key, seq, status, at, text_ru, text_kk, reason_ru, reason_kk, comment, comment_kk)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING RETURNING 1`,
+			n.GetApplicationId(), fmt.Sprintf("rshep:%d", n.GetSequence()), s.Seq, s.Status, s.At, s.TextRU, s.TextKK, s.ReasonRU, s.ReasonKK, s.Comment, s.CommentKK).Scan(&one)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil // a repeat: recorded before
 		}

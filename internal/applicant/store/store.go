@@ -82,7 +82,9 @@ type Status struct {
 	TextKK   string
 	ReasonRU string
 	ReasonKK string
-	Comment  string
+	// Comment is in Russian; CommentKK its Kazakh text, empty where there is none (shown: Comment).
+	Comment   string
+	CommentKK string
 }
 
 // Notice is a status of one of the owner's applications, for «Уведомления».
@@ -155,14 +157,14 @@ func (s Store) List(ctx context.Context, owner string, limit int) ([]*Applicatio
 
 // Statuses are an application's statuses in the order they happened.
 func (s Store) Statuses(ctx context.Context, id string) ([]Status, error) {
-	rows, err := s.DB.Query(ctx, `SELECT status, at, seq, text_ru, text_kk, reason_ru, reason_kk, comment FROM statuses
+	rows, err := s.DB.Query(ctx, `SELECT status, at, seq, text_ru, text_kk, reason_ru, reason_kk, comment, comment_kk FROM statuses
 		WHERE application_id = $1 ORDER BY seq, at`, id)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Status, error) {
 		var st Status
-		err := r.Scan(&st.Status, &st.At, &st.Seq, &st.TextRU, &st.TextKK, &st.ReasonRU, &st.ReasonKK, &st.Comment)
+		err := r.Scan(&st.Status, &st.At, &st.Seq, &st.TextRU, &st.TextKK, &st.ReasonRU, &st.ReasonKK, &st.Comment, &st.CommentKK)
 		return st, err
 	})
 }
@@ -172,8 +174,8 @@ func (s Store) Statuses(ctx context.Context, id string) ([]Status, error) {
 // may come a moment after РШЭП's result, so each status is dated, for the order, by the latest time of
 // it and every status before it (its "shown" time), and ties go by the application's own order.
 func (s Store) Notices(ctx context.Context, owner string, limit int) ([]Notice, error) {
-	rows, err := s.DB.Query(ctx, `SELECT status, at, seq, text_ru, text_kk, reason_ru, reason_kk, comment, recorded, id, service_code, region, number
-		FROM (SELECT s.status, s.at, s.seq, s.text_ru, s.text_kk, s.reason_ru, s.reason_kk, s.comment, s.recorded,
+	rows, err := s.DB.Query(ctx, `SELECT status, at, seq, text_ru, text_kk, reason_ru, reason_kk, comment, comment_kk, recorded, id, service_code, region, number
+		FROM (SELECT s.status, s.at, s.seq, s.text_ru, s.text_kk, s.reason_ru, s.reason_kk, s.comment, s.comment_kk, s.recorded,
 				a.id, a.service_code, a.region, a.number,
 				max(s.at) OVER (PARTITION BY s.application_id ORDER BY s.seq, s.at ROWS UNBOUNDED PRECEDING) AS shown
 			FROM statuses s JOIN applications a ON a.id = s.application_id
@@ -184,7 +186,7 @@ func (s Store) Notices(ctx context.Context, owner string, limit int) ([]Notice, 
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Notice, error) {
 		var n Notice
-		err := r.Scan(&n.Status.Status, &n.At, &n.Seq, &n.TextRU, &n.TextKK, &n.ReasonRU, &n.ReasonKK, &n.Comment, &n.Recorded,
+		err := r.Scan(&n.Status.Status, &n.At, &n.Seq, &n.TextRU, &n.TextKK, &n.ReasonRU, &n.ReasonKK, &n.Comment, &n.CommentKK, &n.Recorded,
 			&n.ApplicationID, &n.ServiceCode, &n.Region, &n.Number)
 		return n, err
 	})
@@ -215,9 +217,9 @@ func (s Store) Unread(ctx context.Context, owner string, seen int64) (count int,
 // once: a repeat of the key changes nothing and reports false (in a pipelined transaction, where Exec
 // reports nothing, always false).
 func AddStatus(ctx context.Context, tx pgx.Tx, id, key string, st Status) (bool, error) {
-	tag, err := tx.Exec(ctx, `INSERT INTO statuses (application_id, key, seq, status, at, text_ru, text_kk, reason_ru, reason_kk, comment)
+	tag, err := tx.Exec(ctx, `INSERT INTO statuses (application_id, key, seq, status, at, text_ru, text_kk, reason_ru, reason_kk, comment, comment_kk)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
-		id, key, st.Seq, st.Status, st.At, st.TextRU, st.TextKK, st.ReasonRU, st.ReasonKK, st.Comment)
+		id, key, st.Seq, st.Status, st.At, st.TextRU, st.TextKK, st.ReasonRU, st.ReasonKK, st.Comment, st.CommentKK)
 	return err == nil && tag.RowsAffected() == 1, err
 }
 

@@ -253,7 +253,11 @@ type StatusNotification struct {
 	Result *v1.SignedDocument `protobuf:"bytes,13,opt,name=result,proto3" json:"result,omitempty"`
 	// For RESULT_ISSUED: every result document, each signed on its own, in the passport's order (result
 	// is the first of them). A service may issue several at once: a contract and a decision on payment.
-	Results       []*ResultDocument `protobuf:"bytes,14,rep,name=results,proto3" json:"results,omitempty"`
+	Results []*ResultDocument `protobuf:"bytes,14,rep,name=results,proto3" json:"results,omitempty"`
+	// The comment in both languages, so a Kazakh page shows no Russian words: the engine's own texts (what
+	// failed at intake, a failed registry check) in ru and kk; an employee's motivation, typed in one
+	// language, in both fields. comment keeps the Russian text for readers that predate this field.
+	CommentText   *LocalizedText `protobuf:"bytes,15,opt,name=comment_text,json=commentText,proto3" json:"comment_text,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -386,6 +390,13 @@ func (x *StatusNotification) GetResults() []*ResultDocument {
 	return nil
 }
 
+func (x *StatusNotification) GetCommentText() *LocalizedText {
+	if x != nil {
+		return x.CommentText
+	}
+	return nil
+}
+
 // ResultDocument is one signed result document of a case.
 type ResultDocument struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -486,7 +497,7 @@ const file_egov_application_v1_status_proto_rawDesc = "" +
 	" egov/application/v1/status.proto\x12\x13egov.application.v1\x1a\x1fegov/envelope/v1/envelope.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"/\n" +
 	"\rLocalizedText\x12\x0e\n" +
 	"\x02ru\x18\x01 \x01(\tR\x02ru\x12\x0e\n" +
-	"\x02kk\x18\x02 \x01(\tR\x02kk\"\x8e\x05\n" +
+	"\x02kk\x18\x02 \x01(\tR\x02kk\"\xd5\x05\n" +
 	"\x12StatusNotification\x12%\n" +
 	"\x0eapplication_id\x18\x01 \x01(\tR\rapplicationId\x12/\n" +
 	"\x13registration_number\x18\x02 \x01(\tR\x12registrationNumber\x12!\n" +
@@ -502,7 +513,8 @@ const file_egov_application_v1_status_proto_rawDesc = "" +
 	"\x06reason\x18\v \x01(\v2\".egov.application.v1.LocalizedTextR\x06reason\x12\x18\n" +
 	"\acomment\x18\f \x01(\tR\acomment\x128\n" +
 	"\x06result\x18\r \x01(\v2 .egov.envelope.v1.SignedDocumentR\x06result\x12=\n" +
-	"\aresults\x18\x0e \x03(\v2#.egov.application.v1.ResultDocumentR\aresults\"\x89\x02\n" +
+	"\aresults\x18\x0e \x03(\v2#.egov.application.v1.ResultDocumentR\aresults\x12E\n" +
+	"\fcomment_text\x18\x0f \x01(\v2\".egov.application.v1.LocalizedTextR\vcommentText\"\x89\x02\n" +
 	"\x0eResultDocument\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x126\n" +
@@ -562,14 +574,15 @@ var file_egov_application_v1_status_proto_depIdxs = []int32{
 	2,  // 4: egov.application.v1.StatusNotification.reason:type_name -> egov.application.v1.LocalizedText
 	6,  // 5: egov.application.v1.StatusNotification.result:type_name -> egov.envelope.v1.SignedDocument
 	4,  // 6: egov.application.v1.StatusNotification.results:type_name -> egov.application.v1.ResultDocument
-	2,  // 7: egov.application.v1.ResultDocument.name:type_name -> egov.application.v1.LocalizedText
-	6,  // 8: egov.application.v1.ResultDocument.document:type_name -> egov.envelope.v1.SignedDocument
-	6,  // 9: egov.application.v1.ResultDocument.printable:type_name -> egov.envelope.v1.SignedDocument
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	2,  // 7: egov.application.v1.StatusNotification.comment_text:type_name -> egov.application.v1.LocalizedText
+	2,  // 8: egov.application.v1.ResultDocument.name:type_name -> egov.application.v1.LocalizedText
+	6,  // 9: egov.application.v1.ResultDocument.document:type_name -> egov.envelope.v1.SignedDocument
+	6,  // 10: egov.application.v1.ResultDocument.printable:type_name -> egov.envelope.v1.SignedDocument
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_egov_application_v1_status_proto_init() }

@@ -207,7 +207,7 @@ func (a *ARM) officeSign(w http.ResponseWriter, r *http.Request, s *session) {
 	var ae *engine.ActionError
 	switch {
 	case errors.As(err, &refused):
-		a.render(w, r, "office_sign.html", http.StatusUnprocessableEntity, s, webkit.Pick(webkit.Lang(r), refused.Text.RU, refused.Text.KK)+": "+refused.Detail,
+		a.render(w, r, "office_sign.html", http.StatusUnprocessableEntity, s, webkit.Pick(webkit.Lang(r), refused.Text.RU, refused.Text.KK)+": "+webkit.Pick(webkit.Lang(r), refused.Detail.RU, refused.Detail.KK),
 			map[string]any{"Passport": p, "App": app, "Content": base64.StdEncoding.EncodeToString(content)})
 		return
 	case errors.As(err, &ae):

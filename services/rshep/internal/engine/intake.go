@@ -72,8 +72,13 @@ type refusal struct {
 	passport *catalog.Passport
 	code     string
 	text     catalog.Text
-	detail   string
+	// detail says what failed, in both languages: the applicant reads it in theirs. A technical detail
+	// (a malformed envelope, which no person typed) is the same text in both.
+	detail catalog.Text
 }
+
+// same is a detail with one text for both languages.
+func same(s string) catalog.Text { return catalog.Text{RU: s, KK: s} }
 
 // intake is an opened application.
 type intake struct {
@@ -102,37 +107,41 @@ func (e *Engine) open(ctx context.Context, region string, env *envelopev1.Envelo
 	in := &intake{office: clerk != ""}
 	if env.GetType() != envelopev1.MessageType_MESSAGE_TYPE_REQUEST || env.GetPayloadType() != PayloadType {
 		return in, &refusal{code: "malformed", text: textMalformed,
-			detail: fmt.Sprintf("expected a REQUEST carrying %s, got %s carrying %q", PayloadType, env.GetType(), env.GetPayloadType())}, nil
+			detail: same(fmt.Sprintf("expected a REQUEST carrying %s, got %s carrying %q", PayloadType, env.GetType(), env.GetPayloadType()))}, nil
 	}
 	in.signed = new(envelopev1.SignedDocument)
 	in.app = new(applicationv1.Application)
 	if err := proto.Unmarshal(env.GetPayload(), in.signed); err != nil {
-		return in, &refusal{code: "malformed", text: textMalformed, detail: "payload: " + err.Error()}, nil //nolint:nilerr // a malformed payload is refused, not retried
+		return in, &refusal{code: "malformed", text: textMalformed, detail: same("payload: " + err.Error())}, nil //nolint:nilerr // a malformed payload is refused, not retried
 	}
 	if in.signed.GetMediaType() != MediaTypeApplication {
-		return in, &refusal{code: "malformed", text: textMalformed, detail: fmt.Sprintf("document media type %q, want %s", in.signed.GetMediaType(), MediaTypeApplication)}, nil
+		return in, &refusal{code: "malformed", text: textMalformed, detail: same(fmt.Sprintf("document media type %q, want %s", in.signed.GetMediaType(), MediaTypeApplication))}, nil
 	}
 	if err := proto.Unmarshal(in.signed.GetContent(), in.app); err != nil {
-		return in, &refusal{code: "malformed", text: textMalformed, detail: "application: " + err.Error()}, nil //nolint:nilerr // a malformed application is refused, not retried
+		return in, &refusal{code: "malformed", text: textMalformed, detail: same("application: " + err.Error())}, nil //nolint:nilerr // a malformed application is refused, not retried
 	}
 	a := in.app
 	if a.GetApplicationId() == "" {
-		return in, &refusal{code: "malformed", text: textMalformed, detail: "the application has no id"}, nil
+		return in, &refusal{code: "malformed", text: textMalformed, detail: same("the application has no id")}, nil
 	}
 	p, ok := e.o.Catalog.Get(a.GetServiceCode(), a.GetRegion())
 	if !ok || a.GetRegion() != region {
 		return in, &refusal{code: "unknown_service", text: textUnknownService,
-			detail: fmt.Sprintf("no passport %q for region %q at the node of region %s", a.GetServiceCode(), a.GetRegion(), region)}, nil
+			detail: same(fmt.Sprintf("no passport %q for region %q at the node of region %s", a.GetServiceCode(), a.GetRegion(), region))}, nil
 	}
 	in.passport = p
 	channel := catalog.ChannelName(a.GetChannel())
 	if (channel == "office") != in.office {
 		// The office is the provider's own АРМ: an application claiming it through ШЭП, or a channel's
 		// application entered at the office, is neither.
-		return in, e.ground(p, catalog.IntakeRefusal, fmt.Sprintf("заявление канала %q не принимается этим способом: канцелярия регистрирует заявления только в АРМ услугодателя", channel)), nil
+		return in, e.ground(p, catalog.IntakeRefusal, catalog.Text{
+			RU: fmt.Sprintf("заявление канала %q не принимается этим способом: канцелярия регистрирует заявления только в АРМ услугодателя", channel),
+			KK: fmt.Sprintf("%q арнасының өтініші бұл тәсілмен қабылданбайды: кеңсе өтініштерді тек қызмет берушінің АЖО-сында тіркейді", channel)}), nil
 	}
 	if !slices.Contains(p.Channels, channel) {
-		return in, e.ground(p, catalog.IntakeRefusal, fmt.Sprintf("услуга не оказывается через канал %q (паспорт: %s)", channel, strings.Join(p.Channels, ", "))), nil
+		return in, e.ground(p, catalog.IntakeRefusal, catalog.Text{
+			RU: fmt.Sprintf("услуга не оказывается через канал %q (паспорт: %s)", channel, strings.Join(p.Channels, ", ")),
+			KK: fmt.Sprintf("қызмет %q арнасы арқылы көрсетілмейді (паспорт: %s)", channel, strings.Join(p.Channels, ", "))}), nil
 	}
 	// The person's signature: the applicant's own on the portal; a ЦОН operator's (an employee's
 	// certificate) at a ЦОН or an employee's at the provider's office.
@@ -148,26 +157,32 @@ func (e *Engine) open(ctx context.Context, region string, env *envelopev1.Envelo
 		return in, nil, fmt.Errorf("engine: the signer's certificate status: %w", err)
 	}
 	if err != nil {
-		ru, _, _ := envelope.Refusal(err)
-		return in, e.ground(p, "eds_not_confirmed", ru), nil
+		ru, kk, _ := envelope.Refusal(err)
+		if kk == "" {
+			kk = ru
+		}
+		return in, e.ground(p, "eds_not_confirmed", catalog.Text{RU: ru, KK: kk}), nil
 	}
 	if channel != "portal" && res.Holder.BIN == "" {
-		return in, e.ground(p, "eds_not_confirmed", "заявление через ЦОН подписывается ЭЦП работника (оператора), а не физического лица"), nil
+		return in, e.ground(p, "eds_not_confirmed", catalog.Text{
+			RU: "заявление через ЦОН подписывается ЭЦП работника (оператора), а не физического лица",
+			KK: "ХҚКО арқылы берілетін өтінішке жеке тұлға емес, қызметкердің (оператордың) ЭЦҚ-сымен қол қойылады"}), nil
 	}
 	// At the office the clerk signs for the provider: the organisation in the certificate must be the
 	// provider's (a passport naming no BIN, as 51's district departments, cannot be checked; see its decisions).
 	if channel == "office" && p.Provider.BIN != "" && res.Holder.BIN != p.Provider.BIN {
-		return in, e.ground(p, "eds_not_confirmed", fmt.Sprintf("заявление в канцелярии подписывает работник услугодателя (БИН %s), а не БИН %s",
-			p.Provider.BIN, res.Holder.BIN)), nil
+		return in, e.ground(p, "eds_not_confirmed", catalog.Text{
+			RU: fmt.Sprintf("заявление в канцелярии подписывает работник услугодателя (БИН %s), а не БИН %s", p.Provider.BIN, res.Holder.BIN),
+			KK: fmt.Sprintf("кеңседегі өтінішке қызмет берушінің қызметкері (БСН %s) қол қояды, БСН %s емес", p.Provider.BIN, res.Holder.BIN)}), nil
 	}
-	if problems := p.CheckApplication(a); len(problems) > 0 {
-		return in, e.ground(p, p.IntakeGround(channel), strings.Join(problems, "; ")), nil
+	if problems := p.CheckApplicationText(a); len(problems) > 0 {
+		return in, e.ground(p, p.IntakeGround(channel), catalog.JoinTexts(problems, "; ")), nil
 	}
 	return in, nil, nil
 }
 
 // ground is a refusal on one of the passport's grounds (the intake ground when it lacks code).
-func (e *Engine) ground(p *catalog.Passport, code, detail string) *refusal {
+func (e *Engine) ground(p *catalog.Passport, code string, detail catalog.Text) *refusal {
 	for _, r := range p.Refusals {
 		if r.Code == code {
 			return &refusal{passport: p, code: code, text: r.Text, detail: detail}
@@ -190,14 +205,15 @@ func (e *Engine) reject(ctx context.Context, region string, env *envelopev1.Enve
 	now := e.o.Now()
 	err := pgdb.InTx(ctx, e.o.DB, func(tx pgx.Tx) error {
 		fresh, err := store.Reject(ctx, tx, store.Rejection{Sender: env.GetSender(), MessageID: env.GetMessageId(), At: now, Region: region,
-			ServiceCode: a.GetServiceCode(), ApplicationID: a.GetApplicationId(), RefusalCode: r.code, Detail: r.detail})
+			ServiceCode: a.GetServiceCode(), ApplicationID: a.GetApplicationId(), RefusalCode: r.code, Detail: r.detail.RU})
 		if err != nil || !fresh {
 			return err
 		}
 		c := &Case{Region: region, ServiceCode: a.GetServiceCode(), ApplicationID: a.GetApplicationId(), ReplyTo: env.GetSender(),
 			CorrelationID: env.GetMessageId(), ApplicantIIN: a.GetApplicantIin(), Language: a.GetLanguage(), NotifySeq: 1}
 		n := e.notification(c, r.passport, "REFUSED", now)
-		n.RefusalCode, n.Reason, n.Comment = r.code, &applicationv1.LocalizedText{Ru: r.text.RU, Kk: r.text.KK}, r.detail
+		n.RefusalCode, n.Reason, n.Comment = r.code, &applicationv1.LocalizedText{Ru: r.text.RU, Kk: r.text.KK}, r.detail.RU
+		n.CommentText = &applicationv1.LocalizedText{Ru: r.detail.RU, Kk: r.detail.KK}
 		return e.enqueue(ctx, tx, c, n, now)
 	})
 	if err != nil {
@@ -205,7 +221,7 @@ func (e *Engine) reject(ctx context.Context, region string, env *envelopev1.Enve
 	}
 	e.add(ctx, e.count.rejected, region, a.GetServiceCode())
 	e.o.Log.InfoContext(ctx, "application refused at intake", "region", region, "message_id", env.GetMessageId(),
-		"service", a.GetServiceCode(), "refusal", r.code, "detail", r.detail)
+		"service", a.GetServiceCode(), "refusal", r.code, "detail", r.detail.RU)
 	e.poke()
 	return nil
 }

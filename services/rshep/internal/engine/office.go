@@ -27,11 +27,11 @@ const (
 type OfficeRefusal struct {
 	Code string
 	Text catalog.Text
-	// Detail names what is wrong.
-	Detail string
+	// Detail names what is wrong, in both languages (АРМ shows the employee's).
+	Detail catalog.Text
 }
 
-func (r *OfficeRefusal) Error() string { return r.Text.RU + ": " + r.Detail }
+func (r *OfficeRefusal) Error() string { return r.Text.RU + ": " + r.Detail.RU }
 
 // Office registers an application the provider's clerk (канцелярия) entered in АРМ and signed with the
 // employee's SIGN key. It enters the engine's own intake, not ШЭП: the office is the provider itself, so

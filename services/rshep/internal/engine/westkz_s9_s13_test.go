@@ -314,7 +314,7 @@ func TestWestKazakhstanS9ToS13Intake(t *testing.T) {
 		require.ErrorAs(t, err, &r, tt.service)
 		require.Equal(t, tt.code, r.Code, tt.service)
 		require.Equal(t, tt.text, r.Text.RU, tt.service)
-		require.Contains(t, r.Detail, "не представлен документ «Документы, указанные в пункте 9 Стандарта»", tt.service)
+		require.Contains(t, r.Detail.RU, "не представлен документ «Документы, указанные в пункте 9 Стандарта»", tt.service)
 	}
 	var cases int
 	require.NoError(t, s.db.QueryRow(t.Context(), `SELECT count(*) FROM cases WHERE region = '27' AND channel = 'office'`).Scan(&cases))
