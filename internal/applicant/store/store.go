@@ -218,7 +218,7 @@ func (s Store) Unread(ctx context.Context, owner string, seen int64) (count int,
 // reports nothing, always false).
 func AddStatus(ctx context.Context, tx pgx.Tx, id, key string, st Status) (bool, error) {
 	tag, err := tx.Exec(ctx, `INSERT INTO statuses (application_id, key, seq, status, at, text_ru, text_kk, reason_ru, reason_kk, comment, comment_kk)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
 		id, key, st.Seq, st.Status, st.At, st.TextRU, st.TextKK, st.ReasonRU, st.ReasonKK, st.Comment, st.CommentKK)
 	return err == nil && tag.RowsAffected() == 1, err
 }
