@@ -201,7 +201,8 @@ func (e *Engine) decide(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Pass
 	if err != nil {
 		return err
 	}
-	c.Outcome, c.RefusalCode, c.Comment, c.DecidedBy = d.Outcome, d.RefusalCode, d.Comment, who.IIN
+	// An employee's motivation is in the language they typed it in: no Kazakh text of the engine's.
+	c.Outcome, c.RefusalCode, c.Comment, c.CommentKK, c.DecidedBy = d.Outcome, d.RefusalCode, d.Comment, "", who.IIN
 	docs, err := e.renderResults(c, p, who)
 	if err != nil {
 		return err
@@ -237,6 +238,13 @@ func (e *Engine) signed(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Pass
 
 func (e *Engine) refusalOf(c *Case, p *catalog.Passport, n *applicationv1.StatusNotification) {
 	n.RefusalCode, n.Comment = c.RefusalCode, c.Comment
+	if c.Comment != "" {
+		kk := c.CommentKK
+		if kk == "" {
+			kk = c.Comment // the employee's own words, as typed
+		}
+		n.CommentText = &applicationv1.LocalizedText{Ru: c.Comment, Kk: kk}
+	}
 	for _, r := range p.Refusals {
 		if r.Code == c.RefusalCode {
 			n.Reason = &applicationv1.LocalizedText{Ru: r.Text.RU, Kk: r.Text.KK}
@@ -450,10 +458,11 @@ func (e *Engine) signAsSystem(ctx context.Context, tx pgx.Tx, c *Case, p *catalo
 
 // refuseAutomatically refuses a case on a failed registry check: the refusal is signed by the node's
 // system key and issued at once.
-func (e *Engine) refuseAutomatically(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, code, why string, now time.Time) error {
-	if err := e.decide(ctx, tx, c, p, system, Action{Outcome: Refuse, RefusalCode: code, Comment: why}, now); err != nil {
+func (e *Engine) refuseAutomatically(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, code string, why catalog.Text, now time.Time) error {
+	if err := e.decide(ctx, tx, c, p, system, Action{Outcome: Refuse, RefusalCode: code, Comment: why.RU}, now); err != nil {
 		return err
 	}
+	c.CommentKK = why.KK
 	if err := e.signAsSystem(ctx, tx, c, p, now); err != nil {
 		return err
 	}

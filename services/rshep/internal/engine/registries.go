@@ -61,7 +61,7 @@ type failedCheck struct {
 	// why goes to the applicant (the refusal's motivation, the notification, the result document): it
 	// names no one. A check's Summary, with the person's full name, stays in the case for АРМ's staff,
 	// who are entitled to it; the applicant typed an IIN, and a refusal must not tell them whose it is.
-	why string
+	why catalog.Text
 }
 
 // runChecks asks the registries what the passport checks on the case's channel. A registry that cannot
@@ -75,14 +75,14 @@ func (e *Engine) runChecks(ctx context.Context, c *Case, p *catalog.Passport) ([
 			continue // an optional field left empty: nothing to check
 		}
 		r := CheckResult{ID: ch.ID, Registry: ch.Registry, Field: ch.Field, At: e.o.Now()}
-		why := "" // the applicant's text when the check fails
+		var why catalog.Text // the applicant's text when the check fails
 		switch ch.Registry {
 		case "gbdfl":
 			person, err := e.o.Registries.Person(ctx, c.Region, value)
 			switch {
 			case errors.Is(err, ErrNoRecord):
-				r.Summary = "нет данных в ГБД ФЛ"
-				why = r.Summary
+				why = catalog.Text{RU: "нет данных в ГБД ФЛ", KK: "ЖТ МДҚ-да деректер жоқ"}
+				r.Summary = why.RU
 			case err != nil:
 				return nil, nil, err
 			default:
@@ -92,8 +92,9 @@ func (e *Engine) runChecks(ctx context.Context, c *Case, p *catalog.Passport) ([
 					if r.Found {
 						r.Summary += "; связь с заявителем подтверждена (" + ch.Relation + ")"
 					} else {
-						why = "в ГБД ФЛ нет связи с заявителем (" + ch.Relation + ")"
-						r.Summary += "; " + why
+						why = catalog.Text{RU: "в ГБД ФЛ нет связи с заявителем (" + ch.Relation + ")",
+							KK: "ЖТ МДҚ-да өтініш берушімен байланыс жоқ (" + ch.Relation + ")"}
+						r.Summary += "; " + why.RU
 					}
 				}
 			}
@@ -102,8 +103,8 @@ func (e *Engine) runChecks(ctx context.Context, c *Case, p *catalog.Passport) ([
 				PrincipalIin: c.ApplicantIIN, RepresentativeIin: c.Form["representative_iin"]})
 			switch {
 			case errors.Is(err, ErrNoRecord):
-				r.Summary = "нет данных доверенности в ЕНИС"
-				why = r.Summary
+				why = catalog.Text{RU: "нет данных доверенности в ЕНИС", KK: "БНАЖ-да сенімхат туралы деректер жоқ"}
+				r.Summary = why.RU
 			case err != nil:
 				return nil, nil, err
 			default:
@@ -111,9 +112,11 @@ func (e *Engine) runChecks(ctx context.Context, c *Case, p *catalog.Passport) ([
 					(poa.GetRepresentativeIin() == c.Form["representative_iin"] || c.Form["representative_iin"] == "")
 				state := strings.ToLower(strings.TrimPrefix(poa.GetState().String(), "POWER_OF_ATTORNEY_STATE_"))
 				r.Summary = fmt.Sprintf("доверенность %s, %s, действует до %s, нотариус %s", poa.GetNumber(), state, poa.GetValidUntil(), poa.GetNotaryName())
-				why = fmt.Sprintf("доверенность %s выдана другому представителю", poa.GetNumber())
+				why = catalog.Text{RU: fmt.Sprintf("доверенность %s выдана другому представителю", poa.GetNumber()),
+					KK: fmt.Sprintf("%s сенімхаты басқа өкілге берілген", poa.GetNumber())}
 				if poa.GetState() != enisv1.PowerOfAttorneyState_POWER_OF_ATTORNEY_STATE_VALID {
-					why = fmt.Sprintf("доверенность %s недействительна (%s)", poa.GetNumber(), state)
+					why = catalog.Text{RU: fmt.Sprintf("доверенность %s недействительна (%s)", poa.GetNumber(), state),
+						KK: fmt.Sprintf("%s сенімхаты жарамсыз (%s)", poa.GetNumber(), state)}
 				}
 			}
 		}

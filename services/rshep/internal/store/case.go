@@ -49,6 +49,8 @@ type Case struct {
 	Outcome         string
 	RefusalCode     string
 	Comment         string
+	// CommentKK is Comment in Kazakh where the engine wrote it; empty for an employee's motivation.
+	CommentKK       string
 	DecidedBy       string
 	ResultMediaType string
 	ResultContent   []byte
@@ -141,7 +143,7 @@ func (c *Case) CurrentStep(p *catalog.Passport) *catalog.Step {
 const Columns = `id, registration_number, registered_at, sender, message_id, region, service_code, application_id, channel,
 	reply_to, correlation_id, applicant_iin, language, passport_version, status, step, step_started_at, step_due_at, due_at,
 	assignee, extensions, warned, overdue, escalated, checks_done, form, documents, checks, outcome, refusal_code, comment,
-	decided_by, result_media_type, result_content, result_signature, result_signed_by, closed_at, notify_seq, results`
+	decided_by, result_media_type, result_content, result_signature, result_signed_by, closed_at, notify_seq, results, comment_kk`
 
 func Scan(row pgx.Row) (*Case, error) {
 	var c Case
@@ -150,7 +152,7 @@ func Scan(row pgx.Row) (*Case, error) {
 		&c.Channel, &c.ReplyTo, &c.CorrelationID, &c.ApplicantIIN, &c.Language, &c.PassportVersion, &c.Status, &c.Step,
 		&c.StepStartedAt, &c.StepDueAt, &c.DueAt, &c.Assignee, &c.Extensions, &c.Warned, &c.Overdue, &c.Escalated,
 		&c.ChecksDone, &form, &docs, &checks, &c.Outcome, &c.RefusalCode, &c.Comment, &c.DecidedBy, &c.ResultMediaType,
-		&c.ResultContent, &c.ResultSignature, &c.ResultSignedBy, &c.ClosedAt, &c.NotifySeq, &results)
+		&c.ResultContent, &c.ResultSignature, &c.ResultSignedBy, &c.ClosedAt, &c.NotifySeq, &results, &c.CommentKK)
 	if err != nil {
 		return nil, err
 	}
@@ -214,10 +216,10 @@ func Save(ctx context.Context, tx pgx.Tx, c *Case) error {
 	_, err = tx.Exec(ctx, `UPDATE cases SET status = $2, step = $3, step_started_at = $4, step_due_at = $5, due_at = $6,
 		assignee = $7, extensions = $8, warned = $9, overdue = $10, escalated = $11, checks_done = $12, checks = $13,
 		outcome = $14, refusal_code = $15, comment = $16, decided_by = $17, result_media_type = $18, result_content = $19,
-		result_signature = $20, result_signed_by = $21, closed_at = $22, notify_seq = $23, results = $24 WHERE id = $1`,
+		result_signature = $20, result_signed_by = $21, closed_at = $22, notify_seq = $23, results = $24, comment_kk = $25 WHERE id = $1`,
 		c.ID, c.Status, c.Step, c.StepStartedAt, c.StepDueAt, c.DueAt, c.Assignee, c.Extensions, c.Warned, c.Overdue,
 		c.Escalated, c.ChecksDone, checks, c.Outcome, c.RefusalCode, c.Comment, c.DecidedBy, c.ResultMediaType,
-		c.ResultContent, c.ResultSignature, c.ResultSignedBy, c.ClosedAt, c.NotifySeq, results)
+		c.ResultContent, c.ResultSignature, c.ResultSignedBy, c.ClosedAt, c.NotifySeq, results, c.CommentKK)
 	return err
 }
 
