@@ -149,6 +149,7 @@ func TestOfficeApplicationThroughShep(t *testing.T) {
 	s.waitFor(t, id, "REFUSED")
 	require.Equal(t, "documents_irregular", s.last(id).GetRefusalCode())
 	require.Contains(t, s.last(id).GetComment(), "канцелярия регистрирует заявления только в АРМ")
+	require.Contains(t, s.last(id).GetCommentText().GetKk(), "кеңсе өтініштерді тек қызмет берушінің АЖО-сында тіркейді")
 	_, err := s.eng.ByApplication(t.Context(), id)
 	require.ErrorIs(t, err, engine.ErrNotFound)
 }

@@ -187,6 +187,13 @@ func TestIntakeRefusals(t *testing.T) {
 			require.Equal(t, tc.code, n.GetRefusalCode())
 			require.NotEmpty(t, n.GetReason().GetRu())
 			require.NotEmpty(t, n.GetComment())
+			// The comment in both languages; comment keeps the Russian text for older readers. What the
+			// regulation's grounds refuse (the form, the channel) reads in Kazakh in Kazakh.
+			require.Equal(t, n.GetComment(), n.GetCommentText().GetRu())
+			require.NotEmpty(t, n.GetCommentText().GetKk())
+			if tc.code == "documents_irregular" {
+				require.NotEqual(t, n.GetCommentText().GetRu(), n.GetCommentText().GetKk())
+			}
 			_, err := s.eng.ByApplication(t.Context(), id)
 			require.ErrorIs(t, err, engine.ErrNotFound, "a refused application is not registered")
 		})
@@ -303,7 +310,8 @@ func TestWestKazakhstanFullyAutomated(t *testing.T) {
 	// in the case for АРМ's staff, who are entitled to it.
 	refusal := s.last(id)
 	require.Contains(t, refusal.GetComment(), "нет связи с заявителем")
-	for what, text := range map[string]string{"comment": refusal.GetComment(), "reason": refusal.GetReason().GetRu() + refusal.GetReason().GetKk(),
+	require.Contains(t, refusal.GetCommentText().GetKk(), "ЖТ МДҚ-да өтініш берушімен байланыс жоқ")
+	for what, text := range map[string]string{"comment": refusal.GetComment(), "comment_kk": refusal.GetCommentText().GetKk(), "reason": refusal.GetReason().GetRu() + refusal.GetReason().GetKk(),
 		"result document": string(refusal.GetResult().GetContent())} {
 		require.NotContains(t, text, "Алихан", "the %s names the third person", what)
 	}
