@@ -92,7 +92,8 @@ func (e *Engine) Fire(ctx context.Context, tx pgx.Tx, t timers.Timer) error {
 			return nil
 		}
 		c.Warned = true
-		ev.Action, ev.Note = ActWarned, "срок шага истекает "+c.StepDueAt.In(calendar.Zone).Format("02.01.2006 15:04")
+		due := c.StepDueAt.In(calendar.Zone).Format("02.01.2006 15:04")
+		ev.Action, ev.Note, ev.NoteKK = ActWarned, "срок шага истекает "+due, "қадамның мерзімі аяқталуда: "+due
 		e.add(ctx, e.count.warnings, c.Region, c.ServiceCode)
 	case timerStep:
 		if pl.Step != c.Step {
@@ -100,9 +101,11 @@ func (e *Engine) Fire(ctx context.Context, tx pgx.Tx, t timers.Timer) error {
 		}
 		c.Overdue = true
 		ev.Action, ev.Note = ActOverdue, fmt.Sprintf("срок шага «%s» (%d %s) истёк", step.Action.RU, step.Duration.Value, step.Duration.Unit)
+		ev.NoteKK = fmt.Sprintf("«%s» қадамының мерзімі (%d %s) өтті", step.Action.KK, step.Duration.Value, step.Duration.Unit)
 		e.add(ctx, e.count.breaches, c.Region, c.ServiceCode)
 	case timerService:
-		ev.Action, ev.Note = ActOverdue, "истёк срок оказания услуги "+c.DueAt.In(calendar.Zone).Format("02.01.2006 15:04")
+		due := c.DueAt.In(calendar.Zone).Format("02.01.2006 15:04")
+		ev.Action, ev.Note, ev.NoteKK = ActOverdue, "истёк срок оказания услуги "+due, "қызмет көрсету мерзімі өтті: "+due
 		e.add(ctx, e.count.breaches, c.Region, c.ServiceCode)
 	default:
 		return fmt.Errorf("unknown timer kind %q", t.Kind)
@@ -113,7 +116,8 @@ func (e *Engine) Fire(ctx context.Context, tx pgx.Tx, t timers.Timer) error {
 	if t.Kind != timerWarn && !c.Escalated {
 		c.Escalated = true
 		if err := store.AddEvent(ctx, tx, c.ID, Event{At: ev.At, Actor: "system", ActorName: ParticipantID(c.Region), Role: "system",
-			Action: ActEscalated, Step: step.ID, Note: "передано на контроль руководителю услугодателя"}); err != nil {
+			Action: ActEscalated, Step: step.ID, Note: "передано на контроль руководителю услугодателя",
+			NoteKK: "қызмет берушінің басшысының бақылауына берілді"}); err != nil {
 			return err
 		}
 	}

@@ -336,7 +336,8 @@ func (e *Engine) extend(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Pass
 		return err
 	}
 	if err := store.AddEvent(ctx, tx, c.ID, Event{At: now, Actor: who.IIN, ActorName: who.Name, Role: x.By, Action: ActExtended,
-		Status: "EXTENDED", Step: c.CurrentStep(p).ID, Note: strings.TrimSpace(reason) + "; срок: " + due.Format(time.RFC3339)}); err != nil {
+		Status: "EXTENDED", Step: c.CurrentStep(p).ID, Note: strings.TrimSpace(reason) + "; срок: " + due.Format(time.RFC3339),
+		NoteKK: strings.TrimSpace(reason) + "; мерзімі: " + due.Format(time.RFC3339)}); err != nil {
 		return err
 	}
 	if err := e.setStatus(ctx, tx, c, p, "EXTENDED", now, func(n *applicationv1.StatusNotification) { n.Comment = strings.TrimSpace(reason) }); err != nil {

@@ -297,7 +297,8 @@ func (e *Engine) register(ctx context.Context, region string, env *envelopev1.En
 		if len(checksFor(p, c.Channel)) == 0 { // nothing to ask the registries: done in this transaction
 			c.ChecksDone = true
 			if err := store.AddEvent(ctx, tx, id, Event{At: now, Actor: "system", ActorName: ParticipantID(region), Role: "system",
-				Action: ActChecked, Note: "нет проверок по регистрам для канала " + c.Channel}); err != nil {
+				Action: ActChecked, Note: "нет проверок по регистрам для канала " + c.Channel,
+				NoteKK: c.Channel + " арнасы үшін тізілімдер бойынша тексерулер жоқ"}); err != nil {
 				return err
 			}
 		}

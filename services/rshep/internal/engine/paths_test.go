@@ -257,6 +257,12 @@ func TestPavlodarExtendedWarnedAndEscalated(t *testing.T) {
 	count := map[string]int{}
 	for _, e := range h {
 		count[e.Action]++
+		// The engine's own notes read in Kazakh on АРМ's Kazakh page.
+		switch e.Action {
+		case engine.ActWarned, engine.ActOverdue, engine.ActEscalated, engine.ActExtended:
+			require.NotEmpty(t, e.NoteKK, "%s: %s", e.Action, e.Note)
+			require.NotEqual(t, e.Note, e.NoteKK, e.Action)
+		}
 	}
 	require.Equal(t, 2, count[engine.ActWarned], "one warning before the first deadline, one before the extended one")
 	// The step is due with the case (the passport's term binds it): both deadlines passed, each recorded once.

@@ -234,6 +234,8 @@ type Event struct {
 	Status    string
 	Step      string
 	Note      string
+	// NoteKK is Note in Kazakh where the engine wrote it; empty for a person's words or a number.
+	NoteKK string
 }
 
 // Actions recorded in the history.
@@ -253,8 +255,8 @@ const (
 )
 
 func AddEvent(ctx context.Context, tx pgx.Tx, caseID int64, e Event) error {
-	_, err := tx.Exec(ctx, `INSERT INTO case_events (case_id, seq, at, actor, actor_name, role, action, status, step, note)
-		VALUES ($1, (SELECT coalesce(max(seq), 0) + 1 FROM case_events WHERE case_id = $1), $2, $3, $4, $5, $6, $7, $8, $9)`,
-		caseID, e.At, e.Actor, e.ActorName, e.Role, e.Action, e.Status, e.Step, e.Note)
+	_, err := tx.Exec(ctx, `INSERT INTO case_events (case_id, seq, at, actor, actor_name, role, action, status, step, note, note_kk)
+		VALUES ($1, (SELECT coalesce(max(seq), 0) + 1 FROM case_events WHERE case_id = $1), $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		caseID, e.At, e.Actor, e.ActorName, e.Role, e.Action, e.Status, e.Step, e.Note, e.NoteKK)
 	return err
 }

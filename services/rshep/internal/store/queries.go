@@ -28,14 +28,14 @@ func ByApplication(ctx context.Context, q Querier, applicationID string) (*Case,
 
 // History returns a case's events in order.
 func History(ctx context.Context, q Querier, id int64) ([]Event, error) {
-	rows, err := q.Query(ctx, `SELECT seq, at, actor, actor_name, role, action, status, step, note FROM case_events
+	rows, err := q.Query(ctx, `SELECT seq, at, actor, actor_name, role, action, status, step, note, note_kk FROM case_events
 		WHERE case_id = $1 ORDER BY seq`, id)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Event, error) {
 		var ev Event
-		err := r.Scan(&ev.Seq, &ev.At, &ev.Actor, &ev.ActorName, &ev.Role, &ev.Action, &ev.Status, &ev.Step, &ev.Note)
+		err := r.Scan(&ev.Seq, &ev.At, &ev.Actor, &ev.ActorName, &ev.Role, &ev.Action, &ev.Status, &ev.Step, &ev.Note, &ev.NoteKK)
 		return ev, err
 	})
 }
