@@ -168,7 +168,9 @@ func (a *ARM) officeDraft(w http.ResponseWriter, r *http.Request, s *session) {
 	app := &applicationv1.Application{ApplicationId: uuid.NewString(), ServiceCode: p.Code, Region: p.Region,
 		Channel: applicationv1.Channel_CHANNEL_OFFICE, ApplicantIin: who, Fields: fields, Documents: docs,
 		SubmittedAt: timestamppb.New(a.o.Now()), Language: l}
-	problems = append(problems, p.CheckApplication(app)...)
+	for _, pr := range p.CheckApplicationText(app) { // in the clerk's language, as ReadDocuments' problems
+		problems = append(problems, webkit.Pick(l, pr.RU, pr.KK))
+	}
 	if len(problems) > 0 {
 		a.renderOfficeForm(w, r, s, p, http.StatusUnprocessableEntity, strings.Join(problems, "; "), who, fields)
 		return
