@@ -125,7 +125,8 @@ func (d *Desk) Passports() []*catalog.Passport {
 	return out
 }
 
-// Problems are what is wrong with a draft, in Russian, as the form shows them.
+// Problems are what is wrong with a draft, in the application's language (Russian unless it is "kk"), as
+// the form shows them.
 type Problems []string
 
 func (p Problems) Error() string { return fmt.Sprintf("%d problems in the application", len(p)) }
@@ -139,12 +140,23 @@ type Also = store.Also
 func (d *Desk) Draft(ctx context.Context, owner string, a *applicationv1.Application, also ...Also) (string, error) {
 	p, ok := d.o.Catalog.Get(a.GetServiceCode(), a.GetRegion())
 	if !ok || !slices.Contains(p.Channels, d.ChannelName()) {
+		if a.GetLanguage() == "kk" {
+			return "", Problems{fmt.Sprintf("%q қызметі %q өңірінде бұл арна арқылы көрсетілмейді", a.GetServiceCode(), a.GetRegion())}
+		}
 		return "", Problems{fmt.Sprintf("услуга %q в регионе %q через этот канал не оказывается", a.GetServiceCode(), a.GetRegion())}
 	}
 	now := d.o.Now()
 	a.ApplicationId, a.Channel, a.SubmittedAt = uuid.NewString(), d.o.Channel, timestamppb.New(now)
-	if problems := p.CheckApplication(a); len(problems) > 0 {
-		return "", Problems(problems)
+	if texts := p.CheckApplicationText(a); len(texts) > 0 {
+		problems := make(Problems, 0, len(texts))
+		for _, t := range texts {
+			if a.GetLanguage() == "kk" {
+				problems = append(problems, t.KK)
+			} else {
+				problems = append(problems, t.RU)
+			}
+		}
+		return "", problems
 	}
 	content, err := proto.Marshal(a)
 	if err != nil {

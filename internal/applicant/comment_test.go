@@ -2,12 +2,15 @@ package applicant_test
 
 import (
 	"bytes"
+	"errors"
 	"html/template"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/egov-suite/egov/internal/applicant"
 	"github.com/egov-suite/egov/internal/applicant/channelweb"
 	"github.com/egov-suite/egov/internal/catalog"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
@@ -64,6 +67,33 @@ func TestRefusalCommentInTheCitizensLanguage(t *testing.T) {
 				require.Contains(t, html, template.HTMLEscapeString(ground.KK))
 				require.NotContains(t, html, template.HTMLEscapeString(ground.RU))
 			}
+		})
+	}
+}
+
+// TestDraftProblemsInTheCitizensLanguage: a draft the passport refuses comes back with its problems in
+// the language of the page it was made on, nothing recorded.
+func TestDraftProblemsInTheCitizensLanguage(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, lang, want, notWant string
+	}{
+		{"fail/a kazakh page: kazakh problems", "kk", "өрісі толтырылмаған", "не заполнено поле"},
+		{"fail/a russian page: russian problems", "ru", "не заполнено поле", "өрісі толтырылмаған"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t)
+			_, err := f.desk.Draft(t.Context(), owner, &applicationv1.Application{ServiceCode: "guardianship-certificate", Region: "55",
+				ApplicantIin: applicantID, Language: tc.lang, Fields: map[string]string{"applicant_iin": applicantID}})
+			var pr applicant.Problems
+			require.True(t, errors.As(err, &pr), "%v", err)
+			joined := strings.Join(pr, "; ")
+			require.Contains(t, joined, tc.want)
+			require.NotContains(t, joined, tc.notWant)
+			var n int
+			require.NoError(t, f.db.QueryRow(t.Context(), `SELECT count(*) FROM applications`).Scan(&n))
+			require.Zero(t, n, "nothing recorded")
 		})
 	}
 }
