@@ -34,6 +34,9 @@ type ResultData struct {
 	// Ground is the refusal ground's text, Motivation the employee's reasons (refusals only).
 	Ground     Text
 	Motivation string
+	// MotivationKK is Motivation in Kazakh where the engine wrote it (an automatic refusal): the Kazakh
+	// part shows it in place of Motivation. Empty for an employee's reasons, shown as typed.
+	MotivationKK string `json:",omitempty"`
 	// DecidedBy is who decided; At when (local time, formatted).
 	DecidedBy string
 	At        string
@@ -126,6 +129,9 @@ func (p *Passport) RenderLang(r Result, d ResultData, lang string) (string, erro
 	t, err := parseTemplate(key, text, lang)
 	if err != nil {
 		return "", err
+	}
+	if lang == "kk" && d.MotivationKK != "" {
+		d.Motivation = d.MotivationKK
 	}
 	var b bytes.Buffer
 	if err := t.Execute(&b, d); err != nil {

@@ -35,7 +35,7 @@ func (e *Engine) renderResults(c *Case, p *catalog.Passport, who Employee) ([]Re
 	var out []ResultDoc
 	for _, r := range rules.Results(p, c.Outcome) {
 		d := catalog.ResultData{Provider: signer, Document: r.Name, Kind: r.Kind, ID: r.DocID(), Service: p.Name, Number: c.Number,
-			Applicant: c.ApplicantIIN, Fields: fields, Approved: c.Outcome == Approve, Ground: ground, Motivation: c.Comment,
+			Applicant: c.ApplicantIIN, Fields: fields, Approved: c.Outcome == Approve, Ground: ground, Motivation: c.Comment, MotivationKK: c.CommentKK,
 			DecidedBy: who.Name, At: e.o.Now().In(calendar.Zone).Format("02.01.2006 15:04")}
 		content, err := p.Render(r, d)
 		if err != nil {

@@ -59,6 +59,10 @@ type Action struct {
 	Signature  []byte
 	Signatures [][]byte
 	// Extend: Comment is the reason.
+
+	// commentKK is Comment in Kazakh, for the engine's own decisions (an automatic refusal); an
+	// employee's motivation has none.
+	commentKK string
 }
 
 // Act applies an employee's action to a case of region, in one transaction.
@@ -201,8 +205,8 @@ func (e *Engine) decide(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Pass
 	if err != nil {
 		return err
 	}
-	// An employee's motivation is in the language they typed it in: no Kazakh text of the engine's.
-	c.Outcome, c.RefusalCode, c.Comment, c.CommentKK, c.DecidedBy = d.Outcome, d.RefusalCode, d.Comment, "", who.IIN
+	// An employee's motivation is in the language they typed it in; only the engine's own has a Kazakh text.
+	c.Outcome, c.RefusalCode, c.Comment, c.CommentKK, c.DecidedBy = d.Outcome, d.RefusalCode, d.Comment, a.commentKK, who.IIN
 	docs, err := e.renderResults(c, p, who)
 	if err != nil {
 		return err
@@ -460,10 +464,9 @@ func (e *Engine) signAsSystem(ctx context.Context, tx pgx.Tx, c *Case, p *catalo
 // refuseAutomatically refuses a case on a failed registry check: the refusal is signed by the node's
 // system key and issued at once.
 func (e *Engine) refuseAutomatically(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passport, code string, why catalog.Text, now time.Time) error {
-	if err := e.decide(ctx, tx, c, p, system, Action{Outcome: Refuse, RefusalCode: code, Comment: why.RU}, now); err != nil {
+	if err := e.decide(ctx, tx, c, p, system, Action{Outcome: Refuse, RefusalCode: code, Comment: why.RU, commentKK: why.KK}, now); err != nil {
 		return err
 	}
-	c.CommentKK = why.KK
 	if err := e.signAsSystem(ctx, tx, c, p, now); err != nil {
 		return err
 	}

@@ -317,6 +317,8 @@ func TestWestKazakhstanFullyAutomated(t *testing.T) {
 	refusal := s.last(id)
 	require.Contains(t, refusal.GetComment(), "нет связи с заявителем")
 	require.Contains(t, refusal.GetCommentText().GetKk(), "ЖТ МДҚ-да өтініш берушімен байланыс жоқ")
+	require.Contains(t, string(refusal.GetResult().GetContent()), "Негіздеме: ЖТ МДҚ-да өтініш берушімен байланыс жоқ",
+		"the refusal letter's Kazakh part gives the motivation in Kazakh")
 	for what, text := range map[string]string{"comment": refusal.GetComment(), "comment_kk": refusal.GetCommentText().GetKk(), "reason": refusal.GetReason().GetRu() + refusal.GetReason().GetKk(),
 		"result document": string(refusal.GetResult().GetContent())} {
 		require.NotContains(t, text, "Алихан", "the %s names the third person", what)
