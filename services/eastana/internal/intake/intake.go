@@ -11,9 +11,14 @@ import (
 	"slices"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/egov-suite/egov/internal/catalog"
+	"github.com/egov-suite/egov/internal/pgdb"
 	"github.com/egov-suite/egov/internal/registries"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
@@ -40,7 +45,73 @@ type Registry interface {
 // Intake decides applications.
 type Intake struct {
 	Store    *store.Store
+	DB       *pgxpool.Pool
 	Registry Registry
+}
+
+// Origin is who sent an application through ШЭП: the channel's participant and the conversation its
+// statuses continue.
+type Origin struct {
+	Sender        string
+	CorrelationID string
+}
+
+// Receive decides application a from origin once: the first delivery registers or refuses and keeps the
+// notification with the decision, in one transaction; a repeat returns the kept notification, so that a
+// delivery whose notification could not be sent is answered the same on the next attempt.
+func (in *Intake) Receive(ctx context.Context, from Origin, a *applicationv1.Application, now time.Time) (*applicationv1.StatusNotification, error) {
+	if from.Sender == "" || a.GetApplicationId() == "" {
+		return nil, errors.New("eastana: an application needs its sender and id")
+	}
+	if n, err := in.kept(ctx, from, a); n != nil || err != nil {
+		return n, err
+	}
+	keep := func(ctx context.Context, q interface {
+		Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	}, entryID *int64, n *applicationv1.StatusNotification) error {
+		b, err := proto.Marshal(n)
+		if err != nil {
+			return err
+		}
+		_, err = q.Exec(ctx, `INSERT INTO applications (sender, application_id, correlation_id, applicant_iin, entry_id, notification, received_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, from.Sender, a.GetApplicationId(), from.CorrelationID, a.GetApplicantIin(), entryID, b, now)
+		return err
+	}
+	d, err := in.decide(ctx, a, now, func(ctx context.Context, tx pgx.Tx, res store.Result, ahead int64) error {
+		id := res.Entry.ID
+		return keep(ctx, tx, &id, Registered(a, res, ahead, now))
+	})
+	if err != nil {
+		if pgdb.IsUniqueViolation(err) {
+			// Another worker took the same application at once: its answer is the answer.
+			return in.kept(ctx, from, a)
+		}
+		return nil, err
+	}
+	if d.Refusal != nil {
+		if err := keep(ctx, in.DB, nil, d.Notification); err != nil {
+			if pgdb.IsUniqueViolation(err) {
+				return in.kept(ctx, from, a)
+			}
+			return nil, err
+		}
+	}
+	return d.Notification, nil
+}
+
+// kept is the notification kept for an application already decided, or nil.
+func (in *Intake) kept(ctx context.Context, from Origin, a *applicationv1.Application) (*applicationv1.StatusNotification, error) {
+	var b []byte
+	err := in.DB.QueryRow(ctx, `SELECT notification FROM applications WHERE sender = $1 AND application_id = $2`,
+		from.Sender, a.GetApplicationId()).Scan(&b)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	n := new(applicationv1.StatusNotification)
+	return n, proto.Unmarshal(b, n)
 }
 
 // Decision is what an application came to: the queue's result, or a refusal, and the notification.
@@ -54,6 +125,11 @@ type Decision struct {
 // failure to decide (the register or the database could not be reached): the delivery is retried, nothing
 // is written.
 func (in *Intake) Decide(ctx context.Context, a *applicationv1.Application, now time.Time) (*Decision, error) {
+	return in.decide(ctx, a, now, nil)
+}
+
+func (in *Intake) decide(ctx context.Context, a *applicationv1.Application, now time.Time,
+	record func(context.Context, pgx.Tx, store.Result, int64) error) (*Decision, error) {
 	refuse := func(r *queue.Refusal) *Decision {
 		return &Decision{Refusal: r, Notification: Refused(a, r, now)}
 	}
@@ -81,7 +157,7 @@ func (in *Intake) Decide(ctx context.Context, a *applicationv1.Application, now 
 		}
 	}
 	res, err := in.Store.Register(ctx, store.Registration{ListID: listID, ApplicantIIN: a.GetApplicantIin(), Child: child,
-		Category: a.GetFields()[FieldCategory], Channel: catalog.ChannelName(a.GetChannel())}, now)
+		Category: a.GetFields()[FieldCategory], Channel: catalog.ChannelName(a.GetChannel()), Record: record}, now)
 	var r *queue.Refusal
 	if errors.As(err, &r) {
 		return refuse(r), nil

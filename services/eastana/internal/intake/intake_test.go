@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/egov-suite/egov/internal/pgdb"
 	"github.com/egov-suite/egov/internal/pgtest"
@@ -54,7 +55,7 @@ func setup(t *testing.T, reg register) (*intake.Intake, *store.Store) {
 	s, err := store.New(pool, queue.Passport2012())
 	require.NoError(t, err)
 	require.NoError(t, s.AddList(t.Context(), intake.City))
-	return &intake.Intake{Store: s, Registry: reg}, s
+	return &intake.Intake{Store: s, DB: pool, Registry: reg}, s
 }
 
 func application(id, child string, channel applicationv1.Channel) *applicationv1.Application {
@@ -176,4 +177,37 @@ func TestChild(t *testing.T) {
 			require.Equal(t, c.want, got)
 		})
 	}
+}
+
+func TestReceiveOnce(t *testing.T) {
+	t.Parallel()
+	reg := register{"230801500001": person("230801500001", t0.AddDate(-3, 0, 0), false, parent)}
+	in, _ := setup(t, reg)
+	ctx := t.Context()
+	portal := intake.Origin{Sender: "portal", CorrelationID: "m1"}
+
+	first, err := in.Receive(ctx, portal, application("a1", "230801500001", applicationv1.Channel_CHANNEL_PORTAL), t0)
+	require.NoError(t, err)
+	require.Equal(t, applicationv1.CaseStatus_CASE_STATUS_QUEUED, first.GetStatus())
+	// ШЭП delivers the same application again (the notification was not sent): the same answer, not a
+	// refusal of the child as already listed, and no second number.
+	again, err := in.Receive(ctx, portal, application("a1", "230801500001", applicationv1.Channel_CHANNEL_PORTAL), t0.Add(time.Minute))
+	require.NoError(t, err)
+	require.True(t, proto.Equal(first, again), "%v != %v", first, again)
+	// The same child by another application: refused, and the refusal is kept as well.
+	refused, err := in.Receive(ctx, portal, application("a2", "230801500001", applicationv1.Channel_CHANNEL_PORTAL), t0.Add(time.Minute))
+	require.NoError(t, err)
+	require.Equal(t, queue.RefuseAlreadyListed.Code, refused.GetRefusalCode())
+	again, err = in.Receive(ctx, portal, application("a2", "230801500001", applicationv1.Channel_CHANNEL_PORTAL), t0.Add(time.Hour))
+	require.NoError(t, err)
+	require.True(t, proto.Equal(refused, again))
+	// An application id is the sender's: the same id from ЦОН is another application.
+	reg["230801500002"] = person("230801500002", t0.AddDate(-2, 0, 0), false, parent)
+	other, err := in.Receive(ctx, intake.Origin{Sender: "tson", CorrelationID: "m2"}, application("a1", "230801500002", applicationv1.Channel_CHANNEL_TSON), t0.Add(time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, int64(2), other.GetQueue().GetNumber())
+	require.Equal(t, int64(1), other.GetQueue().GetAhead())
+
+	_, err = in.Receive(ctx, intake.Origin{}, application("a3", "230801500002", applicationv1.Channel_CHANNEL_TSON), t0)
+	require.ErrorContains(t, err, "sender and id")
 }
