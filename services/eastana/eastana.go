@@ -18,6 +18,7 @@ import (
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/app"
 	"github.com/egov-suite/egov/internal/config"
+	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/participant"
 	"github.com/egov-suite/egov/internal/registries"
@@ -126,6 +127,9 @@ func Descriptor(cfg Config) app.Descriptor {
 				},
 				Close:    func(context.Context) error { return conn.Close() },
 				Identity: ident,
+				Seed: func(ctx context.Context, _ string) ([]demo.Entry, error) {
+					return seedDemo(ctx, env.DB, st, env.Now())
+				},
 			}, nil
 		},
 	}
