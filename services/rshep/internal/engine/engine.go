@@ -93,7 +93,7 @@ func New(o Options) (*Engine, error) {
 	// is that system's: ШЭП routes its applications there on another service (applicationv1.ServiceFor),
 	// and the engine does not run it.
 	for _, p := range o.Catalog.All() {
-		if !strings.HasPrefix(p.Provider.Participant, "rshep-") {
+		if !Runs(p) {
 			continue
 		}
 		if _, ok := o.Nodes[p.Region]; ok && p.Provider.Participant != ParticipantID(p.Region) {
@@ -196,3 +196,7 @@ func (e *Engine) Closed(ctx context.Context, region string, limit int) ([]*Case,
 func (e *Engine) Rejections(ctx context.Context, region string, limit int) ([]Rejection, error) {
 	return store.Rejections(ctx, e.o.DB, region, limit)
 }
+
+// Runs reports whether a regional node runs passport p: its provider is a regional node (rshep-<region>),
+// not a provider's own system that is a ШЭП participant (ИС Е-Астана), whose applications ШЭП routes there.
+func Runs(p *catalog.Passport) bool { return strings.HasPrefix(p.Provider.Participant, "rshep-") }
