@@ -200,10 +200,11 @@ func Child(p *gbdflv1.Person) (*queue.Child, error) {
 	return c, nil
 }
 
-// base is a notification of application a.
+// base is the first notification of application a: the channels count a case's notifications from 1
+// and show a list as complete when none is missing; the queue's later events continue from 2.
 func base(a *applicationv1.Application, status applicationv1.CaseStatus, now time.Time, text queue.Text) *applicationv1.StatusNotification {
 	return &applicationv1.StatusNotification{ApplicationId: a.GetApplicationId(), ServiceCode: a.GetServiceCode(), Region: a.GetRegion(),
-		Status: status, Time: timestamppb.New(now), Text: &applicationv1.LocalizedText{Ru: text.RU, Kk: text.KK}}
+		Status: status, Time: timestamppb.New(now), Text: &applicationv1.LocalizedText{Ru: text.RU, Kk: text.KK}, Sequence: 1}
 }
 
 // Refused is the motivated refusal's notification, with the queue's code and text.

@@ -89,6 +89,7 @@ func TestDecide(t *testing.T) {
 	require.Equal(t, &applicationv1.QueuePlace{ListId: "astana", Number: 1, Ahead: 0, Kind: "general"}, d.Notification.GetQueue())
 	require.Equal(t, "portal", d.Result.Entry.Channel)
 	require.Equal(t, "a1", d.Notification.GetApplicationId())
+	require.Equal(t, int64(1), d.Notification.GetSequence(), "the case's first notification")
 	d, err = in.Decide(ctx, application("a2", "230801500002", applicationv1.Channel_CHANNEL_TSON), t0.Add(time.Minute))
 	require.NoError(t, err)
 	require.Equal(t, applicationv1.CaseStatus_CASE_STATUS_QUEUED, d.Notification.GetStatus())
