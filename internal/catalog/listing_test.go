@@ -48,9 +48,10 @@ func TestListingGroups(t *testing.T) {
 	}{
 		{name: "ok/everything", query: "", want: map[string][]string{
 			"guardianship": {"guardian-allowance.27", "guardianship-certificate.27", "guardianship-certificate.55", "guardianship-certificate.59",
-				"minors-property-certificate.27"},
-			"education":       {"disabled-children-home-education.51", "preschool-registration.51"},
-			"social_payments": {"disabled-children-home-education.51", "guardian-allowance.27"},
+				"guardianship-establishment.27", "minors-property-certificate.27", "patronage.27"},
+			"adoption":        {"adoption-candidates-register.27", "adoption-payment.27"},
+			"education":       {"camp-referral.27", "disabled-children-home-education.51", "preschool-registration.51", "preschool-registration.71"},
+			"social_payments": {"adoption-payment.27", "disabled-children-home-education.51", "guardian-allowance.27", "patronage.27"},
 			"employment":      {"unemployed-certificate.51"},
 			"archives":        {"archive-certificate.51"},
 		}},
@@ -64,8 +65,9 @@ func TestListingGroups(t *testing.T) {
 			"archives": {"archive-certificate.51"},
 		}},
 		{name: "ok/by the category (the allowance's name says «выплаты» too)", query: "выплаты", want: map[string][]string{
-			"guardianship":    {"guardian-allowance.27"},
-			"social_payments": {"disabled-children-home-education.51", "guardian-allowance.27"},
+			"guardianship":    {"guardian-allowance.27", "patronage.27"},
+			"adoption":        {"adoption-payment.27"},
+			"social_payments": {"adoption-payment.27", "disabled-children-home-education.51", "guardian-allowance.27", "patronage.27"},
 		}},
 		{name: "fail/nothing matches", query: "паспорт гражданина", want: map[string][]string{}},
 	}
