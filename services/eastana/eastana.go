@@ -49,6 +49,8 @@ type Config struct {
 	Rules string `env:"EGOV_EASTANA_RULES" envDefault:"2012"`
 	// ExpiryInterval is how often referrals past their month are closed.
 	ExpiryInterval time.Duration `env:"EGOV_EASTANA_EXPIRY_INTERVAL" envDefault:"1m"`
+	// NotifyInterval is how often the queue's later events are looked for, to notify the channels.
+	NotifyInterval time.Duration `env:"EGOV_EASTANA_NOTIFY_INTERVAL" envDefault:"1s"`
 	// Workers handle deliveries at once: an application is decided once per sender under the list's
 	// lock and the applications' key, so their order does not matter.
 	Workers int `env:"EGOV_EASTANA_WORKERS" envDefault:"4"`
@@ -119,6 +121,10 @@ func Descriptor(cfg Config) app.Descriptor {
 				Checks: []serve.Check{{Name: "consumer " + Participant, Fn: client.Ready}},
 				Workers: map[string]func(context.Context) error{
 					"applications": func(ctx context.Context) error { return client.ReceiveUntilDone(ctx, env.Log, r.handle) },
+					"notifications": func(ctx context.Context) error {
+						return serve.Repeat(ctx, cfg.NotifyInterval, nil, env.Log, "eastana: notify the channels",
+							func(ctx context.Context) (int, error) { return r.in.ForwardOnce(ctx, 256, r.send) })
+					},
 					"referral expiry": func(ctx context.Context) error {
 						return st.RunExpiry(ctx, env.Now, cfg.ExpiryInterval, "expiry", func(err error) {
 							env.Log.WarnContext(ctx, "eastana: referral expiry", "error", err)
@@ -193,6 +199,12 @@ func (r *receiver) handle(ctx context.Context, dv *shepsdk.Delivery) error {
 	return r.notify(ctx, from, a, n)
 }
 
+// send is the forwarder's Send: a later event's notification to the application's sender.
+func (r *receiver) send(ctx context.Context, to intake.Origin, n *applicationv1.StatusNotification) error {
+	return r.notify(ctx, to, &applicationv1.Application{ApplicationId: n.GetApplicationId(), Region: n.GetRegion(),
+		ApplicantIin: to.ApplicantIIN}, n)
+}
+
 // notify sends n to the channel that sent a. The message id is derived from the application and the
 // status, so the same notification sent again (after a failed attempt) is one message to ШЭП.
 func (r *receiver) notify(ctx context.Context, from intake.Origin, a *applicationv1.Application, n *applicationv1.StatusNotification) error {
@@ -200,7 +212,8 @@ func (r *receiver) notify(ctx context.Context, from intake.Origin, a *applicatio
 	if err != nil {
 		return err
 	}
-	id := uuid.NewSHA1(uuid.NameSpaceURL, []byte(Participant+"/"+from.Sender+"/"+a.GetApplicationId()+"/"+n.GetStatus().String())).String()
+	id := uuid.NewSHA1(uuid.NameSpaceURL, []byte(fmt.Sprintf("%s/%s/%s/%d/%s", Participant, from.Sender, a.GetApplicationId(),
+		n.GetSequence(), n.GetStatus()))).String()
 	return r.client.Send(ctx, &envelopev1.Envelope{
 		MessageId: id, CorrelationId: from.CorrelationID, ServiceId: applicationv1.ServiceFor(a.GetRegion(), Participant), ServiceVersion: "1",
 		Sender: Participant, Recipient: from.Sender, Type: envelopev1.MessageType_MESSAGE_TYPE_NOTIFICATION,

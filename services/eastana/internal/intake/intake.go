@@ -54,6 +54,8 @@ type Intake struct {
 type Origin struct {
 	Sender        string
 	CorrelationID string
+	// ApplicantIIN is the applicant's, whom the envelopes of the statuses name (envelope user_id).
+	ApplicantIIN string
 }
 
 // Receive decides application a from origin once: the first delivery registers or refuses and keeps the
@@ -73,8 +75,14 @@ func (in *Intake) Receive(ctx context.Context, from Origin, a *applicationv1.App
 		if err != nil {
 			return err
 		}
-		_, err = q.Exec(ctx, `INSERT INTO applications (sender, application_id, correlation_id, applicant_iin, entry_id, notification, received_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, from.Sender, a.GetApplicationId(), from.CorrelationID, a.GetApplicantIin(), entryID, b, now)
+		_, err = q.Exec(ctx, `INSERT INTO applications (sender, application_id, correlation_id, applicant_iin, entry_id, notification, received_at,
+				service_code, region)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, from.Sender, a.GetApplicationId(), from.CorrelationID, a.GetApplicantIin(), entryID, b, now,
+			a.GetServiceCode(), a.GetRegion())
+		if err == nil && entryID != nil {
+			// The decision's notification reports the events of the registration (and of a referral at once).
+			_, err = q.Exec(ctx, `UPDATE events SET notified = true WHERE entry_id = $1`, *entryID)
+		}
 		return err
 	}
 	d, err := in.decide(ctx, a, now, func(ctx context.Context, tx pgx.Tx, res store.Result, ahead int64) error {

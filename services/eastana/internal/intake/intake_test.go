@@ -2,6 +2,7 @@ package intake_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -211,4 +212,73 @@ func TestReceiveOnce(t *testing.T) {
 
 	_, err = in.Receive(ctx, intake.Origin{}, application("a3", "230801500002", applicationv1.Channel_CHANNEL_TSON), t0)
 	require.ErrorContains(t, err, "sender and id")
+}
+
+func TestForwardLaterEvents(t *testing.T) {
+	t.Parallel()
+	kid := "230801500001"
+	reg := register{kid: person(kid, t0.AddDate(-3, -1, 0), false, parent)}
+	in, s := setup(t, reg)
+	ctx := t.Context()
+	// A child of the queue without an application (entered before, as the demo queue): its events have
+	// no channel to notify.
+	_, err := s.Register(ctx, store.Registration{ListID: intake.City, ApplicantIIN: "900000000000", Channel: "office",
+		Child: &queue.Child{IIN: "930801500009", BirthDate: t0.AddDate(-3, -2, 0), Representatives: []string{"900000000000"}}}, t0)
+	require.NoError(t, err)
+	portal := intake.Origin{Sender: "portal", CorrelationID: "m1"}
+	first, err := in.Receive(ctx, portal, application("a1", kid, applicationv1.Channel_CHANNEL_PORTAL), t0.Add(time.Minute))
+	require.NoError(t, err)
+	require.Equal(t, int64(2), first.GetQueue().GetNumber())
+
+	var sent []*applicationv1.StatusNotification
+	send := func(_ context.Context, to intake.Origin, n *applicationv1.StatusNotification) error {
+		require.Equal(t, intake.Origin{Sender: "portal", CorrelationID: "m1", ApplicantIIN: parent}, to)
+		sent = append(sent, n)
+		return nil
+	}
+	// Nothing new: the registration's events were reported by the decision; the other child's has no channel.
+	n, err := in.ForwardOnce(ctx, 100, send)
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "the other child's registration, marked without a send")
+	require.Empty(t, sent)
+
+	// Two places of age 3 freed: the first goes to the first child, the second to ours.
+	at := t0.Add(time.Hour)
+	ids, _, err := s.AddKindergarten(ctx, store.Kindergarten{ID: "k1", ListID: intake.City, Name: queue.Text{RU: "Ясли-сад № 1", KK: "№ 1 бөбекжай-бақша"},
+		Groups: []store.Group{{AgeFrom: 3, AgeTo: 4, Capacity: 2}}}, "МИО", t0)
+	require.NoError(t, err)
+	offers, err := s.Release(ctx, ids[0], 2, "МИО", at)
+	require.NoError(t, err)
+	require.Len(t, offers, 2)
+
+	// A send that fails: nothing is marked, and the next round sends the same.
+	failed := errors.New("ШЭП unreachable")
+	_, err = in.ForwardOnce(ctx, 100, func(context.Context, intake.Origin, *applicationv1.StatusNotification) error { return failed })
+	require.ErrorIs(t, err, failed)
+	n, err = in.ForwardOnce(ctx, 100, send)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	require.Len(t, sent, 1)
+	got := sent[0]
+	require.Equal(t, applicationv1.CaseStatus_CASE_STATUS_REFERRAL_OFFERED, got.GetStatus())
+	require.Equal(t, int64(2), got.GetSequence(), "after the decision's 1")
+	require.Equal(t, "a1", got.GetApplicationId())
+	require.Equal(t, "preschool-registration", got.GetServiceCode())
+	require.Equal(t, at.AddDate(0, 1, 0), got.GetDeadline().AsTime())
+	require.Equal(t, int64(2), got.GetQueue().GetNumber())
+
+	// The parents register the referral: ENROLLED, sequence 3.
+	mine := offers[0]
+	if mine.ChildIIN != kid {
+		mine = offers[1]
+	}
+	require.NoError(t, s.Enroll(ctx, mine.ID, at.Add(time.Hour)))
+	_, err = in.ForwardOnce(ctx, 100, send)
+	require.NoError(t, err)
+	require.Len(t, sent, 2)
+	require.Equal(t, applicationv1.CaseStatus_CASE_STATUS_ENROLLED, sent[1].GetStatus())
+	require.Equal(t, int64(3), sent[1].GetSequence())
+	n, err = in.ForwardOnce(ctx, 100, send)
+	require.NoError(t, err)
+	require.Zero(t, n)
 }
