@@ -76,7 +76,8 @@ func TestGuardianshipPaths(t *testing.T) {
 	t.Run("every service on its own restricted NATS user", func(t *testing.T) {
 		// Each process runs as egov run --services=<name> with only its own user; the paths below prove
 		// they work under it. НУЦ and the registries do not use NATS and do not connect.
-		require.Equal(t, map[string]string{"egov-shep": "shep", "egov-rshep": "rshep", "egov-portal": "portal", "egov-tson": "tson"},
+		require.Equal(t, map[string]string{"egov-shep": "shep", "egov-rshep": "rshep", "egov-portal": "portal", "egov-tson": "tson",
+			"egov-eastana": "eastana"},
 			w.s.NATSConnections(t))
 	})
 

@@ -225,7 +225,7 @@ func (d *Desk) Submit(ctx context.Context, owner, id string, signature []byte, w
 	}
 	msgID := uuid.NewString()
 	env := &envelopev1.Envelope{
-		MessageId: msgID, CorrelationId: msgID, ServiceId: applicationv1.ServiceID(a.Region), ServiceVersion: "1",
+		MessageId: msgID, CorrelationId: msgID, ServiceId: applicationv1.ServiceFor(a.Region, p.Provider.Participant), ServiceVersion: "1",
 		Sender: d.o.Client.ID, Type: envelopev1.MessageType_MESSAGE_TYPE_REQUEST, MessageDate: timestamppb.New(now),
 		UserId: a.ApplicantIIN, Region: a.Region,
 		PayloadType: string((&envelopev1.SignedDocument{}).ProtoReflect().Descriptor().FullName()), Payload: payload,
