@@ -28,8 +28,8 @@ type RevocationChecker struct {
 	now       func() time.Time
 	origin    *url.URL
 
-	ocsp  cache[string, CertStatus] // by issuer key hash + serial
-	crls  cache[string, *x509.RevocationList]
+	ocsp    cache[string, CertStatus] // by issuer key hash + serial
+	crls    cache[string, *x509.RevocationList]
 	hits    atomic.Int64
 	total   atomic.Int64
 	metrics *statusMetrics
