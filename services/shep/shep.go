@@ -92,11 +92,12 @@ func Descriptor(cfg Config) app.Descriptor {
 			if err != nil {
 				return nil, err
 			}
-			checker, err := envelope.NewRevocationChecker(envelope.RevocationOptions{Freshness: cfg.OCSPFreshness, Now: env.Now, Origin: env.PKIURL})
+			meter := env.Telemetry.Meter("egov/shep")
+			checker, err := envelope.NewRevocationChecker(envelope.RevocationOptions{Freshness: cfg.OCSPFreshness, Now: env.Now, Origin: env.PKIURL, Meter: meter})
 			if err != nil {
 				return nil, fmt.Errorf("EGOV_PKI_URL: %w", err)
 			}
-			verifier, err := envelope.NewVerifier(envelope.VerifierOptions{Roots: roots, Status: checker, Now: env.Now})
+			verifier, err := envelope.NewVerifier(envelope.VerifierOptions{Roots: roots, Status: checker, Now: env.Now, Meter: meter})
 			if err != nil {
 				return nil, err
 			}
@@ -112,7 +113,7 @@ func Descriptor(cfg Config) app.Descriptor {
 				Checkpoints:        &checkpoint.Verifier{Roots: roots, Signer: envelope.HolderOf(signer.Cert).Name, Status: checker},
 				CheckpointInterval: cfg.CheckpointInterval,
 				SweepInterval:      cfg.SyncSweep, SweepGrace: cfg.SyncSweep,
-				Meter: env.Telemetry.Meter("egov/shep"), Tracer: env.Telemetry.Tracer("egov/shep"),
+				Meter: meter, Tracer: env.Telemetry.Tracer("egov/shep"),
 				DialProvider: func(target, provider string) (*grpc.ClientConn, error) {
 					return grpc.NewClient(target, env.Transport.Dial(ident, provider), env.GRPCClientStats())
 				},
