@@ -12,6 +12,7 @@ import (
 
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/integration/harness"
+	"github.com/egov-suite/egov/integration/scenarios"
 	"github.com/egov-suite/egov/qakit"
 )
 
@@ -35,4 +36,11 @@ func TestGuardianshipInContainers(t *testing.T) {
 	require.Equal(t, []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED", "IN_PROGRESS", "APPROVED", "RESULT_ISSUED"}, qakit.Statuses(pg))
 	_, err = c.VerifyResult(ctx, asel, app, envelope.Expect{Purpose: envelope.PurposeEnvelope})
 	require.NoError(t, err)
+}
+
+// TestScenariosInContainers runs the end-to-end scenario table (integration/scenarios) in container
+// mode, every sub-test on one suite of containers; integration/e2e runs the same table in process mode.
+func TestScenariosInContainers(t *testing.T) {
+	c := harness.StartContainers(t, harness.ContainerOptions{})
+	scenarios.Run(t, scenarios.NewEnv(t, &c.Target, c.AdminNATS()))
 }
