@@ -66,11 +66,3 @@ func (w *world) staff(t *testing.T, slug, region string) *qakit.Staff {
 	require.NoError(t, err)
 	return s
 }
-
-func TestProcessSuiteStarts(t *testing.T) {
-	w := start(t)
-	c := w.citizen(t, "citizen-akhmetova")
-	pg, err := c.Get(t.Context(), "/services")
-	require.NoError(t, err)
-	require.Contains(t, pg.Body, "guardianship-certificate")
-}

@@ -1,9 +1,10 @@
 // Package scenarios is the suite's end-to-end scenario table, written against a target (qakit.Target)
 // so that the same scenarios run in process mode (integration/e2e, every service its own `egov run`
 // process) and in container mode (integration/containers, every service a container of the image): the
-// portal's approval by the provider's staff, an automatic refusal, a ЦОН application whose result is
-// handed over, a paper application at the provider's office, and a message re-sent to ШЭП that is
-// counted once. Every scenario uses its own applications, so they share one running suite.
+// automated regulation's approval (the QA kit's guardianship scenario), the portal's approval by the
+// provider's staff, an automatic refusal, a ЦОН application whose result is handed over, a paper
+// application at the provider's office, and a message re-sent to ШЭП that is counted once. Every
+// scenario uses its own applications, so they share one running suite.
 package scenarios
 
 import (
@@ -62,6 +63,7 @@ type Scenario struct {
 // Table is the scenario table both modes run.
 func Table() []Scenario {
 	return []Scenario{
+		{"ok/automated approval, the QA kit's guardianship scenario, West Kazakhstan", automatedApproval},
 		{"ok/portal approval by the staff, Pavlodar", portalApproval},
 		{"ok/automatic refusal: the ward is missing in ГБД ФЛ, West Kazakhstan", automaticRefusal},
 		{"ok/ЦОН application by a representative, the result handed over, Zhambyl", tsonHandOver},
@@ -106,6 +108,18 @@ func (e *Env) caseCount(t *testing.T, app string) int {
 	require.NoError(t, e.DB.QueryRow(t.Context(), `SELECT count(*) FROM rshep.cases WHERE application_id = $1`,
 		strings.TrimPrefix(app, "/applications/")).Scan(&n))
 	return n
+}
+
+func automatedApproval(t *testing.T, e *Env) {
+	ctx, asel := t.Context(), e.citizen(t)
+	app := e.apply(t, asel, "27", qakit.WardIIN)
+	pg, err := asel.Until(ctx, app, within, qakit.Closed)
+	require.NoError(t, err)
+	require.Equal(t, []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED", "IN_PROGRESS", "APPROVED", "RESULT_ISSUED"}, qakit.Statuses(pg))
+	res, err := e.Target.VerifyResult(ctx, asel, app, envelope.Expect{Purpose: envelope.PurposeEnvelope})
+	require.NoError(t, err, "the result's signature verifies against НУЦ's root")
+	require.Equal(t, "rshep-27", res.Holder.Name, "signed by West Kazakhstan's node")
+	require.Equal(t, 1, e.caseCount(t, app))
 }
 
 func portalApproval(t *testing.T, e *Env) {
