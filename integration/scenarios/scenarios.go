@@ -19,8 +19,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/egov-suite/egov/envelope"
-	"github.com/egov-suite/egov/qakit"
 	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
+	"github.com/egov-suite/egov/qakit"
 )
 
 // The cast (internal/demo) the scenarios use besides qakit's.
