@@ -27,8 +27,6 @@ import (
 const (
 	// Missing is an IIN ГБД ФЛ has no record of.
 	Missing = "950708300016"
-	// OfficerIIN is the provider's officer, who signs the staff's results.
-	officerIIN = "750723300016"
 	// providerBIN is the provider's (the Pavlodar cast's employer's) BIN in the officer's certificate.
 	providerBIN = "041240000016"
 )
@@ -142,7 +140,7 @@ func portalApproval(t *testing.T, e *Env) {
 	pg, err = asel.Until(ctx, app, within, qakit.Closed)
 	require.NoError(t, err)
 	require.Equal(t, []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED", "IN_PROGRESS", "APPROVED", "RESULT_ISSUED"}, qakit.Statuses(pg))
-	res, err := e.Target.VerifyResult(ctx, asel, app, envelope.Expect{Purpose: envelope.PurposeDocument, IIN: officerIIN})
+	res, err := e.Target.VerifyResult(ctx, asel, app, envelope.Expect{Purpose: envelope.PurposeDocument, IIN: qakit.OfficerIIN})
 	require.NoError(t, err, "the result's signature verifies against НУЦ's root")
 	require.Equal(t, providerBIN, res.Holder.BIN, "signed by the provider's officer")
 	require.Equal(t, 1, e.caseCount(t, app))
@@ -190,7 +188,7 @@ func tsonHandOver(t *testing.T, e *Env) {
 	require.NoError(t, err)
 	pg, err = op.Until(ctx, app, within, qakit.Closed)
 	require.NoError(t, err)
-	_, err = e.Target.VerifyResult(ctx, op, app, envelope.Expect{Purpose: envelope.PurposeDocument, IIN: officerIIN})
+	_, err = e.Target.VerifyResult(ctx, op, app, envelope.Expect{Purpose: envelope.PurposeDocument, IIN: qakit.OfficerIIN})
 	require.NoError(t, err)
 	token, err := qakit.CSRF(pg)
 	require.NoError(t, err)
