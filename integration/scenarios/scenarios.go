@@ -108,6 +108,12 @@ func (e *Env) caseCount(t *testing.T, app string) int {
 	return n
 }
 
+// registered is an Until condition: the application is registered and its page shows the case's
+// number, which the next step needs. Waiting for REGISTERED alone once gave an empty number on the ЦОН
+// desk in container mode (the desk's page listed REGISTERED with «—» for the number); the cause is not
+// traced yet (the channel's intake writes both in one transaction).
+func registered(pg qakit.Page) bool { return qakit.Has("REGISTERED")(pg) && qakit.Number(pg) != "" }
+
 func automatedApproval(t *testing.T, e *Env) {
 	ctx, asel := t.Context(), e.citizen(t)
 	app := e.apply(t, asel, "27", qakit.WardIIN)
@@ -123,7 +129,7 @@ func automatedApproval(t *testing.T, e *Env) {
 func portalApproval(t *testing.T, e *Env) {
 	ctx, asel := t.Context(), e.citizen(t)
 	app := e.apply(t, asel, "55", qakit.WardIIN)
-	pg, err := asel.Until(ctx, app, within, qakit.Has("REGISTERED"))
+	pg, err := asel.Until(ctx, app, within, registered)
 	require.NoError(t, err)
 	number := qakit.Number(pg)
 	require.True(t, strings.HasPrefix(number, "55-"), "the region's number: %q", number)
@@ -177,7 +183,7 @@ func tsonHandOver(t *testing.T, e *Env) {
 	pg, err = op.SignPage(ctx, pg, app+"/sign", op.Sign, nil)
 	require.NoError(t, err)
 	require.Contains(t, pg.Body, `id="receipt"`, "the desk prints the receipt")
-	pg, err = op.Until(ctx, app, within, qakit.Has("REGISTERED"))
+	pg, err = op.Until(ctx, app, within, registered)
 	require.NoError(t, err)
 	officer := e.staff(t, qakit.Officer, "59")
 	path, _, err := officer.Case(ctx, qakit.Number(pg))
