@@ -110,8 +110,9 @@ func (e *Env) caseCount(t *testing.T, app string) int {
 
 // registered is an Until condition: the application is registered and its page shows the case's
 // number, which the next step needs. Waiting for REGISTERED alone once gave an empty number on the ЦОН
-// desk in container mode (the desk's page listed REGISTERED with «—» for the number); the cause is not
-// traced yet (the channel's intake writes both in one transaction).
+// desk in container mode (the page listed REGISTERED with «—» for the number): the intake writes both
+// in one transaction, but the page reads the application (applicant.Desk.Get) and its statuses
+// (Desk.Statuses) in two queries, so a notification committed between them shows half.
 func registered(pg qakit.Page) bool { return qakit.Has("REGISTERED")(pg) && qakit.Number(pg) != "" }
 
 func automatedApproval(t *testing.T, e *Env) {
