@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
 	"golang.org/x/crypto/ocsp"
 )
 
@@ -27,10 +28,11 @@ type RevocationChecker struct {
 	now       func() time.Time
 	origin    *url.URL
 
-	ocsp  cache[string, CertStatus] // by issuer key hash + serial
-	crls  cache[string, *x509.RevocationList]
-	hits  atomic.Int64
-	total atomic.Int64
+	ocsp    cache[string, CertStatus] // by issuer key hash + serial
+	crls    cache[string, *x509.RevocationList]
+	hits    atomic.Int64
+	total   atomic.Int64
+	metrics *statusMetrics
 }
 
 // RevocationOptions configure a RevocationChecker.
@@ -45,11 +47,18 @@ type RevocationOptions struct {
 	// the certificates; their paths are kept. It reaches НУЦ where the certificates' host name does
 	// not resolve or has moved: a cluster's own service name, a mirror, a dev run on new ports.
 	Origin string
+	// Meter, when set, counts the OCSP answers by status (egov.ocsp.answers) and the cache's hits and
+	// misses (egov.ocsp.cache); it is passed in, never taken from a global provider.
+	Meter metric.Meter
 }
 
 // NewRevocationChecker returns a checker. An Origin that is not an absolute http(s) URL is an error.
 func NewRevocationChecker(o RevocationOptions) (*RevocationChecker, error) {
-	c := &RevocationChecker{client: o.Client, freshness: o.Freshness, now: o.Now}
+	metrics, err := newStatusMetrics(o.Meter)
+	if err != nil {
+		return nil, fmt.Errorf("certificate status metrics: %w", err)
+	}
+	c := &RevocationChecker{client: o.Client, freshness: o.Freshness, now: o.Now, metrics: metrics}
 	if o.Origin != "" {
 		u, err := url.Parse(o.Origin)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
@@ -93,10 +102,13 @@ func (c *RevocationChecker) Status(ctx context.Context, cert, issuer *x509.Certi
 	st, ok := c.ocsp.get(key)
 	if ok && now.Sub(st.ProducedAt) < c.freshness {
 		c.hits.Add(1)
+		c.metrics.lookup(ctx, true)
 		st.Source = "ocsp-cache"
 		return st, nil
 	}
+	c.metrics.lookup(ctx, false)
 	st, oerr := c.askOCSP(ctx, cert, issuer)
+	c.metrics.answer(ctx, st, oerr)
 	if oerr == nil {
 		c.ocsp.put(key, st)
 		return st, nil
@@ -140,7 +152,7 @@ func (c *RevocationChecker) askOCSP(ctx context.Context, cert, issuer *x509.Cert
 	case ocsp.Revoked:
 		st.Revoked, st.RevokedAt, st.Reason = true, resp.RevokedAt, resp.RevocationReason
 	default:
-		return CertStatus{}, errors.New("OCSP: the responder does not know the certificate")
+		return CertStatus{}, errOCSPUnknown
 	}
 	return st, nil
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/egov-suite/egov/internal/iin"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 )
@@ -44,6 +46,9 @@ type VerifierOptions struct {
 	Now func() time.Time
 	// ClockSkew tolerated between signer and verifier; 5 minutes when zero.
 	ClockSkew time.Duration
+	// Meter, when set, counts the checks by outcome and times them (egov.signature.checks and
+	// egov.signature.duration); it is passed in, never taken from a global provider.
+	Meter metric.Meter
 }
 
 // Verifier checks detached signatures against the suite's trust anchors.
@@ -52,6 +57,7 @@ type Verifier struct {
 	status       StatusChecker
 	now          func() time.Time
 	skew         time.Duration
+	metrics      *checkMetrics
 
 	// chains caches built chains by the signer certificate's SHA-256: building one costs two signature
 	// checks up the chain, and a system signs thousands of envelopes with one certificate.
@@ -66,7 +72,11 @@ func NewVerifier(o VerifierOptions) (*Verifier, error) {
 	if o.Status == nil && !o.SkipRevocation {
 		return nil, errors.New("envelope: a verifier needs a revocation checker (or SkipRevocation for offline use)")
 	}
-	v := &Verifier{roots: x509.NewCertPool(), inter: x509.NewCertPool(), status: o.Status, now: o.Now, skew: o.ClockSkew}
+	metrics, err := newCheckMetrics(o.Meter)
+	if err != nil {
+		return nil, fmt.Errorf("envelope: metrics: %w", err)
+	}
+	v := &Verifier{roots: x509.NewCertPool(), inter: x509.NewCertPool(), status: o.Status, now: o.Now, skew: o.ClockSkew, metrics: metrics}
 	for _, c := range o.Roots {
 		v.roots.AddCert(c)
 	}
@@ -106,6 +116,14 @@ type Result struct {
 // anchor, validity at signing time and now, the key usage for the purpose, the IIN/BIN binding, and
 // revocation. Every failure is an *Error with its own Code.
 func (v *Verifier) Verify(ctx context.Context, content, signature []byte, want Expect) (*Result, error) {
+	// Timed by the wall clock, not v.now: a test's fixed clock would make every check take no time.
+	start := time.Now()
+	res, err := v.verify(ctx, content, signature, want)
+	v.metrics.record(ctx, want.Purpose, err, time.Since(start))
+	return res, err
+}
+
+func (v *Verifier) verify(ctx context.Context, content, signature []byte, want Expect) (*Result, error) {
 	p, err := parseCMS(signature)
 	if err != nil {
 		return nil, err

@@ -25,8 +25,8 @@ import (
 )
 
 // Order is the start order of the suite's services, one OS process each: НУЦ first (it issues every
-// key), then ШЭП, the registries, РШЭП and the channels.
-var Order = []string{"nca", "shep", "gbdfl", "enis", "rshep", "portal", "tson"}
+// key), then ШЭП, the registries, РШЭП, the channels and ИС Е-Астана.
+var Order = []string{"nca", "shep", "gbdfl", "enis", "rshep", "portal", "tson", "eastana"}
 
 // Mode is how Start runs the suite.
 type Mode string
@@ -199,7 +199,7 @@ func (s *Suite) Close() {
 }
 
 // natsServices are the services that use NATS, each as its own user.
-var natsServices = []string{"shep", "rshep", "portal", "tson"}
+var natsServices = []string{"shep", "rshep", "portal", "tson", "eastana"}
 
 // adminUser is the NATS administrator of the suite's server, as in egov dev.
 const adminUser = "egov"
@@ -228,6 +228,7 @@ func suiteUsers() ([]*server.User, map[string]string, error) {
 	for _, a := range []natsbus.Access{
 		natsbus.RouterAccess("shep"), natsbus.NodeAccess("rshep", nodes),
 		natsbus.ChannelAccess("portal"), natsbus.ChannelAccess("tson"),
+		{User: "eastana", Participants: []string{"eastana"}}, // as services/eastana declares it
 	} {
 		byName[a.User] = a.NATSUser("")
 	}

@@ -30,7 +30,7 @@ func TestNATSAuthConfigIsDeployed(t *testing.T) {
 		"deploy/k8s/base/nats/auth.conf is stale: egov nats auth-config > deploy/k8s/base/nats/auth.conf")
 
 	// The passwords and the server name come from the pod's environment.
-	for _, v := range []string{"ADMIN", "SHEP", "RSHEP", "PORTAL", "TSON"} {
+	for _, v := range []string{"ADMIN", "SHEP", "RSHEP", "PORTAL", "TSON", "EASTANA"} {
 		t.Setenv("EGOV_NATS_PASSWORD_"+v, "pw-"+strings.ToLower(v))
 	}
 	t.Setenv("SERVER_NAME", "nats-0")

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/egov-suite/egov/internal/app"
+	"github.com/egov-suite/egov/services/eastana"
 	"github.com/egov-suite/egov/services/enis"
 	"github.com/egov-suite/egov/services/gbdfl"
 	"github.com/egov-suite/egov/services/nca"
@@ -44,6 +45,10 @@ func services() ([]app.Descriptor, error) {
 	if err != nil {
 		return nil, errors.Join(errors.New("tson"), err)
 	}
+	eastanaCfg, err := eastana.LoadConfig()
+	if err != nil {
+		return nil, errors.Join(errors.New("eastana"), err)
+	}
 	return []app.Descriptor{
 		nca.Descriptor(ncaCfg),
 		shep.Descriptor(shepCfg),
@@ -52,5 +57,6 @@ func services() ([]app.Descriptor, error) {
 		rshep.Descriptor(rshepCfg),
 		portal.Descriptor(portalCfg),
 		tson.Descriptor(tsonCfg),
+		eastana.Descriptor(eastanaCfg),
 	}, nil
 }

@@ -6,33 +6,22 @@ package containers
 
 import (
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/integration/harness"
-	"github.com/egov-suite/egov/qakit"
+	"github.com/egov-suite/egov/integration/scenarios"
 )
 
-// TestGuardianshipInContainers is the QA kit's own scenario in container mode: Асель applies on the
-// portal for the automated regulation, every status reaches her once and in order, and the result
-// carries a valid signature; the services run as the image's numeric non-root user.
-func TestGuardianshipInContainers(t *testing.T) {
+// TestScenariosInContainers runs the end-to-end scenario table (integration/scenarios: the QA kit's
+// guardianship scenario, the portal's approval by the staff, an automatic refusal, a ЦОН application
+// handed over, an office intake, a re-sent message counted once) in container mode, every sub-test on
+// one suite of containers; integration/e2e's TestScenarios runs the same table in process mode. The
+// services run as the image's numeric non-root user.
+func TestScenariosInContainers(t *testing.T) {
 	c := harness.StartContainers(t, harness.ContainerOptions{})
-	ctx := t.Context()
-
-	insp, err := c.Service("shep", 0).Inspect(ctx)
+	insp, err := c.Service("shep", 0).Inspect(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, "65532:65532", insp.Config.User, "a numeric user, which runAsNonRoot can check")
-
-	asel, err := c.Citizen(ctx, qakit.Citizen)
-	require.NoError(t, err)
-	app, err := asel.Apply(ctx, "/services/guardianship-certificate/27", qakit.Form{Fields: map[string]string{"ward_iin": qakit.WardIIN}})
-	require.NoError(t, err)
-	pg, err := asel.Until(ctx, app, 2*time.Minute, qakit.Closed)
-	require.NoError(t, err)
-	require.Equal(t, []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED", "IN_PROGRESS", "APPROVED", "RESULT_ISSUED"}, qakit.Statuses(pg))
-	_, err = c.VerifyResult(ctx, asel, app, envelope.Expect{Purpose: envelope.PurposeEnvelope})
-	require.NoError(t, err)
+	scenarios.Run(t, scenarios.NewEnv(t, &c.Target, c.AdminNATS()))
 }

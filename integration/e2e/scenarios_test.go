@@ -76,7 +76,8 @@ func TestGuardianshipPaths(t *testing.T) {
 	t.Run("every service on its own restricted NATS user", func(t *testing.T) {
 		// Each process runs as egov run --services=<name> with only its own user; the paths below prove
 		// they work under it. НУЦ and the registries do not use NATS and do not connect.
-		require.Equal(t, map[string]string{"egov-shep": "shep", "egov-rshep": "rshep", "egov-portal": "portal", "egov-tson": "tson"},
+		require.Equal(t, map[string]string{"egov-shep": "shep", "egov-rshep": "rshep", "egov-portal": "portal", "egov-tson": "tson",
+			"egov-eastana": "eastana"},
 			w.s.NATSConnections(t))
 	})
 
@@ -96,31 +97,6 @@ func TestGuardianshipPaths(t *testing.T) {
 		_, err := aselP.Until(ctx, app, within, qakit.Closed)
 		require.NoError(t, err)
 		w.printedResult(t, aselP, "portal", app, "27")
-	})
-
-	t.Run("portal approve, Pavlodar", func(t *testing.T) {
-		app := apply(t, aselP, "guardianship-certificate", "55", map[string]string{"ward_iin": ward}, aselP.Sign)
-		pg, err := aselP.Until(ctx, app, within, qakit.Has("REGISTERED"))
-		require.NoError(t, err)
-		number := qakit.Number(pg)
-		require.True(t, strings.HasPrefix(number, "55-"), number)
-		clerk := w.staff(t, "clerk-pavlodar", "55")
-		path, _, err := clerk.Case(ctx, number)
-		require.NoError(t, err)
-		_, err = clerk.Act(ctx, path, "complete", nil)
-		require.NoError(t, err)
-		officer := w.staff(t, "officer-pavlodar", "55")
-		_, err = officer.Act(ctx, path, "decide", url.Values{"outcome": {"approved"}})
-		require.NoError(t, err)
-		_, err = officer.SignResult(ctx, path)
-		require.NoError(t, err)
-		pg, err = aselP.Until(ctx, app, within, qakit.Closed)
-		require.NoError(t, err)
-		require.Equal(t, []string{"DRAFT", "SUBMITTED", "DELIVERED", "REGISTERED", "IN_PROGRESS", "APPROVED", "RESULT_ISSUED"}, qakit.Statuses(pg))
-		res := w.result(t, aselP, app, envelope.Expect{Purpose: envelope.PurposeDocument, IIN: "750723300016"})
-		require.Equal(t, "041240000016", res.Holder.BIN, "signed by the provider's officer")
-		require.False(t, res.Status.Revoked)
-		require.Equal(t, 1, w.caseCount(t, strings.TrimPrefix(app, "/applications/")))
 	})
 
 	t.Run("portal refuse for irregular documents, Pavlodar", func(t *testing.T) {

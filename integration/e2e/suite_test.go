@@ -7,6 +7,8 @@ package e2e
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -73,4 +75,17 @@ func TestProcessSuiteStarts(t *testing.T) {
 	pg, err := c.Get(t.Context(), "/services")
 	require.NoError(t, err)
 	require.Contains(t, pg.Body, "guardianship-certificate")
+
+	// The citizen's sign-in by certificate was a signature check of the portal's, counted and with its
+	// OCSP answer, on the portal's /metrics (the platform's meter reaches the channel's verifier).
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, w.s.URL("portal")+"/metrics", nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Regexp(t, `egov_signature_checks_total\{[^}]*otel_scope_name="egov/portal"[^}]*outcome="ok"[^}]*purpose="authentication"[^}]*\} [1-9]`, string(b))
+	require.Regexp(t, `egov_ocsp_answers_total\{[^}]*otel_scope_name="egov/portal"[^}]*status="good"[^}]*\} [1-9]`, string(b))
 }

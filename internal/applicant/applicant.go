@@ -22,6 +22,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -84,6 +86,9 @@ type Options struct {
 	Cabinet bool
 	Now     func() time.Time
 	Log     *slog.Logger
+	// Meter, when set, counts the applications submitted and refused at signing and the statuses
+	// received, by channel and service (see the package's metrics).
+	Meter metric.Meter
 }
 
 // Desk is one channel's applications: the lifecycle's operations over the store, the outbox and the
@@ -93,19 +98,44 @@ type Desk struct {
 	store  store.Store
 	outbox *outbox.Forwarder
 	intake *intake.Intake
+	// submitted and refused count signed applications queued for ШЭП and signatures refused
+	// (condition 2), by channel and service; nil without a meter.
+	submitted, refused metric.Int64Counter
 }
 
-// New builds a desk.
-func New(o Options) *Desk {
+// New builds a desk. Only a meter that fails to make its instruments is an error.
+func New(o Options) (*Desk, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	name := catalog.ChannelName(o.Channel)
-	d := &Desk{o: o, store: store.Store{DB: o.DB}, intake: &intake.Intake{DB: o.DB, Tracer: "egov/" + name, Log: o.Log, Adopt: o.Cabinet}}
+	d := &Desk{o: o, store: store.Store{DB: o.DB}, intake: &intake.Intake{DB: o.DB, Tracer: "egov/" + name, Log: o.Log, Adopt: o.Cabinet, Channel: name}}
 	if o.Client != nil {
 		d.outbox = outbox.New(o.DB, o.Client, name, o.Now, o.Log)
 	}
-	return d
+	if o.Meter != nil {
+		var err error
+		if d.submitted, err = o.Meter.Int64Counter("egov.applications.submitted", metric.WithUnit("{application}"),
+			metric.WithDescription("Applications signed and queued for ШЭП, by channel and service")); err != nil {
+			return nil, err
+		}
+		if d.refused, err = o.Meter.Int64Counter("egov.applications.refused", metric.WithUnit("{application}"),
+			metric.WithDescription("Signatures refused at signing (condition 2: the draft stays to be signed again), by channel, service and code")); err != nil {
+			return nil, err
+		}
+		if d.intake.Received, err = o.Meter.Int64Counter("egov.applications.statuses", metric.WithUnit("{status}"),
+			metric.WithDescription("Statuses received (ШЭП's receipts, РШЭП's notifications), each once, by channel, service and status")); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// count adds one to c (when metered) under the desk's channel, the service and more.
+func (d *Desk) count(ctx context.Context, c metric.Int64Counter, service string, more ...attribute.KeyValue) {
+	if c != nil {
+		c.Add(ctx, 1, metric.WithAttributes(append(more, attribute.String("channel", d.ChannelName()), attribute.String("service", service))...))
+	}
 }
 
 // Catalog is the desk's catalogue.
@@ -229,6 +259,7 @@ func (d *Desk) Submit(ctx context.Context, owner, id string, signature []byte, w
 	if verr != nil {
 		ru, kk, _ := envelope.Refusal(verr)
 		d.o.Log.InfoContext(ctx, "signature refused: condition 2; the draft stays to be signed again", "application", id, "reason", string(envelope.CodeOf(verr)))
+		d.count(ctx, d.refused, a.ServiceCode, attribute.String("code", string(envelope.CodeOf(verr))))
 		return &Refused{Text: refusalText(p, "eds_not_confirmed"), DetailRU: ru, DetailKK: kk, Err: verr}
 	}
 	payload, err := proto.Marshal(&envelopev1.SignedDocument{MediaType: applicationv1.MediaTypeApplication, Content: a.Content, Signature: signature})
@@ -237,7 +268,7 @@ func (d *Desk) Submit(ctx context.Context, owner, id string, signature []byte, w
 	}
 	msgID := uuid.NewString()
 	env := &envelopev1.Envelope{
-		MessageId: msgID, CorrelationId: msgID, ServiceId: applicationv1.ServiceID(a.Region), ServiceVersion: "1",
+		MessageId: msgID, CorrelationId: msgID, ServiceId: applicationv1.ServiceFor(a.Region, p.Provider.Participant), ServiceVersion: "1",
 		Sender: d.o.Client.ID, Type: envelopev1.MessageType_MESSAGE_TYPE_REQUEST, MessageDate: timestamppb.New(now),
 		UserId: a.ApplicantIIN, Region: a.Region,
 		PayloadType: string((&envelopev1.SignedDocument{}).ProtoReflect().Descriptor().FullName()), Payload: payload,
@@ -269,6 +300,7 @@ func (d *Desk) Submit(ctx context.Context, owner, id string, signature []byte, w
 		}
 		d.o.Log.WarnContext(ctx, "application submitted; the commit's answer was lost", "application", id, "error", err)
 	}
+	d.count(ctx, d.submitted, a.ServiceCode)
 	d.o.Log.InfoContext(ctx, "application submitted", "application", id, "service", a.ServiceCode, "region", a.Region,
 		"applicant", iin.Mask(a.ApplicantIIN), "message_id", msgID)
 	if d.outbox != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -43,6 +44,7 @@ const (
 
 type fixture struct {
 	desk    *applicant.Desk
+	metrics *sdkmetric.ManualReader
 	db      *pgxpool.Pool
 	citizen *envelope.Signer
 	proxy   *commitCutter
@@ -65,9 +67,11 @@ func setupDesk(t *testing.T, cabinet bool) *fixture {
 	cat, err := catalog.Builtin()
 	require.NoError(t, err)
 	client := &shepsdk.Client{ID: "portal", Signer: ca.System(t, "portal"), Verifier: ca.Verifier(t, ca.Checker(time.Minute))}
-	desk := applicant.New(applicant.Options{Client: client, DB: db, Catalog: cat, Channel: applicationv1.Channel_CHANNEL_PORTAL, Cabinet: cabinet,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	return &fixture{desk: desk, db: db, citizen: ca.Person(t, applicantID, pki.Sign), proxy: proxy, ca: ca}
+	reader := sdkmetric.NewManualReader()
+	desk, err := applicant.New(applicant.Options{Client: client, DB: db, Catalog: cat, Channel: applicationv1.Channel_CHANNEL_PORTAL, Cabinet: cabinet,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Meter: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)).Meter("egov/portal")})
+	require.NoError(t, err)
+	return &fixture{desk: desk, metrics: reader, db: db, citizen: ca.Person(t, applicantID, pki.Sign), proxy: proxy, ca: ca}
 }
 
 func (f *fixture) draft(t *testing.T) string {

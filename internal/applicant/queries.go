@@ -52,8 +52,14 @@ func (d *Desk) VerifyResult(ctx context.Context, a *Application) (*envelope.Resu
 		Content: a.ResultContent, Signature: a.ResultSignature}, "")
 	if envelope.CodeOf(err) == envelope.CodeWrongKeyUsage {
 		res, err = d.o.Client.Verifier.Verify(ctx, a.ResultContent, a.ResultSignature, envelope.Expect{Purpose: envelope.PurposeEnvelope})
-		if err == nil && res.Holder.Name != applicationv1.ParticipantID(a.Region) {
-			return nil, fmt.Errorf("applicant: the result is signed by the system %s, not by the region's node", res.Holder.Name)
+		// The provider's system signs an automatic result: the region's node, or the passport's own
+		// provider participant (ИС Е-Астана's registration ticket and referral).
+		want := applicationv1.ParticipantID(a.Region)
+		if p, ok := d.o.Catalog.Get(a.ServiceCode, a.Region); ok && p.Provider.Participant != "" {
+			want = p.Provider.Participant
+		}
+		if err == nil && res.Holder.Name != want {
+			return nil, fmt.Errorf("applicant: the result is signed by the system %s, not by the provider's system %s", res.Holder.Name, want)
 		}
 	}
 	return res, err

@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc"
 
 	"github.com/egov-suite/egov/internal/app"
@@ -82,8 +83,16 @@ func (p Participant) Open(env *app.Env, id, prefix string, channel applicationv1
 	client.Sync, client.JS, client.Workers = shepv1.NewSyncChannelServiceClient(conn), env.Bus.JS, p.Workers
 	// The portal is the citizens' personal cabinet: it keeps the statuses РШЭП copies to it of the
 	// applications they made at a ЦОН.
-	desk := New(Options{Client: client, DB: env.DB, Catalog: cat, Channel: channel, Now: env.Now, Log: env.Log,
-		Cabinet: channel == applicationv1.Channel_CHANNEL_PORTAL})
+	var meter metric.Meter
+	if env.Telemetry != nil {
+		meter = env.Telemetry.Meter("egov/" + catalog.ChannelName(channel))
+	}
+	desk, err := New(Options{Client: client, DB: env.DB, Catalog: cat, Channel: channel, Now: env.Now, Log: env.Log,
+		Cabinet: channel == applicationv1.Channel_CHANNEL_PORTAL, Meter: meter})
+	if err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("%s metrics: %w", catalog.ChannelName(channel), err)
+	}
 	return &Channel{Desk: desk, Registries: registries.Client{C: client}, Identity: ident, conn: conn}, nil
 }
 

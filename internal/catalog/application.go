@@ -20,6 +20,8 @@ func ChannelName(c applicationv1.Channel) string {
 		return "tson"
 	case applicationv1.Channel_CHANNEL_OFFICE:
 		return "office"
+	case applicationv1.Channel_CHANNEL_EASTANA:
+		return "eastana"
 	default:
 		return ""
 	}

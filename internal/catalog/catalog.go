@@ -53,10 +53,13 @@ type Passport struct {
 	Provider struct {
 		Name Text   `yaml:"name"`
 		BIN  string `yaml:"bin"`
-		// Participant is the regional node (ШЭП participant) that receives the applications.
+		// Participant is the ШЭП participant that receives the applications: the region's РШЭП node
+		// (rshep-<region>), or a provider's own system that is a participant of ШЭП (ИС Е-Астана,
+		// "eastana"), whose applications take the async service applicationv1.ServiceFor.
 		Participant string `yaml:"participant"`
 	} `yaml:"provider"`
-	// Channels are "portal", "tson" (a ЦОН desk) and/or "office" (in person at the provider, entered in the АРМ).
+	// Channels are "portal", "tson" (a ЦОН desk), "office" (in person at the provider, entered in the АРМ or
+	// the provider's working cabinet) and/or "eastana" (the citizen's cabinet of ИС Е-Астана).
 	Channels []string `yaml:"channels"`
 	// Automation is "partial" (people decide) or "full" (the system decides).
 	Automation string     `yaml:"automation"`
@@ -438,11 +441,11 @@ func (p *Passport) Validate(file string) error {
 		bad("provider.participant", "the regional node's ШЭП participant id is required")
 	}
 	if len(p.Channels) == 0 {
-		bad("channels", "at least one of portal, tson, office")
+		bad("channels", "at least one of portal, tson, office, eastana")
 	}
 	for i, c := range p.Channels {
-		if !in(c, "portal", "tson", "office") {
-			bad(fmt.Sprintf("channels[%d]", i), "%q: portal, tson or office", c)
+		if !in(c, "portal", "tson", "office", "eastana") {
+			bad(fmt.Sprintf("channels[%d]", i), "%q: portal, tson, office or eastana", c)
 		}
 	}
 	if !in(p.Automation, "partial", "full") {

@@ -24,7 +24,11 @@ func TestBuiltinPassportsValidate(t *testing.T) {
 	for _, s := range p.Steps {
 		require.NotEmpty(t, s.Source.Ref, s.ID)
 	}
-	require.Len(t, c.All(), 16)
+	require.Len(t, c.All(), 17)
+	kg, ok := c.Get("preschool-registration", "71")
+	require.True(t, ok)
+	require.Equal(t, "eastana", kg.Provider.Participant, "ИС Е-Астана, not the node, is the provider's system")
+	require.Contains(t, kg.Channels, "eastana")
 	sko, ok := c.Get("disabled-children-home-education", "51")
 	require.True(t, ok)
 	require.Len(t, sko.Documents, 5, "its five required documents")

@@ -67,7 +67,7 @@ const (
 
 // Systems are the ШЭП participants of the demo.
 // The regional nodes are one per region of the built-in passports.
-var Systems = []string{"portal", "tson", "shep", "rshep-55", "rshep-59", "rshep-27", "rshep-51", "gbdfl", "enis"}
+var Systems = []string{"portal", "tson", "shep", "rshep-55", "rshep-59", "rshep-27", "rshep-51", "gbdfl", "enis", "eastana"}
 
 // Admin is the suite operator's administrator: an employee of the operator (BINSuite) whose
 // authentication key (keys/admin.p12) opens the admin APIs of ШЭП and НУЦ; the dev mode lists her IIN

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc"
 
 	"github.com/egov-suite/egov/envelope"
@@ -33,6 +34,9 @@ type Config struct {
 	// StatusOrigin replaces the origin of the certificates' OCSP and CRL URLs (EGOV_PKI_URL, the
 	// platform's; see envelope.RevocationOptions.Origin).
 	StatusOrigin string
+	// Meter, when set, measures the participant's signature checks and OCSP answers (For sets the
+	// platform's, scoped egov/<id>).
+	Meter metric.Meter
 }
 
 // For fills what is unset from the platform: the dev mode's demo files for participant id and the
@@ -41,6 +45,9 @@ func (c Config) For(env *app.Env, id string) Config {
 	c = c.WithDevDefaults(env.DevDir, id)
 	if c.StatusOrigin == "" {
 		c.StatusOrigin = env.PKIURL
+	}
+	if c.Meter == nil && env.Telemetry != nil {
+		c.Meter = env.Telemetry.Meter("egov/" + id)
 	}
 	return c
 }
@@ -87,11 +94,11 @@ func (c Config) LoadTLS(id string, now func() time.Time) (*shepsdk.Client, *mtls
 		return nil, nil, err
 	}
 	signer.Now = now
-	checker, err := envelope.NewRevocationChecker(envelope.RevocationOptions{Freshness: c.OCSPFreshness, Now: now, Origin: c.StatusOrigin})
+	checker, err := envelope.NewRevocationChecker(envelope.RevocationOptions{Freshness: c.OCSPFreshness, Now: now, Origin: c.StatusOrigin, Meter: c.Meter})
 	if err != nil {
 		return nil, nil, err
 	}
-	v, err := envelope.NewVerifier(envelope.VerifierOptions{Roots: roots, Status: checker, Now: now})
+	v, err := envelope.NewVerifier(envelope.VerifierOptions{Roots: roots, Status: checker, Now: now, Meter: c.Meter})
 	if err != nil {
 		return nil, nil, err
 	}

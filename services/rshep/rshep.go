@@ -86,12 +86,13 @@ func (c Config) Catalog() (*catalog.Catalog, error) {
 	return catalog.Load(os.DirFS(c.CatalogDir))
 }
 
-// regions are the regions served: Regions, or every region of the catalogue.
+// regions are the regions served: Regions, or every region of the catalogue's node passports.
 func (c Config) regions(cat *catalog.Catalog) []string {
 	regions := c.Regions
 	if len(regions) == 0 {
 		for _, p := range cat.All() {
-			if !slices.Contains(regions, p.Region) {
+			// A region whose passports another provider system runs (ИС Е-Астана's 71) has no node.
+			if engine.Runs(p) && !slices.Contains(regions, p.Region) {
 				regions = append(regions, p.Region)
 			}
 		}

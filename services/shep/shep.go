@@ -92,11 +92,12 @@ func Descriptor(cfg Config) app.Descriptor {
 			if err != nil {
 				return nil, err
 			}
-			checker, err := envelope.NewRevocationChecker(envelope.RevocationOptions{Freshness: cfg.OCSPFreshness, Now: env.Now, Origin: env.PKIURL})
+			meter := env.Telemetry.Meter("egov/shep")
+			checker, err := envelope.NewRevocationChecker(envelope.RevocationOptions{Freshness: cfg.OCSPFreshness, Now: env.Now, Origin: env.PKIURL, Meter: meter})
 			if err != nil {
 				return nil, fmt.Errorf("EGOV_PKI_URL: %w", err)
 			}
-			verifier, err := envelope.NewVerifier(envelope.VerifierOptions{Roots: roots, Status: checker, Now: env.Now})
+			verifier, err := envelope.NewVerifier(envelope.VerifierOptions{Roots: roots, Status: checker, Now: env.Now, Meter: meter})
 			if err != nil {
 				return nil, err
 			}
@@ -112,7 +113,7 @@ func Descriptor(cfg Config) app.Descriptor {
 				Checkpoints:        &checkpoint.Verifier{Roots: roots, Signer: envelope.HolderOf(signer.Cert).Name, Status: checker},
 				CheckpointInterval: cfg.CheckpointInterval,
 				SweepInterval:      cfg.SyncSweep, SweepGrace: cfg.SyncSweep,
-				Meter: env.Telemetry.Meter("egov/shep"), Tracer: env.Telemetry.Tracer("egov/shep"),
+				Meter: meter, Tracer: env.Telemetry.Tracer("egov/shep"),
 				DialProvider: func(target, provider string) (*grpc.ClientConn, error) {
 					return grpc.NewClient(target, env.Transport.Dial(ident, provider), env.GRPCClientStats())
 				},
@@ -166,6 +167,11 @@ func Descriptor(cfg Config) app.Descriptor {
 					}
 					entries = append(entries, more...)
 					more, err = registerRegionalNodes(ctx, admin)
+					if err != nil {
+						return nil, err
+					}
+					entries = append(entries, more...)
+					more, err = registerProviderSystems(ctx, admin)
 					return append(entries, more...), err
 				},
 			}, nil
@@ -206,7 +212,7 @@ func registerRegistries(ctx context.Context, admin *grpcapi.Admin, peers map[str
 }
 
 // registrySenders are the systems that ask the registries.
-var registrySenders = []string{"tson", "portal", "rshep-55", "rshep-59", "rshep-27", "rshep-51"}
+var registrySenders = []string{"tson", "portal", "rshep-55", "rshep-59", "rshep-27", "rshep-51", "eastana"}
 
 // registerRegionalNodes registers each demo regional node's async service APPLICATION_<region>, granted
 // to the portal and the ЦОН desk.
@@ -232,10 +238,35 @@ func registerRegionalNodes(ctx context.Context, admin *grpcapi.Admin) ([]demo.En
 	return entries, nil
 }
 
+// providerSystems are the demo's provider systems that are ШЭП participants of their own, by region:
+// ИС Е-Астана takes Astana's kindergarten applications on APPLICATION_71_EASTANA.
+var providerSystems = map[string]string{"eastana": "71"}
+
+// registerProviderSystems registers each provider system's async service (applicationv1.ServiceFor),
+// granted to the portal and the ЦОН desk.
+func registerProviderSystems(ctx context.Context, admin *grpcapi.Admin) ([]demo.Entry, error) {
+	var entries []demo.Entry
+	for id, region := range providerSystems {
+		service := applicationv1.ServiceFor(region, id)
+		if _, err := admin.PutService(ctx, &shepv1.PutServiceRequest{Service: &shepv1.Service{
+			Id: service, Provider: id, Channel: shepv1.Channel_CHANNEL_ASYNC, Region: region}}); err != nil {
+			return nil, fmt.Errorf("service %s: %w", service, err)
+		}
+		for _, sender := range []string{"portal", "tson"} {
+			if _, err := admin.Grant(ctx, &shepv1.GrantRequest{Sender: sender, ServiceId: service}); err != nil {
+				return nil, fmt.Errorf("grant %s: %w", service, err)
+			}
+		}
+		entries = append(entries, demo.Entry{Service: "shep", Kind: "service", Name: service, Role: "→ " + id + " (async)"})
+	}
+	return entries, nil
+}
+
 var titles = map[string]string{
 	"portal": "ПЭП, портал электронного правительства", "tson": "ЦОН, рабочее место оператора", "shep": "ШЭП",
 	"rshep-55": "РШЭП Павлодарской области", "rshep-59": "РШЭП Жамбылской области", "rshep-27": "РШЭП Западно-Казахстанской области",
 	"rshep-51": "РШЭП Южно-Казахстанской области", "gbdfl": "ГБД ФЛ", "enis": "ЕНИС",
+	"eastana": "ИС Е-Астана, акимат города Астаны",
 }
 
 // tsaURL is where ШЭП's checkpoints are time-stamped: the configured URL, or /tsa at НУЦ's origin.

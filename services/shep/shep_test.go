@@ -236,6 +236,11 @@ func TestSyncRoundTrip(t *testing.T) {
 	metrics := s.metrics(t)
 	require.Regexp(t, `egov_shep_latency_seconds_bucket\{[^}]*service="GBDFL_PERSON",le="0\.005"\} \d+`, metrics)
 	require.Regexp(t, `egov_shep_latency_seconds_count\{[^}]*service="GBDFL_PERSON"[^}]*\} 2\n`, metrics)
+	// ШЭП's own signature checks and OCSP answers are on its page: the envelopes it verified, timed.
+	require.Regexp(t, `egov_signature_checks_total\{[^}]*outcome="ok"[^}]*purpose="envelope"[^}]*\} [1-9]`, metrics)
+	require.Regexp(t, `egov_signature_duration_seconds_count\{[^}]*outcome="ok"[^}]*\} [1-9]`, metrics)
+	require.Regexp(t, `egov_ocsp_answers_total\{[^}]*status="good"[^}]*\} [1-9]`, metrics)
+	require.Regexp(t, `egov_ocsp_cache_total\{[^}]*result="hit"[^}]*\} [1-9]`, metrics)
 }
 
 // metrics is ШЭП's /metrics page.
@@ -367,6 +372,9 @@ func TestSyncRejections(t *testing.T) {
 	var plain int
 	require.NoError(t, db.QueryRow(t.Context(), `SELECT count(*) FROM shep.message_log WHERE reason LIKE '%880512400011%'`).Scan(&plain))
 	require.Zero(t, plain, "no IIN in plain log columns")
+	// Each failed check counts under its own code: the revoked sender's under CERT_REVOKED.
+	require.Regexp(t, `egov_signature_checks_total\{[^}]*outcome="CERT_REVOKED"[^}]*purpose="envelope"[^}]*\} 1\n`, s.metrics(t))
+	require.Regexp(t, `egov_ocsp_answers_total\{[^}]*status="revoked"[^}]*\} [1-9]`, s.metrics(t))
 }
 
 // liarProvider answers with a valid signature but a request_hash of another request.

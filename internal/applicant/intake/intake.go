@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 
@@ -40,6 +41,19 @@ type Intake struct {
 	// envelope names (its user id, an IIN), with the statuses that follow; nothing of it can be signed
 	// or sent from here.
 	Adopt bool
+	// Received, when set, counts the statuses recorded (each once, repeats not), by channel, service and
+	// status: ШЭП's delivery receipts and РШЭП's notifications.
+	Received metric.Int64Counter
+	// Channel is the channel's name in the metrics (portal, tson).
+	Channel string
+}
+
+// count records a status recorded, after its transaction committed.
+func (in *Intake) count(ctx context.Context, service, status string) {
+	if in.Received != nil {
+		in.Received.Add(ctx, 1, metric.WithAttributes(attribute.String("channel", in.Channel), attribute.String("service", service),
+			attribute.String("status", status)))
+	}
 }
 
 // Handle records a delivery of ШЭП's.
@@ -70,12 +84,17 @@ func (in *Intake) receipt(ctx context.Context, n *shepv1.DeliveryNotification) e
 	if !ok {
 		return nil
 	}
-	return pgdb.InTx(ctx, in.DB, func(tx pgx.Tx) error {
+	var (
+		service string
+		added   bool
+	)
+	err := pgdb.InTx(ctx, in.DB, func(tx pgx.Tx) error {
 		var (
 			id  string
 			env []byte
 		)
-		err := tx.QueryRow(ctx, `SELECT id, envelope FROM applications WHERE message_id = $1`, n.GetMessageId()).Scan(&id, &env)
+		added = false
+		err := tx.QueryRow(ctx, `SELECT id, envelope, service_code FROM applications WHERE message_id = $1`, n.GetMessageId()).Scan(&id, &env, &service)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil // a receipt of another message of this participant
 		}
@@ -92,9 +111,13 @@ func (in *Intake) receipt(ctx context.Context, n *shepv1.DeliveryNotification) e
 		if status == lifecycle.StatusNotDelivered {
 			s.TextRU, s.TextKK, s.Comment = "Заявление не доставлено услугодателю", "Өтініш қызмет берушіге жеткізілмеді", n.GetStatus().GetCode()+": "+n.GetStatus().GetMessage()
 		}
-		_, err = store.AddStatus(ctx, tx, id, "shep:"+status, s)
+		added, err = store.AddStatus(ctx, tx, id, "shep:"+status, s)
 		return err
 	})
+	if err == nil && added {
+		in.count(ctx, service, status)
+	}
+	return err
 }
 
 // adopt puts an application made at another channel on owner's list, once: its first status to arrive
@@ -155,15 +178,20 @@ func (in *Intake) record(ctx context.Context, n *applicationv1.StatusNotificatio
 	ctx, span := otel.Tracer(in.Tracer).Start(ctx, "applicant.status", trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(attribute.String("egov.application_id", n.GetApplicationId()), attribute.String("egov.status", status)))
 	defer span.End()
+	var (
+		service string
+		added   bool
+	)
 	// Pipelined: the updates after the status row go to the server together with the commit.
-	return pgdb.InTxPipelined(ctx, in.DB, func(tx pgx.Tx) error {
+	err := pgdb.InTxPipelined(ctx, in.DB, func(tx pgx.Tx) error {
+		added = false
 		if owner != "" {
 			if err := in.adopt(ctx, tx, n, owner); err != nil {
 				return err
 			}
 		}
 		var cur string
-		err := tx.QueryRow(ctx, `SELECT status FROM applications WHERE id = $1 FOR UPDATE`, n.GetApplicationId()).Scan(&cur)
+		err := tx.QueryRow(ctx, `SELECT status, service_code FROM applications WHERE id = $1 FOR UPDATE`, n.GetApplicationId()).Scan(&cur, &service)
 		if errors.Is(err, pgx.ErrNoRows) {
 			in.Log.WarnContext(ctx, "applications: a notification of an unknown application", "application", n.GetApplicationId(), "status", status)
 			return nil
@@ -218,6 +246,11 @@ func (in *Intake) record(ctx context.Context, n *applicationv1.StatusNotificatio
 					bool_or(status = 'RESULT_ISSUED' OR (status = 'REFUSED' AND seq = 1)) AS final
 				FROM statuses WHERE application_id = $1 AND key LIKE 'rshep:%') r
 			WHERE a.id = $1 AND r.final AND r.n = r.last`, n.GetApplicationId(), s.At)
+		added = err == nil
 		return err
 	})
+	if err == nil && added {
+		in.count(ctx, service, status)
+	}
+	return err
 }

@@ -51,6 +51,23 @@ const (
 	CaseStatus_CASE_STATUS_HANDED_OVER CaseStatus = 9
 	// ЦОН only: the result was not collected in time.
 	CaseStatus_CASE_STATUS_UNCLAIMED CaseStatus = 10
+	// The statuses of a waiting list (очередь: the kindergarten queue of ИС Е-Астана), where the result is
+	// not decided once. Each carries the child's place in queue.
+	// The child is registered in the list with a queue number; the registration ticket (регистрационный
+	// талон, the intermediate result) is in results.
+	CaseStatus_CASE_STATUS_QUEUED CaseStatus = 11
+	// The child's place in the list changed (children before it received referrals or left the list).
+	CaseStatus_CASE_STATUS_QUEUE_MOVED CaseStatus = 12
+	// A place was offered: the referral (направление) is in results, valid until deadline.
+	CaseStatus_CASE_STATUS_REFERRAL_OFFERED CaseStatus = 13
+	// The referral was not registered at the kindergarten in time; the place passed to the next child.
+	CaseStatus_CASE_STATUS_REFERRAL_EXPIRED CaseStatus = 14
+	// The parents declined the referral; the place passed to the next child.
+	CaseStatus_CASE_STATUS_REFERRAL_DECLINED CaseStatus = 15
+	// The referral was registered at the kindergarten: the child has its place (final).
+	CaseStatus_CASE_STATUS_ENROLLED CaseStatus = 16
+	// The child left the list: withdrawn by the parents, or aged out (final).
+	CaseStatus_CASE_STATUS_REMOVED CaseStatus = 17
 )
 
 // Enum value maps for CaseStatus.
@@ -67,19 +84,33 @@ var (
 		8:  "CASE_STATUS_RESULT_ISSUED",
 		9:  "CASE_STATUS_HANDED_OVER",
 		10: "CASE_STATUS_UNCLAIMED",
+		11: "CASE_STATUS_QUEUED",
+		12: "CASE_STATUS_QUEUE_MOVED",
+		13: "CASE_STATUS_REFERRAL_OFFERED",
+		14: "CASE_STATUS_REFERRAL_EXPIRED",
+		15: "CASE_STATUS_REFERRAL_DECLINED",
+		16: "CASE_STATUS_ENROLLED",
+		17: "CASE_STATUS_REMOVED",
 	}
 	CaseStatus_value = map[string]int32{
-		"CASE_STATUS_UNSPECIFIED":   0,
-		"CASE_STATUS_SUBMITTED":     1,
-		"CASE_STATUS_DELIVERED":     2,
-		"CASE_STATUS_REGISTERED":    3,
-		"CASE_STATUS_IN_PROGRESS":   4,
-		"CASE_STATUS_EXTENDED":      5,
-		"CASE_STATUS_APPROVED":      6,
-		"CASE_STATUS_REFUSED":       7,
-		"CASE_STATUS_RESULT_ISSUED": 8,
-		"CASE_STATUS_HANDED_OVER":   9,
-		"CASE_STATUS_UNCLAIMED":     10,
+		"CASE_STATUS_UNSPECIFIED":       0,
+		"CASE_STATUS_SUBMITTED":         1,
+		"CASE_STATUS_DELIVERED":         2,
+		"CASE_STATUS_REGISTERED":        3,
+		"CASE_STATUS_IN_PROGRESS":       4,
+		"CASE_STATUS_EXTENDED":          5,
+		"CASE_STATUS_APPROVED":          6,
+		"CASE_STATUS_REFUSED":           7,
+		"CASE_STATUS_RESULT_ISSUED":     8,
+		"CASE_STATUS_HANDED_OVER":       9,
+		"CASE_STATUS_UNCLAIMED":         10,
+		"CASE_STATUS_QUEUED":            11,
+		"CASE_STATUS_QUEUE_MOVED":       12,
+		"CASE_STATUS_REFERRAL_OFFERED":  13,
+		"CASE_STATUS_REFERRAL_EXPIRED":  14,
+		"CASE_STATUS_REFERRAL_DECLINED": 15,
+		"CASE_STATUS_ENROLLED":          16,
+		"CASE_STATUS_REMOVED":           17,
 	}
 )
 
@@ -119,8 +150,10 @@ const (
 	Channel_CHANNEL_PORTAL Channel = 1
 	// ЦОН, a public service centre.
 	Channel_CHANNEL_TSON Channel = 2
-	// In person at the provider, entered in the АРМ.
+	// In person at the provider, entered in the АРМ (or, for ИС Е-Астана, in the МИО working cabinet).
 	Channel_CHANNEL_OFFICE Channel = 3
+	// The citizen's personal cabinet of ИС Е-Астана, the Astana akimat's own system.
+	Channel_CHANNEL_EASTANA Channel = 4
 )
 
 // Enum value maps for Channel.
@@ -130,12 +163,14 @@ var (
 		1: "CHANNEL_PORTAL",
 		2: "CHANNEL_TSON",
 		3: "CHANNEL_OFFICE",
+		4: "CHANNEL_EASTANA",
 	}
 	Channel_value = map[string]int32{
 		"CHANNEL_UNSPECIFIED": 0,
 		"CHANNEL_PORTAL":      1,
 		"CHANNEL_TSON":        2,
 		"CHANNEL_OFFICE":      3,
+		"CHANNEL_EASTANA":     4,
 	}
 )
 
@@ -254,10 +289,12 @@ type StatusNotification struct {
 	// For RESULT_ISSUED: every result document, each signed on its own, in the passport's order (result
 	// is the first of them). A service may issue several at once: a contract and a decision on payment.
 	Results []*ResultDocument `protobuf:"bytes,14,rep,name=results,proto3" json:"results,omitempty"`
+	// For the statuses of a waiting list: the child's place in it.
+	Queue *QueuePlace `protobuf:"bytes,15,opt,name=queue,proto3" json:"queue,omitempty"`
 	// The comment in both languages, so a Kazakh page shows no Russian words: the engine's own texts (what
 	// failed at intake, a failed registry check) in ru and kk; an employee's motivation, typed in one
 	// language, in both fields. comment keeps the Russian text for readers that predate this field.
-	CommentText   *LocalizedText `protobuf:"bytes,15,opt,name=comment_text,json=commentText,proto3" json:"comment_text,omitempty"`
+	CommentText   *LocalizedText `protobuf:"bytes,16,opt,name=comment_text,json=commentText,proto3" json:"comment_text,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -390,11 +427,91 @@ func (x *StatusNotification) GetResults() []*ResultDocument {
 	return nil
 }
 
+func (x *StatusNotification) GetQueue() *QueuePlace {
+	if x != nil {
+		return x.Queue
+	}
+	return nil
+}
+
 func (x *StatusNotification) GetCommentText() *LocalizedText {
 	if x != nil {
 		return x.CommentText
 	}
 	return nil
+}
+
+// QueuePlace is a child's place in a waiting list at the time of a status.
+type QueuePlace struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The list: "astana", or "astana/<district>" where lists are by district.
+	ListId string `protobuf:"bytes,1,opt,name=list_id,json=listId,proto3" json:"list_id,omitempty"`
+	// The queue number, given by time of registration; never reused.
+	Number int64 `protobuf:"varint,2,opt,name=number,proto3" json:"number,omitempty"`
+	// How many children of the same kind (extraordinary, primary, general) wait before the child.
+	Ahead int64 `protobuf:"varint,3,opt,name=ahead,proto3" json:"ahead,omitempty"`
+	// The kind of the child's list: general, primary or extraordinary.
+	Kind          string `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueuePlace) Reset() {
+	*x = QueuePlace{}
+	mi := &file_egov_application_v1_status_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueuePlace) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueuePlace) ProtoMessage() {}
+
+func (x *QueuePlace) ProtoReflect() protoreflect.Message {
+	mi := &file_egov_application_v1_status_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueuePlace.ProtoReflect.Descriptor instead.
+func (*QueuePlace) Descriptor() ([]byte, []int) {
+	return file_egov_application_v1_status_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *QueuePlace) GetListId() string {
+	if x != nil {
+		return x.ListId
+	}
+	return ""
+}
+
+func (x *QueuePlace) GetNumber() int64 {
+	if x != nil {
+		return x.Number
+	}
+	return 0
+}
+
+func (x *QueuePlace) GetAhead() int64 {
+	if x != nil {
+		return x.Ahead
+	}
+	return 0
+}
+
+func (x *QueuePlace) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
 }
 
 // ResultDocument is one signed result document of a case.
@@ -420,7 +537,7 @@ type ResultDocument struct {
 
 func (x *ResultDocument) Reset() {
 	*x = ResultDocument{}
-	mi := &file_egov_application_v1_status_proto_msgTypes[2]
+	mi := &file_egov_application_v1_status_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -432,7 +549,7 @@ func (x *ResultDocument) String() string {
 func (*ResultDocument) ProtoMessage() {}
 
 func (x *ResultDocument) ProtoReflect() protoreflect.Message {
-	mi := &file_egov_application_v1_status_proto_msgTypes[2]
+	mi := &file_egov_application_v1_status_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -445,7 +562,7 @@ func (x *ResultDocument) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResultDocument.ProtoReflect.Descriptor instead.
 func (*ResultDocument) Descriptor() ([]byte, []int) {
-	return file_egov_application_v1_status_proto_rawDescGZIP(), []int{2}
+	return file_egov_application_v1_status_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ResultDocument) GetId() string {
@@ -497,7 +614,7 @@ const file_egov_application_v1_status_proto_rawDesc = "" +
 	" egov/application/v1/status.proto\x12\x13egov.application.v1\x1a\x1fegov/envelope/v1/envelope.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"/\n" +
 	"\rLocalizedText\x12\x0e\n" +
 	"\x02ru\x18\x01 \x01(\tR\x02ru\x12\x0e\n" +
-	"\x02kk\x18\x02 \x01(\tR\x02kk\"\xd5\x05\n" +
+	"\x02kk\x18\x02 \x01(\tR\x02kk\"\x8c\x06\n" +
 	"\x12StatusNotification\x12%\n" +
 	"\x0eapplication_id\x18\x01 \x01(\tR\rapplicationId\x12/\n" +
 	"\x13registration_number\x18\x02 \x01(\tR\x12registrationNumber\x12!\n" +
@@ -513,8 +630,15 @@ const file_egov_application_v1_status_proto_rawDesc = "" +
 	"\x06reason\x18\v \x01(\v2\".egov.application.v1.LocalizedTextR\x06reason\x12\x18\n" +
 	"\acomment\x18\f \x01(\tR\acomment\x128\n" +
 	"\x06result\x18\r \x01(\v2 .egov.envelope.v1.SignedDocumentR\x06result\x12=\n" +
-	"\aresults\x18\x0e \x03(\v2#.egov.application.v1.ResultDocumentR\aresults\x12E\n" +
-	"\fcomment_text\x18\x0f \x01(\v2\".egov.application.v1.LocalizedTextR\vcommentText\"\x89\x02\n" +
+	"\aresults\x18\x0e \x03(\v2#.egov.application.v1.ResultDocumentR\aresults\x125\n" +
+	"\x05queue\x18\x0f \x01(\v2\x1f.egov.application.v1.QueuePlaceR\x05queue\x12E\n" +
+	"\fcomment_text\x18\x10 \x01(\v2\".egov.application.v1.LocalizedTextR\vcommentText\"g\n" +
+	"\n" +
+	"QueuePlace\x12\x17\n" +
+	"\alist_id\x18\x01 \x01(\tR\x06listId\x12\x16\n" +
+	"\x06number\x18\x02 \x01(\x03R\x06number\x12\x14\n" +
+	"\x05ahead\x18\x03 \x01(\x03R\x05ahead\x12\x12\n" +
+	"\x04kind\x18\x04 \x01(\tR\x04kind\"\x89\x02\n" +
 	"\x0eResultDocument\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x126\n" +
@@ -522,7 +646,7 @@ const file_egov_application_v1_status_proto_rawDesc = "" +
 	"\bdocument\x18\x04 \x01(\v2 .egov.envelope.v1.SignedDocumentR\bdocument\x12>\n" +
 	"\tprintable\x18\x05 \x01(\v2 .egov.envelope.v1.SignedDocumentR\tprintable\x12\x1d\n" +
 	"\n" +
-	"verify_url\x18\x06 \x01(\tR\tverifyUrl*\xbc\x02\n" +
+	"verify_url\x18\x06 \x01(\tR\tverifyUrl*\x8b\x04\n" +
 	"\n" +
 	"CaseStatus\x12\x1b\n" +
 	"\x17CASE_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
@@ -536,12 +660,20 @@ const file_egov_application_v1_status_proto_rawDesc = "" +
 	"\x19CASE_STATUS_RESULT_ISSUED\x10\b\x12\x1b\n" +
 	"\x17CASE_STATUS_HANDED_OVER\x10\t\x12\x19\n" +
 	"\x15CASE_STATUS_UNCLAIMED\x10\n" +
-	"*\\\n" +
+	"\x12\x16\n" +
+	"\x12CASE_STATUS_QUEUED\x10\v\x12\x1b\n" +
+	"\x17CASE_STATUS_QUEUE_MOVED\x10\f\x12 \n" +
+	"\x1cCASE_STATUS_REFERRAL_OFFERED\x10\r\x12 \n" +
+	"\x1cCASE_STATUS_REFERRAL_EXPIRED\x10\x0e\x12!\n" +
+	"\x1dCASE_STATUS_REFERRAL_DECLINED\x10\x0f\x12\x18\n" +
+	"\x14CASE_STATUS_ENROLLED\x10\x10\x12\x17\n" +
+	"\x13CASE_STATUS_REMOVED\x10\x11*q\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eCHANNEL_PORTAL\x10\x01\x12\x10\n" +
 	"\fCHANNEL_TSON\x10\x02\x12\x12\n" +
-	"\x0eCHANNEL_OFFICE\x10\x03BDZBgithub.com/egov-suite/egov/proto/egov/application/v1;applicationv1b\x06proto3"
+	"\x0eCHANNEL_OFFICE\x10\x03\x12\x13\n" +
+	"\x0fCHANNEL_EASTANA\x10\x04BDZBgithub.com/egov-suite/egov/proto/egov/application/v1;applicationv1b\x06proto3"
 
 var (
 	file_egov_application_v1_status_proto_rawDescOnce sync.Once
@@ -556,33 +688,35 @@ func file_egov_application_v1_status_proto_rawDescGZIP() []byte {
 }
 
 var file_egov_application_v1_status_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_egov_application_v1_status_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_egov_application_v1_status_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_egov_application_v1_status_proto_goTypes = []any{
 	(CaseStatus)(0),               // 0: egov.application.v1.CaseStatus
 	(Channel)(0),                  // 1: egov.application.v1.Channel
 	(*LocalizedText)(nil),         // 2: egov.application.v1.LocalizedText
 	(*StatusNotification)(nil),    // 3: egov.application.v1.StatusNotification
-	(*ResultDocument)(nil),        // 4: egov.application.v1.ResultDocument
-	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
-	(*v1.SignedDocument)(nil),     // 6: egov.envelope.v1.SignedDocument
+	(*QueuePlace)(nil),            // 4: egov.application.v1.QueuePlace
+	(*ResultDocument)(nil),        // 5: egov.application.v1.ResultDocument
+	(*timestamppb.Timestamp)(nil), // 6: google.protobuf.Timestamp
+	(*v1.SignedDocument)(nil),     // 7: egov.envelope.v1.SignedDocument
 }
 var file_egov_application_v1_status_proto_depIdxs = []int32{
 	0,  // 0: egov.application.v1.StatusNotification.status:type_name -> egov.application.v1.CaseStatus
-	5,  // 1: egov.application.v1.StatusNotification.time:type_name -> google.protobuf.Timestamp
+	6,  // 1: egov.application.v1.StatusNotification.time:type_name -> google.protobuf.Timestamp
 	2,  // 2: egov.application.v1.StatusNotification.text:type_name -> egov.application.v1.LocalizedText
-	5,  // 3: egov.application.v1.StatusNotification.deadline:type_name -> google.protobuf.Timestamp
+	6,  // 3: egov.application.v1.StatusNotification.deadline:type_name -> google.protobuf.Timestamp
 	2,  // 4: egov.application.v1.StatusNotification.reason:type_name -> egov.application.v1.LocalizedText
-	6,  // 5: egov.application.v1.StatusNotification.result:type_name -> egov.envelope.v1.SignedDocument
-	4,  // 6: egov.application.v1.StatusNotification.results:type_name -> egov.application.v1.ResultDocument
-	2,  // 7: egov.application.v1.StatusNotification.comment_text:type_name -> egov.application.v1.LocalizedText
-	2,  // 8: egov.application.v1.ResultDocument.name:type_name -> egov.application.v1.LocalizedText
-	6,  // 9: egov.application.v1.ResultDocument.document:type_name -> egov.envelope.v1.SignedDocument
-	6,  // 10: egov.application.v1.ResultDocument.printable:type_name -> egov.envelope.v1.SignedDocument
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	7,  // 5: egov.application.v1.StatusNotification.result:type_name -> egov.envelope.v1.SignedDocument
+	5,  // 6: egov.application.v1.StatusNotification.results:type_name -> egov.application.v1.ResultDocument
+	4,  // 7: egov.application.v1.StatusNotification.queue:type_name -> egov.application.v1.QueuePlace
+	2,  // 8: egov.application.v1.StatusNotification.comment_text:type_name -> egov.application.v1.LocalizedText
+	2,  // 9: egov.application.v1.ResultDocument.name:type_name -> egov.application.v1.LocalizedText
+	7,  // 10: egov.application.v1.ResultDocument.document:type_name -> egov.envelope.v1.SignedDocument
+	7,  // 11: egov.application.v1.ResultDocument.printable:type_name -> egov.envelope.v1.SignedDocument
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_egov_application_v1_status_proto_init() }
@@ -596,7 +730,7 @@ func file_egov_application_v1_status_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_egov_application_v1_status_proto_rawDesc), len(file_egov_application_v1_status_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -190,6 +190,10 @@ type Registration struct {
 	Category string
 	// Channel is where the application came from: eastana, portal, tson or office (МИО).
 	Channel string
+	// Record, when set, runs in the registering transaction before its commit with the result and, while
+	// the child waits, how many children of its kind are ahead: what the service keeps of the application
+	// (and its notification) commits with the number or not at all. An error rolls the registration back.
+	Record func(ctx context.Context, tx pgx.Tx, res Result, ahead int64) error
 }
 
 // Entry is a child in a list.
@@ -273,6 +277,19 @@ func (s *Store) Register(ctx context.Context, r Registration, now time.Time) (Re
 			}
 		}
 		res.Entry = e
+		if r.Record != nil {
+			var ahead int64
+			if res.Referral == nil {
+				p, err := position(ctx, tx, e.ID)
+				if err != nil {
+					return err
+				}
+				ahead = p.Ahead
+			}
+			if err := r.Record(ctx, tx, res, ahead); err != nil {
+				return err
+			}
+		}
 		return s.at(ctx, "commit")
 	})
 	return res, err
@@ -749,10 +766,17 @@ func countWaiting(ctx context.Context, tx pgx.Tx, listID string, kind queue.Kind
 // Position returns a child's entry and, while it waits, how many children of its kind are ahead of it
 // (the sum of the blocks before its own and a count within its block).
 func (s *Store) Position(ctx context.Context, entryID int64) (Position, error) {
+	return position(ctx, s.pool, entryID)
+}
+
+// position is Position on q: the pool, or a transaction that has just moved the child.
+func position(ctx context.Context, q interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}, entryID int64) (Position, error) {
 	var p Position
 	e := &p.Entry
 	var kind string
-	err := s.pool.QueryRow(ctx, `SELECT e.id, e.list_id, e.number, e.child_iin, e.birth_date, e.applicant_iin, e.category, e.kind, e.channel,
+	err := q.QueryRow(ctx, `SELECT e.id, e.list_id, e.number, e.child_iin, e.birth_date, e.applicant_iin, e.category, e.kind, e.channel,
 			e.registered_at, e.state,
 			CASE WHEN e.state = 'waiting' THEN
 				(SELECT coalesce(sum(b.waiting), 0) FROM waiting_blocks b WHERE b.list_id = e.list_id AND b.kind = e.kind AND b.block < e.number / $2)

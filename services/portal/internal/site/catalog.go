@@ -130,7 +130,8 @@ func (s *Site) servicePage(w http.ResponseWriter, r *http.Request) {
 			"Каталогта мұндай қызмет жоқ: оны қызметтер тізімінен таңдаңыз."), http.StatusNotFound)
 		return
 	}
-	data := map[string]any{"C": ct, "E": s.entry(e, lang)}
+	entry := s.entry(e, lang)
+	data := map[string]any{"C": ct, "E": entry, "PageTitle": entry.Name}
 	if t := e.Title; t != nil {
 		data["Why"] = s.listing.TitleOnlyWhy.In(lang)
 		data["Source"] = strings.TrimSpace(t.Source.Title + ", " + t.Source.Ref)

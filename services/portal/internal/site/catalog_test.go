@@ -42,7 +42,8 @@ func TestCatalogPages(t *testing.T) {
 	t.Parallel()
 	cat, err := catalog.Builtin()
 	require.NoError(t, err)
-	desk := applicant.New(applicant.Options{Catalog: cat, Channel: applicationv1.Channel_CHANNEL_PORTAL})
+	desk, err := applicant.New(applicant.Options{Catalog: cat, Channel: applicationv1.Channel_CHANNEL_PORTAL})
+	require.NoError(t, err)
 	h := site.New(site.Options{Desk: desk, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler()
 	tests := []struct {
 		name, path, lang string
@@ -114,7 +115,8 @@ func TestCatalogServiceNotOnThePortal(t *testing.T) {
 	only := strings.Replace(string(b), "channels: [portal, tson]", "channels: [tson]", 1)
 	cat, err := catalog.Load(fstest.MapFS{"guardianship-certificate.55.yaml": {Data: []byte(only)}})
 	require.NoError(t, err)
-	desk := applicant.New(applicant.Options{Catalog: cat, Channel: applicationv1.Channel_CHANNEL_PORTAL})
+	desk, err := applicant.New(applicant.Options{Catalog: cat, Channel: applicationv1.Channel_CHANNEL_PORTAL})
+	require.NoError(t, err)
 	h := site.New(site.Options{Desk: desk, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler()
 	status, body := get(t, h, "/services", "")
 	require.Equal(t, http.StatusOK, status)

@@ -188,6 +188,11 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, name string, statu
 	if r.Method == http.MethodPost {
 		p.Path = "/"
 	}
+	if m, ok := data.(map[string]any); ok { // a page named by what it shows (a service's page by the service)
+		if t, ok := m["PageTitle"].(string); ok {
+			p.Title = t
+		}
+	}
 	s.web.Render(w, r, s.tmpl, name, status, p)
 }
 

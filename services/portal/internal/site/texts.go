@@ -5,7 +5,7 @@ var texts = map[string]map[string]string{
 	"ru": {
 		"via_tson":          "подано в ЦОН",
 		"made_at_tson":      "Заявление подано в ЦОН; его статусы и результат приходят и сюда, в личный кабинет.",
-		"title_application": "Заявление", "title_cabinet": "Личный кабинет", "title_form": "Заполнение заявления", "title_history": "История получения услуг", "title_login": "Вход", "title_notifications": "Уведомления", "title_register": "Регистрация", "title_services": "Услуги", "title_sign": "Подписание заявления",
+		"title_application": "Заявление", "title_cabinet": "Личный кабинет", "title_form": "Заполнение заявления", "title_history": "История получения услуг", "title_login": "Вход", "title_notifications": "Уведомления", "title_register": "Регистрация", "title_services": "Услуги", "title_catalog": "Каталог услуг", "title_sign": "Подписание заявления",
 		"live_updated":  "Пришёл новый статус, страница обновляется…",
 		"live_help":     "Новые статусы появляются на этой странице сами; если JavaScript отключён, обновите страницу.",
 		"sign_again":    "Заявление не отправлено и сохранено: выберите действительный ключ ЭЦП (SIGNATURE) и подпишите снова",
@@ -54,7 +54,7 @@ var texts = map[string]map[string]string{
 	"kk": {
 		"via_tson":          "ХҚКО-да берілді",
 		"made_at_tson":      "Өтініш ХҚКО-да берілді; оның мәртебелері мен нәтижесі осында, жеке кабинетке де келеді.",
-		"title_application": "Өтініш", "title_cabinet": "Жеке кабинет", "title_form": "Өтінішті толтыру", "title_history": "Қызметтерді алу тарихы", "title_login": "Кіру", "title_notifications": "Хабарламалар", "title_register": "Тіркелу", "title_services": "Қызметтер", "title_sign": "Өтінішке қол қою",
+		"title_application": "Өтініш", "title_cabinet": "Жеке кабинет", "title_form": "Өтінішті толтыру", "title_history": "Қызметтерді алу тарихы", "title_login": "Кіру", "title_notifications": "Хабарламалар", "title_register": "Тіркелу", "title_services": "Қызметтер", "title_catalog": "Қызметтер каталогы", "title_sign": "Өтінішке қол қою",
 		"live_updated":  "Жаңа мәртебе келді, бет жаңартылуда…",
 		"live_help":     "Жаңа мәртебелер осы бетте өзі пайда болады; JavaScript өшірулі болса, бетті жаңартыңыз.",
 		"sign_again":    "Өтініш жіберілген жоқ және сақталды: жарамды ЭЦҚ кілтін (SIGNATURE) таңдап, қайта қол қойыңыз",

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -96,8 +97,14 @@ func New(o Options) (*Engine, error) {
 		o.Worker = "rshep"
 	}
 	// provider.participant takes effect: a passport of a region this engine serves must name the region's
-	// node, or its applications would come to a node the passport does not know.
+	// node, or its applications would come to a node the passport does not know. A passport whose
+	// provider is a system of its own that is a ШЭП participant (not a regional node, e.g. ИС Е-Астана)
+	// is that system's: ШЭП routes its applications there on another service (applicationv1.ServiceFor),
+	// and the engine does not run it.
 	for _, p := range o.Catalog.All() {
+		if !Runs(p) {
+			continue
+		}
 		if _, ok := o.Nodes[p.Region]; ok && p.Provider.Participant != ParticipantID(p.Region) {
 			return nil, fmt.Errorf("engine: passport %s/%s: provider.participant is %q, but region %s is served by %s",
 				p.Code, p.Region, p.Provider.Participant, p.Region, ParticipantID(p.Region))
@@ -201,3 +208,7 @@ func (e *Engine) Closed(ctx context.Context, region string, limit int) ([]*Case,
 func (e *Engine) Rejections(ctx context.Context, region string, limit int) ([]Rejection, error) {
 	return store.Rejections(ctx, e.o.DB, region, limit)
 }
+
+// Runs reports whether a regional node runs passport p: its provider is a regional node (rshep-<region>),
+// not a provider's own system that is a ШЭП participant (ИС Е-Астана), whose applications ШЭП routes there.
+func Runs(p *catalog.Passport) bool { return strings.HasPrefix(p.Provider.Participant, "rshep-") }

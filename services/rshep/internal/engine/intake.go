@@ -125,7 +125,8 @@ func (e *Engine) open(ctx context.Context, region string, env *envelopev1.Envelo
 		return in, &refusal{code: "malformed", text: textMalformed, detail: same("the application has no id")}, nil
 	}
 	p, ok := e.o.Catalog.Get(a.GetServiceCode(), a.GetRegion())
-	if !ok || a.GetRegion() != region {
+	// A passport of another provider system (ИС Е-Астана) is not the node's to run.
+	if !ok || a.GetRegion() != region || p.Provider.Participant != ParticipantID(region) {
 		return in, &refusal{code: "unknown_service", text: textUnknownService,
 			detail: same(fmt.Sprintf("no passport %q for region %q at the node of region %s", a.GetServiceCode(), a.GetRegion(), region))}, nil
 	}

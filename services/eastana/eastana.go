@@ -1,0 +1,223 @@
+// Package eastana is ИС Е-Астана, the Astana akimat's own system (подсистема «Электронные услуги»), for
+// the kindergarten waiting list: the ШЭП participant "eastana", which receives the Astana passport's
+// applications from the channels on the async service APPLICATION_71_EASTANA, checks the child in ГБД ФЛ
+// through ШЭП, registers it in the queue (a registration ticket with its number, or a referral at once)
+// or refuses it, and sends each status back through ШЭП to the channel the application came from.
+package eastana
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/app"
+	"github.com/egov-suite/egov/internal/config"
+	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/natsbus"
+	"github.com/egov-suite/egov/internal/participant"
+	"github.com/egov-suite/egov/internal/registries"
+	"github.com/egov-suite/egov/internal/serve"
+	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
+	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
+	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
+	"github.com/egov-suite/egov/services/eastana/internal/intake"
+	"github.com/egov-suite/egov/services/eastana/internal/queue"
+	"github.com/egov-suite/egov/services/eastana/internal/schema"
+	"github.com/egov-suite/egov/services/eastana/internal/store"
+	"github.com/egov-suite/egov/shepsdk"
+)
+
+// Participant is ИС Е-Астана's ШЭП participant id.
+const Participant = "eastana"
+
+// Region is Astana's region code.
+const Region = "71"
+
+// Config is ИС Е-Астана's configuration.
+type Config struct {
+	participant.Config `envPrefix:"EGOV_EASTANA_"`
+	// ShepTarget is ШЭП's gRPC address (host:port) for the ГБД ФЛ look-ups (dev: the embedded ШЭП).
+	ShepTarget string `env:"EGOV_EASTANA_SHEP_TARGET"`
+	// Rules are the queue's rules: "2012" (the passport's, no priority categories) or "national" (the
+	// national rules' four categories; check their edition before switching them on).
+	Rules string `env:"EGOV_EASTANA_RULES" envDefault:"2012"`
+	// ExpiryInterval is how often referrals past their month are closed.
+	ExpiryInterval time.Duration `env:"EGOV_EASTANA_EXPIRY_INTERVAL" envDefault:"1m"`
+	// NotifyInterval is how often the queue's later events are looked for, to notify the channels.
+	NotifyInterval time.Duration `env:"EGOV_EASTANA_NOTIFY_INTERVAL" envDefault:"1s"`
+	// Workers handle deliveries at once: an application is decided once per sender under the list's
+	// lock and the applications' key, so their order does not matter.
+	Workers int `env:"EGOV_EASTANA_WORKERS" envDefault:"4"`
+}
+
+// LoadConfig reads the configuration from the environment.
+func LoadConfig() (Config, error) {
+	var c Config
+	err := config.Load(&c, nil)
+	return c, err
+}
+
+// Policy is the queue's policy of the configured rules.
+func (c Config) Policy() (queue.Policy, error) {
+	switch c.Rules {
+	case "", "2012":
+		return queue.Passport2012(), nil
+	case "national":
+		return queue.NationalRules(), nil
+	default:
+		return queue.Policy{}, fmt.Errorf("EGOV_EASTANA_RULES: %q: 2012 or national", c.Rules)
+	}
+}
+
+// Descriptor describes the service to the process that runs it.
+func Descriptor(cfg Config) app.Descriptor {
+	return app.Descriptor{
+		Name:       "eastana",
+		Title:      "ИС Е-Астана, the Astana akimat's kindergarten waiting list (queue, referrals, МИО)",
+		Schema:     "eastana",
+		Migrations: schema.Migrations(),
+		Ports:      app.Ports{HTTP: 8080, GRPC: 9080},
+		NATS: func() (natsbus.Access, error) {
+			return natsbus.Access{User: Participant, Participants: []string{Participant}}, nil
+		},
+		Start: func(ctx context.Context, env *app.Env) (*app.Unit, error) {
+			policy, err := cfg.Policy()
+			if err != nil {
+				return nil, err
+			}
+			target := cfg.ShepTarget
+			if target == "" {
+				target = env.Peers["shep"].GRPC
+			}
+			if target == "" {
+				return nil, errors.New("EGOV_EASTANA_SHEP_TARGET: ШЭП's gRPC address is required")
+			}
+			client, ident, err := cfg.For(env, Participant).LoadTLS(Participant, env.Now)
+			if err != nil {
+				return nil, fmt.Errorf("EGOV_EASTANA_KEY_FILE: %w", err)
+			}
+			conn, err := grpc.NewClient(target, env.Transport.Dial(ident, "shep"))
+			if err != nil {
+				return nil, fmt.Errorf("EGOV_EASTANA_SHEP_TARGET: %w", err)
+			}
+			client.Sync, client.JS, client.Workers = shepv1.NewSyncChannelServiceClient(conn), env.Bus.JS, cfg.Workers
+			st, err := store.New(env.DB, policy)
+			if err != nil {
+				_ = conn.Close()
+				return nil, err
+			}
+			if err := st.AddList(ctx, intake.City); err != nil {
+				_ = conn.Close()
+				return nil, err
+			}
+			r := &receiver{client: client, in: &intake.Intake{Store: st, DB: env.DB, Registry: registries.Client{C: client}}, now: env.Now}
+			return &app.Unit{
+				Checks: []serve.Check{{Name: "consumer " + Participant, Fn: client.Ready}},
+				Workers: map[string]func(context.Context) error{
+					"applications": func(ctx context.Context) error { return client.ReceiveUntilDone(ctx, env.Log, r.handle) },
+					"notifications": func(ctx context.Context) error {
+						return serve.Repeat(ctx, cfg.NotifyInterval, nil, env.Log, "eastana: notify the channels",
+							func(ctx context.Context) (int, error) { return r.in.ForwardOnce(ctx, 256, r.send) })
+					},
+					"referral expiry": func(ctx context.Context) error {
+						return st.RunExpiry(ctx, env.Now, cfg.ExpiryInterval, "expiry", func(err error) {
+							env.Log.WarnContext(ctx, "eastana: referral expiry", "error", err)
+						})
+					},
+				},
+				Close:    func(context.Context) error { return conn.Close() },
+				Identity: ident,
+				Seed: func(ctx context.Context, _ string) ([]demo.Entry, error) {
+					return seedDemo(ctx, env.DB, st, env.Now())
+				},
+			}, nil
+		},
+	}
+}
+
+// receiver takes the applications ШЭП delivers and answers each with its status.
+type receiver struct {
+	client *shepsdk.Client
+	in     *intake.Intake
+	now    func() time.Time
+}
+
+var textEDS = queue.Text{
+	RU: "Подпись заявления не подтверждена: проверьте срок и статус сертификата ЭЦП и подпишите заявление снова.",
+	KK: "Өтініштің қолтаңбасы расталмады: ЭЦҚ сертификатының мерзімі мен мәртебесін тексеріп, өтінішке қайта қол қойыңыз.",
+}
+
+// handle decides one delivery. An application it cannot read is left to ШЭП's retries and its dead
+// letters, where an operator sees it (it has no id to answer); an error of the register, the database or
+// the send is retried, and the kept decision makes the retry answer the same.
+func (r *receiver) handle(ctx context.Context, dv *shepsdk.Delivery) error {
+	if dv.Notification != nil {
+		return nil // ШЭП's receipts of the notifications this system sent: nothing waits for them
+	}
+	e := dv.Envelope
+	if e.GetType() != envelopev1.MessageType_MESSAGE_TYPE_REQUEST {
+		return fmt.Errorf("eastana: a %s envelope from %s is not an application", e.GetType(), e.GetSender())
+	}
+	signed := new(envelopev1.SignedDocument)
+	if err := proto.Unmarshal(e.GetPayload(), signed); err != nil {
+		return fmt.Errorf("eastana: application envelope %s: %w", e.GetMessageId(), err)
+	}
+	if signed.GetMediaType() != applicationv1.MediaTypeApplication {
+		return fmt.Errorf("eastana: application envelope %s carries %q", e.GetMessageId(), signed.GetMediaType())
+	}
+	a := new(applicationv1.Application)
+	if err := proto.Unmarshal(signed.GetContent(), a); err != nil {
+		return fmt.Errorf("eastana: application %s: %w", e.GetMessageId(), err)
+	}
+	now := r.now()
+	from := intake.Origin{Sender: e.GetSender(), CorrelationID: e.GetCorrelationId()}
+	// The person's signature: the applicant's own on the portal, an operator's (employee) at ЦОН.
+	want := ""
+	if a.GetChannel() == applicationv1.Channel_CHANNEL_PORTAL {
+		want = a.GetApplicantIin()
+	}
+	var n *applicationv1.StatusNotification
+	_, err := r.client.Verifier.VerifyDocument(ctx, signed, want)
+	switch {
+	case envelope.CodeOf(err) == envelope.CodeStatusUnavailable:
+		return fmt.Errorf("eastana: the signer's certificate status: %w", err)
+	case err != nil:
+		ru, _, _ := envelope.Refusal(err)
+		n = intake.Refused(a, &queue.Refusal{Code: "eds_not_confirmed", Text: textEDS}, now)
+		n.Comment = ru
+	default:
+		if n, err = r.in.Receive(ctx, from, a, now); err != nil {
+			return err
+		}
+	}
+	return r.notify(ctx, from, a, n)
+}
+
+// send is the forwarder's Send: a later event's notification to the application's sender.
+func (r *receiver) send(ctx context.Context, to intake.Origin, n *applicationv1.StatusNotification) error {
+	return r.notify(ctx, to, &applicationv1.Application{ApplicationId: n.GetApplicationId(), Region: n.GetRegion(),
+		ApplicantIin: to.ApplicantIIN}, n)
+}
+
+// notify sends n to the channel that sent a. The message id is derived from the application and the
+// status, so the same notification sent again (after a failed attempt) is one message to ШЭП.
+func (r *receiver) notify(ctx context.Context, from intake.Origin, a *applicationv1.Application, n *applicationv1.StatusNotification) error {
+	payload, err := proto.Marshal(n)
+	if err != nil {
+		return err
+	}
+	id := uuid.NewSHA1(uuid.NameSpaceURL, []byte(fmt.Sprintf("%s/%s/%s/%d/%s", Participant, from.Sender, a.GetApplicationId(),
+		n.GetSequence(), n.GetStatus()))).String()
+	return r.client.Send(ctx, &envelopev1.Envelope{
+		MessageId: id, CorrelationId: from.CorrelationID, ServiceId: applicationv1.ServiceFor(a.GetRegion(), Participant), ServiceVersion: "1",
+		Sender: Participant, Recipient: from.Sender, Type: envelopev1.MessageType_MESSAGE_TYPE_NOTIFICATION,
+		MessageDate: n.GetTime(), UserId: a.GetApplicantIin(), Region: a.GetRegion(),
+		PayloadType: string(n.ProtoReflect().Descriptor().FullName()), Payload: payload,
+	})
+}
