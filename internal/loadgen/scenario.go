@@ -50,6 +50,12 @@ func jobs(cat *catalog.Catalog, channel, service, region string) ([]job, error) 
 		if !slices.Contains(p.Channels, channel) || (service != "" && p.Code != service) || (region != "" && p.Region != region) {
 			continue
 		}
+		if !strings.HasPrefix(p.Provider.Participant, "rshep-") {
+			// A waiting list (ИС Е-Астана's kindergarten queue) is not decided once: its application
+			// ends in a place in the queue, not in a result, so this load's accounting (every
+			// application to RESULT_ISSUED through АРМ) does not apply to it.
+			continue
+		}
 		f, err := demoForm(p, channel)
 		if err != nil {
 			return nil, err
