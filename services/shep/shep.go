@@ -223,17 +223,11 @@ func registerRegionalNodes(ctx context.Context, admin *grpcapi.Admin) ([]demo.En
 		if !ok {
 			continue
 		}
-		service := applicationv1.ServiceID(region)
-		if _, err := admin.PutService(ctx, &shepv1.PutServiceRequest{Service: &shepv1.Service{
-			Id: service, Provider: id, Channel: shepv1.Channel_CHANNEL_ASYNC, Region: region}}); err != nil {
-			return nil, fmt.Errorf("service %s: %w", service, err)
+		e, err := registerAsync(ctx, admin, applicationv1.ServiceID(region), id, region)
+		if err != nil {
+			return nil, err
 		}
-		for _, sender := range []string{"portal", "tson"} {
-			if _, err := admin.Grant(ctx, &shepv1.GrantRequest{Sender: sender, ServiceId: service}); err != nil {
-				return nil, fmt.Errorf("grant %s: %w", service, err)
-			}
-		}
-		entries = append(entries, demo.Entry{Service: "shep", Kind: "service", Name: service, Role: "→ " + id + " (async)"})
+		entries = append(entries, e)
 	}
 	return entries, nil
 }
@@ -247,19 +241,28 @@ var providerSystems = map[string]string{"eastana": "71"}
 func registerProviderSystems(ctx context.Context, admin *grpcapi.Admin) ([]demo.Entry, error) {
 	var entries []demo.Entry
 	for id, region := range providerSystems {
-		service := applicationv1.ServiceFor(region, id)
-		if _, err := admin.PutService(ctx, &shepv1.PutServiceRequest{Service: &shepv1.Service{
-			Id: service, Provider: id, Channel: shepv1.Channel_CHANNEL_ASYNC, Region: region}}); err != nil {
-			return nil, fmt.Errorf("service %s: %w", service, err)
+		e, err := registerAsync(ctx, admin, applicationv1.ServiceFor(region, id), id, region)
+		if err != nil {
+			return nil, err
 		}
-		for _, sender := range []string{"portal", "tson"} {
-			if _, err := admin.Grant(ctx, &shepv1.GrantRequest{Sender: sender, ServiceId: service}); err != nil {
-				return nil, fmt.Errorf("grant %s: %w", service, err)
-			}
-		}
-		entries = append(entries, demo.Entry{Service: "shep", Kind: "service", Name: service, Role: "→ " + id + " (async)"})
+		entries = append(entries, e)
 	}
 	return entries, nil
+}
+
+// registerAsync registers an asynchronous service of provider in region, granted to the portal and the
+// ЦОН desk, the channels that send applications.
+func registerAsync(ctx context.Context, admin *grpcapi.Admin, service, provider, region string) (demo.Entry, error) {
+	if _, err := admin.PutService(ctx, &shepv1.PutServiceRequest{Service: &shepv1.Service{
+		Id: service, Provider: provider, Channel: shepv1.Channel_CHANNEL_ASYNC, Region: region}}); err != nil {
+		return demo.Entry{}, fmt.Errorf("service %s: %w", service, err)
+	}
+	for _, sender := range []string{"portal", "tson"} {
+		if _, err := admin.Grant(ctx, &shepv1.GrantRequest{Sender: sender, ServiceId: service}); err != nil {
+			return demo.Entry{}, fmt.Errorf("grant %s: %w", service, err)
+		}
+	}
+	return demo.Entry{Service: "shep", Kind: "service", Name: service, Role: "→ " + provider + " (async)"}, nil
 }
 
 var titles = map[string]string{
