@@ -35,6 +35,7 @@ import (
 var ports = map[string][3]int{
 	"nca": {8010, 9010, 9011}, "shep": {8020, 9020, 9021}, "gbdfl": {8030, 9030, 0}, "enis": {8040, 9040, 0},
 	"rshep": {8050, 9050, 0}, "portal": {8060, 9060, 0}, "tson": {8070, 9070, 0},
+	"eastana": {8080, 9080, 0},
 }
 
 // devMount is where the suite's dev folder (demo data, keys НУЦ issues) is mounted in every container.
@@ -322,6 +323,9 @@ func local(ports ...string) func(*container.HostConfig) {
 // name the latest one.
 func (c *Containers) StartService(name string) testcontainers.Container {
 	c.t.Helper()
+	if _, ok := ports[name]; !ok {
+		c.t.Fatalf("harness: no ports known for the service %q: add it to harness.ports", name)
+	}
 	env := maps.Clone(c.env)
 	var exposed []string
 	for _, s := range Order {
@@ -342,7 +346,7 @@ func (c *Containers) StartService(name string) testcontainers.Container {
 			exposed = append(exposed, strconv.Itoa(p)+"/tcp")
 		}
 	}
-	if pw, ok := c.secrets[name]; ok && slices.Contains([]string{"shep", "rshep", "portal", "tson"}, name) {
+	if pw, ok := c.secrets[name]; ok && slices.Contains([]string{"shep", "rshep", "portal", "tson", "eastana"}, name) {
 		up := strings.ToUpper(name)
 		env["EGOV_"+up+"_NATS_USER"], env["EGOV_"+up+"_NATS_PASSWORD"] = name, pw
 	}
