@@ -1,4 +1,5 @@
-// Package schema holds ИС Е-Астана's migrations: one ordered set for the service's schema.
+// Package schema holds ИС Е-Астана's migrations: its own tables and the shared web sessions of its two
+// cabinets (the citizen's personal cabinet and the МИО employees' working cabinet).
 package schema
 
 import (
@@ -6,10 +7,11 @@ import (
 	"io/fs"
 
 	"github.com/egov-suite/egov/internal/pgdb"
+	"github.com/egov-suite/egov/internal/webkit"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
 // Migrations create ИС Е-Астана's tables in the service's schema.
-func Migrations() fs.FS { return pgdb.Embedded(migrations) }
+func Migrations() fs.FS { return pgdb.Union(pgdb.Embedded(migrations), webkit.Migrations()) }
