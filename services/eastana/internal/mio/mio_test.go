@@ -82,7 +82,7 @@ func setup(t *testing.T) *env {
 	require.NoError(t, st.AddList(ctx, "astana"))
 	now := time.Now().UTC().Truncate(time.Second)
 	ids, _, err := st.AddKindergarten(ctx, store.Kindergarten{ID: "ast-t1", ListID: "astana",
-		Name: queue.Text{RU: "Ясли-сад № 1 «Балапан»", KK: "№ 1 «Балапан» бөбекжай-бақшасы"},
+		Name:   queue.Text{RU: "Ясли-сад № 1 «Балапан»", KK: "№ 1 «Балапан» бөбекжай-бақшасы"},
 		Groups: []store.Group{{AgeFrom: 2, AgeTo: 3, Capacity: 2}}}, "test", now)
 	require.NoError(t, err)
 	e := &env{t: t, ca: ncatest.New(t), st: st, pool: pool, now: now, group: ids[0],
