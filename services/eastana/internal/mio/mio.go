@@ -23,8 +23,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/applicant/channelweb"
+	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/iin"
 	"github.com/egov-suite/egov/internal/webkit"
+	"github.com/egov-suite/egov/services/eastana/internal/intake"
 	"github.com/egov-suite/egov/services/eastana/internal/store"
 )
 
@@ -60,6 +63,12 @@ type Options struct {
 	SignerURL string
 	// Proxies are the trusted reverse proxies (EGOV_TRUSTED_PROXIES).
 	Proxies webkit.Proxies
+	// Catalog holds the passport of the in-person intake (preschool-registration.71).
+	Catalog *catalog.Catalog
+	// Intake receives the applications taken in person and decides them.
+	Intake *intake.Intake
+	// ScanMax bounds the scan of a paper application (10 MB when zero).
+	ScanMax int64
 }
 
 // Cabinet is the working cabinet.
@@ -74,13 +83,19 @@ func New(o Options) *Cabinet {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.ScanMax == 0 {
+		o.ScanMax = 10 << 20
+	}
 	c := &Cabinet{o: o, site: webkit.New(webkit.Options{Prefix: Prefix, Cookie: "mio_session", DB: o.DB, TTL: o.SessionTTL,
 		Now: o.Now, SignerURL: o.SignerURL, Proxies: o.Proxies, Log: o.Log})}
 	fm := webkit.Funcs()
+	for k, f := range channelweb.Funcs() {
+		fm[k] = f
+	}
 	for k, f := range funcs() {
 		fm[k] = f
 	}
-	c.tmpl = template.Must(template.New("").Funcs(fm).ParseFS(web, "web/*.html"))
+	c.tmpl = template.Must(template.Must(template.New("").Funcs(fm).ParseFS(channelweb.Partials, "web/*.html")).ParseFS(web, "web/*.html"))
 	return c
 }
 
@@ -99,6 +114,10 @@ func (c *Cabinet) Handler() http.Handler {
 	mux.HandleFunc("POST /mio/referrals/{id}/{act}", c.auth(c.closeReferral))
 	mux.HandleFunc("GET /mio/child", c.auth(c.childForm))
 	mux.HandleFunc("POST /mio/child", c.auth(c.child))
+	mux.HandleFunc("GET /mio/office", c.auth(c.officeForm))
+	// The scan and the form's fields, with room for the multipart encoding.
+	mux.HandleFunc("POST /mio/office", c.authBody(c.o.ScanMax+1<<20, c.officeDraft))
+	mux.HandleFunc("POST /mio/office/sign", c.auth(c.officeSign))
 	return c.site.Secure(mux)
 }
 

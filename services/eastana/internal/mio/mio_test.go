@@ -7,6 +7,7 @@ import (
 	"html"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -21,10 +22,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/catalog"
+	"github.com/egov-suite/egov/internal/iin"
 	"github.com/egov-suite/egov/internal/ncatest"
 	"github.com/egov-suite/egov/internal/pgdb"
 	"github.com/egov-suite/egov/internal/pgtest"
 	"github.com/egov-suite/egov/internal/pki"
+	"github.com/egov-suite/egov/internal/registries"
+	gbdflv1 "github.com/egov-suite/egov/proto/egov/gbdfl/v1"
+	"github.com/egov-suite/egov/services/eastana/internal/intake"
 	"github.com/egov-suite/egov/services/eastana/internal/mio"
 	"github.com/egov-suite/egov/services/eastana/internal/queue"
 	"github.com/egov-suite/egov/services/eastana/internal/schema"
@@ -36,7 +42,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 const (
 	staffIIN  = "810109300001"
 	otherIIN  = "880512400011"
-	applicant = "850101400001"
+	applicant = "790215400018"
 	// binEducation is a BIN with valid check digits for the test's МИО.
 	binEducation = "041240000016"
 )
@@ -57,8 +63,21 @@ func (s *staffList) Employee(_ context.Context, iin string) (mio.Employee, error
 	return e, nil
 }
 
+// register is ГБД ФЛ's answers in the register's wire form, by IIN (the path through ШЭП is the
+// service's, tested end to end).
+type register map[string]*gbdflv1.Person
+
+func (r register) Person(_ context.Context, iin string) (*gbdflv1.Person, error) {
+	if p, ok := r[iin]; ok {
+		return p, nil
+	}
+	return nil, registries.ErrNoRecord
+}
+
 type env struct {
 	t     *testing.T
+	in    *intake.Intake
+	child string // a child of the applicant under 7 in ГБД ФЛ, not in the queue
 	srv   *httptest.Server
 	ca    *ncatest.Authority
 	st    *store.Store
@@ -93,7 +112,15 @@ func setup(t *testing.T) *env {
 		require.NoError(t, err)
 		e.kids = append(e.kids, res)
 	}
+	child, err := iin.Generate(rand.New(rand.NewPCG(uint64(now.UnixNano()), 71)), now.AddDate(-3, -2, 0), iin.SexFemale)
+	require.NoError(t, err)
+	e.child = child.String()
+	e.in = &intake.Intake{Store: st, DB: pool, Registry: register{e.child: {Iin: e.child, BirthDate: now.AddDate(-3, -2, 0).Format(time.DateOnly),
+		Family: []*gbdflv1.FamilyLink{{Relation: gbdflv1.Relation_RELATION_PARENT, Iin: applicant}}}}}
+	passports, err := catalog.Builtin()
+	require.NoError(t, err)
 	cab := mio.New(mio.Options{Store: st, DB: pool, Staff: e.staff, Verifier: e.ca.Verifier(t, e.ca.Checker(time.Minute)),
+		Catalog: passports, Intake: e.in, ScanMax: 64 << 10,
 		Now: func() time.Time { return now.Add(time.Hour) }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	e.srv = httptest.NewServer(cab.Handler())
 	t.Cleanup(e.srv.Close)
