@@ -128,3 +128,74 @@ func (m *MIO) CloseReferral(ctx context.Context, childIIN, act string) (Page, er
 	}
 	return pg, err
 }
+
+// Case opens the case of an application number (ИС Е-Астана's number, as REGISTERED gives it) among the
+// applications received in state ("awaiting", "issued", "refused"; "" for any), and returns the case
+// page's path and the page; found is false when no such case is listed.
+func (m *MIO) Case(ctx context.Context, number, state string) (path string, pg Page, found bool, err error) {
+	list, err := m.Get(ctx, "/mio/?"+url.Values{"channel": {""}, "state": {state}}.Encode())
+	if err == nil {
+		err = list.Err()
+	}
+	if err != nil {
+		return "", list, false, fmt.Errorf("qakit: the applications received: %w", err)
+	}
+	re := regexp.MustCompile(`<a href="(/mio/cases/[0-9]+)">` + regexp.QuoteMeta(html.EscapeString(number)) + `</a>`)
+	mm := re.FindStringSubmatch(list.Body)
+	if mm == nil {
+		return "", list, false, nil
+	}
+	pg, err = m.Get(ctx, mm[1])
+	if err == nil {
+		err = pg.Err()
+	}
+	if err != nil {
+		return "", pg, false, fmt.Errorf("qakit: case %s: %w", number, err)
+	}
+	return mm[1], pg, true, nil
+}
+
+// draftRe is the draft's bytes on a case page.
+var draftRe = regexp.MustCompile(`name="content" value="([^"]+)"`)
+
+// SignDraft signs the drafted result (the registration ticket, the referral, or the queue's refusal) of
+// the case at path with the employee's SIGN key, as the page's NCALayer button does, and returns the
+// case page after the decision.
+func (m *MIO) SignDraft(ctx context.Context, path string) (Page, error) {
+	pg, err := m.Get(ctx, path)
+	if err == nil {
+		err = pg.Err()
+	}
+	if err != nil {
+		return pg, err
+	}
+	content, err := find(draftRe, pg.Body, "draft to sign")
+	if err != nil {
+		return pg, err
+	}
+	pg, err = m.SignPage(ctx, pg, path+"/sign", m.Sign, url.Values{"content": {content}})
+	if err == nil {
+		err = pg.Err()
+	}
+	if err != nil {
+		return pg, fmt.Errorf("qakit: sign the draft of %s: %w", path, err)
+	}
+	return pg, nil
+}
+
+// Refuse replaces the draft of the case at path with a motivated refusal.
+func (m *MIO) Refuse(ctx context.Context, path, motivation string) (Page, error) {
+	pg, err := m.Get(ctx, path)
+	if err != nil {
+		return pg, err
+	}
+	token, err := CSRF(pg)
+	if err != nil {
+		return pg, err
+	}
+	pg, err = m.Post(ctx, path+"/refuse", url.Values{"csrf": {token}, "motivation": {motivation}})
+	if err == nil {
+		err = pg.Err()
+	}
+	return pg, err
+}
