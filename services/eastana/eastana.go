@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/google/uuid"
@@ -18,16 +19,19 @@ import (
 
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/app"
+	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/participant"
 	"github.com/egov-suite/egov/internal/registries"
 	"github.com/egov-suite/egov/internal/serve"
+	"github.com/egov-suite/egov/internal/webkit"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
 	"github.com/egov-suite/egov/services/eastana/internal/intake"
+	"github.com/egov-suite/egov/services/eastana/internal/mio"
 	"github.com/egov-suite/egov/services/eastana/internal/queue"
 	"github.com/egov-suite/egov/services/eastana/internal/schema"
 	"github.com/egov-suite/egov/services/eastana/internal/store"
@@ -59,6 +63,11 @@ type Config struct {
 	// DecisionDays is the МИО employee's term to sign a result, in working days (the passport's step:
 	// 3 working days at ЦОН, taken for every channel).
 	DecisionDays int `env:"EGOV_EASTANA_DECISION_DAYS" envDefault:"3"`
+	// MIOSessionTTL is how long a МИО employee's session in the working cabinet lasts.
+	MIOSessionTTL time.Duration `env:"EGOV_EASTANA_MIO_SESSION_TTL" envDefault:"8h"`
+	// TrustedProxies are the reverse proxies whose X-Forwarded-* headers the cabinets believe (Secure
+	// cookies behind a TLS-terminating ingress).
+	TrustedProxies webkit.Proxies `env:"EGOV_TRUSTED_PROXIES"`
 	// Workers handle deliveries at once: an application is decided once per sender under the list's
 	// lock and the applications' key, so their order does not matter.
 	Workers int `env:"EGOV_EASTANA_WORKERS" envDefault:"4"`
@@ -135,6 +144,16 @@ func Descriptor(cfg Config) app.Descriptor {
 			in := &intake.Intake{Store: st, DB: env.DB, Registry: registries.Client{C: client}, Verifier: client.Verifier, Seal: client.Signer,
 				VerifyURL: verifyURL, Term: cfg.DecisionDays}
 			r := &receiver{client: client, in: in, now: env.Now}
+			passports, err := catalog.Builtin()
+			if err != nil {
+				_ = conn.Close()
+				return nil, err
+			}
+			// The МИО working cabinet under /mio/ (the citizen's personal cabinet is under "/").
+			work := mio.New(mio.Options{Store: st, DB: env.DB, Intake: in, Catalog: passports, Verifier: client.Verifier, Now: env.Now,
+				Log: env.Log, SessionTTL: cfg.MIOSessionTTL, SignerURL: env.SignerURL, Proxies: cfg.TrustedProxies})
+			mux := http.NewServeMux()
+			mux.Handle(mio.Prefix, work.Handler())
 			return &app.Unit{
 				Checks: []serve.Check{{Name: "consumer " + Participant, Fn: client.Ready}},
 				Workers: map[string]func(context.Context) error{
@@ -149,10 +168,16 @@ func Descriptor(cfg Config) app.Descriptor {
 						})
 					},
 				},
+				HTTP:     mux,
 				Close:    func(context.Context) error { return conn.Close() },
 				Identity: ident,
 				Seed: func(ctx context.Context, _ string) ([]demo.Entry, error) {
-					return seedDemo(ctx, env.DB, st, in, env.Now())
+					entries, err := seedDemo(ctx, env.DB, st, in, env.Now())
+					if err != nil {
+						return nil, err
+					}
+					return append(entries, demo.Entry{Service: "eastana", Kind: "кабинет", Name: "рабочий кабинет МИО",
+						Role: "http://" + env.Addr.HTTP + mio.Prefix}), nil
 				},
 			}, nil
 		},
