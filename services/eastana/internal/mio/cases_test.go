@@ -155,7 +155,7 @@ func TestCases(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, code)
 
 	kk := e.browser(t, "kk")
-	code, page = kk.post("/mio/login", kk.signInForm(e.key(t, staffIIN, pki.Auth)))
+	code, _ = kk.post("/mio/login", kk.signInForm(e.key(t, staffIIN, pki.Auth)))
 	require.Equal(t, http.StatusOK, code)
 	_, page = kk.get(casePath)
 	require.Contains(t, page, "нәтиже берілді")

@@ -209,13 +209,13 @@ func (c *Cabinet) officeSign(w http.ResponseWriter, r *http.Request, s *session)
 	// The rest runs to its end even if the browser goes away: the application is the employee's signed act.
 	ctx := context.WithoutCancel(r.Context())
 	now := c.o.Now()
-	found, err := c.keepOffice(ctx, a, content, sig, s.IIN, now)
-	if err != nil {
-		c.site.Fail(w, r, err)
+	err = c.keepOffice(ctx, a, content, sig, s.IIN, now)
+	if errors.Is(err, errScanGone) {
+		c.renderOffice(w, r, s, p, http.StatusUnprocessableEntity, a.GetFields(), refusalText(p, "intake_refused", l), []string{t["err_scan_gone"]})
 		return
 	}
-	if !found {
-		c.renderOffice(w, r, s, p, http.StatusUnprocessableEntity, a.GetFields(), refusalText(p, "intake_refused", l), []string{t["err_scan_gone"]})
+	if err != nil {
+		c.site.Fail(w, r, err)
 		return
 	}
 	n, err := c.o.Intake.Receive(ctx, intake.Origin{Sender: intake.Local, ApplicantIIN: a.GetApplicantIin()}, a, now)
@@ -228,20 +228,22 @@ func (c *Cabinet) officeSign(w http.ResponseWriter, r *http.Request, s *session)
 	c.afterOffice(w, r, s, a)
 }
 
-// keepOffice keeps the signed application and binds its scan to it, in one transaction; false when the
-// scan it names is not the one kept at the draft (gone after a day unsigned, or altered).
-func (c *Cabinet) keepOffice(ctx context.Context, a *applicationv1.Application, content, sig []byte, by string, now time.Time) (bool, error) {
-	found := true
-	err := pgdb.InTx(ctx, c.o.DB, func(tx pgx.Tx) error {
+// errScanGone: the scan a signed application names is not the one kept at its draft (gone after a day
+// unsigned, or altered).
+var errScanGone = errors.New("mio: the scan of the application is gone or altered")
+
+// keepOffice keeps the signed application and binds its scan to it, in one transaction; errScanGone
+// when the scan it names is not the one kept at the draft (and then nothing is kept).
+func (c *Cabinet) keepOffice(ctx context.Context, a *applicationv1.Application, content, sig []byte, by string, now time.Time) error {
+	return pgdb.InTx(ctx, c.o.DB, func(tx pgx.Tx) error {
 		for _, d := range a.GetDocuments() {
 			att := d.GetAttachment()
 			if att == nil {
 				continue
 			}
 			id, ok := strings.CutPrefix(att.GetObjectKey(), scanKeyPrefix)
-			if _, err := uuid.Parse(id); !ok || err != nil {
-				found = false
-				return nil
+			if !ok || uuid.Validate(id) != nil {
+				return errScanGone
 			}
 			tag, err := tx.Exec(ctx, `UPDATE office_scans SET application_id = $2 WHERE id = $1 AND sha256 = $3 AND size = $4
 				AND (application_id IS NULL OR application_id = $2)`, id, a.GetApplicationId(), att.GetSha256(), att.GetSize())
@@ -249,15 +251,13 @@ func (c *Cabinet) keepOffice(ctx context.Context, a *applicationv1.Application, 
 				return err
 			}
 			if tag.RowsAffected() != 1 {
-				found = false
-				return nil
+				return errScanGone
 			}
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO office_applications (application_id, content, signature, signed_by, signed_at)
 			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (application_id) DO NOTHING`, a.GetApplicationId(), content, sig, by, now)
 		return err
 	})
-	return found, err
 }
 
 // scan is an uploaded scan with its bytes.
