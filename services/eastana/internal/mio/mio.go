@@ -109,6 +109,10 @@ func (c *Cabinet) Handler() http.Handler {
 	return c.site.Secure(mux)
 }
 
+// sessionScope marks the sessions of the working cabinet in the sessions table eastana's two cabinets
+// share.
+const sessionScope = "mio"
+
 // session is a signed-in employee.
 type session struct {
 	intake.Employee
@@ -126,6 +130,12 @@ func (c *Cabinet) auth(next authed) http.HandlerFunc {
 // authBody is auth for a multipart form of up to limit bytes (the scan of a paper application).
 func (c *Cabinet) authBody(limit int64, next authed) http.HandlerFunc {
 	return c.site.AuthBody(Prefix+"login", limit, func(w http.ResponseWriter, r *http.Request, ws *webkit.Session) {
+		if ws.Scope != sessionScope {
+			// A session of the citizen's cabinet (the same table, another cookie) opens nothing here.
+			c.site.End(w, r)
+			http.Redirect(w, r, Prefix+"login", http.StatusSeeOther)
+			return
+		}
 		e, err := c.o.Intake.Employee(r.Context(), ws.Subject)
 		if errors.Is(err, intake.ErrNotStaff) {
 			c.site.End(w, r)
@@ -187,7 +197,7 @@ func (c *Cabinet) login(w http.ResponseWriter, r *http.Request) {
 		c.site.Fail(w, r, err)
 		return
 	}
-	if err := c.site.Begin(w, r, res.Holder.IIN, "mio"); err != nil {
+	if err := c.site.Begin(w, r, res.Holder.IIN, sessionScope); err != nil {
 		c.site.Fail(w, r, err)
 		return
 	}

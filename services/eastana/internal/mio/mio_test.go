@@ -2,6 +2,7 @@ package mio_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"html"
@@ -247,6 +248,24 @@ func TestSignIn(t *testing.T) {
 		r.Header.Set("Sec-Fetch-Site", "cross-site")
 		code, _ := b.do(r)
 		require.Equal(t, http.StatusForbidden, code)
+	})
+
+	t.Run("fail/a session of the citizen's cabinet", func(t *testing.T) {
+		t.Parallel()
+		// The two cabinets share the sessions table: a staff member's citizen session opens nothing here.
+		token := "citizen-session-token-of-a-staff-member"
+		sum := sha256.Sum256([]byte(token))
+		_, err := e.pool.Exec(t.Context(), `INSERT INTO sessions (token_sha256, subject, scope, created_at, expires_at) VALUES ($1, $2, 'citizen', now(), now() + interval '1 hour')`,
+			sum[:], staffIIN)
+		require.NoError(t, err)
+		b := e.browser(t, "")
+		u, err := url.Parse(e.srv.URL + "/mio/")
+		require.NoError(t, err)
+		b.c.Jar.SetCookies(u, []*http.Cookie{{Name: "mio_session", Value: token, Path: "/mio/"}})
+		code, page := b.get("/mio/places")
+		require.Equal(t, http.StatusOK, code)
+		require.Contains(t, page, `id="login"`)
+		require.NotContains(t, page, "Ясли-сад")
 	})
 
 	t.Run("ok/taken off the staff: signed out at the next page", func(t *testing.T) {
