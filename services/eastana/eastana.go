@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,15 +18,18 @@ import (
 
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/app"
+	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/participant"
 	"github.com/egov-suite/egov/internal/registries"
 	"github.com/egov-suite/egov/internal/serve"
+	"github.com/egov-suite/egov/internal/webkit"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
+	"github.com/egov-suite/egov/services/eastana/internal/cabinet"
 	"github.com/egov-suite/egov/services/eastana/internal/intake"
 	"github.com/egov-suite/egov/services/eastana/internal/queue"
 	"github.com/egov-suite/egov/services/eastana/internal/schema"
@@ -54,6 +58,11 @@ type Config struct {
 	// Workers handle deliveries at once: an application is decided once per sender under the list's
 	// lock and the applications' key, so their order does not matter.
 	Workers int `env:"EGOV_EASTANA_WORKERS" envDefault:"4"`
+	// CabinetSessionTTL is how long a citizen's session in the personal cabinet lasts.
+	CabinetSessionTTL time.Duration `env:"EGOV_EASTANA_CABINET_SESSION_TTL" envDefault:"30m"`
+	// TrustedProxies are the reverse proxies whose X-Forwarded-* headers the cabinets believe (Secure
+	// cookies behind a TLS-terminating ingress).
+	TrustedProxies webkit.Proxies `env:"EGOV_TRUSTED_PROXIES"`
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -117,6 +126,17 @@ func Descriptor(cfg Config) app.Descriptor {
 				return nil, err
 			}
 			r := &receiver{client: client, in: &intake.Intake{Store: st, DB: env.DB, Registry: registries.Client{C: client}}, now: env.Now}
+			passports, err := catalog.Builtin()
+			if err != nil {
+				_ = conn.Close()
+				return nil, err
+			}
+			// The citizen's personal cabinet under "/" (the МИО working cabinet is under /mio/).
+			personal := cabinet.New(cabinet.Options{Intake: r.in, Store: st, Catalog: passports, Region: Region, Participant: Participant,
+				Verifier: client.Verifier, DB: env.DB, Now: env.Now, Log: env.Log, SessionTTL: cfg.CabinetSessionTTL,
+				SignerURL: env.SignerURL, Proxies: cfg.TrustedProxies})
+			mux := http.NewServeMux()
+			mux.Handle("/", personal.Handler())
 			return &app.Unit{
 				Checks: []serve.Check{{Name: "consumer " + Participant, Fn: client.Ready}},
 				Workers: map[string]func(context.Context) error{
@@ -131,6 +151,7 @@ func Descriptor(cfg Config) app.Descriptor {
 						})
 					},
 				},
+				HTTP:     mux,
 				Close:    func(context.Context) error { return conn.Close() },
 				Identity: ident,
 				Seed: func(ctx context.Context, _ string) ([]demo.Entry, error) {
