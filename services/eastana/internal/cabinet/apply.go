@@ -123,7 +123,7 @@ func (s *Site) sign(w http.ResponseWriter, r *http.Request, u *user) {
 		s.renderForm(w, r, u, p, http.StatusUnprocessableEntity, a.GetFields(), refusalText(p, "intake_refused", l), problems)
 		return
 	}
-	n, err := s.o.Intake.Receive(detached(r), intake.Origin{Sender: localSender, ApplicantIIN: u.IIN}, a, s.o.Now())
+	n, err := s.o.Intake.Receive(detached(r), intake.Origin{Sender: intake.Local, ApplicantIIN: u.IIN}, a, s.o.Now())
 	if err != nil {
 		s.web.Fail(w, r, err)
 		return
@@ -159,6 +159,3 @@ func caseID(r *http.Request) (int64, error) {
 	}
 	return id, nil
 }
-
-// localSender is the origin of the applications the cabinets take (intake.Local once the decision API is merged).
-const localSender = "eastana"

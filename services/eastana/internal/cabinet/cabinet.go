@@ -74,7 +74,9 @@ func New(o Options) *Site {
 	}
 	s := &Site{o: o, web: webkit.New(webkit.Options{Prefix: "/", Cookie: "eastana_session", DB: o.DB, TTL: o.SessionTTL,
 		Now: o.Now, SignerURL: o.SignerURL, Proxies: o.Proxies, Log: o.Log})}
-	s.tmpl = template.Must(template.Must(template.New("").Funcs(channelweb.Funcs()).ParseFS(channelweb.Partials, "web/*.html")).ParseFS(web, "web/*.html"))
+	funcs := channelweb.Funcs()
+	funcs["statusName"], funcs["eventName"] = statusName, eventName
+	s.tmpl = template.Must(template.Must(template.New("").Funcs(funcs).ParseFS(channelweb.Partials, "web/*.html")).ParseFS(web, "web/*.html"))
 	return s
 }
 

@@ -39,10 +39,12 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-// parent is Асель of the demo cast; other is another person with keys of her own.
+// parent is Асель of the demo cast; other is another person with keys of her own; mio is the МИО
+// employee of the demo cast (mio-astana).
 const (
 	parent = "880512400011"
 	other  = "841103300017"
+	mio    = "870614400527"
 )
 
 // register is ГБД ФЛ's answers in the register's wire form, by IIN (the path through ШЭП is the
@@ -60,6 +62,7 @@ func (r register) Person(_ context.Context, iin string) (*gbdflv1.Person, error)
 type env struct {
 	srv   *httptest.Server
 	ca    *ncatest.Authority
+	in    *intake.Intake
 	pool  interface{ Close() }
 	query func(ctx context.Context, sql string, args ...any) (int, error)
 	child string
@@ -67,7 +70,7 @@ type env struct {
 
 // keys are the people's key pairs the tests sign with.
 type keys struct {
-	auth, sign, revokedSign, revokedAuth, otherSign, employee *envelope.Signer
+	auth, sign, revokedSign, revokedAuth, otherAuth, otherSign, employee *envelope.Signer
 }
 
 func setup(t *testing.T) (*env, keys) {
@@ -89,16 +92,18 @@ func setup(t *testing.T) (*env, keys) {
 	ca := ncatest.New(t)
 	passports, err := catalog.Builtin()
 	require.NoError(t, err)
-	site := cabinet.New(cabinet.Options{Intake: &intake.Intake{Store: st, DB: pool, Registry: reg}, Store: st, Catalog: passports,
-		Region: "71", Participant: "eastana", Verifier: ca.Verifier(t, ca.Checker(time.Minute)), DB: pool,
-		Log: slog.New(slog.DiscardHandler)})
+	verifier := ca.Verifier(t, ca.Checker(time.Minute))
+	in := &intake.Intake{Store: st, DB: pool, Registry: reg, Verifier: verifier, BIN: demo.BINAstanaEducation,
+		Seal: ca.System(t, "eastana"), VerifyURL: "https://portal.example"}
+	site := cabinet.New(cabinet.Options{Intake: in, Store: st, Catalog: passports, Region: "71", Participant: "eastana",
+		Verifier: verifier, DB: pool, Log: slog.New(slog.DiscardHandler)})
 	srv := httptest.NewServer(site.Handler())
 	t.Cleanup(srv.Close)
 	k := keys{auth: ca.Person(t, parent, pki.Auth), sign: ca.Person(t, parent, pki.Sign), revokedSign: ca.Person(t, parent, pki.Sign),
-		revokedAuth: ca.Person(t, parent, pki.Auth), otherSign: ca.Person(t, other, pki.Sign), employee: ca.Employee(t, other, demo.BINGovCorp)}
+		revokedAuth: ca.Person(t, parent, pki.Auth), otherAuth: ca.Person(t, other, pki.Auth), otherSign: ca.Person(t, other, pki.Sign), employee: ca.Employee(t, other, demo.BINGovCorp)}
 	ca.Revoke(k.revokedSign.Cert, 1)
 	ca.Revoke(k.revokedAuth.Cert, 1)
-	e := &env{srv: srv, ca: ca, pool: pool, child: child.String(), query: func(ctx context.Context, sql string, args ...any) (int, error) {
+	e := &env{srv: srv, ca: ca, in: in, pool: pool, child: child.String(), query: func(ctx context.Context, sql string, args ...any) (int, error) {
 		var n int
 		err := pool.QueryRow(ctx, sql, args...).Scan(&n)
 		return n, err
