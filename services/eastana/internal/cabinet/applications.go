@@ -1,6 +1,7 @@
 package cabinet
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -21,6 +22,28 @@ func (s *Site) mountApplications(mux *http.ServeMux) {
 	mux.HandleFunc("GET /applications", s.auth(s.list))
 	mux.HandleFunc("GET /applications/{id}", s.auth(s.application))
 	mux.HandleFunc("GET /applications/{id}/documents/{seq}/{doc}", s.auth(s.document))
+	mux.HandleFunc("GET /applications/{id}/events", s.auth(s.events))
+}
+
+// events streams the case's new notifications as server-sent events (webkit.Stream) from the one
+// numbered ?after= on: the application's page reloads itself when the МИО employee's decision or a later
+// event of the queue comes. A waiting list's case stays open, so the stream ends only with the page.
+func (s *Site) events(w http.ResponseWriter, r *http.Request, u *user) {
+	c, ok := s.load(w, r, u)
+	if !ok {
+		return
+	}
+	after, err := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
+	if err != nil {
+		after = 0
+	}
+	s.web.Stream(w, r, after, func(ctx context.Context) (int64, bool, error) {
+		ns, err := s.o.Intake.Statuses(ctx, c.ID)
+		if err != nil || len(ns) == 0 {
+			return 0, false, err
+		}
+		return ns[len(ns)-1].GetSequence(), false, nil
+	})
 }
 
 // afterReceive sends the citizen to the application's page.
@@ -130,7 +153,9 @@ func (s *Site) application(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	var rows []statusRow
 	var results []resultView
+	var newest int64
 	for _, n := range ns {
+		newest = max(newest, n.GetSequence())
 		row := statusRow{At: n.GetTime().AsTime(), Status: statusCode(n.GetStatus()),
 			Text: webkit.Pick(l, n.GetText().GetRu(), n.GetText().GetKk()), Reason: webkit.Pick(l, n.GetReason().GetRu(), n.GetReason().GetKk()),
 			Comment: webkit.Pick(l, n.GetCommentText().GetRu(), n.GetCommentText().GetKk())}
@@ -166,11 +191,11 @@ func (s *Site) application(w http.ResponseWriter, r *http.Request, u *user) {
 			State: pos.Entry.State, Events: events}
 	}
 	var after any
-	if p := s.passport("preschool-registration"); p != nil && c.State != "awaiting" && c.Decision == "refusal" {
-		after = p.AfterRefusal
+	if ps := s.passports(); len(ps) > 0 && c.State != "awaiting" && c.Decision == "refusal" {
+		after = ps[0].AfterRefusal
 	}
 	s.render(w, r, "application.html", http.StatusOK, u, "", map[string]any{"Case": c, "Name": s.serviceName(l), "Statuses": rows,
-		"Results": results, "Place": place, "Sent": r.URL.Query().Get("sent") != "", "AfterRefusal": after})
+		"Results": results, "Place": place, "Newest": newest, "Sent": r.URL.Query().Get("sent") != "", "AfterRefusal": after})
 }
 
 // statusCode is a status's contract name without its prefix (QUEUED, REGISTERED …).

@@ -1,6 +1,8 @@
 package cabinet_test
 
 import (
+	"bufio"
+	"context"
 	"encoding/base64"
 	"net/http"
 	"net/url"
@@ -99,6 +101,10 @@ func TestApplications(t *testing.T) {
 		}
 	}
 
+	// The page listens for new notifications: the stream from REGISTERED (1) on says the decision (2) came.
+	require.Contains(t, body, `data-live="/applications/`)
+	require.Equal(t, "2", b.firstChange(page+"/events?after=1"))
+
 	// Kazakh.
 	kk := e.browser(t, "kk")
 	kk.c.Jar = b.c.Jar
@@ -135,4 +141,27 @@ func mustURL(t *testing.T, s string) *url.URL {
 	u, err := url.Parse(s)
 	require.NoError(t, err)
 	return u
+}
+
+// firstChange reads the server-sent events at path until the first "change" and gives its data.
+func (b *browser) firstChange(path string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithCancel(b.t.Context())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.e.srv.URL+path, nil)
+	require.NoError(b.t, err)
+	res, err := b.c.Do(req)
+	require.NoError(b.t, err)
+	defer res.Body.Close()
+	require.Equal(b.t, http.StatusOK, res.StatusCode)
+	require.Equal(b.t, "text/event-stream", res.Header.Get("Content-Type"))
+	lines := bufio.NewScanner(res.Body)
+	for lines.Scan() {
+		if lines.Text() == "event: change" {
+			require.True(b.t, lines.Scan())
+			return strings.TrimPrefix(lines.Text(), "data: ")
+		}
+	}
+	b.t.Fatalf("the stream ended without a change: %v", lines.Err())
+	return ""
 }
