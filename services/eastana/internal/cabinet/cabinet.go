@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -107,9 +108,20 @@ type user struct {
 
 type authed func(w http.ResponseWriter, r *http.Request, u *user)
 
+// scope marks the sessions of this cabinet in the schema's sessions table, which the МИО working cabinet
+// shares: a session the other cabinet began (its token carried over in this cabinet's cookie) opens
+// nothing here.
+const scope = "citizen:"
+
 func (s *Site) auth(next authed) http.HandlerFunc {
 	return s.web.Auth("/login", func(w http.ResponseWriter, r *http.Request, ws *webkit.Session) {
-		next(w, r, &user{IIN: ws.Subject, Name: ws.Scope, web: ws})
+		name, ok := strings.CutPrefix(ws.Scope, scope)
+		if !ok {
+			s.web.End(w, r)
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		next(w, r, &user{IIN: ws.Subject, Name: name, web: ws})
 	})
 }
 
@@ -225,7 +237,7 @@ func (s *Site) login(w http.ResponseWriter, r *http.Request) {
 		s.renderLogin(w, r, http.StatusUnprocessableEntity, authRefused[l]+": "+t["err_personal_cert"])
 		return
 	}
-	if err := s.web.Begin(w, r, res.Holder.IIN, res.Holder.Name); err != nil {
+	if err := s.web.Begin(w, r, res.Holder.IIN, scope+res.Holder.Name); err != nil {
 		s.web.Fail(w, r, err)
 		return
 	}

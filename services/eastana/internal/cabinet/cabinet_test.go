@@ -2,6 +2,7 @@ package cabinet_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"html"
 	"io"
@@ -226,6 +227,20 @@ func TestSignIn(t *testing.T) {
 			require.Equal(t, "/login", where)
 		})
 	}
+	t.Run("fail/another cabinet's session", func(t *testing.T) {
+		t.Parallel()
+		// A session of the МИО working cabinet (same table, another scope) carried in this cabinet's cookie.
+		token := "a-session-token-of-the-working-cabinet-0123456789"
+		sum := sha256.Sum256([]byte(token))
+		_, err := e.query(t.Context(), `WITH s AS (INSERT INTO sessions (token_sha256, subject, scope, created_at, expires_at)
+			VALUES ($1, $2, 'employee', now(), now() + interval '1 hour') RETURNING 1) SELECT count(*) FROM s`, sum[:], parent)
+		require.NoError(t, err)
+		b := e.browser(t, "")
+		b.c.Jar.SetCookies(mustURL(t, e.srv.URL), []*http.Cookie{{Name: "eastana_session", Value: token, Path: "/"}})
+		code, where := b.get("/applications")
+		require.Equal(t, http.StatusSeeOther, code)
+		require.Equal(t, "/login", where)
+	})
 	t.Run("fail/challenge used twice", func(t *testing.T) {
 		t.Parallel()
 		b := e.browser(t, "")
