@@ -32,6 +32,7 @@ import (
 	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
 	"github.com/egov-suite/egov/services/eastana/internal/cabinet"
 	"github.com/egov-suite/egov/services/eastana/internal/intake"
+	"github.com/egov-suite/egov/services/eastana/internal/mio"
 	"github.com/egov-suite/egov/services/eastana/internal/queue"
 	"github.com/egov-suite/egov/services/eastana/internal/schema"
 	"github.com/egov-suite/egov/services/eastana/internal/store"
@@ -63,14 +64,16 @@ type Config struct {
 	// DecisionDays is the МИО employee's term to sign a result, in working days (the passport's step:
 	// 3 working days at ЦОН, taken for every channel).
 	DecisionDays int `env:"EGOV_EASTANA_DECISION_DAYS" envDefault:"3"`
+	// MIOSessionTTL is how long a МИО employee's session in the working cabinet lasts.
+	MIOSessionTTL time.Duration `env:"EGOV_EASTANA_MIO_SESSION_TTL" envDefault:"8h"`
+	// TrustedProxies are the reverse proxies whose X-Forwarded-* headers the cabinets believe (Secure
+	// cookies behind a TLS-terminating ingress).
+	TrustedProxies webkit.Proxies `env:"EGOV_TRUSTED_PROXIES"`
 	// Workers handle deliveries at once: an application is decided once per sender under the list's
 	// lock and the applications' key, so their order does not matter.
 	Workers int `env:"EGOV_EASTANA_WORKERS" envDefault:"4"`
 	// CabinetSessionTTL is how long a citizen's session in the personal cabinet lasts.
 	CabinetSessionTTL time.Duration `env:"EGOV_EASTANA_CABINET_SESSION_TTL" envDefault:"30m"`
-	// TrustedProxies are the reverse proxies whose X-Forwarded-* headers the cabinets believe (Secure
-	// cookies behind a TLS-terminating ingress).
-	TrustedProxies webkit.Proxies `env:"EGOV_TRUSTED_PROXIES"`
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -149,11 +152,14 @@ func Descriptor(cfg Config) app.Descriptor {
 				_ = conn.Close()
 				return nil, err
 			}
-			// The citizen's personal cabinet under "/" (the МИО working cabinet is under /mio/).
+			// The МИО working cabinet under /mio/, the citizen's personal cabinet under "/".
+			work := mio.New(mio.Options{Store: st, DB: env.DB, Intake: in, Catalog: passports, Verifier: client.Verifier, Now: env.Now,
+				Log: env.Log, SessionTTL: cfg.MIOSessionTTL, SignerURL: env.SignerURL, Proxies: cfg.TrustedProxies})
 			personal := cabinet.New(cabinet.Options{Intake: in, Store: st, Catalog: passports, Region: Region, Participant: Participant,
 				Verifier: client.Verifier, DB: env.DB, Now: env.Now, Log: env.Log, SessionTTL: cfg.CabinetSessionTTL,
 				SignerURL: env.SignerURL, Proxies: cfg.TrustedProxies})
 			mux := http.NewServeMux()
+			mux.Handle(mio.Prefix, work.Handler())
 			mux.Handle("/", personal.Handler())
 			return &app.Unit{
 				Checks: []serve.Check{{Name: "consumer " + Participant, Fn: client.Ready}},
@@ -173,7 +179,12 @@ func Descriptor(cfg Config) app.Descriptor {
 				Close:    func(context.Context) error { return conn.Close() },
 				Identity: ident,
 				Seed: func(ctx context.Context, _ string) ([]demo.Entry, error) {
-					return seedDemo(ctx, env.DB, st, in, env.Now())
+					entries, err := seedDemo(ctx, env.DB, st, in, env.Now())
+					if err != nil {
+						return nil, err
+					}
+					return append(entries, demo.Entry{Service: "eastana", Kind: "кабинет", Name: "рабочий кабинет МИО",
+						Role: "http://" + env.Addr.HTTP + mio.Prefix}), nil
 				},
 			}, nil
 		},

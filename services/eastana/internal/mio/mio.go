@@ -10,7 +10,6 @@
 package mio
 
 import (
-	"context"
 	"embed"
 	"encoding/base64"
 	"errors"
@@ -37,22 +36,10 @@ var web embed.FS
 // Prefix is the path the cabinet is served under.
 const Prefix = "/mio/"
 
-// Employee is a МИO employee on ИС Е-Астана's staff.
-type Employee struct{ IIN, Name, Position string }
-
-// ErrNotStaff is Staff's answer for an IIN that is not on the staff.
-var ErrNotStaff = errors.New("eastana: not on the staff of ИС Е-Астана")
-
-// Staff is ИС Е-Астана's register of the МИО employees allowed in the cabinet.
-type Staff interface {
-	Employee(ctx context.Context, iin string) (Employee, error)
-}
-
 // Options build the cabinet.
 type Options struct {
 	Store *store.Store
 	DB    *pgxpool.Pool
-	Staff Staff
 	// Verifier checks the employees' signatures (sign-in, the signed applications of the in-person
 	// intake): НУЦ's trust anchors and certificate status, as for every signature the system takes.
 	Verifier   *envelope.Verifier
@@ -65,7 +52,8 @@ type Options struct {
 	Proxies webkit.Proxies
 	// Catalog holds the passport of the in-person intake (preschool-registration.71).
 	Catalog *catalog.Catalog
-	// Intake receives the applications taken in person and decides them.
+	// Intake is ИС Е-Астана's applications: the staff, the cases and their decisions, and the
+	// applications taken in person.
 	Intake *intake.Intake
 	// ScanMax bounds the scan of a paper application (10 MB when zero).
 	ScanMax int64
@@ -107,7 +95,6 @@ func (c *Cabinet) Handler() http.Handler {
 	mux.HandleFunc("GET /mio/login", c.loginPage)
 	mux.HandleFunc("POST /mio/login", c.site.Guest(c.login))
 	mux.HandleFunc("POST /mio/logout", c.auth(c.logout))
-	mux.HandleFunc("GET /mio/{$}", c.auth(c.home))
 	mux.HandleFunc("GET /mio/places", c.auth(c.places))
 	mux.HandleFunc("POST /mio/groups/{id}/release", c.auth(c.release))
 	mux.HandleFunc("GET /mio/referrals", c.auth(c.referrals))
@@ -118,12 +105,13 @@ func (c *Cabinet) Handler() http.Handler {
 	// The scan and the form's fields, with room for the multipart encoding.
 	mux.HandleFunc("POST /mio/office", c.authBody(c.o.ScanMax+1<<20, c.officeDraft))
 	mux.HandleFunc("POST /mio/office/sign", c.auth(c.officeSign))
+	c.routeCases(mux)
 	return c.site.Secure(mux)
 }
 
 // session is a signed-in employee.
 type session struct {
-	Employee
+	intake.Employee
 	web *webkit.Session
 }
 
@@ -138,8 +126,8 @@ func (c *Cabinet) auth(next authed) http.HandlerFunc {
 // authBody is auth for a multipart form of up to limit bytes (the scan of a paper application).
 func (c *Cabinet) authBody(limit int64, next authed) http.HandlerFunc {
 	return c.site.AuthBody(Prefix+"login", limit, func(w http.ResponseWriter, r *http.Request, ws *webkit.Session) {
-		e, err := c.o.Staff.Employee(r.Context(), ws.Subject)
-		if errors.Is(err, ErrNotStaff) {
+		e, err := c.o.Intake.Employee(r.Context(), ws.Subject)
+		if errors.Is(err, intake.ErrNotStaff) {
 			c.site.End(w, r)
 			http.Redirect(w, r, Prefix+"login", http.StatusSeeOther)
 			return
@@ -189,8 +177,8 @@ func (c *Cabinet) login(w http.ResponseWriter, r *http.Request) {
 		c.renderLogin(w, r, status, msg)
 		return
 	}
-	_, err = c.o.Staff.Employee(r.Context(), res.Holder.IIN)
-	if errors.Is(err, ErrNotStaff) || res.Holder.IIN == "" {
+	_, err = c.o.Intake.Employee(r.Context(), res.Holder.IIN)
+	if errors.Is(err, intake.ErrNotStaff) || res.Holder.IIN == "" {
 		c.o.Log.InfoContext(r.Context(), "mio: sign-in refused: not on the staff", "iin", iin.Mask(res.Holder.IIN))
 		c.renderLogin(w, r, http.StatusForbidden, t["err_not_staff"])
 		return

@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -47,22 +46,6 @@ const (
 	binEducation = "041240000016"
 )
 
-// staffList is the register of staff the cabinet asks.
-type staffList struct {
-	mu sync.Mutex
-	m  map[string]mio.Employee
-}
-
-func (s *staffList) Employee(_ context.Context, iin string) (mio.Employee, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.m[iin]
-	if !ok {
-		return mio.Employee{}, mio.ErrNotStaff
-	}
-	return e, nil
-}
-
 // register is ГБД ФЛ's answers in the register's wire form, by IIN (the path through ШЭП is the
 // service's, tested end to end).
 type register map[string]*gbdflv1.Person
@@ -82,7 +65,6 @@ type env struct {
 	ca    *ncatest.Authority
 	st    *store.Store
 	pool  *pgxpool.Pool
-	staff *staffList
 	now   time.Time
 	group int64
 	kids  []store.Result
@@ -104,8 +86,7 @@ func setup(t *testing.T) *env {
 		Name:   queue.Text{RU: "Ясли-сад № 1 «Балапан»", KK: "№ 1 «Балапан» бөбекжай-бақшасы"},
 		Groups: []store.Group{{AgeFrom: 2, AgeTo: 3, Capacity: 2}}}, "test", now)
 	require.NoError(t, err)
-	e := &env{t: t, ca: ncatest.New(t), st: st, pool: pool, now: now, group: ids[0],
-		staff: &staffList{m: map[string]mio.Employee{staffIIN: {IIN: staffIIN, Name: "Омарова Жанар", Position: "главный специалист"}}}}
+	e := &env{t: t, ca: ncatest.New(t), st: st, pool: pool, now: now, group: ids[0]}
 	for i := range 3 {
 		c := &queue.Child{IIN: fmt.Sprintf("2302%02d500%03d", i+1, i), BirthDate: now.AddDate(-2, 0, -10*(i+1)), Representatives: []string{applicant}}
 		res, err := st.Register(ctx, store.Registration{ListID: "astana", ApplicantIIN: applicant, Child: c, Channel: "portal"}, now.Add(time.Duration(i)*time.Minute))
@@ -116,10 +97,12 @@ func setup(t *testing.T) *env {
 	require.NoError(t, err)
 	e.child = child.String()
 	e.in = &intake.Intake{Store: st, DB: pool, Registry: register{e.child: {Iin: e.child, BirthDate: now.AddDate(-3, -2, 0).Format(time.DateOnly),
-		Family: []*gbdflv1.FamilyLink{{Relation: gbdflv1.Relation_RELATION_PARENT, Iin: applicant}}}}}
+		Family: []*gbdflv1.FamilyLink{{Relation: gbdflv1.Relation_RELATION_PARENT, Iin: applicant}}}},
+		Verifier: e.ca.Verifier(t, e.ca.Checker(time.Minute)), Seal: e.ca.System(t, "eastana")}
+	require.NoError(t, e.in.PutEmployee(ctx, intake.Employee{IIN: staffIIN, Name: "Омарова Жанар", Position: "главный специалист"}))
 	passports, err := catalog.Builtin()
 	require.NoError(t, err)
-	cab := mio.New(mio.Options{Store: st, DB: pool, Staff: e.staff, Verifier: e.ca.Verifier(t, e.ca.Checker(time.Minute)),
+	cab := mio.New(mio.Options{Store: st, DB: pool, Verifier: e.ca.Verifier(t, e.ca.Checker(time.Minute)),
 		Catalog: passports, Intake: e.in, ScanMax: 64 << 10,
 		Now: func() time.Time { return now.Add(time.Hour) }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	e.srv = httptest.NewServer(cab.Handler())
@@ -270,9 +253,7 @@ func TestSignIn(t *testing.T) {
 		t.Parallel()
 		e2 := setup(t)
 		b, _ := e2.signedIn("")
-		e2.staff.mu.Lock()
-		delete(e2.staff.m, staffIIN)
-		e2.staff.mu.Unlock()
+		require.NoError(t, e2.in.SetActive(t.Context(), staffIIN, false))
 		code, page := b.get("/mio/places")
 		require.Equal(t, http.StatusOK, code)
 		require.Contains(t, page, `id="login"`)

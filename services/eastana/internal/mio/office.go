@@ -12,6 +12,7 @@ import (
 	"net/mail"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -217,7 +218,7 @@ func (c *Cabinet) officeSign(w http.ResponseWriter, r *http.Request, s *session)
 		c.renderOffice(w, r, s, p, http.StatusUnprocessableEntity, a.GetFields(), refusalText(p, "intake_refused", l), []string{t["err_scan_gone"]})
 		return
 	}
-	n, err := c.o.Intake.Receive(ctx, intake.Origin{Sender: localSender, ApplicantIIN: a.GetApplicantIin()}, a, now)
+	n, err := c.o.Intake.Receive(ctx, intake.Origin{Sender: intake.Local, ApplicantIIN: a.GetApplicantIin()}, a, now)
 	if err != nil {
 		c.site.Fail(w, r, err)
 		return
@@ -329,11 +330,18 @@ func refusalText(p *catalog.Passport, code, lang string) string {
 	return code
 }
 
-// localSender is the origin of the applications the cabinets take: their notifications are kept for
-// the cabinets, not sent through ШЭП.
-const localSender = "eastana"
-
-// afterOffice shows what the intake answered.
-func (c *Cabinet) afterOffice(w http.ResponseWriter, r *http.Request, s *session, a *applicationv1.Application) {
-	c.render(w, r, "office_done.html", http.StatusOK, s, "", "", map[string]any{"Application": a})
+// afterOffice opens the case the application became, to be decided like any other.
+func (c *Cabinet) afterOffice(w http.ResponseWriter, r *http.Request, _ *session, a *applicationv1.Application) {
+	cases, err := c.o.Intake.Cases(r.Context(), intake.Filter{Channel: officeChannel, ApplicantIIN: a.GetApplicantIin(), Limit: 1000})
+	if err != nil {
+		c.site.Fail(w, r, err)
+		return
+	}
+	for _, k := range cases {
+		if k.Sender == intake.Local && k.ApplicationID == a.GetApplicationId() {
+			http.Redirect(w, r, Prefix+"cases/"+strconv.FormatInt(k.ID, 10)+"?done=received", http.StatusSeeOther)
+			return
+		}
+	}
+	c.site.Fail(w, r, fmt.Errorf("mio: the application %s taken in person has no case", a.GetApplicationId()))
 }

@@ -130,7 +130,9 @@ func TestOffice(t *testing.T) {
 		// The same post twice (a double click, a retry): one application, one child in the queue.
 		code, page = b.post("/mio/office/sign", good2)
 		require.Equal(t, http.StatusOK, code, page)
-		require.Contains(t, page, a.GetApplicationId())
+		require.Contains(t, page, "Заявление принято и зарегистрировано в ИС Е-Астана", "the case page, to decide it")
+		require.Contains(t, page, `id="case-channel">приём в МИО<`)
+		require.Contains(t, page, `id="sign-ncalayer"`, "its draft to sign")
 	}
 	var sender, channel string
 	require.NoError(t, e.pool.QueryRow(t.Context(), `SELECT a.sender, e.channel FROM applications a JOIN entries e ON e.id = a.entry_id
