@@ -393,9 +393,11 @@ var ResultKinds = []string{"certificate", "referral", "registration_ticket", "co
 // whose form fails validation or whose document list misses a required item.
 const IntakeRefusal = "documents_irregular"
 
-// Statuses a passport may give notification texts for (egov.application.v1.CaseStatus).
+// Statuses a passport may give notification texts for (egov.application.v1.CaseStatus): a waiting
+// list's statuses (QUEUED … REMOVED) too, for a passport whose provider keeps a queue.
 var Statuses = []string{"SUBMITTED", "DELIVERED", "REGISTERED", "IN_PROGRESS", "EXTENDED", "APPROVED", "REFUSED",
-	"RESULT_ISSUED", "HANDED_OVER", "UNCLAIMED"}
+	"RESULT_ISSUED", "HANDED_OVER", "UNCLAIMED", "QUEUED", "QUEUE_MOVED", "REFERRAL_OFFERED", "REFERRAL_EXPIRED",
+	"REFERRAL_DECLINED", "ENROLLED", "REMOVED"}
 
 func in(v string, set ...string) bool {
 	for _, s := range set {

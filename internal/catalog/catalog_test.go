@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/egov-suite/egov/internal/catalog"
+	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 )
 
 func TestBuiltinPassportsValidate(t *testing.T) {
@@ -29,6 +30,21 @@ func TestBuiltinPassportsValidate(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, "eastana", kg.Provider.Participant, "ИС Е-Астана, not the node, is the provider's system")
 	require.Contains(t, kg.Channels, "eastana")
+	// The waiting list's statuses have texts, and the result may go by e-mail with the applicant's consent.
+	kgNotices := map[string]bool{}
+	for _, n := range kg.Notices {
+		kgNotices[n.Status] = true
+	}
+	for _, st := range []string{"QUEUED", "QUEUE_MOVED", "REFERRAL_OFFERED", "REFERRAL_EXPIRED", "REFERRAL_DECLINED", "ENROLLED", "REMOVED"} {
+		require.True(t, kgNotices[st], "no text for %s", st)
+	}
+	kgFields := map[string]catalog.Field{}
+	for _, f := range kg.Fields {
+		kgFields[f.ID] = f
+	}
+	require.Equal(t, "text", kgFields["email"].Type)
+	require.False(t, kgFields["email"].Required)
+	require.Equal(t, []string{"yes", "no"}, kgFields["email_consent"].Choices)
 	sko, ok := c.Get("disabled-children-home-education", "51")
 	require.True(t, ok)
 	require.Len(t, sko.Documents, 5, "its five required documents")
@@ -66,6 +82,16 @@ func z55(t *testing.T, c *catalog.Catalog) *catalog.Passport {
 	p, ok := c.Get("guardianship-certificate", "55")
 	require.True(t, ok)
 	return p
+}
+
+// TestStatusesAreTheContracts: a passport gives texts only for statuses the contract has, so a text is
+// never written for a status no notification carries.
+func TestStatusesAreTheContracts(t *testing.T) {
+	t.Parallel()
+	for _, s := range catalog.Statuses {
+		_, ok := applicationv1.CaseStatus_value["CASE_STATUS_"+s]
+		require.True(t, ok, "%s is no CaseStatus", s)
+	}
 }
 
 func TestBrokenPassportsNameFileFieldProblem(t *testing.T) {
