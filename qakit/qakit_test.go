@@ -171,6 +171,7 @@ func TestCast(t *testing.T) {
 		{"ok/officer", qakit.OfficerIIN, byIIN[qakit.Officer]},
 		{"ok/ward", qakit.WardIIN, demo.WardIIN},
 		{"ok/child", qakit.ChildIIN, demo.ChildIIN},
+		{"ok/young child", qakit.YoungChildIIN, demo.YoungChildIIN},
 		{"ok/power of attorney", qakit.PowerOfAttorney, demo.PowerOfAttorneyValid},
 	} {
 		t.Run(c.name, func(t *testing.T) {
