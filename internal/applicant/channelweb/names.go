@@ -35,7 +35,7 @@ var statusNames = map[string]map[string]string{
 		"REGISTERED": "Тіркелді", "IN_PROGRESS": "Жұмыста", "EXTENDED": "Мерзімі ұзартылды", "APPROVED": "Мақұлданды",
 		"REFUSED": "Бас тартылды", "RESULT_ISSUED": "Нәтиже дайын", "REFUSAL_ISSUED": "Бас тартылды: жауап дайын", "HANDED_OVER": "Берілді", "UNCLAIMED": "Талап етілмеді",
 		"UNKNOWN": "Мәртебесі жаңартылды",
-		"QUEUED": "Кезекке қойылды", "QUEUE_MOVED": "Кезек жылжыды", "REFERRAL_OFFERED": "Жолдама берілді",
+		"QUEUED":  "Кезекке қойылды", "QUEUE_MOVED": "Кезек жылжыды", "REFERRAL_OFFERED": "Жолдама берілді",
 		"REFERRAL_EXPIRED": "Жолдаманың мерзімі өтті", "REFERRAL_DECLINED": "Жолдамадан бас тартылды", "ENROLLED": "Балабақшаға қабылданды",
 		"REMOVED": "Кезектен шығарылды"},
 }
