@@ -258,6 +258,7 @@ func Funcs() map[string]any {
 	f := webkit.Funcs()
 	f["statusName"] = StatusName
 	f["shown"] = Shown
+	f["queueKind"] = QueueKind
 	f["list"] = func(xs ...string) []string { return xs }
 	// docs passes a form page's documents to "documents_input": {{template "documents_input" (docs .)}}.
 	f["docs"] = func(p webkit.Page) map[string]any {
