@@ -123,6 +123,9 @@ func TestBrokenPassportsNameFileFieldProblem(t *testing.T) {
 		{"fail/a term in an unknown unit", "term: {value: 3, unit: calendar_days}", "term: {value: 3, unit: days}", "term"},
 		{"fail/after_refusal without a source", "  source: {document: seeds/000_e904fed1dceb5ab9.txt, ref: \"the regulation has no appeal section", "  source: {document: \"\", ref: \"the regulation has no appeal section", "after_refusal.source"},
 		{"fail/intake ground on a channel the passport has not", "  - code: auth_refused\n", "  - code: auth_refused\n    intake: [office]\n", "refusals[0].intake[0]"},
+		{"fail/a format other than email", "    type: iin\n    required: true\n    label: {ru: \"ИИН ребёнка", "    type: iin\n    format: email\n    required: true\n    label: {ru: \"ИИН ребёнка", "fields[1].format"},
+		{"fail/required_if on a missing field", "    type: iin\n    required: true\n    label: {ru: \"ИИН ребёнка", "    type: iin\n    required: false\n    required_if: {field: consent, value: \"yes\"}\n    label: {ru: \"ИИН ребёнка", "fields[1].required_if.field"},
+		{"fail/required_if of a required field", "    type: iin\n    required: true\n    label: {ru: \"ИИН ребёнка", "    type: iin\n    required: true\n    required_if: {field: applicant_iin, value: \"1\"}\n    label: {ru: \"ИИН ребёнка", "fields[1].required_if"},
 		{"fail/two intake grounds on one channel", "  - code: auth_refused\n", "  - code: other\n    intake: [tson]\n    text: {ru: x, kk: y}\n    source: {document: d, ref: r}\n  - code: auth_refused\n    intake: [tson]\n",
 			"refusals[1].intake[0]: \"tson\" already refuses at intake with \"other\""},
 	}
