@@ -29,7 +29,7 @@ import (
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 )
 
-// Partials are the templates the channels' pages share: "form_fields", "documents_input",
+// Partials are the templates the channels' pages share: "form_fields", "documents_input", "queue_place",
 // "statuses" and "result". Parse them beside a site's own.
 //
 //go:embed web/*.html
