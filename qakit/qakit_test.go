@@ -171,6 +171,8 @@ func TestCast(t *testing.T) {
 		{"ok/officer", qakit.OfficerIIN, byIIN[qakit.Officer]},
 		{"ok/ward", qakit.WardIIN, demo.WardIIN},
 		{"ok/child", qakit.ChildIIN, demo.ChildIIN},
+		{"ok/young child", qakit.YoungChildIIN, demo.YoungChildIIN},
+		{"ok/youngest child", qakit.YoungestChildIIN, demo.YoungestChildIIN},
 		{"ok/power of attorney", qakit.PowerOfAttorney, demo.PowerOfAttorneyValid},
 	} {
 		t.Run(c.name, func(t *testing.T) {

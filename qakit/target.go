@@ -39,6 +39,10 @@ const (
 	WardIIN = "120921600010"
 	// ChildIIN is Асель's son.
 	ChildIIN = "150310500018"
+	// YoungChildIIN is Асель's daughter, under 7: the child of the kindergarten waiting list.
+	YoungChildIIN = "230614600014"
+	// YoungestChildIIN is Асель's younger son, under 7 too.
+	YoungestChildIIN = "250220500010"
 	// PowerOfAttorney is Асель's valid power of attorney for Сергей, registered in ЕНИС.
 	PowerOfAttorney = "2026-ДОВ-000101"
 )

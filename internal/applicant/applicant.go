@@ -64,6 +64,10 @@ type (
 	Status = store.Status
 	// Notice is a status of one of the owner's applications.
 	Notice = store.Notice
+	// Place is a child's place in a waiting list.
+	Place = store.Place
+	// Waiting is an application of a waiting list with the child's movement in it.
+	Waiting = store.Waiting
 )
 
 // ErrNotFound is an application that does not exist or is not the owner's.

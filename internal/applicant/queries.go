@@ -31,6 +31,12 @@ func (d *Desk) Notices(ctx context.Context, owner string, limit int) ([]Notice, 
 	return d.store.Notices(ctx, owner, limit)
 }
 
+// Waiting are the owner's applications that reached a waiting list, newest first, each with the
+// child's places as its statuses gave them (its movement in the list).
+func (d *Desk) Waiting(ctx context.Context, owner string, limit int) ([]Waiting, error) {
+	return d.store.Waiting(ctx, owner, limit)
+}
+
 // Newest is the number of the newest status row of the owner's application.
 func (d *Desk) Newest(ctx context.Context, owner, id string) (int64, error) {
 	return d.store.Newest(ctx, owner, id)

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"net/mail"
 	"slices"
 	"strings"
 	"time"
@@ -77,7 +78,7 @@ func (p *Passport) CheckApplicationText(a *applicationv1.Application) []Text {
 		v, ok := a.GetFields()[f.ID]
 		v = strings.TrimSpace(v)
 		if !ok || v == "" {
-			if f.Required {
+			if f.RequiredWith(a.GetFields()) {
 				add(fmt.Sprintf("не заполнено поле «%s»", f.Label.RU), fmt.Sprintf("«%s» өрісі толтырылмаған", kkOr(f.Label)))
 			}
 			continue
@@ -160,6 +161,9 @@ func checkField(f Field, v string) Text {
 		if !utf8.ValidString(v) || strings.ContainsAny(v, "\x00") {
 			return Text{RU: "недопустимые символы", KK: "рұқсат етілмеген таңбалар"}
 		}
+		if f.Format == "email" && !emailAddress(v) {
+			return Text{RU: "адрес электронной почты в виде имя@домен.kz", KK: "электрондық пошта мекенжайы атауы@домен.kz түрінде"}
+		}
 	case "date":
 		if _, err := time.Parse(time.DateOnly, v); err != nil {
 			return Text{RU: "дата в виде ГГГГ-ММ-ДД", KK: "күн ЖЖЖЖ-АА-КК түрінде"}
@@ -174,4 +178,15 @@ func checkField(f Field, v string) Text {
 		}
 	}
 	return Text{}
+}
+
+// emailAddress reports whether v is a bare e-mail address (no display name, no angle brackets) with a
+// domain of at least two labels: the address the result is sent to, as typed.
+func emailAddress(v string) bool {
+	a, err := mail.ParseAddress(v)
+	if err != nil || a.Name != "" || a.Address != v {
+		return false
+	}
+	_, domain, _ := strings.Cut(a.Address, "@")
+	return strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
 }

@@ -62,3 +62,50 @@ func TestCheckApplicationText(t *testing.T) {
 		})
 	}
 }
+
+// TestEmailField: the kindergarten registration's e-mail address is asked once the applicant consents to
+// receive the result by e-mail, and must be an address.
+func TestEmailField(t *testing.T) {
+	t.Parallel()
+	c, err := catalog.Builtin()
+	require.NoError(t, err)
+	p, ok := c.Get("preschool-registration", "71")
+	require.True(t, ok)
+	const applicant, child = "880512400011", "230614600014"
+	for _, tc := range []struct {
+		name   string
+		extra  map[string]string
+		ru, kk string
+	}{
+		{name: "ok/no consent, no address", extra: map[string]string{"email_consent": "no"}},
+		{name: "ok/nothing said", extra: nil},
+		{name: "ok/consent with an address", extra: map[string]string{"email_consent": "yes", "email": "asel.akhmetova@mail.kz"}},
+		{name: "fail/consent without an address", extra: map[string]string{"email_consent": "yes"},
+			ru: "не заполнено поле «Адрес электронной почты для результата»", kk: "«Нәтижеге арналған электрондық пошта мекенжайы» өрісі толтырылмаған"},
+		{name: "fail/not an address", extra: map[string]string{"email_consent": "yes", "email": "asel.akhmetova"},
+			ru: "адрес электронной почты в виде имя@домен.kz", kk: "электрондық пошта мекенжайы"},
+		{name: "fail/a display name is not an address", extra: map[string]string{"email": "Асель <asel@mail.kz>"},
+			ru: "адрес электронной почты в виде", kk: "электрондық пошта мекенжайы"},
+		{name: "fail/a domain of one label", extra: map[string]string{"email": "asel@localhost"},
+			ru: "адрес электронной почты в виде", kk: "электрондық пошта мекенжайы"},
+		{name: "fail/consent not one of the choices", extra: map[string]string{"email_consent": "maybe"},
+			ru: "не из списка", kk: "тізімде жоқ"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := map[string]string{"applicant_iin": applicant, "child_iin": child}
+			for k, v := range tc.extra {
+				f[k] = v
+			}
+			a := &applicationv1.Application{ServiceCode: p.Code, Region: p.Region, Channel: applicationv1.Channel_CHANNEL_PORTAL,
+				ApplicantIin: applicant, Fields: f}
+			joined := catalog.JoinTexts(p.CheckApplicationText(a), "; ")
+			if tc.ru == "" {
+				require.Empty(t, joined.RU)
+				return
+			}
+			require.Contains(t, joined.RU, tc.ru)
+			require.Contains(t, joined.KK, tc.kk)
+		})
+	}
+}

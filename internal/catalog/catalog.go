@@ -167,9 +167,25 @@ type Field struct {
 	ChoiceLabels map[string]Text `yaml:"choice_labels,omitempty"`
 	// MaxLength for text.
 	MaxLength int `yaml:"max_length,omitempty"`
+	// Format, for text, a form the value must have: "email", an address the result may be e-mailed to.
+	Format string `yaml:"format,omitempty"`
+	// RequiredIf makes an optional field required when another field has a value: the e-mail address
+	// once the applicant consents to receive the result by e-mail.
+	RequiredIf *Condition `yaml:"required_if,omitempty"`
 	// Channels the field is asked on; every channel when empty (a representative's fields, say, only at
 	// a ЦОН, where a citizen may send someone with a power of attorney).
 	Channels []string `yaml:"channels,omitempty"`
+}
+
+// Condition is another field of the form having a value.
+type Condition struct {
+	Field string `yaml:"field"`
+	Value string `yaml:"value"`
+}
+
+// RequiredWith reports whether the field must be filled in a form of these values.
+func (f Field) RequiredWith(values map[string]string) bool {
+	return f.Required || (f.RequiredIf != nil && strings.TrimSpace(values[f.RequiredIf.Field]) == f.RequiredIf.Value)
 }
 
 // Document is a document the applicant attaches (or presents on paper at a ЦОН).
@@ -393,9 +409,11 @@ var ResultKinds = []string{"certificate", "referral", "registration_ticket", "co
 // whose form fails validation or whose document list misses a required item.
 const IntakeRefusal = "documents_irregular"
 
-// Statuses a passport may give notification texts for (egov.application.v1.CaseStatus).
+// Statuses a passport may give notification texts for (egov.application.v1.CaseStatus): a waiting
+// list's statuses (QUEUED … REMOVED) too, for a passport whose provider keeps a queue.
 var Statuses = []string{"SUBMITTED", "DELIVERED", "REGISTERED", "IN_PROGRESS", "EXTENDED", "APPROVED", "REFUSED",
-	"RESULT_ISSUED", "HANDED_OVER", "UNCLAIMED"}
+	"RESULT_ISSUED", "HANDED_OVER", "UNCLAIMED", "QUEUED", "QUEUE_MOVED", "REFERRAL_OFFERED", "REFERRAL_EXPIRED",
+	"REFERRAL_DECLINED", "ENROLLED", "REMOVED"}
 
 func in(v string, set ...string) bool {
 	for _, s := range set {
@@ -464,6 +482,9 @@ func (p *Passport) Validate(file string) error {
 		if f.Type == "choice" && len(f.Choices) < 2 {
 			bad(at+".choices", "a choice needs two or more")
 		}
+		if f.Format != "" && (f.Type != "text" || f.Format != "email") {
+			bad(at+".format", "%q: email, for a text field", f.Format)
+		}
 		for _, c := range f.Choices {
 			text(fmt.Sprintf("%s.choice_labels[%s]", at, c), f.ChoiceLabels[c])
 		}
@@ -478,6 +499,24 @@ func (p *Passport) Validate(file string) error {
 			}
 		}
 		text(at+".label", f.Label)
+	}
+	for i, f := range p.Fields {
+		c := f.RequiredIf
+		if c == nil {
+			continue
+		}
+		at := fmt.Sprintf("fields[%d].required_if", i)
+		other := slices.IndexFunc(p.Fields, func(o Field) bool { return o.ID == c.Field })
+		switch {
+		case f.Required:
+			bad(at, "the field is required anyway")
+		case other < 0 || c.Field == f.ID:
+			bad(at+".field", "%q is not another field of the passport", c.Field)
+		case p.Fields[other].Type == "choice" && !slices.Contains(p.Fields[other].Choices, c.Value):
+			bad(at+".value", "%q is not one of the choices of %q", c.Value, c.Field)
+		case c.Value == "":
+			bad(at+".value", "missing")
+		}
 	}
 	docs := map[string]bool{}
 	for i, d := range p.Documents {

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/egov-suite/egov/internal/catalog"
+	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 )
 
 func TestBuiltinPassportsValidate(t *testing.T) {
@@ -29,6 +30,21 @@ func TestBuiltinPassportsValidate(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, "eastana", kg.Provider.Participant, "ИС Е-Астана, not the node, is the provider's system")
 	require.Contains(t, kg.Channels, "eastana")
+	// The waiting list's statuses have texts, and the result may go by e-mail with the applicant's consent.
+	kgNotices := map[string]bool{}
+	for _, n := range kg.Notices {
+		kgNotices[n.Status] = true
+	}
+	for _, st := range []string{"QUEUED", "QUEUE_MOVED", "REFERRAL_OFFERED", "REFERRAL_EXPIRED", "REFERRAL_DECLINED", "ENROLLED", "REMOVED"} {
+		require.True(t, kgNotices[st], "no text for %s", st)
+	}
+	kgFields := map[string]catalog.Field{}
+	for _, f := range kg.Fields {
+		kgFields[f.ID] = f
+	}
+	require.Equal(t, "text", kgFields["email"].Type)
+	require.False(t, kgFields["email"].Required)
+	require.Equal(t, []string{"yes", "no"}, kgFields["email_consent"].Choices)
 	sko, ok := c.Get("disabled-children-home-education", "51")
 	require.True(t, ok)
 	require.Len(t, sko.Documents, 5, "its five required documents")
@@ -68,6 +84,16 @@ func z55(t *testing.T, c *catalog.Catalog) *catalog.Passport {
 	return p
 }
 
+// TestStatusesAreTheContracts: a passport gives texts only for statuses the contract has, so a text is
+// never written for a status no notification carries.
+func TestStatusesAreTheContracts(t *testing.T) {
+	t.Parallel()
+	for _, s := range catalog.Statuses {
+		_, ok := applicationv1.CaseStatus_value["CASE_STATUS_"+s]
+		require.True(t, ok, "%s is no CaseStatus", s)
+	}
+}
+
 func TestBrokenPassportsNameFileFieldProblem(t *testing.T) {
 	t.Parallel()
 	good, err := os.ReadFile("passports/guardianship-certificate.55.yaml")
@@ -97,6 +123,9 @@ func TestBrokenPassportsNameFileFieldProblem(t *testing.T) {
 		{"fail/a term in an unknown unit", "term: {value: 3, unit: calendar_days}", "term: {value: 3, unit: days}", "term"},
 		{"fail/after_refusal without a source", "  source: {document: seeds/000_e904fed1dceb5ab9.txt, ref: \"the regulation has no appeal section", "  source: {document: \"\", ref: \"the regulation has no appeal section", "after_refusal.source"},
 		{"fail/intake ground on a channel the passport has not", "  - code: auth_refused\n", "  - code: auth_refused\n    intake: [office]\n", "refusals[0].intake[0]"},
+		{"fail/a format other than email", "    type: iin\n    required: true\n    label: {ru: \"ИИН ребёнка", "    type: iin\n    format: email\n    required: true\n    label: {ru: \"ИИН ребёнка", "fields[1].format"},
+		{"fail/required_if on a missing field", "    type: iin\n    required: true\n    label: {ru: \"ИИН ребёнка", "    type: iin\n    required: false\n    required_if: {field: consent, value: \"yes\"}\n    label: {ru: \"ИИН ребёнка", "fields[1].required_if.field"},
+		{"fail/required_if of a required field", "    type: iin\n    required: true\n    label: {ru: \"ИИН ребёнка", "    type: iin\n    required: true\n    required_if: {field: applicant_iin, value: \"1\"}\n    label: {ru: \"ИИН ребёнка", "fields[1].required_if"},
 		{"fail/two intake grounds on one channel", "  - code: auth_refused\n", "  - code: other\n    intake: [tson]\n    text: {ru: x, kk: y}\n    source: {document: d, ref: r}\n  - code: auth_refused\n    intake: [tson]\n",
 			"refusals[1].intake[0]: \"tson\" already refuses at intake with \"other\""},
 	}

@@ -55,6 +55,12 @@ var (
 	SpouseIIN = "860215300017"
 	// ChildIIN is Ахметов Алихан Нурланович, born 2015-03-10, their son.
 	ChildIIN = "150310500018"
+	// YoungChildIIN is Ахметова Айлин Нурлановна, born 2023-06-14, their daughter: under 7 until
+	// 2030-06-14, the child of the kindergarten waiting list (preschool-registration.71) in the demo.
+	YoungChildIIN = "230614600014"
+	// YoungestChildIIN is Ахметов Данияр Нурланович, born 2025-02-20, their younger son: a second child
+	// under 7, so one demo can put a child in the waiting list on the portal and another at a ЦОН.
+	YoungestChildIIN = "250220500010"
 	// WardIIN is Сапарова Дана Ержановна, born 2012-09-21, an orphan under Асель's guardianship: the
 	// guardianship certificate («справка по опеке и попечительству») is about her.
 	WardIIN = "120921600010"

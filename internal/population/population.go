@@ -310,19 +310,31 @@ func (g *generator) cast() []member {
 	nurlan := mk(demo.SpouseIIN, "Ахметов", "Нурлан", "Серикович", m, "1986-02-15")
 	alikhan := mk(demo.ChildIIN, "Ахметов", "Алихан", "Нурланович", m, "2015-03-10")
 	dana := mk(demo.WardIIN, "Сапарова", "Дана", "Ержановна", f, "2012-09-21")
+	aylin := mk(demo.YoungChildIIN, "Ахметова", "Айлин", "Нурлановна", f, "2023-06-14")
+	daniyar := mk(demo.YoungestChildIIN, "Ахметов", "Данияр", "Нурланович", m, "2025-02-20")
 	ivanov := mk("841103300017", "Иванов", "Сергей", "Петрович", m, "1984-11-03")
 	ivanov.Nationality = "русский"
 	out := []member{
 		{person: asel, links: []Link{
 			{From: asel.GetIin(), To: nurlan.GetIin(), Relation: gbdflv1.Relation_RELATION_SPOUSE},
 			{From: asel.GetIin(), To: alikhan.GetIin(), Relation: gbdflv1.Relation_RELATION_CHILD},
+			{From: asel.GetIin(), To: aylin.GetIin(), Relation: gbdflv1.Relation_RELATION_CHILD},
+			{From: asel.GetIin(), To: daniyar.GetIin(), Relation: gbdflv1.Relation_RELATION_CHILD},
 			{From: asel.GetIin(), To: dana.GetIin(), Relation: gbdflv1.Relation_RELATION_WARD}}},
 		{person: nurlan, links: []Link{
 			{From: nurlan.GetIin(), To: asel.GetIin(), Relation: gbdflv1.Relation_RELATION_SPOUSE},
-			{From: nurlan.GetIin(), To: alikhan.GetIin(), Relation: gbdflv1.Relation_RELATION_CHILD}}},
+			{From: nurlan.GetIin(), To: alikhan.GetIin(), Relation: gbdflv1.Relation_RELATION_CHILD},
+			{From: nurlan.GetIin(), To: aylin.GetIin(), Relation: gbdflv1.Relation_RELATION_CHILD},
+			{From: nurlan.GetIin(), To: daniyar.GetIin(), Relation: gbdflv1.Relation_RELATION_CHILD}}},
 		{person: alikhan, links: []Link{
 			{From: alikhan.GetIin(), To: asel.GetIin(), Relation: gbdflv1.Relation_RELATION_PARENT},
 			{From: alikhan.GetIin(), To: nurlan.GetIin(), Relation: gbdflv1.Relation_RELATION_PARENT}}},
+		{person: aylin, links: []Link{
+			{From: aylin.GetIin(), To: asel.GetIin(), Relation: gbdflv1.Relation_RELATION_PARENT},
+			{From: aylin.GetIin(), To: nurlan.GetIin(), Relation: gbdflv1.Relation_RELATION_PARENT}}},
+		{person: daniyar, links: []Link{
+			{From: daniyar.GetIin(), To: asel.GetIin(), Relation: gbdflv1.Relation_RELATION_PARENT},
+			{From: daniyar.GetIin(), To: nurlan.GetIin(), Relation: gbdflv1.Relation_RELATION_PARENT}}},
 		{person: dana, links: []Link{{From: dana.GetIin(), To: asel.GetIin(), Relation: gbdflv1.Relation_RELATION_GUARDIAN}}},
 		{person: ivanov},
 	}

@@ -28,7 +28,7 @@ func TestPopulation(t *testing.T) {
 	require.GreaterOrEqual(t, len(persons), n)
 	require.Less(t, len(persons), n+10, "a household is never split, so a few more at most")
 	require.NotContains(t, persons, demo.MissingIIN)
-	for _, id := range []string{demo.People[0].IIN, demo.ChildIIN, demo.WardIIN, demo.SpouseIIN} {
+	for _, id := range []string{demo.People[0].IIN, demo.ChildIIN, demo.YoungChildIIN, demo.YoungestChildIIN, demo.WardIIN, demo.SpouseIIN} {
 		require.Contains(t, persons, id, "the cast is part of every population")
 	}
 

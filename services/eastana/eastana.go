@@ -30,6 +30,7 @@ import (
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
+	"github.com/egov-suite/egov/services/eastana/internal/cabinet"
 	"github.com/egov-suite/egov/services/eastana/internal/intake"
 	"github.com/egov-suite/egov/services/eastana/internal/mio"
 	"github.com/egov-suite/egov/services/eastana/internal/queue"
@@ -71,6 +72,8 @@ type Config struct {
 	// Workers handle deliveries at once: an application is decided once per sender under the list's
 	// lock and the applications' key, so their order does not matter.
 	Workers int `env:"EGOV_EASTANA_WORKERS" envDefault:"4"`
+	// CabinetSessionTTL is how long a citizen's session in the personal cabinet lasts.
+	CabinetSessionTTL time.Duration `env:"EGOV_EASTANA_CABINET_SESSION_TTL" envDefault:"30m"`
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -149,11 +152,15 @@ func Descriptor(cfg Config) app.Descriptor {
 				_ = conn.Close()
 				return nil, err
 			}
-			// The МИО working cabinet under /mio/ (the citizen's personal cabinet is under "/").
+			// The МИО working cabinet under /mio/, the citizen's personal cabinet under "/".
 			work := mio.New(mio.Options{Store: st, DB: env.DB, Intake: in, Catalog: passports, Verifier: client.Verifier, Now: env.Now,
 				Log: env.Log, SessionTTL: cfg.MIOSessionTTL, SignerURL: env.SignerURL, Proxies: cfg.TrustedProxies})
+			personal := cabinet.New(cabinet.Options{Intake: in, Store: st, Catalog: passports, Region: Region, Participant: Participant,
+				Verifier: client.Verifier, DB: env.DB, Now: env.Now, Log: env.Log, SessionTTL: cfg.CabinetSessionTTL,
+				SignerURL: env.SignerURL, Proxies: cfg.TrustedProxies})
 			mux := http.NewServeMux()
 			mux.Handle(mio.Prefix, work.Handler())
+			mux.Handle("/", personal.Handler())
 			return &app.Unit{
 				Checks: []serve.Check{{Name: "consumer " + Participant, Fn: client.Ready}},
 				Workers: map[string]func(context.Context) error{

@@ -29,7 +29,7 @@ import (
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 )
 
-// Partials are the templates the channels' pages share: "form_fields", "documents_input",
+// Partials are the templates the channels' pages share: "form_fields", "documents_input", "queue_place",
 // "statuses" and "result". Parse them beside a site's own.
 //
 //go:embed web/*.html
@@ -38,10 +38,12 @@ var Partials embed.FS
 // FieldView is a form field as a page draws it.
 type FieldView struct {
 	ID, Type, Label string
-	Required        bool
-	Choices         []Choice
-	MaxLength       int
-	Value           string
+	// Format is the text's form ("email": an e-mail input).
+	Format    string
+	Required  bool
+	Choices   []Choice
+	MaxLength int
+	Value     string
 	// Shown is Value as people read it: a choice's label, else the value itself.
 	Shown    string
 	ReadOnly bool
@@ -70,7 +72,7 @@ type DocView struct {
 func Form(p *catalog.Passport, channel, lang string, values, fixed map[string]string) ([]FieldView, []DocView) {
 	var fields []FieldView
 	for _, f := range p.FieldsFor(channel) {
-		v := FieldView{ID: f.ID, Type: f.Type, Label: webkit.Pick(lang, f.Label.RU, f.Label.KK), Required: f.Required,
+		v := FieldView{ID: f.ID, Type: f.Type, Format: f.Format, Label: webkit.Pick(lang, f.Label.RU, f.Label.KK), Required: f.Required,
 			MaxLength: f.MaxLength, Value: values[f.ID]}
 		for _, c := range f.Choices {
 			v.Choices = append(v.Choices, Choice{Value: c, Label: ChoiceLabel(f, lang, c)})
@@ -258,6 +260,7 @@ func Funcs() map[string]any {
 	f := webkit.Funcs()
 	f["statusName"] = StatusName
 	f["shown"] = Shown
+	f["queueKind"] = QueueKind
 	f["list"] = func(xs ...string) []string { return xs }
 	// docs passes a form page's documents to "documents_input": {{template "documents_input" (docs .)}}.
 	f["docs"] = func(p webkit.Page) map[string]any {

@@ -204,10 +204,28 @@ func (in *Intake) record(ctx context.Context, n *applicationv1.StatusNotificatio
 		if ru := n.GetCommentText().GetRu(); ru != "" {
 			s.Comment = ru
 		}
+		// The result documents: result, or for a provider that fills only results (ИС Е-Астана's
+		// ticket, referral and refusal, signed by the МИО employee) the first of them.
+		result := n.GetResult()
+		if result == nil && len(n.GetResults()) > 0 {
+			result = n.GetResults()[0].GetDocument()
+		}
+		final := known && lifecycle.Final(status, s.Seq, len(result.GetContent()) > 0)
+		// A waiting list's place, when the status gives one.
+		var (
+			qList, qKind    string
+			qNumber, qAhead *int64
+		)
+		if q := n.GetQueue(); q != nil {
+			number, ahead := q.GetNumber(), q.GetAhead()
+			qList, qKind, qNumber, qAhead = q.GetListId(), q.GetKind(), &number, &ahead
+		}
 		var one int
-		err = tx.QueryRow(ctx, `INSERT INTO statuses (application_id, key, seq, status, at, text_ru, text_kk, reason_ru, reason_kk, comment, comment_kk)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING RETURNING 1`,
-			n.GetApplicationId(), fmt.Sprintf("rshep:%d", n.GetSequence()), s.Seq, s.Status, s.At, s.TextRU, s.TextKK, s.ReasonRU, s.ReasonKK, s.Comment, s.CommentKK).Scan(&one)
+		err = tx.QueryRow(ctx, `INSERT INTO statuses (application_id, key, seq, status, at, text_ru, text_kk, reason_ru, reason_kk, comment, comment_kk,
+				final, queue_list, queue_number, queue_ahead, queue_kind)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING RETURNING 1`,
+			n.GetApplicationId(), fmt.Sprintf("rshep:%d", n.GetSequence()), s.Seq, s.Status, s.At, s.TextRU, s.TextKK, s.ReasonRU, s.ReasonKK, s.Comment, s.CommentKK,
+			final, qList, qNumber, qAhead, qKind).Scan(&one)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil // a repeat: recorded before
 		}
@@ -228,7 +246,15 @@ func (in *Intake) record(ctx context.Context, n *applicationv1.StatusNotificatio
 		if err != nil {
 			return err
 		}
-		if r := n.GetResult(); r != nil {
+		if qNumber != nil {
+			// The newest place is the one of the highest sequence: a late redelivery of an older place
+			// does not move the child back.
+			if _, err := tx.Exec(ctx, `UPDATE applications SET queue_list = $3, queue_number = $4, queue_ahead = $5, queue_kind = $6, queue_seq = $2
+				WHERE id = $1 AND queue_seq <= $2`, n.GetApplicationId(), s.Seq, qList, qNumber, qAhead, qKind); err != nil {
+				return err
+			}
+		}
+		if r := result; r != nil {
 			if _, err := tx.Exec(ctx, `UPDATE applications SET result_media_type = $2, result_content = $3, result_signature = $4 WHERE id = $1`,
 				n.GetApplicationId(), r.GetMediaType(), r.GetContent(), r.GetSignature()); err != nil {
 				return err
@@ -241,9 +267,7 @@ func (in *Intake) record(ctx context.Context, n *applicationv1.StatusNotificatio
 		// arrive out of order (a redelivery after a failure, concurrent workers), and the citizen's list
 		// is complete only then.
 		_, err = tx.Exec(ctx, `UPDATE applications a SET closed_at = coalesce(a.closed_at, $2)
-			FROM (SELECT count(*) AS n, max(seq) AS last,
-					-- a refusal at intake is РШЭП's first and only notification
-					bool_or(status = 'RESULT_ISSUED' OR (status = 'REFUSED' AND seq = 1)) AS final
+			FROM (SELECT count(*) AS n, max(seq) AS last, bool_or(final) AS final
 				FROM statuses WHERE application_id = $1 AND key LIKE 'rshep:%') r
 			WHERE a.id = $1 AND r.final AND r.n = r.last`, n.GetApplicationId(), s.At)
 		added = err == nil

@@ -5,6 +5,7 @@
 package lifecycle
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/egov-suite/egov/internal/calendar"
@@ -26,6 +27,35 @@ const (
 	// StatusUnknown is a status of РШЭП's this channel has no name for (a newer contract).
 	StatusUnknown = "UNKNOWN"
 )
+
+// The statuses of a waiting list (очередь: ИС Е-Астана's kindergarten queue), whose result is not
+// decided once: the child waits with a queue number, may be offered a referral, and leaves the list.
+const (
+	StatusQueued           = "QUEUED"
+	StatusQueueMoved       = "QUEUE_MOVED"
+	StatusReferralOffered  = "REFERRAL_OFFERED"
+	StatusReferralExpired  = "REFERRAL_EXPIRED"
+	StatusReferralDeclined = "REFERRAL_DECLINED"
+	StatusEnrolled         = "ENROLLED"
+	StatusRemoved          = "REMOVED"
+)
+
+// Final reports whether a provider's notification (numbered seq, signed when it carries a signed result
+// document) ends the application for the channel. RESULT_ISSUED does; a refusal does when it is the
+// provider's first notification (refused at intake) or carries the signed motivated refusal itself (ИС
+// Е-Астана's, after REGISTERED) — РШЭП's REFUSED is followed by its RESULT_ISSUED with the letter, and
+// the application is not complete before it. A waiting list ends when the child leaves it: enrolled,
+// removed, or its referral expired or declined (the parent may register again, as a new application);
+// while the child waits (QUEUED, QUEUE_MOVED) or holds a referral (REFERRAL_OFFERED) it stays open.
+func Final(status string, seq int, signed bool) bool {
+	switch status {
+	case StatusResultIssued, StatusEnrolled, StatusRemoved, StatusReferralExpired, StatusReferralDeclined:
+		return true
+	case StatusRefused:
+		return seq == 1 || signed
+	}
+	return false
+}
 
 // The order of the statuses a channel adds around РШЭП's (whose sequence counts from 1): the draft,
 // the signature (or its refusal), ШЭП's delivery receipt, and last the ЦОН's hand-over. The receipt may
@@ -73,12 +103,17 @@ func CaseStatus(s applicationv1.CaseStatus) (string, bool) {
 	return name, true
 }
 
-// Fill puts the registration number and the deadline into a notification's text, where the passport's
-// text has {number} and {deadline}.
+// Fill puts the registration number, the deadline and a waiting list's place into a notification's
+// text, where the passport's text has {number}, {deadline}, {queue_number} and {queue_ahead} (the
+// children of the same kind before the child). A value the notification does not carry reads "—".
 func Fill(text string, n *applicationv1.StatusNotification) string {
-	deadline := "—"
+	deadline, number, ahead := "—", "—", "—"
 	if n.GetDeadline() != nil {
 		deadline = n.GetDeadline().AsTime().In(calendar.Zone).Format("02.01.2006 15:04")
 	}
-	return strings.NewReplacer("{number}", n.GetRegistrationNumber(), "{deadline}", deadline).Replace(text)
+	if q := n.GetQueue(); q != nil {
+		number, ahead = strconv.FormatInt(q.GetNumber(), 10), strconv.FormatInt(q.GetAhead(), 10)
+	}
+	return strings.NewReplacer("{number}", n.GetRegistrationNumber(), "{deadline}", deadline,
+		"{queue_number}", number, "{queue_ahead}", ahead).Replace(text)
 }

@@ -75,4 +75,39 @@ func TestReadingTheGateways(t *testing.T) {
 		Deadline: timestamppb.New(time.Date(2026, 3, 26, 10, 5, 0, 0, calendar.Zone))}
 	require.Equal(t, "№ 27-000001 до 26.03.2026 10:05", lifecycle.Fill("№ {number} до {deadline}", n))
 	require.Equal(t, "до —", lifecycle.Fill("до {deadline}", &applicationv1.StatusNotification{}))
+	q := &applicationv1.StatusNotification{Queue: &applicationv1.QueuePlace{ListId: "astana", Number: 1057, Ahead: 0, Kind: "general"}}
+	require.Equal(t, "номер 1057, перед вами 0", lifecycle.Fill("номер {queue_number}, перед вами {queue_ahead}", q),
+		"no one ahead is a 0, not a missing value")
+	require.Equal(t, "номер —", lifecycle.Fill("номер {queue_number}", &applicationv1.StatusNotification{}))
+}
+
+// TestFinal: which of the provider's notifications end an application for the channel.
+func TestFinal(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		status string
+		seq    int
+		signed bool
+		want   bool
+	}{
+		{"ok/a result issued ends it", lifecycle.StatusResultIssued, 7, true, true},
+		{"ok/a refusal at intake ends it", lifecycle.StatusRefused, 1, false, true},
+		{"ok/a signed refusal after REGISTERED ends it", lifecycle.StatusRefused, 2, true, true},
+		{"fail/РШЭП's refusal waits for its letter", lifecycle.StatusRefused, 5, false, false},
+		{"ok/enrolled", lifecycle.StatusEnrolled, 4, false, true},
+		{"ok/removed", lifecycle.StatusRemoved, 3, false, true},
+		{"ok/referral expired", lifecycle.StatusReferralExpired, 3, false, true},
+		{"ok/referral declined", lifecycle.StatusReferralDeclined, 3, false, true},
+		{"fail/queued keeps it open", lifecycle.StatusQueued, 2, true, false},
+		{"fail/a moved place keeps it open", lifecycle.StatusQueueMoved, 3, false, false},
+		{"fail/an offered referral keeps it open", lifecycle.StatusReferralOffered, 3, true, false},
+		{"fail/registered keeps it open", "REGISTERED", 1, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.want, lifecycle.Final(tt.status, tt.seq, tt.signed))
+		})
+	}
 }

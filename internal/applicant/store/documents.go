@@ -34,21 +34,33 @@ type Document struct {
 	Region string
 }
 
-// AddDocuments records the result documents of a RESULT_ISSUED notification, once (a redelivered
-// notification adds nothing).
+// AddDocuments records the result documents of a notification, once (a redelivered notification adds
+// nothing), after those recorded before: a waiting list issues documents with several notifications (the
+// registration ticket with QUEUED, the referral later with REFERRAL_OFFERED), each kept. The caller holds
+// the application's row locked, so positions are taken in turn.
 func AddDocuments(ctx context.Context, tx pgx.Tx, applicationID string, docs []*applicationv1.ResultDocument) error {
-	for i, d := range docs {
+	for _, d := range docs {
 		doc := d.GetDocument()
 		if len(doc.GetContent()) == 0 {
 			continue
 		}
 		sum := sha256.Sum256(doc.GetContent())
+		digest := hex.EncodeToString(sum[:])
+		var kept bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM result_documents WHERE application_id = $1 AND doc_id = $2 AND digest = $3)`,
+			applicationID, d.GetId(), digest).Scan(&kept); err != nil {
+			return err
+		}
+		if kept {
+			continue
+		}
 		p := d.GetPrintable()
 		if _, err := tx.Exec(ctx, `INSERT INTO result_documents (application_id, position, doc_id, kind, name_ru, name_kk, media_type,
 				content, signature, digest, printable, printable_signature, verify_url)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING`,
-			applicationID, i, d.GetId(), d.GetKind(), d.GetName().GetRu(), d.GetName().GetKk(), doc.GetMediaType(), doc.GetContent(),
-			doc.GetSignature(), hex.EncodeToString(sum[:]), nilIfEmpty(p.GetContent()), nilIfEmpty(p.GetSignature()), d.GetVerifyUrl()); err != nil {
+			VALUES ($1, (SELECT coalesce(max(position) + 1, 0) FROM result_documents WHERE application_id = $1), $2, $3, $4, $5, $6,
+				$7, $8, $9, $10, $11, $12)`,
+			applicationID, d.GetId(), d.GetKind(), d.GetName().GetRu(), d.GetName().GetKk(), doc.GetMediaType(), doc.GetContent(),
+			doc.GetSignature(), digest, nilIfEmpty(p.GetContent()), nilIfEmpty(p.GetSignature()), d.GetVerifyUrl()); err != nil {
 			return err
 		}
 	}

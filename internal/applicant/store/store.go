@@ -61,6 +61,9 @@ type Application struct {
 	// Recorded is the number of the newest status row (statuses.recorded): a page drawn with it asks
 	// for the statuses recorded after it.
 	Recorded int64
+	// Queue is a waiting list's newest place of the child (the notification with the highest sequence
+	// that gave one); nil for an application of no waiting list, or before its registration.
+	Queue *Place
 	// Doc is Content, read.
 	Doc *applicationv1.Application
 }
@@ -71,6 +74,27 @@ func (a *Application) Closed() bool { return a.ClosedAt != nil }
 // Issued is what the lifecycle needs to know of the hand-over.
 func (a *Application) Issued() lifecycle.Issued {
 	return lifecycle.Issued{Closed: a.Closed(), HasResult: len(a.ResultContent) > 0, HandedOver: a.HandedOverAt != nil, Unclaimed: a.UnclaimedAt != nil}
+}
+
+// Place is a child's place in a waiting list (egov.application.v1.QueuePlace): the list, the queue
+// number, how many children of its kind wait before it, and the kind (general, primary, extraordinary).
+type Place struct {
+	List   string
+	Number int64
+	Ahead  int64
+	Kind   string
+}
+
+// place reads a place from its nullable columns: none without a number.
+func place(list string, number, ahead *int64, kind string) *Place {
+	if number == nil {
+		return nil
+	}
+	p := &Place{List: list, Number: *number, Kind: kind}
+	if ahead != nil {
+		p.Ahead = *ahead
+	}
+	return p
 }
 
 // Status is one status the citizen sees.
@@ -85,6 +109,8 @@ type Status struct {
 	// Comment is in Russian; CommentKK its Kazakh text, empty where there is none (shown: Comment).
 	Comment   string
 	CommentKK string
+	// Queue is the child's place the status gave (a waiting list's statuses), nil otherwise.
+	Queue *Place
 }
 
 // Notice is a status of one of the owner's applications, for «Уведомления».
@@ -116,16 +142,23 @@ const columns = `id, owner, channel, service_code, region, applicant_iin, repres
 	message_id, status, number, deadline, created_at, submitted_at, sent_at, result_media_type, result_content, result_signature,
 	closed_at, handed_over_at, handed_over_by, unclaimed_at,
 	EXISTS (SELECT 1 FROM statuses r WHERE r.application_id = applications.id AND (r.status = 'REFUSED' OR r.reason_ru <> '')) AS refused,
-	(SELECT coalesce(max(r.recorded), 0) FROM statuses r WHERE r.application_id = applications.id) AS recorded`
+	(SELECT coalesce(max(r.recorded), 0) FROM statuses r WHERE r.application_id = applications.id) AS recorded,
+	queue_list, queue_number, queue_ahead, queue_kind`
 
 func scan(r pgx.CollectableRow) (*Application, error) {
 	a := &Application{}
+	var (
+		qList, qKind    string
+		qNumber, qAhead *int64
+	)
 	err := r.Scan(&a.ID, &a.Owner, &a.Channel, &a.ServiceCode, &a.Region, &a.ApplicantIIN, &a.RepresentativeIIN, &a.Language,
 		&a.Content, &a.Signature, &a.Signer, &a.MessageID, &a.Status, &a.Number, &a.Deadline, &a.CreatedAt, &a.SubmittedAt,
-		&a.SentAt, &a.ResultMediaType, &a.ResultContent, &a.ResultSignature, &a.ClosedAt, &a.HandedOverAt, &a.HandedOverBy, &a.UnclaimedAt, &a.Refused, &a.Recorded)
+		&a.SentAt, &a.ResultMediaType, &a.ResultContent, &a.ResultSignature, &a.ClosedAt, &a.HandedOverAt, &a.HandedOverBy, &a.UnclaimedAt, &a.Refused, &a.Recorded,
+		&qList, &qNumber, &qAhead, &qKind)
 	if err != nil {
 		return nil, err
 	}
+	a.Queue = place(qList, qNumber, qAhead, qKind)
 	a.Doc = new(applicationv1.Application)
 	if err := proto.Unmarshal(a.Content, a.Doc); err != nil {
 		return nil, fmt.Errorf("applicant: application %s: %w", a.ID, err)
@@ -157,16 +190,77 @@ func (s Store) List(ctx context.Context, owner string, limit int) ([]*Applicatio
 
 // Statuses are an application's statuses in the order they happened.
 func (s Store) Statuses(ctx context.Context, id string) ([]Status, error) {
-	rows, err := s.DB.Query(ctx, `SELECT status, at, seq, text_ru, text_kk, reason_ru, reason_kk, comment, comment_kk FROM statuses
-		WHERE application_id = $1 ORDER BY seq, at`, id)
+	rows, err := s.DB.Query(ctx, `SELECT `+statusColumns+` FROM statuses WHERE application_id = $1 ORDER BY seq, at`, id)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Status, error) {
-		var st Status
-		err := r.Scan(&st.Status, &st.At, &st.Seq, &st.TextRU, &st.TextKK, &st.ReasonRU, &st.ReasonKK, &st.Comment, &st.CommentKK)
-		return st, err
+	return pgx.CollectRows(rows, scanStatus)
+}
+
+const statusColumns = `status, at, seq, text_ru, text_kk, reason_ru, reason_kk, comment, comment_kk, queue_list, queue_number, queue_ahead, queue_kind`
+
+func scanStatus(r pgx.CollectableRow) (Status, error) {
+	var (
+		st              Status
+		qList, qKind    string
+		qNumber, qAhead *int64
+	)
+	err := r.Scan(&st.Status, &st.At, &st.Seq, &st.TextRU, &st.TextKK, &st.ReasonRU, &st.ReasonKK, &st.Comment, &st.CommentKK,
+		&qList, &qNumber, &qAhead, &qKind)
+	st.Queue = place(qList, qNumber, qAhead, qKind)
+	return st, err
+}
+
+// Waiting is an application of a waiting list with the child's places, oldest first (its movement).
+type Waiting struct {
+	*Application
+	// Places are the statuses that gave a place, in the provider's order.
+	Places []Status
+}
+
+// Waiting are the owner's applications that reached a waiting list (a queue place came with one of
+// their statuses), newest first, each with the child's movement in the list.
+func (s Store) Waiting(ctx context.Context, owner string, limit int) ([]Waiting, error) {
+	rows, err := s.DB.Query(ctx, `SELECT `+columns+` FROM applications WHERE owner = $1 AND queue_number IS NOT NULL
+		ORDER BY created_at DESC LIMIT $2`, owner, limit)
+	if err != nil {
+		return nil, err
+	}
+	apps, err := pgx.CollectRows(rows, scan)
+	if err != nil || len(apps) == 0 {
+		return nil, err
+	}
+	ids := make([]string, len(apps))
+	for i, a := range apps {
+		ids[i] = a.ID
+	}
+	rows, err = s.DB.Query(ctx, `SELECT application_id::text, `+statusColumns+` FROM statuses
+		WHERE application_id = ANY($1::uuid[]) AND queue_number IS NOT NULL ORDER BY application_id, seq, at`, ids)
+	if err != nil {
+		return nil, err
+	}
+	places := map[string][]Status{}
+	_, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (struct{}, error) {
+		var (
+			id              string
+			st              Status
+			qList, qKind    string
+			qNumber, qAhead *int64
+		)
+		err := r.Scan(&id, &st.Status, &st.At, &st.Seq, &st.TextRU, &st.TextKK, &st.ReasonRU, &st.ReasonKK, &st.Comment, &st.CommentKK,
+			&qList, &qNumber, &qAhead, &qKind)
+		st.Queue = place(qList, qNumber, qAhead, qKind)
+		places[id] = append(places[id], st)
+		return struct{}{}, err
 	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Waiting, len(apps))
+	for i, a := range apps {
+		out[i] = Waiting{Application: a, Places: places[a.ID]}
+	}
+	return out, nil
 }
 
 // Notices are the statuses of all the owner's applications, newest first. Within one application a

@@ -39,14 +39,16 @@ func TestLoadAndLookUp(t *testing.T) {
 	for _, l := range asel.GetFamily() {
 		rel[l.GetRelation()] = append(rel[l.GetRelation()], l.GetIin())
 	}
-	require.Equal(t, []string{demo.ChildIIN}, rel[gbdflv1.Relation_RELATION_CHILD])
+	require.ElementsMatch(t, []string{demo.ChildIIN, demo.YoungChildIIN, demo.YoungestChildIIN}, rel[gbdflv1.Relation_RELATION_CHILD])
 	require.Equal(t, []string{demo.WardIIN}, rel[gbdflv1.Relation_RELATION_WARD])
 	require.Equal(t, []string{demo.SpouseIIN}, rel[gbdflv1.Relation_RELATION_SPOUSE])
 
 	kids, err := st.Children(t.Context(), demo.People[0].IIN)
 	require.NoError(t, err)
-	require.Len(t, kids, 2)
+	require.Len(t, kids, 4)
 	require.Equal(t, demo.WardIIN, kids[0].GetIin(), "oldest first")
+	require.Equal(t, []string{demo.YoungChildIIN, demo.YoungestChildIIN}, []string{kids[2].GetIin(), kids[3].GetIin()},
+		"the two under 7 (the kindergarten waiting list's children) last")
 
 	_, err = st.Person(t.Context(), demo.MissingIIN)
 	require.ErrorIs(t, err, store.ErrNotFound)

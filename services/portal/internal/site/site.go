@@ -128,6 +128,7 @@ func (s *Site) Handler() http.Handler {
 	mux.HandleFunc("GET /applications/{id}/events", s.auth(s.pages.Events))
 	mux.HandleFunc("POST /applications/{id}/survey", s.auth(s.survey))
 	mux.HandleFunc("GET /history", s.auth(s.history))
+	mux.HandleFunc("GET /queue", s.auth(s.queue))
 	mux.HandleFunc("GET /notifications", s.auth(s.notifications))
 	return s.web.Secure(mux)
 }
@@ -537,6 +538,47 @@ func (s *Site) history(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	s.render(w, r, "history.html", http.StatusOK, u, "", map[string]any{"Applications": s.rows(r, apps)})
+}
+
+// waitingRow is a child in a waiting list: the application, the child's IIN (masked) and birth date
+// (from the IIN's digits: the portal asks no register to draw the page), and the child's places.
+type waitingRow struct {
+	row
+	ChildIIN  string
+	BirthDate time.Time
+	Places    []placeRow
+}
+
+// placeRow is one status that gave a place, with how many places the child moved up since the one before
+// (0 for the first).
+type placeRow struct {
+	applicant.Status
+	Moved int64
+}
+
+// queue is «Просмотр номера очереди»: the signed-in citizen's children in waiting lists (ИС Е-Астана's
+// kindergarten queue), each with the newest place and its movement, newest application first.
+func (s *Site) queue(w http.ResponseWriter, r *http.Request, u *user) {
+	ws, err := s.o.Desk.Waiting(r.Context(), u.IIN, 100)
+	if err != nil {
+		s.web.Fail(w, r, err)
+		return
+	}
+	out := make([]waitingRow, 0, len(ws))
+	for _, x := range ws {
+		child := x.Doc.GetFields()["child_iin"]
+		wr := waitingRow{row: s.rows(r, []*applicant.Application{x.Application})[0], ChildIIN: iin.Mask(child)}
+		wr.BirthDate, _ = iin.IIN(child).BirthDate()
+		for i, p := range x.Places {
+			pr := placeRow{Status: p}
+			if i > 0 {
+				pr.Moved = x.Places[i-1].Queue.Ahead - p.Queue.Ahead
+			}
+			wr.Places = append(wr.Places, pr)
+		}
+		out = append(out, wr)
+	}
+	s.render(w, r, "queue.html", http.StatusOK, u, "", map[string]any{"Children": out})
 }
 
 // notifications lists the citizen's notices, newest first, the unread ones marked; from then on they

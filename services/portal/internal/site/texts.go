@@ -3,6 +3,15 @@ package site
 // texts are the portal's words, in Russian (default) and Kazakh.
 var texts = map[string]map[string]string{
 	"ru": {
+		"title_queue":    "Просмотр номера очереди",
+		"queue_help":     "Дети, поставленные в очередь для направления в детский сад, с номером в очереди и движением очереди.",
+		"queue_none":     "Ваших детей нет в очереди.",
+		"queue_number":   "Номер в очереди",
+		"queue_ahead":    "Перед вами",
+		"queue_kind":     "Очередь",
+		"queue_movement": "Движение очереди",
+		"queue_moved":    "Продвижение",
+		"child":          "Ребёнок", "born": "дата рождения",
 		"via_tson":          "подано в ЦОН",
 		"made_at_tson":      "Заявление подано в ЦОН; его статусы и результат приходят и сюда, в личный кабинет.",
 		"title_application": "Заявление", "title_cabinet": "Личный кабинет", "title_form": "Заполнение заявления", "title_history": "История получения услуг", "title_login": "Вход", "title_notifications": "Уведомления", "title_register": "Регистрация", "title_services": "Услуги", "title_catalog": "Каталог услуг", "title_sign": "Подписание заявления",
@@ -52,6 +61,15 @@ var texts = map[string]map[string]string{
 		"paper_received": "оригинал принят", "draft_sent": "Заявление подписано и отправлено. Статусы появятся ниже по мере обработки.",
 	},
 	"kk": {
+		"title_queue":    "Кезек нөмірін қарау",
+		"queue_help":     "Балабақшаға жолдама алу үшін кезекке қойылған балалар, кезектегі нөмірі мен кезектің жылжуы.",
+		"queue_none":     "Балаларыңыз кезекте жоқ.",
+		"queue_number":   "Кезектегі нөмірі",
+		"queue_ahead":    "Алдыңызда",
+		"queue_kind":     "Кезек",
+		"queue_movement": "Кезектің жылжуы",
+		"queue_moved":    "Жылжу",
+		"child":          "Бала", "born": "туған күні",
 		"via_tson":          "ХҚКО-да берілді",
 		"made_at_tson":      "Өтініш ХҚКО-да берілді; оның мәртебелері мен нәтижесі осында, жеке кабинетке де келеді.",
 		"title_application": "Өтініш", "title_cabinet": "Жеке кабинет", "title_form": "Өтінішті толтыру", "title_history": "Қызметтерді алу тарихы", "title_login": "Кіру", "title_notifications": "Хабарламалар", "title_register": "Тіркелу", "title_services": "Қызметтер", "title_catalog": "Қызметтер каталогы", "title_sign": "Өтінішке қол қою",
