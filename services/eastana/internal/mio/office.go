@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/mail"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -298,24 +297,16 @@ func readScan(r *http.Request, limit int64, lang string) (*scan, string, error) 
 		content: bytes.Clone(b)}, "", nil
 }
 
-// problemsOf is what is wrong with a in lang: the passport's checks, and the e-mail of the result's
-// delivery, which is used only with the applicant's consent and then must be an address.
+// problemsOf is what is wrong with a in lang: the passport's checks (the IINs, the e-mail's form and,
+// with the applicant's consent, its presence), and an address typed without the consent, which would
+// otherwise be kept unused: the employee clears it or marks the consent.
 func problemsOf(p *catalog.Passport, a *applicationv1.Application, lang string) []string {
 	var out []string
 	for _, t := range p.CheckApplicationText(a) {
 		out = append(out, webkit.Pick(lang, t.RU, t.KK))
 	}
-	t := texts[lang]
-	email, consent := strings.TrimSpace(a.GetFields()[fieldEmail]), a.GetFields()[fieldConsent]
-	switch {
-	case consent == "yes" && email == "":
-		out = append(out, t["err_email_missing"])
-	case consent == "yes":
-		if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
-			out = append(out, t["err_email"])
-		}
-	case email != "":
-		out = append(out, t["err_email_consent"])
+	if strings.TrimSpace(a.GetFields()[fieldEmail]) != "" && a.GetFields()[fieldConsent] != "yes" {
+		out = append(out, texts[lang]["err_email_consent"])
 	}
 	return out
 }

@@ -63,7 +63,19 @@ func TestOffice(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, page, `id="f_child_iin"`)
 
-	good := map[string]string{"applicant_iin": applicant, "child_iin": e.child}
+	good := map[string]string{"applicant_iin": applicant, "child_iin": e.child, "email_consent": "yes", "email": "asel@example.kz"}
+	with := func(k, v string) map[string]string {
+		out := map[string]string{}
+		for x, y := range good {
+			out[x] = y
+		}
+		if v == "" {
+			delete(out, k)
+		} else {
+			out[k] = v
+		}
+		return out
+	}
 	for _, tc := range []struct {
 		name   string
 		fields map[string]string
@@ -76,6 +88,11 @@ func TestOffice(t *testing.T) {
 		{name: "fail/child's IIN mistyped", fields: map[string]string{"applicant_iin": applicant, "child_iin": "123"}, scan: pngScan(t),
 			want: "некорректностью введенных данных"},
 		{name: "fail/no applicant", fields: map[string]string{"child_iin": e.child}, scan: pngScan(t), want: "ИИН заявителя"},
+		{name: "fail/consent without an address", fields: with("email", ""), scan: pngScan(t),
+			want: "не заполнено поле «Адрес электронной почты для результата»"},
+		{name: "fail/not an address", fields: with("email", "asel@"), scan: pngScan(t), want: "поле «Адрес электронной почты для результата»"},
+		{name: "fail/an address without consent", fields: with("email_consent", "no"), scan: pngScan(t),
+			want: "используется только с согласия заявителя"},
 	} {
 		code, page := b.office(csrf, tc.fields, tc.scan)
 		require.Equal(t, http.StatusUnprocessableEntity, code, tc.name)
@@ -133,6 +150,7 @@ func TestOffice(t *testing.T) {
 		require.Contains(t, page, "Заявление принято и зарегистрировано в ИС Е-Астана", "the case page, to decide it")
 		require.Contains(t, page, `id="case-channel">приём в МИО<`)
 		require.Contains(t, page, `id="sign-ncalayer"`, "its draft to sign")
+		require.Contains(t, page, "asel@example.kz", "the address given with consent")
 	}
 	var sender, channel string
 	require.NoError(t, e.pool.QueryRow(t.Context(), `SELECT a.sender, e.channel FROM applications a JOIN entries e ON e.id = a.entry_id
