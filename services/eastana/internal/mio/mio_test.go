@@ -282,7 +282,7 @@ func TestSignIn(t *testing.T) {
 
 var (
 	occupiedRe = func(group int64) *regexp.Regexp {
-		return regexp.MustCompile(fmt.Sprintf(`id="group-%d">.*?class="occupied">(\d+)</td><td[^>]*class="free">(\d+)</td><td[^>]*class="offered">(\d+)<`, group))
+		return regexp.MustCompile(fmt.Sprintf(`id="group-%d"[^>]*>.*?class="occupied">(\d+)</td><td[^>]*class="free">(\d+)</td><td[^>]*class="offered">(\d+)<`, group))
 	}
 	referralRe = regexp.MustCompile(`id="referral-(\d+)"><td[^>]*class="child">(\d+)<`)
 )
