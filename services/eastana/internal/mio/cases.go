@@ -3,6 +3,7 @@ package mio
 import (
 	"encoding/base64"
 	"errors"
+	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -153,8 +154,11 @@ func (c *Cabinet) scan(w http.ResponseWriter, r *http.Request, _ *session) {
 		http.NotFound(w, r)
 		return
 	}
+	if name == "" {
+		name = "scan"
+	}
 	w.Header().Set("Content-Type", mt)
-	w.Header().Set("Content-Disposition", `attachment; filename="scan-`+k.Number+`"`)
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 	_, _ = w.Write(content)
 }
 
