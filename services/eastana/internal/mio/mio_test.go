@@ -97,7 +97,7 @@ func setup(t *testing.T) *env {
 	child, err := iin.Generate(rand.New(rand.NewPCG(uint64(now.UnixNano()), 71)), now.AddDate(-3, -2, 0), iin.SexFemale)
 	require.NoError(t, err)
 	e.child = child.String()
-	e.in = &intake.Intake{Store: st, DB: pool, Registry: register{e.child: {Iin: e.child, BirthDate: now.AddDate(-3, -2, 0).Format(time.DateOnly),
+	e.in = &intake.Intake{Store: st, DB: pool, Registry: register{e.child: {Iin: e.child, Surname: "Ахметова", Name: "Айлин", BirthDate: now.AddDate(-3, -2, 0).Format(time.DateOnly),
 		Family: []*gbdflv1.FamilyLink{{Relation: gbdflv1.Relation_RELATION_PARENT, Iin: applicant}}}},
 		Verifier: e.ca.Verifier(t, e.ca.Checker(time.Minute)), Seal: e.ca.System(t, "eastana")}
 	require.NoError(t, e.in.PutEmployee(ctx, intake.Employee{IIN: staffIIN, Name: "Омарова Жанар", Position: "главный специалист"}))
