@@ -203,9 +203,10 @@ func scanRow(r pgx.Row) (*row, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.State == "awaiting" {
+	switch c.State {
+	case "awaiting":
 		c.Decision = c.kind()
-	} else if c.State == "refused" {
+	case "refused":
 		c.Decision = documents.KindRefusal
 	}
 	return &c, nil

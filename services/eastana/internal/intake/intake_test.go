@@ -125,7 +125,6 @@ func (w *world) caseOf(t *testing.T, sender, id string) intake.Case {
 
 // outbox collects what the forward worker sends.
 type outbox struct {
-	t    *testing.T
 	sent []*applicationv1.StatusNotification
 	to   []intake.Origin
 }
@@ -499,6 +498,7 @@ func TestSignWrongSigner(t *testing.T) {
 		{"fail/authentication key", w.mio, w.signingKey(t, w.mio.IIN, binMIO, pki.Auth), "signature"},
 		{"fail/another organisation's key", w.mio, w.signingKey(t, w.mio.IIN, "041240000016", pki.Sign), "wrong_signer"},
 	} {
+		// Not parallel: the cases try the same case one after the other, each leaving it awaiting.
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := w.sign(t, c.ID, tc.who, tc.key, t0.Add(time.Hour))
 			require.Equal(t, tc.want, decisionCode(err), "%v", err)
