@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -725,4 +727,59 @@ func TestEmployees(t *testing.T) {
 	require.NoError(t, err)
 	require.ErrorIs(t, w.in.SetActive(ctx, "750723300016", false), intake.ErrNotStaff)
 	require.Error(t, w.in.PutEmployee(ctx, intake.Employee{IIN: "750723300016"}))
+}
+
+// TestMigrationKeepsApplications: the applications answered before the decision flow stay readable as
+// cases, decided (issued with an entry, refused without), numbered, with their one notification.
+func TestMigrationKeepsApplications(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	pool, err := pgdb.Open(ctx, pgtest.URL(t), "eastana", 4)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	before := fstest.MapFS{}
+	all := schema.Migrations()
+	names, err := fs.Glob(all, "*.sql")
+	require.NoError(t, err)
+	for _, name := range names {
+		if name < "0004" {
+			b, err := fs.ReadFile(all, name)
+			require.NoError(t, err)
+			before[name] = &fstest.MapFile{Data: b}
+		}
+	}
+	_, err = pgdb.Migrate(ctx, pool, "eastana", before)
+	require.NoError(t, err)
+	s, err := store.New(pool, queue.Passport2012())
+	require.NoError(t, err)
+	require.NoError(t, s.AddList(ctx, intake.City))
+	res, err := s.Register(ctx, store.Registration{ListID: intake.City, ApplicantIIN: parent, Channel: "portal",
+		Child: &queue.Child{IIN: "230801500001", BirthDate: t0.AddDate(-3, 0, 0), Representatives: []string{parent}}}, t0)
+	require.NoError(t, err)
+	n, err := proto.Marshal(&applicationv1.StatusNotification{ApplicationId: "old-1", Status: applicationv1.CaseStatus_CASE_STATUS_QUEUED, Sequence: 1})
+	require.NoError(t, err)
+	for i, entry := range []*int64{&res.Entry.ID, nil} {
+		_, err = pool.Exec(ctx, `INSERT INTO applications (sender, application_id, correlation_id, applicant_iin, entry_id, notification, received_at)
+			VALUES ('portal', $1, 'm', $2, $3, $4, $5)`, fmt.Sprint("old-", i+1), parent, entry, n, t0.Add(time.Duration(i)*time.Minute))
+		require.NoError(t, err)
+	}
+	_, err = pgdb.Migrate(ctx, pool, "eastana", all)
+	require.NoError(t, err)
+
+	in := &intake.Intake{Store: s, DB: pool}
+	cases, err := in.Cases(ctx, intake.Filter{})
+	require.NoError(t, err)
+	require.Len(t, cases, 2)
+	require.Equal(t, []string{"ЕА-2026-000001", "ЕА-2026-000002"}, []string{cases[0].Number, cases[1].Number})
+	require.Equal(t, []string{"issued", "refused"}, []string{cases[0].State, cases[1].State})
+	st, err := in.Statuses(ctx, cases[0].ID)
+	require.NoError(t, err)
+	require.Len(t, st, 1)
+	require.Equal(t, "old-1", st[0].GetApplicationId())
+	// A new application numbers on after them, and the old ones' events are not held back.
+	_, err = in.RefuseSignature(ctx, portal, application("new", "", applicationv1.Channel_CHANNEL_PORTAL), "", t0.Add(time.Hour))
+	require.NoError(t, err)
+	cases, err = in.Cases(ctx, intake.Filter{State: "refused"})
+	require.NoError(t, err)
+	require.Equal(t, "ЕА-2026-000003", cases[1].Number)
 }
