@@ -400,6 +400,34 @@ func (in *Intake) Sign(ctx context.Context, id int64, e Employee, content, signa
 	default:
 		return signatureRefused(err)
 	}
+	// The document is rendered and its printable form laid out before the locks, so that a registration
+	// of the same list does not wait for a PDF; under the locks the document is rendered again, and the
+	// printable form stands only if that is still the signed text.
+	signer := documents.Signer{Name: who.Name, Position: who.Position}
+	pre, err := in.load(ctx, in.DB, id, false)
+	if err != nil {
+		return err
+	}
+	if pre.State != "awaiting" {
+		return ErrDecided
+	}
+	doc, err := in.document(ctx, pre, signer)
+	if err != nil {
+		return err
+	}
+	if want, err := doc.Render(); err != nil {
+		return err
+	} else if !bytes.Equal(want, content) {
+		return ErrStale
+	}
+	rd := &applicationv1.ResultDocument{Id: doc.Kind, Kind: doc.Kind, Name: &applicationv1.LocalizedText{Ru: doc.Name().RU, Kk: doc.Name().KK},
+		Document: &envelopev1.SignedDocument{MediaType: documents.MediaType, Content: content, Signature: signature}}
+	if err := in.print(rd, doc, pre.Number, who.Name, queue.Text{RU: who.Position, KK: who.Position}, now); err != nil {
+		return err
+	}
+	if err := in.at(ctx, "locking"); err != nil {
+		return err
+	}
 	return pgdb.InTx(ctx, in.DB, func(tx pgx.Tx) error {
 		c, err := in.lock(ctx, tx, id)
 		if err != nil {
@@ -408,7 +436,7 @@ func (in *Intake) Sign(ctx context.Context, id int64, e Employee, content, signa
 		if c.State != "awaiting" {
 			return ErrDecided
 		}
-		doc, err := in.document(ctx, c, documents.Signer{Name: who.Name, Position: who.Position})
+		doc, err := in.document(ctx, c, signer)
 		if err != nil {
 			return err
 		}
@@ -418,11 +446,6 @@ func (in *Intake) Sign(ctx context.Context, id int64, e Employee, content, signa
 		}
 		if !bytes.Equal(want, content) {
 			return ErrStale
-		}
-		rd := &applicationv1.ResultDocument{Id: doc.Kind, Kind: doc.Kind, Name: &applicationv1.LocalizedText{Ru: doc.Name().RU, Kk: doc.Name().KK},
-			Document: &envelopev1.SignedDocument{MediaType: documents.MediaType, Content: content, Signature: signature}}
-		if err := in.print(rd, doc, c.Number, who.Name, queue.Text{RU: who.Position, KK: who.Position}, now); err != nil {
-			return err
 		}
 		n := in.decision(c, doc, now)
 		n.Result, n.Results = rd.GetDocument(), []*applicationv1.ResultDocument{rd}

@@ -75,6 +75,18 @@ type Intake struct {
 	// term in working days (TermDays when zero).
 	Calendar *calendar.Calendar
 	Term     int
+
+	// hook, set only by tests (export_test.go), runs at named points: "locking" in Sign, after the
+	// document was checked and laid out and before the locks are taken. It lets a test change the queue
+	// in between.
+	hook func(ctx context.Context, point string) error
+}
+
+func (in *Intake) at(ctx context.Context, point string) error {
+	if in.hook == nil {
+		return nil
+	}
+	return in.hook(ctx, point)
 }
 
 // Origin is who sent an application through ШЭП: the channel's participant and the conversation its

@@ -474,6 +474,41 @@ func TestSignStale(t *testing.T) {
 	require.Equal(t, d.Content, out.sent[0].GetResults()[0].GetDocument().GetContent())
 }
 
+// TestSignStaleUnderLock: the queue changes after Sign has checked the signed bytes and before it takes
+// the locks; the check under the locks sees it.
+func TestSignStaleUnderLock(t *testing.T) {
+	t.Parallel()
+	first, ours := "230801500001", "230801500002"
+	w := setup(t, register{first: person(first, t0.AddDate(-3, -1, 0), false, parent), ours: person(ours, t0.AddDate(-3, -1, 0), false, parent)})
+	ctx := t.Context()
+	for i, kid := range []string{first, ours} {
+		_, err := w.in.Receive(ctx, portal, application(fmt.Sprint("a", i), kid, applicationv1.Channel_CHANNEL_PORTAL), t0.Add(time.Duration(i)*time.Minute))
+		require.NoError(t, err)
+	}
+	c := w.caseOf(t, "portal", "a1")
+	ticket, err := w.in.Draft(ctx, c.ID, w.mio, t0.Add(time.Hour))
+	require.NoError(t, err)
+	require.Contains(t, string(ticket.Content), "Перед ребёнком в очереди: 1")
+	sig, err := w.key.Sign(ticket.Content)
+	require.NoError(t, err)
+	w.in.SetHook(func(ctx context.Context, point string) error {
+		if point != "locking" {
+			return nil
+		}
+		// The child ahead of ours leaves the list: nobody waits before ours any more.
+		return w.s.Remove(ctx, *w.caseOf(t, "portal", "a0").EntryID, t0.Add(2*time.Hour))
+	})
+	err = w.in.Sign(ctx, c.ID, w.mio, ticket.Content, sig, t0.Add(2*time.Hour))
+	require.Equal(t, "stale", decisionCode(err), "%v", err)
+	w.in.SetHook(nil)
+	got, err := w.in.Case(ctx, c.ID)
+	require.NoError(t, err)
+	require.Equal(t, "awaiting", got.State)
+	d, err := w.sign(t, c.ID, w.mio, w.key, t0.Add(3*time.Hour))
+	require.NoError(t, err)
+	require.Contains(t, string(d.Content), "Перед ребёнком в очереди: 0")
+}
+
 func TestSignWrongSigner(t *testing.T) {
 	t.Parallel()
 	kid := "230801500001"
