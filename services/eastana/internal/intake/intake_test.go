@@ -68,7 +68,7 @@ type world struct {
 	key *envelope.Signer
 }
 
-func setup(t *testing.T, reg register) *world {
+func setup(t testing.TB, reg register) *world {
 	t.Helper()
 	pool, err := pgdb.Open(t.Context(), pgtest.URL(t), "eastana", 4)
 	require.NoError(t, err)
@@ -88,14 +88,14 @@ func setup(t *testing.T, reg register) *world {
 }
 
 // employ puts an employee on the staff.
-func (w *world) employ(t *testing.T, iin, name string) intake.Employee {
+func (w *world) employ(t testing.TB, iin, name string) intake.Employee {
 	t.Helper()
 	e := intake.Employee{IIN: iin, Name: name, Position: "главный специалист"}
 	require.NoError(t, w.in.PutEmployee(t.Context(), e))
 	return e
 }
 
-func (w *world) signingKey(t *testing.T, iin, bin string, purpose pki.Purpose) *envelope.Signer {
+func (w *world) signingKey(t testing.TB, iin, bin string, purpose pki.Purpose) *envelope.Signer {
 	t.Helper()
 	return w.ca.Issue(t, pki.Request{Profile: pki.Employee, Purpose: purpose, Subject: pki.Subject{IIN: iin, Surname: "Сотрудник",
 		GivenName: "МИО", Organization: "ГУ «Управление образования города Астаны»", BIN: bin}}, pki.ECDSAP256)
