@@ -56,6 +56,9 @@ type Config struct {
 	// QR code opens its /verify. Default: the portal of the suite (its HTTP address), when the service
 	// knows it; without either, results have no printable form.
 	VerifyURL string `env:"EGOV_EASTANA_VERIFY_URL"`
+	// MIOBIN, when set, must be the organisation (BIN) in a МИО employee's signing certificate, besides
+	// the employee being on ИС Е-Астана's staff (the demo: demo.BINAstanaEducation).
+	MIOBIN string `env:"EGOV_EASTANA_MIO_BIN"`
 	// DecisionDays is the МИО employee's term to sign a result, in working days (the passport's step:
 	// 3 working days at ЦОН, taken for every channel).
 	DecisionDays int `env:"EGOV_EASTANA_DECISION_DAYS" envDefault:"3"`
@@ -133,7 +136,7 @@ func Descriptor(cfg Config) app.Descriptor {
 				verifyURL = "http://" + env.Peers["portal"].HTTP
 			}
 			in := &intake.Intake{Store: st, DB: env.DB, Registry: registries.Client{C: client}, Verifier: client.Verifier, Seal: client.Signer,
-				VerifyURL: verifyURL, Term: cfg.DecisionDays}
+				VerifyURL: verifyURL, Term: cfg.DecisionDays, BIN: cfg.MIOBIN}
 			r := &receiver{client: client, in: in, now: env.Now}
 			return &app.Unit{
 				Checks: []serve.Check{{Name: "consumer " + Participant, Fn: client.Ready}},
