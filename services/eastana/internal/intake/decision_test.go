@@ -491,3 +491,50 @@ func TestMigrationKeepsApplications(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "ЕА-2026-000003", cases[1].Number)
 }
+
+// TestTwoEmployeesSignAtOnce: a second employee signs the same case while the first one's Sign is between
+// its checks and its locks; the first finds the case decided and issues nothing, and the case has one
+// decision.
+func TestTwoEmployeesSignAtOnce(t *testing.T) {
+	t.Parallel()
+	kid := "230801500001"
+	w := setup(t, register{kid: person(kid, t0.AddDate(-3, -1, 0), false, parent)})
+	ctx := t.Context()
+	_, err := w.in.Receive(ctx, portal, application("a1", kid, applicationv1.Channel_CHANNEL_PORTAL), t0)
+	require.NoError(t, err)
+	c := w.caseOf(t, "portal", "a1")
+	colleague := w.employ(t, "870614400539", "Бекова Алия")
+	colleagueKey := w.signingKey(t, colleague.IIN, binMIO, pki.Sign)
+
+	d, err := w.in.Draft(ctx, c.ID, w.mio, t0)
+	require.NoError(t, err)
+	sig, err := w.key.Sign(d.Content)
+	require.NoError(t, err)
+	var second error
+	w.in.SetHook(func(ctx context.Context, point string) error {
+		if point != "locking" {
+			return nil
+		}
+		w.in.SetHook(nil)
+		theirs, err := w.in.Draft(ctx, c.ID, colleague, t0)
+		if err != nil {
+			return err
+		}
+		s, err := colleagueKey.Sign(theirs.Content)
+		if err != nil {
+			return err
+		}
+		second = w.in.Sign(ctx, c.ID, colleague, theirs.Content, s, t0)
+		return nil
+	})
+	err = w.in.Sign(ctx, c.ID, w.mio, d.Content, sig, t0)
+	require.Equal(t, "decided", decisionCode(err), "%v", err)
+	require.NoError(t, second)
+	got, err := w.in.Case(ctx, c.ID)
+	require.NoError(t, err)
+	require.Equal(t, colleague.IIN, got.SignedBy)
+	st, err := w.in.Statuses(ctx, c.ID)
+	require.NoError(t, err)
+	require.Len(t, st, 2, "one decision")
+	require.Contains(t, string(st[1].GetResult().GetContent()), "Бекова Алия")
+}
