@@ -105,7 +105,7 @@ func (in *Intake) Draft(ctx context.Context, id int64, e Employee, now time.Time
 	if c.State != "awaiting" {
 		return nil, ErrDecided
 	}
-	doc, err := in.document(ctx, c, documents.Signer{Name: who.Name, Position: who.Position})
+	doc, err := in.document(ctx, in.DB, c, documents.Signer{Name: who.Name, Position: who.Position})
 	if err != nil {
 		return nil, err
 	}
@@ -116,15 +116,16 @@ func (in *Intake) Draft(ctx context.Context, id int64, e Employee, now time.Time
 	return &Draft{Kind: doc.Kind, Name: doc.Name(), MediaType: documents.MediaType, Content: content}, nil
 }
 
-// document is the data of case c's document as of now, signed by s.
-func (in *Intake) document(ctx context.Context, c *row, s documents.Signer) (documents.Document, error) {
+// document is the data of case c's document as of now, signed by s, read in q (the pool, or the
+// transaction that holds the list's lock).
+func (in *Intake) document(ctx context.Context, q execer, c *row, s documents.Signer) (documents.Document, error) {
 	kind, closed := c.kindNow()
 	if closed {
 		return documents.Document{}, ErrClosed
 	}
 	d := documents.Document{Kind: kind, Number: c.Number, ReceivedAt: c.ReceivedAt, ChildIIN: c.ChildIIN, ApplicantIIN: c.ApplicantIIN, Signer: s}
 	if c.EntryID != nil {
-		pos, err := in.Store.Position(ctx, *c.EntryID)
+		pos, err := store.PositionIn(ctx, q, *c.EntryID)
 		if err != nil {
 			return documents.Document{}, err
 		}
@@ -139,14 +140,14 @@ func (in *Intake) document(ctx context.Context, c *row, s documents.Signer) (doc
 		}
 	case documents.KindReferral:
 		var offer int64
-		err := in.DB.QueryRow(ctx, `SELECT id FROM offers WHERE entry_id = $1 AND state = 'offered'`, *c.EntryID).Scan(&offer)
+		err := q.QueryRow(ctx, `SELECT id FROM offers WHERE entry_id = $1 AND state = 'offered'`, *c.EntryID).Scan(&offer)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return documents.Document{}, ErrStale // the referral closed between reading the entry and the offer
 		}
 		if err != nil {
 			return documents.Document{}, err
 		}
-		if err := in.referral(ctx, in.DB, offer, &d); err != nil {
+		if err := in.referral(ctx, q, offer, &d); err != nil {
 			return documents.Document{}, err
 		}
 	}
@@ -218,7 +219,7 @@ func (in *Intake) Sign(ctx context.Context, id int64, e Employee, content, signa
 	if pre.State != "awaiting" {
 		return ErrDecided
 	}
-	doc, err := in.document(ctx, pre, signer)
+	doc, err := in.document(ctx, in.DB, pre, signer)
 	if err != nil {
 		return err
 	}
@@ -240,10 +241,13 @@ func (in *Intake) Sign(ctx context.Context, id int64, e Employee, content, signa
 		if err != nil {
 			return err
 		}
+		if err := in.at(ctx, "locked"); err != nil {
+			return err
+		}
 		if c.State != "awaiting" {
 			return ErrDecided
 		}
-		doc, err := in.document(ctx, c, signer)
+		doc, err := in.document(ctx, tx, c, signer)
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 
@@ -537,4 +538,48 @@ func TestTwoEmployeesSignAtOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, st, 2, "one decision")
 	require.Contains(t, string(st[1].GetResult().GetContent()), "Бекова Алия")
+}
+
+// TestSignHoldsOneConnection: with a pool of two connections, Sign holds the list's lock on one while a
+// registration of the same list takes the other and waits for the lock. Sign reads the child's place on
+// its own transaction's connection, so it finishes (a read from the pool would wait for a connection the
+// waiting registration never gives back), and then the registration goes on.
+func TestSignHoldsOneConnection(t *testing.T) {
+	t.Parallel()
+	first, second := "230801500001", "230801500002"
+	w := setupWith(t, register{first: person(first, t0.AddDate(-3, -1, 0), false, parent), second: person(second, t0.AddDate(-3, -1, 0), false, parent)}, 2)
+	ctx := t.Context()
+	_, err := w.in.Receive(ctx, portal, application("a1", first, applicationv1.Channel_CHANNEL_PORTAL), t0)
+	require.NoError(t, err)
+	c := w.caseOf(t, "portal", "a1")
+	d, err := w.in.Draft(ctx, c.ID, w.mio, t0)
+	require.NoError(t, err)
+	sig, err := w.key.Sign(d.Content)
+	require.NoError(t, err)
+	// The watcher's own connection, outside the exhausted pool.
+	watcher, err := pgx.Connect(ctx, w.url)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = watcher.Close(context.Background()) })
+	registered := make(chan error, 1)
+	w.in.SetHook(func(_ context.Context, point string) error {
+		if point != "locked" {
+			return nil
+		}
+		go func() {
+			_, err := w.in.Receive(ctx, portal, application("a2", second, applicationv1.Channel_CHANNEL_PORTAL), t0.Add(time.Minute))
+			registered <- err
+		}()
+		require.Eventually(t, func() bool {
+			var n int
+			err := watcher.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n)
+			return err == nil && n > 0
+		}, 30*time.Second, 5*time.Millisecond, "the registration waits for the list's lock")
+		return nil
+	})
+	require.NoError(t, w.in.Sign(ctx, c.ID, w.mio, d.Content, sig, t0))
+	w.in.SetHook(nil)
+	require.NoError(t, <-registered)
+	pos, err := w.s.Position(ctx, *w.caseOf(t, "portal", "a2").EntryID)
+	require.NoError(t, err)
+	require.Equal(t, int64(2), pos.Entry.Number)
 }

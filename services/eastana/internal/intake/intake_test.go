@@ -59,6 +59,7 @@ func person(iin string, birth time.Time, deceased bool, parents ...string) *gbdf
 // world is a test's ИС Е-Астана: the intake on its own database, an in-memory НУЦ, and a МИО employee on
 // the staff with their signing key.
 type world struct {
+	url string
 	in  *intake.Intake
 	s   *store.Store
 	ca  *ncatest.Authority
@@ -66,9 +67,13 @@ type world struct {
 	key *envelope.Signer
 }
 
-func setup(t testing.TB, reg register) *world {
+func setup(t testing.TB, reg register) *world { return setupWith(t, reg, 4) }
+
+// setupWith is setup with a pool of conns connections.
+func setupWith(t testing.TB, reg register, conns int32) *world {
 	t.Helper()
-	pool, err := pgdb.Open(t.Context(), pgtest.URL(t), "eastana", 4)
+	url := pgtest.URL(t)
+	pool, err := pgdb.Open(t.Context(), url, "eastana", conns)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	_, err = pgdb.Migrate(t.Context(), pool, "eastana", schema.Migrations())
@@ -78,7 +83,7 @@ func setup(t testing.TB, reg register) *world {
 	require.NoError(t, s.AddList(t.Context(), intake.City))
 	// НУЦ's clock is the tests' morning: certificates, signing times and OCSP answers agree with it.
 	ca := ncatest.New(t, ncatest.WithClock(func() time.Time { return t0 }))
-	w := &world{s: s, ca: ca, in: &intake.Intake{Store: s, DB: pool, Registry: reg, Verifier: ca.Verifier(t, ca.Checker(time.Minute)),
+	w := &world{url: url, s: s, ca: ca, in: &intake.Intake{Store: s, DB: pool, Registry: reg, Verifier: ca.Verifier(t, ca.Checker(time.Minute)),
 		Seal: ca.System(t, "eastana"), BIN: binMIO}}
 	w.mio = w.employ(t, "870614400527", "Сарсенова Динара Жумабековна")
 	w.key = w.signingKey(t, w.mio.IIN, binMIO, pki.Sign)
