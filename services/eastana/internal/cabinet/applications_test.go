@@ -89,9 +89,11 @@ func TestApplications(t *testing.T) {
 		require.NotNil(t, link)
 		code, doc := b.get(link[1] + part)
 		require.Equal(t, http.StatusOK, code)
+		require.Contains(t, b.header.Get("Content-Disposition"), "filename*=UTF-8''%D0%95%D0%90-", "the number as written")
 		switch part {
 		case "":
 			require.Equal(t, string(d.Content), doc, "the signed ticket's bytes")
+			require.Contains(t, b.header.Get("Content-Disposition"), `filename="eastana-`)
 		case "?part=signature":
 			require.Equal(t, string(sig), doc, "the ticket's detached signature")
 		case "?part=pdf":

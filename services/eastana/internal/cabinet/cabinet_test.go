@@ -118,6 +118,8 @@ type browser struct {
 	e    *env
 	c    *http.Client
 	page string
+	// header is the last answer's.
+	header http.Header
 }
 
 func (e *env) browser(t *testing.T, lang string) *browser {
@@ -137,6 +139,7 @@ func (b *browser) do(req *http.Request) (int, string) {
 	defer res.Body.Close()
 	body, err := io.ReadAll(res.Body)
 	require.NoError(b.t, err)
+	b.header = res.Header
 	if res.StatusCode == http.StatusSeeOther {
 		return res.StatusCode, res.Header.Get("Location")
 	}
