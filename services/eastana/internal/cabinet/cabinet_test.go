@@ -380,6 +380,10 @@ func TestApplyReceived(t *testing.T) {
 	b := e.browser(t, "")
 	code, _ := b.signIn(k.auth)
 	require.Equal(t, http.StatusSeeOther, code)
+	for _, path := range []string{"/apply/guardianship-certificate", "/applications/999999", "/applications/x", "/applications/1/documents/1/0"} {
+		code, _ = b.get(path)
+		require.Equal(t, http.StatusNotFound, code, "%s: a service not offered here, a case that is not the citizen's", path)
+	}
 	code, _ = b.get("/apply/preschool-registration")
 	require.Equal(t, http.StatusOK, code)
 	code, body := b.post("/apply/preschool-registration", url.Values{"csrf": {b.hidden("csrf")}, "f_child_iin": {e.child},
