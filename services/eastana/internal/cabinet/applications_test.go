@@ -20,7 +20,7 @@ import (
 )
 
 // apply signs in as the parent and applies for child; it returns the application's page path.
-func (e *env) apply(t *testing.T, b *browser, k keys, child string) string {
+func (e *env) apply(t testing.TB, b *browser, k keys, child string) string {
 	t.Helper()
 	code, _ := b.signIn(k.auth)
 	require.Equal(t, http.StatusSeeOther, code)
@@ -131,14 +131,14 @@ func TestApplications(t *testing.T) {
 }
 
 // mustCaseID is the case id of an application's page path.
-func mustCaseID(t *testing.T, page string) int64 {
+func mustCaseID(t testing.TB, page string) int64 {
 	t.Helper()
 	id, err := strconv.ParseInt(strings.TrimPrefix(page, "/applications/"), 10, 64)
 	require.NoError(t, err)
 	return id
 }
 
-func mustURL(t *testing.T, s string) *url.URL {
+func mustURL(t testing.TB, s string) *url.URL {
 	t.Helper()
 	u, err := url.Parse(s)
 	require.NoError(t, err)

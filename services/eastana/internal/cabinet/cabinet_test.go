@@ -74,7 +74,7 @@ type keys struct {
 	auth, sign, revokedSign, revokedAuth, otherAuth, otherSign, employee *envelope.Signer
 }
 
-func setup(t *testing.T) (*env, keys) {
+func setup(t testing.TB) (*env, keys) {
 	t.Helper()
 	now := time.Now()
 	rng := rand.New(rand.NewPCG(uint64(now.UnixNano()), 7))
@@ -114,7 +114,7 @@ func setup(t *testing.T) (*env, keys) {
 
 // browser is a citizen's browser: its cookies, and the page it last saw.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	e    *env
 	c    *http.Client
 	page string
@@ -122,7 +122,7 @@ type browser struct {
 	header http.Header
 }
 
-func (e *env) browser(t *testing.T, lang string) *browser {
+func (e *env) browser(t testing.TB, lang string) *browser {
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
 	if lang != "" {
@@ -170,7 +170,7 @@ func (b *browser) hidden(name string) string {
 	return html.UnescapeString(m[1])
 }
 
-func sign(t *testing.T, s *envelope.Signer, content []byte) string {
+func sign(t testing.TB, s *envelope.Signer, content []byte) string {
 	t.Helper()
 	sig, err := s.Sign(content)
 	require.NoError(t, err)
