@@ -389,3 +389,70 @@ func TestChild(t *testing.T) {
 	code, _ := b.post("/mio/child", url.Values{"iin": {e.kids[0].Entry.ChildIIN}})
 	require.Equal(t, http.StatusForbidden, code, "no token")
 }
+
+// TestTwoEmployeesReleaseAtOnce: two employees release both occupied places of one group at the same
+// moment; whichever comes second finds none occupied and is told so, and the two places went to the
+// first two children, once each.
+func TestTwoEmployeesReleaseAtOnce(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	const second = "920306400011"
+	require.NoError(t, e.in.PutEmployee(t.Context(), intake.Employee{IIN: second, Name: "Жанова Айгерим", Position: "специалист"}))
+	first, csrf1 := e.signedIn("")
+	other := e.browser(t, "")
+	code, page := other.post("/mio/login", other.signInForm(e.key(t, second, pki.Auth)))
+	require.Equal(t, http.StatusOK, code)
+	csrf2 := find(t, csrfRe, page)
+
+	release := fmt.Sprintf("/mio/groups/%d/release", e.group)
+	type answer struct {
+		code int
+		page string
+	}
+	answers := make(chan answer, 2)
+	for _, b := range []struct {
+		b    *browser
+		csrf string
+	}{{first, csrf1}, {other, csrf2}} {
+		go func() {
+			r, err := http.NewRequestWithContext(t.Context(), http.MethodPost, b.b.base+release,
+				strings.NewReader(url.Values{"csrf": {b.csrf}, "n": {"2"}}.Encode()))
+			if err != nil {
+				answers <- answer{page: err.Error()}
+				return
+			}
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := b.b.c.Do(r)
+			if err != nil {
+				answers <- answer{page: err.Error()}
+				return
+			}
+			body, err := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			if err != nil {
+				answers <- answer{page: err.Error()}
+				return
+			}
+			answers <- answer{code: resp.StatusCode, page: string(body)}
+		}()
+	}
+	got := []answer{<-answers, <-answers}
+	var ok, refused int
+	for _, a := range got {
+		switch {
+		case a.code == http.StatusOK && strings.Contains(a.page, "Освобождено мест: 2; выдано направлений: 2."):
+			ok++
+		case a.code == http.StatusUnprocessableEntity && strings.Contains(a.page, "Нельзя освободить 2 мест(а): в группе занято только 0."):
+			refused++
+		default:
+			t.Fatalf("unexpected answer %d: %.300s", a.code, a.page)
+		}
+	}
+	require.Equal(t, 1, ok)
+	require.Equal(t, 1, refused)
+	_, page = first.get("/mio/referrals")
+	rows := referralRe.FindAllStringSubmatch(page, -1)
+	require.Len(t, rows, 2)
+	require.Equal(t, e.kids[0].Entry.ChildIIN, rows[0][2])
+	require.Equal(t, e.kids[1].Entry.ChildIIN, rows[1][2])
+}
