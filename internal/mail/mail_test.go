@@ -28,6 +28,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/mail"
 	"github.com/egov-suite/egov/internal/ncatest"
 	"github.com/egov-suite/egov/internal/pgtest"
@@ -147,8 +148,8 @@ func TestSend(t *testing.T) {
 		fail            string
 	}{
 		"ok/plain to a server on this machine that offers no STARTTLS": {},
-		"ok/STARTTLS when the server offers it":                         {offerTLS: true, trust: true, wantTLS: true},
-		"fail/STARTTLS with a certificate not trusted":                  {offerTLS: true, fail: "STARTTLS"},
+		"ok/STARTTLS when the server offers it":                        {offerTLS: true, trust: true, wantTLS: true},
+		"fail/STARTTLS with a certificate not trusted":                 {offerTLS: true, fail: "STARTTLS"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -157,7 +158,7 @@ func TestSend(t *testing.T) {
 				st = srvTLS
 			}
 			addr, dir := drop(t, st)
-			cfg := mail.Config{Addr: addr, From: "ЭГОВ <noreply@egov.localhost>", TLS: &tls.Config{MinVersion: tls.VersionTLS12}}
+			cfg := mail.Config{SMTP: config.SMTP{Addr: addr, From: "ЭГОВ <noreply@egov.localhost>"}, TLS: &tls.Config{MinVersion: tls.VersionTLS12}}
 			if tc.trust {
 				cfg.TLS = cliTLS
 			}
@@ -218,7 +219,7 @@ func TestSendRequiresTLSOfARemoteServer(t *testing.T) {
 			require.NoError(t, err)
 			// The test's server listens on the loopback; the sender is told to treat it as another
 			// machine's (a non-loopback address is not portable across test machines).
-			cfg := mail.Config{Addr: net.JoinHostPort("127.0.0.1", port), From: "noreply@egov.localhost", AllowPlain: tc.allow}
+			cfg := mail.Config{SMTP: config.SMTP{Addr: net.JoinHostPort("127.0.0.1", port), From: "noreply@egov.localhost", AllowPlain: tc.allow}}
 			s, err := mail.NewSender(cfg)
 			require.NoError(t, err)
 			s.TreatAsRemote()
@@ -244,8 +245,8 @@ func TestCheckForm(t *testing.T) {
 		address, consent string
 		want             mail.Text
 	}{
-		"ok/no address":                  {consent: "no"},
-		"ok/an address with consent":     {address: to, consent: "yes"},
+		"ok/no address":                   {consent: "no"},
+		"ok/an address with consent":      {address: to, consent: "yes"},
 		"fail/an address without consent": {address: to, consent: "no", want: mail.ConsentProblem},
 		"fail/consent not given at all":   {address: to, want: mail.ConsentProblem},
 		"fail/two addresses":              {address: to + ", b@example.kz", consent: "yes", want: mail.AddressProblem},
@@ -395,7 +396,7 @@ func TestOutbox(t *testing.T) {
 			_, err := db.Exec(t.Context(), mail.OutboxDDL)
 			require.NoError(t, err)
 			f := &flaky{refuse: tc.refuse, permanent: tc.permanent}
-			s, err := mail.NewSender(mail.Config{Addr: serveFlaky(t, f), From: "noreply@egov.localhost"})
+			s, err := mail.NewSender(mail.Config{SMTP: config.SMTP{Addr: serveFlaky(t, f), From: "noreply@egov.localhost"}})
 			require.NoError(t, err)
 			var logs lockedBuffer
 			log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -15,25 +15,13 @@ import (
 	"github.com/egov-suite/egov/internal/config"
 )
 
-// Config is how a service reaches its mail server. The standard net/smtp client speaks to it: it has
-// STARTTLS after EHLO, which the chosen server library's client only offers as «always» or «never».
+// Config is how a service reaches its mail server: the platform's EGOV_SMTP_* settings. The standard
+// net/smtp client speaks to it: it has STARTTLS after EHLO, which the server library's client offers
+// only as «always» or «never».
 type Config struct {
-	// Addr is the SMTP server (host:port); empty turns e-mail delivery off.
-	Addr string `env:"EGOV_SMTP_ADDR"`
-	// From is the sender of every message («Name <address>» or an address).
-	From string `env:"EGOV_SMTP_FROM" envDefault:"ЭГОВ <noreply@egov.localhost>"`
-	// User and Password authenticate (AUTH PLAIN), only over TLS or to a server on this machine.
-	User     string        `env:"EGOV_SMTP_USER"`
-	Password config.Secret `env:"EGOV_SMTP_PASSWORD"`
-	// CAFile is a PEM file of the authorities the server's certificate is checked against after
-	// STARTTLS; the system's roots when empty.
-	CAFile string `env:"EGOV_SMTP_CA_FILE"`
-	// AllowPlain lets a server on another machine take mail without STARTTLS (a relay inside the
-	// cluster's own network). Off: such a server is refused, since every message carries personal data.
-	AllowPlain bool `env:"EGOV_SMTP_ALLOW_PLAIN"`
-
+	config.SMTP
 	// TLS, when set, is the client's TLS configuration (tests; CAFile otherwise).
-	TLS *tls.Config `env:"-"`
+	TLS *tls.Config
 }
 
 // Enabled reports whether e-mail delivery is configured.
