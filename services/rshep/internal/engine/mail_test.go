@@ -56,7 +56,9 @@ func mailDrop(t *testing.T) (addr, dir string) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- (&mail.Drop{Dir: dir, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Serve(ctx, l) }()
+	go func() {
+		done <- (&mail.Drop{Dir: dir, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Serve(ctx, l)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		require.NoError(t, <-done)
