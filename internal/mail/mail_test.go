@@ -10,7 +10,9 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
+	"errors"
 	"io"
+	"log"
 	"log/slog"
 	"math/big"
 	"mime"
@@ -51,7 +53,7 @@ func drop(t *testing.T, tc *tls.Config) (addr, dir string) {
 	go func() { done <- d.Serve(ctx, l) }()
 	t.Cleanup(func() {
 		cancel()
-		require.NoError(t, <-done)
+		require.NoError(t, <-done) // Serve returns nil once closed
 	})
 	return l.Addr().String(), dir
 }
@@ -100,7 +102,7 @@ func parts(t *testing.T, raw []byte) (*netmail.Message, string, map[string][]byt
 	text, files := "", map[string][]byte{}
 	for {
 		p, err := r.NextPart() // decodes quoted-printable; base64 is decoded below
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		require.NoError(t, err)
@@ -366,12 +368,12 @@ func serveFlaky(t *testing.T, f *flaky) string {
 	require.NoError(t, err)
 	s := smtp.NewServer(f)
 	s.Domain = "localhost"
-	s.ErrorLog = nil
+	s.ErrorLog = log.New(io.Discard, "", 0)
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(l) }()
 	t.Cleanup(func() {
 		require.NoError(t, s.Close())
-		<-done
+		require.NoError(t, <-done) // Serve returns nil once closed
 	})
 	return l.Addr().String()
 }

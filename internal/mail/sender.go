@@ -116,7 +116,7 @@ func (s *Sender) send(ctx context.Context, to string, msg []byte) error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	// The conversation ends with ctx: a server that stops answering holds no worker.
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
@@ -127,7 +127,7 @@ func (s *Sender) send(ctx context.Context, to string, msg []byte) error {
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }() // after QUIT the connection is closed already
 	if err := c.Hello("localhost"); err != nil {
 		return err
 	}
