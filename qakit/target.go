@@ -54,6 +54,10 @@ type Endpoints struct {
 	Signer string `json:"ncalayer,omitempty"`
 	// InternalTLS is "off" when the suite runs with EGOV_INTERNAL_TLS=off.
 	InternalTLS string `json:"internal_tls,omitempty"`
+	// SMTP is the mail server the services e-mail results through (smtp://host:port); MailDir is where
+	// the dev mode's own server stores each message as an .eml file ("" with EGOV_SMTP_ADDR's server).
+	SMTP    string `json:"smtp,omitempty"`
+	MailDir string `json:"mail_dir,omitempty"`
 }
 
 // Endpoint is where a service listens; Admin is its admin API (ШЭП, НУЦ), over mutual TLS with the

@@ -278,6 +278,10 @@ func Run(ctx context.Context, o Options) error {
 			return errors.Join(err, r.Stop())
 		}
 		drop = &mail.Drop{Dir: filepath.Join(dir, "mail"), Log: o.Log.With("service", "mail")}
+		if err := os.MkdirAll(drop.Dir, 0o700); err != nil { // before the summary names it
+			dropLis.Close()
+			return errors.Join(err, r.Stop())
+		}
 		p.SMTP.Addr, eps.MailDir = dropLis.Addr().String(), drop.Dir
 	}
 	eps.SMTP = "smtp://" + p.SMTP.Addr
