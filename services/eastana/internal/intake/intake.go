@@ -75,6 +75,8 @@ type Intake struct {
 	// term in working days (TermDays when zero).
 	Calendar *calendar.Calendar
 	Term     int
+	// Mail e-mails the result documents to the address given with consent (mail.go); nil: none.
+	Mail *Mailing
 }
 
 // Origin is who sent an application through ШЭП: the channel's participant and the conversation its
