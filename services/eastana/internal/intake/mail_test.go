@@ -56,7 +56,9 @@ func withMail(t *testing.T, w *world) (string, *mail.Outbox, *logBuffer) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- (&mail.Drop{Dir: dir, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Serve(ctx, l) }()
+	go func() {
+		done <- (&mail.Drop{Dir: dir, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Serve(ctx, l)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		require.NoError(t, <-done)
@@ -225,7 +227,9 @@ func TestResultsByEmailBadAddress(t *testing.T) {
 }
 
 // outboxOf collects the notifications ForwardOnce sends.
-type outboxOf struct{ sent []*applicationv1.StatusNotification }
+type outboxOf struct {
+	sent []*applicationv1.StatusNotification
+}
 
 func (o *outboxOf) send(_ context.Context, _ intake.Origin, n *applicationv1.StatusNotification) error {
 	o.sent = append(o.sent, n)
