@@ -451,3 +451,52 @@ func TestOutbox(t *testing.T) {
 func decodeBase64(in, out []byte) (int, error) {
 	return base64.StdEncoding.Decode(out, []byte(strings.NewReplacer("\r", "", "\n", "").Replace(string(in))))
 }
+
+// TestOutboxSilentServer: a server that takes the connection and never answers costs the row an attempt
+// when the conversation's bound ends; the worker is free for the next row.
+func TestOutboxSilentServer(t *testing.T) {
+	t.Parallel()
+	var lc net.ListenConfig
+	l, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	held := make(chan net.Conn, 4)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			held <- c // accepted, never greeted
+		}
+	}()
+	t.Cleanup(func() {
+		_ = l.Close()
+		for len(held) > 0 {
+			_ = (<-held).Close()
+		}
+	})
+	db := pgtest.Pool(t)
+	_, err = db.Exec(t.Context(), mail.OutboxDDL)
+	require.NoError(t, err)
+	s, err := mail.NewSender(mail.Config{SMTP: config.SMTP{Addr: l.Addr().String(), From: "noreply@egov.localhost"}})
+	require.NoError(t, err)
+	now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	o := mail.NewOutbox(db, s, "noreply@egov.localhost", func() time.Time { return now }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	o.SendTimeout = 200 * time.Millisecond // the bound under test; the server never answers, whatever it is
+	m, _ := message(t, ncatest.New(t).Person(t, "880512400011", pki.Sign))
+	tx, err := db.Begin(t.Context())
+	require.NoError(t, err)
+	_, err = o.Enqueue(t.Context(), tx, "silent", m)
+	require.NoError(t, err)
+	require.NoError(t, tx.Commit(t.Context()))
+	n, err := o.SendOnce(t.Context(), 10)
+	require.Zero(t, n)
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), to)
+	ds, err := o.Deliveries(t.Context(), "silent")
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	require.Equal(t, 1, ds[0].Attempts)
+	require.Nil(t, ds[0].SentAt)
+	require.Nil(t, ds[0].ParkedAt, "a silent server is not a refusal for good")
+}

@@ -53,6 +53,9 @@ type Outbox struct {
 	Log  *slog.Logger
 	// MaxAttempts before a row is parked (10 when 0).
 	MaxAttempts int
+	// SendTimeout bounds one SMTP conversation (2 minutes when 0): a server that stops answering
+	// costs an attempt, not the worker.
+	SendTimeout time.Duration
 
 	wake chan struct{}
 }
@@ -130,7 +133,14 @@ func (o *Outbox) SendOnce(ctx context.Context, limit int) (int, error) {
 				return err
 			}
 			claimed = true
-			if err := o.Transport.Send(ctx, to, msg); err != nil {
+			timeout := o.SendTimeout
+			if timeout <= 0 {
+				timeout = 2 * time.Minute
+			}
+			sctx, cancel := context.WithTimeout(ctx, timeout)
+			err = o.Transport.Send(sctx, to, msg)
+			cancel()
+			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err() // shutting down: not the row's failure
 				}
