@@ -18,6 +18,7 @@ import (
 
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/app"
+	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/mail"
@@ -57,9 +58,12 @@ type Config struct {
 	// QR code opens its /verify. Default: the portal of the suite (its HTTP address), when the service
 	// knows it; without either, results have no printable form.
 	VerifyURL string `env:"EGOV_EASTANA_VERIFY_URL"`
-	// DecisionDays is the МИО employee's term to sign a result, in working days (the passport's step:
-	// 3 working days at ЦОН, taken for every channel).
-	DecisionDays int `env:"EGOV_EASTANA_DECISION_DAYS" envDefault:"3"`
+	// MIOBIN, when set, must be the organisation (BIN) in a МИО employee's signing certificate, besides
+	// the employee being on ИС Е-Астана's staff (the demo: demo.BINAstanaEducation).
+	MIOBIN string `env:"EGOV_EASTANA_MIO_BIN"`
+	// DecisionDays, when set, is the МИО employee's term to sign a result in working days; by default the
+	// term is the passport's deciding step (3 working days at ЦОН, taken for every channel).
+	DecisionDays int `env:"EGOV_EASTANA_DECISION_DAYS"`
 	// MailInterval is how often the e-mail outbox is looked at besides the wake-ups after a result.
 	MailInterval time.Duration `env:"EGOV_EASTANA_MAIL_INTERVAL" envDefault:"2s"`
 	// Workers handle deliveries at once: an application is decided once per sender under the list's
@@ -84,6 +88,34 @@ func (c Config) Policy() (queue.Policy, error) {
 	default:
 		return queue.Policy{}, fmt.Errorf("EGOV_EASTANA_RULES: %q: 2012 or national", c.Rules)
 	}
+}
+
+// PassportCode is the code of the passport ИС Е-Астана provides (region Region).
+const PassportCode = "preschool-registration"
+
+// Term is the МИО employee's term to sign a result: EGOV_EASTANA_DECISION_DAYS working days when set,
+// else the duration of the built-in passport's deciding step.
+func (c Config) Term() (catalog.Duration, error) {
+	switch {
+	case c.DecisionDays < 0:
+		return catalog.Duration{}, fmt.Errorf("EGOV_EASTANA_DECISION_DAYS: %d: at least 1", c.DecisionDays)
+	case c.DecisionDays > 0:
+		return catalog.Duration{Value: c.DecisionDays, Unit: "working_days"}, nil
+	}
+	cat, err := catalog.Builtin()
+	if err != nil {
+		return catalog.Duration{}, err
+	}
+	p, ok := cat.Get(PassportCode, Region)
+	if !ok {
+		return catalog.Duration{}, fmt.Errorf("eastana: no passport %s.%s in the catalogue", PassportCode, Region)
+	}
+	for _, s := range p.Steps {
+		if s.Decides && s.Duration.Value > 0 {
+			return s.Duration, nil
+		}
+	}
+	return catalog.Duration{}, fmt.Errorf("eastana: passport %s.%s has no deciding step with a duration", PassportCode, Region)
 }
 
 // Descriptor describes the service to the process that runs it.
@@ -127,16 +159,17 @@ func Descriptor(cfg Config) app.Descriptor {
 				_ = conn.Close()
 				return nil, err
 			}
-			if cfg.DecisionDays < 1 {
+			term, err := cfg.Term()
+			if err != nil {
 				_ = conn.Close()
-				return nil, fmt.Errorf("EGOV_EASTANA_DECISION_DAYS: %d: at least 1", cfg.DecisionDays)
+				return nil, err
 			}
 			verifyURL := cfg.VerifyURL
 			if verifyURL == "" && env.Peers["portal"].HTTP != "" {
 				verifyURL = "http://" + env.Peers["portal"].HTTP
 			}
 			in := &intake.Intake{Store: st, DB: env.DB, Registry: registries.Client{C: client}, Verifier: client.Verifier, Seal: client.Signer,
-				VerifyURL: verifyURL, Term: cfg.DecisionDays}
+				VerifyURL: verifyURL, Term: term, BIN: cfg.MIOBIN}
 			mailing, err := mailingOf(env)
 			if err != nil {
 				_ = conn.Close()

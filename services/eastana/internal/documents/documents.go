@@ -109,6 +109,8 @@ var labels = map[string]map[string]string{
 	"ru": {
 		"application":  "Заявление № %s от %s",
 		"child":        "Ребёнок: ИИН %s, дата рождения %s",
+		"childiin":     "Ребёнок: ИИН %s",
+		"nochild":      "Ребёнок: ИИН не указан",
 		"applicant":    "Заявитель (родитель или законный представитель): ИИН %s",
 		"list":         "Очередь: %s, список: %s",
 		"number":       "Номер в очереди: %d",
@@ -127,6 +129,8 @@ var labels = map[string]map[string]string{
 	"kk": {
 		"application":  "%s-нөмірлі өтініш, %s",
 		"child":        "Бала: ЖСН %s, туған күні %s",
+		"childiin":     "Бала: ЖСН %s",
+		"nochild":      "Бала: ЖСН көрсетілмеген",
 		"applicant":    "Өтініш беруші (ата-ана немесе заңды өкіл): ЖСН %s",
 		"list":         "Кезек: %s, тізім: %s",
 		"number":       "Кезектегі нөмірі: %d",

@@ -44,10 +44,10 @@ const City = "astana"
 // cabinet, the МИО working cabinet): their notifications are kept for the cabinets, not sent through ШЭП.
 const Local = "eastana"
 
-// TermDays is the decision's term in working days: the passport's step «register» (3 working days,
-// приложение 3, таблица 2, действие 6), applied to every channel (a decision: the passport is one for the
-// four channels, and МИО receives on two days a week).
-const TermDays = 3
+// DefaultTerm is the decision's term when none is configured: the passport's step «register» (3 working
+// days, приложение 3, таблица 2, действие 6), applied to every channel (a decision: the passport is one
+// for the four channels, and МИО receives on two days a week).
+var DefaultTerm = catalog.Duration{Value: 3, Unit: "working_days"}
 
 // Registry looks a person up in ГБД ФЛ: registries.Client, through ШЭП's sync channel as the participant
 // eastana. A person the register does not have is registries.ErrNoRecord.
@@ -72,11 +72,23 @@ type Intake struct {
 	// QR code opens the portal's /verify.
 	VerifyURL string
 	// Calendar counts the working days of the decision's term (calendar.Default when nil); Term is the
-	// term in working days (TermDays when zero).
+	// term (the passport's deciding step; DefaultTerm when zero).
 	Calendar *calendar.Calendar
-	Term     int
+	Term     catalog.Duration
 	// Mail e-mails the result documents to the address given with consent (mail.go); nil: none.
 	Mail *Mailing
+
+	// hook, set only by tests (export_test.go), runs at named points: "locking" in Sign, after the
+	// document was checked and laid out and before the locks are taken. It lets a test change the queue
+	// in between.
+	hook func(ctx context.Context, point string) error
+}
+
+func (in *Intake) at(ctx context.Context, point string) error {
+	if in.hook == nil {
+		return nil
+	}
+	return in.hook(ctx, point)
 }
 
 // Origin is who sent an application through ШЭП: the channel's participant and the conversation its
@@ -90,14 +102,14 @@ type Origin struct {
 
 // deadline is the decision's deadline for an application received at now.
 func (in *Intake) deadline(now time.Time) time.Time {
-	c, n := in.Calendar, in.Term
+	c, term := in.Calendar, in.Term
 	if c == nil {
 		c = calendar.Default()
 	}
-	if n == 0 {
-		n = TermDays
+	if term.Value == 0 {
+		term = DefaultTerm
 	}
-	return c.AddWorkingDays(now, n)
+	return term.From(c, now)
 }
 
 // execer is a transaction or the pool.
