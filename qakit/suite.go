@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/freeport"
+	"github.com/egov-suite/egov/internal/mail"
 	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/pgcluster"
 )
@@ -68,6 +70,31 @@ type Suite struct {
 	natsStore string
 	pg        *pgcluster.Cluster
 	pgOpts    pgcluster.Options
+	// stopMail stops the mail drop and waits for it.
+	stopMail func()
+}
+
+// startMail runs the mail drop on a loopback port, storing each message under dir.
+func (s *Suite) startMail(dir string) error {
+	var lc net.ListenConfig
+	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("qakit: the mail drop: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		_ = l.Close()
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	drop := &mail.Drop{Dir: dir, Log: slog.New(slog.DiscardHandler)}
+	go func() {
+		defer close(done)
+		_ = drop.Serve(ctx, l) // its failures show as the letters a test waits for and does not get
+	}()
+	s.stopMail = func() { cancel(); <-done }
+	s.Endpoints.SMTP, s.Endpoints.MailDir = "smtp://"+l.Addr().String(), dir
+	return nil
 }
 
 // Start starts NATS, PostgreSQL and every service in Order, each waited on at /readyz. Close stops
@@ -121,6 +148,14 @@ func Start(ctx context.Context, o Options) (s *Suite, err error) {
 	}
 	s.env = append([]string{"EGOV_NATS_URL=" + s.Endpoints.NATS, "DATABASE_URL=" + s.Endpoints.Postgres,
 		"EGOV_DEV_DIR=" + dir, "EGOV_SHUTDOWN_TIMEOUT=10s"}, o.Env...)
+	// The mail drop, as egov dev runs it: every result the services e-mail lands in <dir>/mail for the
+	// tests to read, unless the caller names its own server.
+	if !slices.ContainsFunc(o.Env, func(v string) bool { return strings.HasPrefix(v, "EGOV_SMTP_ADDR=") }) {
+		if err := s.startMail(filepath.Join(dir, "mail")); err != nil {
+			return s, err
+		}
+		s.env = append(s.env, "EGOV_SMTP_ADDR="+strings.TrimPrefix(s.Endpoints.SMTP, "smtp://"))
+	}
 	if slices.Contains(o.Env, "EGOV_INTERNAL_TLS=off") {
 		s.Endpoints.InternalTLS = "off"
 	}
@@ -189,6 +224,9 @@ func (s *Suite) Close() {
 		wg.Go(func() { p.Stop(20 * time.Second) })
 	}
 	wg.Wait()
+	if s.stopMail != nil {
+		s.stopMail()
+	}
 	if s.nats != nil {
 		natsbus.StopEmbedded(s.nats)
 	}

@@ -58,6 +58,10 @@ type Endpoints struct {
 	Signer string `json:"ncalayer,omitempty"`
 	// InternalTLS is "off" when the suite runs with EGOV_INTERNAL_TLS=off.
 	InternalTLS string `json:"internal_tls,omitempty"`
+	// SMTP is the mail server the services e-mail results through (smtp://host:port); MailDir is where
+	// the dev mode's own server stores each message as an .eml file ("" with EGOV_SMTP_ADDR's server).
+	SMTP    string `json:"smtp,omitempty"`
+	MailDir string `json:"mail_dir,omitempty"`
 }
 
 // Endpoint is where a service listens; Admin is its admin API (ШЭП, НУЦ), over mutual TLS with the
@@ -227,4 +231,31 @@ func (t *Target) VerifyResult(ctx context.Context, p *Person, app string, want e
 		return nil, err
 	}
 	return v.Verify(ctx, []byte(doc.Body), []byte(sig.Body), want)
+}
+
+// Letters waits, at most within, until the suite's mail drop (Endpoints.MailDir, as `egov dev` and Start
+// run it) holds at least n messages, and returns the paths of its .eml files in the order stored. The
+// messages are what the services e-mailed: the results sent to an address the applicant gave with consent.
+func (t Target) Letters(ctx context.Context, n int, within time.Duration) ([]string, error) {
+	if t.Endpoints.MailDir == "" {
+		return nil, errors.New("qakit: the suite runs no mail drop (EGOV_SMTP_ADDR names another server)")
+	}
+	ctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		files, err := filepath.Glob(filepath.Join(t.Endpoints.MailDir, "*.eml"))
+		if err != nil {
+			return nil, err
+		}
+		if len(files) >= n {
+			return files, nil // the names begin with the time stored: Glob's order is theirs
+		}
+		select {
+		case <-ctx.Done():
+			return files, fmt.Errorf("qakit: %d letters in %s, want %d: %w", len(files), t.Endpoints.MailDir, n, ctx.Err())
+		case <-tick.C:
+		}
+	}
 }

@@ -3,9 +3,11 @@
 package smoke
 
 import (
+	"net/smtp"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,6 +52,23 @@ func TestDevStartsStopsAndKeepsData(t *testing.T) {
 	for _, name := range []string{"nca", "shep"} {
 		require.NotEmpty(t, dev.Endpoints.Services[name].Admin, "%s's admin listener is in endpoints.json", name)
 	}
+	// The mail drop: named in the summary and endpoints.json, it takes a message for anyone and stores it
+	// in the data folder for the owner alone.
+	require.Equal(t, filepath.Join(dir, "mail"), dev.Endpoints.MailDir)
+	require.Contains(t, dev.Stdout(), "Почта: "+dev.Endpoints.SMTP+", письма в "+dev.Endpoints.MailDir)
+	smtpAddr := strings.TrimPrefix(dev.Endpoints.SMTP, "smtp://")
+	require.NoError(t, smtp.SendMail(smtpAddr, nil, "noreply@egov.localhost", []string{"qa@example.kz"},
+		[]byte("Subject: smoke\r\n\r\nПроверка почты\r\n")))
+	letters, err := filepath.Glob(filepath.Join(dev.Endpoints.MailDir, "*.eml"))
+	require.NoError(t, err)
+	require.Len(t, letters, 1, "stored before the server answered the message")
+	fi, err = os.Stat(letters[0])
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	letter, err := os.ReadFile(letters[0])
+	require.NoError(t, err)
+	require.Contains(t, string(letter), "Проверка почты")
+
 	root1, err := os.ReadFile(filepath.Join(dir, "keys", "root.pem"))
 	require.NoError(t, err, "egov dev seeds the demo key files")
 	require.Contains(t, dev.Stdout(), "citizen-akhmetova-SIGN.p12")

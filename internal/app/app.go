@@ -73,6 +73,8 @@ type Env struct {
 	DevDir string
 	// SignerURL is NCALayer's WebSocket address for the web pages.
 	SignerURL string
+	// SMTP is the mail server for e-mailed results (config.Platform.SMTP; the dev mode's own drop).
+	SMTP config.SMTP
 	// PKIURL is where certificate status is asked (config.Platform.PKIURL); in the dev mode НУЦ's
 	// current address when unset.
 	PKIURL string
@@ -304,7 +306,7 @@ func startService(ctx context.Context, r *serve.Runner, o Options, d Descriptor,
 	env := &Env{
 		Log: log, Telemetry: o.Telemetry, Bus: bus, Now: now,
 		Addr:   Endpoint{HTTP: lis.HTTP.Addr().String(), GRPC: lis.GRPC.Addr().String()},
-		DevDir: o.SeedDir, SignerURL: o.Platform.SignerURL,
+		DevDir: o.SeedDir, SignerURL: o.Platform.SignerURL, SMTP: o.Platform.SMTP,
 		Peers:     map[string]Endpoint{},
 		Transport: mtls.Transport{Off: o.Platform.InternalTLS == "off"},
 	}

@@ -63,6 +63,27 @@ type Platform struct {
 	AdminIINs []string `env:"EGOV_ADMIN_IINS"`
 	// AdminBIN is the operator's organisation, which the administrators' certificates must name.
 	AdminBIN string `env:"EGOV_ADMIN_BIN"`
+
+	// SMTP is the mail server through which the services e-mail results (internal/mail); the dev mode
+	// runs its own when EGOV_SMTP_ADDR is not set.
+	SMTP SMTP
+}
+
+// SMTP is how a service reaches its mail server.
+type SMTP struct {
+	// Addr is the SMTP server (host:port); empty turns e-mail delivery off.
+	Addr string `env:"EGOV_SMTP_ADDR"`
+	// From is the sender of every message («Name <address>» or an address).
+	From string `env:"EGOV_SMTP_FROM" envDefault:"egov <noreply@egov.localhost>"`
+	// User and Password authenticate (AUTH PLAIN), only over TLS or to a server on this machine.
+	User     string `env:"EGOV_SMTP_USER"`
+	Password Secret `env:"EGOV_SMTP_PASSWORD"`
+	// CAFile is a PEM file of the authorities the server's certificate is checked against after
+	// STARTTLS; the system's roots when empty.
+	CAFile string `env:"EGOV_SMTP_CA_FILE"`
+	// AllowPlain lets a server on another machine take mail without STARTTLS (a relay inside the
+	// cluster's own network). Off: such a server is refused, since every message carries personal data.
+	AllowPlain bool `env:"EGOV_SMTP_ALLOW_PLAIN"`
 }
 
 // Validate checks the values that the environment parser cannot.

@@ -30,6 +30,7 @@ import (
 	"github.com/egov-suite/egov/internal/app"
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/mail"
 	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/ncalayer"
 	"github.com/egov-suite/egov/internal/pgcluster"
@@ -76,6 +77,12 @@ type Endpoints struct {
 	Signer string `json:"ncalayer,omitempty"`
 	// InternalTLS is "off" when the gRPC hops run in plaintext (EGOV_INTERNAL_TLS=off), "" when on.
 	InternalTLS string `json:"internal_tls,omitempty"`
+	// SMTP is the mail server the services send results through (smtp://host:port): the dev mode's own
+	// drop, or EGOV_SMTP_ADDR's server.
+	SMTP string `json:"smtp,omitempty"`
+	// MailDir is where the drop stores each message it takes as an .eml file, "" when EGOV_SMTP_ADDR
+	// names another server.
+	MailDir string `json:"mail_dir,omitempty"`
 }
 
 // adminUser is the NATS administrator: it only applies the topology (streams and buckets) at start.
@@ -262,6 +269,23 @@ func Run(ctx context.Context, o Options) error {
 		listeners[d.Name], eps.Services[d.Name] = l, e
 	}
 
+	// The mail drop: every message the services e-mail lands in <data-dir>/mail, for QA to read; a
+	// server named in EGOV_SMTP_ADDR is used instead.
+	var drop *mail.Drop
+	var dropLis net.Listener
+	if p.SMTP.Addr == "" {
+		if dropLis, err = listen(port(2)); err != nil {
+			return errors.Join(err, r.Stop())
+		}
+		drop = &mail.Drop{Dir: filepath.Join(dir, "mail"), Log: o.Log.With("service", "mail")}
+		if err := os.MkdirAll(drop.Dir, 0o700); err != nil { // before the summary names it
+			dropLis.Close()
+			return errors.Join(err, r.Stop())
+		}
+		p.SMTP.Addr, eps.MailDir = dropLis.Addr().String(), drop.Dir
+	}
+	eps.SMTP = "smtp://" + p.SMTP.Addr
+
 	var signerLis net.Listener
 	if o.SignerAddr != "off" {
 		addr := o.SignerAddr
@@ -295,7 +319,14 @@ func Run(ctx context.Context, o Options) error {
 		if signerLis != nil {
 			signerLis.Close()
 		}
+		if dropLis != nil {
+			dropLis.Close()
+		}
 		return errors.Join(err, r.Stop())
+	}
+	if drop != nil {
+		// Stopped with its context, after the services (their outboxes keep what is not sent yet).
+		r.Go("mail", func(ctx context.Context) error { return drop.Serve(ctx, dropLis) })
 	}
 	if signerLis != nil {
 		signer, err := ncalayer.New(ncalayer.Options{Files: []string{filepath.Join(dir, "keys")}, Password: demo.Password,
@@ -401,6 +432,11 @@ func printSummary(w io.Writer, dir string, eps Endpoints, services []app.Descrip
 	fmt.Fprintf(w, "\negov dev is ready (%s). Data folder: %s\n\n", took.Round(time.Millisecond), dir)
 	fmt.Fprintf(w, "  %-10s %s\n", "nats", eps.NATS)
 	fmt.Fprintf(w, "  %-10s %s\n", "postgres", config.RedactURL(eps.Postgres))
+	if eps.MailDir != "" {
+		fmt.Fprintf(w, "  %-10s %s  — Почта: %s, письма в %s\n", "smtp", eps.SMTP, eps.SMTP, eps.MailDir)
+	} else if eps.SMTP != "" {
+		fmt.Fprintf(w, "  %-10s %s  — Почта: EGOV_SMTP_ADDR\n", "smtp", eps.SMTP)
+	}
 	if eps.Signer != "" {
 		fmt.Fprintf(w, "  %-10s %s  — egov ncalayer, the local signer (choose whose key signs on this page)\n", "ncalayer", eps.Signer)
 	}

@@ -84,3 +84,32 @@ func TestSuiteOriginsAreExact(t *testing.T) {
 	require.Equal(t, []string{"http://127.0.0.1:8060", "http://127.0.0.1:8061", "http://127.0.0.1:8069", "http://localhost:8060",
 		"http://localhost:8061", "http://localhost:8069", "https://127.0.0.1:8062", "https://localhost:8062"}, suiteOrigins(eps))
 }
+
+// TestSummaryNamesTheMail: the summary says where the mail drop listens and where its letters are, or
+// that EGOV_SMTP_ADDR's server takes them; endpoints.json carries the same.
+func TestSummaryNamesTheMail(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		eps  Endpoints
+		want string
+	}{
+		{name: "ok/the dev mode's own drop", eps: Endpoints{SMTP: "smtp://127.0.0.1:2525", MailDir: "data/mail"},
+			want: "Почта: smtp://127.0.0.1:2525, письма в data/mail"},
+		{name: "ok/a server of EGOV_SMTP_ADDR", eps: Endpoints{SMTP: "smtp://mail.example.kz:587"},
+			want: "smtp://mail.example.kz:587  — Почта: EGOV_SMTP_ADDR"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var out bytes.Buffer
+			printSummary(&out, "data", tt.eps, nil, nil, false, time.Second)
+			require.Contains(t, out.String(), tt.want)
+			dir := t.TempDir()
+			require.NoError(t, writeEndpoints(dir, tt.eps))
+			b, err := os.ReadFile(filepath.Join(dir, "endpoints.json"))
+			require.NoError(t, err)
+			require.Contains(t, string(b), `"smtp": "`+tt.eps.SMTP+`"`)
+		})
+	}
+}

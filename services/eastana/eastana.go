@@ -22,6 +22,7 @@ import (
 	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/mail"
 	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/participant"
 	"github.com/egov-suite/egov/internal/registries"
@@ -72,6 +73,8 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-* headers the cabinets believe (Secure
 	// cookies behind a TLS-terminating ingress).
 	TrustedProxies webkit.Proxies `env:"EGOV_TRUSTED_PROXIES"`
+	// MailInterval is how often the e-mail outbox is looked at besides the wake-ups after a result.
+	MailInterval time.Duration `env:"EGOV_EASTANA_MAIL_INTERVAL" envDefault:"2s"`
 	// Workers handle deliveries at once: an application is decided once per sender under the list's
 	// lock and the applications' key, so their order does not matter.
 	Workers int `env:"EGOV_EASTANA_WORKERS" envDefault:"4"`
@@ -178,6 +181,12 @@ func Descriptor(cfg Config) app.Descriptor {
 			}
 			in := &intake.Intake{Store: st, DB: env.DB, Registry: registries.Client{C: client}, Verifier: client.Verifier, Seal: client.Signer,
 				VerifyURL: verifyURL, Term: term, BIN: cfg.MIOBIN}
+			mailing, err := mailingOf(env)
+			if err != nil {
+				_ = conn.Close()
+				return nil, err
+			}
+			in.Mail = mailing
 			r := &receiver{client: client, in: in, now: env.Now}
 			passports, err := catalog.Builtin()
 			if err != nil {
@@ -200,6 +209,13 @@ func Descriptor(cfg Config) app.Descriptor {
 					"notifications": func(ctx context.Context) error {
 						return serve.Repeat(ctx, cfg.NotifyInterval, nil, env.Log, "eastana: notify the channels",
 							func(ctx context.Context) (int, error) { return r.in.ForwardOnce(ctx, 256, r.send) })
+					},
+					"mail": func(ctx context.Context) error {
+						if mailing == nil {
+							<-ctx.Done() // no EGOV_SMTP_ADDR: nothing is e-mailed
+							return nil
+						}
+						return mailing.Outbox.Run(ctx, cfg.MailInterval)
 					},
 					"referral expiry": func(ctx context.Context) error {
 						return st.RunExpiry(ctx, env.Now, cfg.ExpiryInterval, "expiry", func(err error) {
@@ -302,4 +318,17 @@ func (r *receiver) notify(ctx context.Context, from intake.Origin, a *applicatio
 		MessageDate: n.GetTime(), UserId: a.GetApplicantIin(), Region: a.GetRegion(),
 		PayloadType: string(n.ProtoReflect().Descriptor().FullName()), Payload: payload,
 	})
+}
+
+// mailingOf is the e-mail of results through EGOV_SMTP_ADDR's server (the dev mode's drop), or nil
+// when none is configured.
+func mailingOf(env *app.Env) (*intake.Mailing, error) {
+	if env.SMTP.Addr == "" {
+		return nil, nil
+	}
+	sender, err := mail.NewSender(mail.Config{SMTP: env.SMTP})
+	if err != nil {
+		return nil, err
+	}
+	return &intake.Mailing{Outbox: mail.NewOutbox(env.DB, sender, env.SMTP.From, env.Now, env.Log), Log: env.Log}, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/mail"
 	"github.com/egov-suite/egov/internal/mtls"
 	"github.com/egov-suite/egov/internal/natsbus"
 	"github.com/egov-suite/egov/internal/participant"
@@ -55,6 +56,9 @@ type Config struct {
 	OfficeAddresses map[string]string `env:"EGOV_RSHEP_OFFICE_ADDRESSES" envSeparator:";" envKeyValSeparator:"="`
 	// CatalogDir, when set, holds the passports (*.yaml) instead of the built-in catalogue.
 	CatalogDir string `env:"EGOV_RSHEP_CATALOG_DIR"`
+	// MailInterval is how often the e-mail outbox is looked at besides the engine's wake-ups (a row of
+	// another replica, a back-off that ran out).
+	MailInterval time.Duration `env:"EGOV_RSHEP_MAIL_INTERVAL" envDefault:"10s"`
 	// TimerInterval is how often due timers are claimed.
 	TimerInterval time.Duration `env:"EGOV_RSHEP_TIMER_INTERVAL" envDefault:"1s"`
 	// Workers handle each region's deliveries at once: registration is idempotent under an advisory
@@ -178,8 +182,19 @@ func Descriptor(cfg Config) app.Descriptor {
 				_ = closeAll()
 				return nil, errors.New("EGOV_RSHEP_VERIFY_URL: the portal's public address is needed for the QR code of printed results")
 			}
+			// Results by e-mail where a passport offers it (51), through EGOV_SMTP_ADDR's server.
+			var outbox *mail.Outbox
+			if env.SMTP.Addr != "" {
+				sender, err := mail.NewSender(mail.Config{SMTP: env.SMTP})
+				if err != nil {
+					_ = closeAll()
+					return nil, err
+				}
+				outbox = mail.NewOutbox(env.DB, sender, env.SMTP.From, env.Now, env.Log)
+			}
 			eng, err := engine.New(engine.Options{Catalog: cat, Nodes: nodes, DB: env.DB, Registries: engine.ShepRegistries{Nodes: nodes},
-				Now: env.Now, Log: env.Log, Worker: hostname(), Meter: env.Telemetry.Meter("egov/rshep"), VerifyURL: verifyURL, Cabinet: cfg.Cabinet})
+				Now: env.Now, Log: env.Log, Worker: hostname(), Meter: env.Telemetry.Meter("egov/rshep"), VerifyURL: verifyURL, Cabinet: cfg.Cabinet,
+				Mail: outbox})
 			if err != nil {
 				_ = closeAll()
 				return nil, err
@@ -201,6 +216,9 @@ func Descriptor(cfg Config) app.Descriptor {
 			workers := map[string]func(context.Context) error{
 				"outbox": func(ctx context.Context) error { return eng.Forward(ctx, time.Second) },
 				"timers": func(ctx context.Context) error { return eng.RunTimers(ctx, cfg.TimerInterval) },
+			}
+			if outbox != nil {
+				workers["mail"] = func(ctx context.Context) error { return outbox.Run(ctx, cfg.MailInterval) }
 			}
 			var checks []serve.Check
 			for r, n := range nodes {

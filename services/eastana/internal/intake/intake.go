@@ -75,6 +75,8 @@ type Intake struct {
 	// term (the passport's deciding step; DefaultTerm when zero).
 	Calendar *calendar.Calendar
 	Term     catalog.Duration
+	// Mail e-mails the result documents to the address given with consent (mail.go); nil: none.
+	Mail *Mailing
 
 	// hook, set only by tests (export_test.go), runs at named points of Sign: "locking", after the
 	// document was checked and laid out and before the locks are taken, and "locked", holding them. It

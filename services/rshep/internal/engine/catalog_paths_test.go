@@ -160,6 +160,8 @@ func form(p *catalog.Passport, ch string) map[string]string {
 		case ok:
 		case f.ID == "applicant_iin":
 			v = applicantIIN
+		case f.ID == engine.FieldEmail:
+			v = "asel.akhmetova@example.kz" // an address, given with the consent (the first choice, "yes")
 		case f.Type == "iin":
 			v = "841103300017" // Иванов, a representative ГБД ФЛ knows
 		case f.Type == "choice":

@@ -28,6 +28,7 @@ import (
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/calendar"
 	"github.com/egov-suite/egov/internal/catalog"
+	"github.com/egov-suite/egov/internal/mail"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	"github.com/egov-suite/egov/services/rshep/internal/rules"
 	"github.com/egov-suite/egov/services/rshep/internal/store"
@@ -64,6 +65,9 @@ type Options struct {
 	// in the citizen's history and notifications («направлен в личный кабинет»). "" sends the statuses
 	// to the ЦОН only.
 	Cabinet string
+	// Mail, when set, e-mails an issued result to the address the applicant gave with consent (a
+	// passport with the field "email"); nil: no e-mail (EGOV_SMTP_ADDR unset).
+	Mail *mail.Outbox
 }
 
 // Engine runs the passports.

@@ -311,6 +311,9 @@ func (e *Engine) close(ctx context.Context, tx pgx.Tx, c *Case, p *catalog.Passp
 		Action: ActIssued, Status: "RESULT_ISSUED"}); err != nil {
 		return err
 	}
+	if err := e.mailResult(ctx, tx, c, p); err != nil { // «или посредством отправки на электронную почту»
+		return err
+	}
 	return e.setStatus(ctx, tx, c, p, "RESULT_ISSUED", now, func(n *applicationv1.StatusNotification) {
 		n.Result = &envelopev1.SignedDocument{MediaType: c.ResultMediaType, Content: c.ResultContent, Signature: c.ResultSignature}
 		for _, d := range c.Docs() {

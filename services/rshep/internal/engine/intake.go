@@ -179,6 +179,9 @@ func (e *Engine) open(ctx context.Context, region string, env *envelopev1.Envelo
 	if problems := p.CheckApplicationText(a); len(problems) > 0 {
 		return in, e.ground(p, p.IntakeGround(channel), catalog.JoinTexts(problems, "; ")), nil
 	}
+	if problem, ok := checkEmail(p, a.GetFields()); !ok {
+		return in, e.ground(p, p.IntakeGround(channel), problem), nil
+	}
 	return in, nil, nil
 }
 

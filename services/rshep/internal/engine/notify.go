@@ -94,11 +94,14 @@ func (e *Engine) enqueueTo(ctx context.Context, tx pgx.Tx, c *Case, recipient st
 	return err
 }
 
-// poke wakes the forwarder after a commit.
+// poke wakes the forwarder, and the mail worker, after a commit.
 func (e *Engine) poke() {
 	select {
 	case e.wake <- struct{}{}:
 	default:
+	}
+	if e.o.Mail != nil {
+		e.o.Mail.Poke()
 	}
 }
 

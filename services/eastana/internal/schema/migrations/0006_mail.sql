@@ -1,0 +1,20 @@
+-- The result documents owed by e-mail (internal/mail's outbox): one row per notification carrying a
+-- result (the signed ticket, referral or refusal, or a referral the queue gave on its own) of a case
+-- whose applicant gave an address with the consent; written in the transaction that keeps the
+-- notification, sent once by the mail worker. The address and the composed message are kept only until
+-- the message is delivered.
+CREATE TABLE mail_outbox (
+	id               bigserial PRIMARY KEY,
+	key              text NOT NULL UNIQUE,
+	recipient        text,
+	recipient_masked text NOT NULL,
+	message          bytea,
+	message_id       text NOT NULL,
+	created_at       timestamptz NOT NULL,
+	attempts         integer NOT NULL DEFAULT 0,
+	next_attempt_at  timestamptz,
+	last_error       text NOT NULL DEFAULT '',
+	sent_at          timestamptz,
+	parked_at        timestamptz
+);
+CREATE INDEX mail_outbox_due ON mail_outbox (id) WHERE sent_at IS NULL AND parked_at IS NULL;
