@@ -28,9 +28,9 @@ func TestQueuePlace(t *testing.T) {
 		want, not []string
 	}{
 		{name: "ok/ru", lang: "ru", app: &applicant.Application{Queue: place},
-			want: []string{`Место в очереди`, `Номер в очереди: <strong id="queue-number">57</strong>; перед вами: <strong id="queue-ahead">31</strong>`, "общая очередь", "astana"}},
+			want: []string{`Место в очереди`, `Номер в очереди: <strong id="queue-number">57</strong>; перед вами: <strong id="queue-ahead">31</strong>`, "общая очередь", "город Астана"}},
 		{name: "ok/kk", lang: "kk", app: &applicant.Application{Queue: place},
-			want: []string{`Кезектегі орны`, `Кезектегі нөмірі: <strong id="queue-number">57</strong>; алдыңызда: <strong id="queue-ahead">31</strong>`, "жалпы кезек"},
+			want: []string{`Кезектегі орны`, `Кезектегі нөмірі: <strong id="queue-number">57</strong>; алдыңызда: <strong id="queue-ahead">31</strong>`, "жалпы кезек", "Астана қаласы"},
 			not:  []string{"Номер в очереди", "общая"}},
 		{name: "ok/closed: the last place", lang: "ru", app: &applicant.Application{Queue: place, ClosedAt: &closed},
 			want: []string{"Последнее место в очереди"}},
