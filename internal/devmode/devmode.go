@@ -353,11 +353,11 @@ func privateDir(dir string) error {
 }
 
 // suiteOrigins are the suite's own sites, which the local signer serves without asking: the portal, the
-// ЦОН desk and АРМ (under РШЭП's address), by IP and by the name localhost. Any other site's page waits
+// ЦОН desk, АРМ (under РШЭП's address) and ИС Е-Астана's cabinets, by IP and by the name localhost. Any other site's page waits
 // for the person's Allow on the signer's page, as with NCALayer.
 func suiteOrigins(eps Endpoints) []string {
 	var out []string
-	for _, name := range []string{"portal", "tson", "rshep"} {
+	for _, name := range []string{"portal", "tson", "rshep", "eastana"} {
 		u, err := url.Parse(eps.Services[name].HTTP)
 		if err != nil || u.Port() == "" {
 			continue

@@ -75,11 +75,12 @@ func TestDataFolderAndSecretsArePrivate(t *testing.T) {
 func TestSuiteOriginsAreExact(t *testing.T) {
 	t.Parallel()
 	eps := Endpoints{Services: map[string]app.Endpoint{
-		"portal": {HTTP: "http://127.0.0.1:8060"},
-		"tson":   {HTTP: "http://127.0.0.1:8061"},
-		"rshep":  {HTTP: "https://127.0.0.1:8062"},
-		"gbdfl":  {HTTP: "http://127.0.0.1:8063"},
+		"portal":  {HTTP: "http://127.0.0.1:8060"},
+		"tson":    {HTTP: "http://127.0.0.1:8061"},
+		"rshep":   {HTTP: "https://127.0.0.1:8062"},
+		"gbdfl":   {HTTP: "http://127.0.0.1:8063"},
+		"eastana": {HTTP: "http://127.0.0.1:8069"},
 	}}
-	require.Equal(t, []string{"http://127.0.0.1:8060", "http://127.0.0.1:8061", "http://localhost:8060", "http://localhost:8061",
-		"https://127.0.0.1:8062", "https://localhost:8062"}, suiteOrigins(eps))
+	require.Equal(t, []string{"http://127.0.0.1:8060", "http://127.0.0.1:8061", "http://127.0.0.1:8069", "http://localhost:8060",
+		"http://localhost:8061", "http://localhost:8069", "https://127.0.0.1:8062", "https://localhost:8062"}, suiteOrigins(eps))
 }

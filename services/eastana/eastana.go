@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/google/uuid"
@@ -25,10 +26,13 @@ import (
 	"github.com/egov-suite/egov/internal/participant"
 	"github.com/egov-suite/egov/internal/registries"
 	"github.com/egov-suite/egov/internal/serve"
+	"github.com/egov-suite/egov/internal/webkit"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 	shepv1 "github.com/egov-suite/egov/proto/egov/shep/v1"
+	"github.com/egov-suite/egov/services/eastana/internal/cabinet"
 	"github.com/egov-suite/egov/services/eastana/internal/intake"
+	"github.com/egov-suite/egov/services/eastana/internal/mio"
 	"github.com/egov-suite/egov/services/eastana/internal/queue"
 	"github.com/egov-suite/egov/services/eastana/internal/schema"
 	"github.com/egov-suite/egov/services/eastana/internal/store"
@@ -63,9 +67,16 @@ type Config struct {
 	// DecisionDays, when set, is the МИО employee's term to sign a result in working days; by default the
 	// term is the passport's deciding step (3 working days at ЦОН, taken for every channel).
 	DecisionDays int `env:"EGOV_EASTANA_DECISION_DAYS"`
+	// MIOSessionTTL is how long a МИО employee's session in the working cabinet lasts.
+	MIOSessionTTL time.Duration `env:"EGOV_EASTANA_MIO_SESSION_TTL" envDefault:"8h"`
+	// TrustedProxies are the reverse proxies whose X-Forwarded-* headers the cabinets believe (Secure
+	// cookies behind a TLS-terminating ingress).
+	TrustedProxies webkit.Proxies `env:"EGOV_TRUSTED_PROXIES"`
 	// Workers handle deliveries at once: an application is decided once per sender under the list's
 	// lock and the applications' key, so their order does not matter.
 	Workers int `env:"EGOV_EASTANA_WORKERS" envDefault:"4"`
+	// CabinetSessionTTL is how long a citizen's session in the personal cabinet lasts.
+	CabinetSessionTTL time.Duration `env:"EGOV_EASTANA_CABINET_SESSION_TTL" envDefault:"30m"`
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -168,6 +179,20 @@ func Descriptor(cfg Config) app.Descriptor {
 			in := &intake.Intake{Store: st, DB: env.DB, Registry: registries.Client{C: client}, Verifier: client.Verifier, Seal: client.Signer,
 				VerifyURL: verifyURL, Term: term, BIN: cfg.MIOBIN}
 			r := &receiver{client: client, in: in, now: env.Now}
+			passports, err := catalog.Builtin()
+			if err != nil {
+				_ = conn.Close()
+				return nil, err
+			}
+			// The МИО working cabinet under /mio/, the citizen's personal cabinet under "/".
+			work := mio.New(mio.Options{Store: st, DB: env.DB, Intake: in, Catalog: passports, Verifier: client.Verifier, Now: env.Now,
+				Log: env.Log, SessionTTL: cfg.MIOSessionTTL, SignerURL: env.SignerURL, Proxies: cfg.TrustedProxies})
+			personal := cabinet.New(cabinet.Options{Intake: in, Store: st, Catalog: passports, Region: Region, Participant: Participant,
+				Verifier: client.Verifier, DB: env.DB, Now: env.Now, Log: env.Log, SessionTTL: cfg.CabinetSessionTTL,
+				SignerURL: env.SignerURL, Proxies: cfg.TrustedProxies})
+			mux := http.NewServeMux()
+			mux.Handle(mio.Prefix, work.Handler())
+			mux.Handle("/", personal.Handler())
 			return &app.Unit{
 				Checks: []serve.Check{{Name: "consumer " + Participant, Fn: client.Ready}},
 				Workers: map[string]func(context.Context) error{
@@ -182,10 +207,16 @@ func Descriptor(cfg Config) app.Descriptor {
 						})
 					},
 				},
+				HTTP:     mux,
 				Close:    func(context.Context) error { return conn.Close() },
 				Identity: ident,
 				Seed: func(ctx context.Context, _ string) ([]demo.Entry, error) {
-					return seedDemo(ctx, env.DB, st, in, env.Now())
+					entries, err := seedDemo(ctx, env.DB, st, in, env.Now())
+					if err != nil {
+						return nil, err
+					}
+					return append(entries, demo.Entry{Service: "eastana", Kind: "кабинет", Name: "рабочий кабинет МИО",
+						Role: "http://" + env.Addr.HTTP + mio.Prefix}), nil
 				},
 			}, nil
 		},
