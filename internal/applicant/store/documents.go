@@ -30,8 +30,10 @@ type Document struct {
 	Printable          []byte
 	PrintableSignature []byte
 	VerifyURL          string
-	// Region is the provider's region (the node that signed the printable form is rshep-<region>).
-	Region string
+	// Region is the provider's region (the node that signed the printable form is rshep-<region>, or
+	// the passport's own provider participant), ServiceCode the passport's code.
+	Region      string
+	ServiceCode string
 }
 
 // AddDocuments records the result documents of a notification, once (a redelivered notification adds
@@ -75,12 +77,12 @@ func nilIfEmpty(b []byte) []byte {
 }
 
 const documentColumns = `d.application_id::text, a.number, d.position, d.doc_id, d.kind, d.name_ru, d.name_kk, d.media_type, d.content,
-	d.signature, d.digest, coalesce(d.printable, ''), coalesce(d.printable_signature, ''), d.verify_url, a.region`
+	d.signature, d.digest, coalesce(d.printable, ''), coalesce(d.printable_signature, ''), d.verify_url, a.region, a.service_code`
 
 func scanDocument(r pgx.CollectableRow) (*Document, error) {
 	var d Document
 	err := r.Scan(&d.ApplicationID, &d.Number, &d.Position, &d.DocID, &d.Kind, &d.NameRU, &d.NameKK, &d.MediaType, &d.Content,
-		&d.Signature, &d.Digest, &d.Printable, &d.PrintableSignature, &d.VerifyURL, &d.Region)
+		&d.Signature, &d.Digest, &d.Printable, &d.PrintableSignature, &d.VerifyURL, &d.Region, &d.ServiceCode)
 	return &d, err
 }
 
