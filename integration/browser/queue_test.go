@@ -1,12 +1,15 @@
 package browser
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+
+	"github.com/egov-suite/egov/qakit"
 )
 
 // Асель's children under 7 (internal/demo): the kindergarten waiting list's.
@@ -27,6 +30,19 @@ func TestWaitingListPages(t *testing.T) {
 	signer := d.Endpoints.Signer
 	portal := d.Endpoints.Services["portal"].HTTP
 	tson := d.Endpoints.Services["tson"].HTTP
+	// The МИО employee signs the drafted registration tickets in ИС Е-Астана's working cabinet (over
+	// HTTP: this test is about the channels' pages).
+	employee, err := qakit.NewMIO(t.Context(), d.Endpoints.Services["eastana"].HTTP, filepath.Join(d.DataDir, "keys"), "mio-astana")
+	require.NoError(t, err)
+	signTicket := func(t *testing.T, number string) {
+		t.Helper()
+		path, _, found, err := employee.Case(t.Context(), number, "awaiting")
+		require.NoError(t, err)
+		require.True(t, found, "the application %s awaits the employee's decision", number)
+		pg, err := employee.SignDraft(t.Context(), path)
+		require.NoError(t, err)
+		require.NoError(t, pg.Err())
+	}
 
 	t.Run("portal", func(t *testing.T) {
 		b.t = t
@@ -53,6 +69,13 @@ func TestWaitingListPages(t *testing.T) {
 		b.run("where", chromedp.Location(&page))
 		page = strings.Split(page, "?")[0]
 
+		// Registered at once with ИС Е-Астана's number; nothing is decided before the employee signs.
+		number := strings.TrimSpace(b.until(page, "#number", "ЕА-", 60*time.Second))
+		require.NotContains(t, b.statuses(), "QUEUED")
+		var places int
+		b.run("no place yet", chromedp.Evaluate(`document.querySelectorAll("#queue-place").length`, &places))
+		require.Zero(t, places, "no place before the signed ticket")
+		signTicket(t, number)
 
 		b.until(page, "#status", "Поставлен в очередь", 60*time.Second)
 		queueNumber := b.text("#queue-number")
@@ -60,6 +83,11 @@ func TestWaitingListPages(t *testing.T) {
 		require.Contains(t, b.text("#queue-line"), "Номер в очереди: "+queueNumber+"; перед вами:")
 		require.Contains(t, b.text(`#statuses tr[data-status="QUEUED"]`), queueNumber, "the queue number is in the status's text")
 		require.NotContains(t, b.text("#statuses"), "{queue_number}")
+		require.Contains(t, b.text("#result-signer"), "САРСЕНОВА", "the registration ticket is signed by the МИО employee")
+		require.Contains(t, b.text("#result-cert"), "действителен")
+		var closed int
+		b.run("open", chromedp.Evaluate(`document.querySelectorAll("#closed").length`, &closed))
+		require.Zero(t, closed, "a waiting child's application stays open")
 		b.shot("queue-portal-02-queued")
 		b.look("queue-portal-application", page)
 
@@ -89,10 +117,13 @@ func TestWaitingListPages(t *testing.T) {
 		b.run("where", chromedp.Location(&receipt))
 		page := strings.TrimSuffix(receipt, "/receipt")
 
-
+		number := strings.TrimSpace(b.until(page, "#number", "ЕА-", 60*time.Second))
+		signTicket(t, number)
 		b.until(page, "#status", "Поставлен в очередь", 60*time.Second)
 		queueNumber := b.text("#queue-number")
 		require.Contains(t, b.text("#queue-line"), "Номер в очереди: "+queueNumber+"; перед вами:")
+		require.Contains(t, b.text("#result-signer"), "САРСЕНОВА")
+		require.Contains(t, b.text("#result-cert"), "действителен")
 		b.shot("queue-tson-01-queued")
 		b.look("queue-tson-application", page)
 	})
