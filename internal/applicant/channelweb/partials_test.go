@@ -50,3 +50,26 @@ func TestQueuePlace(t *testing.T) {
 		})
 	}
 }
+
+// TestStatusPlaces: each status row of a waiting list shows the place it gave, in the page's language.
+func TestStatusPlaces(t *testing.T) {
+	t.Parallel()
+	tmpl := template.Must(template.New("").Funcs(channelweb.Funcs()).ParseFS(channelweb.Partials, "web/*.html"))
+	statuses := []applicant.Status{
+		{Status: "REGISTERED", TextRU: "Заявление принято ИС Е-Астана", TextKK: "Өтінішті Е-Астана АЖ қабылдады"},
+		{Status: "QUEUED", Queue: &applicant.Place{List: "astana", Number: 25, Ahead: 24, Kind: "general"}},
+		{Status: "QUEUE_MOVED", Queue: &applicant.Place{List: "astana", Number: 25, Ahead: 19, Kind: "general"}},
+	}
+	for _, tt := range []struct{ lang, want string }{
+		{"ru", "Номер в очереди 25; перед вами 19"},
+		{"kk", "Кезектегі нөмірі 25; алдыңызда 19"},
+	} {
+		t.Run("ok/"+tt.lang, func(t *testing.T) {
+			t.Parallel()
+			var b strings.Builder
+			require.NoError(t, tmpl.ExecuteTemplate(&b, "statuses", webkit.Page{Lang: tt.lang, Data: map[string]any{"Statuses": statuses}}))
+			require.Equal(t, 2, strings.Count(b.String(), `class="muted status-place"`), "one place per status that gave one")
+			require.Contains(t, b.String(), tt.want)
+		})
+	}
+}
