@@ -124,8 +124,19 @@ func TestWaitingListPages(t *testing.T) {
 		require.Contains(t, b.text("#queue-line"), "Номер в очереди: "+queueNumber+"; перед вами:")
 		require.Contains(t, b.text("#result-signer"), "САРСЕНОВА")
 		require.Contains(t, b.text("#result-cert"), "действителен")
+		var unclaim int
+		b.run("no unclaimed while waiting", chromedp.Evaluate(`document.querySelectorAll("#unclaimed").length`, &unclaim))
+		require.Zero(t, unclaim, "a waiting child's ticket is not left unclaimed")
 		b.shot("queue-tson-01-queued")
 		b.look("queue-tson-application", page)
+
+		// Process 8: the ticket handed over at the counter while the child waits.
+		b.run("hand over", chromedp.Navigate(page), chromedp.WaitVisible("#hand-over", chromedp.ByQuery),
+			submit("#hand-over"), chromedp.WaitVisible("#handed-over", chromedp.ByQuery))
+		st := b.statuses()
+		require.Equal(t, []string{"QUEUED", "HANDED_OVER"}, st[len(st)-2:])
+		require.Contains(t, b.text("#queue-line"), "Номер в очереди: "+queueNumber)
+		b.shot("queue-tson-02-handed-over")
 	})
 
 	b.noPersonalDataInURLs(asel, youngChild, youngestChild)

@@ -73,13 +73,13 @@ func TestWaitingList(t *testing.T) {
 			{Status: offered, Sequence: 4, Queue: place(57, 0), Results: ticket("referral", "Направление №57"),
 				Deadline: timestamppb.New(time.Date(2027, 1, 31, 18, 0, 0, 0, time.UTC))},
 			{Status: enrolled, Sequence: 5},
-		}, closed: []bool{false, false, false, false, true}, status: "ENROLLED", place: &applicant.Place{List: "astana", Number: 57, Ahead: 0, Kind: "general"},
+		}, closed: []bool{false, false, false, false, true}, status: "ENROLLED", place: &applicant.Place{List: "astana", Number: 57, Ahead: 0, Kind: "general", Seq: 4},
 			docs: []string{"registration_ticket", "referral"}, movement: []int64{40, 31, 0}},
 		{name: "ok/a declined referral ends it", notes: []*applicationv1.StatusNotification{
 			reg,
 			{Status: offered, Sequence: 2, Queue: place(3, 0), Results: ticket("referral", "Направление №3")},
 			{Status: declined, Sequence: 3, Queue: place(3, 0)},
-		}, closed: []bool{false, false, true}, status: "REFERRAL_DECLINED", place: &applicant.Place{List: "astana", Number: 3, Kind: "general"},
+		}, closed: []bool{false, false, true}, status: "REFERRAL_DECLINED", place: &applicant.Place{List: "astana", Number: 3, Kind: "general", Seq: 3},
 			docs: []string{"referral"}, movement: []int64{0, 0}},
 		{name: "ok/a refusal signed after REGISTERED ends it", notes: []*applicationv1.StatusNotification{
 			reg,
@@ -91,7 +91,7 @@ func TestWaitingList(t *testing.T) {
 			{Status: moved, Sequence: 3, Queue: place(57, 31)},
 			{Status: applicationv1.CaseStatus_CASE_STATUS_REMOVED, Sequence: 4},
 			{Status: queued, Sequence: 2, Queue: place(57, 40), Results: ticket("registration_ticket", "Талон №57")},
-		}, closed: []bool{false, false, false, true}, status: "REMOVED", place: &applicant.Place{List: "astana", Number: 57, Ahead: 31, Kind: "general"},
+		}, closed: []bool{false, false, false, true}, status: "REMOVED", place: &applicant.Place{List: "astana", Number: 57, Ahead: 31, Kind: "general", Seq: 3},
 			docs: []string{"registration_ticket"}, movement: []int64{40, 31}},
 		{name: "fail/an unsigned refusal after REGISTERED (РШЭП's, whose letter follows) leaves it open", notes: []*applicationv1.StatusNotification{
 			reg,
@@ -174,4 +174,31 @@ func TestQueueTexts(t *testing.T) {
 		}
 		require.NotEqual(t, channelweb.StatusName("ru", s), channelweb.StatusName("kk", s), s)
 	}
+}
+
+// TestHandOverOfATicket: at a ЦОН the registration ticket is handed over while the child waits, once,
+// and the hand-over stands after the status that brought it, before the list's later statuses; a
+// waiting child's ticket is not left unclaimed; nothing is handed over before the signed decision.
+func TestHandOverOfATicket(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	id := f.kgDraft(t)
+	send := func(n *applicationv1.StatusNotification) {
+		n.ApplicationId, n.Time = id, timestamppb.Now()
+		require.NoError(t, f.desk.Handle(t.Context(), notification(t, n)))
+	}
+	send(&applicationv1.StatusNotification{Status: applicationv1.CaseStatus_CASE_STATUS_REGISTERED, Sequence: 1, RegistrationNumber: "ЕА-2026-000001"})
+	require.ErrorIs(t, f.desk.HandOver(t.Context(), owner, id, "Нурланова Г.", false), applicant.ErrNotIssued, "nothing signed yet")
+	send(&applicationv1.StatusNotification{Status: applicationv1.CaseStatus_CASE_STATUS_QUEUED, Sequence: 2, Queue: place(25, 24),
+		Results: ticket("registration_ticket", "Талон №25")})
+	require.ErrorIs(t, f.desk.HandOver(t.Context(), owner, id, "Нурланова Г.", true), applicant.ErrNotIssued, "a waiting child's ticket is not unclaimed")
+	require.NoError(t, f.desk.HandOver(t.Context(), owner, id, "Нурланова Г.", false))
+	require.ErrorIs(t, f.desk.HandOver(t.Context(), owner, id, "Нурланова Г.", false), applicant.ErrNotIssued, "once")
+	send(&applicationv1.StatusNotification{Status: applicationv1.CaseStatus_CASE_STATUS_QUEUE_MOVED, Sequence: 3, Queue: place(25, 20)})
+	require.Equal(t, []string{"DRAFT", "REGISTERED", "QUEUED", "HANDED_OVER", "QUEUE_MOVED"}, f.statuses(t, id))
+	a, err := f.desk.Get(t.Context(), owner, id)
+	require.NoError(t, err)
+	require.Equal(t, "QUEUE_MOVED", a.Status, "the list's later status is the application's")
+	require.NotNil(t, a.HandedOverAt)
+	require.False(t, a.Closed())
 }
