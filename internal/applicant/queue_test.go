@@ -17,7 +17,7 @@ import (
 
 // kgDraft is a draft of the Astana kindergarten registration (preschool-registration.71) on the
 // fixture's desk.
-func (f *fixture) kgDraft(t *testing.T) string {
+func (f *fixture) kgDraft(t testing.TB) string {
 	t.Helper()
 	id, err := f.desk.Draft(t.Context(), owner, &applicationv1.Application{ServiceCode: "preschool-registration", Region: "71",
 		ApplicantIin: applicantID, Language: "ru", Fields: map[string]string{"applicant_iin": applicantID, "child_iin": demo.YoungChildIIN}})
