@@ -1,7 +1,10 @@
 package applicant_test
 
 import (
+	"fmt"
+	"io/fs"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -11,6 +14,8 @@ import (
 	"github.com/egov-suite/egov/internal/applicant"
 	"github.com/egov-suite/egov/internal/applicant/channelweb"
 	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/pgdb"
+	"github.com/egov-suite/egov/internal/pgtest"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 )
@@ -201,4 +206,53 @@ func TestHandOverOfATicket(t *testing.T) {
 	require.Equal(t, "QUEUE_MOVED", a.Status, "the list's later status is the application's")
 	require.NotNil(t, a.HandedOverAt)
 	require.False(t, a.Closed())
+}
+
+// TestMigrationMarksFinal: statuses recorded before migration 0540 get the rule they were recorded under
+// (RESULT_ISSUED, or a refusal at intake, ends an application; РШЭП's REFUSED waiting for its letter does
+// not), so an application open before it closes as it would have.
+func TestMigrationMarksFinal(t *testing.T) {
+	t.Parallel()
+	db, err := pgdb.Open(t.Context(), pgtest.URL(t), "portal", 2)
+	require.NoError(t, err)
+	t.Cleanup(db.Close)
+	before := fstest.MapFS{}
+	all := applicant.Migrations()
+	entries, err := fs.ReadDir(all, ".")
+	require.NoError(t, err)
+	for _, e := range entries {
+		if e.Name() < "0540" {
+			b, err := fs.ReadFile(all, e.Name())
+			require.NoError(t, err)
+			before[e.Name()] = &fstest.MapFile{Data: b}
+		}
+	}
+	_, err = pgdb.Migrate(t.Context(), db, "portal", before)
+	require.NoError(t, err)
+	rows := []struct {
+		app, status string
+		seq         int
+		final       bool
+	}{
+		{"00000000-0000-0000-0000-000000000001", "REGISTERED", 1, false},
+		{"00000000-0000-0000-0000-000000000001", "RESULT_ISSUED", 2, true},
+		{"00000000-0000-0000-0000-000000000002", "REFUSED", 1, true},
+		{"00000000-0000-0000-0000-000000000003", "REGISTERED", 1, false},
+		{"00000000-0000-0000-0000-000000000003", "REFUSED", 2, false},
+	}
+	for _, r := range rows {
+		_, err := db.Exec(t.Context(), `INSERT INTO applications (id, owner, channel, service_code, region, applicant_iin, content, status, created_at)
+			VALUES ($1, $2, 'portal', 'guardianship-certificate', '55', $2, ''::bytea, 'SUBMITTED', now()) ON CONFLICT DO NOTHING`, r.app, owner)
+		require.NoError(t, err)
+		_, err = db.Exec(t.Context(), `INSERT INTO statuses (application_id, key, seq, status, at) VALUES ($1, $2, $3, $4, now())`,
+			r.app, fmt.Sprintf("rshep:%d", r.seq), r.seq, r.status)
+		require.NoError(t, err)
+	}
+	_, err = pgdb.Migrate(t.Context(), db, "portal", all)
+	require.NoError(t, err)
+	for _, r := range rows {
+		var final bool
+		require.NoError(t, db.QueryRow(t.Context(), `SELECT final FROM statuses WHERE application_id = $1 AND seq = $2`, r.app, r.seq).Scan(&final))
+		require.Equal(t, r.final, final, "%s %s at %d", r.app, r.status, r.seq)
+	}
 }
