@@ -52,10 +52,10 @@ type fixture struct {
 }
 
 // setup is a portal desk on a fresh database, reached through a proxy that can lose a commit's answer.
-func setup(t *testing.T) *fixture { return setupDesk(t, false) }
+func setup(t testing.TB) *fixture { return setupDesk(t, false) }
 
 // setupDesk is setup, the desk the citizens' personal cabinet when cabinet is set.
-func setupDesk(t *testing.T, cabinet bool) *fixture {
+func setupDesk(t testing.TB, cabinet bool) *fixture {
 	t.Helper()
 	proxy := cutCommits(t, pgtest.URL(t))
 	db, err := pgdb.Open(t.Context(), proxy.url, "portal", 4)
@@ -156,7 +156,7 @@ func TestSubmitWhoseCommitAnswerIsLost(t *testing.T) {
 	}
 }
 
-func notification(t *testing.T, n *applicationv1.StatusNotification) *shepsdk.Delivery {
+func notification(t testing.TB, n *applicationv1.StatusNotification) *shepsdk.Delivery {
 	t.Helper()
 	b, err := proto.Marshal(n)
 	require.NoError(t, err)
@@ -253,7 +253,7 @@ type commitCutter struct {
 // commitMessage is the simple-protocol Query message pgx sends to commit a transaction.
 var commitMessage = append([]byte{'Q', 0, 0, 0, 11}, "commit\x00"...)
 
-func cutCommits(t *testing.T, dbURL string) *commitCutter {
+func cutCommits(t testing.TB, dbURL string) *commitCutter {
 	t.Helper()
 	u, err := url.Parse(dbURL)
 	require.NoError(t, err)

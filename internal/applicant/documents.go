@@ -31,17 +31,22 @@ type Checked struct {
 }
 
 // VerifyDocument checks both signatures of doc now, certificate status included. A system signature
-// must be the node of the document's region: another participant's key is no provider's.
+// must be the provider's system: the node of the document's region, or the passport's own provider
+// participant (ИС Е-Астана seals its documents' printable forms); another participant's key is no
+// provider's.
 func (d *Desk) VerifyDocument(ctx context.Context, doc *Document) (Checked, error) {
 	var c Checked
 	node := applicationv1.ParticipantID(doc.Region)
+	if p, ok := d.o.Catalog.Get(doc.ServiceCode, doc.Region); ok && p.Provider.Participant != "" {
+		node = p.Provider.Participant
+	}
 	check := func(content, sig []byte) (*envelope.Result, error) {
 		res, err := d.o.Client.Verifier.Verify(ctx, content, sig, envelope.Expect{Purpose: envelope.PurposeIssued})
 		if err != nil {
 			return nil, err
 		}
 		if res.Holder.System && res.Holder.Name != node {
-			return nil, fmt.Errorf("applicant: the document is signed by the system %s, not by the region's node %s", res.Holder.Name, node)
+			return nil, fmt.Errorf("applicant: the document is signed by the system %s, not by the provider's system %s", res.Holder.Name, node)
 		}
 		return res, nil
 	}

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/egov-suite/egov/internal/applicant"
+	"github.com/egov-suite/egov/internal/pki"
 	"github.com/egov-suite/egov/internal/printform"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
@@ -85,6 +86,38 @@ func TestResultDocumentsAndTheirVerification(t *testing.T) {
 		docs, err := f.desk.Documents(t.Context(), a)
 		require.NoError(t, err)
 		_, err = f.desk.VerifyDocument(t.Context(), docs[0])
-		require.ErrorContains(t, err, "signed by the system rshep-27, not by the region's node rshep-55")
+		require.ErrorContains(t, err, "signed by the system rshep-27, not by the provider's system rshep-55")
+	})
+
+	// ИС Е-Астана's registration ticket: signed by the МИО employee, its printable form sealed by the
+	// passport's provider participant (eastana), not by a region's node; another system's seal is refused.
+	kg := func(t *testing.T, number string, sealer interface{ Sign([]byte) ([]byte, error) }) *applicant.Document {
+		t.Helper()
+		id, text := f.kgDraft(t), []byte("РЕГИСТРАЦИОННЫЙ ТАЛОН\nНомер заявления: "+number+"\n")
+		employee := f.ca.Person(t, "870614400527", pki.Sign)
+		n := &applicationv1.StatusNotification{ApplicationId: id, Status: applicationv1.CaseStatus_CASE_STATUS_QUEUED, Sequence: 2,
+			RegistrationNumber: number, Time: timestamppb.Now(), Queue: &applicationv1.QueuePlace{ListId: "astana", Number: 25, Ahead: 24, Kind: "general"},
+			Results: []*applicationv1.ResultDocument{{Id: "registration_ticket", Kind: "registration_ticket",
+				Document:  &envelopev1.SignedDocument{MediaType: "text/plain; charset=utf-8", Content: text, Signature: sign(employee, text)},
+				Printable: &envelopev1.SignedDocument{MediaType: printform.MediaType, Content: pdf, Signature: sign(sealer, pdf)}}}}
+		require.NoError(t, f.desk.Handle(t.Context(), notification(t, n)))
+		a, err := f.desk.Get(t.Context(), owner, id)
+		require.NoError(t, err)
+		docs, err := f.desk.Documents(t.Context(), a)
+		require.NoError(t, err)
+		require.Len(t, docs, 1)
+		return docs[0]
+	}
+	t.Run("ok/a waiting list's ticket sealed by its provider's system", func(t *testing.T) {
+		t.Parallel()
+		c, err := f.desk.VerifyDocument(t.Context(), kg(t, "ЕА-2026-000001", f.ca.System(t, "eastana")))
+		require.NoError(t, err)
+		require.Equal(t, "870614400527", c.Text.Holder.IIN, "the МИО employee's signature")
+		require.Equal(t, "eastana", c.Printable.Holder.Name)
+	})
+	t.Run("fail/a waiting list's ticket sealed by the region's node", func(t *testing.T) {
+		t.Parallel()
+		_, err := f.desk.VerifyDocument(t.Context(), kg(t, "ЕА-2026-000002", f.ca.System(t, "rshep-71")))
+		require.ErrorContains(t, err, "signed by the system rshep-71, not by the provider's system eastana")
 	})
 }

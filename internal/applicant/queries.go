@@ -78,7 +78,7 @@ func (d *Desk) HandOver(ctx context.Context, owner, id, operator string, unclaim
 	if err != nil {
 		return err
 	}
-	if !lifecycle.CanHandOver(a.Issued()) {
+	if !lifecycle.CanHandOver(a.Issued()) || (unclaimed && !lifecycle.CanUnclaim(a.Issued())) {
 		return ErrNotIssued
 	}
 	p, ok := d.o.Catalog.Get(a.ServiceCode, a.Region)
@@ -90,6 +90,11 @@ func (d *Desk) HandOver(ctx context.Context, owner, id, operator string, unclaim
 		status = StatusUnclaimed
 	}
 	s := Status{Status: status, At: d.o.Now(), Seq: lifecycle.SeqHandOver}
+	if !a.Closed() && a.Queue != nil {
+		// A waiting child's ticket: the hand-over stands after the status that brought the document,
+		// before the list's later statuses (a referral, the enrolment), not at the end of the list.
+		s.Seq = a.Queue.Seq
+	}
 	for _, n := range p.Notices {
 		if n.Status == status {
 			s.TextRU, s.TextKK = n.Text.RU, n.Text.KK

@@ -1,7 +1,10 @@
 package applicant_test
 
 import (
+	"fmt"
+	"io/fs"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -11,13 +14,15 @@ import (
 	"github.com/egov-suite/egov/internal/applicant"
 	"github.com/egov-suite/egov/internal/applicant/channelweb"
 	"github.com/egov-suite/egov/internal/demo"
+	"github.com/egov-suite/egov/internal/pgdb"
+	"github.com/egov-suite/egov/internal/pgtest"
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	envelopev1 "github.com/egov-suite/egov/proto/egov/envelope/v1"
 )
 
 // kgDraft is a draft of the Astana kindergarten registration (preschool-registration.71) on the
 // fixture's desk.
-func (f *fixture) kgDraft(t *testing.T) string {
+func (f *fixture) kgDraft(t testing.TB) string {
 	t.Helper()
 	id, err := f.desk.Draft(t.Context(), owner, &applicationv1.Application{ServiceCode: "preschool-registration", Region: "71",
 		ApplicantIin: applicantID, Language: "ru", Fields: map[string]string{"applicant_iin": applicantID, "child_iin": demo.YoungChildIIN}})
@@ -73,13 +78,13 @@ func TestWaitingList(t *testing.T) {
 			{Status: offered, Sequence: 4, Queue: place(57, 0), Results: ticket("referral", "Направление №57"),
 				Deadline: timestamppb.New(time.Date(2027, 1, 31, 18, 0, 0, 0, time.UTC))},
 			{Status: enrolled, Sequence: 5},
-		}, closed: []bool{false, false, false, false, true}, status: "ENROLLED", place: &applicant.Place{List: "astana", Number: 57, Ahead: 0, Kind: "general"},
+		}, closed: []bool{false, false, false, false, true}, status: "ENROLLED", place: &applicant.Place{List: "astana", Number: 57, Ahead: 0, Kind: "general", Seq: 4},
 			docs: []string{"registration_ticket", "referral"}, movement: []int64{40, 31, 0}},
 		{name: "ok/a declined referral ends it", notes: []*applicationv1.StatusNotification{
 			reg,
 			{Status: offered, Sequence: 2, Queue: place(3, 0), Results: ticket("referral", "Направление №3")},
 			{Status: declined, Sequence: 3, Queue: place(3, 0)},
-		}, closed: []bool{false, false, true}, status: "REFERRAL_DECLINED", place: &applicant.Place{List: "astana", Number: 3, Kind: "general"},
+		}, closed: []bool{false, false, true}, status: "REFERRAL_DECLINED", place: &applicant.Place{List: "astana", Number: 3, Kind: "general", Seq: 3},
 			docs: []string{"referral"}, movement: []int64{0, 0}},
 		{name: "ok/a refusal signed after REGISTERED ends it", notes: []*applicationv1.StatusNotification{
 			reg,
@@ -91,7 +96,7 @@ func TestWaitingList(t *testing.T) {
 			{Status: moved, Sequence: 3, Queue: place(57, 31)},
 			{Status: applicationv1.CaseStatus_CASE_STATUS_REMOVED, Sequence: 4},
 			{Status: queued, Sequence: 2, Queue: place(57, 40), Results: ticket("registration_ticket", "Талон №57")},
-		}, closed: []bool{false, false, false, true}, status: "REMOVED", place: &applicant.Place{List: "astana", Number: 57, Ahead: 31, Kind: "general"},
+		}, closed: []bool{false, false, false, true}, status: "REMOVED", place: &applicant.Place{List: "astana", Number: 57, Ahead: 31, Kind: "general", Seq: 3},
 			docs: []string{"registration_ticket"}, movement: []int64{40, 31}},
 		{name: "fail/an unsigned refusal after REGISTERED (РШЭП's, whose letter follows) leaves it open", notes: []*applicationv1.StatusNotification{
 			reg,
@@ -173,5 +178,81 @@ func TestQueueTexts(t *testing.T) {
 			require.NotEqual(t, s, channelweb.StatusName(lang, s), "%s has a %s name", s, lang)
 		}
 		require.NotEqual(t, channelweb.StatusName("ru", s), channelweb.StatusName("kk", s), s)
+	}
+}
+
+// TestHandOverOfATicket: at a ЦОН the registration ticket is handed over while the child waits, once,
+// and the hand-over stands after the status that brought it, before the list's later statuses; a
+// waiting child's ticket is not left unclaimed; nothing is handed over before the signed decision.
+func TestHandOverOfATicket(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	id := f.kgDraft(t)
+	send := func(n *applicationv1.StatusNotification) {
+		n.ApplicationId, n.Time = id, timestamppb.Now()
+		require.NoError(t, f.desk.Handle(t.Context(), notification(t, n)))
+	}
+	send(&applicationv1.StatusNotification{Status: applicationv1.CaseStatus_CASE_STATUS_REGISTERED, Sequence: 1, RegistrationNumber: "ЕА-2026-000001"})
+	require.ErrorIs(t, f.desk.HandOver(t.Context(), owner, id, "Нурланова Г.", false), applicant.ErrNotIssued, "nothing signed yet")
+	send(&applicationv1.StatusNotification{Status: applicationv1.CaseStatus_CASE_STATUS_QUEUED, Sequence: 2, Queue: place(25, 24),
+		Results: ticket("registration_ticket", "Талон №25")})
+	require.ErrorIs(t, f.desk.HandOver(t.Context(), owner, id, "Нурланова Г.", true), applicant.ErrNotIssued, "a waiting child's ticket is not unclaimed")
+	require.NoError(t, f.desk.HandOver(t.Context(), owner, id, "Нурланова Г.", false))
+	require.ErrorIs(t, f.desk.HandOver(t.Context(), owner, id, "Нурланова Г.", false), applicant.ErrNotIssued, "once")
+	send(&applicationv1.StatusNotification{Status: applicationv1.CaseStatus_CASE_STATUS_QUEUE_MOVED, Sequence: 3, Queue: place(25, 20)})
+	require.Equal(t, []string{"DRAFT", "REGISTERED", "QUEUED", "HANDED_OVER", "QUEUE_MOVED"}, f.statuses(t, id))
+	a, err := f.desk.Get(t.Context(), owner, id)
+	require.NoError(t, err)
+	require.Equal(t, "QUEUE_MOVED", a.Status, "the list's later status is the application's")
+	require.NotNil(t, a.HandedOverAt)
+	require.False(t, a.Closed())
+}
+
+// TestMigrationMarksFinal: statuses recorded before migration 0540 get the rule they were recorded under
+// (RESULT_ISSUED, or a refusal at intake, ends an application; РШЭП's REFUSED waiting for its letter does
+// not), so an application open before it closes as it would have.
+func TestMigrationMarksFinal(t *testing.T) {
+	t.Parallel()
+	db, err := pgdb.Open(t.Context(), pgtest.URL(t), "portal", 2)
+	require.NoError(t, err)
+	t.Cleanup(db.Close)
+	before := fstest.MapFS{}
+	all := applicant.Migrations()
+	entries, err := fs.ReadDir(all, ".")
+	require.NoError(t, err)
+	for _, e := range entries {
+		if e.Name() < "0540" {
+			b, err := fs.ReadFile(all, e.Name())
+			require.NoError(t, err)
+			before[e.Name()] = &fstest.MapFile{Data: b}
+		}
+	}
+	_, err = pgdb.Migrate(t.Context(), db, "portal", before)
+	require.NoError(t, err)
+	rows := []struct {
+		app, status string
+		seq         int
+		final       bool
+	}{
+		{"00000000-0000-0000-0000-000000000001", "REGISTERED", 1, false},
+		{"00000000-0000-0000-0000-000000000001", "RESULT_ISSUED", 2, true},
+		{"00000000-0000-0000-0000-000000000002", "REFUSED", 1, true},
+		{"00000000-0000-0000-0000-000000000003", "REGISTERED", 1, false},
+		{"00000000-0000-0000-0000-000000000003", "REFUSED", 2, false},
+	}
+	for _, r := range rows {
+		_, err := db.Exec(t.Context(), `INSERT INTO applications (id, owner, channel, service_code, region, applicant_iin, content, status, created_at)
+			VALUES ($1, $2, 'portal', 'guardianship-certificate', '55', $2, ''::bytea, 'SUBMITTED', now()) ON CONFLICT DO NOTHING`, r.app, owner)
+		require.NoError(t, err)
+		_, err = db.Exec(t.Context(), `INSERT INTO statuses (application_id, key, seq, status, at) VALUES ($1, $2, $3, $4, now())`,
+			r.app, fmt.Sprintf("rshep:%d", r.seq), r.seq, r.status)
+		require.NoError(t, err)
+	}
+	_, err = pgdb.Migrate(t.Context(), db, "portal", all)
+	require.NoError(t, err)
+	for _, r := range rows {
+		var final bool
+		require.NoError(t, db.QueryRow(t.Context(), `SELECT final FROM statuses WHERE application_id = $1 AND seq = $2`, r.app, r.seq).Scan(&final))
+		require.Equal(t, r.final, final, "%s %s at %d", r.app, r.status, r.seq)
 	}
 }

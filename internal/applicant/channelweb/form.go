@@ -261,6 +261,7 @@ func Funcs() map[string]any {
 	f["statusName"] = StatusName
 	f["shown"] = Shown
 	f["queueKind"] = QueueKind
+	f["queueList"] = QueueList
 	f["list"] = func(xs ...string) []string { return xs }
 	// docs passes a form page's documents to "documents_input": {{template "documents_input" (docs .)}}.
 	f["docs"] = func(p webkit.Page) map[string]any {

@@ -1,5 +1,11 @@
 package channelweb
 
+import (
+	"strings"
+
+	"github.com/egov-suite/egov/internal/webkit"
+)
+
 // StatusName is a status as the citizen reads it, in Russian or Kazakh.
 func StatusName(lang, status string) string {
 	if n, ok := statusNames[lang][status]; ok {
@@ -54,4 +60,16 @@ func QueueKind(lang, kind string) string {
 var queueKinds = map[string]map[string]string{
 	"ru": {"general": "общая очередь", "primary": "первоочередное право", "extraordinary": "внеочередное право"},
 	"kk": {"general": "жалпы кезек", "primary": "бірінші кезектегі құқық", "extraordinary": "кезектен тыс құқық"},
+}
+
+// QueueList is a waiting list's id (astana, astana/<district>) as a parent reads it.
+func QueueList(lang, id string) string {
+	city, district, byDistrict := strings.Cut(id, "/")
+	if city != "astana" {
+		return id
+	}
+	if byDistrict {
+		return webkit.Pick(lang, "город Астана, район "+district, "Астана қаласы, "+district+" ауданы")
+	}
+	return webkit.Pick(lang, "город Астана", "Астана қаласы")
 }

@@ -28,9 +28,9 @@ func TestQueuePlace(t *testing.T) {
 		want, not []string
 	}{
 		{name: "ok/ru", lang: "ru", app: &applicant.Application{Queue: place},
-			want: []string{`Место в очереди`, `Номер в очереди: <strong id="queue-number">57</strong>; перед вами: <strong id="queue-ahead">31</strong>`, "общая очередь", "astana"}},
+			want: []string{`Место в очереди`, `Номер в очереди: <strong id="queue-number">57</strong>; перед вами: <strong id="queue-ahead">31</strong>`, "общая очередь", "город Астана"}},
 		{name: "ok/kk", lang: "kk", app: &applicant.Application{Queue: place},
-			want: []string{`Кезектегі орны`, `Кезектегі нөмірі: <strong id="queue-number">57</strong>; алдыңызда: <strong id="queue-ahead">31</strong>`, "жалпы кезек"},
+			want: []string{`Кезектегі орны`, `Кезектегі нөмірі: <strong id="queue-number">57</strong>; алдыңызда: <strong id="queue-ahead">31</strong>`, "жалпы кезек", "Астана қаласы"},
 			not:  []string{"Номер в очереди", "общая"}},
 		{name: "ok/closed: the last place", lang: "ru", app: &applicant.Application{Queue: place, ClosedAt: &closed},
 			want: []string{"Последнее место в очереди"}},
@@ -47,6 +47,29 @@ func TestQueuePlace(t *testing.T) {
 			for _, n := range tt.not {
 				require.NotContains(t, b.String(), n)
 			}
+		})
+	}
+}
+
+// TestStatusPlaces: each status row of a waiting list shows the place it gave, in the page's language.
+func TestStatusPlaces(t *testing.T) {
+	t.Parallel()
+	tmpl := template.Must(template.New("").Funcs(channelweb.Funcs()).ParseFS(channelweb.Partials, "web/*.html"))
+	statuses := []applicant.Status{
+		{Status: "REGISTERED", TextRU: "Заявление принято ИС Е-Астана", TextKK: "Өтінішті Е-Астана АЖ қабылдады"},
+		{Status: "QUEUED", Queue: &applicant.Place{List: "astana", Number: 25, Ahead: 24, Kind: "general"}},
+		{Status: "QUEUE_MOVED", Queue: &applicant.Place{List: "astana", Number: 25, Ahead: 19, Kind: "general"}},
+	}
+	for _, tt := range []struct{ lang, want string }{
+		{"ru", "Номер в очереди 25; перед вами 19"},
+		{"kk", "Кезектегі нөмірі 25; алдыңызда 19"},
+	} {
+		t.Run("ok/"+tt.lang, func(t *testing.T) {
+			t.Parallel()
+			var b strings.Builder
+			require.NoError(t, tmpl.ExecuteTemplate(&b, "statuses", webkit.Page{Lang: tt.lang, Data: map[string]any{"Statuses": statuses}}))
+			require.Equal(t, 2, strings.Count(b.String(), `class="muted status-place"`), "one place per status that gave one")
+			require.Contains(t, b.String(), tt.want)
 		})
 	}
 }

@@ -74,13 +74,22 @@ func CanSubmit(status string) bool { return status == StatusDraft }
 type Issued struct {
 	// Closed is the final notification in with none missing; HasResult a result document with it.
 	Closed, HasResult bool
+	// Waiting is an open application of a waiting list whose child has a place: its document (the
+	// registration ticket, the intermediate result) is the ЦОН's to hand over while the child waits.
+	Waiting bool
 	// HandedOver or Unclaimed: the hand-over happened already, one way or the other.
 	HandedOver, Unclaimed bool
 }
 
-// CanHandOver reports whether the result may be handed over (or left unclaimed) now: issued, final,
-// and not yet either.
-func CanHandOver(a Issued) bool { return a.Closed && a.HasResult && !a.HandedOver && !a.Unclaimed }
+// CanHandOver reports whether the result may be handed over now: issued, final (or a waiting list's
+// ticket), and not handed over or left unclaimed yet.
+func CanHandOver(a Issued) bool {
+	return (a.Closed || a.Waiting) && a.HasResult && !a.HandedOver && !a.Unclaimed
+}
+
+// CanUnclaim reports whether the result may be marked unclaimed now: only a final one (a waiting
+// child's ticket is not left unclaimed while the child waits).
+func CanUnclaim(a Issued) bool { return CanHandOver(a) && a.Closed }
 
 // Delivery is the channel's status of one of ШЭП's receipts, and whether it is one the channel records.
 func Delivery(s shepv1.MessageState) (string, bool) {

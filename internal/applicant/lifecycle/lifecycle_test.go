@@ -30,12 +30,16 @@ func TestWhatMayHappenNext(t *testing.T) {
 		{"fail/not closed: a notification is missing", lifecycle.StatusResultIssued, lifecycle.Issued{HasResult: true}, false, false},
 		{"fail/handed over once", lifecycle.StatusHandedOver, lifecycle.Issued{Closed: true, HasResult: true, HandedOver: true}, false, false},
 		{"fail/unclaimed is final", lifecycle.StatusUnclaimed, lifecycle.Issued{Closed: true, HasResult: true, Unclaimed: true}, false, false},
+		{"ok/a waiting child's ticket is handed over", lifecycle.StatusQueued, lifecycle.Issued{Waiting: true, HasResult: true}, false, true},
+		{"fail/a waiting child's ticket handed over once", lifecycle.StatusQueued, lifecycle.Issued{Waiting: true, HasResult: true, HandedOver: true}, false, false},
+		{"fail/registered, not yet signed: nothing to hand over", "REGISTERED", lifecycle.Issued{Waiting: false}, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			require.Equal(t, tt.submit, lifecycle.CanSubmit(tt.status))
 			require.Equal(t, tt.handOver, lifecycle.CanHandOver(tt.issued))
+			require.Equal(t, tt.handOver && tt.issued.Closed, lifecycle.CanUnclaim(tt.issued), "only a final result is left unclaimed")
 		})
 	}
 }

@@ -30,8 +30,10 @@ type Document struct {
 	Printable          []byte
 	PrintableSignature []byte
 	VerifyURL          string
-	// Region is the provider's region (the node that signed the printable form is rshep-<region>).
-	Region string
+	// Region is the provider's region (the node that signed the printable form is rshep-<region>, or
+	// the passport's own provider participant), ServiceCode the passport's code.
+	Region      string
+	ServiceCode string
 }
 
 // AddDocuments records the result documents of a notification, once (a redelivered notification adds
@@ -45,22 +47,16 @@ func AddDocuments(ctx context.Context, tx pgx.Tx, applicationID string, docs []*
 			continue
 		}
 		sum := sha256.Sum256(doc.GetContent())
-		digest := hex.EncodeToString(sum[:])
-		var kept bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM result_documents WHERE application_id = $1 AND doc_id = $2 AND digest = $3)`,
-			applicationID, d.GetId(), digest).Scan(&kept); err != nil {
-			return err
-		}
-		if kept {
-			continue
-		}
 		p := d.GetPrintable()
+		// One statement, so a pipelined transaction sends it with the rest: kept once by its id and
+		// digest, placed after the documents before it.
 		if _, err := tx.Exec(ctx, `INSERT INTO result_documents (application_id, position, doc_id, kind, name_ru, name_kk, media_type,
 				content, signature, digest, printable, printable_signature, verify_url)
-			VALUES ($1, (SELECT coalesce(max(position) + 1, 0) FROM result_documents WHERE application_id = $1), $2, $3, $4, $5, $6,
-				$7, $8, $9, $10, $11, $12)`,
+			SELECT $1::uuid, (SELECT coalesce(max(position) + 1, 0) FROM result_documents WHERE application_id = $1::uuid), $2::text, $3::text,
+				$4::text, $5::text, $6::text, $7::bytea, $8::bytea, $9::text, $10::bytea, $11::bytea, $12::text
+			WHERE NOT EXISTS (SELECT 1 FROM result_documents WHERE application_id = $1::uuid AND doc_id = $2::text AND digest = $9::text)`,
 			applicationID, d.GetId(), d.GetKind(), d.GetName().GetRu(), d.GetName().GetKk(), doc.GetMediaType(), doc.GetContent(),
-			doc.GetSignature(), digest, nilIfEmpty(p.GetContent()), nilIfEmpty(p.GetSignature()), d.GetVerifyUrl()); err != nil {
+			doc.GetSignature(), hex.EncodeToString(sum[:]), nilIfEmpty(p.GetContent()), nilIfEmpty(p.GetSignature()), d.GetVerifyUrl()); err != nil {
 			return err
 		}
 	}
@@ -75,12 +71,12 @@ func nilIfEmpty(b []byte) []byte {
 }
 
 const documentColumns = `d.application_id::text, a.number, d.position, d.doc_id, d.kind, d.name_ru, d.name_kk, d.media_type, d.content,
-	d.signature, d.digest, coalesce(d.printable, ''), coalesce(d.printable_signature, ''), d.verify_url, a.region`
+	d.signature, d.digest, coalesce(d.printable, ''), coalesce(d.printable_signature, ''), d.verify_url, a.region, a.service_code`
 
 func scanDocument(r pgx.CollectableRow) (*Document, error) {
 	var d Document
 	err := r.Scan(&d.ApplicationID, &d.Number, &d.Position, &d.DocID, &d.Kind, &d.NameRU, &d.NameKK, &d.MediaType, &d.Content,
-		&d.Signature, &d.Digest, &d.Printable, &d.PrintableSignature, &d.VerifyURL, &d.Region)
+		&d.Signature, &d.Digest, &d.Printable, &d.PrintableSignature, &d.VerifyURL, &d.Region, &d.ServiceCode)
 	return &d, err
 }
 

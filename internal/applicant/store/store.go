@@ -73,7 +73,8 @@ func (a *Application) Closed() bool { return a.ClosedAt != nil }
 
 // Issued is what the lifecycle needs to know of the hand-over.
 func (a *Application) Issued() lifecycle.Issued {
-	return lifecycle.Issued{Closed: a.Closed(), HasResult: len(a.ResultContent) > 0, HandedOver: a.HandedOverAt != nil, Unclaimed: a.UnclaimedAt != nil}
+	return lifecycle.Issued{Closed: a.Closed(), HasResult: len(a.ResultContent) > 0, Waiting: !a.Closed() && a.Queue != nil,
+		HandedOver: a.HandedOverAt != nil, Unclaimed: a.UnclaimedAt != nil}
 }
 
 // Place is a child's place in a waiting list (egov.application.v1.QueuePlace): the list, the queue
@@ -83,14 +84,16 @@ type Place struct {
 	Number int64
 	Ahead  int64
 	Kind   string
+	// Seq is the sequence of the provider's notification that gave it.
+	Seq int
 }
 
 // place reads a place from its nullable columns: none without a number.
-func place(list string, number, ahead *int64, kind string) *Place {
+func place(list string, number, ahead *int64, kind string, seq int) *Place {
 	if number == nil {
 		return nil
 	}
-	p := &Place{List: list, Number: *number, Kind: kind}
+	p := &Place{List: list, Number: *number, Kind: kind, Seq: seq}
 	if ahead != nil {
 		p.Ahead = *ahead
 	}
@@ -143,22 +146,23 @@ const columns = `id, owner, channel, service_code, region, applicant_iin, repres
 	closed_at, handed_over_at, handed_over_by, unclaimed_at,
 	EXISTS (SELECT 1 FROM statuses r WHERE r.application_id = applications.id AND (r.status = 'REFUSED' OR r.reason_ru <> '')) AS refused,
 	(SELECT coalesce(max(r.recorded), 0) FROM statuses r WHERE r.application_id = applications.id) AS recorded,
-	queue_list, queue_number, queue_ahead, queue_kind`
+	queue_list, queue_number, queue_ahead, queue_kind, queue_seq`
 
 func scan(r pgx.CollectableRow) (*Application, error) {
 	a := &Application{}
 	var (
 		qList, qKind    string
 		qNumber, qAhead *int64
+		qSeq            int
 	)
 	err := r.Scan(&a.ID, &a.Owner, &a.Channel, &a.ServiceCode, &a.Region, &a.ApplicantIIN, &a.RepresentativeIIN, &a.Language,
 		&a.Content, &a.Signature, &a.Signer, &a.MessageID, &a.Status, &a.Number, &a.Deadline, &a.CreatedAt, &a.SubmittedAt,
 		&a.SentAt, &a.ResultMediaType, &a.ResultContent, &a.ResultSignature, &a.ClosedAt, &a.HandedOverAt, &a.HandedOverBy, &a.UnclaimedAt, &a.Refused, &a.Recorded,
-		&qList, &qNumber, &qAhead, &qKind)
+		&qList, &qNumber, &qAhead, &qKind, &qSeq)
 	if err != nil {
 		return nil, err
 	}
-	a.Queue = place(qList, qNumber, qAhead, qKind)
+	a.Queue = place(qList, qNumber, qAhead, qKind, qSeq)
 	a.Doc = new(applicationv1.Application)
 	if err := proto.Unmarshal(a.Content, a.Doc); err != nil {
 		return nil, fmt.Errorf("applicant: application %s: %w", a.ID, err)
@@ -207,7 +211,7 @@ func scanStatus(r pgx.CollectableRow) (Status, error) {
 	)
 	err := r.Scan(&st.Status, &st.At, &st.Seq, &st.TextRU, &st.TextKK, &st.ReasonRU, &st.ReasonKK, &st.Comment, &st.CommentKK,
 		&qList, &qNumber, &qAhead, &qKind)
-	st.Queue = place(qList, qNumber, qAhead, qKind)
+	st.Queue = place(qList, qNumber, qAhead, qKind, st.Seq)
 	return st, err
 }
 
@@ -249,7 +253,7 @@ func (s Store) Waiting(ctx context.Context, owner string, limit int) ([]Waiting,
 		)
 		err := r.Scan(&id, &st.Status, &st.At, &st.Seq, &st.TextRU, &st.TextKK, &st.ReasonRU, &st.ReasonKK, &st.Comment, &st.CommentKK,
 			&qList, &qNumber, &qAhead, &qKind)
-		st.Queue = place(qList, qNumber, qAhead, qKind)
+		st.Queue = place(qList, qNumber, qAhead, qKind, st.Seq)
 		places[id] = append(places[id], st)
 		return struct{}{}, err
 	})
@@ -389,9 +393,12 @@ func (s Store) HandOver(ctx context.Context, owner, id, by string, unclaimed boo
 		set = `unclaimed_at = $3, handed_over_by = $4`
 	}
 	return pgdb.InTx(ctx, s.DB, func(tx pgx.Tx) error {
+		// A waiting list's ticket is handed over while the child waits (a place and no end yet); left
+		// unclaimed only once final.
 		tag, err := tx.Exec(ctx, `UPDATE applications SET status = $5, `+set+` WHERE id = $1 AND owner = $2
-			AND result_content IS NOT NULL AND closed_at IS NOT NULL AND handed_over_at IS NULL AND unclaimed_at IS NULL`,
-			id, owner, st.At, by, st.Status)
+			AND result_content IS NOT NULL AND (closed_at IS NOT NULL OR (queue_number IS NOT NULL AND NOT $6))
+			AND handed_over_at IS NULL AND unclaimed_at IS NULL`,
+			id, owner, st.At, by, st.Status, unclaimed)
 		if err != nil {
 			return err
 		}

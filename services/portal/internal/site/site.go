@@ -552,8 +552,10 @@ type waitingRow struct {
 // placeRow is one status that gave a place, with how many places the child moved up since the one before
 // (0 for the first).
 type placeRow struct {
-	applicant.Status
-	Moved int64
+	At     time.Time
+	Status string
+	Queue  *applicant.Place
+	Moved  int64
 }
 
 // queue is «Просмотр номера очереди»: the signed-in citizen's children in waiting lists (ИС Е-Астана's
@@ -570,7 +572,7 @@ func (s *Site) queue(w http.ResponseWriter, r *http.Request, u *user) {
 		wr := waitingRow{row: s.rows(r, []*applicant.Application{x.Application})[0], ChildIIN: iin.Mask(child)}
 		wr.BirthDate, _ = iin.IIN(child).BirthDate()
 		for i, p := range x.Places {
-			pr := placeRow{Status: p}
+			pr := placeRow{At: p.At, Status: p.Status, Queue: p.Queue}
 			if i > 0 {
 				pr.Moved = x.Places[i-1].Queue.Ahead - p.Queue.Ahead
 			}

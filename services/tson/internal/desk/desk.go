@@ -24,6 +24,7 @@ import (
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/applicant"
 	"github.com/egov-suite/egov/internal/applicant/channelweb"
+	"github.com/egov-suite/egov/internal/applicant/lifecycle"
 	"github.com/egov-suite/egov/internal/calendar"
 	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/demo"
@@ -509,8 +510,8 @@ func (d *Desk) showApplication(w http.ResponseWriter, r *http.Request, op *opera
 	}
 	v["Result"] = channelweb.Result(r.Context(), d.o.Desk, a, "/applications/"+a.ID+"/result")
 	v["AfterRefusal"] = channelweb.AfterRefusal(d.o.Desk, a)
-	ready := a.Closed() && len(a.ResultContent) > 0 && a.HandedOverAt == nil && a.UnclaimedAt == nil
-	v["CanHandOver"], v["CanUnclaim"] = ready, ready
+	ready := lifecycle.CanHandOver(a.Issued())
+	v["CanHandOver"], v["CanUnclaim"] = ready, lifecycle.CanUnclaim(a.Issued())
 	if p, ok := d.o.Desk.Catalog().Get(a.ServiceCode, a.Region); ok && p.StateCorp != nil {
 		// The result is handed over once it has come back; an unclaimed one is archived when its
 		// storage runs out, not by a button.
