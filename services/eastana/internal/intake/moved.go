@@ -51,7 +51,8 @@ func (m Moved) hook(ctx context.Context, point string) error {
 }
 
 // MovedOnce makes the QUEUE_MOVED notifications due at now under rule m and sends them, and returns how
-// many it sent. A round is two transactions, each under the forwarders' advisory lock, so that the cases'
+// many it sent plus how many cases' decision counts it learnt (the first round after a case's decision
+// reads the count its decision told), so that a worker repeats it while it finds work. A round is two transactions, each under the forwarders' advisory lock, so that the cases'
 // notifications are numbered once and in order with ForwardOnce's and two replicas never make or send
 // the same one: the first finds the cases due, numbers their notifications on the case's sequence and
 // keeps them with the count told; the second sends the kept ones and clears each sent. A send that fails
@@ -61,10 +62,12 @@ func (in *Intake) MovedOnce(ctx context.Context, m Moved, now time.Time, send Se
 	if m.Step < 1 || m.Limit < 1 {
 		return 0, fmt.Errorf("eastana: queue moved: step %d and limit %d must be at least 1", m.Step, m.Limit)
 	}
-	if err := in.makeMoved(ctx, m, now); err != nil {
+	learnt, err := in.makeMoved(ctx, m, now)
+	if err != nil {
 		return 0, err
 	}
-	return in.sendMoved(ctx, m, send)
+	sent, err := in.sendMoved(ctx, m, send)
+	return learnt + sent, err
 }
 
 // movedCase is a waiting child's case whose count ahead may be worth telling.
@@ -77,9 +80,12 @@ type movedCase struct {
 	code, region  string
 }
 
-// makeMoved numbers and keeps the QUEUE_MOVED notifications due at now.
-func (in *Intake) makeMoved(ctx context.Context, m Moved, now time.Time) error {
-	return pgdb.InTx(ctx, in.DB, func(tx pgx.Tx) error {
+// makeMoved numbers and keeps the QUEUE_MOVED notifications due at now, and returns how many cases'
+// decision counts it learnt without a notification due.
+func (in *Intake) makeMoved(ctx context.Context, m Moved, now time.Time) (int, error) {
+	learnt := 0
+	err := pgdb.InTx(ctx, in.DB, func(tx pgx.Tx) error {
+		learnt = 0
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(forwardLock)); err != nil {
 			return err
 		}
@@ -121,6 +127,7 @@ func (in *Intake) makeMoved(ctx context.Context, m Moved, now time.Time) error {
 			if !m.Due(told, c.ahead) {
 				// The decision's count, learnt once: the next rounds compare in the query.
 				batch.Queue(`UPDATE applications SET told_ahead = $3 WHERE sender = $1 AND application_id = $2`, c.sender, c.app, told)
+				learnt++
 				continue
 			}
 			n := &applicationv1.StatusNotification{ApplicationId: c.app, ServiceCode: c.code, Region: c.region,
@@ -150,6 +157,7 @@ func (in *Intake) makeMoved(ctx context.Context, m Moved, now time.Time) error {
 		}
 		return m.hook(ctx, "moved: made")
 	})
+	return learnt, err
 }
 
 // sendMoved sends the kept QUEUE_MOVED notifications, oldest first, and clears each one sent. A send that
