@@ -101,6 +101,10 @@ func Descriptor(cfg Config) app.Descriptor {
 			if cfg.MovedStep < 1 {
 				return nil, fmt.Errorf("EGOV_EASTANA_MOVED_STEP: %d: at least 1 (1 tells every change)", cfg.MovedStep)
 			}
+			if cfg.MovedInterval <= 0 || cfg.MovedQuiet < 0 {
+				return nil, fmt.Errorf("EGOV_EASTANA_MOVED_INTERVAL (%s) must be positive and EGOV_EASTANA_MOVED_QUIET (%s) not negative",
+					cfg.MovedInterval, cfg.MovedQuiet)
+			}
 			moved := intake.Moved{Step: cfg.MovedStep, Quiet: cfg.MovedQuiet, Limit: 1000}
 			target := cfg.ShepTarget
 			if target == "" {
