@@ -112,7 +112,9 @@ func (in *Intake) makeMoved(ctx context.Context, m Moved, now time.Time) (int, e
 		if err != nil {
 			return err
 		}
-		batch := &pgx.Batch{}
+		// Two batches, not a round trip per case: the cases' sequence numbers, then the notifications kept.
+		var due []movedCase
+		seqs, batch := &pgx.Batch{}, &pgx.Batch{}
 		for _, c := range cases {
 			told := int64(0)
 			if c.told != nil {
@@ -130,25 +132,35 @@ func (in *Intake) makeMoved(ctx context.Context, m Moved, now time.Time) (int, e
 				learnt++
 				continue
 			}
-			n := &applicationv1.StatusNotification{ApplicationId: c.app, ServiceCode: c.code, Region: c.region,
-				Status: applicationv1.CaseStatus_CASE_STATUS_QUEUE_MOVED, Time: timestamppb.New(now),
-				Text: &applicationv1.LocalizedText{
-					Ru: fmt.Sprintf("Очередь продвинулась: номер %d, впереди %d", c.number, c.ahead),
-					Kk: fmt.Sprintf("Кезек жылжыды: нөмірі %d, алдында %d", c.number, c.ahead),
-				},
-				Queue: &applicationv1.QueuePlace{ListId: c.listID, Number: c.number, Ahead: c.ahead, Kind: c.kind}}
-			var seq int64
-			if err := tx.QueryRow(ctx, `UPDATE applications SET notify_seq = notify_seq + 1 WHERE sender = $1 AND application_id = $2
-				RETURNING notify_seq`, c.sender, c.app).Scan(&seq); err != nil {
+			due = append(due, c)
+			seqs.Queue(`UPDATE applications SET notify_seq = notify_seq + 1 WHERE sender = $1 AND application_id = $2
+				RETURNING notify_seq`, c.sender, c.app)
+		}
+		if len(due) > 0 {
+			res := tx.SendBatch(ctx, seqs)
+			for _, c := range due {
+				var seq int64
+				if err := res.QueryRow().Scan(&seq); err != nil {
+					_ = res.Close()
+					return err
+				}
+				b, err := proto.Marshal(&applicationv1.StatusNotification{ApplicationId: c.app, ServiceCode: c.code, Region: c.region,
+					Status: applicationv1.CaseStatus_CASE_STATUS_QUEUE_MOVED, Time: timestamppb.New(now), Sequence: seq,
+					Text: &applicationv1.LocalizedText{
+						Ru: fmt.Sprintf("Очередь продвинулась: номер %d, впереди %d", c.number, c.ahead),
+						Kk: fmt.Sprintf("Кезек жылжыды: нөмірі %d, алдында %d", c.number, c.ahead),
+					},
+					Queue: &applicationv1.QueuePlace{ListId: c.listID, Number: c.number, Ahead: c.ahead, Kind: c.kind}})
+				if err != nil {
+					_ = res.Close()
+					return err
+				}
+				batch.Queue(`UPDATE applications SET told_ahead = $3, moved_at = $4, moved_pending = $5 WHERE sender = $1 AND application_id = $2`,
+					c.sender, c.app, c.ahead, now, b)
+			}
+			if err := res.Close(); err != nil {
 				return err
 			}
-			n.Sequence = seq
-			b, err := proto.Marshal(n)
-			if err != nil {
-				return err
-			}
-			batch.Queue(`UPDATE applications SET told_ahead = $3, moved_at = $4, moved_pending = $5 WHERE sender = $1 AND application_id = $2`,
-				c.sender, c.app, c.ahead, now, b)
 		}
 		if batch.Len() > 0 {
 			if err := tx.SendBatch(ctx, batch).Close(); err != nil {
@@ -190,22 +202,30 @@ func (in *Intake) sendMoved(ctx context.Context, m Moved, send Send) (int, error
 		if err != nil {
 			return err
 		}
+		// The ones sent are cleared in one statement at the end, also when a send failed (their clears kept).
+		var senders, apps []string
 		for _, k := range list {
 			n := new(applicationv1.StatusNotification)
 			if err := proto.Unmarshal(k.b, n); err != nil {
-				return fmt.Errorf("eastana: the kept QUEUE_MOVED of %s/%s: %w", k.to.Sender, k.app, err)
+				failed = fmt.Errorf("eastana: the kept QUEUE_MOVED of %s/%s: %w", k.to.Sender, k.app, err)
+				break
 			}
 			if err := send(ctx, k.to, n); err != nil {
 				failed = fmt.Errorf("eastana: QUEUE_MOVED %d of %s/%s: %w", n.GetSequence(), k.to.Sender, k.app, err)
-				return nil // keep the clears of the ones sent
+				break
 			}
-			if _, err := tx.Exec(ctx, `UPDATE applications SET moved_pending = NULL WHERE sender = $1 AND application_id = $2`,
-				k.to.Sender, k.app); err != nil {
-				return err
-			}
-			sent++
+			senders, apps = append(senders, k.to.Sender), append(apps, k.app)
 		}
-		return nil
+		if len(apps) == 0 {
+			return nil
+		}
+		tag, err := tx.Exec(ctx, `UPDATE applications a SET moved_pending = NULL FROM unnest($1::text[], $2::text[]) AS s (sender, app)
+			WHERE a.sender = s.sender AND a.application_id = s.app`, senders, apps)
+		if err == nil && tag.RowsAffected() != int64(len(apps)) {
+			err = fmt.Errorf("eastana: cleared %d of %d QUEUE_MOVED sent", tag.RowsAffected(), len(apps))
+		}
+		sent = len(apps)
+		return err
 	})
 	return sent, errors.Join(err, failed)
 }
