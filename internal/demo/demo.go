@@ -9,6 +9,9 @@ const (
 	// BINPavlodarEducation is ГУ «Отдел образования города Павлодара», the provider of the
 	// guardianship certificate in Pavlodar.
 	BINPavlodarEducation = "041240000016"
+	// BINAstanaEducation is ГУ «Управление образования города Астаны», the provider of the kindergarten
+	// waiting list of Astana (its МИО employees sign in ИС Е-Астана).
+	BINAstanaEducation = "010740002845"
 	// BINSuite is the operator of the suite's systems (ШЭП, the registries' stubs).
 	BINSuite = "990840000012"
 )
@@ -42,6 +45,8 @@ var People = []Person{
 		Role: "ответственный исполнитель", Organization: "ГУ «Отдел образования города Павлодара»", BIN: BINPavlodarEducation},
 	{Slug: "head-pavlodar", IIN: "680415300016", Surname: "Сейткалиев", GivenName: "Марат", Patronymic: "Серикович",
 		Role: "руководитель услугодателя", Organization: "ГУ «Отдел образования города Павлодара»", BIN: BINPavlodarEducation},
+	{Slug: "mio-astana", IIN: "870614400527", Surname: "Сарсенова", GivenName: "Динара", Patronymic: "Жумабековна",
+		Role: "сотрудник МИО (ИС Е-Астана)", Organization: "ГУ «Управление образования города Астаны»", BIN: BINAstanaEducation},
 }
 
 // Relatives of the cast, known to ГБД ФЛ (no keys: children and a spouse do not sign).

@@ -21,14 +21,32 @@ var demoKindergartens = []store.Kindergarten{
 	{ID: "ast-003", Name: queue.Text{RU: "Ясли-сад № 3 «Еркемай»", KK: "№ 3 «Еркемай» бөбекжай-бақшасы"}},
 }
 
+// MIOEmployeeSlug is the demo person on ИС Е-Астана's staff.
+const MIOEmployeeSlug = "mio-astana"
+
+// MIOEmployeePosition is the demo employee's position, printed under the results they sign.
+const MIOEmployeePosition = "главный специалист отдела дошкольного образования"
+
 // demoQueue is how many children the demo queue holds before the first application of the demo.
 const demoQueue = 24
 
 // seedDemo makes the demo kindergartens and queue once: a second start finds them and adds nothing.
 // The queue's children are synthetic (not in ГБД ФЛ; their IINs begin with 9, which no real IIN of a
 // child under 7 does): they stand before a demo application so that its number is not 1.
-func seedDemo(ctx context.Context, db *pgxpool.Pool, st *store.Store, now time.Time) ([]demo.Entry, error) {
+func seedDemo(ctx context.Context, db *pgxpool.Pool, st *store.Store, in *intake.Intake, now time.Time) ([]demo.Entry, error) {
 	var entries []demo.Entry
+	// The МИО employee of the cast signs the results in the working cabinet (НУЦ issued their keys).
+	for _, p := range demo.People {
+		if p.Slug != MIOEmployeeSlug {
+			continue
+		}
+		if err := in.PutEmployee(ctx, intake.Employee{IIN: p.IIN, Name: p.Surname + " " + p.GivenName + " " + p.Patronymic,
+			Position: MIOEmployeePosition}); err != nil {
+			return nil, fmt.Errorf("demo МИО employee: %w", err)
+		}
+		entries = append(entries, demo.Entry{Service: "eastana", Kind: "сотрудник МИО", Name: p.Surname + " " + p.GivenName, IIN: p.IIN,
+			Role: MIOEmployeePosition})
+	}
 	for _, k := range demoKindergartens {
 		var exists bool
 		if err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM kindergartens WHERE id = $1)`, k.ID).Scan(&exists); err != nil {

@@ -1,8 +1,9 @@
 // Package eastana is ИС Е-Астана, the Astana akimat's own system (подсистема «Электронные услуги»), for
 // the kindergarten waiting list: the ШЭП participant "eastana", which receives the Astana passport's
 // applications from the channels on the async service APPLICATION_71_EASTANA, checks the child in ГБД ФЛ
-// through ШЭП, registers it in the queue (a registration ticket with its number, or a referral at once)
-// or refuses it, and sends each status back through ШЭП to the channel the application came from.
+// through ШЭП, registers it in the queue at once (its number by the time of receipt) and answers
+// REGISTERED; the result (a registration ticket, a referral, or the queue's refusal) goes back through
+// ШЭП to the channel once a МИО employee has signed it.
 package eastana
 
 import (
@@ -17,6 +18,7 @@ import (
 
 	"github.com/egov-suite/egov/envelope"
 	"github.com/egov-suite/egov/internal/app"
+	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/demo"
 	"github.com/egov-suite/egov/internal/natsbus"
@@ -51,6 +53,16 @@ type Config struct {
 	ExpiryInterval time.Duration `env:"EGOV_EASTANA_EXPIRY_INTERVAL" envDefault:"1m"`
 	// NotifyInterval is how often the queue's later events are looked for, to notify the channels.
 	NotifyInterval time.Duration `env:"EGOV_EASTANA_NOTIFY_INTERVAL" envDefault:"1s"`
+	// VerifyURL is the portal's public address (https://…): every signed result gets a printable PDF whose
+	// QR code opens its /verify. Default: the portal of the suite (its HTTP address), when the service
+	// knows it; without either, results have no printable form.
+	VerifyURL string `env:"EGOV_EASTANA_VERIFY_URL"`
+	// MIOBIN, when set, must be the organisation (BIN) in a МИО employee's signing certificate, besides
+	// the employee being on ИС Е-Астана's staff (the demo: demo.BINAstanaEducation).
+	MIOBIN string `env:"EGOV_EASTANA_MIO_BIN"`
+	// DecisionDays, when set, is the МИО employee's term to sign a result in working days; by default the
+	// term is the passport's deciding step (3 working days at ЦОН, taken for every channel).
+	DecisionDays int `env:"EGOV_EASTANA_DECISION_DAYS"`
 	// MovedStep is QUEUE_MOVED's step: a case is told its child's place when the count of children ahead
 	// has dropped by at least the step since it was last told, or every change once the count is under it.
 	MovedStep int64 `env:"EGOV_EASTANA_MOVED_STEP" envDefault:"10"`
@@ -80,6 +92,34 @@ func (c Config) Policy() (queue.Policy, error) {
 	default:
 		return queue.Policy{}, fmt.Errorf("EGOV_EASTANA_RULES: %q: 2012 or national", c.Rules)
 	}
+}
+
+// PassportCode is the code of the passport ИС Е-Астана provides (region Region).
+const PassportCode = "preschool-registration"
+
+// Term is the МИО employee's term to sign a result: EGOV_EASTANA_DECISION_DAYS working days when set,
+// else the duration of the built-in passport's deciding step.
+func (c Config) Term() (catalog.Duration, error) {
+	switch {
+	case c.DecisionDays < 0:
+		return catalog.Duration{}, fmt.Errorf("EGOV_EASTANA_DECISION_DAYS: %d: at least 1", c.DecisionDays)
+	case c.DecisionDays > 0:
+		return catalog.Duration{Value: c.DecisionDays, Unit: "working_days"}, nil
+	}
+	cat, err := catalog.Builtin()
+	if err != nil {
+		return catalog.Duration{}, err
+	}
+	p, ok := cat.Get(PassportCode, Region)
+	if !ok {
+		return catalog.Duration{}, fmt.Errorf("eastana: no passport %s.%s in the catalogue", PassportCode, Region)
+	}
+	for _, s := range p.Steps {
+		if s.Decides && s.Duration.Value > 0 {
+			return s.Duration, nil
+		}
+	}
+	return catalog.Duration{}, fmt.Errorf("eastana: passport %s.%s has no deciding step with a duration", PassportCode, Region)
 }
 
 // Descriptor describes the service to the process that runs it.
@@ -131,7 +171,18 @@ func Descriptor(cfg Config) app.Descriptor {
 				_ = conn.Close()
 				return nil, err
 			}
-			r := &receiver{client: client, in: &intake.Intake{Store: st, DB: env.DB, Registry: registries.Client{C: client}}, now: env.Now}
+			term, err := cfg.Term()
+			if err != nil {
+				_ = conn.Close()
+				return nil, err
+			}
+			verifyURL := cfg.VerifyURL
+			if verifyURL == "" && env.Peers["portal"].HTTP != "" {
+				verifyURL = "http://" + env.Peers["portal"].HTTP
+			}
+			in := &intake.Intake{Store: st, DB: env.DB, Registry: registries.Client{C: client}, Verifier: client.Verifier, Seal: client.Signer,
+				VerifyURL: verifyURL, Term: term, BIN: cfg.MIOBIN}
+			r := &receiver{client: client, in: in, now: env.Now}
 			return &app.Unit{
 				Checks: []serve.Check{{Name: "consumer " + Participant, Fn: client.Ready}},
 				Workers: map[string]func(context.Context) error{
@@ -142,7 +193,7 @@ func Descriptor(cfg Config) app.Descriptor {
 					},
 					"queue moved": func(ctx context.Context) error {
 						return serve.Repeat(ctx, cfg.MovedInterval, nil, env.Log, "eastana: notify the places moved",
-							func(ctx context.Context) (int, error) { return r.in.MovedOnce(ctx, moved, env.Now(), r.send) })
+							func(ctx context.Context) (int, error) { return r.in.MovedOnce(ctx, moved, env.Now()) })
 					},
 					"referral expiry": func(ctx context.Context) error {
 						return st.RunExpiry(ctx, env.Now, cfg.ExpiryInterval, "expiry", func(err error) {
@@ -153,7 +204,7 @@ func Descriptor(cfg Config) app.Descriptor {
 				Close:    func(context.Context) error { return conn.Close() },
 				Identity: ident,
 				Seed: func(ctx context.Context, _ string) ([]demo.Entry, error) {
-					return seedDemo(ctx, env.DB, st, env.Now())
+					return seedDemo(ctx, env.DB, st, in, env.Now())
 				},
 			}, nil
 		},
@@ -167,14 +218,11 @@ type receiver struct {
 	now    func() time.Time
 }
 
-var textEDS = queue.Text{
-	RU: "Подпись заявления не подтверждена: проверьте срок и статус сертификата ЭЦП и подпишите заявление снова.",
-	KK: "Өтініштің қолтаңбасы расталмады: ЭЦҚ сертификатының мерзімі мен мәртебесін тексеріп, өтінішке қайта қол қойыңыз.",
-}
-
-// handle decides one delivery. An application it cannot read is left to ШЭП's retries and its dead
-// letters, where an operator sees it (it has no id to answer); an error of the register, the database or
-// the send is retried, and the kept decision makes the retry answer the same.
+// handle registers one delivery and answers it REGISTERED (or refuses it at once when its signature is
+// not confirmed). An application it cannot read is left to ШЭП's retries and its dead letters, where an
+// operator sees it (it has no id to answer); an error of the register, the database or the send is
+// retried, and the kept answer makes the retry answer the same. The decision goes out later, once a МИО
+// employee has signed it (the forward worker).
 func (r *receiver) handle(ctx context.Context, dv *shepsdk.Delivery) error {
 	if dv.Notification != nil {
 		return nil // ШЭП's receipts of the notifications this system sent: nothing waits for them
@@ -208,8 +256,9 @@ func (r *receiver) handle(ctx context.Context, dv *shepsdk.Delivery) error {
 		return fmt.Errorf("eastana: the signer's certificate status: %w", err)
 	case err != nil:
 		ru, _, _ := envelope.Refusal(err)
-		n = intake.Refused(a, &queue.Refusal{Code: "eds_not_confirmed", Text: textEDS}, now)
-		n.Comment = ru
+		if n, err = r.in.RefuseSignature(ctx, from, a, ru, now); err != nil {
+			return err
+		}
 	default:
 		if n, err = r.in.Receive(ctx, from, a, now); err != nil {
 			return err
@@ -218,7 +267,7 @@ func (r *receiver) handle(ctx context.Context, dv *shepsdk.Delivery) error {
 	return r.notify(ctx, from, a, n)
 }
 
-// send is the forwarder's Send: a later event's notification to the application's sender.
+// send is the forwarder's Send: a decision's or a later event's notification to the application's sender.
 func (r *receiver) send(ctx context.Context, to intake.Origin, n *applicationv1.StatusNotification) error {
 	return r.notify(ctx, to, &applicationv1.Application{ApplicationId: n.GetApplicationId(), Region: n.GetRegion(),
 		ApplicantIin: to.ApplicantIIN}, n)

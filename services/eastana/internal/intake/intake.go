@@ -17,6 +17,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/calendar"
 	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/pgdb"
 	"github.com/egov-suite/egov/internal/registries"
@@ -28,13 +30,24 @@ import (
 
 // The application's fields this service reads (the Astana passport's field ids).
 const (
-	FieldChildIIN = "child_iin"
-	FieldDistrict = "district"
-	FieldCategory = "category"
+	FieldChildIIN     = "child_iin"
+	FieldDistrict     = "district"
+	FieldCategory     = "category"
+	FieldEmail        = "email"
+	FieldEmailConsent = "email_consent"
 )
 
 // City is the city part of a list's id.
 const City = "astana"
+
+// Local is the sender of the applications taken by ИС Е-Астана's own cabinets (the citizen's personal
+// cabinet, the МИО working cabinet): their notifications are kept for the cabinets, not sent through ШЭП.
+const Local = "eastana"
+
+// DefaultTerm is the decision's term when none is configured: the passport's step «register» (3 working
+// days, приложение 3, таблица 2, действие 6), applied to every channel (a decision: the passport is one
+// for the four channels, and МИО receives on two days a week).
+var DefaultTerm = catalog.Duration{Value: 3, Unit: "working_days"}
 
 // Registry looks a person up in ГБД ФЛ: registries.Client, through ШЭП's sync channel as the participant
 // eastana. A person the register does not have is registries.ErrNoRecord.
@@ -42,15 +55,42 @@ type Registry interface {
 	Person(ctx context.Context, iin string) (*gbdflv1.Person, error)
 }
 
-// Intake decides applications.
+// Intake registers applications in the queue and keeps them as the МИО employees' cases.
 type Intake struct {
 	Store    *store.Store
 	DB       *pgxpool.Pool
 	Registry Registry
+	// Verifier checks the МИО employee's signature of a result (the suite's НУЦ trust anchors and
+	// revocation); Sign refuses without one.
+	Verifier *envelope.Verifier
+	// Seal is ИС Е-Астана's system key: it signs the printable forms and the referrals the queue gives
+	// on its own when a place is released.
+	Seal *envelope.Signer
+	// BIN, when set, must be the organisation in the employee's signing certificate (the МИО's).
+	BIN string
+	// VerifyURL is the portal's public address: when set, every signed result gets a printable PDF whose
+	// QR code opens the portal's /verify.
+	VerifyURL string
+	// Calendar counts the working days of the decision's term (calendar.Default when nil); Term is the
+	// term (the passport's deciding step; DefaultTerm when zero).
+	Calendar *calendar.Calendar
+	Term     catalog.Duration
+
+	// hook, set only by tests (export_test.go), runs at named points: "locking" in Sign, after the
+	// document was checked and laid out and before the locks are taken. It lets a test change the queue
+	// in between.
+	hook func(ctx context.Context, point string) error
+}
+
+func (in *Intake) at(ctx context.Context, point string) error {
+	if in.hook == nil {
+		return nil
+	}
+	return in.hook(ctx, point)
 }
 
 // Origin is who sent an application through ШЭП: the channel's participant and the conversation its
-// statuses continue.
+// statuses continue. Sender Local is ИС Е-Астана's own cabinets.
 type Origin struct {
 	Sender        string
 	CorrelationID string
@@ -58,9 +98,83 @@ type Origin struct {
 	ApplicantIIN string
 }
 
-// Receive decides application a from origin once: the first delivery registers or refuses and keeps the
-// notification with the decision, in one transaction; a repeat returns the kept notification, so that a
-// delivery whose notification could not be sent is answered the same on the next attempt.
+// deadline is the decision's deadline for an application received at now.
+func (in *Intake) deadline(now time.Time) time.Time {
+	c, term := in.Calendar, in.Term
+	if c == nil {
+		c = calendar.Default()
+	}
+	if term.Value == 0 {
+		term = DefaultTerm
+	}
+	return term.From(c, now)
+}
+
+// execer is a transaction or the pool.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// TextRegistered is the passport's REGISTERED notification.
+var TextRegistered = queue.Text{RU: "Заявление принято ИС Е-Астана", KK: "Өтінішті Е-Астана АЖ қабылдады"}
+
+// keep records application a from origin as a case: its number, the queue's decision awaiting the
+// employee's signature (refusal set: the queue refused it), or an automatic refusal (state refused, n
+// set), with its first notification. It returns the notification.
+func (in *Intake) keep(ctx context.Context, q execer, from Origin, a *applicationv1.Application, entryID *int64, refusal *queue.Refusal,
+	automatic *applicationv1.StatusNotification, now time.Time) (*applicationv1.StatusNotification, error) {
+	var seq int64
+	if err := q.QueryRow(ctx, `SELECT nextval('application_numbers')`).Scan(&seq); err != nil {
+		return nil, err
+	}
+	number := fmt.Sprintf("ЕА-%d-%06d", now.In(calendar.Zone).Year(), seq)
+	state, deadline := "awaiting", in.deadline(now)
+	n := automatic
+	if n == nil {
+		n = base(a, applicationv1.CaseStatus_CASE_STATUS_REGISTERED, now, TextRegistered)
+		n.Deadline = timestamppb.New(deadline)
+	} else {
+		state = "refused"
+	}
+	n.RegistrationNumber = number
+	b, err := proto.Marshal(n)
+	if err != nil {
+		return nil, err
+	}
+	var code, ru, kk string
+	if refusal != nil {
+		code, ru, kk = refusal.Code, refusal.Text.RU, refusal.Text.KK
+	}
+	email := ""
+	if a.GetFields()[FieldEmailConsent] == "yes" {
+		email = a.GetFields()[FieldEmail]
+	}
+	var id int64
+	err = q.QueryRow(ctx, `INSERT INTO applications (sender, application_id, correlation_id, applicant_iin, entry_id, notification, received_at,
+			service_code, region, number, channel, child_iin, email, state, refusal_code, refusal_ru, refusal_kk, deadline)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`,
+		from.Sender, a.GetApplicationId(), from.CorrelationID, a.GetApplicantIin(), entryID, b, now,
+		a.GetServiceCode(), a.GetRegion(), number, catalog.ChannelName(a.GetChannel()), a.GetFields()[FieldChildIIN], email, state,
+		code, ru, kk, deadline).Scan(&id)
+	if err != nil {
+		return nil, err
+	}
+	// The first notification is the receiver's to send (a redelivery sends it again): it is kept, not
+	// put in the outbox.
+	if _, err := q.Exec(ctx, `INSERT INTO notifications (application, sequence, notification, created_at, outbox, sent_at)
+		VALUES ($1, $2, $3, $4, false, $4)`, id, n.GetSequence(), b, now); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// Receive registers application a from origin once and answers it REGISTERED (sequence 1, with the
+// application number and the decision's deadline): the child takes its queue number at once (by the
+// time of receipt), or the queue's refusal is kept, and either awaits the МИО employee's signature (Sign).
+// The first delivery writes the case and its notification in the registering transaction; a repeat
+// returns the kept notification, so that a delivery whose notification could not be sent is answered the
+// same on the next attempt.
 func (in *Intake) Receive(ctx context.Context, from Origin, a *applicationv1.Application, now time.Time) (*applicationv1.StatusNotification, error) {
 	if from.Sender == "" || a.GetApplicationId() == "" {
 		return nil, errors.New("eastana: an application needs its sender and id")
@@ -68,46 +182,59 @@ func (in *Intake) Receive(ctx context.Context, from Origin, a *applicationv1.App
 	if n, err := in.kept(ctx, from, a); n != nil || err != nil {
 		return n, err
 	}
-	keep := func(ctx context.Context, q interface {
-		Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	}, entryID *int64, n *applicationv1.StatusNotification) error {
-		b, err := proto.Marshal(n)
-		if err != nil {
-			return err
-		}
-		_, err = q.Exec(ctx, `INSERT INTO applications (sender, application_id, correlation_id, applicant_iin, entry_id, notification, received_at,
-				service_code, region)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, from.Sender, a.GetApplicationId(), from.CorrelationID, a.GetApplicantIin(), entryID, b, now,
-			a.GetServiceCode(), a.GetRegion())
-		if err == nil && entryID != nil {
-			// The decision's notification reports the events of the registration (and of a referral at once).
-			_, err = q.Exec(ctx, `UPDATE events SET notified = true WHERE entry_id = $1`, *entryID)
-		}
-		return err
-	}
-	d, err := in.decide(ctx, a, now, func(ctx context.Context, tx pgx.Tx, res store.Result, ahead int64) error {
+	var n *applicationv1.StatusNotification
+	d, err := in.decide(ctx, a, now, func(ctx context.Context, tx pgx.Tx, res store.Result, _ int64) error {
 		id := res.Entry.ID
-		return keep(ctx, tx, &id, Registered(a, res, ahead, now))
+		var err error
+		n, err = in.keep(ctx, tx, from, a, &id, nil, nil, now)
+		return err
 	})
-	if err != nil {
-		if pgdb.IsUniqueViolation(err) {
-			// Another worker took the same application at once: its answer is the answer.
-			return in.kept(ctx, from, a)
-		}
-		return nil, err
+	if err == nil && d.Refusal != nil {
+		err = pgdb.InTx(ctx, in.DB, func(tx pgx.Tx) error {
+			var err error
+			n, err = in.keep(ctx, tx, from, a, nil, d.Refusal, nil, now)
+			return err
+		})
 	}
-	if d.Refusal != nil {
-		if err := keep(ctx, in.DB, nil, d.Notification); err != nil {
-			if pgdb.IsUniqueViolation(err) {
-				return in.kept(ctx, from, a)
-			}
-			return nil, err
-		}
+	if pgdb.IsUniqueViolation(err) {
+		// Another worker took the same application at once: its answer is the answer.
+		return in.kept(ctx, from, a)
 	}
-	return d.Notification, nil
+	return n, err
 }
 
-// kept is the notification kept for an application already decided, or nil.
+// RefuseSignature keeps application a from origin as refused automatically, its applicant's ЭЦП not
+// confirmed (eds_not_confirmed, the regulation's condition 2; comment says why), and returns the REFUSED
+// notification (sequence 1); a repeat returns the kept one. No employee signs this refusal.
+func (in *Intake) RefuseSignature(ctx context.Context, from Origin, a *applicationv1.Application, comment string, now time.Time) (*applicationv1.StatusNotification, error) {
+	if from.Sender == "" || a.GetApplicationId() == "" {
+		return nil, errors.New("eastana: an application needs its sender and id")
+	}
+	if n, err := in.kept(ctx, from, a); n != nil || err != nil {
+		return n, err
+	}
+	r := &queue.Refusal{Code: "eds_not_confirmed", Text: TextEDS}
+	n := Refused(a, r, now)
+	n.Comment = comment
+	var kept *applicationv1.StatusNotification
+	err := pgdb.InTx(ctx, in.DB, func(tx pgx.Tx) error {
+		var err error
+		kept, err = in.keep(ctx, tx, from, a, nil, r, n, now)
+		return err
+	})
+	if pgdb.IsUniqueViolation(err) {
+		return in.kept(ctx, from, a)
+	}
+	return kept, err
+}
+
+// TextEDS is the refusal of an application whose signature is not confirmed.
+var TextEDS = queue.Text{
+	RU: "Подпись заявления не подтверждена: проверьте срок и статус сертификата ЭЦП и подпишите заявление снова.",
+	KK: "Өтініштің қолтаңбасы расталмады: ЭЦҚ сертификатының мерзімі мен мәртебесін тексеріп, өтінішке қайта қол қойыңыз.",
+}
+
+// kept is the first notification kept for an application already received, or nil.
 func (in *Intake) kept(ctx context.Context, from Origin, a *applicationv1.Application) (*applicationv1.StatusNotification, error) {
 	var b []byte
 	err := in.DB.QueryRow(ctx, `SELECT notification FROM applications WHERE sender = $1 AND application_id = $2`,
@@ -215,33 +342,42 @@ func base(a *applicationv1.Application, status applicationv1.CaseStatus, now tim
 		Status: status, Time: timestamppb.New(now), Text: &applicationv1.LocalizedText{Ru: text.RU, Kk: text.KK}, Sequence: 1}
 }
 
+// TextRefused is the passport's REFUSED notification.
+var TextRefused = queue.Text{RU: "В регистрации отказано; мотивированный ответ направлен", KK: "Тіркеуден бас тартылды; дәлелді жауап жіберілді"}
+
 // Refused is the motivated refusal's notification, with the queue's code and text.
 func Refused(a *applicationv1.Application, r *queue.Refusal, now time.Time) *applicationv1.StatusNotification {
-	n := base(a, applicationv1.CaseStatus_CASE_STATUS_REFUSED, now, queue.Text{RU: "Мотивированный отказ", KK: "Дәлелді бас тарту"})
+	n := base(a, applicationv1.CaseStatus_CASE_STATUS_REFUSED, now, TextRefused)
 	n.RefusalCode = r.Code
 	n.Reason = &applicationv1.LocalizedText{Ru: r.Text.RU, Kk: r.Text.KK}
 	return n
 }
 
-// Registered is the notification of a registration: QUEUED with the queue number (the registration
-// ticket), or REFERRAL_OFFERED, valid until the referral's expiry, when a place was free.
+// Registered is the notification of a registration's decision: QUEUED with the queue number (the
+// registration ticket), or REFERRAL_OFFERED, valid until the referral's expiry, when a place was free.
 func Registered(a *applicationv1.Application, res store.Result, ahead int64, now time.Time) *applicationv1.StatusNotification {
 	place := &applicationv1.QueuePlace{ListId: res.Entry.ListID, Number: res.Entry.Number, Ahead: ahead, Kind: string(res.Entry.Kind)}
 	if o := res.Referral; o != nil {
-		n := base(a, applicationv1.CaseStatus_CASE_STATUS_REFERRAL_OFFERED, now, queue.Text{
-			RU: fmt.Sprintf("Выдано направление в ДДО (номер в очереди %d); зарегистрируйте его в детском саду до %s", res.Entry.Number, o.ExpiresAt.Format("02.01.2006")),
-			KK: fmt.Sprintf("МЖҰ-ға жолдама берілді (кезектегі нөмірі %d); оны %s дейін балабақшада тіркеңіз", res.Entry.Number, o.ExpiresAt.Format("02.01.2006")),
-		})
+		n := base(a, applicationv1.CaseStatus_CASE_STATUS_REFERRAL_OFFERED, now, referralText(o.ExpiresAt))
 		n.Deadline = timestamppb.New(o.ExpiresAt)
 		n.Queue = place
 		return n
 	}
 	n := base(a, applicationv1.CaseStatus_CASE_STATUS_QUEUED, now, queue.Text{
-		RU: fmt.Sprintf("Ребёнок поставлен в очередь: номер %d, впереди %d", res.Entry.Number, ahead),
-		KK: fmt.Sprintf("Бала кезекке қойылды: нөмірі %d, алдында %d", res.Entry.Number, ahead),
+		RU: fmt.Sprintf("Ребёнок поставлен в очередь, номер в очереди %d, перед вами %d; регистрационный талон подписан сотрудником МИО", res.Entry.Number, ahead),
+		KK: fmt.Sprintf("Бала кезекке қойылды, кезектегі нөмірі %d, алдыңызда %d; тіркеу талонына ЖАО қызметкері қол қойды", res.Entry.Number, ahead),
 	})
 	n.Queue = place
 	return n
+}
+
+// referralText is the passport's REFERRAL_OFFERED text with its deadline.
+func referralText(until time.Time) queue.Text {
+	d := until.In(calendar.Zone).Format("02.01.2006")
+	return queue.Text{
+		RU: fmt.Sprintf("Выдано направление в ДДО; зарегистрируйте его в детском саду до %s", d),
+		KK: fmt.Sprintf("МЖҰ-ға жолдама берілді; оны %s дейін балабақшада тіркеңіз", d),
+	}
 }
 
 // Statuses maps the store's event kinds to the contract's statuses.

@@ -2,7 +2,6 @@ package intake
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -50,117 +49,88 @@ func (m Moved) hook(ctx context.Context, point string) error {
 	return m.at(ctx, point)
 }
 
-// MovedOnce makes the QUEUE_MOVED notifications due at now under rule m and sends them, and returns how
-// many it sent plus how many cases' decision counts it learnt (the first round after a case's decision
-// reads the count its decision told), so that a worker repeats it while it finds work. A round is two transactions, each under the forwarders' advisory lock, so that the cases'
-// notifications are numbered once and in order with ForwardOnce's and two replicas never make or send
-// the same one: the first finds the cases due, numbers their notifications on the case's sequence and
-// keeps them with the count told; the second sends the kept ones and clears each sent. A send that fails
-// leaves its notification kept, and a later round sends it again byte for byte (the same message id, the
-// same place and time); a case with a notification not yet sent gets no new one.
-func (in *Intake) MovedOnce(ctx context.Context, m Moved, now time.Time, send Send) (int, error) {
+// MovedOnce puts the QUEUE_MOVED notifications due at now under rule m in the cases' notifications, and
+// returns how many it made plus how many cases' decision counts it learnt (the first round after a
+// decision reads the count the decision told), so that a worker repeats it while it finds work. It runs
+// under the forwarders' advisory lock, so that its notifications are numbered once and in order with
+// ForwardOnce's and two replicas never make the same one; ForwardOnce sends them from the outbox (the same
+// bytes and message id again after a failed send, a case's notifications in their order), and a case of
+// the cabinets (Origin Local) keeps them for the cabinets. Only a case whose decision went out (issued)
+// and whose child waits is looked at.
+func (in *Intake) MovedOnce(ctx context.Context, m Moved, now time.Time) (int, error) {
 	if m.Step < 1 || m.Limit < 1 {
 		return 0, fmt.Errorf("eastana: queue moved: step %d and limit %d must be at least 1", m.Step, m.Limit)
 	}
-	learnt, err := in.makeMoved(ctx, m, now)
-	if err != nil {
-		return 0, err
-	}
-	sent, err := in.sendMoved(ctx, m, send)
-	return learnt + sent, err
-}
-
-// movedCase is a waiting child's case whose count ahead may be worth telling.
-type movedCase struct {
-	sender, app   string
-	told          *int64
-	decision      []byte
-	listID, kind  string
-	number, ahead int64
-	code, region  string
-}
-
-// makeMoved numbers and keeps the QUEUE_MOVED notifications due at now, and returns how many cases'
-// decision counts it learnt without a notification due.
-func (in *Intake) makeMoved(ctx context.Context, m Moved, now time.Time) (int, error) {
-	learnt := 0
+	handled := 0
 	err := pgdb.InTx(ctx, in.DB, func(tx pgx.Tx) error {
-		learnt = 0
+		handled = 0
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(forwardLock)); err != nil {
 			return err
 		}
 		// Every waiting child's count ahead in one pass over the waiting index (its list, kind and number
 		// order): the count of the same kind with a smaller number, as store.Position counts it. A case
-		// whose last count is not known yet (told_ahead NULL: its decision's) is read to learn it.
+		// whose last count is not known yet (told_ahead NULL) brings its last notification, the decision's.
 		rows, err := tx.Query(ctx, `WITH w AS (
 				SELECT id, list_id, kind, number, row_number() OVER (PARTITION BY list_id, kind ORDER BY number) - 1 AS ahead
 				FROM entries WHERE state = 'waiting')
-			SELECT a.sender, a.application_id, a.told_ahead, CASE WHEN a.told_ahead IS NULL THEN a.notification END,
+			SELECT a.id, a.sender, a.application_id, a.number, a.notify_seq, a.told_ahead,
+				CASE WHEN a.told_ahead IS NULL THEN
+					(SELECT n.notification FROM notifications n WHERE n.application = a.id ORDER BY n.sequence DESC LIMIT 1) END,
 				w.list_id, w.kind, w.number, w.ahead, a.service_code, a.region
 			FROM w JOIN applications a ON a.entry_id = w.id
-			WHERE a.moved_pending IS NULL AND coalesce(a.moved_at, a.received_at) <= $1
+			WHERE a.state = 'issued' AND coalesce(a.moved_at, a.signed_at, a.received_at) <= $1
 				AND (a.told_ahead IS NULL OR (w.ahead <> a.told_ahead AND (w.ahead < $2 OR abs(a.told_ahead - w.ahead) >= $2)))
-			ORDER BY w.ahead, a.sender, a.application_id
+			ORDER BY w.ahead, a.id
 			LIMIT $3`, now.Add(-m.Quiet), m.Step, m.Limit)
 		if err != nil {
 			return err
 		}
 		cases, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (movedCase, error) {
 			var c movedCase
-			return c, r.Scan(&c.sender, &c.app, &c.told, &c.decision, &c.listID, &c.kind, &c.number, &c.ahead, &c.code, &c.region)
+			return c, r.Scan(&c.id, &c.sender, &c.app, &c.number, &c.seq, &c.told, &c.last, &c.listID, &c.kind, &c.queueNumber, &c.ahead,
+				&c.code, &c.region)
 		})
 		if err != nil {
 			return err
 		}
-		// Two batches, not a round trip per case: the cases' sequence numbers, then the notifications kept.
-		var due []movedCase
-		seqs, batch := &pgx.Batch{}, &pgx.Batch{}
+		// One batch for all: the cases' rows are the forwarders' (under this lock) once their decision went out.
+		batch := &pgx.Batch{}
 		for _, c := range cases {
-			told := int64(0)
+			handled++
+			told := c.ahead
 			if c.told != nil {
 				told = *c.told
 			} else {
-				d := new(applicationv1.StatusNotification)
-				if err := proto.Unmarshal(c.decision, d); err != nil {
-					return fmt.Errorf("eastana: the decision of %s/%s: %w", c.sender, c.app, err)
+				last := new(applicationv1.StatusNotification)
+				if err := proto.Unmarshal(c.last, last); err != nil {
+					return fmt.Errorf("eastana: the last notification of case %d: %w", c.id, err)
 				}
-				told = d.GetQueue().GetAhead()
+				switch last.GetStatus() {
+				case applicationv1.CaseStatus_CASE_STATUS_QUEUED, applicationv1.CaseStatus_CASE_STATUS_QUEUE_MOVED:
+					told = last.GetQueue().GetAhead()
+				}
+				// Otherwise the case was told no count (none before the decision flow): the count now is its
+				// starting point.
 			}
 			if !m.Due(told, c.ahead) {
 				// The decision's count, learnt once: the next rounds compare in the query.
-				batch.Queue(`UPDATE applications SET told_ahead = $3 WHERE sender = $1 AND application_id = $2`, c.sender, c.app, told)
-				learnt++
+				batch.Queue(`UPDATE applications SET told_ahead = $2 WHERE id = $1`, c.id, told)
 				continue
 			}
-			due = append(due, c)
-			seqs.Queue(`UPDATE applications SET notify_seq = notify_seq + 1 WHERE sender = $1 AND application_id = $2
-				RETURNING notify_seq`, c.sender, c.app)
-		}
-		if len(due) > 0 {
-			res := tx.SendBatch(ctx, seqs)
-			for _, c := range due {
-				var seq int64
-				if err := res.QueryRow().Scan(&seq); err != nil {
-					_ = res.Close()
-					return err
-				}
-				b, err := proto.Marshal(&applicationv1.StatusNotification{ApplicationId: c.app, ServiceCode: c.code, Region: c.region,
-					Status: applicationv1.CaseStatus_CASE_STATUS_QUEUE_MOVED, Time: timestamppb.New(now), Sequence: seq,
-					Text: &applicationv1.LocalizedText{
-						Ru: fmt.Sprintf("Очередь продвинулась: номер %d, впереди %d", c.number, c.ahead),
-						Kk: fmt.Sprintf("Кезек жылжыды: нөмірі %d, алдында %d", c.number, c.ahead),
-					},
-					Queue: &applicationv1.QueuePlace{ListId: c.listID, Number: c.number, Ahead: c.ahead, Kind: c.kind}})
-				if err != nil {
-					_ = res.Close()
-					return err
-				}
-				batch.Queue(`UPDATE applications SET told_ahead = $3, moved_at = $4, moved_pending = $5 WHERE sender = $1 AND application_id = $2`,
-					c.sender, c.app, c.ahead, now, b)
-			}
-			if err := res.Close(); err != nil {
+			n := &applicationv1.StatusNotification{ApplicationId: c.app, RegistrationNumber: c.number, ServiceCode: c.code, Region: c.region,
+				Status: applicationv1.CaseStatus_CASE_STATUS_QUEUE_MOVED, Time: timestamppb.New(now), Sequence: c.seq + 1,
+				Text: &applicationv1.LocalizedText{
+					Ru: fmt.Sprintf("Очередь продвинулась: номер %d, впереди %d", c.queueNumber, c.ahead),
+					Kk: fmt.Sprintf("Кезек жылжыды: нөмірі %d, алдында %d", c.queueNumber, c.ahead),
+				},
+				Queue: &applicationv1.QueuePlace{ListId: c.listID, Number: c.queueNumber, Ahead: c.ahead, Kind: c.kind}}
+			b, err := proto.Marshal(n)
+			if err != nil {
 				return err
 			}
+			batch.Queue(`UPDATE applications SET told_ahead = $2, moved_at = $3, notify_seq = $4 WHERE id = $1`, c.id, c.ahead, now, n.GetSequence())
+			batch.Queue(`INSERT INTO notifications (application, sequence, notification, created_at, outbox) VALUES ($1, $2, $3, $4, $5)`,
+				c.id, n.GetSequence(), b, now, c.sender != Local)
 		}
 		if batch.Len() > 0 {
 			if err := tx.SendBatch(ctx, batch).Close(); err != nil {
@@ -169,63 +139,18 @@ func (in *Intake) makeMoved(ctx context.Context, m Moved, now time.Time) (int, e
 		}
 		return m.hook(ctx, "moved: made")
 	})
-	return learnt, err
+	return handled, err
 }
 
-// sendMoved sends the kept QUEUE_MOVED notifications, oldest first, and clears each one sent. A send that
-// fails ends the round: the ones sent before it are cleared (committed), the rest wait for the next round.
-func (in *Intake) sendMoved(ctx context.Context, m Moved, send Send) (int, error) {
-	sent := 0
-	var failed error
-	err := pgdb.InTx(ctx, in.DB, func(tx pgx.Tx) error {
-		sent, failed = 0, nil
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(forwardLock)); err != nil {
-			return err
-		}
-		if err := m.hook(ctx, "moved: sending"); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, `SELECT sender, application_id, correlation_id, applicant_iin, moved_pending FROM applications
-			WHERE moved_pending IS NOT NULL ORDER BY moved_at, sender, application_id LIMIT $1`, m.Limit)
-		if err != nil {
-			return err
-		}
-		type kept struct {
-			to  Origin
-			app string
-			b   []byte
-		}
-		list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (kept, error) {
-			var k kept
-			return k, r.Scan(&k.to.Sender, &k.app, &k.to.CorrelationID, &k.to.ApplicantIIN, &k.b)
-		})
-		if err != nil {
-			return err
-		}
-		// The ones sent are cleared in one statement at the end, also when a send failed (their clears kept).
-		var senders, apps []string
-		for _, k := range list {
-			n := new(applicationv1.StatusNotification)
-			if err := proto.Unmarshal(k.b, n); err != nil {
-				failed = fmt.Errorf("eastana: the kept QUEUE_MOVED of %s/%s: %w", k.to.Sender, k.app, err)
-				break
-			}
-			if err := send(ctx, k.to, n); err != nil {
-				failed = fmt.Errorf("eastana: QUEUE_MOVED %d of %s/%s: %w", n.GetSequence(), k.to.Sender, k.app, err)
-				break
-			}
-			senders, apps = append(senders, k.to.Sender), append(apps, k.app)
-		}
-		if len(apps) == 0 {
-			return nil
-		}
-		tag, err := tx.Exec(ctx, `UPDATE applications a SET moved_pending = NULL FROM unnest($1::text[], $2::text[]) AS s (sender, app)
-			WHERE a.sender = s.sender AND a.application_id = s.app`, senders, apps)
-		if err == nil && tag.RowsAffected() != int64(len(apps)) {
-			err = fmt.Errorf("eastana: cleared %d of %d QUEUE_MOVED sent", tag.RowsAffected(), len(apps))
-		}
-		sent = len(apps)
-		return err
-	})
-	return sent, errors.Join(err, failed)
+// movedCase is a waiting child's case whose count ahead may be worth telling.
+type movedCase struct {
+	id                 int64
+	sender, app        string
+	number             string
+	seq                int64
+	told               *int64
+	last               []byte
+	listID, kind       string
+	queueNumber, ahead int64
+	code, region       string
 }
