@@ -70,18 +70,24 @@ func (in *Intake) MovedOnce(ctx context.Context, m Moved, now time.Time) (int, e
 		// Every waiting child's count ahead in one pass over the waiting index (its list, kind and number
 		// order): the count of the same kind with a smaller number, as store.Position counts it. A case
 		// whose last count is not known yet (told_ahead NULL) brings its last notification, the decision's.
+		// The cases due are found on narrow rows (the join's hash holds the case's id and counts only), and
+		// only those are read whole.
 		rows, err := tx.Query(ctx, `WITH w AS (
 				SELECT id, list_id, kind, number, row_number() OVER (PARTITION BY list_id, kind ORDER BY number) - 1 AS ahead
-				FROM entries WHERE state = 'waiting')
+				FROM entries WHERE state = 'waiting'),
+			due AS (
+				SELECT a.id, w.list_id, w.kind, w.number, w.ahead
+				FROM w JOIN applications a ON a.entry_id = w.id
+				WHERE a.state = 'issued' AND coalesce(a.moved_at, a.signed_at, a.received_at) <= $1
+					AND (a.told_ahead IS NULL OR (w.ahead <> a.told_ahead AND (w.ahead < $2 OR abs(a.told_ahead - w.ahead) >= $2)))
+				ORDER BY w.ahead, a.id
+				LIMIT $3)
 			SELECT a.id, a.sender, a.application_id, a.number, a.notify_seq, a.told_ahead,
 				CASE WHEN a.told_ahead IS NULL THEN
 					(SELECT n.notification FROM notifications n WHERE n.application = a.id ORDER BY n.sequence DESC LIMIT 1) END,
-				w.list_id, w.kind, w.number, w.ahead, a.service_code, a.region
-			FROM w JOIN applications a ON a.entry_id = w.id
-			WHERE a.state = 'issued' AND coalesce(a.moved_at, a.signed_at, a.received_at) <= $1
-				AND (a.told_ahead IS NULL OR (w.ahead <> a.told_ahead AND (w.ahead < $2 OR abs(a.told_ahead - w.ahead) >= $2)))
-			ORDER BY w.ahead, a.id
-			LIMIT $3`, now.Add(-m.Quiet), m.Step, m.Limit)
+				d.list_id, d.kind, d.number, d.ahead, a.service_code, a.region
+			FROM due d JOIN applications a ON a.id = d.id
+			ORDER BY d.ahead, d.id`, now.Add(-m.Quiet), m.Step, m.Limit)
 		if err != nil {
 			return err
 		}
