@@ -19,15 +19,15 @@ import (
 // each child behind a place at every release. A case is told when the count of children waiting before
 // its child has changed by at least Step since the count it was last told (the decision's, or the last
 // QUEUE_MOVED), or when the count is under Step and has changed at all (the front of the list, where each
-// place matters); and never twice within Quiet (counted from the decision, then from the last
-// QUEUE_MOVED). The regulation is silent on it: the passport's decisions say so.
+// place matters); and never twice within Quiet (counted from the decision's signature, then from the
+// last QUEUE_MOVED). The regulation is silent on it: the passport's decisions say so.
 type Moved struct {
 	// Step is the change of the count ahead worth a message, and the count under which every change is
 	// told; at least 1 (1: every change).
 	Step int64
 	// Quiet is the least time between two QUEUE_MOVED of a case (and between its decision and the first).
 	Quiet time.Duration
-	// Limit is how many cases one round makes notifications for (the nearest the front first), and sends.
+	// Limit is how many cases one round looks at (the nearest the front first).
 	Limit int
 
 	// at is a test hook called at named points of a round, inside its transaction (see export_test.go).
