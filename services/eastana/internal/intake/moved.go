@@ -99,6 +99,7 @@ func (in *Intake) MovedOnce(ctx context.Context, m Moved, now time.Time) (int, e
 		if err != nil {
 			return err
 		}
+		// The texts are the passport's (preschool-registration.71, its QUEUE_MOVED notification).
 		// One batch for all: the cases' rows are the forwarders' (under this lock) once their decision went out.
 		batch := &pgx.Batch{}
 		for _, c := range cases {
@@ -126,8 +127,8 @@ func (in *Intake) MovedOnce(ctx context.Context, m Moved, now time.Time) (int, e
 			n := &applicationv1.StatusNotification{ApplicationId: c.app, RegistrationNumber: c.number, ServiceCode: c.code, Region: c.region,
 				Status: applicationv1.CaseStatus_CASE_STATUS_QUEUE_MOVED, Time: timestamppb.New(now), Sequence: c.seq + 1,
 				Text: &applicationv1.LocalizedText{
-					Ru: fmt.Sprintf("Очередь продвинулась: номер %d, впереди %d", c.queueNumber, c.ahead),
-					Kk: fmt.Sprintf("Кезек жылжыды: нөмірі %d, алдында %d", c.queueNumber, c.ahead),
+					Ru: fmt.Sprintf("Очередь продвинулась: номер в очереди %d, перед вами %d", c.queueNumber, c.ahead),
+					Kk: fmt.Sprintf("Кезек жылжыды: кезектегі нөмірі %d, алдыңызда %d", c.queueNumber, c.ahead),
 				},
 				Queue: &applicationv1.QueuePlace{ListId: c.listID, Number: c.queueNumber, Ahead: c.ahead, Kind: c.kind}}
 			b, err := proto.Marshal(n)

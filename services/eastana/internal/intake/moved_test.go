@@ -127,8 +127,8 @@ func aheads(t *testing.T, got map[string]*applicationv1.StatusNotification) map[
 		require.Equal(t, "astana", q.GetListId(), app)
 		require.Equal(t, "general", q.GetKind(), app)
 		require.Equal(t, app, fmt.Sprint("m", q.GetNumber()-1), "child m<i> has number i+1 (the demo child is 1)")
-		require.Equal(t, fmt.Sprintf("Очередь продвинулась: номер %d, впереди %d", q.GetNumber(), q.GetAhead()), n.GetText().GetRu(), app)
-		require.Equal(t, fmt.Sprintf("Кезек жылжыды: нөмірі %d, алдында %d", q.GetNumber(), q.GetAhead()), n.GetText().GetKk(), app)
+		require.Equal(t, fmt.Sprintf("Очередь продвинулась: номер в очереди %d, перед вами %d", q.GetNumber(), q.GetAhead()), n.GetText().GetRu(), app)
+		require.Equal(t, fmt.Sprintf("Кезек жылжыды: кезектегі нөмірі %d, алдыңызда %d", q.GetNumber(), q.GetAhead()), n.GetText().GetKk(), app)
 		out[app] = q.GetAhead()
 	}
 	return out
