@@ -75,6 +75,13 @@ type Config struct {
 	TrustedProxies webkit.Proxies `env:"EGOV_TRUSTED_PROXIES"`
 	// MailInterval is how often the e-mail outbox is looked at besides the wake-ups after a result.
 	MailInterval time.Duration `env:"EGOV_EASTANA_MAIL_INTERVAL" envDefault:"2s"`
+	// MovedStep is QUEUE_MOVED's step: a case is told its child's place when the count of children ahead
+	// has dropped by at least the step since it was last told, or every change once the count is under it.
+	MovedStep int64 `env:"EGOV_EASTANA_MOVED_STEP" envDefault:"10"`
+	// MovedQuiet is the least time between two QUEUE_MOVED of a case (and after its decision).
+	MovedQuiet time.Duration `env:"EGOV_EASTANA_MOVED_QUIET" envDefault:"24h"`
+	// MovedInterval is how often the waiting children's places are compared with the last told.
+	MovedInterval time.Duration `env:"EGOV_EASTANA_MOVED_INTERVAL" envDefault:"1m"`
 	// Workers handle deliveries at once: an application is decided once per sender under the list's
 	// lock and the applications' key, so their order does not matter.
 	Workers int `env:"EGOV_EASTANA_WORKERS" envDefault:"4"`
@@ -145,6 +152,14 @@ func Descriptor(cfg Config) app.Descriptor {
 			if err != nil {
 				return nil, err
 			}
+			if cfg.MovedStep < 1 {
+				return nil, fmt.Errorf("EGOV_EASTANA_MOVED_STEP: %d: at least 1 (1 tells every change)", cfg.MovedStep)
+			}
+			if cfg.MovedInterval <= 0 || cfg.MovedQuiet < 0 {
+				return nil, fmt.Errorf("EGOV_EASTANA_MOVED_INTERVAL (%s) must be positive and EGOV_EASTANA_MOVED_QUIET (%s) not negative",
+					cfg.MovedInterval, cfg.MovedQuiet)
+			}
+			moved := intake.Moved{Step: cfg.MovedStep, Quiet: cfg.MovedQuiet, Limit: 1000}
 			target := cfg.ShepTarget
 			if target == "" {
 				target = env.Peers["shep"].GRPC
@@ -216,6 +231,10 @@ func Descriptor(cfg Config) app.Descriptor {
 							return nil
 						}
 						return mailing.Outbox.Run(ctx, cfg.MailInterval)
+					},
+					"queue moved": func(ctx context.Context) error {
+						return serve.Repeat(ctx, cfg.MovedInterval, nil, env.Log, "eastana: notify the places moved",
+							func(ctx context.Context) (int, error) { return r.in.MovedOnce(ctx, moved, env.Now()) })
 					},
 					"referral expiry": func(ctx context.Context) error {
 						return st.RunExpiry(ctx, env.Now, cfg.ExpiryInterval, "expiry", func(err error) {

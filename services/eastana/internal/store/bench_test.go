@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/egov-suite/egov/services/eastana/internal/intake"
 	"github.com/egov-suite/egov/services/eastana/internal/queue"
 	"github.com/egov-suite/egov/services/eastana/internal/store"
 )
@@ -75,7 +76,8 @@ func loadCity(b *testing.B, s *store.Store, pool *pgxpool.Pool) []int64 {
 // BenchmarkCity measures the list's operations on a city-sized list, each beside a baseline of the same
 // run on the same tables: registering beside a bare INSERT of an entry; looking up a position beside a
 // bare primary-key look-up of the entry; allocating 1,000 freed places beside 1,000 bare index look-ups
-// of a waiting child and inserts of an offer in one transaction.
+// of a waiting child and inserts of an offer in one transaction; the QUEUE_MOVED sweep over every waiting
+// child with an application beside a bare scan of the waiting children joined to their applications.
 //
 //	go test -run '^$' -bench City -benchtime 3s ./services/eastana/internal/store/
 func BenchmarkCity(b *testing.B) {
@@ -193,5 +195,57 @@ func BenchmarkCity(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "places/s")
+	})
+
+	// QUEUE_MOVED: every waiting child left has an application whose decision went out (as in the city,
+	// where every child came through a channel), told the count ahead it has now, so that a sweep with
+	// nothing due measures the comparison alone; a sweep with 1,000 cases due (their told count raised by
+	// the step, outside the timer) measures the notifications made and put in the outbox as well.
+	if _, err := pool.Exec(ctx, `INSERT INTO applications (sender, application_id, correlation_id, applicant_iin, entry_id, notification,
+			received_at, service_code, region, number, state, decision, signed_at, notify_seq, told_ahead)
+		SELECT 'portal', 'bench-' || id, 'bench-' || id, applicant_iin, id, '', $1, 'preschool-registration', '71', 'ЕА-2026-' || id,
+			'issued', 'registration_ticket', $1, 2, row_number() OVER (PARTITION BY list_id, kind ORDER BY number) - 1
+		FROM entries WHERE state = 'waiting'`, t0); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `VACUUM ANALYZE applications`); err != nil {
+		b.Fatal(err)
+	}
+	in := &intake.Intake{Store: s, DB: pool}
+	moved := intake.Moved{Step: 10, Limit: 1000}
+	b.Run("moved-sweep", func(b *testing.B) {
+		for b.Loop() {
+			if n, err := in.MovedOnce(ctx, moved, t0.Add(time.Hour)); err != nil || n != 0 {
+				b.Fatalf("nothing is due: %d, %v", n, err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "sweeps/s")
+	})
+	b.Run("moved-sweep/1000-due", func(b *testing.B) {
+		made := 0
+		for b.Loop() {
+			b.StopTimer()
+			if _, err := pool.Exec(ctx, `UPDATE applications SET told_ahead = told_ahead + $1 WHERE entry_id IN (
+				SELECT id FROM entries WHERE state = 'waiting' ORDER BY random() LIMIT 1000)`, moved.Step); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			n, err := in.MovedOnce(ctx, moved, t0.Add(time.Hour))
+			if err != nil || n != 1000 {
+				b.Fatalf("1,000 due: %d made, %v", n, err)
+			}
+			made += n
+		}
+		b.ReportMetric(float64(made)/b.Elapsed().Seconds(), "notifications/s")
+	})
+	b.Run("moved-sweep/baseline-scan", func(b *testing.B) {
+		for b.Loop() {
+			var n int64
+			if err := pool.QueryRow(ctx, `SELECT count(*) FROM applications a JOIN entries e ON e.id = a.entry_id
+				WHERE e.state = 'waiting'`).Scan(&n); err != nil || n == 0 {
+				b.Fatalf("%d waiting children with an application: %v", n, err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "scans/s")
 	})
 }
