@@ -136,6 +136,20 @@ func (c Config) Term() (catalog.Duration, error) {
 	return catalog.Duration{}, fmt.Errorf("eastana: passport %s.%s has no deciding step with a duration", PassportCode, Region)
 }
 
+// Moved is QUEUE_MOVED's rule of the configuration (intake.Moved), up to 1,000 cases a round.
+func (c Config) Moved() (intake.Moved, error) {
+	switch {
+	case c.MovedStep < 1:
+		return intake.Moved{}, fmt.Errorf("EGOV_EASTANA_MOVED_STEP: %d: at least 1 (1 tells every change)", c.MovedStep)
+	case c.MovedQuiet < 0:
+		return intake.Moved{}, fmt.Errorf("EGOV_EASTANA_MOVED_QUIET: %s: not negative (0: no quiet interval)", c.MovedQuiet)
+	case c.MovedInterval <= 0:
+		// serve.Repeat's ticker needs a positive interval.
+		return intake.Moved{}, fmt.Errorf("EGOV_EASTANA_MOVED_INTERVAL: %s: positive", c.MovedInterval)
+	}
+	return intake.Moved{Step: c.MovedStep, Quiet: c.MovedQuiet, Limit: 1000}, nil
+}
+
 // Descriptor describes the service to the process that runs it.
 func Descriptor(cfg Config) app.Descriptor {
 	return app.Descriptor{
@@ -152,14 +166,10 @@ func Descriptor(cfg Config) app.Descriptor {
 			if err != nil {
 				return nil, err
 			}
-			if cfg.MovedStep < 1 {
-				return nil, fmt.Errorf("EGOV_EASTANA_MOVED_STEP: %d: at least 1 (1 tells every change)", cfg.MovedStep)
+			moved, err := cfg.Moved()
+			if err != nil {
+				return nil, err
 			}
-			if cfg.MovedInterval <= 0 || cfg.MovedQuiet < 0 {
-				return nil, fmt.Errorf("EGOV_EASTANA_MOVED_INTERVAL (%s) must be positive and EGOV_EASTANA_MOVED_QUIET (%s) not negative",
-					cfg.MovedInterval, cfg.MovedQuiet)
-			}
-			moved := intake.Moved{Step: cfg.MovedStep, Quiet: cfg.MovedQuiet, Limit: 1000}
 			target := cfg.ShepTarget
 			if target == "" {
 				target = env.Peers["shep"].GRPC

@@ -103,7 +103,6 @@ func (in *Intake) MovedOnce(ctx context.Context, m Moved, now time.Time) (int, e
 		// One batch for all: the cases' rows are the forwarders' (under this lock) once their decision went out.
 		batch := &pgx.Batch{}
 		for _, c := range cases {
-			handled++
 			told := c.ahead
 			if c.told != nil {
 				told = *c.told
@@ -120,10 +119,14 @@ func (in *Intake) MovedOnce(ctx context.Context, m Moved, now time.Time) (int, e
 				// starting point.
 			}
 			if !m.Due(told, c.ahead) {
-				// The decision's count, learnt once: the next rounds compare in the query.
-				batch.Queue(`UPDATE applications SET told_ahead = $2 WHERE id = $1`, c.id, told)
-				continue
+				if c.told == nil {
+					// The decision's count, learnt once: the next rounds compare in the query.
+					batch.Queue(`UPDATE applications SET told_ahead = $2 WHERE id = $1`, c.id, told)
+					handled++
+				}
+				continue // (a known count the query let through is left alone: the query and Due agree)
 			}
+			handled++
 			n := &applicationv1.StatusNotification{ApplicationId: c.app, RegistrationNumber: c.number, ServiceCode: c.code, Region: c.region,
 				Status: applicationv1.CaseStatus_CASE_STATUS_QUEUE_MOVED, Time: timestamppb.New(now), Sequence: c.seq + 1,
 				Text: &applicationv1.LocalizedText{
