@@ -102,7 +102,12 @@ func TestLookUpsThroughSHEP(t *testing.T) {
 	require.Equal(t, "Ахметова", person.GetPerson().GetSurname())
 	var children gbdflv1.ListChildrenResponse
 	require.NoError(t, call(t, c, gbdflv1.ServiceChildren, &gbdflv1.ListChildrenRequest{Iin: asel}, &children))
-	require.Len(t, children.GetChildren(), 2)
+	// Асель's ward and her three children (the two youngest for the kindergarten waiting list).
+	var got []string
+	for _, ch := range children.GetChildren() {
+		got = append(got, ch.GetIin())
+	}
+	require.ElementsMatch(t, []string{demo.WardIIN, demo.ChildIIN, demo.YoungChildIIN, demo.YoungestChildIIN}, got)
 
 	var poa enisv1.GetPowerOfAttorneyResponse
 	for number, state := range map[string]enisv1.PowerOfAttorneyState{
