@@ -33,6 +33,7 @@ import (
 	"github.com/egov-suite/egov/internal/config"
 	"github.com/egov-suite/egov/internal/mail"
 	"github.com/egov-suite/egov/internal/ncatest"
+	"github.com/egov-suite/egov/internal/pgdb"
 	"github.com/egov-suite/egov/internal/pgtest"
 	"github.com/egov-suite/egov/internal/pki"
 )
@@ -395,7 +396,7 @@ func TestOutbox(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			db := pgtest.Pool(t)
-			_, err := db.Exec(t.Context(), mail.OutboxDDL)
+			_, err := pgdb.Migrate(t.Context(), db, "public", mail.Migrations())
 			require.NoError(t, err)
 			f := &flaky{refuse: tc.refuse, permanent: tc.permanent}
 			s, err := mail.NewSender(mail.Config{SMTP: config.SMTP{Addr: serveFlaky(t, f), From: "noreply@egov.localhost"}})
@@ -476,7 +477,7 @@ func TestOutboxSilentServer(t *testing.T) {
 		}
 	})
 	db := pgtest.Pool(t)
-	_, err = db.Exec(t.Context(), mail.OutboxDDL)
+	_, err = pgdb.Migrate(t.Context(), db, "public", mail.Migrations())
 	require.NoError(t, err)
 	s, err := mail.NewSender(mail.Config{SMTP: config.SMTP{Addr: l.Addr().String(), From: "noreply@egov.localhost"}})
 	require.NoError(t, err)

@@ -2,8 +2,10 @@ package mail
 
 import (
 	"context"
+	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"time"
 
@@ -14,25 +16,15 @@ import (
 	"github.com/egov-suite/egov/internal/serve"
 )
 
-// Table is the outbox table a service using Outbox creates in its schema (the DDL is OutboxDDL).
+// Table is the outbox table a service using Outbox holds in its schema, created by Migrations.
 const Table = "mail_outbox"
 
-// OutboxDDL creates the outbox table; a service's migration holds the same statement.
-const OutboxDDL = `CREATE TABLE mail_outbox (
-	id               bigserial PRIMARY KEY,
-	key              text NOT NULL UNIQUE,
-	recipient        text,
-	recipient_masked text NOT NULL,
-	message          bytea,
-	message_id       text NOT NULL,
-	created_at       timestamptz NOT NULL,
-	attempts         integer NOT NULL DEFAULT 0,
-	next_attempt_at  timestamptz,
-	last_error       text NOT NULL DEFAULT '',
-	sent_at          timestamptz,
-	parked_at        timestamptz
-);
-CREATE INDEX mail_outbox_due ON mail_outbox (id) WHERE sent_at IS NULL AND parked_at IS NULL;`
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations create the outbox table; a service that e-mails unions them into its schema's migrations
+// (pgdb.Union), as it does the web sessions'.
+func Migrations() fs.FS { return pgdb.Embedded(migrations) }
 
 // Transport sends one composed message to one recipient (Sender over SMTP).
 type Transport interface {

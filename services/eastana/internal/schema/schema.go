@@ -6,6 +6,7 @@ import (
 	"embed"
 	"io/fs"
 
+	"github.com/egov-suite/egov/internal/mail"
 	"github.com/egov-suite/egov/internal/pgdb"
 	"github.com/egov-suite/egov/internal/webkit"
 )
@@ -14,4 +15,6 @@ import (
 var migrations embed.FS
 
 // Migrations create ИС Е-Астана's tables in the service's schema.
-func Migrations() fs.FS { return pgdb.Union(pgdb.Embedded(migrations), webkit.Migrations()) }
+func Migrations() fs.FS {
+	return pgdb.Union(pgdb.Embedded(migrations), webkit.Migrations(), mail.Migrations())
+}

@@ -6,11 +6,12 @@ import (
 	"embed"
 	"io/fs"
 
+	"github.com/egov-suite/egov/internal/mail"
 	"github.com/egov-suite/egov/internal/pgdb"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Migrations create РШЭП's tables in the service's schema.
-func Migrations() fs.FS { return pgdb.Embedded(migrations) }
+// Migrations create РШЭП's tables in the service's schema, with the e-mail outbox of its results.
+func Migrations() fs.FS { return pgdb.Union(pgdb.Embedded(migrations), mail.Migrations()) }

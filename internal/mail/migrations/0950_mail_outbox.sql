@@ -1,6 +1,7 @@
--- The results owed by e-mail (internal/mail's outbox): one row per case, written in the transaction
--- that issues the result, sent once by the mail worker. The address (recipient) and the composed
--- message are kept only until the message is delivered; the mask stays for an operator.
+-- The messages owed by e-mail (Outbox): one row per message, written by the service in the transaction
+-- that issues what it carries (a result document), sent once by the service's mail worker. The address
+-- (recipient) and the composed message are kept only until the message is delivered; the mask stays for
+-- an operator. A service whose schema holds this table unions Migrations() into its own.
 CREATE TABLE mail_outbox (
 	id               bigserial PRIMARY KEY,
 	key              text NOT NULL UNIQUE,
