@@ -24,58 +24,6 @@ import (
 	"github.com/egov-suite/egov/services/eastana/internal/store"
 )
 
-// Employee is a МИО employee (сотрудник МИО) of ИС Е-Астана's staff: who may draft, sign and refuse in the
-// working cabinet.
-type Employee struct {
-	IIN, Name, Position string
-}
-
-// Errors of the cases and the staff.
-var (
-	// ErrNotStaff: no employee of the staff has this IIN, or the employee is no longer active.
-	ErrNotStaff = errors.New("eastana: not a МИО employee of ИС Е-Астана")
-	// ErrInactive is ErrNotStaff for an employee switched off.
-	ErrInactive = fmt.Errorf("%w (switched off)", ErrNotStaff)
-	// ErrNoCase: no application has this id.
-	ErrNoCase = errors.New("eastana: no such application")
-)
-
-// PutEmployee adds a member of the staff, or updates one (and makes them active again).
-func (in *Intake) PutEmployee(ctx context.Context, e Employee) error {
-	if e.IIN == "" || strings.TrimSpace(e.Name) == "" {
-		return errors.New("eastana: an employee needs an IIN and a name")
-	}
-	_, err := in.DB.Exec(ctx, `INSERT INTO employees (iin, name, position, active) VALUES ($1, $2, $3, true)
-		ON CONFLICT (iin) DO UPDATE SET name = excluded.name, position = excluded.position, active = true`, e.IIN, e.Name, e.Position)
-	return err
-}
-
-// SetActive switches an employee on or off (an employee who left keeps their signed documents).
-func (in *Intake) SetActive(ctx context.Context, iin string, active bool) error {
-	tag, err := in.DB.Exec(ctx, `UPDATE employees SET active = $2 WHERE iin = $1`, iin, active)
-	if err == nil && tag.RowsAffected() == 0 {
-		err = fmt.Errorf("%w: %s", ErrNotStaff, iin)
-	}
-	return err
-}
-
-// Employee is the active employee with this IIN; ErrNotStaff when there is none (ErrInactive when they
-// are switched off).
-func (in *Intake) Employee(ctx context.Context, iin string) (Employee, error) {
-	var e Employee
-	var active bool
-	err := in.DB.QueryRow(ctx, `SELECT iin, name, position, active FROM employees WHERE iin = $1`, iin).Scan(&e.IIN, &e.Name, &e.Position, &active)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return Employee{}, ErrNotStaff
-	case err != nil:
-		return Employee{}, err
-	case !active:
-		return Employee{}, ErrInactive
-	}
-	return e, nil
-}
-
 // DecisionError is an employee's action refused, with the reason in Russian and Kazakh for the cabinet.
 type DecisionError struct {
 	Code string
@@ -134,147 +82,6 @@ func signatureRefused(err error) *DecisionError {
 	}}
 }
 
-// staff is the acting employee as the staff register has them, or the DecisionError to show.
-func (in *Intake) staff(ctx context.Context, e Employee) (Employee, error) {
-	got, err := in.Employee(ctx, e.IIN)
-	switch {
-	case errors.Is(err, ErrInactive):
-		return Employee{}, errInactive
-	case errors.Is(err, ErrNotStaff):
-		return Employee{}, errNotStaff
-	}
-	return got, err
-}
-
-// Case is an application as the cabinets show it.
-type Case struct {
-	ID            int64
-	Number        string
-	Sender        string
-	ApplicationID string
-	// Channel is portal, tson, office or eastana.
-	Channel      string
-	ApplicantIIN string
-	ChildIIN     string
-	// Email is the citizen's address, given with consent to receive the result by e-mail; "" otherwise.
-	Email      string
-	ReceivedAt time.Time
-	// Deadline is the decision's term (nil for an application kept before the term was).
-	Deadline *time.Time
-	// State is "awaiting" (the employee has not signed), "issued" (the signed result went out) or
-	// "refused" (refused automatically: the applicant's ЭЦП not confirmed).
-	State string
-	// Decision is the result's kind: while awaiting, the one the employee would sign now (the queue's
-	// state decides it: a release may have turned a ticket into a referral); then the one signed.
-	Decision string
-	EntryID  *int64
-	// SignedBy is the signing employee's IIN; SignedAt when they signed.
-	SignedBy string
-	SignedAt *time.Time
-}
-
-// Filter selects cases; empty fields select all. Limit is 100 when zero.
-type Filter struct {
-	State, Channel, ApplicantIIN string
-	Limit                        int
-}
-
-// row is a case with what its documents and notifications are made of.
-type row struct {
-	Case
-	correlationID, serviceCode, region string
-	refusalCode                        string
-	refusal                            queue.Text
-	motivation                         string
-	entryState                         *string
-	notifySeq                          int64
-}
-
-const caseColumns = `a.id, a.number, a.sender, a.application_id, a.channel, a.applicant_iin, a.child_iin, a.email, a.received_at, a.deadline,
-	a.state, a.decision, a.entry_id, a.signed_by, a.signed_at, a.correlation_id, a.service_code, a.region, a.refusal_code, a.refusal_ru,
-	a.refusal_kk, a.motivation, e.state, a.notify_seq
-	FROM applications a LEFT JOIN entries e ON e.id = a.entry_id`
-
-func scanRow(r pgx.Row) (*row, error) {
-	var c row
-	err := r.Scan(&c.ID, &c.Number, &c.Sender, &c.ApplicationID, &c.Channel, &c.ApplicantIIN, &c.ChildIIN, &c.Email, &c.ReceivedAt, &c.Deadline,
-		&c.State, &c.Decision, &c.EntryID, &c.SignedBy, &c.SignedAt, &c.correlationID, &c.serviceCode, &c.region, &c.refusalCode, &c.refusal.RU,
-		&c.refusal.KK, &c.motivation, &c.entryState, &c.notifySeq)
-	if err != nil {
-		return nil, err
-	}
-	switch c.State {
-	case "awaiting":
-		c.Decision = c.kind()
-	case "refused":
-		c.Decision = documents.KindRefusal
-	}
-	return &c, nil
-}
-
-// kind is the document an awaiting case gives now; closed is true when the child has left the list
-// (no ticket or referral to sign, and no refusal written yet).
-func (c *row) kind() string {
-	k, _ := c.kindNow()
-	return k
-}
-
-func (c *row) kindNow() (kind string, closed bool) {
-	switch {
-	case c.motivation != "" || c.EntryID == nil:
-		return documents.KindRefusal, false
-	case c.entryState != nil && *c.entryState == "waiting":
-		return documents.KindTicket, false
-	case c.entryState != nil && *c.entryState == "offered":
-		return documents.KindReferral, false
-	}
-	return documents.KindRefusal, true
-}
-
-// Cases lists the cases f selects, oldest first.
-func (in *Intake) Cases(ctx context.Context, f Filter) ([]Case, error) {
-	if f.Limit <= 0 {
-		f.Limit = 100
-	}
-	rows, err := in.DB.Query(ctx, `SELECT `+caseColumns+`
-		WHERE ($1 = '' OR a.state = $1) AND ($2 = '' OR a.channel = $2) AND ($3 = '' OR a.applicant_iin = $3)
-		ORDER BY a.received_at, a.id LIMIT $4`, f.State, f.Channel, f.ApplicantIIN, f.Limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Case
-	for rows.Next() {
-		c, err := scanRow(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c.Case)
-	}
-	return out, rows.Err()
-}
-
-// Case is the case with this id; ErrNoCase when there is none.
-func (in *Intake) Case(ctx context.Context, id int64) (*Case, error) {
-	c, err := in.load(ctx, in.DB, id, false)
-	if err != nil {
-		return nil, err
-	}
-	return &c.Case, nil
-}
-
-func (in *Intake) load(ctx context.Context, q execer, id int64, lock bool) (*row, error) {
-	sql := `SELECT ` + caseColumns + ` WHERE a.id = $1`
-	if lock {
-		sql += ` FOR UPDATE OF a`
-	}
-	c, err := scanRow(q.QueryRow(ctx, sql, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("%w: %d", ErrNoCase, id)
-	}
-	return c, err
-}
-
 // Draft is the result document an employee is to sign: its kind, name, media type and the exact bytes.
 type Draft struct {
 	Kind      string
@@ -298,7 +105,7 @@ func (in *Intake) Draft(ctx context.Context, id int64, e Employee, now time.Time
 	if c.State != "awaiting" {
 		return nil, ErrDecided
 	}
-	doc, err := in.document(ctx, c, documents.Signer{Name: who.Name, Position: who.Position})
+	doc, err := in.document(ctx, in.DB, c, documents.Signer{Name: who.Name, Position: who.Position})
 	if err != nil {
 		return nil, err
 	}
@@ -309,15 +116,16 @@ func (in *Intake) Draft(ctx context.Context, id int64, e Employee, now time.Time
 	return &Draft{Kind: doc.Kind, Name: doc.Name(), MediaType: documents.MediaType, Content: content}, nil
 }
 
-// document is the data of case c's document as of now, signed by s.
-func (in *Intake) document(ctx context.Context, c *row, s documents.Signer) (documents.Document, error) {
+// document is the data of case c's document as of now, signed by s, read in q (the pool, or the
+// transaction that holds the list's lock).
+func (in *Intake) document(ctx context.Context, q execer, c *row, s documents.Signer) (documents.Document, error) {
 	kind, closed := c.kindNow()
 	if closed {
 		return documents.Document{}, ErrClosed
 	}
 	d := documents.Document{Kind: kind, Number: c.Number, ReceivedAt: c.ReceivedAt, ChildIIN: c.ChildIIN, ApplicantIIN: c.ApplicantIIN, Signer: s}
 	if c.EntryID != nil {
-		pos, err := in.Store.Position(ctx, *c.EntryID)
+		pos, err := store.PositionIn(ctx, q, *c.EntryID)
 		if err != nil {
 			return documents.Document{}, err
 		}
@@ -332,14 +140,14 @@ func (in *Intake) document(ctx context.Context, c *row, s documents.Signer) (doc
 		}
 	case documents.KindReferral:
 		var offer int64
-		err := in.DB.QueryRow(ctx, `SELECT id FROM offers WHERE entry_id = $1 AND state = 'offered'`, *c.EntryID).Scan(&offer)
+		err := q.QueryRow(ctx, `SELECT id FROM offers WHERE entry_id = $1 AND state = 'offered'`, *c.EntryID).Scan(&offer)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return documents.Document{}, ErrStale // the referral closed between reading the entry and the offer
 		}
 		if err != nil {
 			return documents.Document{}, err
 		}
-		if err := in.referral(ctx, in.DB, offer, &d); err != nil {
+		if err := in.referral(ctx, q, offer, &d); err != nil {
 			return documents.Document{}, err
 		}
 	}
@@ -411,7 +219,7 @@ func (in *Intake) Sign(ctx context.Context, id int64, e Employee, content, signa
 	if pre.State != "awaiting" {
 		return ErrDecided
 	}
-	doc, err := in.document(ctx, pre, signer)
+	doc, err := in.document(ctx, in.DB, pre, signer)
 	if err != nil {
 		return err
 	}
@@ -433,10 +241,13 @@ func (in *Intake) Sign(ctx context.Context, id int64, e Employee, content, signa
 		if err != nil {
 			return err
 		}
+		if err := in.at(ctx, "locked"); err != nil {
+			return err
+		}
 		if c.State != "awaiting" {
 			return ErrDecided
 		}
-		doc, err := in.document(ctx, c, signer)
+		doc, err := in.document(ctx, tx, c, signer)
 		if err != nil {
 			return err
 		}
@@ -624,35 +435,6 @@ func (in *Intake) withdraw(ctx context.Context, entry int64, who Employee, now t
 		return err
 	}
 	return errors.New("eastana: the child's place kept changing; try the refusal again")
-}
-
-// Statuses are every notification of case id, in sequence order (sent through ШЭП or kept for the
-// cabinets).
-func (in *Intake) Statuses(ctx context.Context, id int64) ([]*applicationv1.StatusNotification, error) {
-	var exists bool
-	if err := in.DB.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM applications WHERE id = $1)`, id).Scan(&exists); err != nil {
-		return nil, err
-	}
-	if !exists {
-		return nil, fmt.Errorf("%w: %d", ErrNoCase, id)
-	}
-	rows, err := in.DB.Query(ctx, `SELECT notification FROM notifications WHERE application = $1 ORDER BY sequence`, id)
-	if err != nil {
-		return nil, err
-	}
-	bs, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*applicationv1.StatusNotification, 0, len(bs))
-	for _, b := range bs {
-		n := new(applicationv1.StatusNotification)
-		if err := proto.Unmarshal(b, n); err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, nil
 }
 
 // sealed is d rendered and signed with the system key, as a result document of a notification.

@@ -14,6 +14,7 @@ import (
 	applicationv1 "github.com/egov-suite/egov/proto/egov/application/v1"
 	"github.com/egov-suite/egov/services/eastana/internal/documents"
 	"github.com/egov-suite/egov/services/eastana/internal/queue"
+	"github.com/egov-suite/egov/services/eastana/internal/store"
 )
 
 // forwardLock is the advisory lock the forwarders of all replicas take in turn, so that a case's
@@ -103,7 +104,7 @@ func (in *Intake) notifyEvents(ctx context.Context, limit int) (int, error) {
 			if err != nil {
 				return err
 			}
-			n, err := in.event(ctx, c, p.kind, text, p.at, p.offer)
+			n, err := in.event(ctx, tx, c, p.kind, text, p.at, p.offer)
 			if err != nil {
 				return fmt.Errorf("eastana: notification of event %d: %w", p.id, err)
 			}
@@ -121,8 +122,8 @@ func (in *Intake) notifyEvents(ctx context.Context, limit int) (int, error) {
 
 // event is the notification of a queue event of case c. A referral the queue gave on its own carries
 // the referral document, sealed with the system key (the employee who released the place named in it).
-func (in *Intake) event(ctx context.Context, c *row, kind string, text queue.Text, at time.Time, offer *int64) (*applicationv1.StatusNotification, error) {
-	pos, err := in.Store.Position(ctx, *c.EntryID)
+func (in *Intake) event(ctx context.Context, tx pgx.Tx, c *row, kind string, text queue.Text, at time.Time, offer *int64) (*applicationv1.StatusNotification, error) {
+	pos, err := store.PositionIn(ctx, tx, *c.EntryID)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +137,7 @@ func (in *Intake) event(ctx context.Context, c *row, kind string, text queue.Tex
 	d := documents.Document{Kind: documents.KindReferral, Number: c.Number, ReceivedAt: c.ReceivedAt, ChildIIN: c.ChildIIN,
 		ChildBirth: pos.Entry.BirthDate, ApplicantIIN: c.ApplicantIIN, ListID: pos.Entry.ListID, QueueNumber: pos.Entry.Number,
 		QueueKind: string(pos.Entry.Kind), Signer: documents.SystemSigner}
-	if err := in.referral(ctx, in.DB, *offer, &d); err != nil {
+	if err := in.referral(ctx, tx, *offer, &d); err != nil {
 		return nil, err
 	}
 	n.Deadline = timestamppb.New(d.ExpiresAt)

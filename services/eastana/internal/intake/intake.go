@@ -76,9 +76,9 @@ type Intake struct {
 	Calendar *calendar.Calendar
 	Term     catalog.Duration
 
-	// hook, set only by tests (export_test.go), runs at named points: "locking" in Sign, after the
-	// document was checked and laid out and before the locks are taken. It lets a test change the queue
-	// in between.
+	// hook, set only by tests (export_test.go), runs at named points of Sign: "locking", after the
+	// document was checked and laid out and before the locks are taken, and "locked", holding them. It
+	// lets a test change the queue in between, or make others wait for the locks.
 	hook func(ctx context.Context, point string) error
 }
 

@@ -769,6 +769,15 @@ func (s *Store) Position(ctx context.Context, entryID int64) (Position, error) {
 	return position(ctx, s.pool, entryID)
 }
 
+// PositionIn is Position read in q: a transaction that holds the list's lock reads the place it is about
+// to report without a second connection of the pool (which, with every connection held by a transaction
+// waiting for the same lock, would never come).
+func PositionIn(ctx context.Context, q interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}, entryID int64) (Position, error) {
+	return position(ctx, q, entryID)
+}
+
 // position is Position on q: the pool, or a transaction that has just moved the child.
 func position(ctx context.Context, q interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
