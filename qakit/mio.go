@@ -74,8 +74,8 @@ func (m *MIO) Release(ctx context.Context, name string, ageFrom, ageTo, n int) (
 
 // groupOf finds the id of a kindergarten's age group on the places page.
 func groupOf(pg Page, name string, ageFrom, ageTo int) (string, error) {
-	re := regexp.MustCompile(`(?s)<h2>` + regexp.QuoteMeta(html.EscapeString(name)) + `</h2>.*?<tr id="group-(\d+)"><td[^>]*>` +
-		fmt.Sprintf(`%d–%d `, ageFrom, ageTo))
+	re := regexp.MustCompile(`(?s)<h2>` + regexp.QuoteMeta(html.EscapeString(name)) + `</h2>.*?<tr id="group-(\d+)" ` +
+		fmt.Sprintf(`data-ages="%d-%d">`, ageFrom, ageTo))
 	m := re.FindStringSubmatch(pg.Body)
 	if m == nil {
 		return "", fmt.Errorf("qakit: no group %d–%d of %q on the places page", ageFrom, ageTo, name)

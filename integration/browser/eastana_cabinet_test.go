@@ -1,17 +1,24 @@
 package browser
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+
+	"github.com/egov-suite/egov/qakit"
 )
 
 // TestEAstanaCabinet drives ИС Е-Астана's citizen's personal cabinet (the fourth channel of the Astana
 // kindergarten registration) in Russian and in Kazakh: Асель signs in with her AUTH key through the
 // signer, applies for her child, signs with her SIGNATURE key, and sees her application accepted
-// (REGISTERED) with its number; every page of the cabinet is looked at with axe-core at both widths.
+// (REGISTERED) with its number; the МИО employee signs the drafted result in the working cabinet over
+// HTTP, and the page she left open shows it by itself: QUEUED with the child's place and the signed
+// ticket, or the queue's refusal for her 11-year-old ward. Every page of the cabinet is looked at with
+// axe-core at both widths.
 // A revoked key is refused with the regulation's text and nothing is applied for.
 func TestEAstanaCabinet(t *testing.T) {
 	checkAxe(t)
@@ -29,9 +36,15 @@ func TestEAstanaCabinet(t *testing.T) {
 	b.look("eastana-applications", cab+"/applications")
 	b.look("eastana-form", cab+"/apply/preschool-registration")
 
-	for _, c := range []struct{ lang, child, accepted, title string }{
-		{"ru", eastanaChild, "Заявление принято", "Мои заявления"},
-		{"kk", ward, "Өтініш қабылданды", "Менің өтініштерім"},
+	// The МИО employee of the demo cast, in the working cabinet over HTTP (qakit), signs the drafted results.
+	employee, err := qakit.NewMIO(t.Context(), cab, filepath.Join(d.DataDir, "keys"), "mio-astana")
+	require.NoError(t, err)
+
+	for _, c := range []struct{ lang, child, accepted, title, decided, status string }{
+		// Айлин is under 7: her registration ticket, QUEUED with her number after the demo queue's 24.
+		{"ru", eastanaChild, "Заявление принято", "Мои заявления", "QUEUED", "Поставлен в очередь"},
+		// The ward is 11: the queue's refusal, signed as the motivated answer.
+		{"kk", ward, "Өтініш қабылданды", "Менің өтініштерім", "REFUSED", "Бас тартылды"},
 	} {
 		t.Run(c.lang, func(t *testing.T) {
 			b.t = t
@@ -70,10 +83,33 @@ func TestEAstanaCabinet(t *testing.T) {
 			b.shot("eastana-03-accepted-" + c.lang)
 			var page string
 			b.run("where", chromedp.Location(&page))
-			b.look("eastana-application-"+c.lang, strings.Split(page, "?")[0])
+			page = strings.Split(page, "?")[0]
+			b.look("eastana-application-"+c.lang, page)
 
 			b.run("list", chromedp.Navigate(cab+"/applications"), chromedp.WaitVisible("#applications", chromedp.ByQuery))
 			require.Contains(t, b.text("#applications"), number)
+
+			// The МИО employee signs the drafted result; the page (left open) shows the decision.
+			// (look leaves the browser in Russian.)
+			b.run("back", chromedp.Navigate(cab+"/lang/"+c.lang+"?back="+strings.TrimPrefix(page, cab)), chromedp.WaitVisible("#live", chromedp.ByQuery))
+			path, _, found, err := employee.Case(t.Context(), number, "awaiting")
+			require.NoError(t, err)
+			require.True(t, found, "the application is among those received, awaiting the employee")
+			_, err = employee.SignDraft(t.Context(), path)
+			require.NoError(t, err)
+			b.run("the decision arrives", waitFor(`!!document.querySelector('#statuses tr[data-status="`+c.decided+`"]')`, 30*time.Second))
+			require.Contains(t, b.text("#statuses"), c.status)
+			require.Contains(t, b.text(".result-signer"), "САРСЕНОВА", "the signed document, checked when shown")
+			if c.decided == "QUEUED" {
+				require.Equal(t, "25", b.text("#queue-number"), "after the demo queue's 24 children")
+				require.Equal(t, "24", b.text("#queue-ahead"))
+				var pdf bool
+				b.run("printable", chromedp.Evaluate(`!!document.querySelector("a.result-pdf")`, &pdf))
+				require.True(t, pdf, "the ticket's printable form")
+			} else {
+				b.run("after refusal", chromedp.WaitVisible("#after-refusal", chromedp.ByQuery))
+			}
+			b.shot("eastana-05-decided-" + c.lang)
 		})
 	}
 

@@ -216,7 +216,9 @@ func Descriptor(cfg Config) app.Descriptor {
 						return nil, err
 					}
 					return append(entries, demo.Entry{Service: "eastana", Kind: "кабинет", Name: "рабочий кабинет МИО",
-						Role: "http://" + env.Addr.HTTP + mio.Prefix}), nil
+						Role: "http://" + env.Addr.HTTP + mio.Prefix},
+						demo.Entry{Service: "eastana", Kind: "кабинет", Name: "личный кабинет гражданина",
+							Role: "http://" + env.Addr.HTTP + "/"}), nil
 				},
 			}, nil
 		},

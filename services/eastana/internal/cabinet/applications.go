@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -253,26 +254,32 @@ func (s *Site) document(w http.ResponseWriter, r *http.Request, u *user) {
 		http.NotFound(w, r)
 		return
 	}
-	name := c.Number + "-" + d.GetKind()
+	// The file's name in ASCII (a header's plain filename), with the application's number as written
+	// (ЕА-…) in filename*.
+	name := "eastana-" + strconv.FormatInt(c.ID, 10) + "-" + d.GetKind()
+	full := c.Number + "-" + d.GetKind()
 	var doc *envelopev1.SignedDocument
 	switch r.URL.Query().Get("part") {
 	case "", "signature":
-		doc = d.GetDocument()
+		doc, name, full = d.GetDocument(), name+".txt", full+".txt"
 	case "pdf", "pdf-signature":
-		doc, name = d.GetPrintable(), name+".pdf"
+		doc, name, full = d.GetPrintable(), name+".pdf", full+".pdf"
 	}
 	if doc == nil {
 		http.NotFound(w, r)
 		return
 	}
+	disposition := func(name, full string) string {
+		return `attachment; filename="` + name + `"; filename*=UTF-8''` + url.PathEscape(full)
+	}
 	if strings.HasSuffix(r.URL.Query().Get("part"), "signature") {
 		w.Header().Set("Content-Type", "application/pkcs7-signature")
-		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.p7s"`)
+		w.Header().Set("Content-Disposition", disposition(name+".p7s", full+".p7s"))
 		_, _ = w.Write(doc.GetSignature())
 		return
 	}
 	w.Header().Set("Content-Type", doc.GetMediaType())
-	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Header().Set("Content-Disposition", disposition(name, full))
 	_, _ = w.Write(doc.GetContent())
 }
 

@@ -20,7 +20,7 @@ import (
 )
 
 // apply signs in as the parent and applies for child; it returns the application's page path.
-func (e *env) apply(t *testing.T, b *browser, k keys, child string) string {
+func (e *env) apply(t testing.TB, b *browser, k keys, child string) string {
 	t.Helper()
 	code, _ := b.signIn(k.auth)
 	require.Equal(t, http.StatusSeeOther, code)
@@ -89,9 +89,11 @@ func TestApplications(t *testing.T) {
 		require.NotNil(t, link)
 		code, doc := b.get(link[1] + part)
 		require.Equal(t, http.StatusOK, code)
+		require.Contains(t, b.header.Get("Content-Disposition"), "filename*=UTF-8''%D0%95%D0%90-", "the number as written")
 		switch part {
 		case "":
 			require.Equal(t, string(d.Content), doc, "the signed ticket's bytes")
+			require.Contains(t, b.header.Get("Content-Disposition"), `filename="eastana-`)
 		case "?part=signature":
 			require.Equal(t, string(sig), doc, "the ticket's detached signature")
 		case "?part=pdf":
@@ -129,14 +131,14 @@ func TestApplications(t *testing.T) {
 }
 
 // mustCaseID is the case id of an application's page path.
-func mustCaseID(t *testing.T, page string) int64 {
+func mustCaseID(t testing.TB, page string) int64 {
 	t.Helper()
 	id, err := strconv.ParseInt(strings.TrimPrefix(page, "/applications/"), 10, 64)
 	require.NoError(t, err)
 	return id
 }
 
-func mustURL(t *testing.T, s string) *url.URL {
+func mustURL(t testing.TB, s string) *url.URL {
 	t.Helper()
 	u, err := url.Parse(s)
 	require.NoError(t, err)

@@ -26,8 +26,8 @@ import (
 // refused like any other bad input; nothing is written before the signature verifies.
 
 func (s *Site) formPage(w http.ResponseWriter, r *http.Request, u *user) {
-	p, err := s.offered(w, r)
-	if err != nil {
+	p, ok := s.offered(w, r)
+	if !ok {
 		return
 	}
 	s.renderForm(w, r, u, p, http.StatusOK, nil, "", nil)
@@ -45,8 +45,8 @@ func (s *Site) renderForm(w http.ResponseWriter, r *http.Request, u *user, p *ca
 // is correct, shows the application to sign. Incorrect data are refused with the regulation's text
 // («…в связи с некорректностью введенных данных») and each problem named; nothing is written.
 func (s *Site) draft(w http.ResponseWriter, r *http.Request, u *user) {
-	p, err := s.offered(w, r)
-	if err != nil {
+	p, ok := s.offered(w, r)
+	if !ok {
 		return
 	}
 	l := webkit.Lang(r)
@@ -89,8 +89,8 @@ func (s *Site) renderSign(w http.ResponseWriter, r *http.Request, u *user, p *ca
 // fails is refused with the regulation's text and the exact reason, and the application stays on the
 // page to be signed again with a valid key.
 func (s *Site) sign(w http.ResponseWriter, r *http.Request, u *user) {
-	p, err := s.offered(w, r)
-	if err != nil {
+	p, ok := s.offered(w, r)
+	if !ok {
 		return
 	}
 	l := webkit.Lang(r)

@@ -11,7 +11,6 @@ import (
 	"context"
 	"embed"
 	"encoding/base64"
-	"errors"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -265,16 +264,15 @@ func (s *Site) services(w http.ResponseWriter, r *http.Request, u *user) {
 	s.render(w, r, "services.html", http.StatusOK, u, "", map[string]any{"Services": items})
 }
 
-// errUnavailable is a service the cabinet does not offer (an unknown code).
-var errUnavailable = errors.New("eastana cabinet: no such service here")
-
-func (s *Site) offered(w http.ResponseWriter, r *http.Request) (*catalog.Passport, error) {
+// offered is the passport of the path's {code}; it answers 404 itself for a service the cabinet does not
+// offer.
+func (s *Site) offered(w http.ResponseWriter, r *http.Request) (*catalog.Passport, bool) {
 	p := s.passport(r.PathValue("code"))
 	if p == nil {
 		http.NotFound(w, r)
-		return nil, errUnavailable
+		return nil, false
 	}
-	return p, nil
+	return p, true
 }
 
 // detached is a request's context kept apart for the intake: a citizen who closes the tab after signing

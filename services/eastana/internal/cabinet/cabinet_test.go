@@ -74,7 +74,7 @@ type keys struct {
 	auth, sign, revokedSign, revokedAuth, otherAuth, otherSign, employee *envelope.Signer
 }
 
-func setup(t *testing.T) (*env, keys) {
+func setup(t testing.TB) (*env, keys) {
 	t.Helper()
 	now := time.Now()
 	rng := rand.New(rand.NewPCG(uint64(now.UnixNano()), 7))
@@ -114,13 +114,15 @@ func setup(t *testing.T) (*env, keys) {
 
 // browser is a citizen's browser: its cookies, and the page it last saw.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	e    *env
 	c    *http.Client
 	page string
+	// header is the last answer's.
+	header http.Header
 }
 
-func (e *env) browser(t *testing.T, lang string) *browser {
+func (e *env) browser(t testing.TB, lang string) *browser {
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
 	if lang != "" {
@@ -137,6 +139,7 @@ func (b *browser) do(req *http.Request) (int, string) {
 	defer res.Body.Close()
 	body, err := io.ReadAll(res.Body)
 	require.NoError(b.t, err)
+	b.header = res.Header
 	if res.StatusCode == http.StatusSeeOther {
 		return res.StatusCode, res.Header.Get("Location")
 	}
@@ -167,7 +170,7 @@ func (b *browser) hidden(name string) string {
 	return html.UnescapeString(m[1])
 }
 
-func sign(t *testing.T, s *envelope.Signer, content []byte) string {
+func sign(t testing.TB, s *envelope.Signer, content []byte) string {
 	t.Helper()
 	sig, err := s.Sign(content)
 	require.NoError(t, err)
@@ -275,10 +278,18 @@ func TestApply(t *testing.T) {
 		key    func() *envelope.Signer
 		tamper func(t *testing.T, content []byte) []byte
 		form   func(url.Values)
+		// fields are more of the form's fields (the e-mail and the consent).
+		fields url.Values
 		status int
 		want   string
 	}
 	for name, c := range map[string]tc{
+		"fail/consent without e-mail": {fields: url.Values{"f_email_consent": {"yes"}}, status: http.StatusUnprocessableEntity,
+			want: "не заполнено поле «Адрес электронной почты для результата»"},
+		"fail/malformed e-mail": {fields: url.Values{"f_email_consent": {"yes"}, "f_email": {"asel.example.kz"}}, status: http.StatusUnprocessableEntity,
+			want: "адрес электронной почты в виде имя@домен.kz"},
+		"fail/unknown consent": {fields: url.Values{"f_email_consent": {"maybe"}}, status: http.StatusUnprocessableEntity,
+			want: "не из списка"},
 		"fail/child IIN check digit": {child: "230801500002", status: http.StatusUnprocessableEntity,
 			want: "отказ в запрашиваемой электронной государственной услуге в связи с некорректностью введенных данных"},
 		"fail/child IIN check digit kk": {lang: "kk", child: "230801500002", status: http.StatusUnprocessableEntity,
@@ -328,7 +339,11 @@ func TestApply(t *testing.T) {
 			default:
 				child = c.child
 			}
-			code, body := b.post("/apply/preschool-registration", url.Values{"csrf": {b.hidden("csrf")}, "f_child_iin": {child}})
+			form := url.Values{"csrf": {b.hidden("csrf")}, "f_child_iin": {child}}
+			for k, v := range c.fields {
+				form[k] = v
+			}
+			code, body := b.post("/apply/preschool-registration", form)
 			if c.key == nil && c.tamper == nil && c.form == nil {
 				require.Equal(t, c.status, code, body)
 				require.Contains(t, body, c.want)
@@ -345,11 +360,11 @@ func TestApply(t *testing.T) {
 			if c.key != nil {
 				key = c.key()
 			}
-			form := url.Values{"csrf": {b.hidden("csrf")}, "content": {base64.StdEncoding.EncodeToString(content)}, "signature": {sign(t, key, content)}}
+			signed := url.Values{"csrf": {b.hidden("csrf")}, "content": {base64.StdEncoding.EncodeToString(content)}, "signature": {sign(t, key, content)}}
 			if c.form != nil {
-				c.form(form)
+				c.form(signed)
 			}
-			code, body = b.post("/apply/preschool-registration/sign", form)
+			code, body = b.post("/apply/preschool-registration/sign", signed)
 			require.Equal(t, c.status, code, body)
 			require.Contains(t, body, c.want)
 			require.Zero(t, e.received(t), "nothing received")
@@ -365,18 +380,24 @@ func TestApplyReceived(t *testing.T) {
 	b := e.browser(t, "")
 	code, _ := b.signIn(k.auth)
 	require.Equal(t, http.StatusSeeOther, code)
+	for _, path := range []string{"/apply/guardianship-certificate", "/applications/999999", "/applications/x", "/applications/1/documents/1/0"} {
+		code, _ = b.get(path)
+		require.Equal(t, http.StatusNotFound, code, "%s: a service not offered here, a case that is not the citizen's", path)
+	}
 	code, _ = b.get("/apply/preschool-registration")
 	require.Equal(t, http.StatusOK, code)
-	code, body := b.post("/apply/preschool-registration", url.Values{"csrf": {b.hidden("csrf")}, "f_child_iin": {e.child}})
+	code, body := b.post("/apply/preschool-registration", url.Values{"csrf": {b.hidden("csrf")}, "f_child_iin": {e.child},
+		"f_email_consent": {"yes"}, "f_email": {"asel@example.kz"}})
 	require.Equal(t, http.StatusOK, code, body)
 	require.Contains(t, body, e.child, "the signing page shows what is signed")
+	require.Contains(t, body, "Согласен получить результат на электронную почту", "a choice shown by its label")
 	content, err := base64.StdEncoding.DecodeString(b.hidden("content"))
 	require.NoError(t, err)
 	a := new(applicationv1.Application)
 	require.NoError(t, proto.Unmarshal(content, a))
 	require.Equal(t, applicationv1.Channel_CHANNEL_EASTANA, a.GetChannel())
 	require.Equal(t, parent, a.GetApplicantIin())
-	require.Equal(t, map[string]string{"applicant_iin": parent, "child_iin": e.child}, a.GetFields())
+	require.Equal(t, map[string]string{"applicant_iin": parent, "child_iin": e.child, "email_consent": "yes", "email": "asel@example.kz"}, a.GetFields())
 	form := url.Values{"csrf": {b.hidden("csrf")}, "content": {b.hidden("content")}, "signature": {sign(t, k.sign, content)}}
 	code, where := b.post("/apply/preschool-registration/sign", form)
 	require.Equal(t, http.StatusSeeOther, code, where)
@@ -387,4 +408,7 @@ func TestApplyReceived(t *testing.T) {
 	n, err := e.query(t.Context(), `SELECT count(*) FROM entries WHERE child_iin = $1 AND applicant_iin = $2 AND channel = 'eastana'`, e.child, parent)
 	require.NoError(t, err)
 	require.Equal(t, 1, n, "the child is in the queue, by the cabinet's channel")
+	n, err = e.query(t.Context(), `SELECT count(*) FROM applications WHERE sender = 'eastana' AND email = 'asel@example.kz'`)
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "the e-mail given with consent is kept with the case")
 }

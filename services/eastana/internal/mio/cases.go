@@ -1,14 +1,18 @@
 package mio
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
+	"mime"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/egov-suite/egov/internal/iin"
+	"github.com/egov-suite/egov/internal/registries"
 	"github.com/egov-suite/egov/internal/webkit"
 	"github.com/egov-suite/egov/services/eastana/internal/intake"
 )
@@ -102,6 +106,7 @@ func (c *Cabinet) showCase(w http.ResponseWriter, r *http.Request, s *session, s
 		}
 		data["Position"] = pos
 	}
+	data["Check"] = c.check(ctx, k)
 	statuses, err := c.o.Intake.Statuses(ctx, k.ID)
 	if err != nil {
 		c.site.Fail(w, r, err)
@@ -153,8 +158,11 @@ func (c *Cabinet) scan(w http.ResponseWriter, r *http.Request, _ *session) {
 		http.NotFound(w, r)
 		return
 	}
+	if name == "" {
+		name = "scan"
+	}
 	w.Header().Set("Content-Type", mt)
-	w.Header().Set("Content-Disposition", `attachment; filename="scan-`+k.Number+`"`)
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 	_, _ = w.Write(content)
 }
 
@@ -218,4 +226,31 @@ func (c *Cabinet) decisionFailed(w http.ResponseWriter, r *http.Request, s *sess
 		c.site.Fail(w, r, err)
 	}
 	return true
+}
+
+// childCheck is what ГБД ФЛ says of the case's child now: found, its name and birth date, and whether
+// the applicant is one of its parents or guardians. Failed: the register did not answer (the page says
+// so; the decision's checks were made at receipt).
+type childCheck struct {
+	Found, Parent, Deceased, Failed bool
+	Name                            string
+	Born                            time.Time
+}
+
+// check asks ГБД ФЛ (through ШЭП, as the intake does) about the case's child. The name is read when the
+// page is drawn and never stored.
+func (c *Cabinet) check(ctx context.Context, k *intake.Case) childCheck {
+	p, err := c.o.Intake.Registry.Person(ctx, k.ChildIIN)
+	switch {
+	case errors.Is(err, registries.ErrNoRecord):
+		return childCheck{}
+	case err != nil:
+		c.o.Log.WarnContext(ctx, "mio: ГБД ФЛ did not answer for a case's child", "case", k.Number, "error", err)
+		return childCheck{Failed: true}
+	}
+	out := childCheck{Found: true, Name: strings.TrimSpace(p.GetSurname() + " " + p.GetName() + " " + p.GetPatronymic())}
+	if child, err := intake.Child(p); err == nil {
+		out.Born, out.Deceased, out.Parent = child.BirthDate, child.Deceased, slices.Contains(child.Representatives, k.ApplicantIIN)
+	}
+	return out
 }

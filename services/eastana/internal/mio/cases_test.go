@@ -81,6 +81,8 @@ func TestCases(t *testing.T) {
 	}
 	require.NotEmpty(t, casePath)
 	require.Contains(t, page, "ожидает подписи сотрудника МИО")
+	require.Contains(t, page, "Найден в ГБД ФЛ: Ахметова Айлин, дата рождения "+e.now.AddDate(-3, -2, 0).Format("02.01.2006"))
+	require.Contains(t, page, "Заявитель — его родитель или законный представитель.")
 	require.Contains(t, page, `id="queue-number">4<`, "three children of the demo queue before it")
 	require.Contains(t, page, `id="draft"`)
 	require.Contains(t, page, "Омарова Жанар", "the draft names the signing employee")

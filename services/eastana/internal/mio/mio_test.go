@@ -97,7 +97,7 @@ func setup(t *testing.T) *env {
 	child, err := iin.Generate(rand.New(rand.NewPCG(uint64(now.UnixNano()), 71)), now.AddDate(-3, -2, 0), iin.SexFemale)
 	require.NoError(t, err)
 	e.child = child.String()
-	e.in = &intake.Intake{Store: st, DB: pool, Registry: register{e.child: {Iin: e.child, BirthDate: now.AddDate(-3, -2, 0).Format(time.DateOnly),
+	e.in = &intake.Intake{Store: st, DB: pool, Registry: register{e.child: {Iin: e.child, Surname: "Ахметова", Name: "Айлин", BirthDate: now.AddDate(-3, -2, 0).Format(time.DateOnly),
 		Family: []*gbdflv1.FamilyLink{{Relation: gbdflv1.Relation_RELATION_PARENT, Iin: applicant}}}},
 		Verifier: e.ca.Verifier(t, e.ca.Checker(time.Minute)), Seal: e.ca.System(t, "eastana")}
 	require.NoError(t, e.in.PutEmployee(ctx, intake.Employee{IIN: staffIIN, Name: "Омарова Жанар", Position: "главный специалист"}))
@@ -282,7 +282,7 @@ func TestSignIn(t *testing.T) {
 
 var (
 	occupiedRe = func(group int64) *regexp.Regexp {
-		return regexp.MustCompile(fmt.Sprintf(`id="group-%d">.*?class="occupied">(\d+)</td><td[^>]*class="free">(\d+)</td><td[^>]*class="offered">(\d+)<`, group))
+		return regexp.MustCompile(fmt.Sprintf(`id="group-%d"[^>]*>.*?class="occupied">(\d+)</td><td[^>]*class="free">(\d+)</td><td[^>]*class="offered">(\d+)<`, group))
 	}
 	referralRe = regexp.MustCompile(`id="referral-(\d+)"><td[^>]*class="child">(\d+)<`)
 )
@@ -388,4 +388,71 @@ func TestChild(t *testing.T) {
 	}
 	code, _ := b.post("/mio/child", url.Values{"iin": {e.kids[0].Entry.ChildIIN}})
 	require.Equal(t, http.StatusForbidden, code, "no token")
+}
+
+// TestTwoEmployeesReleaseAtOnce: two employees release both occupied places of one group at the same
+// moment; whichever comes second finds none occupied and is told so, and the two places went to the
+// first two children, once each.
+func TestTwoEmployeesReleaseAtOnce(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	const second = "920306400011"
+	require.NoError(t, e.in.PutEmployee(t.Context(), intake.Employee{IIN: second, Name: "Жанова Айгерим", Position: "специалист"}))
+	first, csrf1 := e.signedIn("")
+	other := e.browser(t, "")
+	code, page := other.post("/mio/login", other.signInForm(e.key(t, second, pki.Auth)))
+	require.Equal(t, http.StatusOK, code)
+	csrf2 := find(t, csrfRe, page)
+
+	release := fmt.Sprintf("/mio/groups/%d/release", e.group)
+	type answer struct {
+		code int
+		page string
+	}
+	answers := make(chan answer, 2)
+	for _, b := range []struct {
+		b    *browser
+		csrf string
+	}{{first, csrf1}, {other, csrf2}} {
+		go func() {
+			r, err := http.NewRequestWithContext(t.Context(), http.MethodPost, b.b.base+release,
+				strings.NewReader(url.Values{"csrf": {b.csrf}, "n": {"2"}}.Encode()))
+			if err != nil {
+				answers <- answer{page: err.Error()}
+				return
+			}
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := b.b.c.Do(r)
+			if err != nil {
+				answers <- answer{page: err.Error()}
+				return
+			}
+			body, err := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			if err != nil {
+				answers <- answer{page: err.Error()}
+				return
+			}
+			answers <- answer{code: resp.StatusCode, page: string(body)}
+		}()
+	}
+	got := []answer{<-answers, <-answers}
+	var ok, refused int
+	for _, a := range got {
+		switch {
+		case a.code == http.StatusOK && strings.Contains(a.page, "Освобождено мест: 2; выдано направлений: 2."):
+			ok++
+		case a.code == http.StatusUnprocessableEntity && strings.Contains(a.page, "Нельзя освободить 2 мест(а): в группе занято только 0."):
+			refused++
+		default:
+			t.Fatalf("unexpected answer %d: %.300s", a.code, a.page)
+		}
+	}
+	require.Equal(t, 1, ok)
+	require.Equal(t, 1, refused)
+	_, page = first.get("/mio/referrals")
+	rows := referralRe.FindAllStringSubmatch(page, -1)
+	require.Len(t, rows, 2)
+	require.Equal(t, e.kids[0].Entry.ChildIIN, rows[0][2])
+	require.Equal(t, e.kids[1].Entry.ChildIIN, rows[1][2])
 }

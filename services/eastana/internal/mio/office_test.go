@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"image"
 	"image/png"
+	"io"
 	"math/rand/v2"
 	"mime/multipart"
 	"net/http"
@@ -151,7 +152,24 @@ func TestOffice(t *testing.T) {
 		require.Contains(t, page, `id="case-channel">приём в МИО<`)
 		require.Contains(t, page, `id="sign-ncalayer"`, "its draft to sign")
 		require.Contains(t, page, "asel@example.kz", "the address given with consent")
+		require.Contains(t, page, `id="scan-link"`)
 	}
+	// The scan, as it was attached, from the case page's link.
+	_, page = b.get("/mio/")
+	scanPath := regexp.MustCompile(`href="(/mio/cases/\d+/scan)"`)
+	_, page = b.get(find(t, regexp.MustCompile(`<a href="(/mio/cases/\d+)">`), page))
+	r, err := http.NewRequestWithContext(t.Context(), http.MethodGet, b.base+find(t, scanPath, page), nil)
+	require.NoError(t, err)
+	resp, err := b.c.Do(r)
+	require.NoError(t, err)
+	got, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, pngScan(t), got)
+	require.Equal(t, "image/png", resp.Header.Get("Content-Type"))
+	require.Contains(t, resp.Header.Get("Content-Disposition"), "attachment")
+
 	var sender, channel string
 	require.NoError(t, e.pool.QueryRow(t.Context(), `SELECT a.sender, e.channel FROM applications a JOIN entries e ON e.id = a.entry_id
 		WHERE a.application_id = $1`, a.GetApplicationId()).Scan(&sender, &channel))
