@@ -111,6 +111,20 @@ func (c Config) Policy() (queue.Policy, error) {
 // PassportCode is the code of the passport ИС Е-Астана provides (region Region).
 const PassportCode = "preschool-registration"
 
+// Notices are the notification texts of ИС Е-Астана's passport in cat, by status: the intake words every
+// notification by them.
+func Notices(cat *catalog.Catalog) (map[string]catalog.Text, error) {
+	p, ok := cat.Get(PassportCode, Region)
+	if !ok {
+		return nil, fmt.Errorf("eastana: no passport %s.%s in the catalogue", PassportCode, Region)
+	}
+	out := make(map[string]catalog.Text, len(p.Notices))
+	for _, n := range p.Notices {
+		out[n.Status] = n.Text
+	}
+	return out, nil
+}
+
 // Term is the МИО employee's term to sign a result: EGOV_EASTANA_DECISION_DAYS working days when set,
 // else the duration of the built-in passport's deciding step.
 func (c Config) Term() (catalog.Duration, error) {
@@ -215,6 +229,10 @@ func Descriptor(cfg Config) app.Descriptor {
 			r := &receiver{client: client, in: in, now: env.Now}
 			passports, err := catalog.Builtin()
 			if err != nil {
+				_ = conn.Close()
+				return nil, err
+			}
+			if in.Notices, err = Notices(passports); err != nil {
 				_ = conn.Close()
 				return nil, err
 			}

@@ -322,6 +322,7 @@ func (in *Intake) decision(c *row, d documents.Document, now time.Time) *applica
 // queueNotification keeps n as case c's next notification: in the outbox for ШЭП, or for the cabinets
 // when the case is theirs.
 func (in *Intake) queueNotification(ctx context.Context, tx pgx.Tx, c *row, n *applicationv1.StatusNotification, now time.Time) error {
+	in.word(n)
 	if err := in.mailResults(ctx, tx, c, n); err != nil { // a result document by e-mail too, where asked (mail.go)
 		return err
 	}

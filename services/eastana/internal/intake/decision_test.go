@@ -14,6 +14,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/calendar"
+	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/pgdb"
 	"github.com/egov-suite/egov/internal/pgtest"
 	"github.com/egov-suite/egov/internal/pki"
@@ -582,4 +584,48 @@ func TestSignHoldsOneConnection(t *testing.T) {
 	pos, err := w.s.Position(ctx, *w.caseOf(t, "portal", "a2").EntryID)
 	require.NoError(t, err)
 	require.Equal(t, int64(2), pos.Entry.Number)
+}
+
+// TestPassportWording: with the passport's notices set (as the service sets them), every notification of a
+// case reads as the passport words it, its placeholders filled with the case's number, place and deadline.
+func TestPassportWording(t *testing.T) {
+	t.Parallel()
+	kid := "230801500001"
+	w := setup(t, register{kid: person(kid, t0.AddDate(-3, -1, 0), false, parent)})
+	cat, err := catalog.Builtin()
+	require.NoError(t, err)
+	p, ok := cat.Get("preschool-registration", "71")
+	require.True(t, ok)
+	w.in.Notices = map[string]catalog.Text{}
+	for _, n := range p.Notices {
+		w.in.Notices[n.Status] = n.Text
+	}
+	ctx := t.Context()
+	_, err = w.in.Receive(ctx, intake.Origin{Sender: intake.Local}, application("w-1", kid, applicationv1.Channel_CHANNEL_EASTANA), t0)
+	require.NoError(t, err)
+	c := w.caseOf(t, intake.Local, "w-1")
+	_, err = w.sign(t, c.ID, w.mio, w.key, t0.Add(time.Hour))
+	require.NoError(t, err)
+	ids, _, err := w.s.AddKindergarten(ctx, store.Kindergarten{ID: "k1", ListID: intake.City, Name: queue.Text{RU: "Ясли-сад № 1", KK: "№ 1 бөбекжай-бақша"},
+		Groups: []store.Group{{AgeFrom: 3, AgeTo: 4, Capacity: 1}}}, "МИО", t0)
+	require.NoError(t, err)
+	_, err = w.s.Release(ctx, ids[0], 1, "МИО", t0.Add(2*time.Hour))
+	require.NoError(t, err)
+	_, err = w.in.ForwardOnce(ctx, 100, func(context.Context, intake.Origin, *applicationv1.StatusNotification) error { return nil })
+	require.NoError(t, err)
+
+	st, err := w.in.Statuses(ctx, c.ID)
+	require.NoError(t, err)
+	require.Len(t, st, 3)
+	require.Equal(t, "Заявление принято ИС Е-Астана", st[0].GetText().GetRu())
+	require.Equal(t, "Ребёнок поставлен в очередь, номер в очереди 1, перед вами 0; регистрационный талон подписан сотрудником МИО",
+		st[1].GetText().GetRu())
+	require.Equal(t, "Бала кезекке қойылды, кезектегі нөмірі 1, алдыңызда 0; тіркеу талонына ЖАО қызметкері қол қойды", st[1].GetText().GetKk())
+	offered := st[2]
+	require.Equal(t, applicationv1.CaseStatus_CASE_STATUS_REFERRAL_OFFERED, offered.GetStatus())
+	until := offered.GetDeadline().AsTime().In(calendar.Zone).Format("02.01.2006 15:04")
+	require.Equal(t, "Выдано направление в ДДО; зарегистрируйте его в детском саду до "+until, offered.GetText().GetRu())
+	for _, n := range st {
+		require.NotContains(t, n.GetText().GetRu()+n.GetText().GetKk(), "{", "every placeholder filled")
+	}
 }

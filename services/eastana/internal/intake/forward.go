@@ -26,7 +26,8 @@ const forwardLock = 0x6561737461 // "easta"
 // status and the sequence).
 type Send func(ctx context.Context, to Origin, n *applicationv1.StatusNotification) error
 
-// eventTexts are the notifications' texts of the queue's events after the decision (the passport's).
+// eventTexts are the notifications' texts of the queue's events after the decision, where no passport's
+// notices are set (Intake.Notices; the service sets them).
 var eventTexts = map[string]queue.Text{
 	"offered":  {RU: "Освободилось место: выдано направление в ДДО; зарегистрируйте его в детском саду в течение месяца", KK: "Орын босады: МЖҰ-ға жолдама берілді; оны бір ай ішінде балабақшада тіркеңіз"},
 	"declined": {RU: "Вы отказались от направления; место передано следующему ребёнку", KK: "Сіз жолдамадан бас тарттыңыз; орын келесі балаға берілді"},

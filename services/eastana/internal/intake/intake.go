@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,6 +19,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/egov-suite/egov/envelope"
+	"github.com/egov-suite/egov/internal/applicant/lifecycle"
 	"github.com/egov-suite/egov/internal/calendar"
 	"github.com/egov-suite/egov/internal/catalog"
 	"github.com/egov-suite/egov/internal/pgdb"
@@ -77,11 +79,27 @@ type Intake struct {
 	Term     catalog.Duration
 	// Mail e-mails the result documents to the address given with consent (mail.go); nil: none.
 	Mail *Mailing
+	// Notices are the passport's notification texts by status (the contract's name without its prefix),
+	// with their placeholders ({number}, {deadline}, {queue_number}, {queue_ahead}). When set (eastana.go
+	// sets them from the built-in passport) every notification is worded by them, so what the citizen reads
+	// is the passport's, edited in one place; unset, the intake's own texts stay.
+	Notices map[string]catalog.Text
 
 	// hook, set only by tests (export_test.go), runs at named points of Sign: "locking", after the
 	// document was checked and laid out and before the locks are taken, and "locked", holding them. It
 	// lets a test change the queue in between, or make others wait for the locks.
 	hook func(ctx context.Context, point string) error
+}
+
+// word sets n's text to the passport's notice of its status, filled with the notification's number,
+// deadline and queue place as the channels fill them (lifecycle.Fill), when the passport has one.
+func (in *Intake) word(n *applicationv1.StatusNotification) {
+	name, ok := strings.CutPrefix(n.GetStatus().String(), "CASE_STATUS_")
+	t, found := in.Notices[name]
+	if !ok || !found {
+		return
+	}
+	n.Text = &applicationv1.LocalizedText{Ru: lifecycle.Fill(t.RU, n), Kk: lifecycle.Fill(t.KK, n)}
 }
 
 func (in *Intake) at(ctx context.Context, point string) error {
@@ -140,6 +158,7 @@ func (in *Intake) keep(ctx context.Context, q execer, from Origin, a *applicatio
 		state = "refused"
 	}
 	n.RegistrationNumber = number
+	in.word(n)
 	b, err := proto.Marshal(n)
 	if err != nil {
 		return nil, err

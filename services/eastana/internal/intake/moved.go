@@ -99,7 +99,7 @@ func (in *Intake) MovedOnce(ctx context.Context, m Moved, now time.Time) (int, e
 		if err != nil {
 			return err
 		}
-		// The texts are the passport's (preschool-registration.71, its QUEUE_MOVED notification).
+		// The texts are the passport's (preschool-registration.71, its QUEUE_MOVED notification: in.word).
 		// One batch for all: the cases' rows are the forwarders' (under this lock) once their decision went out.
 		batch := &pgx.Batch{}
 		for _, c := range cases {
@@ -134,6 +134,7 @@ func (in *Intake) MovedOnce(ctx context.Context, m Moved, now time.Time) (int, e
 					Kk: fmt.Sprintf("Кезек жылжыды: кезектегі нөмірі %d, алдыңызда %d", c.queueNumber, c.ahead),
 				},
 				Queue: &applicationv1.QueuePlace{ListId: c.listID, Number: c.queueNumber, Ahead: c.ahead, Kind: c.kind}}
+			in.word(n)
 			b, err := proto.Marshal(n)
 			if err != nil {
 				return err
