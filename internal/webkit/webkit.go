@@ -13,6 +13,7 @@
 package webkit
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -21,6 +22,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -257,7 +259,8 @@ func (s *Site) Forbidden(w http.ResponseWriter, r *http.Request) {
 // Fail answers 500 and logs the cause; the user sees no detail.
 func (s *Site) Fail(w http.ResponseWriter, r *http.Request, err error) {
 	s.o.Log.ErrorContext(r.Context(), "web", "path", r.URL.Path, "error", err)
-	http.Error(w, "internal error", http.StatusInternalServerError)
+	http.Error(w, Pick(Lang(r), "Внутренняя ошибка сервиса: повторите попытку позже.",
+		"Сервистің ішкі қатесі: кейінірек қайталаңыз."), http.StatusInternalServerError)
 }
 
 // Challenge makes a one-time text to sign for sign-in, valid five minutes.
@@ -393,11 +396,16 @@ func (s *Site) Render(w http.ResponseWriter, r *http.Request, tmpl *template.Tem
 	if p.Guest {
 		p.GuestCSRF = s.GuestCSRF(w, r)
 	}
+	// Laid out whole before anything is written: a template that fails half-way answers 500 with a
+	// message, not a cut-off page under the status the handler meant.
+	var page bytes.Buffer
+	if err := tmpl.ExecuteTemplate(&page, name, p); err != nil {
+		s.Fail(w, r, fmt.Errorf("template %s: %w", name, err))
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	if err := tmpl.ExecuteTemplate(w, name, p); err != nil {
-		s.o.Log.ErrorContext(r.Context(), "web: template", "template", name, "error", err)
-	}
+	_, _ = page.WriteTo(w)
 }
 
 //go:embed migrations/*.sql

@@ -3,7 +3,9 @@ package webkit
 import (
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -30,5 +32,36 @@ func TestSignInRefusal(t *testing.T) {
 		if status != c.status || (c.want == "" && msg != "") || !strings.Contains(msg, c.want) {
 			t.Errorf("%s: got %q, %d; want %q, %d", c.name, msg, status, c.want, c.status)
 		}
+	}
+}
+
+// TestRenderFailsWhole: a page whose template fails half-way is answered 500 with the user's-language
+// message and none of the half-made page; a page that lays out is answered with the handler's status.
+func TestRenderFailsWhole(t *testing.T) {
+	t.Parallel()
+	tmpl := template.Must(template.New("page.html").Parse(`<p>начало</p>{{index .Data 5}}<p>конец</p>`))
+	template.Must(tmpl.New("ok.html").Parse(`<p>{{.Data}}</p>`))
+	s := New(Options{Prefix: "/", Cookie: "x", Log: quiet()})
+	for name, c := range map[string]struct {
+		page, lang, want, not string
+		data                  any
+		status                int
+	}{
+		"ok/laid out":       {page: "ok.html", data: "готово", status: http.StatusAccepted, want: "<p>готово</p>"},
+		"fail/half-way, ru": {page: "page.html", data: []int{}, status: http.StatusInternalServerError, want: "Внутренняя ошибка", not: "начало"},
+		"fail/half-way, kk": {page: "page.html", lang: "kk", data: []int{}, status: http.StatusInternalServerError, want: "ішкі қатесі", not: "начало"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := httptest.NewRequest(http.MethodGet, "/page", nil)
+			if c.lang != "" {
+				r.AddCookie(&http.Cookie{Name: "lang", Value: c.lang})
+			}
+			w := httptest.NewRecorder()
+			s.Render(w, r, tmpl, c.page, http.StatusAccepted, Page{Data: c.data})
+			if w.Code != c.status || !strings.Contains(w.Body.String(), c.want) || (c.not != "" && strings.Contains(w.Body.String(), c.not)) {
+				t.Fatalf("status %d, body %q: want %d with %q and without %q", w.Code, w.Body.String(), c.status, c.want, c.not)
+			}
+		})
 	}
 }
