@@ -98,6 +98,8 @@ func TestEAstanaCabinet(t *testing.T) {
 			_, err = employee.SignDraft(t.Context(), path)
 			require.NoError(t, err)
 			b.run("the decision arrives", waitFor(`!!document.querySelector('#statuses tr[data-status="`+c.decided+`"]')`, 30*time.Second))
+			// The page reloaded itself; what follows reads a page loaded once more, settled.
+			b.run("settled", chromedp.Navigate(page), chromedp.WaitVisible("#statuses", chromedp.ByQuery))
 			require.Contains(t, b.text("#statuses"), c.status)
 			require.Contains(t, b.text(".result-signer"), "САРСЕНОВА", "the signed document, checked when shown")
 			if c.decided == "QUEUED" {

@@ -260,7 +260,9 @@ func waitFor(expr string, within time.Duration) chromedp.Action {
 		defer cancel()
 		for {
 			var ok bool
-			if err := chromedp.Evaluate(expr, &ok).Do(ctx); err == nil && ok {
+			// Only on a page loaded whole: true on a document still loading after a reload, and the next
+			// read would look for nodes of the one it replaces ("No node with given id").
+			if err := chromedp.Evaluate(`document.readyState === "complete" && (`+expr+`)`, &ok).Do(ctx); err == nil && ok {
 				return nil
 			}
 			select {
