@@ -42,7 +42,10 @@ func ConnectNATS(url, participant, password string, opts ...nats.Option) (*nats.
 // (shutdown drained the connection) is a clean stop, not an error.
 func Consume(ctx context.Context, cons jetstream.Consumer, workers int, handle func(jetstream.Msg)) error {
 	workers = max(workers, 1)
-	it, err := cons.Messages(jetstream.PullMaxMessages(max(2*workers, 128)))
+	// A missed heartbeat (the consumer's server cut off for a while, a node restarting) is not the end of
+	// the stream: the iterator asks again and goes on (the library's documented way), where returning it as
+	// an error stopped the whole process — both ШЭП replicas at once when their NATS node was partitioned.
+	it, err := cons.Messages(jetstream.PullMaxMessages(max(2*workers, 128)), jetstream.WithMessagesErrOnMissingHeartbeat(false))
 	if err != nil {
 		return err
 	}
