@@ -49,18 +49,15 @@ func (s *Site) events(w http.ResponseWriter, r *http.Request, u *user) {
 
 // afterReceive sends the citizen to the application's page.
 func (s *Site) afterReceive(w http.ResponseWriter, r *http.Request, u *user, a *applicationv1.Application) {
-	cases, err := s.o.Intake.Cases(r.Context(), intake.Filter{ApplicantIIN: u.IIN, Channel: Channel})
-	if err != nil {
+	c, err := s.o.Intake.CaseOf(r.Context(), intake.Local, a.GetApplicationId())
+	switch {
+	case errors.Is(err, intake.ErrNoCase):
+		http.Redirect(w, r, "/applications", http.StatusSeeOther)
+	case err != nil:
 		s.web.Fail(w, r, err)
-		return
+	default:
+		http.Redirect(w, r, "/applications/"+strconv.FormatInt(c.ID, 10)+"?sent=1", http.StatusSeeOther)
 	}
-	for _, c := range cases {
-		if c.ApplicationID == a.GetApplicationId() {
-			http.Redirect(w, r, "/applications/"+strconv.FormatInt(c.ID, 10)+"?sent=1", http.StatusSeeOther)
-			return
-		}
-	}
-	http.Redirect(w, r, "/applications", http.StatusSeeOther)
 }
 
 // caseRow is a case in the list.
@@ -72,15 +69,15 @@ type caseRow struct {
 // list is «Мои заявления»: every application ИС Е-Астана holds from the citizen, whichever channel it
 // came by (the portal, ЦОН, МИО or this cabinet), newest first.
 func (s *Site) list(w http.ResponseWriter, r *http.Request, u *user) {
-	cases, err := s.o.Intake.Cases(r.Context(), intake.Filter{ApplicantIIN: u.IIN, Limit: 200})
+	cases, err := s.o.Intake.Cases(r.Context(), intake.Filter{ApplicantIIN: u.IIN, Limit: 200, NewestFirst: true})
 	if err != nil {
 		s.web.Fail(w, r, err)
 		return
 	}
 	l := webkit.Lang(r)
 	rows := make([]caseRow, 0, len(cases))
-	for i := len(cases) - 1; i >= 0; i-- { // newest first
-		rows = append(rows, caseRow{Case: cases[i], Service: s.serviceName(l)})
+	for _, c := range cases {
+		rows = append(rows, caseRow{Case: c, Service: s.serviceName(l)})
 	}
 	s.render(w, r, "applications.html", http.StatusOK, u, "", map[string]any{"Cases": rows})
 }

@@ -45,6 +45,9 @@ type Case struct {
 type Filter struct {
 	State, Channel, ApplicantIIN string
 	Limit                        int
+	// NewestFirst lists the newest received first (a citizen's list), where the default is oldest first
+	// (the МИО's work, in the order it came).
+	NewestFirst bool
 }
 
 // row is a case with what its documents and notifications are made of.
@@ -104,9 +107,13 @@ func (in *Intake) Cases(ctx context.Context, f Filter) ([]Case, error) {
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
+	order := `a.received_at, a.id`
+	if f.NewestFirst {
+		order = `a.received_at DESC, a.id DESC`
+	}
 	rows, err := in.DB.Query(ctx, `SELECT `+caseColumns+`
 		WHERE ($1 = '' OR a.state = $1) AND ($2 = '' OR a.channel = $2) AND ($3 = '' OR a.applicant_iin = $3)
-		ORDER BY a.received_at, a.id LIMIT $4`, f.State, f.Channel, f.ApplicantIIN, f.Limit)
+		ORDER BY `+order+` LIMIT $4`, f.State, f.Channel, f.ApplicantIIN, f.Limit)
 	if err != nil {
 		return nil, err
 	}
@@ -125,6 +132,19 @@ func (in *Intake) Cases(ctx context.Context, f Filter) ([]Case, error) {
 // Case is the case with this id; ErrNoCase when there is none.
 func (in *Intake) Case(ctx context.Context, id int64) (*Case, error) {
 	c, err := in.load(ctx, in.DB, id, false)
+	if err != nil {
+		return nil, err
+	}
+	return &c.Case, nil
+}
+
+// CaseOf is the case of the application the sender gave this id (Local for the cabinets' own);
+// ErrNoCase when there is none.
+func (in *Intake) CaseOf(ctx context.Context, sender, applicationID string) (*Case, error) {
+	c, err := scanRow(in.DB.QueryRow(ctx, `SELECT `+caseColumns+` WHERE a.sender = $1 AND a.application_id = $2`, sender, applicationID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("%w: %s from %s", ErrNoCase, applicationID, sender)
+	}
 	if err != nil {
 		return nil, err
 	}

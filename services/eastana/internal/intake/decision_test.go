@@ -629,3 +629,33 @@ func TestPassportWording(t *testing.T) {
 		require.NotContains(t, n.GetText().GetRu()+n.GetText().GetKk(), "{", "every placeholder filled")
 	}
 }
+
+// TestCaseOf: a case is found by its sender and application id (the cabinets open the case an application
+// became), and a citizen's list comes newest first when asked.
+func TestCaseOf(t *testing.T) {
+	t.Parallel()
+	kid, kid2 := "230801500001", "230801500002"
+	w := setup(t, register{kid: person(kid, t0.AddDate(-3, -1, 0), false, parent), kid2: person(kid2, t0.AddDate(-2, 0, 0), false, parent)})
+	ctx := t.Context()
+	_, err := w.in.Receive(ctx, portal, application("a1", kid, applicationv1.Channel_CHANNEL_PORTAL), t0)
+	require.NoError(t, err)
+	_, err = w.in.Receive(ctx, intake.Origin{Sender: intake.Local}, application("a1", kid2, applicationv1.Channel_CHANNEL_EASTANA), t0.Add(time.Minute))
+	require.NoError(t, err)
+
+	c, err := w.in.CaseOf(ctx, intake.Local, "a1")
+	require.NoError(t, err)
+	require.Equal(t, kid2, c.ChildIIN, "the same id from another sender is another application")
+	c, err = w.in.CaseOf(ctx, "portal", "a1")
+	require.NoError(t, err)
+	require.Equal(t, kid, c.ChildIIN)
+	_, err = w.in.CaseOf(ctx, intake.Local, "nobody")
+	require.ErrorIs(t, err, intake.ErrNoCase)
+
+	oldest, err := w.in.Cases(ctx, intake.Filter{ApplicantIIN: parent})
+	require.NoError(t, err)
+	newest, err := w.in.Cases(ctx, intake.Filter{ApplicantIIN: parent, NewestFirst: true})
+	require.NoError(t, err)
+	require.Len(t, oldest, 2)
+	require.Equal(t, []string{kid, kid2}, []string{oldest[0].ChildIIN, oldest[1].ChildIIN})
+	require.Equal(t, []string{kid2, kid}, []string{newest[0].ChildIIN, newest[1].ChildIIN})
+}

@@ -323,16 +323,10 @@ func refusalText(p *catalog.Passport, code, lang string) string {
 
 // afterOffice opens the case the application became, to be decided like any other.
 func (c *Cabinet) afterOffice(w http.ResponseWriter, r *http.Request, _ *session, a *applicationv1.Application) {
-	cases, err := c.o.Intake.Cases(r.Context(), intake.Filter{Channel: officeChannel, ApplicantIIN: a.GetApplicantIin(), Limit: 1000})
+	k, err := c.o.Intake.CaseOf(r.Context(), intake.Local, a.GetApplicationId())
 	if err != nil {
-		c.site.Fail(w, r, err)
+		c.site.Fail(w, r, fmt.Errorf("mio: the case of the application taken in person: %w", err))
 		return
 	}
-	for _, k := range cases {
-		if k.Sender == intake.Local && k.ApplicationID == a.GetApplicationId() {
-			http.Redirect(w, r, Prefix+"cases/"+strconv.FormatInt(k.ID, 10)+"?done=received", http.StatusSeeOther)
-			return
-		}
-	}
-	c.site.Fail(w, r, fmt.Errorf("mio: the application %s taken in person has no case", a.GetApplicationId()))
+	http.Redirect(w, r, Prefix+"cases/"+strconv.FormatInt(k.ID, 10)+"?done=received", http.StatusSeeOther)
 }
